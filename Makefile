@@ -1,0 +1,150 @@
+# drillrig: hand-written Makefile.  `make` builds, `make test` tests,
+# `make drill` runs the default drill.  See README.md.
+#
+# Layout (DESIGN.md): every module is a folder whose .c files become one
+# static archive; a binary is its main file plus the archives it needs.
+# New files and new tests are picked up by pattern, never listed by hand.
+
+CC        ?= cc
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+PKGS      := libcurl jansson yaml-0.1 libpcre2-8 libgit2 raft libuv libmicrohttpd
+TEST_PKGS := cmocka
+
+ifdef SANITIZE
+BUILD     ?= build/sanitize
+else
+BUILD     ?= build
+endif
+
+WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
+ifeq ($(WERROR),1)
+WARN      += -Werror
+endif
+OPT       ?= -O2 -g
+SAN_FLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+
+# Recursive (=) so pkg-config runs when a recipe needs it, after `deps`.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(TEST_PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_LIBS  = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+
+GIT_REV   := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+CPPFLAGS  += -I. -D_GNU_SOURCE
+ALL_CFLAGS = -std=c11 $(OPT) $(WARN) $(SAN_FLAGS) -MMD -MP $(PKG_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
+SYS_LIBS  := -lpthread -lm
+
+MODULES   := common assertions reports ledger harness
+# Main files stay out of the archives.
+MAINS     := harness/main.c ledger/ledgerd_main.c
+
+common_SRC     := $(wildcard common/*.c)
+assertions_SRC := $(wildcard assertions/*.c)
+reports_SRC    := $(wildcard reports/*.c)
+# ledger/: files named ledgerd_* belong to the daemon alone; the rest
+# (client, cluster launcher, shared wire code) is a library the harness uses.
+ledgerd_SRC    := $(filter-out $(MAINS),$(wildcard ledger/ledgerd_*.c))
+ledger_SRC     := $(filter-out $(MAINS) $(ledgerd_SRC),$(wildcard ledger/*.c))
+harness_SRC    := $(filter-out $(MAINS),$(wildcard harness/*.c))
+support_SRC    := $(wildcard tests/support/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+lib = $(BUILD)/lib$(1).a
+
+LIB_NAMES := harness reports assertions ledgerd ledger common
+ARCHIVES  := $(foreach m,$(LIB_NAMES),$(call lib,$(m)))
+
+DRILLRIG  := $(BUILD)/drillrig
+LEDGERD   := $(BUILD)/ledgerd
+BINARIES  := $(DRILLRIG) $(if $(wildcard ledger/ledgerd_main.c),$(LEDGERD))
+
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+INTEG_SRC := $(wildcard tests/integration/test_*.c)
+UNIT_BIN  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+INTEG_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(INTEG_SRC))
+INTEG_SH  := $(wildcard tests/integration/test_*.sh)
+SUPPORT_LIB := $(BUILD)/libtestsupport.a
+
+ALL_SRC := $(foreach m,$(MODULES),$($(m)_SRC)) $(ledgerd_SRC) $(support_SRC) \
+	   $(wildcard $(MAINS)) $(UNIT_SRC) $(INTEG_SRC)
+
+.SECONDARY:
+.PHONY: all deps test unit integration drill install clean help
+.DEFAULT_GOAL := all
+
+all: $(BINARIES)
+
+help:
+	@echo "make              build drillrig and ledgerd into $(BUILD)/"
+	@echo "make test         build and run every unit and integration test"
+	@echo "make drill        run drills/region-failover.yaml on the bundled cluster"
+	@echo "make deps         check (and as root, install) the Debian packages needed"
+	@echo "make install      install binaries, drill catalog and docs under PREFIX=$(PREFIX)"
+	@echo "options: WERROR=1  SANITIZE=address,undefined  BUILD=dir"
+
+deps:
+	@ci/install-deps.sh
+
+$(BUILD)/obj/%.o: %.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+# The revision is baked into one small object; it rebuilds when HEAD moves.
+$(BUILD)/obj/harness/cli_version.o: CPPFLAGS += -DDRILLRIG_REVISION='"$(GIT_REV)"'
+$(BUILD)/obj/harness/cli_version.o: $(wildcard .git/HEAD .git/refs/heads/*)
+
+# Empty archives are valid, so a module without sources yet still links.
+define archive_rule
+$(call lib,$(1)): $(call obj,$($(1)_SRC))
+	@mkdir -p $$(@D)
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach m,$(LIB_NAMES),$(eval $(call archive_rule,$(m))))
+
+$(SUPPORT_LIB): $(call obj,$(support_SRC))
+	@mkdir -p $(@D)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+LINK_LIBS = -Wl,--start-group $(ARCHIVES) -Wl,--end-group $(PKG_LIBS) $(SYS_LIBS)
+
+$(DRILLRIG): $(call obj,harness/main.c) $(ARCHIVES)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
+
+$(LEDGERD): $(call obj,ledger/ledgerd_main.c) $(ARCHIVES)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(ARCHIVES) $(SUPPORT_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(SUPPORT_LIB) $(LINK_LIBS) $(TEST_LIBS)
+
+# Tests find the binaries under test through these variables.
+TEST_ENV = DRILLRIG_BIN=$(abspath $(DRILLRIG)) LEDGERD_BIN=$(abspath $(LEDGERD)) \
+	   DRILLRIG_SRC=$(CURDIR) DRILLRIG_BUILD=$(abspath $(BUILD))
+
+test: $(BINARIES) $(UNIT_BIN) $(INTEG_BIN)
+	@$(TEST_ENV) tests/run-tests.sh $(UNIT_BIN) $(INTEG_BIN) $(INTEG_SH)
+
+unit: $(UNIT_BIN)
+	@$(TEST_ENV) tests/run-tests.sh $(UNIT_BIN)
+
+integration: $(BINARIES) $(INTEG_BIN)
+	@$(TEST_ENV) tests/run-tests.sh $(INTEG_BIN) $(INTEG_SH)
+
+DRILL ?= drills/region-failover.yaml
+drill: $(BINARIES)
+	$(DRILLRIG) run $(DRILL) $(DRILL_ARGS)
+
+install: $(BINARIES)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/drillrig/drills \
+		$(DESTDIR)$(PREFIX)/share/doc/drillrig
+	install -m 0755 $(BINARIES) $(DESTDIR)$(PREFIX)/bin/
+	$(if $(wildcard drills/*.yaml),install -m 0644 $(wildcard drills/*.yaml) $(DESTDIR)$(PREFIX)/share/drillrig/drills/)
+	install -m 0644 README.md $(wildcard docs/*.md) $(DESTDIR)$(PREFIX)/share/doc/drillrig/
+
+clean:
+	rm -rf build
+
+-include $(patsubst %.c,$(BUILD)/obj/%.d,$(ALL_SRC))

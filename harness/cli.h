@@ -1,0 +1,21 @@
+/* The drillrig command line: a table of commands, one file per command
+ * (harness/cli_<name>.c), each with its own options and help text. */
+#ifndef DR_HARNESS_CLI_H
+#define DR_HARNESS_CLI_H
+
+struct cli_command {
+	const char *name;
+	const char *summary;                     /* one line for `drillrig help` */
+	int (*run)(int argc, char **argv);       /* argv[0] is the command name */
+};
+
+/* The table, NULL-terminated (harness/cli_table.c). */
+extern const struct cli_command cli_commands[];
+
+const struct cli_command *cli_find(const char *name);
+int cli_usage(int to_stderr);
+
+int cmd_version(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+
+#endif
