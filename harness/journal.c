@@ -13,7 +13,17 @@ struct journal {
 	int64_t start_mono;
 	int64_t start_wall;
 	json_t *root;      /* owns events, steps, commands */
+	journal_listener_fn listener;
+	void *listener_payload;
 };
+
+void journal_set_listener(struct journal *j, journal_listener_fn fn, void *payload)
+{
+	pthread_mutex_lock(&j->lock);
+	j->listener = fn;
+	j->listener_payload = payload;
+	pthread_mutex_unlock(&j->lock);
+}
 
 struct journal *journal_new(void)
 {
@@ -67,9 +77,17 @@ double journal_event_at(struct journal *j, int64_t mono_ns, const char *type,
 		json_object_update(ev, fields);
 		json_decref(fields);
 	}
+	journal_listener_fn fn;
+	void *payload;
+
 	pthread_mutex_lock(&j->lock);
-	json_array_append_new(json_object_get(j->root, "events"), ev);
+	json_array_append(json_object_get(j->root, "events"), ev);
+	fn = j->listener;
+	payload = j->listener_payload;
 	pthread_mutex_unlock(&j->lock);
+	if (fn)
+		fn(ev, payload);
+	json_decref(ev);
 	return t_ms;
 }
 

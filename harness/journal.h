@@ -40,6 +40,11 @@ void journal_set(struct journal *j, const char *key, json_t *value);
 /* Borrowed top-level field, or NULL. */
 json_t *journal_get(struct journal *j, const char *key);
 
+/* Called after every event is appended (from whichever thread appended
+ * it), with the event; used for --json progress output.  NULL to remove. */
+typedef void (*journal_listener_fn)(const json_t *event, void *payload);
+void journal_set_listener(struct journal *j, journal_listener_fn fn, void *payload);
+
 /* A deep copy of the whole tree, safe to read while threads still write. */
 json_t *journal_snapshot(struct journal *j);
 
