@@ -37,6 +37,8 @@ const char *action_status_name(enum action_status st)
 
 int action_ctx_cancelled(const struct action_ctx *ctx)
 {
+	if (ctx->abort_requested && *ctx->abort_requested)
+		return 1;
 	return ctx->interrupts && ctx->interrupt_limit > 0 &&
 	       *ctx->interrupts >= ctx->interrupt_limit;
 }

@@ -44,10 +44,13 @@ struct action_ctx {
 	int64_t deadline_ns;                  /* CLOCK_MONOTONIC; 0 = none */
 	volatile sig_atomic_t *interrupts;    /* signals received so far */
 	int interrupt_limit;                  /* cancel once *interrupts >= this; 0 = never */
+	volatile int *abort_requested;        /* set by an abort_when condition or the deadline */
 	struct journal *journal;              /* events and commands go here */
 	const char *step_name;
 	int dry_run;                          /* print what would be done, touch nothing */
 };
+
+#define ACTION_CTX_INIT { 0, NULL, 0, NULL, NULL, NULL, 0 }
 
 /* 1 when the action should stop now (deadline passed or interrupted). */
 int action_ctx_expired(const struct action_ctx *ctx);
