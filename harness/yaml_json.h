@@ -29,6 +29,7 @@
 #define YJ_NONFINITE 0x1u   /* a YAML .inf/.nan float kept as a string */
 #define YJ_FROM_VAR  0x2u   /* the string was exactly one ${var} reference */
 #define YJ_QUOTED    0x4u   /* a quoted YAML scalar or a JSON string */
+#define YJ_VAR_ERROR 0x8u   /* ${var} substitution failed (already reported) */
 
 struct yj_pos {
 	unsigned line, column;  /* 1-based */
