@@ -17,5 +17,7 @@ int cli_usage(int to_stderr);
 
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_list(int argc, char **argv);
 
 #endif

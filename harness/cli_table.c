@@ -5,6 +5,8 @@
 #include "exit_codes.h"
 
 const struct cli_command cli_commands[] = {
+	{ "validate", "check drill plans without running them", cmd_validate },
+	{ "list", "list the drill catalog", cmd_list },
 	{ "version", "print the version and the git revision it was built from", cmd_version },
 	{ "help", "show this help", cmd_help },
 	{ NULL, NULL, NULL },
