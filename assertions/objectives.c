@@ -30,6 +30,28 @@ say(struct objective_result *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A number for a message: up to 3 decimals, no trailing zeros, never
+ * exponent notation (an hour is 3600000 ms, not 3.6e+06). */
+struct num {
+	char s[48];
+};
+
+static struct num num(double v)
+{
+	struct num n;
+	size_t len;
+
+	snprintf(n.s, sizeof(n.s), "%.3f", v);
+	len = strlen(n.s);
+	while (len > 0 && n.s[len - 1] == '0')
+		n.s[--len] = '\0';
+	if (len > 0 && n.s[len - 1] == '.')
+		n.s[--len] = '\0';
+	if (strcmp(n.s, "-0") == 0)
+		str_copy(n.s, sizeof(n.s), "0");
+	return n;
+}
+
 /* An upper-bound objective (measured <= limit passes). */
 static void upper_bound(struct objective_results *out, const char *name, const char *unit,
 			double limit, const struct measure_value *v)
@@ -45,8 +67,8 @@ static void upper_bound(struct objective_results *out, const char *name, const c
 	r->margin = limit - v->value;
 	r->passed = v->value <= limit;
 	if (!r->passed)
-		say(r, "%s %g %s exceeds the limit %g %s by %g %s", name, v->value, unit, limit,
-		    unit, v->value - limit, unit);
+		say(r, "%s %s %s exceeds the limit %s %s by %s %s", name, num(v->value).s, unit,
+		    num(limit).s, unit, num(v->value - limit).s, unit);
 }
 
 static double ns_ms(int64_t ns)
@@ -59,9 +81,9 @@ static void rto_message(struct objective_result *r, const struct measurements *m
 	if (r->passed || !r->has_measured || !m->has_outage)
 		return;
 	/* Say where the outage began: it helps to read the timeline. */
-	say(r, "rto %g ms exceeds the limit %g ms by %g ms (writes failed from %.1f ms, "
-	    "recovered at %.1f ms)", r->measured, r->limit, r->measured - r->limit,
-	    m->outage_first_failure_ms, m->outage_end_ms);
+	say(r, "rto %s ms exceeds the limit %s ms by %s ms (writes failed from %.1f ms, "
+	    "recovered at %.1f ms)", num(r->measured).s, num(r->limit).s,
+	    num(r->measured - r->limit).s, m->outage_first_failure_ms, m->outage_end_ms);
 }
 
 static void rpo_count(struct objective_results *out, const struct objective_limits *lim,
@@ -172,8 +194,8 @@ void objectives_evaluate(struct objective_results *out, const struct objective_l
 			r->margin = r->measured - r->limit;
 			r->passed = r->measured >= r->limit;
 			if (!r->passed)
-				say(r, "availability %.3f%% is below the objective %g%% (writes could "
-				    "not complete for %.1f ms)", r->measured, r->limit,
+				say(r, "availability %.3f%% is below the objective %s%% (writes could "
+				    "not complete for %.1f ms)", r->measured, num(r->limit).s,
 				    m->unavailable_ms.has ? m->unavailable_ms.value : 0.0);
 		}
 	}
