@@ -5,6 +5,7 @@
 #include "exit_codes.h"
 
 const struct cli_command cli_commands[] = {
+	{ "cluster", "start, inspect and break the bundled ledger cluster", cmd_cluster },
 	{ "version", "print the version and the git revision it was built from", cmd_version },
 	{ "help", "show this help", cmd_help },
 	{ NULL, NULL, NULL },
