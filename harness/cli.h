@@ -17,5 +17,6 @@ int cli_usage(int to_stderr);
 
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
+int cmd_report(int argc, char **argv);  /* harness/cli_report.c */
 
 #endif

@@ -6,6 +6,7 @@
 
 const struct cli_command cli_commands[] = {
 	{ "version", "print the version and the git revision it was built from", cmd_version },
+	{ "report", "list, show, compare and push drill results", cmd_report },
 	{ "help", "show this help", cmd_help },
 	{ NULL, NULL, NULL },
 };
