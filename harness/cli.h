@@ -21,5 +21,6 @@ int cmd_cluster(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_report(int argc, char **argv);  /* harness/cli_report.c */
 
 #endif

@@ -10,6 +10,7 @@ const struct cli_command cli_commands[] = {
 	{ "list", "list the drill catalog", cmd_list },
 	{ "cluster", "start, inspect and break the bundled ledger cluster", cmd_cluster },
 	{ "version", "print the version and the git revision it was built from", cmd_version },
+	{ "report", "list, show, compare and push drill results", cmd_report },
 	{ "help", "show this help", cmd_help },
 	{ NULL, NULL, NULL },
 };
