@@ -147,7 +147,7 @@ static void run_await(const struct await_check *chk, struct target *t, json_t *a
 				return;
 			}
 		} else {
-			snprintf(why, sizeof(why), "%s", err.msg);
+			snprintf(why, sizeof(why), "%.500s", err.msg);
 		}
 		if (action_ctx_cancelled(ctx)) {
 			action_result_set(res, ACTION_CANCELLED, "interrupted while waiting for %s (%s)",

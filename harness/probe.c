@@ -559,7 +559,7 @@ int probe_abort_condition(struct abort_check *out, struct target *t, json_t *con
 		duration_format(d, sizeof(d), out->for_ns);
 		if (t->status(t, &status, NS_PER_SEC, &err) != 0) {
 			out->holds = 0;
-			snprintf(out->message, sizeof(out->message), "no leader for %s (%s)", d, err.msg);
+			snprintf(out->message, sizeof(out->message), "no leader for %s (%.300s)", d, err.msg);
 			return 0;
 		}
 		out->holds = json_is_object(json_object_get(status, "leader"));
@@ -575,7 +575,7 @@ int probe_abort_condition(struct abort_check *out, struct target *t, json_t *con
 		out->for_ns = plan_arg_duration_ns(cond, "for", 0);
 		probe_run(&pr, t, once, ctx);
 		out->holds = pr.ok;
-		snprintf(out->message, sizeof(out->message), "probe '%s' failed: %s", pr.name,
+		snprintf(out->message, sizeof(out->message), "probe '%s' failed: %.300s", pr.name,
 			 pr.message);
 		probe_result_release(&pr);
 		json_decref(once);
