@@ -47,7 +47,7 @@ void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t 
 
 	(void)ctx;
 	if (!t->endpoints || t->endpoints(t, &endpoints, &n, &err) != 0 || n == 0) {
-		snprintf(out->message, sizeof(out->message), "no ledger endpoints: %s",
+		snprintf(out->message, sizeof(out->message), "no ledger endpoints: %.900s",
 			 err.msg[0] ? err.msg : "the target has none");
 		goto out;
 	}
@@ -67,7 +67,8 @@ void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t 
 			goto out;
 		}
 	}
-	opts.timeout_ms = (int)(timeout_ns / NS_PER_MS / 2 > 0 ? timeout_ns / NS_PER_MS / 2 : 1);
+	opts.timeout_ms = (long)(timeout_ns / NS_PER_MS / 2 > 0 ? timeout_ns / NS_PER_MS / 2 : 1);
+	opts.admin_timeout_ms = opts.timeout_ms;
 	if (ledger_client_new(&c, (const char *const *)endpoints, n, &opts, &err) != 0) {
 		snprintf(out->message, sizeof(out->message), "%s", err.msg);
 		goto out;
@@ -77,16 +78,20 @@ void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t 
 	/* Follow NOT_LEADER redirects within the probe's own timeout. */
 	do {
 		ledger_append(c, client_id, seq, "drillrig write_read probe", &res);
-	} while (res.outcome != LEDGER_APPEND_OK && clock_mono_ns() < deadline &&
+	} while (res.outcome != LEDGER_OUTCOME_OK && clock_mono_ns() < deadline &&
 		 strcmp(res.code, "NOT_LEADER") == 0);
-	if (res.outcome != LEDGER_APPEND_OK) {
+	if (res.outcome != LEDGER_OUTCOME_OK) {
 		snprintf(out->message, sizeof(out->message), "append failed: %s%s%s", res.code,
 			 res.message[0] ? ": " : "", res.message);
 		goto out;
 	}
 	req = json_pack("{s:I,s:i}", "from_index", (json_int_t)res.index, "limit", 1);
-	if (ledger_call(c, -1, "inferadb.ledger.v1.Ledger/Read", req, &answer, &http, &err) != 0) {
-		snprintf(out->message, sizeof(out->message), "appended at index %llu but the read failed: %s",
+	if (ledger_call(c, -1, "inferadb.ledger.v1.Ledger/Read", req, &answer, &http, &err) != 0 ||
+	    http != 200) {
+		if (!err.msg[0])
+			snprintf(err.msg, sizeof(err.msg), "HTTP %ld %s", http,
+				 json_string_value(json_object_get(answer, "message")) ?: "");
+		snprintf(out->message, sizeof(out->message), "appended at index %llu but the read failed: %.900s",
 			 (unsigned long long)res.index, err.msg);
 		goto out;
 	}

@@ -94,8 +94,10 @@ static enum history_error map_error(const struct ledger_append_result *res)
 		{ "CONNECT", HISTORY_ERR_CONNECT },
 	};
 
-	if (res->outcome == LEDGER_APPEND_OK)
+	if (res->outcome == LEDGER_OUTCOME_OK)
 		return HISTORY_ERR_NONE;
+	if (strcmp(res->code, "TRANSPORT") == 0)
+		return strstr(res->message, "imed out") ? HISTORY_ERR_TIMEOUT : HISTORY_ERR_CONNECT;
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (strcmp(res->code, map[i].code) == 0)
 			return map[i].e;
@@ -144,16 +146,16 @@ static void *writer_main(void *arg)
 		ledger_append(c, r->client_id, seq, payload, &res);
 		op.complete_ns = clock_mono_ns();
 		op.node = (uint16_t)res.node;
-		op.outcome = res.outcome == LEDGER_APPEND_OK ? HISTORY_OK :
-			     res.outcome == LEDGER_APPEND_FAILED ? HISTORY_FAILED : HISTORY_UNKNOWN;
+		op.outcome = res.outcome == LEDGER_OUTCOME_OK ? HISTORY_OK :
+			     res.outcome == LEDGER_OUTCOME_DEFINITE_FAILURE ? HISTORY_FAILED : HISTORY_UNKNOWN;
 		op.error = (uint8_t)map_error(&res);
-		op.index = res.outcome == LEDGER_APPEND_OK ? res.index : 0;
+		op.index = res.outcome == LEDGER_OUTCOME_OK ? res.index : 0;
 		if (history_append(&r->history, &op) != 0) {
 			journal_note(r->j, "workload stopped: the history reached its cap of %zu attempts",
 				     r->history.max_ops);
 			break;
 		}
-		if (res.outcome == LEDGER_APPEND_OK ||
+		if (res.outcome == LEDGER_OUTCOME_OK ||
 		    op.complete_ns - first_attempt_ns > WRITE_DEADLINE_NS) {
 			seq++;
 			attempt = 1;
@@ -182,6 +184,7 @@ static void *node_poller_main(void *arg)
 	const char *addrs[1] = { np->address };
 
 	opts.timeout_ms = STATUS_CALL_TIMEOUT_MS;
+	opts.admin_timeout_ms = STATUS_CALL_TIMEOUT_MS;
 	if (ledger_client_new(&c, addrs, 1, &opts, &err) != 0)
 		return NULL;
 	while (!atomic_load(&r->stop)) {
@@ -190,7 +193,7 @@ static void *node_poller_main(void *arg)
 		long http = 0;
 
 		if (ledger_call(c, 0, "inferadb.ledger.v1.Admin/GetClusterStatus", req, &status,
-				&http, &err) == 0) {
+				&http, &err) == 0 && http == 200) {
 			pthread_mutex_lock(&r->status_lock);
 			json_decref(np->latest);
 			np->latest = status;
@@ -387,6 +390,7 @@ static int read_back(struct ledger_entry_ref **out, size_t *n, struct recorder *
 	int rc = -1;
 
 	opts.timeout_ms = 5000;
+	opts.admin_timeout_ms = 10000;
 	if (ledger_client_new(&c, (const char *const *)r->endpoints, r->nendpoints, &opts, err) != 0)
 		return -1;
 	if (ledger_read_all(c, &entries, err) != 0)

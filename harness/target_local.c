@@ -67,11 +67,20 @@ static int node_call(json_t **out, const char *address, const char *method, json
 	long http = 0;
 	int rc;
 
-	opts.timeout_ms = (int)(timeout_ns / NS_PER_MS);
+	opts.timeout_ms = (long)(timeout_ns / NS_PER_MS);
+	opts.admin_timeout_ms = opts.timeout_ms;
 	if (ledger_client_new(&c, addrs, 1, &opts, err) != 0)
 		return -1;
 	rc = ledger_call(c, 0, method, req, out, &http, err);
 	ledger_client_free(c);
+	if (rc == 0 && (http < 200 || http >= 300)) {
+		const char *code = json_string_value(json_object_get(*out, "code"));
+		const char *msg = json_string_value(json_object_get(*out, "message"));
+
+		dr_error_set(err, "%s answered HTTP %ld %s: %s", address, http, code ? code : "",
+			     msg ? msg : "(no message)");
+		return -1;
+	}
 	return rc;
 }
 
@@ -84,7 +93,7 @@ static int local_status(struct target *t, json_t **out, int64_t timeout_ns, stru
 }
 
 /* Members (from status) matching a selector {what, node, region}. */
-static int select_nodes(struct local_target *lt, struct target *t, json_t *args, int *ids,
+static int select_nodes(struct target *t, json_t *args, int *ids,
 			int *n, json_t **status_out, struct action_result *res)
 {
 	struct dr_error err = DR_ERROR_INIT;
@@ -237,7 +246,7 @@ static void do_kill(struct target *t, json_t *args, const struct action_ctx *ctx
 	char list[256];
 
 	(void)ctx;
-	if (select_nodes(lt, t, args, ids, &n, NULL, res) != 0)
+	if (select_nodes(t, args, ids, &n, NULL, res) != 0)
 		return;
 	for (int i = 0; i < n; i++) {
 		struct dr_error err = DR_ERROR_INIT;
@@ -260,7 +269,7 @@ static void do_stop(struct target *t, json_t *args, const struct action_ctx *ctx
 	int ids[MAX_IDS], n;
 
 	(void)ctx;
-	if (select_nodes(lt, t, args, ids, &n, NULL, res) != 0)
+	if (select_nodes(t, args, ids, &n, NULL, res) != 0)
 		return;
 	per_node(lt, ids, n, cluster_stop, "stopped", res);
 	if (res->status == ACTION_OK)
@@ -295,7 +304,7 @@ static void do_start(struct target *t, json_t *args, const struct action_ctx *ct
 		start_listed(lt, lt->stopped, &lt->nstopped, cluster_start, "started", res);
 		return;
 	}
-	if (select_nodes(lt, t, args, ids, &n, NULL, res) != 0)
+	if (select_nodes(t, args, ids, &n, NULL, res) != 0)
 		return;
 	per_node(lt, ids, n, cluster_start, "started", res);
 	if (res->status == ACTION_OK)
@@ -310,7 +319,7 @@ static void do_pause(struct target *t, json_t *args, const struct action_ctx *ct
 	int ids[MAX_IDS], n;
 
 	(void)ctx;
-	if (select_nodes(lt, t, args, ids, &n, NULL, res) != 0)
+	if (select_nodes(t, args, ids, &n, NULL, res) != 0)
 		return;
 	per_node(lt, ids, n, cluster_pause, "paused", res);
 	if (res->status == ACTION_OK)
@@ -330,7 +339,7 @@ static void do_resume(struct target *t, json_t *args, const struct action_ctx *c
 		start_listed(lt, lt->paused, &lt->npaused, cluster_resume, "resumed", res);
 		return;
 	}
-	if (select_nodes(lt, t, args, ids, &n, NULL, res) != 0)
+	if (select_nodes(t, args, ids, &n, NULL, res) != 0)
 		return;
 	per_node(lt, ids, n, cluster_resume, "resumed", res);
 	if (res->status == ACTION_OK)
@@ -343,14 +352,13 @@ static void do_resume(struct target *t, json_t *args, const struct action_ctx *c
 static void do_partition(struct target *t, json_t *args, const struct action_ctx *ctx,
 			 struct action_result *res)
 {
-	struct local_target *lt = t->impl;
 	json_t *status = NULL, *members, *m, *side_a, *side_b;
 	int ids[MAX_IDS], n;
 	char list[256];
 	size_t i;
 
 	(void)ctx;
-	if (select_nodes(lt, t, args, ids, &n, &status, res) != 0)
+	if (select_nodes(t, args, ids, &n, &status, res) != 0)
 		return;
 	side_a = ids_json(ids, n);
 	side_b = json_array();
@@ -890,7 +898,7 @@ int target_local_new(struct target **out, const struct plan *plan,
 	lt->snapshots = json_object();
 	if (opts->cluster_dir) {
 		json_t *info = NULL;
-		struct cluster_state_view;
+
 
 		lt->dir = xstrdup(opts->cluster_dir);
 		lt->attached = 1;
