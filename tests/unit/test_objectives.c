@@ -444,7 +444,9 @@ static void test_series_json_and_journal(void **state)
 	free(text);
 	json_decref(journal);
 
-	assert_int_equal(results_json_set(json_array(), &m, NULL, NULL), -1);
+	journal = json_array();
+	assert_int_equal(results_json_set(journal, &m, NULL, NULL), -1);
+	json_decref(journal);
 }
 
 static void test_nan_becomes_null(void **state)
