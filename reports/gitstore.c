@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/strbuf.h"
 #include "reports/gitstore.h"
@@ -776,6 +777,38 @@ out:
 	return rc;
 }
 
+/* Test hook, off unless DRILLRIG_TEST_PUSH_BARRIER names a directory:
+ * before its first push each process drops a file there and waits (10 s at
+ * most) until DRILLRIG_TEST_PUSH_BARRIER_N (default 2) have, so concurrent
+ * pushes from the same tip really race and one is rejected. */
+static void test_push_barrier(void)
+{
+	const char *dir = getenv("DRILLRIG_TEST_PUSH_BARRIER"), *nv = getenv("DRILLRIG_TEST_PUSH_BARRIER_N");
+	long want = nv ? strtol(nv, NULL, 10) : 2;
+	char *mark;
+	struct dr_error ignored = DR_ERROR_INIT;
+
+	if (!dir || !*dir)
+		return;
+	mark = xasprintf("%s/%ld.ready", dir, (long)getpid());
+	fs_write_atomic(mark, "", 0, &ignored);
+	free(mark);
+	for (int i = 0; i < 1000; i++) {
+		DIR *d = opendir(dir);
+		struct dirent *de;
+		long n = 0;
+
+		while (d && (de = readdir(d)) != NULL)
+			if (strstr(de->d_name, ".ready") && !strstr(de->d_name, ".tmp"))
+				n++;
+		if (d)
+			closedir(d);
+		if (n >= want)
+			return;
+		clock_sleep_ns(10 * NS_PER_MS);
+	}
+}
+
 /* Fetch, then put the local runs the remote lacks on top of its tip.  *tip
  * is the remote tip the branch now descends from; 1 when the remote has
  * every local commit already (nothing to push). */
@@ -837,6 +870,8 @@ int store_push(struct results_outcome *out, struct store *st,
 		}
 		out->push_attempts = a;
 		dr_error_clear(&perr);
+		if (a == 1)
+			test_push_barrier();
 		if (push_once(st, &rs, &perr) == 0)
 			goto done;
 		had_prev = have_tip;
