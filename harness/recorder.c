@@ -64,6 +64,7 @@ struct recorder {
 	uint64_t last_leader;
 	uint64_t last_term;
 
+	int64_t drill_end_ns;   /* when the workload stopped */
 	atomic_llong fault_ns;
 	atomic_llong restore_ns;
 	int objective_failed;
@@ -361,11 +362,13 @@ void recorder_mark_restore(struct recorder *r, int64_t mono_ns)
 	atomic_compare_exchange_strong(&r->restore_ns, &zero, mono_ns);
 }
 
-static void stop_threads(struct recorder *r)
+void recorder_stop(struct recorder *r)
 {
 	atomic_store(&r->stop, 1);
-	if (r->writer_running)
+	if (r->writer_running) {
 		pthread_join(r->writer, NULL);
+		r->drill_end_ns = clock_mono_ns();
+	}
 	if (r->aggregator_running)
 		pthread_join(r->aggregator, NULL);
 	for (size_t i = 0; r->pollers && i < r->nendpoints; i++)
@@ -461,7 +464,7 @@ int recorder_finish(struct recorder *r, const struct plan *plan, struct target *
 	size_t n = 0;
 	int rc = -1;
 
-	stop_threads(r);
+	recorder_stop(r);
 	if (history_path && write_history(r, history_path, err) != 0)
 		return -1;
 	if (read_back(&entries, &n, r, err) != 0)
@@ -469,7 +472,7 @@ int recorder_finish(struct recorder *r, const struct plan *plan, struct target *
 	if (history_check(&check, &r->history, entries, n, err) != 0)
 		goto out;
 	mk.drill_start_ns = journal_start_ns(j);
-	mk.drill_end_ns = clock_mono_ns();
+	mk.drill_end_ns = r->drill_end_ns ? r->drill_end_ns : clock_mono_ns();
 	mk.has_fault = atomic_load(&r->fault_ns) != 0;
 	mk.fault_start_ns = atomic_load(&r->fault_ns);
 	mk.has_restore = atomic_load(&r->restore_ns) != 0;
@@ -529,7 +532,7 @@ void recorder_free(struct recorder *r)
 {
 	if (!r)
 		return;
-	stop_threads(r);
+	recorder_stop(r);
 	for (size_t i = 0; i < r->nendpoints; i++)
 		free(r->endpoints[i]);
 	free(r->endpoints);

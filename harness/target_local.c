@@ -534,6 +534,18 @@ static void do_transfer(struct target *t, json_t *args, const struct action_ctx 
 		json_decref(status);
 		return;
 	}
+	{
+		json_t *leader = json_object_get(status, "leader");
+		const char *lr = json_string_value(json_object_get(leader, "region"));
+		int64_t lid = json_integer_value(json_object_get(leader, "id"));
+
+		if ((node_id > 0 && lid == node_id) || (node_id <= 0 && region && lr && strcmp(lr, region) == 0)) {
+			action_result_set(res, ACTION_OK, "leader node %lld is already in %s", (long long)lid,
+					  lr ? lr : "?");
+			json_decref(status);
+			return;
+		}
+	}
 	req = node_id > 0 ? json_pack("{s:I}", "node_id", (json_int_t)node_id) :
 			    json_pack("{s:s}", "region", region ? region : "");
 	if (node_call(&answer, addr, "inferadb.ledger.v1.Admin/RequestLeaderTransfer", req,
@@ -773,6 +785,29 @@ static void local_unlock(struct target *t)
 	drill_lock_release(&lt->lock);
 }
 
+/* A fresh cluster elects whoever times out first; a real deployment's
+ * leader sits in its primary region, and that is the state a drill starts
+ * from (leadership otherwise stays where elections put it). */
+static int place_leader_in_primary(struct target *t, const struct action_ctx *ctx,
+				   struct dr_error *err)
+{
+	const char *primary = local_resolve_region(t, "primary");
+	struct action_ctx bounded = *ctx;
+	struct action_result res = ACTION_RESULT_INIT;
+	json_t *args;
+
+	if (!primary)
+		return 0;
+	bounded.deadline_ns = clock_mono_ns() + 15 * NS_PER_SEC;
+	args = json_pack("{s:s}", "region", primary);
+	do_transfer(t, args, &bounded, &res);
+	json_decref(args);
+	action_result_release(&res);
+	if (res.status != ACTION_OK)
+		return dr_error_set(err, "cannot move the leader into region %s: %s", primary, res.message);
+	return 0;
+}
+
 static int local_start(struct target *t, const struct action_ctx *ctx, struct dr_error *err)
 {
 	struct local_target *lt = t->impl;
@@ -790,7 +825,7 @@ static int local_start(struct target *t, const struct action_ctx *ctx, struct dr
 	if (cluster_up(lt->dir, &lt->spec, err) != 0)
 		return dr_error_wrap(err, "cannot start the bundled cluster in '%s'", lt->dir);
 	lt->up = 1;
-	return 0;
+	return place_leader_in_primary(t, ctx, err);
 }
 
 static int local_endpoints(struct target *t, char ***out, size_t *n, struct dr_error *err)
