@@ -362,8 +362,47 @@ void recorder_mark_restore(struct recorder *r, int64_t mono_ns)
 	atomic_compare_exchange_strong(&r->restore_ns, &zero, mono_ns);
 }
 
+/* Each node once, synchronously: the freshest answers win as in the
+ * aggregator.  Runs after the poller threads have stopped. */
+static void final_poll(struct recorder *r)
+{
+	struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
+	json_t *best = NULL;
+	int64_t best_term = -1;
+	struct status_point p;
+
+	opts.admin_timeout_ms = STATUS_CALL_TIMEOUT_MS;
+	for (size_t i = 0; i < r->nendpoints; i++) {
+		struct dr_error err = DR_ERROR_INIT;
+		struct ledger_client *c = NULL;
+		const char *addrs[1] = { r->endpoints[i] };
+		json_t *status = NULL, *req = json_object();
+		long http = 0;
+
+		if (ledger_client_new(&c, addrs, 1, &opts, &err) == 0 &&
+		    ledger_call(c, 0, "inferadb.ledger.v1.Admin/GetClusterStatus", req, &status,
+				&http, &err) == 0 && http == 200 &&
+		    json_integer_value(json_object_get(status, "term")) > best_term) {
+			best_term = json_integer_value(json_object_get(status, "term"));
+			json_decref(best);
+			best = status;
+			status = NULL;
+		}
+		json_decref(status);
+		json_decref(req);
+		ledger_client_free(c);
+	}
+	if (!best)
+		return;
+	point_from_status(&p, best, clock_mono_ns());
+	status_timeline_observe(&r->timeline, &p);
+	json_decref(best);
+}
+
 void recorder_stop(struct recorder *r)
 {
+	int was_polling = r->aggregator_running;
+
 	atomic_store(&r->stop, 1);
 	if (r->writer_running) {
 		pthread_join(r->writer, NULL);
@@ -375,6 +414,8 @@ void recorder_stop(struct recorder *r)
 		if (r->pollers[i].running)
 			pthread_join(r->pollers[i].thread, NULL);
 	r->writer_running = r->aggregator_running = 0;
+	if (was_polling)
+		final_poll(r);
 	for (size_t i = 0; r->pollers && i < r->nendpoints; i++) {
 		r->pollers[i].running = 0;
 		json_decref(r->pollers[i].latest);

@@ -463,8 +463,6 @@ rollback:
 		raise_exit(&r, EXIT_FAILED);
 	}
 	run_rollback(&r);
-	if (r.recorder)
-		recorder_stop(r.recorder);
 	if (!opts->dry_run && !r.rollback_failed && out->exit_code != EXIT_INFRA &&
 	    interrupts(&r) < ROLLBACK_INTERRUPT_LIMIT) {
 		if (steady_state(&r, "after") != 0)

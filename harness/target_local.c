@@ -848,7 +848,8 @@ static int local_endpoints(struct target *t, char ***out, size_t *n, struct dr_e
 static json_t *local_describe(struct target *t)
 {
 	struct local_target *lt = t->impl;
-	json_t *regions = json_array();
+	struct dr_error err = DR_ERROR_INIT;
+	json_t *regions = json_array(), *info = NULL, *d;
 	int nodes = 0;
 
 	for (int i = 0; i < lt->spec.nregions; i++) {
@@ -858,15 +859,20 @@ static json_t *local_describe(struct target *t)
 			"size", lt->spec.regions[i].size));
 		nodes += lt->spec.regions[i].size;
 	}
-	return json_pack("{s:s,s:s+,s:{s:o,s:{s:i,s:i}},s:n,s:s}",
-			 "kind", "local",
-			 "description", "bundled ledger cluster", lt->attached ? " (attached)" : "",
-			 "topology", "regions", regions,
-			 "timing", "election_timeout_ms", lt->spec.election_timeout_ms,
-			 "heartbeat_ms", lt->spec.heartbeat_ms,
-			 "contexts",
-			 "cluster_dir", lt->dir);
-	(void)nodes;
+	d = json_pack("{s:s,s:s,s:{s:o,s:{s:i,s:i}},s:n,s:s}",
+		      "kind", "local",
+		      "description", lt->attached ? "bundled ledger cluster (attached)"
+						  : "bundled ledger cluster",
+		      "topology", "regions", regions,
+		      "timing", "election_timeout_ms", lt->spec.election_timeout_ms,
+		      "heartbeat_ms", lt->spec.heartbeat_ms,
+		      "contexts",
+		      "cluster_dir", lt->dir);
+	json_object_set_new(d, "nodes", json_integer(nodes));
+	if (cluster_load(&info, lt->dir, &err) == 0)
+		json_object_set(d, "supervisor_pid", json_object_get(info, "supervisor_pid"));
+	json_decref(info);
+	return d;
 }
 
 static void local_close(struct target *t, int keep)
