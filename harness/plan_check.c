@@ -550,6 +550,12 @@ int schema_check_value(struct schema_ctx *ctx, json_t *parent, const char *key,
 			err_type(ctx, parent, path, key, "an integer");
 			return -1;
 		}
+		if (spec->max == INT64_MAX && json_integer_value(v) < spec->min) {
+			schema_err_key(ctx, parent, path, key, "%" JSON_INTEGER_FORMAT
+				       " is out of range (at least %lld)", json_integer_value(v),
+				       (long long)spec->min);
+			return -1;
+		}
 		if (spec->min < spec->max && (json_integer_value(v) < spec->min ||
 					      json_integer_value(v) > spec->max)) {
 			schema_err_key(ctx, parent, path, key, "%" JSON_INTEGER_FORMAT
