@@ -199,6 +199,7 @@ static void test_yaml_aliases_copy_positions(void **state)
 	assert_int_equal(load(&doc, "a: &x [*x]\n", YJ_YAML, &e), -1);
 	assert_non_null(strstr(e.text.buf, "refers to the node that contains it"));
 	strbuf_release(&e.text);
+	yj_doc_release(&doc);
 	assert_int_equal(load(&doc, "a: *nope\nb:\n  <<: {c: 1}\n", YJ_YAML, &e), 1);
 	assert_int_equal(e.n, 2);
 	assert_non_null(strstr(e.text.buf, "1:4: unknown anchor 'nope'"));
