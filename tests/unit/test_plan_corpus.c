@@ -206,12 +206,71 @@ static void test_catalog_drills_validate(void **state)
 	free(dir);
 }
 
+/* Every prefix of every corpus file (cut at each byte of the first 2 KiB,
+ * then at each line) loads or fails cleanly, with every error placed in
+ * the file: what an editor's half-saved file or a fuzzer would feed in. */
+static void check_prefixes(const char *path)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	char *text = NULL;
+	size_t len = 0;
+
+	if (fs_read_file(&text, &len, path, 1 << 20, &err) != 0)
+		fail_msg("%s", err.msg);
+	for (size_t cut = 0; cut <= len; cut++) {
+		struct plan_diags diags = PLAN_DIAGS_INIT;
+		struct plan *plan = NULL;
+		unsigned lines = 1;
+		int rc;
+
+		if (cut > 2048 && cut < len && text[cut - 1] != '\n')
+			continue;
+		for (size_t i = 0; i < cut; i++)
+			lines += text[i] == '\n';
+		rc = plan_load_text(&plan, path, text, cut, NULL, &diags);
+		if (rc == 0)
+			assert_non_null(plan);
+		else
+			assert_true(diags.errors > 0);
+		for (size_t i = 0; i < diags.n; i++)
+			if (diags.items[i].line > lines + 1)
+				fail_msg("%s cut at %zu: error at line %u of a %u-line text: %s", path,
+					 cut, diags.items[i].line, lines, diags.items[i].message);
+		plan_free(plan);
+		plan_diags_release(&diags);
+	}
+	free(text);
+}
+
+static void test_truncated_plans(void **state)
+{
+	const char *const dirs[] = { "tests/data/plans/good", "tests/data/plans/bad", "drills" };
+
+	(void)state;
+	for (size_t d = 0; d < 3; d++) {
+		char *dir = xasprintf("%s/%s", src_dir(), dirs[d]);
+		size_t n;
+		char **names = list_plans(dir, &n);
+
+		for (size_t i = 0; i < n; i++) {
+			char *path = xasprintf("%s/%s", dir, names[i]);
+
+			check_prefixes(path);
+			free(path);
+			free(names[i]);
+		}
+		free(names);
+		free(dir);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_plans),
 		cmocka_unit_test(test_good_plans_cover_everything),
 		cmocka_unit_test(test_catalog_drills_validate),
+		cmocka_unit_test(test_truncated_plans),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
