@@ -141,9 +141,18 @@ static void err_type(struct schema_ctx *ctx, const json_t *parent, const char *p
 			hint = " (YAML 1.2: yes/no/on/off are strings; write true or false)";
 	}
 	if (json_is_string(v) && !(value_flags(ctx, parent, key) & YJ_FROM_VAR) &&
-	    (strstr(expected, "integer") || strstr(expected, "number")) &&
-	    (value_flags(ctx, parent, key) & YJ_QUOTED))
-		hint = " (remove the quotes)";
+	    (value_flags(ctx, parent, key) & YJ_QUOTED)) {
+		unsigned flags;
+		json_t *typed = yj_resolve_plain(json_string_value(v), strlen(json_string_value(v)),
+						 &flags);
+
+		/* "5" where a number is expected, "true" where a boolean is. */
+		if (((strstr(expected, "integer") || strstr(expected, "number")) &&
+		     json_is_number(typed)) ||
+		    (strstr(expected, "boolean") && json_is_boolean(typed)))
+			hint = " (remove the quotes)";
+		json_decref(typed);
+	}
 	schema_err_key(ctx, parent, path, key, "expected %s, got %s%s", expected, got, hint);
 	free(got);
 }
