@@ -85,10 +85,11 @@ static void test_region_failover_model(void **state)
 	assert_int_equal(plan->deadline_ns, SEC(300));
 	assert_int_equal(json_array_size(plan->steady_state), 2);
 	assert_int_equal(json_array_size(plan->abort_when), 1);
-	assert_int_equal(plan->nsteps, 5);
+	assert_true(plan->nsteps >= 5);
 	assert_int_equal(plan->nrollback, 0);
 
-	s = &plan->steps[0];
+	s = plan_find_step(plan, "scale-primary-to-zero");
+	assert_non_null(s);
 	assert_string_equal(s->name, "scale-primary-to-zero");
 	assert_string_equal(s->action, "scale");
 	assert_true(s->fault);
@@ -99,8 +100,18 @@ static void test_region_failover_model(void **state)
 	assert_string_equal(plan_arg_str(s->undo, "replicas"), "normal");
 	assert_string_equal(s->undo_step->name, "undo-scale-primary-to-zero");
 	assert_int_equal(s->timeout_ns, SEC(120));   /* scale's default */
-	assert_int_equal(s->line, 47);
-	assert_int_equal(s->column, 5);
+	/* The step starts at its "- name:" line, column of "name". */
+	{
+		const char *at = strstr(plan->source, "- name: scale-primary-to-zero");
+		unsigned line = 1;
+
+		assert_non_null(at);
+		for (const char *p = plan->source; p < at; p++)
+			line += *p == '\n';
+		assert_int_equal(s->line, line);
+		assert_int_equal(s->column, 5);
+		assert_ptr_equal(&plan->steps[s->index], s);
+	}
 
 	s = plan_find_step(plan, "dr-promoted");
 	assert_non_null(s);
