@@ -248,14 +248,14 @@ static void test_history_violations_fail(void **state)
 	h = find(&r, "history");
 	assert_false(h->passed);
 	assert_true(h->measured == 2.0);
-	assert_contains(h->message, "1 writes duplicated (first: sequence 42)");
+	assert_contains(h->message, "1 write duplicated (first: sequence 42)");
 	assert_contains(h->message, "sequence 7 acknowledged at index 20 before sequence 8");
 
 	m = good_drill();
 	m.writes.definite_failed_present = 1;
 	m.writes.definite_failed_present_sequences[0] = 9;
 	objectives_evaluate(&r, &lim, &m);
-	assert_contains(find(&r, "history")->message, "rejected writes present");
+	assert_contains(find(&r, "history")->message, "1 rejected write present");
 
 	m = good_drill();
 	m.writes.history_overflow = true;
