@@ -132,7 +132,7 @@ static void history_integrity(struct objective_results *out, const struct measur
 	}
 	r->has_measured = true;
 	r->measured = (double)v;
-	r->margin = -(double)v;
+	r->margin = 0.0 - (double)v; /* not -0.0 when clean */
 	if (c->duplicated)
 		strbuf_addf(&sb, "%s%" PRIu64 " write%s duplicated (first: sequence %" PRIu64 ")",
 			    sb.len ? "; " : "", c->duplicated, c->duplicated == 1 ? "" : "s",
