@@ -77,7 +77,13 @@ int testnet_start(struct testnet *t, int n, const char *const *roles)
 		atexit(testnet_destroy_all);
 		registered = 1;
 	}
-	memset(t, 0, sizeof *t);
+	{
+		/* extra_arg/extra_val survive the reset: callers set them first */
+		const char *ea = t->extra_arg, *ev = t->extra_val;
+		memset(t, 0, sizeof *t);
+		t->extra_arg = ea;
+		t->extra_val = ev;
+	}
 	live_add(t);
 	t->n = n;
 	t->bin = getenv("LEDGERD_BIN") ? getenv("LEDGERD_BIN") : "build/ledgerd";

@@ -28,7 +28,9 @@ struct testnet {
 	const char *extra_val;
 };
 
-/* roles: n strings; NULL means all "primary". Starts every node. */
+/* roles: n strings; NULL means all "primary". Starts every node.  Set
+ * extra_arg/extra_val before calling to pass one more flag to every node;
+ * everything else in *t is reset. */
 int testnet_start(struct testnet *t, int n, const char *const *roles);
 int testnet_start_node(struct testnet *t, int i);
 void testnet_kill(struct testnet *t, int i, int sig);   /* and reap */
