@@ -365,8 +365,8 @@ raft_id ledgerd_pick_in_region(struct ledgerd_node *n, const char *region, int b
 			       int include_self)
 {
 	struct raft *r = &n->raft;
-	raft_id best = 0;
-	raft_index best_match = 0;
+	raft_id best = 0, fallback = 0;
+	raft_index best_match = 0, fallback_match = 0;
 	int64_t now = clock_mono_ns();
 	unsigned i;
 
@@ -383,16 +383,23 @@ raft_id ledgerd_pick_in_region(struct ledgerd_node *n, const char *region, int b
 				return s->id; /* already there */
 			continue;
 		}
-		contact = ledgerd_member_last_contact_ns(n, s->id);
-		if (!contact || now - contact > (int64_t)n->cfg.election_ms * NS_PER_MS)
-			continue; /* unreachable: a transfer to it would only time out */
 		match = r->leader_state.progress[i].match_index;
+		contact = ledgerd_member_last_contact_ns(n, s->id);
+		if (!contact || now - contact > (int64_t)n->cfg.election_ms * NS_PER_MS) {
+			/* Not heard from lately (or leadership is brand new):
+			 * only if nobody better is reachable. */
+			if (!fallback || match > fallback_match) {
+				fallback = s->id;
+				fallback_match = match;
+			}
+			continue;
+		}
 		if (!best || match > best_match) {
 			best = s->id;
 			best_match = match;
 		}
 	}
-	return best;
+	return best ? best : fallback;
 }
 
 void ledgerd_apply_partition(struct ledgerd_node *n, const raft_id *ids, size_t count)
