@@ -271,7 +271,9 @@ static char *digest_of(const char *address)
 	if (cluster_http_call(&answer, NULL, address, "inferadb.ledger.v1.Debug/Digest", NULL,
 			      CALL_NS, &err) != 0)
 		fail_msg("Digest on %s: %s", address, err.msg);
-	d = json_dumps(answer, JSON_COMPACT | JSON_SORT_KEYS);
+	/* the ledger's state, not the raft log position (which differs) */
+	d = xasprintf("%s/%lld", json_string_value(json_object_get(answer, "digest")),
+		      (long long)json_integer_value(json_object_get(answer, "last_index")));
 	json_decref(answer);
 	return d;
 }
