@@ -353,8 +353,8 @@ static int do_promote(struct opts *o)
 	if (!o->allow_data_loss)
 		return usage_error("promote is an unsafe promotion without quorum that can lose acknowledged writes; pass --allow-data-loss to confirm");
 	return request(o, "promote",
-		       json_pack("{s:s,s:s,s:b}", "cmd", "promote", "region", o->region,
-				 "allow_data_loss", 1),
+		       json_pack("{s:s,s:s,s:b,s:b}", "cmd", "promote", "region", o->region,
+				 "allow_data_loss", 1, "wait", 1),
 		       180 * NS_PER_SEC);
 }
 

@@ -201,8 +201,8 @@ int cluster_scale(json_t **out, const char *dir, const char *region, int replica
 int cluster_promote(json_t **out, const char *dir, const char *region,
 		    int allow_data_loss, struct dr_error *err)
 {
-	return simple(out, dir, json_pack("{s:s,s:s,s:b}", "cmd", "promote", "region", region,
-					  "allow_data_loss", allow_data_loss),
+	return simple(out, dir, json_pack("{s:s,s:s,s:b,s:b}", "cmd", "promote", "region", region,
+					  "allow_data_loss", allow_data_loss, "wait", 1),
 		      LONG_NS, err);
 }
 

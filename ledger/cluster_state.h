@@ -107,5 +107,7 @@ int cluster_http_call(json_t **out, long *status_out, const char *address,
 
 /* A process that exists and is not a zombie; a zombie child is reaped. */
 int cluster_pid_running(pid_t pid);
+/* The same without reaping (the supervisor's loop reaps its children). */
+int cluster_pid_live(pid_t pid);
 
 #endif

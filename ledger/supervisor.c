@@ -111,8 +111,6 @@ int sv_node_start(struct supervisor *sv, struct cluster_node *n, struct dr_error
 		argv[argc++] = "--seed-snapshot";
 		argv[argc++] = sv->st.seed_snapshot;
 	}
-	if (n->join)
-		argv[argc++] = "--join";
 	argv[argc] = NULL;
 	opts.stdout_path = n->log;
 	opts.stderr_path = n->log;
@@ -356,6 +354,25 @@ static void serve_one(struct supervisor *sv, int fd)
 	free(line);
 }
 
+/* A promotion requested by a node (ForceLeaderElection) is answered
+ * first and carried out afterwards: it stops that very node, which could
+ * not relay a late answer. */
+static void run_deferred(struct supervisor *sv)
+{
+	json_t *req = sv->deferred, *answer;
+	char *text;
+
+	if (!req)
+		return;
+	sv->deferred = NULL;
+	answer = sv_handle(sv, req);
+	text = json_dumps(answer, JSON_COMPACT);
+	sv_log("deferred request done: %s", text ? text : "?");
+	free(text);
+	json_decref(answer);
+	json_decref(req);
+}
+
 void sv_shutdown_all(struct supervisor *sv)
 {
 	struct cluster_node *all[CLUSTER_MAX_NODES];
@@ -413,6 +430,7 @@ int supervisor_run(const char *dir, struct dr_error *err)
 				serve_one(&sv, fd);
 				close(fd);
 			}
+			run_deferred(&sv);
 		}
 	}
 	sv_shutdown_all(&sv);
@@ -429,6 +447,7 @@ out:
 			sv_save(&sv);
 	}
 	free(sv.sock_path);
+	json_decref(sv.deferred);
 	cluster_state_release(&sv.st);
 	return rc;
 }
