@@ -311,7 +311,11 @@ int cmd_run(int argc, char **argv)
 	progress_line(progress, "verdict: %s (exit %d)%s%s", result.status, code,
 		      result.reason[0] ? ": " : "", result.reason);
 	if (!a.topts.dry_run) {
-		json_t *journal = journal_snapshot(j);
+		json_t *raw = journal_snapshot(j);
+		/* One last pass: commands and probe details may quote a secret. */
+		json_t *journal = plan_redact_json(plan, raw);
+
+		json_decref(raw);
 
 		if (!a.no_results)
 			code = exit_code_merge(code, publish(&a, journal, history_path, progress, &report_path));
