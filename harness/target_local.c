@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/strbuf.h"
+#include "harness/executor.h"
 #include "harness/journal.h"
 #include "harness/lock.h"
 #include "harness/plan.h"
@@ -753,10 +754,10 @@ static void local_action(struct target *t, const char *action, json_t *args,
 		if (strcmp(local_actions[i].name, action) != 0)
 			continue;
 		if (ctx->dry_run) {
-			char *text = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS);
+			char *text = action_args_display(args);
 
-			action_result_set(res, ACTION_OK, "would run %s on the bundled cluster: %s",
-					  action, text ? text : "{}");
+			action_result_set(res, ACTION_OK, "would run %s %s on the bundled cluster",
+					  action, text);
 			free(text);
 			return;
 		}
