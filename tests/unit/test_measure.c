@@ -259,6 +259,12 @@ static void test_two_outages(void **state)
 	compute(f);
 	assert_ms(&f->m.rto_ms, 51.0);
 	assert_ms(&f->m.unavailable_ms, 103.0);
+	/* Both spans are listed, in time order. */
+	assert_int_equal(f->m.n_spans, 2);
+	assert_int_equal(f->m.n_spans_total, 2);
+	assert_true(f->m.spans[0].start_ms == 100.0 && f->m.spans[0].end_ms == 151.0);
+	assert_true(f->m.spans[1].start_ms == 300.0 && f->m.spans[1].end_ms == 352.0);
+	assert_true(f->m.spans[1].recovered);
 }
 
 /* Nothing succeeds after the fault: RTO not measured, "not recovered";
@@ -280,6 +286,9 @@ static void test_not_recovered(void **state)
 	assert_false(f->m.has_outage_end);
 	assert_ms(&f->m.unavailable_ms, 600.0);
 	assert_ms(&f->m.availability, 1.0 - 600.0 / 700.0);
+	assert_int_equal(f->m.n_spans, 1);
+	assert_false(f->m.spans[0].recovered);
+	assert_true(f->m.spans[0].end_ms == 700.0);
 }
 
 /* Overlapping writers: a 500 ms stall (100->600) while other writes
