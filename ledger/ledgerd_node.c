@@ -790,7 +790,13 @@ static int node_setup(struct ledgerd_node *n, struct dr_error *err)
 	raft_set_snapshot_threshold(&n->raft, n->cfg.snapshot_threshold);
 	raft_set_snapshot_trailing(&n->raft, n->cfg.snapshot_threshold);
 	if (first) {
-		if (bootstrap(n, err) != 0)
+		/* A joining node starts with an empty log and no configuration:
+		 * the leader's AddMember brings it in (bootstrapping it too
+		 * would give it an index 1 that differs from the cluster's). */
+		if (n->cfg.join)
+			ledgerd_log("joining: no bootstrap, waiting for the leader to add node %" PRIu64,
+				    n->cfg.id);
+		else if (bootstrap(n, err) != 0)
 			goto out;
 		if (write_identity(n, ident, err) != 0)
 			goto out;
