@@ -252,8 +252,9 @@ void ledgerd_node_submit(struct ledgerd_node *n, struct ledgerd_call *c)
 	else
 		n->queue_head = c;
 	n->queue_tail = c;
-	pthread_mutex_unlock(&n->mu);
+	/* Under mu: the loop closes the handle under mu too, after stopping. */
 	uv_async_send(&n->wake);
+	pthread_mutex_unlock(&n->mu);
 
 	deadline.tv_sec = until / NS_PER_SEC;
 	deadline.tv_nsec = until % NS_PER_SEC;
@@ -618,7 +619,9 @@ static void on_raft_closed(struct raft *r)
 	}
 	raft_uv_close(&n->io);
 	ledgerd_transport_release(&n->transport);
+	pthread_mutex_lock(&n->mu);
 	uv_close((uv_handle_t *)&n->wake, handle_closed);
+	pthread_mutex_unlock(&n->mu);
 	uv_close((uv_handle_t *)&n->tick, handle_closed);
 	uv_close((uv_handle_t *)&n->sigterm, handle_closed);
 	uv_close((uv_handle_t *)&n->sigint, handle_closed);
