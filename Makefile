@@ -149,6 +149,21 @@ clean:
 
 -include $(patsubst %.c,$(BUILD)/obj/%.d,$(ALL_SRC))
 
+# --- assertions ---
+# Benchmarks are built on demand, never by `make` or `make test`.
+BENCH_HISTORY := $(BUILD)/bench/bench_history
+.PHONY: bench bench-history
+
+$(BENCH_HISTORY): $(call obj,$(wildcard bench/history/*.c)) $(ARCHIVES)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(call obj,$(wildcard bench/history/*.c)) $(LINK_LIBS)
+
+bench-history: $(BENCH_HISTORY)
+	$(BENCH_HISTORY)
+
+bench: bench-history
+-include $(patsubst %.c,$(BUILD)/obj/%.d,$(wildcard bench/history/*.c))
+
 # --- ledgerd ---
 # `make bench-ledger`: ledgerd throughput and failover benchmark (not in
 # tests; see bench/README.md).  TRIALS=10 by default.
@@ -160,3 +175,5 @@ $(BUILD)/bench/ledger/bench_ledger: $(BUILD)/obj/bench/ledger/bench_ledger.o $(A
 .PHONY: bench-ledger
 bench-ledger: $(LEDGERD) $(BUILD)/bench/ledger/bench_ledger
 	LEDGERD_BIN=$(abspath $(LEDGERD)) $(BUILD)/bench/ledger/bench_ledger $(TRIALS)
+bench: bench-ledger
+-include $(BUILD)/obj/bench/ledger/bench_ledger.d

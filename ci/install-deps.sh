@@ -23,6 +23,8 @@ tools=(
 	"pkg-config:pkg-config"
 	"git:git"
 	"xmllint:libxml2-utils"
+	"curl:curl"
+	"/usr/sbin/lighttpd:lighttpd"
 )
 
 missing=()

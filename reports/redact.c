@@ -1,0 +1,261 @@
+/* Secret redaction: literal secrets first (environment and registered),
+ * then patterns (URL credentials, Authorization headers, Bearer tokens). */
+#include <ctype.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/strbuf.h"
+#include "reports/redact.h"
+
+extern char **environ;
+
+#define MAX_SECRETS 64
+
+static pthread_mutex_t secrets_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *secrets[MAX_SECRETS];
+static size_t nsecrets;
+
+void redact_add_secret(const char *value)
+{
+	if (!value || strlen(value) < 4)
+		return;
+	pthread_mutex_lock(&secrets_lock);
+	for (size_t i = 0; i < nsecrets; i++)
+		if (strcmp(secrets[i], value) == 0)
+			goto out;
+	if (nsecrets < MAX_SECRETS)
+		secrets[nsecrets++] = xstrdup(value);
+out:
+	pthread_mutex_unlock(&secrets_lock);
+}
+
+void redact_clear_secrets(void)
+{
+	pthread_mutex_lock(&secrets_lock);
+	for (size_t i = 0; i < nsecrets; i++)
+		free(secrets[i]);
+	nsecrets = 0;
+	pthread_mutex_unlock(&secrets_lock);
+}
+
+static int name_is_secret(const char *name, size_t len)
+{
+	static const char *const words[] = {
+		"TOKEN", "SECRET", "PASSWORD", "PASSWD", "API_KEY", "APIKEY",
+		"ACCESS_KEY", "PRIVATE_KEY", "CREDENTIAL", "WEBHOOK", "AUTH",
+	};
+	char upper[256];
+
+	if (len >= sizeof(upper))
+		len = sizeof(upper) - 1;
+	for (size_t i = 0; i < len; i++)
+		upper[i] = (char)toupper((unsigned char)name[i]);
+	upper[len] = '\0';
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strstr(upper, words[i]))
+			return 1;
+	return 0;
+}
+
+/* Replace every occurrence of needle in *text (a heap string). */
+static void replace_all(char **text, const char *needle)
+{
+	size_t nlen = strlen(needle);
+	struct strbuf sb = STRBUF_INIT;
+	const char *p = *text, *hit;
+
+	if (!strstr(p, needle))
+		return;
+	while ((hit = strstr(p, needle)) != NULL) {
+		strbuf_add(&sb, p, (size_t)(hit - p));
+		strbuf_adds(&sb, REDACTED);
+		p = hit + nlen;
+	}
+	strbuf_adds(&sb, p);
+	free(*text);
+	*text = strbuf_detach(&sb);
+}
+
+static int cmp_len_desc(const void *a, const void *b)
+{
+	size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
+
+	return la < lb ? 1 : la > lb ? -1 : 0;
+}
+
+/* Longest first, so a secret containing another is replaced whole. */
+static void redact_literals(char **text)
+{
+	char **list = NULL;
+	size_t n = 0, cap = 0;
+
+	pthread_mutex_lock(&secrets_lock);
+	cap = nsecrets + 16;
+	list = xcalloc(cap, sizeof(*list));
+	for (size_t i = 0; i < nsecrets; i++)
+		list[n++] = xstrdup(secrets[i]);
+	pthread_mutex_unlock(&secrets_lock);
+	for (char **e = environ; e && *e; e++) {
+		const char *eq = strchr(*e, '=');
+
+		if (!eq || strlen(eq + 1) < 6 || !name_is_secret(*e, (size_t)(eq - *e)))
+			continue;
+		if (n == cap) {
+			cap *= 2;
+			list = xrealloc(list, cap * sizeof(*list));
+		}
+		list[n++] = xstrdup(eq + 1);
+	}
+	qsort(list, n, sizeof(*list), cmp_len_desc);
+	for (size_t i = 0; i < n; i++) {
+		replace_all(text, list[i]);
+		free(list[i]);
+	}
+	free(list);
+}
+
+static int url_stop(char c)
+{
+	return c == '\0' || c == '/' || c == '?' || c == '#' || isspace((unsigned char)c) ||
+	       c == '"' || c == '\'' || c == '<' || c == '>' || c == '`' || c == ')' ||
+	       c == ']' || c == '|' || c == '\\';
+}
+
+/* scheme://user:pass@host -> scheme://[REDACTED]@host */
+static void redact_url_userinfo(char **text)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p = *text, *sep;
+	int changed = 0;
+
+	while ((sep = strstr(p, "://")) != NULL) {
+		const char *auth = sep + 3, *q = auth, *at = NULL;
+
+		while (!url_stop(*q)) {
+			if (*q == '@')
+				at = q;
+			q++;
+		}
+		strbuf_add(&sb, p, (size_t)(auth - p));
+		if (at && at > auth && strncmp(auth, REDACTED, strlen(REDACTED)) != 0) {
+			strbuf_adds(&sb, REDACTED);
+			p = at;
+			changed = 1;
+		} else {
+			p = auth;
+		}
+	}
+	if (!changed) {
+		strbuf_release(&sb);
+		return;
+	}
+	strbuf_adds(&sb, p);
+	free(*text);
+	*text = strbuf_detach(&sb);
+}
+
+static const char *find_ci(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (; *hay; hay++)
+		if (strncasecmp(hay, needle, n) == 0)
+			return hay;
+	return NULL;
+}
+
+/* "<keyword><spaces>VALUE" -> "<keyword> [REDACTED]"; VALUE runs to the end
+ * of the line or a quote.  For Authorization the scheme word is kept out. */
+static void redact_after(char **text, const char *keyword, int to_eol)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p = *text, *hit;
+	int changed = 0;
+
+	while ((hit = find_ci(p, keyword)) != NULL) {
+		const char *v = hit + strlen(keyword), *end;
+
+		while (*v == ' ' || *v == '\t')
+			v++;
+		end = v;
+		if (to_eol)
+			while (*end && *end != '\n' && *end != '\r' && *end != '"' && *end != '\'')
+				end++;
+		else
+			while (*end && !isspace((unsigned char)*end) && *end != '"' &&
+			       *end != '\'' && *end != '<' && *end != '&' && *end != '|')
+				end++;
+		strbuf_add(&sb, p, (size_t)(v - p));
+		if (end > v && strncmp(v, REDACTED, strlen(REDACTED)) != 0) {
+			strbuf_adds(&sb, REDACTED);
+			changed = 1;
+		} else {
+			strbuf_add(&sb, v, (size_t)(end - v));
+		}
+		p = end;
+	}
+	if (!changed) {
+		strbuf_release(&sb);
+		return;
+	}
+	strbuf_adds(&sb, p);
+	free(*text);
+	*text = strbuf_detach(&sb);
+}
+
+char *redact_text(const char *text)
+{
+	char *out = xstrdup(text ? text : "");
+
+	redact_literals(&out);
+	redact_url_userinfo(&out);
+	redact_after(&out, "authorization:", 1);
+	redact_after(&out, "bearer ", 0);
+	return out;
+}
+
+json_t *redact_json(const json_t *v)
+{
+	json_t *out = NULL;
+
+	if (!v)
+		return json_null();
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		const char *key;
+		json_t *val;
+
+		out = json_object();
+		json_object_foreach((json_t *)v, key, val) {
+			char *k = redact_text(key);
+
+			json_object_set_new(out, k, redact_json(val));
+			free(k);
+		}
+		break;
+	}
+	case JSON_ARRAY: {
+		size_t i;
+		json_t *val;
+
+		out = json_array();
+		json_array_foreach(v, i, val)
+			json_array_append_new(out, redact_json(val));
+		break;
+	}
+	case JSON_STRING: {
+		char *s = redact_text(json_string_value(v));
+
+		out = json_string(s);
+		free(s);
+		if (!out) /* invalid UTF-8 after replacing: keep nothing of it */
+			out = json_string(REDACTED);
+		break;
+	}
+	default:
+		out = json_deep_copy(v);
+		break;
+	}
+	return out;
+}

@@ -1,0 +1,162 @@
+/* Sections shared by report.md and report_summary_markdown. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reports/redact.h"
+#include "reports/render.h"
+#include "reports/report_sections.h"
+#include "reports/reports.h"
+
+int report_strcmp_ptr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void report_title(struct strbuf *sb, const json_t *j)
+{
+	const char *verdict = verdict_word(j), *reason = j_str(j, "reason");
+
+	strbuf_adds(sb, "# ");
+	md_cell(sb, j_str_or(j_obj(j, "drill"), "name", "drill"));
+	strbuf_addf(sb, ": %s (", verdict);
+	fmt_date(sb, j_str(j, "started_at"));
+	strbuf_adds(sb, ")\n\n");
+	if (strcmp(verdict, "PASSED") != 0) {
+		strbuf_addf(sb, "**%s:** ", verdict);
+		if (reason)
+			md_cell(sb, reason);
+		else
+			strbuf_adds(sb, "the runner recorded no reason.");
+		strbuf_adds(sb, "\n\n");
+	}
+}
+
+void report_objectives(struct strbuf *sb, const json_t *j)
+{
+	const json_t *objs = j_arr(j, "objectives"), *o;
+	size_t i, failed = 0;
+	double v;
+
+	strbuf_adds(sb, "## Objectives\n\n");
+	if (json_array_size(objs) == 0) {
+		strbuf_adds(sb, "No objectives were set.\n\n");
+		return;
+	}
+	strbuf_adds(sb, "| Objective | Limit | Measured | Margin | Result |\n");
+	strbuf_adds(sb, "|---|---:|---:|---:|---|\n");
+	json_array_foreach(objs, i, o) {
+		const char *unit = j_str(o, "unit");
+		int passed = json_is_true(json_object_get(o, "passed"));
+
+		strbuf_adds(sb, "| ");
+		md_cell(sb, j_str_or(o, "name", "?"));
+		strbuf_adds(sb, " | ");
+		if (j_num(o, "limit", &v))
+			fmt_unit(sb, v, unit);
+		else
+			strbuf_adds(sb, "n/a");
+		strbuf_adds(sb, " | ");
+		if (j_num(o, "measured", &v))
+			fmt_unit(sb, v, unit);
+		else
+			strbuf_adds(sb, "not measured");
+		strbuf_adds(sb, " | ");
+		if (j_num(o, "margin", &v))
+			fmt_unit(sb, v, unit);
+		else
+			strbuf_adds(sb, "n/a");
+		strbuf_adds(sb, passed ? " | ✅ pass |\n" : " | ❌ **FAIL** |\n");
+		if (!passed)
+			failed++;
+	}
+	strbuf_addch(sb, '\n');
+	if (!failed)
+		return;
+	json_array_foreach(objs, i, o) {
+		if (json_is_true(json_object_get(o, "passed")))
+			continue;
+		strbuf_adds(sb, "- ");
+		md_cell(sb, j_str_or(o, "name", "?"));
+		strbuf_adds(sb, ": ");
+		md_cell(sb, j_str_or(o, "message", "failed"));
+		strbuf_addch(sb, '\n');
+	}
+	strbuf_addch(sb, '\n');
+}
+
+void report_regression(struct strbuf *sb, const json_t *j)
+{
+	const json_t *r = j_obj(j, "regression"), *m = j_obj(j, "measurements");
+	double base, runs, pct, rto;
+
+	if (!r || !j_num(r, "baseline_ms", &base))
+		return;
+	strbuf_adds(sb, "**RTO regression check:** ");
+	if (json_is_true(json_object_get(r, "regressed")))
+		strbuf_adds(sb, "**REGRESSED.** ");
+	else if (j_num(r, "threshold_pct", &pct) && pct >= 0)
+		strbuf_adds(sb, "no regression. ");
+	else
+		strbuf_adds(sb, "informational (no gate set). ");
+	if (j_num(m, "rto_ms", &rto)) {
+		strbuf_adds(sb, "RTO ");
+		fmt_ms(sb, rto);
+		strbuf_adds(sb, " against a baseline of ");
+	} else {
+		strbuf_adds(sb, "Baseline ");
+	}
+	fmt_ms(sb, base);
+	if (j_num(r, "runs", &runs))
+		strbuf_addf(sb, " (median of the previous %.0f comparable runs)", runs);
+	if (j_num(m, "rto_ms", &rto) && base > 0)
+		strbuf_addf(sb, ", %+.1f %%", 100.0 * (rto - base) / base);
+	if (j_num(r, "threshold_pct", &pct) && pct >= 0) {
+		double floor_ms;
+
+		strbuf_addf(sb, "; the gate fails above +%.0f %%", pct);
+		if (j_num(r, "floor_ms", &floor_ms)) {
+			strbuf_adds(sb, " and ");
+			fmt_ms(sb, floor_ms);
+		}
+	}
+	strbuf_adds(sb, ".\n\n");
+}
+
+char *report_summary_markdown(const json_t *journal)
+{
+	json_t *j = redact_json(journal);
+	const json_t *m, *w, *lat;
+	struct strbuf sb = STRBUF_INIT;
+	char *out;
+	double v;
+
+	report_title(&sb, j);
+	report_objectives(&sb, j);
+	report_regression(&sb, j);
+	m = j_obj(j, "measurements");
+	w = j_obj(m, "writes");
+	lat = j_obj(m, "latency_ms");
+	if (m) {
+		strbuf_adds(&sb, "Writes: ");
+		strbuf_addf(&sb, "%.0f ok, %.0f failed, %.0f unknown, %.0f lost, %.0f duplicated",
+			    j_num(w, "ok", &v) ? v : 0, j_num(w, "failed", &v) ? v : 0,
+			    j_num(w, "unknown", &v) ? v : 0, j_num(w, "lost", &v) ? v : 0,
+			    j_num(w, "duplicated", &v) ? v : 0);
+		if (j_num(lat, "p99", &v)) {
+			strbuf_adds(&sb, "; latency p99 ");
+			fmt_ms(&sb, v);
+		}
+		if (j_num(lat, "max", &v)) {
+			strbuf_adds(&sb, ", max ");
+			fmt_ms(&sb, v);
+		}
+		if (j_num(m, "availability", &v))
+			strbuf_addf(&sb, "; availability %.2f %%", v * 100.0);
+		strbuf_adds(&sb, ".\n");
+	}
+	json_decref(j);
+	out = redact_text(sb.buf);
+	strbuf_release(&sb);
+	return out;
+}

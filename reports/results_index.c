@@ -1,0 +1,383 @@
+/* The results repository's run index (dr-drill-results/index.ndjson, one
+ * entry per run, oldest first) and what is rendered from it: README.md's
+ * history table and rto-trend.svg.  Rebuilding these from the index (never
+ * editing them in place) is what lets a rejected push be redone on top of
+ * someone else's run. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reports/redact.h"
+#include "reports/render.h"
+#include "reports/report_sections.h"
+#include "reports/results_private.h"
+
+int results_run_dir_name(char *out, size_t len, const json_t *journal, struct dr_error *err)
+{
+	const char *t = j_str(journal, "started_at");
+	const char *name = j_str(j_obj(journal, "drill"), "name");
+	struct strbuf sb = STRBUF_INIT;
+	int rc = -1;
+
+	if (!t || strlen(t) < 19 || t[4] != '-' || t[7] != '-' || t[10] != 'T' ||
+	    t[13] != ':' || t[16] != ':') {
+		dr_error_set(err, "journal has no valid started_at ('%s')", t ? t : "missing");
+		goto out;
+	}
+	if (!name || !*name) {
+		dr_error_set(err, "journal has no drill name");
+		goto out;
+	}
+	/* YYYY/MM/YYYYMMDDTHHMMSSZ-<drill> */
+	strbuf_add(&sb, t, 4);
+	strbuf_addch(&sb, '/');
+	strbuf_add(&sb, t + 5, 2);
+	strbuf_addch(&sb, '/');
+	strbuf_add(&sb, t, 4);
+	strbuf_add(&sb, t + 5, 2);
+	strbuf_add(&sb, t + 8, 2);
+	strbuf_addch(&sb, 'T');
+	strbuf_add(&sb, t + 11, 2);
+	strbuf_add(&sb, t + 14, 2);
+	strbuf_add(&sb, t + 17, 2);
+	strbuf_adds(&sb, "Z-");
+	for (const char *p = name; *p && sb.len < 200; p++) {
+		char c = *p;
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			c = '-';
+		strbuf_addch(&sb, c);
+	}
+	for (size_t i = 0; i < sb.len; i++)
+		if (sb.buf[i] != '/' && !((sb.buf[i] >= '0' && sb.buf[i] <= '9') ||
+					   (sb.buf[i] >= 'A' && sb.buf[i] <= 'Z') ||
+					   (sb.buf[i] >= 'a' && sb.buf[i] <= 'z') ||
+					   sb.buf[i] == '-' || sb.buf[i] == '_' || sb.buf[i] == '.')) {
+			dr_error_set(err, "journal started_at '%s' is not a UTC timestamp", t);
+			goto out;
+		}
+	if (str_copy(out, len, sb.buf) != 0) {
+		dr_error_set(err, "run directory name too long");
+		goto out;
+	}
+	rc = 0;
+out:
+	strbuf_release(&sb);
+	return rc;
+}
+
+static void set_num_or_null(json_t *o, const char *key, const json_t *src, const char *skey)
+{
+	double v;
+
+	json_object_set_new(o, key, j_num(src, skey, &v) ? json_real(v) : json_null());
+}
+
+json_t *results_index_entry(const json_t *journal)
+{
+	json_t *j = redact_json(journal), *e = json_object();
+	const json_t *target = j_obj(j, "target"), *m = j_obj(j, "measurements"), *rto;
+	char dir[512];
+	struct dr_error err = DR_ERROR_INIT;
+	double v;
+
+	json_object_set_new(e, "dir", results_run_dir_name(dir, sizeof(dir), j, &err) == 0
+					      ? json_string(dir) : json_null());
+	json_object_set_new(e, "started_at", json_string(j_str_or(j, "started_at", "")));
+	json_object_set_new(e, "drill", json_string(j_str_or(j_obj(j, "drill"), "name", "")));
+	json_object_set_new(e, "target_kind", json_string(j_str_or(target, "kind", "")));
+	json_object_set_new(e, "target", json_string(j_str_or(target, "description", "")));
+	json_object_set_new(e, "status", json_string(j_str_or(j, "status", "error")));
+	json_object_set_new(e, "exit_code", j_num(j, "exit_code", &v) ? json_integer((json_int_t)v) : json_null());
+	set_num_or_null(e, "rto_ms", m, "rto_ms");
+	rto = find_objective(j, "rto");
+	set_num_or_null(e, "rto_limit_ms", rto, "limit");
+	set_num_or_null(e, "rpo_lost_writes", m, "rpo_lost_writes");
+	set_num_or_null(e, "rpo_seconds", m, "rpo_seconds");
+	set_num_or_null(e, "promotion_ms", m, "promotion_ms");
+	json_object_set_new(e, "runner_class", json_string(j_str_or(j, "runner_class", "")));
+	{
+		json_t *timing = json_object_get(j_obj(target, "topology"), "timing");
+
+		json_object_set_new(e, "timing", timing ? json_deep_copy(timing) : json_null());
+	}
+	json_decref(j);
+	return e;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	int c = strcmp(j_str_or(x, "started_at", ""), j_str_or(y, "started_at", ""));
+
+	return c ? c : strcmp(j_str_or(x, "dir", ""), j_str_or(y, "dir", ""));
+}
+
+void results_index_sort(json_t *index)
+{
+	size_t n = json_array_size(index);
+	json_t **v = xcalloc(n + 1, sizeof(*v));
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(index, i));
+	qsort(v, n, sizeof(*v), entry_cmp);
+	json_array_clear(index);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(index, v[i]);
+	free(v);
+}
+
+json_t *results_index_parse(const char *text)
+{
+	json_t *arr = json_array();
+	const char *p = text ? text : "";
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		json_error_t jerr;
+		json_t *e = len ? json_loadb(p, len, 0, &jerr) : NULL;
+
+		/* A damaged line is dropped, not fatal: the run folders stay. */
+		if (json_is_object(e) && j_str(e, "dir"))
+			json_array_append(arr, e);
+		json_decref(e);
+		p += len + (nl ? 1 : 0);
+	}
+	return arr;
+}
+
+char *results_index_dump(const json_t *index)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(index, i, e) {
+		char *line = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+
+		strbuf_adds(&sb, line ? line : "{}");
+		strbuf_addch(&sb, '\n');
+		free(line);
+	}
+	return strbuf_detach(&sb);
+}
+
+int results_index_has(const json_t *index, const char *dir)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(index, i, e)
+		if (strcmp(j_str_or(e, "dir", ""), dir) == 0)
+			return 1;
+	return 0;
+}
+
+static const char *verdict_mark(const char *status)
+{
+	if (strcmp(status, "passed") == 0)
+		return "✅ PASSED";
+	if (strcmp(status, "failed") == 0)
+		return "❌ FAILED";
+	if (strcmp(status, "aborted") == 0)
+		return "⚠️ ABORTED";
+	return "⚠️ ERROR";
+}
+
+void results_fmt_rpo(struct strbuf *sb, const json_t *e)
+{
+	double lost, secs;
+
+	if (!j_num(e, "rpo_lost_writes", &lost)) {
+		strbuf_adds(sb, "n/a");
+		return;
+	}
+	if (lost == 0) {
+		strbuf_adds(sb, "0");
+		return;
+	}
+	strbuf_addf(sb, "%.0f %s", lost, lost == 1 ? "write" : "writes");
+	if (j_num(e, "rpo_seconds", &secs))
+		strbuf_addf(sb, " (%.2f s)", secs);
+}
+
+char *readme_render(const json_t *index)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t n = json_array_size(index);
+	double v;
+
+	strbuf_adds(&sb, "# Drill results\n\n"
+		    "Written by drillrig; one folder per run under "
+		    "`YYYY/MM/<UTC timestamp>-<drill>/` with `report.md`, `journal.json`, "
+		    "`junit.xml` and `latency.svg`. Do not edit by hand: this page and "
+		    "`rto-trend.svg` are regenerated from `index.ndjson` on every run.\n\n");
+	strbuf_adds(&sb, "![RTO of recent runs against the objective](rto-trend.svg)\n\n");
+	strbuf_addf(&sb, "## History (%zu run%s, newest first)\n\n", n, n == 1 ? "" : "s");
+	if (!n) {
+		strbuf_adds(&sb, "No runs yet.\n");
+		return strbuf_detach(&sb);
+	}
+	strbuf_adds(&sb, "| Date (UTC) | Drill | Target | Verdict | RTO | RPO | Promotion | Report |\n");
+	strbuf_adds(&sb, "|---|---|---|---|---:|---:|---:|---|\n");
+	for (size_t k = n; k-- > 0;) {
+		const json_t *e = json_array_get(index, k);
+		const char *dir = j_str_or(e, "dir", "");
+
+		strbuf_adds(&sb, "| ");
+		fmt_date(&sb, j_str(e, "started_at"));
+		strbuf_adds(&sb, " | ");
+		md_cell(&sb, j_str_or(e, "drill", "?"));
+		strbuf_adds(&sb, " | ");
+		md_cell(&sb, j_str_or(e, "target_kind", "?"));
+		if (j_str(e, "target") && *j_str(e, "target")) {
+			strbuf_adds(&sb, ": ");
+			md_cell(&sb, j_str(e, "target"));
+		}
+		strbuf_addf(&sb, " | %s | ", verdict_mark(j_str_or(e, "status", "error")));
+		if (j_num(e, "rto_ms", &v))
+			fmt_ms(&sb, v);
+		else
+			strbuf_adds(&sb, "n/a");
+		strbuf_adds(&sb, " | ");
+		results_fmt_rpo(&sb, e);
+		strbuf_adds(&sb, " | ");
+		if (j_num(e, "promotion_ms", &v))
+			fmt_ms(&sb, v);
+		else
+			strbuf_adds(&sb, "n/a");
+		strbuf_adds(&sb, " | [report](");
+		strbuf_adds(&sb, dir);
+		strbuf_adds(&sb, "/report.md) |\n");
+	}
+	return strbuf_detach(&sb);
+}
+
+/* rto-trend.svg: one panel per drill (alphabetical), the last TREND_RUNS
+ * runs' RTO in seconds (failed runs red, runs without an RTO as grey marks
+ * on the axis) against the objective's limit as a dashed line. */
+#define TREND_RUNS 20
+#define TW 720.0
+#define TPH 150.0   /* panel height */
+#define TML 60.0
+#define TMR 110.0
+#define TMT 30.0
+#define TMB 30.0
+
+static int str_in(const char **v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+char *svg_rto_trend(const json_t *index)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t n = json_array_size(index), ndrills = 0;
+	const char **drills = xcalloc(n + 1, sizeof(*drills));
+	double height;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *d = j_str_or(json_array_get(index, i), "drill", "?");
+
+		if (!str_in(drills, ndrills, d))
+			drills[ndrills++] = d;
+	}
+	qsort(drills, ndrills, sizeof(*drills), report_strcmp_ptr);
+	height = 20 + (ndrills ? ndrills : 1) * (TPH + TMT + TMB);
+	strbuf_addf(&sb, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"11\">\n",
+		    TW, height, TW, height);
+	strbuf_adds(&sb, "<title>RTO of recent drill runs against the objective</title>\n"
+		    "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n");
+	if (!ndrills)
+		strbuf_adds(&sb, "<text x=\"20\" y=\"40\">no runs yet</text>\n");
+	for (size_t d = 0; d < ndrills; d++) {
+		const json_t *runs[TREND_RUNS];
+		size_t nr = 0;
+		double top = 20 + d * (TPH + TMT + TMB) + TMT, ymax = 0, limit = NAN, v;
+		double pw = TW - TML - TMR;
+		struct strbuf line = STRBUF_INIT;
+
+		for (size_t i = n; i-- > 0 && nr < TREND_RUNS;) {
+			const json_t *e = json_array_get(index, i);
+
+			if (strcmp(j_str_or(e, "drill", "?"), drills[d]) == 0)
+				runs[nr++] = e;
+		}
+		/* runs[] is newest first; the chart reads left to right. */
+		for (size_t i = 0; i < nr / 2; i++) {
+			const json_t *t = runs[i];
+
+			runs[i] = runs[nr - 1 - i];
+			runs[nr - 1 - i] = t;
+		}
+		for (size_t i = 0; i < nr; i++) {
+			if (j_num(runs[i], "rto_ms", &v) && v / 1000.0 > ymax)
+				ymax = v / 1000.0;
+			if (j_num(runs[i], "rto_limit_ms", &v))
+				limit = v / 1000.0; /* the newest objective wins */
+		}
+		if (isfinite(limit) && limit > ymax)
+			ymax = limit;
+		ymax = ymax > 0 ? ymax * 1.15 : 1.0;
+		strbuf_addf(&sb, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" font-weight=\"bold\">", TML, top - 10);
+		xml_escape(&sb, drills[d]);
+		strbuf_addf(&sb, ": RTO of the last %zu run%s (s)</text>\n", nr, nr == 1 ? "" : "s");
+		strbuf_addf(&sb, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#555555\"/>\n",
+			    TML, top, pw, TPH);
+		for (int k = 0; k <= 4; k++) {
+			double yv = ymax * k / 4.0, y = top + TPH * (1 - k / 4.0);
+
+			strbuf_addf(&sb, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eeeeee\"/>"
+				    "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.2f</text>\n",
+				    TML, y, TML + pw, y, TML - 6, y + 4, yv);
+		}
+		if (isfinite(limit)) {
+			double y = top + TPH * (1 - limit / ymax);
+
+			strbuf_addf(&sb, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#d1242f\" stroke-dasharray=\"6 4\"/>"
+				    "<text x=\"%.1f\" y=\"%.1f\" fill=\"#d1242f\">objective %.2f s</text>\n",
+				    TML, y, TML + pw, y, TML + pw + 6, y + 4, limit);
+		}
+		for (size_t i = 0; i < nr; i++) {
+			double x = TML + (nr == 1 ? pw / 2 : pw * (0.03 + 0.94 * i / (double)(nr - 1)));
+			const char *st = j_str_or(runs[i], "status", "error");
+
+			if (j_num(runs[i], "rto_ms", &v)) {
+				double y = top + TPH * (1 - (v / 1000.0) / ymax);
+
+				strbuf_addf(&line, "%s%.1f %.1f", line.len ? " L" : "M", x, y);
+				strbuf_addf(&sb, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"><title>",
+					    x, y, strcmp(st, "passed") == 0 ? "#1f6feb" : "#d1242f");
+				xml_escape(&sb, j_str_or(runs[i], "started_at", ""));
+				strbuf_addf(&sb, " %s rto=%.2fs</title></circle>\n", st, v / 1000.0);
+			} else {
+				strbuf_addf(&sb, "<path d=\"M%.1f %.1fl4 -8h-8z\" fill=\"#6e7781\"><title>", x, top + TPH);
+				xml_escape(&sb, j_str_or(runs[i], "started_at", ""));
+				strbuf_addf(&sb, " %s, no RTO</title></path>\n", st);
+			}
+		}
+		if (line.len)
+			strbuf_addf(&sb, "<path d=\"%s\" stroke=\"#1f6feb\" fill=\"none\" stroke-width=\"1.5\"/>\n", line.buf);
+		if (nr) {
+			char a[16] = "", b[16] = "";
+
+			str_copy(a, 11, j_str_or(runs[0], "started_at", ""));
+			str_copy(b, 11, j_str_or(runs[nr - 1], "started_at", ""));
+			strbuf_adds(&sb, "<text x=\"");
+			strbuf_addf(&sb, "%.1f\" y=\"%.1f\">", TML, top + TPH + 16);
+			xml_escape(&sb, a);
+			strbuf_addf(&sb, "</text><text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", TML + pw, top + TPH + 16);
+			xml_escape(&sb, b);
+			strbuf_adds(&sb, "</text>\n");
+		}
+		strbuf_release(&line);
+	}
+	strbuf_adds(&sb, "</svg>\n");
+	free(drills);
+	return strbuf_detach(&sb);
+}

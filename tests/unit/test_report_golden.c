@@ -1,0 +1,167 @@
+/* Golden tests: every fixture journal under tests/data/journals renders to
+ * exactly the files under tests/data/golden/<fixture>/.  UPDATE_GOLDEN=1
+ * rewrites the goldens instead (review the diff before committing).
+ * xmllint --noout must accept every junit.xml and SVG. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "common/fsutil.h"
+#include "common/proc.h"
+#include "common/strbuf.h"
+#include "reports/reports.h"
+
+static const char *const fixtures[] = { "passed", "failed-lost-write", "aborted", "kubernetes" };
+static const char *const files[] = { "journal.json", "report.md", "junit.xml", "latency.svg", "summary.md" };
+
+static char *src_path(const char *rel)
+{
+	const char *src = getenv("DRILLRIG_SRC");
+
+	return xasprintf("%s/%s", src && *src ? src : ".", rel);
+}
+
+static json_t *load_fixture(const char *name)
+{
+	char *rel = xasprintf("tests/data/journals/%s.json", name), *path = src_path(rel);
+	json_error_t jerr;
+	json_t *j = json_load_file(path, 0, &jerr);
+
+	if (!j)
+		fail_msg("cannot load fixture '%s': %s (line %d)", path, jerr.text, jerr.line);
+	free(rel);
+	free(path);
+	return j;
+}
+
+static int have_xmllint(void)
+{
+	char *argv[] = { (char *)"xmllint", (char *)"--version", NULL };
+	struct proc_result res;
+	struct dr_error err = DR_ERROR_INIT;
+	int ok;
+
+	memset(&res, 0, sizeof(res));
+	if (proc_run(&res, argv, NULL, 10 * INT64_C(1000000000), 4096, &err) != 0)
+		return 0;
+	ok = res.exited && res.exit_code == 0;
+	proc_result_release(&res);
+	return ok;
+}
+
+static void xmllint_ok(const char *path)
+{
+	char *argv[] = { (char *)"xmllint", (char *)"--noout", (char *)path, NULL };
+	struct proc_result res;
+	struct dr_error err = DR_ERROR_INIT;
+
+	memset(&res, 0, sizeof(res));
+	assert_int_equal(proc_run(&res, argv, NULL, 20 * INT64_C(1000000000), 65536, &err), 0);
+	if (!res.exited || res.exit_code != 0)
+		fail_msg("xmllint rejects '%s': %s", path, res.errout);
+	proc_result_release(&res);
+}
+
+static void check_fixture(const char *name)
+{
+	json_t *j = load_fixture(name);
+	char tmpl[] = "/tmp/dr-golden-XXXXXX";
+	char *dir = mkdtemp(tmpl), *summary;
+	struct dr_error err = DR_ERROR_INIT;
+	int update = getenv("UPDATE_GOLDEN") && strcmp(getenv("UPDATE_GOLDEN"), "1") == 0;
+
+	assert_non_null(dir);
+	if (report_write_artifacts(j, dir, &err) != 0)
+		fail_msg("report_write_artifacts(%s): %s", name, err.msg);
+	summary = report_summary_markdown(j);
+	{
+		char *p = xasprintf("%s/summary.md", dir);
+
+		assert_int_equal(fs_write_atomic(p, summary, strlen(summary), &err), 0);
+		free(p);
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char *got_path = xasprintf("%s/%s", dir, files[i]);
+		char *rel = xasprintf("tests/data/golden/%s/%s", name, files[i]);
+		char *want_path = src_path(rel), *got = NULL, *want = NULL;
+
+		assert_int_equal(fs_read_file(&got, NULL, got_path, 16 << 20, &err), 0);
+		if (update) {
+			{
+				char *d = xstrdup(want_path);
+
+				*strrchr(d, '/') = '\0';
+				assert_int_equal(fs_mkdir_p(d, &err), 0);
+				free(d);
+			}
+			if (fs_write_atomic(want_path, got, strlen(got), &err) != 0)
+				fail_msg("cannot update golden: %s", err.msg);
+			printf("updated %s\n", rel);
+		} else {
+			if (fs_read_file(&want, NULL, want_path, 16 << 20, &err) != 0)
+				fail_msg("missing golden (run with UPDATE_GOLDEN=1): %s", err.msg);
+			if (strcmp(got, want) != 0)
+				fail_msg("%s differs from the golden %s; diff -u %s %s "
+					 "(UPDATE_GOLDEN=1 to accept)", got_path, rel, want_path, got_path);
+		}
+		if (strstr(files[i], ".xml") || strstr(files[i], ".svg")) {
+			if (have_xmllint())
+				xmllint_ok(got_path);
+			else
+				printf("note: xmllint not installed, skipping XML validation of %s\n", rel);
+		}
+		free(got);
+		free(want);
+		free(rel);
+		free(want_path);
+		free(got_path);
+	}
+	{
+		struct dr_error e2 = DR_ERROR_INIT;
+
+		assert_int_equal(fs_remove_tree(dir, &e2), 0);
+	}
+	free(summary);
+	json_decref(j);
+}
+
+static void test_golden_passed(void **state) { (void)state; check_fixture("passed"); }
+static void test_golden_failed_lost_write(void **state) { (void)state; check_fixture("failed-lost-write"); }
+static void test_golden_aborted(void **state) { (void)state; check_fixture("aborted"); }
+static void test_golden_kubernetes(void **state) { (void)state; check_fixture("kubernetes"); }
+
+/* Rendering twice gives the same bytes (no clock, no hostname lookups). */
+static void test_render_is_deterministic(void **state)
+{
+	json_t *j = load_fixture("failed-lost-write");
+	char *a = report_render_markdown(j), *b = report_render_markdown(j);
+	char *c = report_render_latency_svg(j), *d = report_render_latency_svg(j);
+
+	(void)state;
+	assert_string_equal(a, b);
+	assert_string_equal(c, d);
+	free(a);
+	free(b);
+	free(c);
+	free(d);
+	json_decref(j);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golden_passed),
+		cmocka_unit_test(test_golden_failed_lost_write),
+		cmocka_unit_test(test_golden_aborted),
+		cmocka_unit_test(test_golden_kubernetes),
+		cmocka_unit_test(test_render_is_deterministic),
+	};
+	(void)fixtures;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
