@@ -315,7 +315,7 @@ static void write_all(int fd, const char *data, size_t len)
 	int64_t deadline = clock_mono_ns() + READ_TIMEOUT_MS * NS_PER_MS;
 
 	while (len > 0 && clock_mono_ns() < deadline) {
-		ssize_t n = write(fd, data, len);
+		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
 
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
@@ -391,6 +391,9 @@ int supervisor_run(const char *dir, struct dr_error *err)
 	struct sigaction sa;
 	int rc = -1;
 
+	/* Descriptors the launching process leaked to us (a test harness's
+	 * pipe, a drill runner's sockets) must not live as long as we do. */
+	close_range(3, ~0U, 0);
 	memset(&sv, 0, sizeof(sv));
 	sv.listen_fd = -1;
 	sv.stop_grace_ns = 5 * NS_PER_SEC;

@@ -456,7 +456,7 @@ static void test_unsafe_promotion_then_fenced_region_rejoins(void **state)
 	up(f, "primary=3,dr=2", 0);
 	for (int i = 1; i <= 10; i++)
 		append(f->dir, "t-promote", i);
-	await_replicated(f->dir, 5, NULL);
+	json_decref(await_replicated(f->dir, 5, NULL));
 	if (cluster_scale(NULL, f->dir, "primary", 0, &err) != 0)
 		fail_msg("scale primary=0: %s", err.msg);
 	/* 2 of 5: no quorum, no leader */
