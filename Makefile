@@ -163,3 +163,15 @@ bench-history: $(BENCH_HISTORY)
 
 bench: bench-history
 -include $(patsubst %.c,$(BUILD)/obj/%.d,$(wildcard bench/history/*.c))
+
+# --- ledgerd ---
+# `make bench-ledger`: ledgerd throughput and failover benchmark (not in
+# tests; see bench/README.md).  TRIALS=10 by default.
+TRIALS ?= 10
+$(BUILD)/bench/ledger/bench_ledger: $(BUILD)/obj/bench/ledger/bench_ledger.o $(ARCHIVES) $(SUPPORT_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(SUPPORT_LIB) $(LINK_LIBS)
+
+.PHONY: bench-ledger
+bench-ledger: $(LEDGERD) $(BUILD)/bench/ledger/bench_ledger
+	LEDGERD_BIN=$(abspath $(LEDGERD)) $(BUILD)/bench/ledger/bench_ledger $(TRIALS)
