@@ -5,30 +5,8 @@
 #include <string.h>
 
 #include "assertions/logical.h"
+#include "assertions/sort.h"
 #include "common/strbuf.h"
-
-/* (key, payload) pairs for the sorts. */
-struct key_pair {
-	int64_t key;
-	uint64_t a;
-	uint64_t b;
-};
-
-static int cmp_u64(const void *pa, const void *pb)
-{
-	uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
-
-	return a < b ? -1 : a > b;
-}
-
-static int cmp_key_pair(const void *pa, const void *pb)
-{
-	const struct key_pair *a = pa, *b = pb;
-
-	if (a->key != b->key)
-		return a->key < b->key ? -1 : 1;
-	return a->a < b->a ? -1 : a->a > b->a;
-}
 
 static int validate(const struct history *h, struct dr_error *err)
 {
@@ -61,23 +39,24 @@ static void list_add(uint64_t *list, size_t *n, uint64_t seq)
 static void match_ledger(struct check_result *r, struct logical *ws, size_t n,
 			 const struct ledger_entry_ref *entries, size_t n_entries)
 {
-	uint64_t *seqs = xmalloc((n_entries ? n_entries : 1) * sizeof(*seqs));
+	struct sort_pair *seqs = xmalloc((n_entries ? n_entries : 1) * sizeof(*seqs));
 	bool sorted = true;
 	size_t e = 0;
 
 	for (size_t i = 0; i < n_entries; i++) {
-		seqs[i] = entries[i].sequence;
-		if (i > 0 && seqs[i - 1] > seqs[i])
+		seqs[i].key = entries[i].sequence;
+		seqs[i].payload = 0;
+		if (i > 0 && seqs[i - 1].key > seqs[i].key)
 			sorted = false;
 	}
 	if (!sorted)
-		qsort(seqs, n_entries, sizeof(*seqs), cmp_u64);
+		sort_pairs(seqs, n_entries);
 	for (size_t w = 0; w < n; w++) {
-		while (e < n_entries && seqs[e] < ws[w].seq) {
+		while (e < n_entries && seqs[e].key < ws[w].seq) {
 			r->unexpected++;
 			e++;
 		}
-		while (e < n_entries && seqs[e] == ws[w].seq) {
+		while (e < n_entries && seqs[e].key == ws[w].seq) {
 			ws[w].present++;
 			e++;
 		}
@@ -122,10 +101,9 @@ static void tally(struct check_result *r, const struct logical *ws, size_t n)
 	}
 }
 
-/* Fill pairs (key, index, seq) for the ok writes; sorts by key unless it
- * is already in order (the normal case for a sequential writer). */
-static void sorted_pairs(struct key_pair *pairs, const struct logical *ws, size_t n, bool by_ack,
-			 size_t *count)
+/* The ok writes' positions in ws, ordered by ack time (by_ack) or by
+ * first invoke.  Already in order for a sequential writer: no sort then. */
+static size_t ok_order(struct sort_pair *order, const struct logical *ws, size_t n, bool by_ack)
 {
 	size_t k = 0;
 	bool sorted = true;
@@ -133,16 +111,15 @@ static void sorted_pairs(struct key_pair *pairs, const struct logical *ws, size_
 	for (size_t i = 0; i < n; i++) {
 		if (ws[i].state != HISTORY_OK)
 			continue;
-		pairs[k].key = by_ack ? ws[i].ack_ns : ws[i].first_invoke_ns;
-		pairs[k].a = ws[i].index;
-		pairs[k].b = ws[i].seq;
-		if (k > 0 && cmp_key_pair(&pairs[k - 1], &pairs[k]) > 0)
+		order[k].key = sort_key_i64(by_ack ? ws[i].ack_ns : ws[i].first_invoke_ns);
+		order[k].payload = i;
+		if (k > 0 && order[k - 1].key > order[k].key)
 			sorted = false;
 		k++;
 	}
 	if (!sorted)
-		qsort(pairs, k, sizeof(*pairs), cmp_key_pair);
-	*count = k;
+		sort_pairs(order, k);
+	return k;
 }
 
 /* Real-time order: sweep the writes by first invoke; `done` holds those
@@ -151,29 +128,29 @@ static void sorted_pairs(struct key_pair *pairs, const struct logical *ws, size_
  * that finished before it started. */
 static void check_order(struct check_result *r, const struct logical *ws, size_t n)
 {
-	struct key_pair *acks = xmalloc((r->ok ? r->ok : 1) * sizeof(*acks));
-	struct key_pair *invokes = xmalloc((r->ok ? r->ok : 1) * sizeof(*invokes));
-	size_t n_acks, n_invokes, a = 0;
-	uint64_t max_index = 0, max_seq = 0;
-	bool have_max = false;
+	struct sort_pair *acks = xmalloc((r->ok ? r->ok : 1) * sizeof(*acks));
+	struct sort_pair *invokes = xmalloc((r->ok ? r->ok : 1) * sizeof(*invokes));
+	size_t n_acks = ok_order(acks, ws, n, true);
+	size_t n_invokes = ok_order(invokes, ws, n, false);
+	size_t a = 0;
+	const struct logical *max = NULL;
 
-	sorted_pairs(acks, ws, n, true, &n_acks);
-	sorted_pairs(invokes, ws, n, false, &n_invokes);
 	for (size_t i = 0; i < n_invokes; i++) {
+		const struct logical *b = &ws[invokes[i].payload];
+
 		while (a < n_acks && acks[a].key < invokes[i].key) {
-			if (!have_max || acks[a].a > max_index) {
-				max_index = acks[a].a;
-				max_seq = acks[a].b;
-				have_max = true;
-			}
+			const struct logical *done = &ws[acks[a].payload];
+
+			if (!max || done->index > max->index)
+				max = done;
 			a++;
 		}
-		if (have_max && max_index > invokes[i].a) {
+		if (max && max->index > b->index) {
 			if (r->reordered == 0) {
-				r->reorder_first_seq = max_seq;
-				r->reorder_first_index = max_index;
-				r->reorder_second_seq = invokes[i].b;
-				r->reorder_second_index = invokes[i].a;
+				r->reorder_first_seq = max->seq;
+				r->reorder_first_index = max->index;
+				r->reorder_second_seq = b->seq;
+				r->reorder_second_index = b->index;
 			}
 			r->reordered++;
 		}

@@ -165,6 +165,11 @@ int status_timeline_observe(struct status_timeline *tl, const struct status_poin
 	tl->points[tl->count] = *p;
 	/* Always terminated, whatever the caller left in the array. */
 	tl->points[tl->count].leader_region[STATUS_REGION_MAX - 1] = '\0';
+	/* Keep the timeline in time order (status_timeline_at() searches it):
+	 * an answer older than the last point (a slower node's, chosen for its
+	 * higher term) takes the last point's time. */
+	if (tl->count > 0 && tl->points[tl->count].t_ns < tl->points[tl->count - 1].t_ns)
+		tl->points[tl->count].t_ns = tl->points[tl->count - 1].t_ns;
 	tl->count++;
 	return 1;
 }

@@ -146,8 +146,9 @@ void status_timeline_release(struct status_timeline *tl);
 /* Record one poll result.  A new point is appended when leader_id, term,
  * leader_region, quorum, fully_replicated, members or members_present
  * differ from the last point (or it is the first); lag values alone do not
- * make a point but always update the maxima.  Observations must come in
- * time order.  Returns 1 when a point was appended, 0 when unchanged (or
+ * make a point but always update the maxima.  Observations should come in
+ * time order; a point older than the last one is recorded at the last
+ * one's time, so the timeline stays sorted.  Returns 1 when a point was appended, 0 when unchanged (or
  * dropped at the cap: overflow is then set). */
 int status_timeline_observe(struct status_timeline *tl, const struct status_point *p);
 

@@ -4,22 +4,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "assertions/sort.h"
 #include "common/strbuf.h"
-
-struct seq_pos {
-	uint64_t seq;
-	size_t pos;
-};
-
-static int cmp_seq_pos(const void *pa, const void *pb)
-{
-	const struct seq_pos *a = pa, *b = pb;
-
-	if (a->seq != b->seq)
-		return a->seq < b->seq ? -1 : 1;
-	/* Stable for equal sequences: keeps the history's order. */
-	return a->pos < b->pos ? -1 : a->pos > b->pos;
-}
 
 /* Fold the attempt into its logical write (first attempt: w->seq == 0). */
 static void fold(struct logical *w, const struct history_op *op, bool *all_failed)
@@ -40,11 +26,10 @@ static void fold(struct logical *w, const struct history_op *op, bool *all_faile
 		*all_failed = false;
 }
 
-/* Group attempts by sequence into *out (sorted by sequence); returns count. */
 size_t logical_build(struct logical **out, const struct history *h)
 {
 	struct logical *ws = xcalloc(h->count ? h->count : 1, sizeof(*ws));
-	struct seq_pos *order = NULL;
+	struct sort_pair *order = NULL;
 	bool sorted = true;
 	size_t n = 0;
 	bool all_failed = false;
@@ -54,13 +39,13 @@ size_t logical_build(struct logical **out, const struct history *h)
 	if (!sorted) {
 		order = xmalloc(h->count * sizeof(*order));
 		for (size_t i = 0; i < h->count; i++) {
-			order[i].seq = h->ops[i].sequence;
-			order[i].pos = i;
+			order[i].key = h->ops[i].sequence;
+			order[i].payload = i;
 		}
-		qsort(order, h->count, sizeof(*order), cmp_seq_pos);
+		sort_pairs(order, h->count); /* stable: a sequence's attempts keep their order */
 	}
 	for (size_t i = 0; i < h->count; i++) {
-		const struct history_op *op = &h->ops[order ? order[i].pos : i];
+		const struct history_op *op = &h->ops[order ? order[i].payload : i];
 
 		if (n > 0 && ws[n - 1].seq == op->sequence) {
 			fold(&ws[n - 1], op, &all_failed);

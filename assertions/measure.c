@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "assertions/logical.h"
+#include "assertions/sort.h"
 #include "common/strbuf.h"
 
 static void set_value(struct measure_value *v, double value)
@@ -33,13 +34,6 @@ static double ns_to_ms(int64_t ns)
 	return (double)ns / 1e6;
 }
 
-static int cmp_i64(const void *pa, const void *pb)
-{
-	int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
-
-	return a < b ? -1 : a > b;
-}
-
 /* An attempt that shows the service was not serving: not ok, or ok but
  * slower than the per-call timeout (a stalled write). */
 static bool attempt_bad(const struct history_op *op, int64_t call_timeout_ns)
@@ -58,18 +52,6 @@ struct span {
 	bool recovered;       /* false: no good write after it; end = window end */
 };
 
-struct good {
-	int64_t invoke;
-	int64_t complete;
-};
-
-static int cmp_good(const void *pa, const void *pb)
-{
-	const struct good *a = pa, *b = pb;
-
-	return a->invoke < b->invoke ? -1 : a->invoke > b->invoke;
-}
-
 static int cmp_span(const void *pa, const void *pb)
 {
 	const struct span *a = pa, *b = pb;
@@ -85,7 +67,8 @@ static int cmp_span(const void *pa, const void *pb)
 static size_t unavailable_spans(struct span **out, const struct history *h,
 				int64_t call_timeout_ns, int64_t window_end)
 {
-	struct good *goods = xmalloc((h->count ? h->count : 1) * sizeof(*goods));
+	/* Good attempts: key = invoke (ordered), payload = completion. */
+	struct sort_pair *goods = xmalloc((h->count ? h->count : 1) * sizeof(*goods));
 	int64_t *suffix_min = NULL;
 	struct span *spans = NULL;
 	size_t n_good = 0, n_bad = 0, n = 0;
@@ -98,22 +81,22 @@ static size_t unavailable_spans(struct span **out, const struct history *h,
 			n_bad++;
 			continue;
 		}
-		goods[n_good].invoke = op->invoke_ns;
-		goods[n_good].complete = op->complete_ns;
-		if (n_good > 0 && goods[n_good - 1].invoke > op->invoke_ns)
+		goods[n_good].key = sort_key_i64(op->invoke_ns);
+		goods[n_good].payload = (uint64_t)op->complete_ns;
+		if (n_good > 0 && goods[n_good - 1].key > goods[n_good].key)
 			sorted = false;
 		n_good++;
 	}
 	if (n_bad == 0)
 		goto out;
 	if (!sorted)
-		qsort(goods, n_good, sizeof(*goods), cmp_good);
+		sort_pairs(goods, n_good);
 	/* suffix_min[i]: earliest completion among goods[i..]. */
 	suffix_min = xmalloc((n_good + 1) * sizeof(*suffix_min));
 	suffix_min[n_good] = INT64_MAX;
 	for (size_t i = n_good; i-- > 0;)
-		suffix_min[i] = goods[i].complete < suffix_min[i + 1] ? goods[i].complete
-								       : suffix_min[i + 1];
+		suffix_min[i] = (int64_t)goods[i].payload < suffix_min[i + 1]
+					? (int64_t)goods[i].payload : suffix_min[i + 1];
 
 	spans = xmalloc(n_bad * sizeof(*spans));
 	sorted = true;
@@ -127,7 +110,7 @@ static size_t unavailable_spans(struct span **out, const struct history *h,
 		while (lo < hi) { /* first good invoked at or after op */
 			size_t mid = lo + (hi - lo) / 2;
 
-			if (goods[mid].invoke < op->invoke_ns)
+			if (goods[mid].key < sort_key_i64(op->invoke_ns))
 				lo = mid + 1;
 			else
 				hi = mid;
@@ -175,16 +158,25 @@ out:
 
 /* ---- write figures ---- */
 
+static int64_t latency_at(const struct sort_pair *lat, size_t i)
+{
+	return (int64_t)(lat[i].key ^ (UINT64_C(1) << 63));
+}
+
 static void latency_figures(struct measurements *m, const struct history *h)
 {
 	struct logical *ws = NULL;
 	size_t n = logical_build(&ws, h);
-	int64_t *lat = xmalloc((n ? n : 1) * sizeof(*lat));
+	struct sort_pair *lat = xmalloc((n ? n : 1) * sizeof(*lat));
 	size_t k = 0;
 
-	for (size_t i = 0; i < n; i++)
-		if (ws[i].state == HISTORY_OK)
-			lat[k++] = ws[i].ack_ns - ws[i].first_invoke_ns;
+	for (size_t i = 0; i < n; i++) {
+		if (ws[i].state != HISTORY_OK)
+			continue;
+		lat[k].key = sort_key_i64(ws[i].ack_ns - ws[i].first_invoke_ns);
+		lat[k].payload = 0;
+		k++;
+	}
 	if (k == 0) {
 		set_none(&m->max_latency_ms, "no write was acknowledged");
 		set_none(&m->latency_p50_ms, "no write was acknowledged");
@@ -192,13 +184,13 @@ static void latency_figures(struct measurements *m, const struct history *h)
 		set_none(&m->latency_max_ms, "no write was acknowledged");
 		goto out;
 	}
-	qsort(lat, k, sizeof(*lat), cmp_i64);
+	sort_pairs(lat, k);
 	/* Nearest rank: the smallest value with at least p of the samples at
 	 * or below it. */
-	set_value(&m->latency_p50_ms, ns_to_ms(lat[(k * 50 + 99) / 100 - 1]));
-	set_value(&m->latency_p99_ms, ns_to_ms(lat[(k * 99 + 99) / 100 - 1]));
-	set_value(&m->latency_max_ms, ns_to_ms(lat[k - 1]));
-	set_value(&m->max_latency_ms, ns_to_ms(lat[k - 1]));
+	set_value(&m->latency_p50_ms, ns_to_ms(latency_at(lat, (k * 50 + 99) / 100 - 1)));
+	set_value(&m->latency_p99_ms, ns_to_ms(latency_at(lat, (k * 99 + 99) / 100 - 1)));
+	set_value(&m->latency_max_ms, ns_to_ms(latency_at(lat, k - 1)));
+	set_value(&m->max_latency_ms, ns_to_ms(latency_at(lat, k - 1)));
 out:
 	free(lat);
 	free(ws);

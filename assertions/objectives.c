@@ -104,8 +104,8 @@ static void rpo_count(struct objective_results *out, const struct objective_limi
 	if (!r->passed) {
 		struct strbuf sb = STRBUF_INIT;
 
-		strbuf_addf(&sb, "%" PRIu64 " acknowledged writes lost (limit %" PRIu64 "): sequence",
-			    c->lost, allowed);
+		strbuf_addf(&sb, "%" PRIu64 " acknowledged write%s lost (limit %" PRIu64 "): sequence",
+			    c->lost, c->lost == 1 ? "" : "s", allowed);
 		for (size_t i = 0; i < c->n_lost_sequences && i < 10; i++)
 			strbuf_addf(&sb, "%s %" PRIu64, i ? "," : "", c->lost_sequences[i]);
 		if (c->lost > 10)
@@ -132,23 +132,27 @@ static void history_integrity(struct objective_results *out, const struct measur
 	}
 	r->has_measured = true;
 	r->measured = (double)v;
-	r->margin = -(double)v;
+	r->margin = 0.0 - (double)v; /* not -0.0 when clean */
 	if (c->duplicated)
-		strbuf_addf(&sb, "%s%" PRIu64 " writes duplicated (first: sequence %" PRIu64 ")",
-			    sb.len ? "; " : "", c->duplicated, c->duplicated_sequences[0]);
+		strbuf_addf(&sb, "%s%" PRIu64 " write%s duplicated (first: sequence %" PRIu64 ")",
+			    sb.len ? "; " : "", c->duplicated, c->duplicated == 1 ? "" : "s",
+			    c->duplicated_sequences[0]);
 	if (c->definite_failed_present)
-		strbuf_addf(&sb, "%s%" PRIu64 " rejected writes present in the ledger (first: "
+		strbuf_addf(&sb, "%s%" PRIu64 " rejected write%s present in the ledger (first: "
 			    "sequence %" PRIu64 ")", sb.len ? "; " : "", c->definite_failed_present,
+			    c->definite_failed_present == 1 ? "" : "s",
 			    c->definite_failed_present_sequences[0]);
 	if (c->reordered)
-		strbuf_addf(&sb, "%s%" PRIu64 " writes out of real-time order (sequence %" PRIu64
+		strbuf_addf(&sb, "%s%" PRIu64 " write%s out of real-time order (sequence %" PRIu64
 			    " acknowledged at index %" PRIu64 " before sequence %" PRIu64
 			    " was sent, which got index %" PRIu64 ")", sb.len ? "; " : "",
-			    c->reordered, c->reorder_first_seq, c->reorder_first_index,
+			    c->reordered, c->reordered == 1 ? "" : "s", c->reorder_first_seq,
+			    c->reorder_first_index,
 			    c->reorder_second_seq, c->reorder_second_index);
 	if (c->unexpected)
-		strbuf_addf(&sb, "%s%" PRIu64 " ledger entries of this client were never written",
-			    sb.len ? "; " : "", c->unexpected);
+		strbuf_addf(&sb, "%s%" PRIu64 " ledger entr%s of this client never sent by the "
+			    "workload", sb.len ? "; " : "", c->unexpected,
+			    c->unexpected == 1 ? "y" : "ies");
 	if (c->history_overflow)
 		strbuf_addf(&sb, "%sthe history overflowed its cap (%" PRIu64 " attempts dropped): "
 			    "the check is incomplete", sb.len ? "; " : "", c->history_dropped);

@@ -7,12 +7,35 @@
 
 #include "assertions/history.h"
 
-/* A figure, or null when it does not apply (never 0). */
+/* Round to `digits` decimals: the journal shows microseconds for *_ms
+ * figures (the clocks are not better than that in practice), not
+ * 591.553568.  Adding 0.0 turns a -0.0 into 0.0. */
+static double rounded(double v, int digits)
+{
+	double scale = pow(10.0, digits);
+
+	return round(v * scale) / scale + 0.0;
+}
+
+/* A figure in ms, or null when it does not apply (never 0). */
 static json_t *value_json(const struct measure_value *v)
 {
 	if (!v->has || !isfinite(v->value))
 		return json_null();
-	return json_real(v->value);
+	return json_real(rounded(v->value, 3));
+}
+
+/* A fraction or seconds: six decimals. */
+static json_t *fine_json(const struct measure_value *v)
+{
+	if (!v->has || !isfinite(v->value))
+		return json_null();
+	return json_real(rounded(v->value, 6));
+}
+
+static json_t *ms_json(double v)
+{
+	return json_real(rounded(v, 3));
 }
 
 static json_t *count_json(uint64_t n)
@@ -60,8 +83,8 @@ json_t *measurements_to_json(const struct measurements *m)
 	json_object_set_new(o, "max_lag_ms", value_json(&m->max_lag_ms));
 	json_object_set_new(o, "rpo_lost_writes",
 			    m->rpo_lost_writes.has ? count_json(m->writes.lost) : json_null());
-	json_object_set_new(o, "rpo_seconds", value_json(&m->rpo_seconds));
-	json_object_set_new(o, "availability", value_json(&m->availability));
+	json_object_set_new(o, "rpo_seconds", fine_json(&m->rpo_seconds));
+	json_object_set_new(o, "availability", fine_json(&m->availability));
 	json_object_set_new(lat, "p50", value_json(&m->latency_p50_ms));
 	json_object_set_new(lat, "p99", value_json(&m->latency_p99_ms));
 	json_object_set_new(lat, "max", value_json(&m->latency_max_ms));
@@ -93,11 +116,11 @@ json_t *objectives_to_json(const struct objective_results *r)
 
 		json_object_set_new(o, "name", json_string(it->name));
 		json_object_set_new(o, "unit", json_string(it->unit));
-		json_object_set_new(o, "limit", json_real(it->limit));
+		json_object_set_new(o, "limit", ms_json(it->limit));
 		json_object_set_new(o, "measured", it->has_measured && isfinite(it->measured)
-							   ? json_real(it->measured) : json_null());
+							   ? ms_json(it->measured) : json_null());
 		json_object_set_new(o, "margin", it->has_measured && isfinite(it->margin)
-							 ? json_real(it->margin) : json_null());
+							 ? ms_json(it->margin) : json_null());
 		json_object_set_new(o, "passed", json_boolean(it->passed));
 		json_object_set_new(o, "message", it->message[0] ? json_string(it->message)
 								 : json_null());
@@ -113,8 +136,8 @@ json_t *outage_to_json(const struct measurements *m)
 	if (!m->has_outage)
 		return json_null();
 	o = json_object();
-	json_object_set_new(o, "start_ms", json_real(m->outage_start_ms));
-	json_object_set_new(o, "end_ms", m->has_outage_end ? json_real(m->outage_end_ms)
+	json_object_set_new(o, "start_ms", ms_json(m->outage_start_ms));
+	json_object_set_new(o, "end_ms", m->has_outage_end ? ms_json(m->outage_end_ms)
 							   : json_null());
 	return o;
 }
@@ -126,7 +149,8 @@ json_t *series_to_json(const struct series *s)
 	for (size_t i = 0; i < s->count; i++) {
 		const struct series_point *p = &s->points[i];
 
-		json_array_append_new(a, json_pack("[f, f, s]", p->t_ms, p->latency_ms,
+		json_array_append_new(a, json_pack("[f, f, s]", rounded(p->t_ms, 3),
+						   rounded(p->latency_ms, 3),
 						   history_outcome_name(p->outcome)));
 	}
 	return a;
@@ -139,9 +163,9 @@ int results_json_set(json_t *journal, const struct measurements *m,
 		return -1;
 	json_object_set_new(journal, "outage", outage_to_json(m));
 	json_object_set_new(journal, "fault_start_ms",
-			    m->has_fault ? json_real(m->fault_start_ms) : json_null());
+			    m->has_fault ? ms_json(m->fault_start_ms) : json_null());
 	json_object_set_new(journal, "restore_start_ms",
-			    m->has_restore ? json_real(m->restore_start_ms) : json_null());
+			    m->has_restore ? ms_json(m->restore_start_ms) : json_null());
 	json_object_set_new(journal, "measurements", measurements_to_json(m));
 	if (r)
 		json_object_set_new(journal, "objectives", objectives_to_json(r));

@@ -221,6 +221,8 @@ static int publish(struct run_args *a, json_t *journal, const char *history_path
 	} else {
 		fprintf(stderr, "drillrig: cannot compare with earlier runs: %s\n", err.msg);
 	}
+	if (history_path && !fs_exists(history_path))
+		history_path = NULL; /* no workload ran */
 	if (results_publish(&outcome, journal, history_path, &a->ro, &err) != 0) {
 		fprintf(stderr, "drillrig: cannot commit the results: %s\n", err.msg);
 		return EXIT_INFRA;
@@ -280,8 +282,9 @@ int cmd_run(int argc, char **argv)
 	if (a.json)
 		journal_set_listener(j, progress_journal_listener, progress);
 	journal_header(j, plan);
-	progress_line(progress, "drill %s%s: %s", plan->name, a.topts.dry_run ? " (dry run)" : "",
-		      plan->description && *plan->description ? plan->description : "");
+	progress_line(progress, "drill %s%s: %.*s", plan->name, a.topts.dry_run ? " (dry run)" : "",
+		      (int)strcspn(plan->description ? plan->description : "", "\n"),
+		      plan->description ? plan->description : "");
 	if (!a.topts.dry_run) {
 		tmpdir = xstrdup("/tmp/drillrig-run-XXXXXX");
 		if (!mkdtemp(tmpdir)) {

@@ -74,7 +74,7 @@ static int holds_replicated(struct target *t, json_t *status, json_t *args, char
 		snprintf(why, len, "no leader");
 		return 0;
 	}
-	if (max_lag < 0) {
+	if (max_lag <= 0) {
 		snprintf(why, len, "%s", repl ? repl : "replication state unknown");
 		return repl && strcmp(repl, "Fully replicated") == 0;
 	}

@@ -250,10 +250,10 @@ void section_topology(struct schema_ctx *ctx, json_t *root, struct plan *plan,
 			if (t->regions[i].role == PLAN_ROLE_WITNESS)
 				witnesses++;
 		}
-		if (ctx->diags->errors == before && primaries != 1)
+		if (t->nregions > 0 && primaries != 1)
 			schema_err_key(ctx, topo, "topology", "regions", "expected exactly one "
 				       "region with role primary, found %d", primaries);
-		if (ctx->diags->errors == before && witnesses > 1)
+		if (witnesses > 1)
 			schema_err_key(ctx, topo, "topology", "regions", "expected at most one "
 				       "witness region, found %d", witnesses);
 		if (ctx->diags->errors == before && total > 15)

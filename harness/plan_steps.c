@@ -16,6 +16,8 @@ static const char *const undo_keys[] = { "name", "action", "timeout", "descripti
 static const char *const rollback_keys[] = { "name", "action", "timeout", "expect",
 					     "description", NULL };
 
+static const struct arg_spec bool_arg = { "flag", ARG_BOOL, 0, NULL, NULL, 0, 0, NULL };
+
 static int step_name_ok(const char *s)
 {
 	size_t n = strlen(s);
@@ -170,8 +172,8 @@ static const struct action_spec *check_action(struct schema_ctx *ctx, json_t *ob
 		    section_duration(json_object_get(obj, "timeout")) <= 0)
 			schema_err_key(ctx, obj, path, "timeout", "a step timeout must be positive");
 	}
-	if ((v = json_object_get(obj, "continue_on_failure")) && !json_is_boolean(v))
-		schema_err_key(ctx, obj, path, "continue_on_failure", "expected true or false");
+	if (json_object_get(obj, "continue_on_failure"))
+		schema_check_value(ctx, obj, "continue_on_failure", path, &bool_arg);
 	check_expect(ctx, obj, path, spec);
 	if (spec->check)
 		spec->check(ctx, obj, path);
@@ -238,10 +240,9 @@ static void check_fault(struct schema_ctx *ctx, json_t *obj, const char *path,
 	struct plan_step *us;
 	char *up;
 
-	if (fault && !json_is_boolean(fault)) {
-		schema_err_key(ctx, obj, path, "fault", "expected true or false");
+	if (fault && schema_check_value(ctx, obj, "fault", path, &bool_arg) != 0)
 		return;
-	}
+	fault = json_object_get(obj, "fault");  /* "${flag}" became a boolean */
 	if (json_is_true(fault) && spec && !(spec->flags & ACTION_MAY_FAULT)) {
 		char *all = action_list(ACTION_MAY_FAULT, ACTION_TARGET_ALL);
 
@@ -326,8 +327,10 @@ static struct plan_step *check_list(struct schema_ctx *ctx, json_t *root, const 
 			  spec ? spec->name : json_string_value(json_object_get(obj, "action")), i);
 		if (spec)
 			fill_step(&steps[i], obj, spec, ctx, i);
-		if (mode == MODE_STEP)
+		if (mode == MODE_STEP) {
 			check_fault(ctx, obj, path, spec, spec ? &steps[i] : NULL, plan);
+			steps[i].fault = json_is_true(json_object_get(obj, "fault"));
+		}
 		if (spec && strcmp(spec->name, "snapshot") == 0)
 			json_object_set_new(ctx->snapshot_steps,
 					    json_string_value(json_object_get(obj, "name")),

@@ -64,6 +64,7 @@ struct recorder {
 	uint64_t last_leader;
 	uint64_t last_term;
 
+	int64_t drill_end_ns;   /* when the workload stopped */
 	atomic_llong fault_ns;
 	atomic_llong restore_ns;
 	int objective_failed;
@@ -361,17 +362,60 @@ void recorder_mark_restore(struct recorder *r, int64_t mono_ns)
 	atomic_compare_exchange_strong(&r->restore_ns, &zero, mono_ns);
 }
 
-static void stop_threads(struct recorder *r)
+/* Each node once, synchronously: the freshest answers win as in the
+ * aggregator.  Runs after the poller threads have stopped. */
+static void final_poll(struct recorder *r)
 {
+	struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
+	json_t *best = NULL;
+	int64_t best_term = -1;
+	struct status_point p;
+
+	opts.admin_timeout_ms = STATUS_CALL_TIMEOUT_MS;
+	for (size_t i = 0; i < r->nendpoints; i++) {
+		struct dr_error err = DR_ERROR_INIT;
+		struct ledger_client *c = NULL;
+		const char *addrs[1] = { r->endpoints[i] };
+		json_t *status = NULL, *req = json_object();
+		long http = 0;
+
+		if (ledger_client_new(&c, addrs, 1, &opts, &err) == 0 &&
+		    ledger_call(c, 0, "inferadb.ledger.v1.Admin/GetClusterStatus", req, &status,
+				&http, &err) == 0 && http == 200 &&
+		    json_integer_value(json_object_get(status, "term")) > best_term) {
+			best_term = json_integer_value(json_object_get(status, "term"));
+			json_decref(best);
+			best = status;
+			status = NULL;
+		}
+		json_decref(status);
+		json_decref(req);
+		ledger_client_free(c);
+	}
+	if (!best)
+		return;
+	point_from_status(&p, best, clock_mono_ns());
+	status_timeline_observe(&r->timeline, &p);
+	json_decref(best);
+}
+
+void recorder_stop(struct recorder *r)
+{
+	int was_polling = r->aggregator_running;
+
 	atomic_store(&r->stop, 1);
-	if (r->writer_running)
+	if (r->writer_running) {
 		pthread_join(r->writer, NULL);
+		r->drill_end_ns = clock_mono_ns();
+	}
 	if (r->aggregator_running)
 		pthread_join(r->aggregator, NULL);
 	for (size_t i = 0; r->pollers && i < r->nendpoints; i++)
 		if (r->pollers[i].running)
 			pthread_join(r->pollers[i].thread, NULL);
 	r->writer_running = r->aggregator_running = 0;
+	if (was_polling)
+		final_poll(r);
 	for (size_t i = 0; r->pollers && i < r->nendpoints; i++) {
 		r->pollers[i].running = 0;
 		json_decref(r->pollers[i].latest);
@@ -461,7 +505,7 @@ int recorder_finish(struct recorder *r, const struct plan *plan, struct target *
 	size_t n = 0;
 	int rc = -1;
 
-	stop_threads(r);
+	recorder_stop(r);
 	if (history_path && write_history(r, history_path, err) != 0)
 		return -1;
 	if (read_back(&entries, &n, r, err) != 0)
@@ -469,7 +513,7 @@ int recorder_finish(struct recorder *r, const struct plan *plan, struct target *
 	if (history_check(&check, &r->history, entries, n, err) != 0)
 		goto out;
 	mk.drill_start_ns = journal_start_ns(j);
-	mk.drill_end_ns = clock_mono_ns();
+	mk.drill_end_ns = r->drill_end_ns ? r->drill_end_ns : clock_mono_ns();
 	mk.has_fault = atomic_load(&r->fault_ns) != 0;
 	mk.fault_start_ns = atomic_load(&r->fault_ns);
 	mk.has_restore = atomic_load(&r->restore_ns) != 0;
@@ -529,7 +573,7 @@ void recorder_free(struct recorder *r)
 {
 	if (!r)
 		return;
-	stop_threads(r);
+	recorder_stop(r);
 	for (size_t i = 0; i < r->nendpoints; i++)
 		free(r->endpoints[i]);
 	free(r->endpoints);

@@ -534,6 +534,18 @@ static void do_transfer(struct target *t, json_t *args, const struct action_ctx 
 		json_decref(status);
 		return;
 	}
+	{
+		json_t *leader = json_object_get(status, "leader");
+		const char *lr = json_string_value(json_object_get(leader, "region"));
+		int64_t lid = json_integer_value(json_object_get(leader, "id"));
+
+		if ((node_id > 0 && lid == node_id) || (node_id <= 0 && region && lr && strcmp(lr, region) == 0)) {
+			action_result_set(res, ACTION_OK, "leader node %lld is already in %s", (long long)lid,
+					  lr ? lr : "?");
+			json_decref(status);
+			return;
+		}
+	}
 	req = node_id > 0 ? json_pack("{s:I}", "node_id", (json_int_t)node_id) :
 			    json_pack("{s:s}", "region", region ? region : "");
 	if (node_call(&answer, addr, "inferadb.ledger.v1.Admin/RequestLeaderTransfer", req,
@@ -773,6 +785,29 @@ static void local_unlock(struct target *t)
 	drill_lock_release(&lt->lock);
 }
 
+/* A fresh cluster elects whoever times out first; a real deployment's
+ * leader sits in its primary region, and that is the state a drill starts
+ * from (leadership otherwise stays where elections put it). */
+static int place_leader_in_primary(struct target *t, const struct action_ctx *ctx,
+				   struct dr_error *err)
+{
+	const char *primary = local_resolve_region(t, "primary");
+	struct action_ctx bounded = *ctx;
+	struct action_result res = ACTION_RESULT_INIT;
+	json_t *args;
+
+	if (!primary)
+		return 0;
+	bounded.deadline_ns = clock_mono_ns() + 15 * NS_PER_SEC;
+	args = json_pack("{s:s}", "region", primary);
+	do_transfer(t, args, &bounded, &res);
+	json_decref(args);
+	action_result_release(&res);
+	if (res.status != ACTION_OK)
+		return dr_error_set(err, "cannot move the leader into region %s: %s", primary, res.message);
+	return 0;
+}
+
 static int local_start(struct target *t, const struct action_ctx *ctx, struct dr_error *err)
 {
 	struct local_target *lt = t->impl;
@@ -790,7 +825,7 @@ static int local_start(struct target *t, const struct action_ctx *ctx, struct dr
 	if (cluster_up(lt->dir, &lt->spec, err) != 0)
 		return dr_error_wrap(err, "cannot start the bundled cluster in '%s'", lt->dir);
 	lt->up = 1;
-	return 0;
+	return place_leader_in_primary(t, ctx, err);
 }
 
 static int local_endpoints(struct target *t, char ***out, size_t *n, struct dr_error *err)
@@ -813,7 +848,8 @@ static int local_endpoints(struct target *t, char ***out, size_t *n, struct dr_e
 static json_t *local_describe(struct target *t)
 {
 	struct local_target *lt = t->impl;
-	json_t *regions = json_array();
+	struct dr_error err = DR_ERROR_INIT;
+	json_t *regions = json_array(), *info = NULL, *d;
 	int nodes = 0;
 
 	for (int i = 0; i < lt->spec.nregions; i++) {
@@ -823,15 +859,29 @@ static json_t *local_describe(struct target *t)
 			"size", lt->spec.regions[i].size));
 		nodes += lt->spec.regions[i].size;
 	}
-	return json_pack("{s:s,s:s+,s:{s:o,s:{s:i,s:i}},s:n,s:s}",
-			 "kind", "local",
-			 "description", "bundled ledger cluster", lt->attached ? " (attached)" : "",
-			 "topology", "regions", regions,
-			 "timing", "election_timeout_ms", lt->spec.election_timeout_ms,
-			 "heartbeat_ms", lt->spec.heartbeat_ms,
-			 "contexts",
-			 "cluster_dir", lt->dir);
-	(void)nodes;
+	d = json_pack("{s:s,s:s,s:{s:o,s:{s:i,s:i}},s:n,s:s}",
+		      "kind", "local",
+		      "description", lt->attached ? "bundled ledger cluster (attached)"
+						  : "bundled ledger cluster",
+		      "topology", "regions", regions,
+		      "timing", "election_timeout_ms", lt->spec.election_timeout_ms,
+		      "heartbeat_ms", lt->spec.heartbeat_ms,
+		      "contexts",
+		      "cluster_dir", lt->dir);
+	json_object_set_new(d, "nodes", json_integer(nodes));
+	/* `recover` tears down a cluster the interrupted drill had started. */
+	json_object_set_new(d, "owned", json_boolean(!lt->attached && !lt->keep));
+	if (cluster_load(&info, lt->dir, &err) == 0)
+		json_object_set(d, "supervisor_pid", json_object_get(info, "supervisor_pid"));
+	json_decref(info);
+	return d;
+}
+
+static char *local_state_path(struct target *t)
+{
+	struct local_target *lt = t->impl;
+
+	return xasprintf("%s/drill.state.json", lt->dir);
 }
 
 static void local_close(struct target *t, int keep)
@@ -839,12 +889,14 @@ static void local_close(struct target *t, int keep)
 	struct local_target *lt = t->impl;
 	struct dr_error err = DR_ERROR_INIT;
 
-	if (lt->up && !lt->attached && !keep && !lt->keep) {
-		if (cluster_down(lt->dir, &err) != 0)
+	keep = keep || lt->keep;
+	if (!lt->attached && !(lt->up && keep)) {
+		/* The directory is ours (mkdtemp), started or not. */
+		if (lt->up && cluster_down(lt->dir, &err) != 0)
 			fprintf(stderr, "drillrig: warning: %s\n", err.msg);
 		else if (fs_remove_tree(lt->dir, &err) != 0)
 			fprintf(stderr, "drillrig: warning: %s\n", err.msg);
-	} else if (lt->up && (keep || lt->keep)) {
+	} else if (lt->up && keep) {
 		fprintf(stderr, "drillrig: the cluster keeps running in '%s' (drillrig cluster down --cluster %s)\n",
 			lt->dir, lt->dir);
 	}
@@ -883,6 +935,33 @@ static int spec_from_plan(struct cluster_spec *spec, const struct plan *plan, st
 	return 0;
 }
 
+static void spec_from_cluster(struct cluster_spec *spec, json_t *info)
+{
+	json_t *regions = json_object_get(info, "regions"), *r;
+	json_t *timing = json_object_get(info, "timing");
+	size_t i;
+
+	cluster_spec_init(spec);
+	spec->nregions = 0;
+	json_array_foreach(regions, i, r) {
+		struct cluster_region_spec *cr;
+		const char *name = json_string_value(json_object_get(r, "name"));
+
+		if (!name || spec->nregions >= CLUSTER_MAX_REGIONS)
+			continue;
+		cr = &spec->regions[spec->nregions++];
+		str_copy(cr->name, sizeof(cr->name), name);
+		if (cluster_role_parse(&cr->role, json_string_value(json_object_get(r, "role")) ?: "") != 0)
+			cr->role = CLUSTER_ROLE_DR;
+		cr->size = (int)json_integer_value(json_object_get(r, "size"));
+		cr->zones = (int)json_integer_value(json_object_get(r, "zones"));
+	}
+	if (json_integer_value(json_object_get(timing, "election_timeout_ms")) > 0)
+		spec->election_timeout_ms = (int)json_integer_value(json_object_get(timing, "election_timeout_ms"));
+	if (json_integer_value(json_object_get(timing, "heartbeat_ms")) > 0)
+		spec->heartbeat_ms = (int)json_integer_value(json_object_get(timing, "heartbeat_ms"));
+}
+
 int target_local_new(struct target **out, const struct plan *plan,
 		     const struct target_local_opts *opts, struct dr_error *err)
 {
@@ -892,8 +971,12 @@ int target_local_new(struct target **out, const struct plan *plan,
 
 	if (!opts)
 		opts = &defaults;
-	if (spec_from_plan(&lt->spec, plan, err) != 0)
+	if (plan && spec_from_plan(&lt->spec, plan, err) != 0)
 		goto fail;
+	if (!plan && !opts->cluster_dir) {
+		dr_error_set(err, "a local target without a plan must attach to a cluster");
+		goto fail;
+	}
 	lt->keep = opts->keep;
 	lt->snapshots = json_object();
 	if (opts->cluster_dir) {
@@ -906,6 +989,9 @@ int target_local_new(struct target **out, const struct plan *plan,
 			dr_error_wrap(err, "no cluster in '%s' (start one with drillrig cluster up)", lt->dir);
 			goto fail;
 		}
+		/* The running cluster's topology, not the plan's, says what
+		 * "primary" and "normal" mean. */
+		spec_from_cluster(&lt->spec, info);
 		json_decref(info);
 	} else {
 		const char *root = opts->root_dir ? opts->root_dir : getenv("DRILLRIG_CLUSTER_ROOT");
@@ -935,6 +1021,7 @@ int target_local_new(struct target **out, const struct plan *plan,
 	t->endpoints = local_endpoints;
 	t->resolve_region = local_resolve_region;
 	t->describe = local_describe;
+	t->state_path = local_state_path;
 	t->close = local_close;
 	*out = t;
 	return 0;

@@ -65,8 +65,10 @@ static int dir_is_empty(const char *path)
 
 	if (!d)
 		return 1;
+	/* drill.lock: a drill takes its lock before it starts the cluster. */
 	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		    strcmp(e->d_name, "drill.lock"))
 			empty = 0;
 	closedir(d);
 	return empty;

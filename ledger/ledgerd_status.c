@@ -31,7 +31,7 @@ json_t *ledgerd_cluster_status(struct ledgerd_node *n)
 	int64_t now = clock_mono_ns(), timeout = (int64_t)n->cfg.election_ms * NS_PER_MS;
 	raft_index last = raft_last_index(r);
 	uint64_t max_behind = 0;
-	unsigned i, voters = 0, alive = 0;
+	unsigned i, voters = 0, alive = 0, unreachable = 0;
 	json_t *members = json_array(), *st;
 	char *replication;
 
@@ -69,8 +69,14 @@ json_t *ledgerd_cluster_status(struct ledgerd_node *n)
 				t = n->leader_since_ns;
 			lag_s = t ? (double)(now - t) / 1e9 : 0;
 		}
-		if (is_leader && s->role != RAFT_SPARE && last - match > max_behind)
+		/* Entries appended within the last heartbeat are in flight to a
+		 * healthy follower, not lag: under a steady write load a strict
+		 * "match == last" would never report "Fully replicated". */
+		if (is_leader && s->role != RAFT_SPARE && last - match > max_behind &&
+		    (lag_s * 1e9 > (double)n->cfg.heartbeat_ms * NS_PER_MS || strcmp(state, "unreachable") == 0))
 			max_behind = last - match;
+		if (is_leader && s->role != RAFT_SPARE && strcmp(state, "unreachable") == 0)
+			unreachable++;
 		json_object_set_new(m, "id", json_integer((json_int_t)s->id));
 		json_object_set_new(m, "address", str_or_null(ledgerd_member_str(n, s->id, "address")));
 		json_object_set_new(m, "raft_address", json_string(s->address));
@@ -90,8 +96,11 @@ json_t *ledgerd_cluster_status(struct ledgerd_node *n)
 	}
 	if (!is_leader)
 		replication = xstrdup("Unknown (no leader view)");
-	else if (max_behind == 0)
+	else if (max_behind == 0 && unreachable == 0)
 		replication = xstrdup("Fully replicated");
+	else if (unreachable)
+		replication = xasprintf("Replicating (%" PRIu64 " behind, %u unreachable)", max_behind,
+					unreachable);
 	else
 		replication = xasprintf("Replicating (%" PRIu64 " behind)", max_behind);
 	st = json_pack("{s:s, s:I, s:I, s:I, s:o, s:b, s:s, s:I, s:I, s:o}",

@@ -95,8 +95,10 @@ void report_regression(struct strbuf *sb, const json_t *j)
 	strbuf_adds(sb, "**RTO regression check:** ");
 	if (json_is_true(json_object_get(r, "regressed")))
 		strbuf_adds(sb, "**REGRESSED.** ");
-	else
+	else if (j_num(r, "threshold_pct", &pct) && pct >= 0)
 		strbuf_adds(sb, "no regression. ");
+	else
+		strbuf_adds(sb, "informational (no gate set). ");
 	if (j_num(m, "rto_ms", &rto)) {
 		strbuf_adds(sb, "RTO ");
 		fmt_ms(sb, rto);

@@ -94,7 +94,7 @@ json_t *results_regression_json(const struct results_regression *r)
 {
 	if (!r || !r->computed)
 		return json_null();
-	return json_pack("{s:f, s:i, s:f, s:f, s:O, s:f, s:b}",
+	return json_pack("{s:f, s:i, s:f, s:f, s:o, s:f, s:b}",
 			 "baseline_ms", r->baseline_ms, "runs", r->runs,
 			 "delta_ms", r->delta_ms, "delta_pct", r->delta_pct,
 			 "threshold_pct", r->gated ? json_real(r->threshold_pct) : json_null(),

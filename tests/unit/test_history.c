@@ -197,6 +197,23 @@ static void test_timeline_records_changes_only(void **state)
 	status_timeline_release(&tl);
 }
 
+static void test_timeline_stays_sorted(void **state)
+{
+	struct status_timeline tl;
+	struct status_point p;
+
+	(void)state;
+	status_timeline_init(&tl, 0);
+	p = st(100, 2, 1, "primary", true, 0);
+	status_timeline_observe(&tl, &p);
+	/* An older answer (a slow node's, with a higher term) arrives later. */
+	p = st(90, 3, 3, "dr", false, 0);
+	assert_int_equal(status_timeline_observe(&tl, &p), 1);
+	assert_int_equal(tl.points[1].t_ns, 100 * 1000000);
+	assert_int_equal(status_timeline_at(&tl, 100 * 1000000)->term, 3);
+	status_timeline_release(&tl);
+}
+
 static void test_timeline_cap(void **state)
 {
 	struct status_timeline tl;
@@ -250,6 +267,7 @@ int main(void)
 		cmocka_unit_test(test_ndjson_worst_case_fits),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_timeline_records_changes_only),
+		cmocka_unit_test(test_timeline_stays_sorted),
 		cmocka_unit_test(test_timeline_cap),
 		cmocka_unit_test(test_status_ndjson_escapes_region),
 	};

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "assertions/check.h"
+#include "assertions/sort.h"
 
 #define MS INT64_C(1000000)
 
@@ -338,6 +339,37 @@ static void test_rejects_malformed_history(void **state)
 	assert_non_null(strstr(err.msg, "sequence 0"));
 }
 
+/* The radix sort behind the checker: order, stability, signed keys. */
+static void test_sort_pairs(void **state)
+{
+	enum { N = 5000 };
+	struct sort_pair *a = calloc(N, sizeof(*a));
+	uint64_t x = 88172645463325252ULL;
+
+	(void)state;
+	for (size_t i = 0; i < N; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		/* Few distinct keys (stability matters), spread over all bytes,
+		 * half of them negative as signed values. */
+		a[i].key = sort_key_i64((int64_t)((x % 64) * 0x0101010101010101ULL) -
+					(int64_t)(x % 2) * INT64_C(0x4000000000000000));
+		a[i].payload = i;
+	}
+	sort_pairs(a, N);
+	for (size_t i = 1; i < N; i++) {
+		assert_true(a[i - 1].key <= a[i].key);
+		if (a[i - 1].key == a[i].key)
+			assert_true(a[i - 1].payload < a[i].payload); /* stable */
+	}
+	assert_true(sort_key_i64(-1) < sort_key_i64(0));
+	assert_true(sort_key_i64(INT64_MIN) < sort_key_i64(INT64_MAX));
+	sort_pairs(a, 0);
+	sort_pairs(a, 1);
+	free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -355,6 +387,7 @@ int main(void)
 		cmocka_unit_test(test_lists_are_capped),
 		cmocka_unit_test(test_overflow_is_reported),
 		cmocka_unit_test_setup_teardown(test_rejects_malformed_history, setup, teardown),
+		cmocka_unit_test(test_sort_pairs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "assertions/measure.h"
+#include "assertions/objectives.h"
 #include "common/strbuf.h"
 
 #define MS INT64_C(1000000)
@@ -550,6 +551,33 @@ static void test_series_too_many_failures(void **state)
 	series_release(&s);
 }
 
+/* docs/measurement.md's worked example, end to end: the same history with
+ * sequence 3 missing from the ledger, and `rto: 300ms`. */
+static void test_worked_example_in_the_docs(void **state)
+{
+	struct fixture *f = *state;
+	struct objective_limits lim = OBJECTIVE_LIMITS_INIT;
+	struct objective_results r;
+
+	outage_history(f);
+	f->entries[2] = f->entries[f->n_entries - 1];
+	f->n_entries--;
+	compute(f);
+	lim.has_rto = true;
+	lim.rto_ns = 300 * MS;
+	objectives_evaluate(&r, &lim, &f->m);
+	assert_int_equal(r.count, 3); /* rto, rpo, history */
+	assert_string_equal(r.items[0].message,
+			    "rto 403 ms exceeds the limit 300 ms by 103 ms (writes failed from "
+			    "100.0 ms, recovered at 503.0 ms)");
+	assert_string_equal(r.items[1].name, "rpo");
+	assert_string_equal(r.items[1].message,
+			    "1 acknowledged write lost (limit 0): sequence 3; the oldest was "
+			    "acknowledged 0.079 s before the fault");
+	assert_true(r.items[2].passed);
+	assert_ms(&f->m.availability, 1.0 - 403.0 / 511.0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -577,6 +605,7 @@ int main(void)
 		T(test_series_downsamples_keeping_failures),
 		T(test_series_small_history_kept_whole),
 		T(test_series_too_many_failures),
+		T(test_worked_example_in_the_docs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

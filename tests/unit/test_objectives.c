@@ -248,14 +248,14 @@ static void test_history_violations_fail(void **state)
 	h = find(&r, "history");
 	assert_false(h->passed);
 	assert_true(h->measured == 2.0);
-	assert_contains(h->message, "1 writes duplicated (first: sequence 42)");
+	assert_contains(h->message, "1 write duplicated (first: sequence 42)");
 	assert_contains(h->message, "sequence 7 acknowledged at index 20 before sequence 8");
 
 	m = good_drill();
 	m.writes.definite_failed_present = 1;
 	m.writes.definite_failed_present_sequences[0] = 9;
 	objectives_evaluate(&r, &lim, &m);
-	assert_contains(find(&r, "history")->message, "rejected writes present");
+	assert_contains(find(&r, "history")->message, "1 rejected write present");
 
 	m = good_drill();
 	m.writes.history_overflow = true;
@@ -449,6 +449,29 @@ static void test_series_json_and_journal(void **state)
 	json_decref(journal);
 }
 
+static void test_json_rounds_to_microseconds(void **state)
+{
+	struct measurements m = good_drill();
+	struct objective_results r;
+	struct objective_limits lim = OBJECTIVE_LIMITS_INIT;
+	json_t *j, *o;
+
+	(void)state;
+	value(&m.rto_ms, 591.553568);
+	value(&m.availability, 0.68132704291);
+	j = measurements_to_json(&m);
+	assert_true(json_real_value(json_object_get(j, "rto_ms")) == 591.554);
+	assert_true(json_real_value(json_object_get(j, "availability")) == 0.681327);
+	json_decref(j);
+
+	/* A clean history's margin is 0, not -0 ("margin": -0.0 in JSON). */
+	objectives_evaluate(&r, &lim, &m);
+	o = objectives_to_json(&r);
+	j = json_object_get(json_array_get(o, r.count - 1), "margin");
+	assert_false(signbit(json_real_value(j)));
+	json_decref(o);
+}
+
 static void test_nan_becomes_null(void **state)
 {
 	struct measurements m = good_drill();
@@ -478,6 +501,7 @@ int main(void)
 		cmocka_unit_test(test_objectives_json),
 		cmocka_unit_test(test_outage_json),
 		cmocka_unit_test(test_series_json_and_journal),
+		cmocka_unit_test(test_json_rounds_to_microseconds),
 		cmocka_unit_test(test_nan_becomes_null),
 	};
 
