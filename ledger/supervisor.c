@@ -159,10 +159,15 @@ static void node_exited(struct supervisor *sv, struct cluster_node *n, int statu
 	n->paused = 0;
 	if (!sv_node_wanted(sv, n))
 		return;
-	if (now - n->started_ns < 5 * NS_PER_SEC)
+	/* A kill the drill asked for is a deliberate fault, not a crash loop:
+	 * the pod comes back at once, as a deleted pod does. */
+	if (n->killed)
+		n->crash_streak = 0;
+	else if (now - n->started_ns < 5 * NS_PER_SEC)
 		n->crash_streak++;
 	else
 		n->crash_streak = 0;
+	n->killed = 0;
 	if (n->crash_streak > 0) {
 		delay = (200 * NS_PER_MS) << (n->crash_streak > 5 ? 5 : n->crash_streak - 1);
 		if (delay > 5 * NS_PER_SEC)

@@ -94,6 +94,7 @@ static json_t *cmd_kill(struct supervisor *sv, json_t *req)
 	for (int i = 0; i < count; i++) {
 		sv_log("kill node %d (pid %d) with signal %d", targets[i]->id,
 		       (int)targets[i]->pid, sig);
+		targets[i]->killed = sig != SIGSTOP && sig != SIGCONT;
 		if (kill(targets[i]->pid, sig) == 0)
 			json_array_append_new(killed, json_pack("{s:i,s:i}", "node",
 								targets[i]->id, "pid",
