@@ -666,12 +666,50 @@ static void test_stop_start_pause_resume(void **state)
 	down_leaves_nothing(f);
 }
 
+static void test_down_after_the_supervisor_was_killed(void **state)
+{
+	struct fixture *f = *state;
+	struct dr_error err = DR_ERROR_INIT;
+	struct cluster_spec spec;
+	pid_t pids[CLUSTER_MAX_NODES + 1];
+	int count;
+
+	up(f, "primary=1,dr=1,witness=1", 0);
+	count = cluster_pids(pids, CLUSTER_MAX_NODES + 1, f->dir);
+	assert_int_equal(count, 4);
+	kill(pids[0], SIGKILL);
+	{
+		int64_t deadline = clock_mono_ns() + WAIT_NS;
+
+		while (cluster_pid_running(pids[0]) && clock_mono_ns() < deadline)
+			clock_sleep_ns(10 * NS_PER_MS);
+		if (cluster_pid_running(pids[0]))
+			fail_msg("the supervisor survived SIGKILL");
+	}
+	/* orphaned nodes keep serving; a new `up` refuses to run over them */
+	for (int i = 1; i < count; i++)
+		assert_true(cluster_pid_running(pids[i]));
+	cluster_spec_init(&spec);
+	assert_int_equal(cluster_up(f->dir, &spec, &err), -1);
+	assert_non_null(strstr(err.msg, "still runs"));
+	/* down finds them through cluster.json and leaves nothing */
+	if (cluster_down(f->dir, &err) != 0)
+		fail_msg("cluster_down: %s", err.msg);
+	for (int i = 1; i < count; i++)
+		if (cluster_pid_running(pids[i]))
+			fail_msg("node pid %d survived cluster_down", (int)pids[i]);
+	/* and the directory can hold a fresh cluster again */
+	up(f, "primary=1,dr=1,witness=1", 0);
+	down_leaves_nothing(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_up_default_reaches_leader_and_down_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_commands_get_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_drillrig_leaves_supervisor_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_down_after_the_supervisor_was_killed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9_node_is_restarted_and_catches_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_start_pause_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scale_region_to_zero_and_back, setup, teardown),
