@@ -244,6 +244,15 @@ void sv_nodes_stop(struct supervisor *sv, struct cluster_node **nodes, int count
 		}
 		if (!left)
 			break;
+		/* A process stuck in the kernel survives even SIGKILL for a while:
+		 * give up waiting; the reconcile loop reaps it when it goes. */
+		if (killed && clock_mono_ns() - start > 2 * sv->stop_grace_ns) {
+			for (int i = 0; i < count; i++)
+				if (nodes[i]->pid)
+					sv_log("node %d (pid %d) has not exited after SIGKILL",
+					       nodes[i]->id, (int)nodes[i]->pid);
+			break;
+		}
 		if (!killed && clock_mono_ns() - start > sv->stop_grace_ns) {
 			for (int i = 0; i < count; i++) {
 				if (nodes[i]->pid) {
