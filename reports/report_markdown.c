@@ -229,14 +229,15 @@ static void section_workload(struct strbuf *sb, const json_t *j)
 	md_cell(sb, j_str_or(m, "workload_mode", "unknown"));
 	strbuf_adds(sb, ".\n\n| Measurement | Value |\n|---|---:|\n");
 	strbuf_adds(sb, "| RTO | ");
-	if (j_num(m, "rto_ms", &v))
+	if (j_num(m, "rto_ms", &v)) {
 		fmt_ms(sb, v);
-	else
-		strbuf_adds(sb, "not measured");
-	if (j_str(m, "rto_note")) {
-		strbuf_adds(sb, " (");
-		md_cell(sb, j_str(m, "rto_note"));
-		strbuf_adds(sb, ")");
+		if (j_str(m, "rto_note")) {
+			strbuf_adds(sb, " (");
+			md_cell(sb, j_str(m, "rto_note"));
+			strbuf_adds(sb, ")");
+		}
+	} else {
+		md_cell(sb, j_str_or(m, "rto_note", "not measured"));
 	}
 	strbuf_adds(sb, " |\n");
 	metric_row_ms(sb, "Unavailable", m, "unavailable_ms");
