@@ -10,11 +10,12 @@
 #include "reports/report_sections.h"
 #include "reports/reports.h"
 
-/* Mermaid task names end at ':' and comments start at '#'. */
+/* Mermaid task names end at ':', '#' starts an entity or a comment, and
+ * labels may be read as HTML: keep none of those characters. */
 static void gantt_name(struct strbuf *sb, const char *s)
 {
 	for (const char *p = s ? s : "?"; *p; p++)
-		strbuf_addch(sb, (*p == ':' || *p == '#' || *p == ';' || *p == '\n') ? ' ' : *p);
+		strbuf_addch(sb, strchr(":#;<>&\"`\n\r", *p) ? ' ' : *p);
 }
 
 static long ms_round(double ms)

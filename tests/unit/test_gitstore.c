@@ -436,6 +436,29 @@ static void test_offline_commit_then_push_later(void **state)
 	free(cache);
 }
 
+/* Without DRILLRIG_GIT_AUTHOR the author comes from git config. */
+static void test_author_from_git_config(void **state)
+{
+	char *repo = mkpath("cfg"), *log;
+	struct results_opts o = RESULTS_OPTS_INIT;
+	struct results_outcome out;
+	json_t *j = fixture("passed");
+
+	(void)state;
+	unsetenv("DRILLRIG_GIT_AUTHOR");
+	free(git_out(0, "init", "-q", "-b", "main", repo, NULL));
+	free(git_out(0, "-C", repo, "config", "user.name", "Config User", NULL));
+	free(git_out(0, "-C", repo, "config", "user.email", "config-user@example.com", NULL));
+	o.repo = repo;
+	publish_ok(&out, j, &o, NULL);
+	log = git_out(0, "-C", repo, "log", "-1", "--format=%an <%ae>", NULL);
+	assert_string_equal(log, "Config User <config-user@example.com>\n");
+	free(log);
+	assert_clean_and_fsck(repo);
+	json_decref(j);
+	free(repo);
+}
+
 /* Debian's libgit2 1.5 leaks a pcre2 match block on every regex non-match
  * inside git_remote_lookup (config multivar lookups); not ours to fix.
  * AddressSanitizer reads this hook; it is unused otherwise. */
@@ -454,6 +477,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_push_without_remote_keeps_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offline_commit_then_push_later, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_regression_verdict, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_author_from_git_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_foreign_directory_and_branch, setup, teardown),
 	};
 

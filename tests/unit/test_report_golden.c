@@ -153,6 +153,45 @@ static void test_render_is_deterministic(void **state)
 	json_decref(j);
 }
 
+/* Hostile text in every field stays well-formed XML and a sane table. */
+static void test_hostile_text_is_escaped(void **state)
+{
+	json_t *j = load_fixture("failed-lost-write"), *step;
+	const char *nasty = "a<b>&c\"d'e]]>f|g\x01h\nnext line";
+	char tmpl[] = "/tmp/dr-escape-XXXXXX";
+	char *dir = mkdtemp(tmpl), *md, *p;
+	struct dr_error err = DR_ERROR_INIT;
+
+	(void)state;
+	assert_non_null(dir);
+	step = json_array_get(json_object_get(j, "steps"), 0);
+	json_object_set_new(step, "name", json_string(nasty));
+	json_object_set_new(step, "message", json_string(nasty));
+	json_object_set_new(step, "result", json_string("failed"));
+	json_object_set_new(json_object_get(j, "drill"), "name", json_string(nasty));
+	json_object_set_new(j, "reason", json_string(nasty));
+	assert_int_equal(report_write_artifacts(j, dir, &err), 0);
+	if (have_xmllint()) {
+		p = xasprintf("%s/junit.xml", dir);
+		xmllint_ok(p);
+		free(p);
+		p = xasprintf("%s/latency.svg", dir);
+		xmllint_ok(p);
+		free(p);
+	}
+	md = report_render_markdown(j);
+	/* Pipes cannot break table rows; raw tags cannot reach the page. */
+	assert_non_null(strstr(md, "a&lt;b&gt;&c\"d'e]]&gt;f\\|g"));
+	/* The only raw copy is inside the title's code span. */
+	p = strstr(md, "a<b>");
+	assert_non_null(p);
+	assert_true(p > md && p[-1] == '`');
+	assert_null(strstr(p + 1, "a<b>"));
+	free(md);
+	assert_int_equal(fs_remove_tree(dir, &err), 0);
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,6 +200,7 @@ int main(void)
 		cmocka_unit_test(test_golden_aborted),
 		cmocka_unit_test(test_golden_kubernetes),
 		cmocka_unit_test(test_render_is_deterministic),
+		cmocka_unit_test(test_hostile_text_is_escaped),
 	};
 	(void)fixtures;
 	return cmocka_run_group_tests(tests, NULL, NULL);
