@@ -148,3 +148,18 @@ clean:
 	rm -rf build
 
 -include $(patsubst %.c,$(BUILD)/obj/%.d,$(ALL_SRC))
+
+# --- assertions ---
+# Benchmarks are built on demand, never by `make` or `make test`.
+BENCH_HISTORY := $(BUILD)/bench/bench_history
+.PHONY: bench bench-history
+
+$(BENCH_HISTORY): $(call obj,$(wildcard bench/history/*.c)) $(ARCHIVES)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(call obj,$(wildcard bench/history/*.c)) $(LINK_LIBS)
+
+bench-history: $(BENCH_HISTORY)
+	$(BENCH_HISTORY)
+
+bench: bench-history
+-include $(patsubst %.c,$(BUILD)/obj/%.d,$(wildcard bench/history/*.c))

@@ -16,7 +16,12 @@ const struct cli_command *cli_find(const char *name);
 int cli_usage(int to_stderr);
 
 int cmd_version(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_recover(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
 int cmd_help(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_list(int argc, char **argv);
 int cmd_report(int argc, char **argv);  /* harness/cli_report.c */
 
 #endif

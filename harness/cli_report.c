@@ -158,7 +158,7 @@ static void print_ms(const json_t *o, const char *k)
 		printf("%-10s", "n/a");
 }
 
-static int cmd_list(struct report_args *a)
+static int report_cmd_list(struct report_args *a)
 {
 	struct dr_error err = DR_ERROR_INIT;
 	json_t *index = NULL;
@@ -284,7 +284,7 @@ out:
 	return j;
 }
 
-static int cmd_show(struct report_args *a)
+static int report_cmd_show(struct report_args *a)
 {
 	struct dr_error err = DR_ERROR_INIT;
 	json_t *j;
@@ -338,7 +338,7 @@ static void cmp_row(const char *label, const json_t *a, const json_t *b, const c
 	printf("%-28s %-8s %14s %14s  %s\n", label, unit, sa, sb, sd);
 }
 
-static int cmd_compare(struct report_args *a)
+static int report_cmd_compare(struct report_args *a)
 {
 	struct dr_error err = DR_ERROR_INIT;
 	json_t *ja = NULL, *jb = NULL;
@@ -408,7 +408,7 @@ static void print_outcome(const struct results_outcome *out)
 			"`drillrig report push`): %s\n", out->push_error);
 }
 
-static int cmd_push(struct report_args *a)
+static int report_cmd_push(struct report_args *a)
 {
 	struct dr_error err = DR_ERROR_INIT;
 	struct results_outcome out;
@@ -511,13 +511,13 @@ int cmd_report(int argc, char **argv)
 	if (r != 0)
 		return r > 0 ? EXIT_PASSED : EXIT_USAGE;
 	if (strcmp(sub, "list") == 0)
-		return cmd_list(&a);
+		return report_cmd_list(&a);
 	if (strcmp(sub, "show") == 0)
-		return cmd_show(&a);
+		return report_cmd_show(&a);
 	if (strcmp(sub, "compare") == 0)
-		return cmd_compare(&a);
+		return report_cmd_compare(&a);
 	if (strcmp(sub, "push") == 0)
-		return cmd_push(&a);
+		return report_cmd_push(&a);
 	if (strcmp(sub, "publish") == 0)
 		return cmd_publish(&a);
 	if (strcmp(sub, "render") == 0)

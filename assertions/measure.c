@@ -1,0 +1,529 @@
+/* Drill measurements (definitions: measure.h and docs/measurement.md). */
+#include "assertions/measure.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "assertions/logical.h"
+#include "assertions/sort.h"
+#include "common/strbuf.h"
+
+static void set_value(struct measure_value *v, double value)
+{
+	v->has = true;
+	v->value = value;
+	v->why[0] = '\0';
+}
+
+static void __attribute__((format(printf, 2, 3)))
+set_none(struct measure_value *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	v->has = false;
+	v->value = 0;
+	va_start(ap, fmt);
+	vsnprintf(v->why, sizeof(v->why), fmt, ap);
+	va_end(ap);
+}
+
+static double ns_to_ms(int64_t ns)
+{
+	return (double)ns / 1e6;
+}
+
+/* An attempt that shows the service was not serving: not ok, or ok but
+ * slower than the per-call timeout (a stalled write). */
+static bool attempt_bad(const struct history_op *op, int64_t call_timeout_ns)
+{
+	if (op->outcome != HISTORY_OK)
+		return true;
+	return call_timeout_ns > 0 && op->complete_ns - op->invoke_ns > call_timeout_ns;
+}
+
+/* ---- unavailable intervals ---- */
+
+struct span {
+	int64_t start;        /* invoke of the first bad attempt in it */
+	int64_t end;          /* completion of the first good write after it */
+	int64_t last_bad_end; /* latest completion of a bad attempt in it */
+	bool recovered;       /* false: no good write after it; end = window end */
+};
+
+static int cmp_span(const void *pa, const void *pb)
+{
+	const struct span *a = pa, *b = pb;
+
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+/* Merged unavailable spans, in time order (heap, *out; returns count).
+ * Each bad attempt b makes [b.invoke, R(b)] where R(b) is the earliest
+ * completion of a good attempt invoked at or after b.invoke: from b's
+ * invoke on, no newly started write completed before R(b).  Overlapping
+ * spans merge (their union is what "unavailable" means). */
+static size_t unavailable_spans(struct span **out, const struct history *h,
+				int64_t call_timeout_ns, int64_t window_end)
+{
+	/* Good attempts: key = invoke (ordered), payload = completion. */
+	struct sort_pair *goods = xmalloc((h->count ? h->count : 1) * sizeof(*goods));
+	int64_t *suffix_min = NULL;
+	struct span *spans = NULL;
+	size_t n_good = 0, n_bad = 0, n = 0;
+	bool sorted = true;
+
+	for (size_t i = 0; i < h->count; i++) {
+		const struct history_op *op = &h->ops[i];
+
+		if (attempt_bad(op, call_timeout_ns)) {
+			n_bad++;
+			continue;
+		}
+		goods[n_good].key = sort_key_i64(op->invoke_ns);
+		goods[n_good].payload = (uint64_t)op->complete_ns;
+		if (n_good > 0 && goods[n_good - 1].key > goods[n_good].key)
+			sorted = false;
+		n_good++;
+	}
+	if (n_bad == 0)
+		goto out;
+	if (!sorted)
+		sort_pairs(goods, n_good);
+	/* suffix_min[i]: earliest completion among goods[i..]. */
+	suffix_min = xmalloc((n_good + 1) * sizeof(*suffix_min));
+	suffix_min[n_good] = INT64_MAX;
+	for (size_t i = n_good; i-- > 0;)
+		suffix_min[i] = (int64_t)goods[i].payload < suffix_min[i + 1]
+					? (int64_t)goods[i].payload : suffix_min[i + 1];
+
+	spans = xmalloc(n_bad * sizeof(*spans));
+	sorted = true;
+	for (size_t i = 0; i < h->count; i++) {
+		const struct history_op *op = &h->ops[i];
+		size_t lo = 0, hi = n_good;
+		struct span *s;
+
+		if (!attempt_bad(op, call_timeout_ns))
+			continue;
+		while (lo < hi) { /* first good invoked at or after op */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (goods[mid].key < sort_key_i64(op->invoke_ns))
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		s = &spans[n++];
+		s->start = op->invoke_ns;
+		s->last_bad_end = op->complete_ns;
+		s->recovered = suffix_min[lo] != INT64_MAX;
+		s->end = s->recovered ? suffix_min[lo] : window_end;
+		if (s->end < s->last_bad_end && !s->recovered)
+			s->end = s->last_bad_end;
+		if (n > 1 && spans[n - 2].start > s->start)
+			sorted = false;
+	}
+	if (!sorted)
+		qsort(spans, n, sizeof(*spans), cmp_span);
+	/* Merge in place. */
+	{
+		size_t m = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			struct span *last = m ? &spans[m - 1] : NULL;
+
+			if (last && spans[i].start <= last->end) {
+				if (spans[i].end > last->end) {
+					last->end = spans[i].end;
+					last->recovered = spans[i].recovered;
+				} else if (spans[i].end == last->end) {
+					last->recovered = last->recovered && spans[i].recovered;
+				}
+				if (spans[i].last_bad_end > last->last_bad_end)
+					last->last_bad_end = spans[i].last_bad_end;
+			} else {
+				spans[m++] = spans[i];
+			}
+		}
+		n = m;
+	}
+out:
+	free(goods);
+	free(suffix_min);
+	*out = spans;
+	return n;
+}
+
+/* ---- write figures ---- */
+
+static int64_t latency_at(const struct sort_pair *lat, size_t i)
+{
+	return (int64_t)(lat[i].key ^ (UINT64_C(1) << 63));
+}
+
+static void latency_figures(struct measurements *m, const struct history *h)
+{
+	struct logical *ws = NULL;
+	size_t n = logical_build(&ws, h);
+	struct sort_pair *lat = xmalloc((n ? n : 1) * sizeof(*lat));
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (ws[i].state != HISTORY_OK)
+			continue;
+		lat[k].key = sort_key_i64(ws[i].ack_ns - ws[i].first_invoke_ns);
+		lat[k].payload = 0;
+		k++;
+	}
+	if (k == 0) {
+		set_none(&m->max_latency_ms, "no write was acknowledged");
+		set_none(&m->latency_p50_ms, "no write was acknowledged");
+		set_none(&m->latency_p99_ms, "no write was acknowledged");
+		set_none(&m->latency_max_ms, "no write was acknowledged");
+		goto out;
+	}
+	sort_pairs(lat, k);
+	/* Nearest rank: the smallest value with at least p of the samples at
+	 * or below it. */
+	set_value(&m->latency_p50_ms, ns_to_ms(latency_at(lat, (k * 50 + 99) / 100 - 1)));
+	set_value(&m->latency_p99_ms, ns_to_ms(latency_at(lat, (k * 99 + 99) / 100 - 1)));
+	set_value(&m->latency_max_ms, ns_to_ms(latency_at(lat, k - 1)));
+	set_value(&m->max_latency_ms, ns_to_ms(latency_at(lat, k - 1)));
+out:
+	free(lat);
+	free(ws);
+}
+
+static void outage_figures(struct measurements *m, const struct history *h,
+			   const struct measure_markers *mk)
+{
+	struct span *spans = NULL;
+	int64_t w0 = INT64_MAX, w1 = INT64_MIN, unavailable = 0;
+	size_t n;
+
+	for (size_t i = 0; i < h->count; i++) {
+		if (h->ops[i].invoke_ns < w0)
+			w0 = h->ops[i].invoke_ns;
+		if (h->ops[i].complete_ns > w1)
+			w1 = h->ops[i].complete_ns;
+	}
+	n = unavailable_spans(&spans, h, mk->call_timeout_ns, w1);
+	for (size_t i = 0; i < n; i++)
+		unavailable += spans[i].end - spans[i].start;
+	set_value(&m->unavailable_ms, ns_to_ms(unavailable));
+	if (w1 > w0)
+		set_value(&m->availability, 1.0 - (double)unavailable / (double)(w1 - w0));
+	else
+		set_none(&m->availability, "the workload's writes took no measurable time");
+
+	if (!mk->has_fault) {
+		set_none(&m->rto_ms, "no fault step ran");
+		goto out;
+	}
+	/* The fault's outage: the first span that a bad attempt completing at
+	 * or after the fault belongs to and that ends after the fault. */
+	for (size_t i = 0; i < n; i++) {
+		const struct span *s = &spans[i];
+
+		if (s->last_bad_end < mk->fault_start_ns || (s->recovered && s->end < mk->fault_start_ns))
+			continue;
+		m->has_outage = true;
+		m->outage_start_ms = ns_to_ms(mk->fault_start_ns - mk->drill_start_ns);
+		m->outage_first_failure_ms = ns_to_ms(s->start - mk->drill_start_ns);
+		if (!s->recovered) {
+			m->rto_note = "not recovered";
+			set_none(&m->rto_ms, "not recovered: no write succeeded after the outage "
+				 "that began at %.1f ms", m->outage_first_failure_ms);
+			goto out;
+		}
+		m->has_outage_end = true;
+		m->outage_end_ms = ns_to_ms(s->end - mk->drill_start_ns);
+		set_value(&m->rto_ms, ns_to_ms(s->end - mk->fault_start_ns));
+		goto out;
+	}
+	m->rto_note = "no interruption";
+	set_value(&m->rto_ms, 0.0);
+out:
+	free(spans);
+}
+
+static void rpo_figures(struct measurements *m, const struct check_result *c,
+			const struct measure_markers *mk)
+{
+	set_value(&m->rpo_lost_writes, (double)c->lost);
+	if (c->lost == 0) {
+		set_value(&m->rpo_seconds, 0.0);
+	} else if (!mk->has_fault) {
+		set_none(&m->rpo_seconds, "%llu acknowledged writes were lost but no fault step "
+			 "ran to measure the window from", (unsigned long long)c->lost);
+	} else {
+		int64_t window = mk->fault_start_ns - c->oldest_lost_ack_ns;
+
+		/* A write lost although acknowledged after the fault lost no
+		 * time before it: the window is 0, the count still fails. */
+		set_value(&m->rpo_seconds, window > 0 ? (double)window / 1e9 : 0.0);
+	}
+}
+
+/* ---- status figures ---- */
+
+static bool is_dr_region(const struct measure_markers *mk, const char *region)
+{
+	for (size_t i = 0; i < mk->n_dr_regions; i++)
+		if (mk->dr_regions[i] && strcmp(mk->dr_regions[i], region) == 0)
+			return true;
+	return false;
+}
+
+static void dr_region_list(char *buf, size_t len, const struct measure_markers *mk)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	for (size_t i = 0; i < mk->n_dr_regions; i++)
+		strbuf_addf(&sb, "%s'%s'", i ? ", " : "", mk->dr_regions[i] ? mk->dr_regions[i] : "");
+	str_copy(buf, len, strbuf_str(&sb));
+	strbuf_release(&sb);
+}
+
+/* Index of the point in effect at t (or the first point after t). */
+static size_t point_from(const struct status_timeline *tl, int64_t t)
+{
+	const struct status_point *p = status_timeline_at(tl, t);
+
+	return p ? (size_t)(p - tl->points) : 0;
+}
+
+static void promotion_figure(struct measurements *m, const struct status_timeline *tl,
+			     const struct measure_markers *mk)
+{
+	char regions[96];
+	const struct status_point *at;
+	size_t i;
+
+	if (!mk->has_fault) {
+		set_none(&m->promotion_ms, "no fault step ran");
+		return;
+	}
+	if (mk->n_dr_regions == 0) {
+		set_none(&m->promotion_ms, "the target has no DR region");
+		return;
+	}
+	dr_region_list(regions, sizeof(regions), mk);
+	if (!tl || tl->count == 0) {
+		set_none(&m->promotion_ms, "no cluster status was recorded");
+		return;
+	}
+	at = status_timeline_at(tl, mk->fault_start_ns);
+	i = point_from(tl, mk->fault_start_ns);
+	for (; i < tl->count; i++) {
+		const struct status_point *p = &tl->points[i];
+
+		if (p->leader_id == 0 || !is_dr_region(mk, p->leader_region))
+			continue;
+		/* A DR leader already in charge at the fault is no promotion:
+		 * wait for a leader of a later term (a re-election). */
+		if (at && at->leader_id != 0 && is_dr_region(mk, at->leader_region) &&
+		    p->term <= at->term)
+			continue;
+		set_value(&m->promotion_ms,
+			  ns_to_ms(p->t_ns > mk->fault_start_ns ? p->t_ns - mk->fault_start_ns : 0));
+		return;
+	}
+	set_none(&m->promotion_ms, "no leader in DR region %s was seen after the fault", regions);
+}
+
+static bool resynced(const struct status_point *p, const struct measure_markers *mk)
+{
+	return p->fully_replicated && p->members > 0 && p->members_present == p->members &&
+	       (mk->expected_members == 0 || p->members >= mk->expected_members);
+}
+
+static void resync_figure(struct measurements *m, const struct status_timeline *tl,
+			  const struct measure_markers *mk)
+{
+	if (!mk->has_restore) {
+		set_none(&m->resync_ms, "the drill had no restore step");
+		return;
+	}
+	if (!tl || tl->count == 0) {
+		set_none(&m->resync_ms, "no cluster status was recorded");
+		return;
+	}
+	for (size_t i = point_from(tl, mk->restore_start_ns); i < tl->count; i++) {
+		const struct status_point *p = &tl->points[i];
+
+		if (!resynced(p, mk))
+			continue;
+		set_value(&m->resync_ms, ns_to_ms(p->t_ns > mk->restore_start_ns
+						  ? p->t_ns - mk->restore_start_ns : 0));
+		return;
+	}
+	set_none(&m->resync_ms, "the cluster was not fully replicated with every member "
+		 "present by the end of the drill");
+}
+
+static void lag_figure(struct measurements *m, const struct status_timeline *tl)
+{
+	if (!tl || tl->observations == 0) {
+		set_none(&m->max_lag_ms, "no cluster status was recorded");
+		return;
+	}
+	set_value(&m->max_lag_ms, ns_to_ms(tl->max_lag_ns));
+}
+
+int measure_compute(struct measurements *out, const struct history *h,
+		    const struct check_result *check, const struct status_timeline *tl,
+		    const struct measure_markers *mk, struct dr_error *err)
+{
+	const char *mode = mk->workload_mode ? mk->workload_mode : "ledger";
+	bool ledger = strcmp(mode, "ledger") == 0;
+
+	memset(out, 0, sizeof(*out));
+	if (mk->drill_end_ns < mk->drill_start_ns)
+		return dr_error_set(err, "invalid drill markers: the drill ends before it starts");
+	if (mk->has_fault && mk->fault_start_ns < mk->drill_start_ns)
+		return dr_error_set(err, "invalid drill markers: the fault starts before the drill");
+	if (mk->has_restore && mk->restore_start_ns < mk->drill_start_ns)
+		return dr_error_set(err, "invalid drill markers: the restore starts before the drill");
+	if (ledger && !check)
+		return dr_error_set(err, "workload mode 'ledger' needs the history check result");
+
+	str_copy(out->workload_mode, sizeof(out->workload_mode), mode);
+	out->has_fault = mk->has_fault;
+	if (mk->has_fault)
+		out->fault_start_ms = ns_to_ms(mk->fault_start_ns - mk->drill_start_ns);
+	out->has_restore = mk->has_restore;
+	if (mk->has_restore)
+		out->restore_start_ms = ns_to_ms(mk->restore_start_ns - mk->drill_start_ns);
+
+	promotion_figure(out, tl, mk);
+	resync_figure(out, tl, mk);
+	lag_figure(out, tl);
+
+	if (!ledger || !h || h->count == 0) {
+		const char *why = !ledger ? "the workload did not write to the ledger"
+					  : "the workload recorded no write";
+		struct measure_value *none[] = {
+			&out->rto_ms, &out->unavailable_ms, &out->max_latency_ms,
+			&out->availability, &out->latency_p50_ms, &out->latency_p99_ms,
+			&out->latency_max_ms, &out->rpo_lost_writes, &out->rpo_seconds,
+		};
+
+		for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+			set_none(none[i], "%s", why);
+		if (ledger && check) {
+			/* An empty history still has a (trivially clean) check. */
+			out->has_writes = true;
+			out->writes = *check;
+			rpo_figures(out, check, mk);
+		}
+		return 0;
+	}
+	out->has_writes = true;
+	out->writes = *check;
+	rpo_figures(out, check, mk);
+	latency_figures(out, h);
+	outage_figures(out, h, mk);
+	return 0;
+}
+
+/* ---- latency series ---- */
+
+static int cmp_point(const void *pa, const void *pb)
+{
+	const struct series_point *a = pa, *b = pb;
+
+	return a->t_ms < b->t_ms ? -1 : a->t_ms > b->t_ms;
+}
+
+static void series_add(struct series *s, const struct history_op *op, int64_t origin_ns)
+{
+	struct series_point *p = &s->points[s->count++];
+
+	p->t_ms = ns_to_ms(op->complete_ns - origin_ns);
+	p->latency_ms = ns_to_ms(op->complete_ns - op->invoke_ns);
+	p->outcome = op->outcome;
+}
+
+void series_build(struct series *out, const struct history *h, int64_t origin_ns,
+		  size_t max_points)
+{
+	size_t n_bad = 0, n_ok, budget;
+	size_t *best = NULL;
+	int64_t t0 = INT64_MAX, t1 = INT64_MIN;
+
+	memset(out, 0, sizeof(*out));
+	if (max_points == 0)
+		max_points = SERIES_DEFAULT_MAX;
+	for (size_t i = 0; i < h->count; i++) {
+		if (h->ops[i].outcome != HISTORY_OK) {
+			n_bad++;
+			continue;
+		}
+		if (h->ops[i].complete_ns < t0)
+			t0 = h->ops[i].complete_ns;
+		if (h->ops[i].complete_ns > t1)
+			t1 = h->ops[i].complete_ns;
+	}
+	n_ok = h->count - n_bad;
+	out->points = xmalloc(max_points * sizeof(*out->points));
+
+	if (n_bad > max_points) {
+		/* Too many failures to keep them all: every (n_bad/max)-th. */
+		size_t k = 0;
+
+		out->failures_thinned = true;
+		for (size_t i = 0; i < h->count && out->count < max_points; i++) {
+			if (h->ops[i].outcome == HISTORY_OK)
+				continue;
+			if ((k * max_points) / n_bad != ((k + 1) * max_points) / n_bad)
+				series_add(out, &h->ops[i], origin_ns);
+			k++;
+		}
+		goto sort;
+	}
+	budget = max_points - n_bad;
+	if (n_ok <= budget) {
+		for (size_t i = 0; i < h->count; i++)
+			series_add(out, &h->ops[i], origin_ns);
+		goto sort;
+	}
+	/* ok attempts: budget equal time buckets over [t0, t1], the slowest
+	 * of each bucket; SIZE_MAX marks an empty bucket. */
+	best = xmalloc((budget ? budget : 1) * sizeof(*best));
+	for (size_t b = 0; b < budget; b++)
+		best[b] = SIZE_MAX;
+	for (size_t i = 0; i < h->count; i++) {
+		const struct history_op *op = &h->ops[i];
+		size_t b;
+
+		if (op->outcome != HISTORY_OK) {
+			series_add(out, op, origin_ns);
+			continue;
+		}
+		if (budget == 0)
+			continue;
+		b = t1 > t0 ? (size_t)((double)(op->complete_ns - t0) / (double)(t1 - t0) *
+				       (double)budget) : 0;
+		if (b >= budget)
+			b = budget - 1;
+		if (best[b] == SIZE_MAX ||
+		    op->complete_ns - op->invoke_ns >
+			    h->ops[best[b]].complete_ns - h->ops[best[b]].invoke_ns)
+			best[b] = i;
+	}
+	for (size_t b = 0; b < budget; b++)
+		if (best[b] != SIZE_MAX)
+			series_add(out, &h->ops[best[b]], origin_ns);
+sort:
+	qsort(out->points, out->count, sizeof(*out->points), cmp_point);
+	free(best);
+}
+
+void series_release(struct series *s)
+{
+	free(s->points);
+	memset(s, 0, sizeof(*s));
+}

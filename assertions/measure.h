@@ -1,0 +1,122 @@
+/* Measurements of a drill from its recorded history, status timeline and
+ * markers: RTO, unavailable time, latency, availability, promotion, resync,
+ * max lag, RPO.  Pure functions; docs/measurement.md defines every figure
+ * precisely, with a worked example.
+ *
+ * A figure that does not apply (no fault ran, no restore step, no DR region,
+ * no writes) is "not measured": has == false, JSON null, never 0, and
+ * `why` says why in a sentence the objectives reuse.
+ */
+#ifndef DR_ASSERTIONS_MEASURE_H
+#define DR_ASSERTIONS_MEASURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "assertions/check.h"
+#include "assertions/history.h"
+#include "common/error.h"
+
+#define MEASURE_MAX_DR_REGIONS 8
+#define MEASURE_WHY_MAX 160
+
+/* What the runner knows about the drill; fill after MEASURE_MARKERS_INIT. */
+struct measure_markers {
+	int64_t drill_start_ns;      /* origin of every *_ms figure */
+	int64_t drill_end_ns;
+	bool has_fault;
+	int64_t fault_start_ns;      /* start of the FIRST fault step */
+	bool has_restore;
+	int64_t restore_start_ns;    /* start of the restore step (failback / scale back) */
+	/* Region names that count as DR for promotion (by name, as status
+	 * points carry them).  Zero regions: promotion is not measured. */
+	const char *dr_regions[MEASURE_MAX_DR_REGIONS];
+	size_t n_dr_regions;
+	/* The workload's per-call timeout: an attempt slower than this counts
+	 * as a stalled write (an outage) even when it ended ok.  0: none. */
+	int64_t call_timeout_ns;
+	/* Members a resynced cluster must have; 0: trust the status's count. */
+	unsigned expected_members;
+	/* "ledger" (history checked), "status-only" (no writes, timeline only)
+	 * or "none".  Only "ledger" makes write figures and the history check. */
+	const char *workload_mode;
+};
+
+#define MEASURE_MARKERS_INIT { .workload_mode = "ledger" }
+
+/* A figure that may be not applicable. */
+struct measure_value {
+	bool has;
+	double value;
+	char why[MEASURE_WHY_MAX]; /* when !has: "the drill had no restore step" */
+};
+
+struct measurements {
+	/* All *_ms are milliseconds. */
+	struct measure_value rto_ms;
+	const char *rto_note;            /* "no interruption", "not recovered" or NULL */
+	struct measure_value unavailable_ms;
+	struct measure_value max_latency_ms;
+	struct measure_value promotion_ms;
+	struct measure_value resync_ms;
+	struct measure_value max_lag_ms;
+	struct measure_value rpo_lost_writes;
+	struct measure_value rpo_seconds;
+	struct measure_value availability; /* a fraction 0..1 */
+	struct measure_value latency_p50_ms;
+	struct measure_value latency_p99_ms;
+	struct measure_value latency_max_ms;
+	struct check_result writes;      /* valid when has_writes */
+	bool has_writes;                 /* workload_mode "ledger" and checked */
+	char workload_mode[16];
+
+	/* The outage the fault caused, ms since drill start: starts at the
+	 * fault, ends at the first good write after it (journal "outage"). */
+	bool has_outage;
+	double outage_start_ms;
+	bool has_outage_end;             /* false: not recovered by the end */
+	double outage_end_ms;
+	/* First failed/unknown/stalled attempt that made the outage. */
+	double outage_first_failure_ms;
+	/* Markers as ms since drill start (journal fault_start_ms, restore_start_ms). */
+	bool has_fault;
+	double fault_start_ms;
+	bool has_restore;
+	double restore_start_ms;
+};
+
+/* Compute every figure.  check is the result of history_check() over h
+ * (NULL when workload_mode is not "ledger").  Returns 0, or -1 with err set
+ * on inconsistent markers (drill_end before drill_start, fault outside the
+ * drill).  Memory: O(n) temporary, freed before return. */
+int measure_compute(struct measurements *out, const struct history *h,
+		    const struct check_result *check, const struct status_timeline *tl,
+		    const struct measure_markers *mk, struct dr_error *err);
+
+/* ---- Latency series for charts ---------------------------------------- */
+
+struct series_point {
+	double t_ms;        /* completion, ms since drill start */
+	double latency_ms;  /* of the attempt */
+	uint8_t outcome;    /* enum history_outcome */
+};
+
+struct series {
+	struct series_point *points; /* heap; series_release() frees */
+	size_t count;
+	bool failures_thinned;       /* more failures than max_points: not all kept */
+};
+
+#define SERIES_DEFAULT_MAX 2000
+
+/* Downsample the attempts to at most max_points (0: SERIES_DEFAULT_MAX),
+ * in time order.  Every failed/unknown attempt is kept (unless there are
+ * more than max_points of them: then they are thinned evenly and
+ * failures_thinned is set); ok attempts fill the remaining budget, one per
+ * equal time bucket, the slowest of its bucket (so spikes survive). */
+void series_build(struct series *out, const struct history *h, int64_t origin_ns,
+		  size_t max_points);
+void series_release(struct series *s);
+
+#endif

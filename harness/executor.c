@@ -1,0 +1,307 @@
+#include "executor.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/strbuf.h"
+#include "harness/actions.h"
+#include "harness/duration.h"
+#include "harness/notify.h"
+#include "harness/plan.h"
+#include "harness/probe.h"
+
+#define AWAIT_POLL_NS (50 * NS_PER_MS)
+
+typedef void (*generic_fn)(struct target *t, json_t *args, const struct action_ctx *ctx,
+			   struct action_result *res);
+
+/* ---- awaits: bounded polls of the target's status ---------------------- */
+
+struct await_check {
+	int (*holds)(struct target *t, json_t *status, json_t *args, char *why, size_t len);
+	const char *what;
+};
+
+static int leader_in_region(struct target *t, json_t *status, const char *ref)
+{
+	json_t *leader = json_object_get(status, "leader");
+	const char *region = json_string_value(json_object_get(leader, "region"));
+	const char *role = json_string_value(json_object_get(leader, "region_role"));
+	const char *name = t->resolve_region ? t->resolve_region(t, ref) : NULL;
+
+	if (!json_is_object(leader))
+		return 0;
+	if (!ref)
+		return 1;
+	if (name && region && strcmp(name, region) == 0)
+		return 1;
+	return role && strcmp(role, ref) == 0;
+}
+
+static int holds_leader(struct target *t, json_t *status, json_t *args, char *why, size_t len)
+{
+	const char *region = plan_arg_str(args, "region");
+	json_t *leader = json_object_get(status, "leader");
+
+	if (leader_in_region(t, status, region)) {
+		snprintf(why, len, "leader %lld in region %s (term %lld)",
+			 (long long)json_integer_value(json_object_get(leader, "id")),
+			 json_string_value(json_object_get(leader, "region")) ?: "?",
+			 (long long)json_integer_value(json_object_get(status, "term")));
+		return 1;
+	}
+	if (json_is_object(leader))
+		snprintf(why, len, "leader %lld is in region %s, not %s",
+			 (long long)json_integer_value(json_object_get(leader, "id")),
+			 json_string_value(json_object_get(leader, "region")) ?: "?", region);
+	else
+		snprintf(why, len, "no leader");
+	return 0;
+}
+
+static int holds_replicated(struct target *t, json_t *status, json_t *args, char *why, size_t len)
+{
+	const char *repl = json_string_value(json_object_get(status, "replication"));
+	int64_t max_lag = plan_arg_duration_ns(args, "max_lag", -1);
+	json_t *members = json_object_get(status, "members"), *m;
+	double worst = 0;
+	size_t i;
+
+	(void)t;
+	if (!json_is_object(json_object_get(status, "leader"))) {
+		snprintf(why, len, "no leader");
+		return 0;
+	}
+	if (max_lag <= 0) {
+		snprintf(why, len, "%s", repl ? repl : "replication state unknown");
+		return repl && strcmp(repl, "Fully replicated") == 0;
+	}
+	json_array_foreach(members, i, m) {
+		const char *state = json_string_value(json_object_get(m, "state"));
+		double lag = json_number_value(json_object_get(m, "lag_seconds"));
+
+		if (state && strcmp(state, "unreachable") == 0) {
+			snprintf(why, len, "member %lld is unreachable",
+				 (long long)json_integer_value(json_object_get(m, "id")));
+			return 0;
+		}
+		if (lag > worst)
+			worst = lag;
+	}
+	snprintf(why, len, "largest lag %.3fs", worst);
+	return worst * 1e9 <= (double)max_lag;
+}
+
+static int holds_healthy(struct target *t, json_t *status, json_t *args, char *why, size_t len)
+{
+	json_t *members = json_object_get(status, "members"), *m;
+	size_t i;
+
+	(void)t;
+	(void)args;
+	if (!json_is_object(json_object_get(status, "leader"))) {
+		snprintf(why, len, "no leader");
+		return 0;
+	}
+	if (!json_is_true(json_object_get(status, "quorum"))) {
+		snprintf(why, len, "no quorum");
+		return 0;
+	}
+	json_array_foreach(members, i, m) {
+		const char *state = json_string_value(json_object_get(m, "state"));
+
+		if (!state || strcmp(state, "unreachable") == 0) {
+			snprintf(why, len, "member %lld is %s",
+				 (long long)json_integer_value(json_object_get(m, "id")),
+				 state ? state : "in an unknown state");
+			return 0;
+		}
+	}
+	snprintf(why, len, "leader present, quorum, %zu members answering", json_array_size(members));
+	return 1;
+}
+
+static const struct await_check await_leader_check = { holds_leader, "a leader" };
+static const struct await_check await_replicated_check = { holds_replicated, "full replication" };
+static const struct await_check await_healthy_check = { holds_healthy, "a healthy cluster" };
+
+static void run_await(const struct await_check *chk, struct target *t, json_t *args,
+		      const struct action_ctx *ctx, struct action_result *res)
+{
+	char why[512] = "no status yet";
+	int64_t start = clock_mono_ns();
+
+	for (;;) {
+		struct dr_error err = DR_ERROR_INIT;
+		json_t *status = NULL;
+
+		if (t->status(t, &status, 1 * NS_PER_SEC, &err) == 0) {
+			int ok = chk->holds(t, status, args, why, sizeof(why));
+
+			json_decref(status);
+			if (ok) {
+				action_result_set(res, ACTION_OK, "%s after %.2fs", why,
+						  (double)(clock_mono_ns() - start) / 1e9);
+				return;
+			}
+		} else {
+			snprintf(why, sizeof(why), "%.500s", err.msg);
+		}
+		if (action_ctx_cancelled(ctx)) {
+			action_result_set(res, ACTION_CANCELLED, "interrupted while waiting for %s (%s)",
+					  chk->what, why);
+			return;
+		}
+		if (action_ctx_expired(ctx)) {
+			action_result_set(res, ACTION_TIMED_OUT, "no %s within the timeout: last seen %s",
+					  chk->what + (strncmp(chk->what, "a ", 2) == 0 ? 2 : 0), why);
+			return;
+		}
+		action_ctx_sleep(ctx, AWAIT_POLL_NS);
+	}
+}
+
+static void act_await_leader(struct target *t, json_t *args, const struct action_ctx *ctx,
+			     struct action_result *res)
+{
+	run_await(&await_leader_check, t, args, ctx, res);
+}
+
+static void act_await_replicated(struct target *t, json_t *args, const struct action_ctx *ctx,
+				 struct action_result *res)
+{
+	run_await(&await_replicated_check, t, args, ctx, res);
+}
+
+static void act_await_healthy(struct target *t, json_t *args, const struct action_ctx *ctx,
+			      struct action_result *res)
+{
+	run_await(&await_healthy_check, t, args, ctx, res);
+}
+
+/* ---- the other generic actions ------------------------------------------ */
+
+static void act_sleep(struct target *t, json_t *args, const struct action_ctx *ctx,
+		      struct action_result *res)
+{
+	int64_t ns = plan_arg_duration_ns(args, "duration", 0);
+	char d[32];
+
+	(void)t;
+	duration_format(d, sizeof(d), ns);
+	if (action_ctx_sleep(ctx, ns))
+		action_result_set(res, ACTION_CANCELLED, "interrupted during a %s sleep", d);
+	else
+		action_result_set(res, ACTION_OK, "slept %s", d);
+}
+
+static void act_probe(struct target *t, json_t *args, const struct action_ctx *ctx,
+		      struct action_result *res)
+{
+	struct probe_result pr = PROBE_RESULT_INIT;
+	json_t *spec = json_object_get(args, "probe");
+
+	probe_run(&pr, t, json_is_object(spec) ? spec : args, ctx);
+	if (action_ctx_cancelled(ctx) && !pr.ok)
+		action_result_set(res, ACTION_CANCELLED, "interrupted: %s", pr.message);
+	else
+		action_result_set(res, pr.ok ? ACTION_OK : ACTION_FAILED, "%s", pr.message);
+	res->data = probe_result_to_json(&pr, ctx->journal);
+	probe_result_release(&pr);
+}
+
+static void act_exec(struct target *t, json_t *args, const struct action_ctx *ctx,
+		     struct action_result *res)
+{
+	struct probe_result pr = PROBE_RESULT_INIT;
+
+	probe_run_command(&pr, t, args, json_object_get(args, "expect"), ctx);
+	action_result_set(res, pr.ok ? ACTION_OK : ACTION_FAILED, "%s", pr.message);
+	res->data = probe_result_to_json(&pr, ctx->journal);
+	probe_result_release(&pr);
+}
+
+static void act_notify(struct target *t, json_t *args, const struct action_ctx *ctx,
+		       struct action_result *res)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	const char *message = plan_arg_str(args, "message");
+
+	(void)t;
+	if (notify_send_from_args(args, message ? message : "drillrig drill notification",
+				  ctx, &err) != 0)
+		action_result_set(res, ACTION_FAILED, "%s", err.msg);
+	else
+		action_result_set(res, ACTION_OK, "notification sent");
+}
+
+static const struct {
+	const char *name;
+	generic_fn fn;
+} generic_actions[] = {
+	{ "sleep", act_sleep },
+	{ "probe", act_probe },
+	{ "exec", act_exec },
+	{ "notify", act_notify },
+	{ "await_leader", act_await_leader },
+	{ "await_replicated", act_await_replicated },
+	{ "await_healthy", act_await_healthy },
+};
+
+static void describe_dry_run(const char *action, json_t *args, struct action_result *res)
+{
+	json_t *shown = json_deep_copy(args);
+	char *text;
+
+	json_object_del(shown, "name");
+	json_object_del(shown, "action");
+	text = json_dumps(shown, JSON_COMPACT | JSON_SORT_KEYS);
+	action_result_set(res, ACTION_OK, "would run %s %s", action, text ? text : "{}");
+	free(text);
+	json_decref(shown);
+}
+
+void executor_run(struct target *t, const char *action, json_t *args, json_t *expect,
+		  const struct action_ctx *ctx, struct action_result *res)
+{
+	(void)expect;
+	for (size_t i = 0; i < sizeof(generic_actions) / sizeof(generic_actions[0]); i++) {
+		if (strcmp(generic_actions[i].name, action) != 0)
+			continue;
+		if (ctx->dry_run) {
+			describe_dry_run(action, args, res);
+			return;
+		}
+		generic_actions[i].fn(t, args, ctx, res);
+		return;
+	}
+	/* Target actions describe their own dry run: a Kubernetes target prints
+	 * the exact commands it would run. */
+	t->action(t, action, args, ctx, res);
+	if (res->status == ACTION_UNSUPPORTED && !res->message[0])
+		action_result_set(res, ACTION_UNSUPPORTED, "the %s target cannot run '%s'",
+				  t->kind, action);
+}
+
+int64_t executor_default_timeout(json_t *action_obj)
+{
+	const char *name = json_string_value(json_object_get(action_obj, "action"));
+	const struct action_spec *spec = name ? action_find(name) : NULL;
+	int64_t dflt = spec ? spec->default_timeout_ns : 60 * NS_PER_SEC;
+
+	return plan_arg_duration_ns(action_obj, "timeout", dflt);
+}
+
+int is_restore_action(const struct plan_step *step)
+{
+	static const char *const restoring[] = { "scale", "start", "resume", "heal" };
+
+	if (step->fault)
+		return 0;
+	for (size_t i = 0; i < sizeof(restoring) / sizeof(restoring[0]); i++)
+		if (strcmp(step->action, restoring[i]) == 0)
+			return 1;
+	return 0;
+}

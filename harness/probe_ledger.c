@@ -1,0 +1,121 @@
+#include "probe_ledger.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "harness/plan.h"
+#include "ledger/client.h"
+
+/* Probe writes use their own client id, so the workload's history check
+ * never sees them. */
+static atomic_ullong probe_sequence;
+
+static int in_region(struct target *t, json_t *status, const char *address, const char *ref)
+{
+	const char *name = t->resolve_region ? t->resolve_region(t, ref) : ref;
+	json_t *m;
+	size_t i;
+
+	json_array_foreach(json_object_get(status, "members"), i, m) {
+		const char *a = json_string_value(json_object_get(m, "address"));
+		const char *r = json_string_value(json_object_get(m, "region"));
+
+		if (a && strcmp(a, address) == 0)
+			return r && name && strcmp(r, name) == 0;
+	}
+	return 0;
+}
+
+void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t *spec,
+			     int64_t timeout_ns, const struct action_ctx *ctx)
+{
+	struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
+	struct ledger_append_result res;
+	struct dr_error err = DR_ERROR_INIT;
+	struct ledger_client *c = NULL;
+	const char *region = plan_arg_str(spec, "region");
+	char **endpoints = NULL, client_id[64];
+	size_t n = 0;
+	json_t *req = NULL, *answer = NULL, *entry, *status = NULL;
+	uint64_t seq;
+	int64_t start = clock_mono_ns(), deadline = start + timeout_ns;
+	long http = 0;
+
+	(void)ctx;
+	if (!t->endpoints || t->endpoints(t, &endpoints, &n, &err) != 0 || n == 0) {
+		snprintf(out->message, sizeof(out->message), "no ledger endpoints: %.900s",
+			 err.msg[0] ? err.msg : "the target has none");
+		goto out;
+	}
+	if (region && t->status(t, &status, timeout_ns, &err) == 0) {
+		/* Only this region's nodes: the write must go through them. */
+		size_t k = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			if (in_region(t, status, endpoints[i], region))
+				endpoints[k++] = endpoints[i];
+			else
+				free(endpoints[i]);
+		}
+		n = k;
+		if (n == 0) {
+			snprintf(out->message, sizeof(out->message), "no node in region %s", region);
+			goto out;
+		}
+	}
+	opts.timeout_ms = (long)(timeout_ns / NS_PER_MS / 2 > 0 ? timeout_ns / NS_PER_MS / 2 : 1);
+	opts.admin_timeout_ms = opts.timeout_ms;
+	if (ledger_client_new(&c, (const char *const *)endpoints, n, &opts, &err) != 0) {
+		snprintf(out->message, sizeof(out->message), "%s", err.msg);
+		goto out;
+	}
+	snprintf(client_id, sizeof(client_id), "probe-%ld", (long)getpid());
+	seq = (uint64_t)(clock_wall_ns() / 1000) + atomic_fetch_add(&probe_sequence, 1);
+	/* Follow NOT_LEADER redirects within the probe's own timeout. */
+	do {
+		ledger_append(c, client_id, seq, "drillrig write_read probe", &res);
+	} while (res.outcome != LEDGER_OUTCOME_OK && clock_mono_ns() < deadline &&
+		 strcmp(res.code, "NOT_LEADER") == 0);
+	if (res.outcome != LEDGER_OUTCOME_OK) {
+		snprintf(out->message, sizeof(out->message), "append failed: %s%s%s", res.code,
+			 res.message[0] ? ": " : "", res.message);
+		goto out;
+	}
+	req = json_pack("{s:I,s:i}", "from_index", (json_int_t)res.index, "limit", 1);
+	if (ledger_call(c, -1, "inferadb.ledger.v1.Ledger/Read", req, &answer, &http, &err) != 0 ||
+	    http != 200) {
+		if (!err.msg[0])
+			snprintf(err.msg, sizeof(err.msg), "HTTP %ld %s", http,
+				 json_string_value(json_object_get(answer, "message")) ?: "");
+		snprintf(out->message, sizeof(out->message), "appended at index %llu but the read failed: %.900s",
+			 (unsigned long long)res.index, err.msg);
+		goto out;
+	}
+	entry = json_array_get(json_object_get(answer, "entries"), 0);
+	if (!entry || (uint64_t)json_integer_value(json_object_get(entry, "sequence")) != seq ||
+	    strcmp(json_string_value(json_object_get(entry, "client_id")) ?: "", client_id) != 0) {
+		snprintf(out->message, sizeof(out->message),
+			 "appended at index %llu but reading it back gave another entry",
+			 (unsigned long long)res.index);
+		goto out;
+	}
+	out->ok = 1;
+	json_decref(out->data);
+	out->data = json_pack("{s:I,s:I,s:f}", "index", (json_int_t)res.index,
+			      "term", (json_int_t)res.term,
+			      "round_trip_ms", (double)(clock_mono_ns() - start) / 1e6);
+	snprintf(out->message, sizeof(out->message), "wrote and read back index %llu in %.1f ms",
+		 (unsigned long long)res.index, (double)(clock_mono_ns() - start) / 1e6);
+out:
+	ledger_client_free(c);
+	json_decref(req);
+	json_decref(answer);
+	json_decref(status);
+	for (size_t i = 0; i < n; i++)
+		free(endpoints[i]);
+	free(endpoints);
+}

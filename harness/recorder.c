@@ -1,0 +1,585 @@
+#include "recorder.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "assertions/check.h"
+#include "assertions/history.h"
+#include "assertions/measure.h"
+#include "assertions/objectives.h"
+#include "assertions/results_json.h"
+#include "common/clock.h"
+#include "common/fsutil.h"
+#include "common/strbuf.h"
+#include "harness/plan.h"
+#include "ledger/client.h"
+
+/* A logical write is retried (same sequence) until acknowledged or until
+ * this long after its first attempt; then the workload moves on. */
+#define WRITE_DEADLINE_NS (10 * NS_PER_SEC)
+/* Pause after a failed attempt when every node refused: a dead cluster
+ * must not turn the writer into a busy loop. */
+#define FAILED_BACKOFF_NS (5 * NS_PER_MS)
+#define STATUS_CALL_TIMEOUT_MS 200
+
+struct node_poller {
+	struct recorder *r;
+	pthread_t thread;
+	int running;
+	char *address;
+	/* Latest answer of this node (guarded by r->status_lock). */
+	json_t *latest;
+	int64_t latest_ns;
+};
+
+struct recorder {
+	struct journal *j;
+	struct progress *progress;
+	char client_id[96];
+	char **endpoints;
+	size_t nendpoints;
+	int64_t call_timeout_ns;
+	int64_t poll_interval_ns;
+	double rate;
+	int payload_size;
+	atomic_int stop;
+
+	/* workload: written by the writer thread only (assertions/history.h) */
+	pthread_t writer;
+	int writer_running;
+	struct history history;
+
+	/* status: node pollers write latest answers; the aggregator thread
+	 * owns the timeline */
+	pthread_mutex_t status_lock;
+	struct node_poller *pollers;
+	pthread_t aggregator;
+	int aggregator_running;
+	struct status_timeline timeline;
+	uint64_t last_leader;
+	uint64_t last_term;
+
+	int64_t drill_end_ns;   /* when the workload stopped */
+	atomic_llong fault_ns;
+	atomic_llong restore_ns;
+	int objective_failed;
+	char objective_reason[512];
+};
+
+static void block_signals(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
+/* ---- workload ----------------------------------------------------------- */
+
+static enum history_error map_error(const struct ledger_append_result *res)
+{
+	static const struct {
+		const char *code;
+		enum history_error e;
+	} map[] = {
+		{ "NOT_LEADER", HISTORY_ERR_NOT_LEADER },
+		{ "INVALID_ARGUMENT", HISTORY_ERR_INVALID_ARGUMENT },
+		{ "UNAVAILABLE", HISTORY_ERR_UNAVAILABLE },
+		{ "UNKNOWN_OUTCOME", HISTORY_ERR_UNKNOWN_OUTCOME },
+		{ "TIMEOUT", HISTORY_ERR_TIMEOUT },
+		{ "CONNECT", HISTORY_ERR_CONNECT },
+	};
+
+	if (res->outcome == LEDGER_OUTCOME_OK)
+		return HISTORY_ERR_NONE;
+	if (strcmp(res->code, "TRANSPORT") == 0)
+		return strstr(res->message, "imed out") ? HISTORY_ERR_TIMEOUT : HISTORY_ERR_CONNECT;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(res->code, map[i].code) == 0)
+			return map[i].e;
+	return HISTORY_ERR_OTHER;
+}
+
+static void *writer_main(void *arg)
+{
+	struct recorder *r = arg;
+	struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
+	struct ledger_client *c = NULL;
+	struct dr_error err = DR_ERROR_INIT;
+	char *payload = xmalloc((size_t)r->payload_size + 1);
+	uint64_t seq = 1;
+	uint32_t attempt = 1;
+	int64_t first_attempt_ns = 0, next_due = clock_mono_ns();
+	int64_t interval = r->rate > 0 ? (int64_t)(1e9 / r->rate) : 0;
+
+	opts.timeout_ms = (int)(r->call_timeout_ns / NS_PER_MS);
+	if (ledger_client_new(&c, (const char *const *)r->endpoints, r->nendpoints, &opts, &err) != 0) {
+		journal_note(r->j, "workload could not start: %s", err.msg);
+		free(payload);
+		return NULL;
+	}
+	memset(payload, 'x', (size_t)r->payload_size);
+	payload[r->payload_size] = '\0';
+	while (!atomic_load(&r->stop)) {
+		struct ledger_append_result res;
+		struct history_op op;
+
+		if (interval && attempt == 1) {
+			int64_t now = clock_mono_ns();
+
+			if (now < next_due) {
+				clock_sleep_ns(next_due - now < 10 * NS_PER_MS ? next_due - now : 10 * NS_PER_MS);
+				continue;
+			}
+			next_due += interval;
+		}
+		memset(&op, 0, sizeof(op));
+		op.sequence = seq;
+		op.attempt = attempt;
+		op.invoke_ns = clock_mono_ns();
+		if (attempt == 1)
+			first_attempt_ns = op.invoke_ns;
+		ledger_append(c, r->client_id, seq, payload, &res);
+		op.complete_ns = clock_mono_ns();
+		op.node = (uint16_t)res.node;
+		op.outcome = res.outcome == LEDGER_OUTCOME_OK ? HISTORY_OK :
+			     res.outcome == LEDGER_OUTCOME_DEFINITE_FAILURE ? HISTORY_FAILED : HISTORY_UNKNOWN;
+		op.error = (uint8_t)map_error(&res);
+		op.index = res.outcome == LEDGER_OUTCOME_OK ? res.index : 0;
+		if (history_append(&r->history, &op) != 0) {
+			journal_note(r->j, "workload stopped: the history reached its cap of %zu attempts",
+				     r->history.max_ops);
+			break;
+		}
+		if (res.outcome == LEDGER_OUTCOME_OK ||
+		    op.complete_ns - first_attempt_ns > WRITE_DEADLINE_NS) {
+			seq++;
+			attempt = 1;
+			continue;
+		}
+		attempt++;
+		/* NOT_LEADER names the leader: retry there at once.  Anything else
+		 * backs off a little so a dead cluster is not hammered. */
+		if (op.error != HISTORY_ERR_NOT_LEADER)
+			clock_sleep_ns(FAILED_BACKOFF_NS);
+	}
+	ledger_client_free(c);
+	free(payload);
+	return NULL;
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+static void *node_poller_main(void *arg)
+{
+	struct node_poller *np = arg;
+	struct recorder *r = np->r;
+	struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
+	struct ledger_client *c = NULL;
+	struct dr_error err = DR_ERROR_INIT;
+	const char *addrs[1] = { np->address };
+
+	opts.timeout_ms = STATUS_CALL_TIMEOUT_MS;
+	opts.admin_timeout_ms = STATUS_CALL_TIMEOUT_MS;
+	if (ledger_client_new(&c, addrs, 1, &opts, &err) != 0)
+		return NULL;
+	while (!atomic_load(&r->stop)) {
+		int64_t start = clock_mono_ns(), left;
+		json_t *status = NULL, *req = json_object();
+		long http = 0;
+
+		if (ledger_call(c, 0, "inferadb.ledger.v1.Admin/GetClusterStatus", req, &status,
+				&http, &err) == 0 && http == 200) {
+			pthread_mutex_lock(&r->status_lock);
+			json_decref(np->latest);
+			np->latest = status;
+			np->latest_ns = clock_mono_ns();
+			pthread_mutex_unlock(&r->status_lock);
+		} else {
+			json_decref(status);
+		}
+		json_decref(req);
+		left = r->poll_interval_ns - (clock_mono_ns() - start);
+		if (left > 0)
+			clock_sleep_ns(left);
+	}
+	ledger_client_free(c);
+	return NULL;
+}
+
+static void point_from_status(struct status_point *p, json_t *status, int64_t t_ns)
+{
+	json_t *leader = json_object_get(status, "leader"), *m;
+	const char *repl = json_string_value(json_object_get(status, "replication"));
+	const char *region = json_string_value(json_object_get(leader, "region"));
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	p->t_ns = t_ns;
+	p->term = (uint64_t)json_integer_value(json_object_get(status, "term"));
+	p->leader_id = json_is_object(leader) ? (uint64_t)json_integer_value(json_object_get(leader, "id")) : 0;
+	if (region)
+		str_copy(p->leader_region, sizeof(p->leader_region), region);
+	p->quorum = json_is_true(json_object_get(status, "quorum"));
+	p->fully_replicated = repl && strcmp(repl, "Fully replicated") == 0;
+	json_array_foreach(json_object_get(status, "members"), i, m) {
+		const char *state = json_string_value(json_object_get(m, "state"));
+		uint64_t lag = (uint64_t)json_integer_value(json_object_get(m, "lag_entries"));
+		int64_t lag_ns = (int64_t)(json_number_value(json_object_get(m, "lag_seconds")) * 1e9);
+
+		p->members++;
+		if (state && strcmp(state, "unreachable") == 0)
+			continue;
+		p->members_present++;
+		if (lag > p->max_lag_entries)
+			p->max_lag_entries = lag;
+		if (lag_ns > p->max_lag_ns)
+			p->max_lag_ns = lag_ns;
+	}
+}
+
+/* Every poll interval: trust the freshest answers with the highest term (a
+ * partitioned old leader still believes it leads, at an older term). */
+static void *aggregator_main(void *arg)
+{
+	struct recorder *r = arg;
+	int64_t fresh_window = r->poll_interval_ns * 3 + STATUS_CALL_TIMEOUT_MS * NS_PER_MS;
+
+	while (!atomic_load(&r->stop)) {
+		int64_t now = clock_mono_ns();
+		json_t *best = NULL;
+		int64_t best_term = -1, best_ns = 0;
+		struct status_point p;
+
+		pthread_mutex_lock(&r->status_lock);
+		for (size_t i = 0; i < r->nendpoints; i++) {
+			struct node_poller *np = &r->pollers[i];
+			int64_t term;
+
+			if (!np->latest || now - np->latest_ns > fresh_window)
+				continue;
+			term = json_integer_value(json_object_get(np->latest, "term"));
+			/* Same term: prefer an answer that knows a leader. */
+			if (term > best_term ||
+			    (term == best_term && !json_is_object(json_object_get(best, "leader")) &&
+			     json_is_object(json_object_get(np->latest, "leader")))) {
+				best_term = term;
+				best = np->latest;
+				best_ns = np->latest_ns;
+			}
+		}
+		if (best) {
+			json_incref(best);
+			pthread_mutex_unlock(&r->status_lock);
+			point_from_status(&p, best, best_ns);
+			json_decref(best);
+		} else {
+			pthread_mutex_unlock(&r->status_lock);
+			memset(&p, 0, sizeof(p));
+			p.t_ns = now;
+		}
+		status_timeline_observe(&r->timeline, &p);
+		if (p.leader_id != r->last_leader || (p.leader_id && p.term != r->last_term)) {
+			journal_event_at(r->j, p.t_ns, "leader_change",
+					 p.leader_id ? json_pack("{s:I,s:s,s:I}", "leader", (json_int_t)p.leader_id,
+								 "region", p.leader_region,
+								 "term", (json_int_t)p.term)
+						     : json_pack("{s:n}", "leader"));
+			r->last_leader = p.leader_id;
+			r->last_term = p.term;
+		}
+		clock_sleep_ns(r->poll_interval_ns);
+	}
+	return NULL;
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+int recorder_start(struct recorder **out, const struct plan *plan, struct target *t,
+		   struct journal *j, struct progress *progress, struct dr_error *err)
+{
+	struct recorder *r = xcalloc(1, sizeof(*r));
+	sigset_t old;
+
+	r->j = j;
+	r->progress = progress;
+	r->call_timeout_ns = plan->workload.timeout_ns > 0 ? plan->workload.timeout_ns : 200 * NS_PER_MS;
+	r->poll_interval_ns = plan->workload.poll_interval_ns > 0 ? plan->workload.poll_interval_ns
+								   : 20 * NS_PER_MS;
+	r->rate = plan->workload.rate;
+	r->payload_size = plan->workload.payload_size > 0 ? plan->workload.payload_size : 64;
+	snprintf(r->client_id, sizeof(r->client_id), "drill-%s-%lld-%ld", plan->name,
+		 (long long)(clock_wall_ns() / NS_PER_SEC), (long)getpid());
+	history_init(&r->history, 0);
+	status_timeline_init(&r->timeline, 0);
+	pthread_mutex_init(&r->status_lock, NULL);
+	if (!t->endpoints || t->endpoints(t, &r->endpoints, &r->nendpoints, err) != 0 ||
+	    r->nendpoints == 0) {
+		dr_error_wrap(err, "the %s target has no ledger endpoints to write to", t->kind);
+		recorder_free(r);
+		return -1;
+	}
+	journal_set(j, "workload", json_pack("{s:s,s:f,s:f}", "client_id", r->client_id,
+					     "rate", r->rate,
+					     "timeout_ms", (double)r->call_timeout_ns / 1e6));
+	r->pollers = xcalloc(r->nendpoints, sizeof(*r->pollers));
+	block_signals(&old);
+	for (size_t i = 0; i < r->nendpoints; i++) {
+		r->pollers[i].r = r;
+		r->pollers[i].address = r->endpoints[i];
+		r->pollers[i].running = pthread_create(&r->pollers[i].thread, NULL,
+						       node_poller_main, &r->pollers[i]) == 0;
+	}
+	r->aggregator_running = pthread_create(&r->aggregator, NULL, aggregator_main, r) == 0;
+	r->writer_running = pthread_create(&r->writer, NULL, writer_main, r) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!r->writer_running || !r->aggregator_running) {
+		recorder_free(r);
+		return dr_error_set(err, "cannot start the workload threads");
+	}
+	progress_line(progress, "workload: writing as client %s to %zu nodes", r->client_id,
+		      r->nendpoints);
+	*out = r;
+	return 0;
+}
+
+void recorder_mark_fault(struct recorder *r, int64_t mono_ns)
+{
+	long long zero = 0;
+
+	atomic_compare_exchange_strong(&r->fault_ns, &zero, mono_ns);
+}
+
+void recorder_mark_restore(struct recorder *r, int64_t mono_ns)
+{
+	long long zero = 0;
+
+	atomic_compare_exchange_strong(&r->restore_ns, &zero, mono_ns);
+}
+
+/* Each node once, synchronously: the freshest answers win as in the
+ * aggregator.  Runs after the poller threads have stopped. */
+static void final_poll(struct recorder *r)
+{
+	struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
+	json_t *best = NULL;
+	int64_t best_term = -1;
+	struct status_point p;
+
+	opts.admin_timeout_ms = STATUS_CALL_TIMEOUT_MS;
+	for (size_t i = 0; i < r->nendpoints; i++) {
+		struct dr_error err = DR_ERROR_INIT;
+		struct ledger_client *c = NULL;
+		const char *addrs[1] = { r->endpoints[i] };
+		json_t *status = NULL, *req = json_object();
+		long http = 0;
+
+		if (ledger_client_new(&c, addrs, 1, &opts, &err) == 0 &&
+		    ledger_call(c, 0, "inferadb.ledger.v1.Admin/GetClusterStatus", req, &status,
+				&http, &err) == 0 && http == 200 &&
+		    json_integer_value(json_object_get(status, "term")) > best_term) {
+			best_term = json_integer_value(json_object_get(status, "term"));
+			json_decref(best);
+			best = status;
+			status = NULL;
+		}
+		json_decref(status);
+		json_decref(req);
+		ledger_client_free(c);
+	}
+	if (!best)
+		return;
+	point_from_status(&p, best, clock_mono_ns());
+	status_timeline_observe(&r->timeline, &p);
+	json_decref(best);
+}
+
+void recorder_stop(struct recorder *r)
+{
+	int was_polling = r->aggregator_running;
+
+	atomic_store(&r->stop, 1);
+	if (r->writer_running) {
+		pthread_join(r->writer, NULL);
+		r->drill_end_ns = clock_mono_ns();
+	}
+	if (r->aggregator_running)
+		pthread_join(r->aggregator, NULL);
+	for (size_t i = 0; r->pollers && i < r->nendpoints; i++)
+		if (r->pollers[i].running)
+			pthread_join(r->pollers[i].thread, NULL);
+	r->writer_running = r->aggregator_running = 0;
+	if (was_polling)
+		final_poll(r);
+	for (size_t i = 0; r->pollers && i < r->nendpoints; i++) {
+		r->pollers[i].running = 0;
+		json_decref(r->pollers[i].latest);
+		r->pollers[i].latest = NULL;
+	}
+}
+
+/* Our client's entries in the final ledger, read from the leader. */
+static int read_back(struct ledger_entry_ref **out, size_t *n, struct recorder *r,
+		     struct dr_error *err)
+{
+	struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
+	struct ledger_client *c = NULL;
+	json_t *entries = NULL, *e;
+	size_t i, k = 0;
+	int rc = -1;
+
+	opts.timeout_ms = 5000;
+	opts.admin_timeout_ms = 10000;
+	if (ledger_client_new(&c, (const char *const *)r->endpoints, r->nendpoints, &opts, err) != 0)
+		return -1;
+	if (ledger_read_all(c, &entries, err) != 0)
+		goto out;
+	*out = xcalloc(json_array_size(entries) + 1, sizeof(**out));
+	json_array_foreach(entries, i, e) {
+		const char *cid = json_string_value(json_object_get(e, "client_id"));
+
+		if (!cid || strcmp(cid, r->client_id) != 0)
+			continue;
+		(*out)[k].sequence = (uint64_t)json_integer_value(json_object_get(e, "sequence"));
+		(*out)[k].index = (uint64_t)json_integer_value(json_object_get(e, "index"));
+		k++;
+	}
+	*n = k;
+	rc = 0;
+out:
+	json_decref(entries);
+	ledger_client_free(c);
+	return rc;
+}
+
+static int write_history(struct recorder *r, const char *path, struct dr_error *err)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char line[HISTORY_NDJSON_MAX];
+	int rc;
+
+	for (size_t i = 0; i < r->history.count; i++) {
+		int n = history_format_ndjson(line, sizeof(line), &r->history.ops[i],
+					      journal_start_ns(r->j));
+
+		if (n > 0)
+			strbuf_add(&sb, line, (size_t)n);
+	}
+	rc = fs_write_atomic(path, sb.buf ? sb.buf : "", sb.len, err);
+	strbuf_release(&sb);
+	return rc;
+}
+
+static void limits_from_plan(struct objective_limits *l, const struct plan *plan)
+{
+	const struct plan_objectives *o = &plan->objectives;
+
+	memset(l, 0, sizeof(*l));
+	l->has_rto = o->has_rto;               l->rto_ns = o->rto_ns;
+	l->has_promotion = o->has_promotion;   l->promotion_ns = o->promotion_ns;
+	l->has_resync = o->has_resync;         l->resync_ns = o->resync_ns;
+	l->has_max_lag = o->has_max_lag;       l->max_lag_ns = o->max_lag_ns;
+	l->has_rpo_window = o->has_rpo_window; l->rpo_window_ns = o->rpo_window_ns;
+	l->has_rpo = 1;                        l->rpo = (uint64_t)(o->has_rpo_writes ? o->rpo_writes : 0);
+	l->has_availability = o->has_availability;
+	l->availability_pct = o->availability_pct;
+}
+
+int recorder_finish(struct recorder *r, const struct plan *plan, struct target *t,
+		    struct journal *j, const char *history_path, struct dr_error *err)
+{
+	struct ledger_entry_ref *entries = NULL;
+	struct measure_markers mk = MEASURE_MARKERS_INIT;
+	struct check_result check;
+	struct measurements m;
+	struct objective_results results;
+	struct objective_limits limits;
+	struct series series = { NULL, 0, false };
+	const struct objective_result *failed;
+	json_t *root = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	recorder_stop(r);
+	if (history_path && write_history(r, history_path, err) != 0)
+		return -1;
+	if (read_back(&entries, &n, r, err) != 0)
+		return dr_error_wrap(err, "cannot read the ledger back");
+	if (history_check(&check, &r->history, entries, n, err) != 0)
+		goto out;
+	mk.drill_start_ns = journal_start_ns(j);
+	mk.drill_end_ns = r->drill_end_ns ? r->drill_end_ns : clock_mono_ns();
+	mk.has_fault = atomic_load(&r->fault_ns) != 0;
+	mk.fault_start_ns = atomic_load(&r->fault_ns);
+	mk.has_restore = atomic_load(&r->restore_ns) != 0;
+	mk.restore_start_ns = atomic_load(&r->restore_ns);
+	mk.call_timeout_ns = r->call_timeout_ns;
+	for (size_t i = 0; i < plan->topology.nregions && mk.n_dr_regions < MEASURE_MAX_DR_REGIONS; i++)
+		if (plan->topology.regions[i].role == PLAN_ROLE_DR)
+			mk.dr_regions[mk.n_dr_regions++] = plan->topology.regions[i].name;
+	for (size_t i = 0; i < plan->topology.nregions; i++)
+		mk.expected_members += (unsigned)plan->topology.regions[i].size;
+	(void)t;
+	if (measure_compute(&m, &r->history, &check, &r->timeline, &mk, err) != 0)
+		goto out;
+	limits_from_plan(&limits, plan);
+	objectives_evaluate(&results, &limits, &m);
+	series_build(&series, &r->history, journal_start_ns(j), 0);
+	root = journal_snapshot(j);
+	if (results_json_set(root, &m, &results, &series) != 0) {
+		dr_error_set(err, "cannot encode the measurements");
+		goto out;
+	}
+	{
+		static const char *const keys[] = { "measurements", "objectives", "outage",
+						    "fault_start_ms", "restore_start_ms" };
+		json_t *workload = journal_get(j, "workload");
+
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			journal_set(j, keys[i], json_incref(json_object_get(root, keys[i])));
+		if (json_is_object(workload))
+			json_object_set(workload, "series",
+					json_object_get(json_object_get(root, "workload"), "series"));
+	}
+	failed = objectives_first_failure(&results);
+	if (failed) {
+		r->objective_failed = 1;
+		snprintf(r->objective_reason, sizeof(r->objective_reason), "objective %s failed: %s",
+			 failed->name, failed->message);
+	}
+	rc = 0;
+out:
+	json_decref(root);
+	series_release(&series);
+	free(entries);
+	return rc;
+}
+
+int recorder_failed_objective(const struct recorder *r, char *reason, size_t len)
+{
+	if (!r->objective_failed)
+		return 0;
+	if (!reason[0])
+		snprintf(reason, len, "%s", r->objective_reason);
+	return 1;
+}
+
+void recorder_free(struct recorder *r)
+{
+	if (!r)
+		return;
+	recorder_stop(r);
+	for (size_t i = 0; i < r->nendpoints; i++)
+		free(r->endpoints[i]);
+	free(r->endpoints);
+	free(r->pollers);
+	history_release(&r->history);
+	status_timeline_release(&r->timeline);
+	pthread_mutex_destroy(&r->status_lock);
+	free(r);
+}

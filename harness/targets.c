@@ -1,0 +1,39 @@
+#include "targets.h"
+
+#include <string.h>
+
+#include "harness/target_local.h"
+
+typedef int (*target_ctor)(struct target **out, const struct plan *plan,
+			   const struct target_opts *opts, struct dr_error *err);
+
+static int make_local(struct target **out, const struct plan *plan,
+		      const struct target_opts *opts, struct dr_error *err)
+{
+	struct target_local_opts lo = TARGET_LOCAL_OPTS_INIT;
+
+	lo.cluster_dir = opts->cluster_dir;
+	lo.keep = opts->keep;
+	return target_local_new(out, plan, &lo, err);
+}
+
+static const struct {
+	const char *kind;
+	target_ctor make;
+} target_table[] = {
+	{ "local", make_local },
+};
+
+int target_create(struct target **out, const char *kind, const struct plan *plan,
+		  const struct target_opts *opts, struct dr_error *err)
+{
+	for (size_t i = 0; i < sizeof(target_table) / sizeof(target_table[0]); i++)
+		if (strcmp(target_table[i].kind, kind) == 0)
+			return target_table[i].make(out, plan, opts, err);
+	return dr_error_set(err, "unknown target '%s' (known: %s)", kind, target_kinds());
+}
+
+const char *target_kinds(void)
+{
+	return "local";
+}

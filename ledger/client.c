@@ -1,0 +1,339 @@
+/* ledgerd client (see client.h). */
+#include "ledger/client.h"
+
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "common/clock.h"
+#include "common/strbuf.h"
+#include "ledger/wire.h"
+
+struct ledger_node_conn {
+	char *address;   /* host:port */
+	CURL *curl;
+};
+
+struct ledger_client {
+	struct ledger_node_conn *nodes;
+	size_t n;
+	int current;
+	struct ledger_client_opts opts;
+	char *token_header;
+	struct curl_slist *headers;
+	struct strbuf body;
+};
+
+static const char *strip_scheme(const char *a)
+{
+	return strncmp(a, "http://", 7) == 0 ? a + 7 : a;
+}
+
+int ledger_client_new(struct ledger_client **out, const char *const addresses[], size_t n,
+		      const struct ledger_client_opts *opts, struct dr_error *err)
+{
+	struct ledger_client_opts defaults = LEDGER_CLIENT_OPTS_INIT;
+	struct ledger_client *c;
+	size_t i;
+
+	*out = NULL;
+	if (n == 0)
+		return dr_error_set(err, "ledger client needs at least one node address");
+	c = xcalloc(1, sizeof *c);
+	c->opts = opts ? *opts : defaults;
+	if (c->opts.timeout_ms <= 0)
+		c->opts.timeout_ms = defaults.timeout_ms;
+	if (c->opts.connect_timeout_ms <= 0)
+		c->opts.connect_timeout_ms = defaults.connect_timeout_ms;
+	if (c->opts.admin_timeout_ms <= 0)
+		c->opts.admin_timeout_ms = defaults.admin_timeout_ms;
+	c->opts.admin_token = NULL;
+	c->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	if (opts && opts->admin_token) {
+		c->token_header = xasprintf("Authorization: Bearer %s", opts->admin_token);
+		c->headers = curl_slist_append(c->headers, c->token_header);
+	}
+	c->nodes = xcalloc(n, sizeof *c->nodes);
+	c->n = n;
+	for (i = 0; i < n; i++) {
+		c->nodes[i].address = xstrdup(strip_scheme(addresses[i]));
+		c->nodes[i].curl = curl_easy_init();
+		if (!c->nodes[i].curl) {
+			ledger_client_free(c);
+			return dr_error_set(err, "cannot initialise libcurl");
+		}
+	}
+	*out = c;
+	return 0;
+}
+
+void ledger_client_free(struct ledger_client *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->n; i++) {
+		if (c->nodes[i].curl)
+			curl_easy_cleanup(c->nodes[i].curl);
+		free(c->nodes[i].address);
+	}
+	free(c->nodes);
+	curl_slist_free_all(c->headers);
+	free(c->token_header);
+	strbuf_release(&c->body);
+	free(c);
+}
+
+size_t ledger_client_size(const struct ledger_client *c)
+{
+	return c->n;
+}
+
+const char *ledger_client_address(const struct ledger_client *c, size_t node)
+{
+	return node < c->n ? c->nodes[node].address : NULL;
+}
+
+int ledger_client_current(const struct ledger_client *c)
+{
+	return c->current;
+}
+
+void ledger_client_set_current(struct ledger_client *c, int node)
+{
+	if (node >= 0 && (size_t)node < c->n)
+		c->current = node;
+}
+
+static size_t collect(char *p, size_t size, size_t nmemb, void *payload)
+{
+	struct strbuf *sb = payload;
+
+	strbuf_add(sb, p, size * nmemb);
+	return size * nmemb;
+}
+
+/* POST body to node; fills c->body.  Returns the CURLcode. */
+static CURLcode post(struct ledger_client *c, int node, const char *method, const char *body,
+		     long timeout_ms, long *status)
+{
+	CURL *h = c->nodes[node].curl;
+	char *url = xasprintf("http://%s/%s", c->nodes[node].address, method);
+	CURLcode rc;
+
+	strbuf_reset(&c->body);
+	*status = 0;
+	curl_easy_reset(h); /* keeps the connection cache */
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &c->body);
+	rc = curl_easy_perform(h);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	free(url);
+	return rc;
+}
+
+static int find_node(const struct ledger_client *c, const char *address)
+{
+	size_t i;
+
+	if (!address)
+		return -1;
+	address = strip_scheme(address);
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->nodes[i].address, address) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void next_node(struct ledger_client *c)
+{
+	c->current = (int)(((size_t)c->current + 1) % c->n);
+}
+
+int ledger_append(struct ledger_client *c, const char *client_id, uint64_t sequence,
+		  const char *payload, struct ledger_append_result *res)
+{
+	json_t *req = json_pack("{s:s, s:I, s:s}", "client_id", client_id, "sequence",
+				(json_int_t)sequence, "payload", payload);
+	char *body = json_dumps(req, JSON_COMPACT);
+	int64_t start = clock_mono_ns();
+	json_t *resp = NULL;
+	const char *code, *msg, *leader;
+	CURLcode cc;
+	int node = c->current;
+
+	json_decref(req);
+	memset(res, 0, sizeof *res);
+	res->node = node;
+	cc = post(c, node, LEDGER_SVC_LEDGER "/Append", body, c->opts.timeout_ms, &res->http_status);
+	free(body);
+	res->latency_ns = clock_mono_ns() - start;
+	if (cc != CURLE_OK) {
+		str_copy(res->code, sizeof res->code, "TRANSPORT");
+		str_copy(res->message, sizeof res->message, curl_easy_strerror(cc));
+		/* Refused connections never carried the request; anything later
+		 * (timeout, reset, empty reply) might have. */
+		res->outcome = cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST
+				       ? LEDGER_OUTCOME_DEFINITE_FAILURE : LEDGER_OUTCOME_UNKNOWN;
+		next_node(c);
+		return -1;
+	}
+	resp = json_loadb(c->body.buf ? c->body.buf : "", c->body.len, 0, NULL);
+	if (res->http_status == 200 && resp && json_is_integer(json_object_get(resp, "index"))) {
+		res->outcome = LEDGER_OUTCOME_OK;
+		res->index = (uint64_t)json_integer_value(json_object_get(resp, "index"));
+		res->term = (uint64_t)json_integer_value(json_object_get(resp, "term"));
+		json_decref(resp);
+		return 0;
+	}
+	code = json_string_value(json_object_get(resp, "code"));
+	msg = json_string_value(json_object_get(resp, "message"));
+	leader = json_string_value(json_object_get(resp, "leader"));
+	str_copy(res->code, sizeof res->code, code ? code : "UNKNOWN_OUTCOME");
+	str_copy(res->message, sizeof res->message, msg ? msg : "unparseable answer");
+	if (leader)
+		str_copy(res->leader, sizeof res->leader, leader);
+	if (!code || strcmp(code, "UNKNOWN_OUTCOME") == 0) {
+		res->outcome = LEDGER_OUTCOME_UNKNOWN;
+	} else {
+		res->outcome = LEDGER_OUTCOME_DEFINITE_FAILURE;
+		if (strcmp(code, "NOT_LEADER") == 0) {
+			int l = find_node(c, leader);
+			if (l >= 0 && l != node)
+				c->current = l;
+			else
+				next_node(c);
+		}
+	}
+	json_decref(resp);
+	return -1;
+}
+
+int ledger_call(struct ledger_client *c, int node, const char *method, const json_t *req,
+		json_t **resp, long *http_status, struct dr_error *err)
+{
+	char *body = req ? json_dumps(req, JSON_COMPACT) : xstrdup("{}");
+	json_error_t jerr;
+	CURLcode cc;
+
+	*resp = NULL;
+	if (node < 0)
+		node = c->current;
+	if ((size_t)node >= c->n) {
+		free(body);
+		return dr_error_set(err, "no node %d (client has %zu)", node, c->n);
+	}
+	if (method[0] == '/')
+		method++;
+	cc = post(c, node, method, body, c->opts.admin_timeout_ms, http_status);
+	free(body);
+	if (cc != CURLE_OK)
+		return dr_error_set(err, "cannot call %s on '%s': %s", method, c->nodes[node].address,
+				    curl_easy_strerror(cc));
+	*resp = json_loadb(c->body.buf ? c->body.buf : "", c->body.len, 0, &jerr);
+	if (!*resp)
+		return dr_error_set(err, "answer of %s from '%s' (HTTP %ld) is not JSON: %s", method,
+				    c->nodes[node].address, *http_status, jerr.text);
+	return 0;
+}
+
+int ledger_cluster_status(struct ledger_client *c, json_t **out, struct dr_error *err)
+{
+	struct dr_error last = DR_ERROR_INIT;
+	size_t i;
+
+	*out = NULL;
+	for (i = 0; i < c->n; i++) {
+		int node = (int)(((size_t)c->current + i) % c->n);
+		json_t *resp = NULL;
+		long status = 0;
+		if (ledger_call(c, node, LEDGER_SVC_ADMIN "/GetClusterStatus", NULL, &resp, &status,
+				&last) != 0)
+			continue;
+		if (status == 200) {
+			*out = resp;
+			return 0;
+		}
+		dr_error_set(&last, "GetClusterStatus on '%s' answered HTTP %ld", c->nodes[node].address,
+			     status);
+		json_decref(resp);
+	}
+	return dr_error_set(err, "no node answered GetClusterStatus: %s", last.msg);
+}
+
+int ledger_leader_index(struct ledger_client *c, struct dr_error *err)
+{
+	json_t *st = NULL;
+	const char *addr;
+	int idx;
+
+	if (ledger_cluster_status(c, &st, err) != 0)
+		return -1;
+	addr = json_string_value(json_object_get(json_object_get(st, "leader"), "address"));
+	if (!addr) {
+		json_decref(st);
+		return dr_error_set(err, "the cluster reports no leader");
+	}
+	idx = find_node(c, addr);
+	if (idx < 0)
+		dr_error_set(err, "leader '%s' is not one of the client's nodes", addr);
+	json_decref(st);
+	return idx;
+}
+
+int ledger_read_all(struct ledger_client *c, json_t **entries, struct dr_error *err)
+{
+	json_t *all = json_array();
+	json_int_t from = 1;
+	int leader = ledger_leader_index(c, err), tries = 0;
+
+	*entries = NULL;
+	if (leader < 0) {
+		json_decref(all);
+		return -1;
+	}
+	for (;;) {
+		json_t *req = json_pack("{s:I, s:i}", "from_index", from, "limit", 1000);
+		json_t *resp = NULL, *page, *e;
+		long status = 0;
+		size_t i;
+		int rc = ledger_call(c, leader, LEDGER_SVC_LEDGER "/Read", req, &resp, &status, err);
+		json_decref(req);
+		if (rc != 0 || status != 200) {
+			const char *l = json_string_value(json_object_get(resp, "leader"));
+			int next = find_node(c, l);
+			if (rc == 0)
+				dr_error_set(err, "Read on '%s' answered HTTP %ld: %s", c->nodes[leader].address,
+					     status, json_string_value(json_object_get(resp, "message")));
+			json_decref(resp);
+			if (++tries > 20) {
+				json_decref(all);
+				return -1;
+			}
+			clock_sleep_ns(50 * NS_PER_MS);
+			leader = next >= 0 ? next : (leader + 1) % (int)c->n;
+			continue;
+		}
+		page = json_object_get(resp, "entries");
+		json_array_foreach(page, i, e)
+			json_array_append(all, e);
+		if (json_array_size(page) == 0 ||
+		    from + 1000 > json_integer_value(json_object_get(resp, "last_index")) + 1) {
+			json_decref(resp);
+			break;
+		}
+		from += 1000;
+		json_decref(resp);
+	}
+	*entries = all;
+	return 0;
+}

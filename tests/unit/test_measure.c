@@ -1,0 +1,612 @@
+/* Measurements on hand-computed histories and timelines: RTO, unavailable
+ * time, availability, latency, RPO, promotion, resync, max lag, series.
+ * The expected figures are worked out in the comments above each test. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "assertions/measure.h"
+#include "assertions/objectives.h"
+#include "common/strbuf.h"
+
+#define MS INT64_C(1000000)
+
+struct fixture {
+	struct history h;
+	struct status_timeline tl;
+	struct ledger_entry_ref entries[16384];
+	size_t n_entries;
+	struct measure_markers mk;
+	struct check_result check;
+	struct measurements m;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct measure_markers mk = MEASURE_MARKERS_INIT;
+
+	history_init(&f->h, 0);
+	status_timeline_init(&f->tl, 0);
+	f->mk = mk;
+	f->mk.call_timeout_ns = 200 * MS;
+	f->mk.dr_regions[0] = "dr";
+	f->mk.n_dr_regions = 1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	history_release(&f->h);
+	status_timeline_release(&f->tl);
+	free(f);
+	return 0;
+}
+
+/* One attempt; ok attempts go to the ledger too unless lost. */
+static void attempt(struct fixture *f, uint64_t seq, int64_t inv_ms, int64_t done_ms,
+		    int outcome)
+{
+	struct history_op op;
+
+	memset(&op, 0, sizeof(op));
+	op.sequence = seq;
+	op.invoke_ns = inv_ms * MS;
+	op.complete_ns = done_ms * MS;
+	op.outcome = (uint8_t)outcome;
+	op.attempt = 1;
+	if (outcome == HISTORY_OK) {
+		op.index = seq;
+		assert_true(f->n_entries < sizeof(f->entries) / sizeof(f->entries[0]));
+		f->entries[f->n_entries].sequence = seq;
+		f->entries[f->n_entries].index = seq;
+		f->n_entries++;
+	} else {
+		op.error = outcome == HISTORY_FAILED ? HISTORY_ERR_NOT_LEADER : HISTORY_ERR_TIMEOUT;
+	}
+	assert_int_equal(history_append(&f->h, &op), 0);
+}
+
+/* Sequences first..last, one 1 ms write every 10 ms from start_ms. */
+static void steady(struct fixture *f, uint64_t first, uint64_t last, int64_t start_ms)
+{
+	for (uint64_t s = first; s <= last; s++) {
+		int64_t t = start_ms + (int64_t)(s - first) * 10;
+
+		attempt(f, s, t, t + 1, HISTORY_OK);
+	}
+}
+
+static void compute(struct fixture *f)
+{
+	struct dr_error err = DR_ERROR_INIT;
+
+	if (history_check(&f->check, &f->h, f->entries, f->n_entries, &err) != 0)
+		fail_msg("history_check: %s", err.msg);
+	if (f->mk.drill_end_ns == 0 && f->h.count)
+		f->mk.drill_end_ns = f->h.ops[f->h.count - 1].complete_ns;
+	if (measure_compute(&f->m, &f->h, &f->check, &f->tl, &f->mk, &err) != 0)
+		fail_msg("measure_compute: %s", err.msg);
+}
+
+static void assert_ms(const struct measure_value *v, double expected)
+{
+	if (!v->has)
+		fail_msg("expected %g, got not measured (%s)", expected, v->why);
+	if (v->value < expected - 1e-6 || v->value > expected + 1e-6)
+		fail_msg("expected %g, got %g", expected, v->value);
+}
+
+static void assert_none(const struct measure_value *v, const char *why_fragment)
+{
+	if (v->has)
+		fail_msg("expected not measured, got %g", v->value);
+	if (!strstr(v->why, why_fragment))
+		fail_msg("why '%s' does not mention '%s'", v->why, why_fragment);
+}
+
+/* Writes at 0..90 ms (1 ms each); fault at 100.  Sequence 11: timeout
+ * 100->300, NOT_LEADER 300->301, timeout 301->501, ok 501->503; then 12 at
+ * 503->504 and 13 at 510->511.  Unavailable: [100, 503] = 403 ms (the
+ * three bad attempts' spans all end at 503, the first good completion after
+ * them).  RTO = 503 - 100 = 403.  Write time [0, 511]: availability
+ * 1 - 403/511.  Latencies: twelve of 1 ms and sequence 11's 403 ms. */
+static void outage_history(struct fixture *f)
+{
+	steady(f, 1, 10, 0);
+	attempt(f, 11, 100, 300, HISTORY_UNKNOWN);
+	attempt(f, 11, 300, 301, HISTORY_FAILED);
+	attempt(f, 11, 301, 501, HISTORY_UNKNOWN);
+	attempt(f, 11, 501, 503, HISTORY_OK);
+	attempt(f, 12, 503, 504, HISTORY_OK);
+	attempt(f, 13, 510, 511, HISTORY_OK);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+}
+
+static void test_outage_with_failures(void **state)
+{
+	struct fixture *f = *state;
+
+	outage_history(f);
+	compute(f);
+	assert_ms(&f->m.rto_ms, 403.0);
+	assert_null(f->m.rto_note);
+	assert_ms(&f->m.unavailable_ms, 403.0);
+	assert_ms(&f->m.availability, 1.0 - 403.0 / 511.0);
+	assert_true(f->m.has_outage);
+	assert_true(f->m.has_outage_end);
+	assert_true(f->m.outage_start_ms == 100.0);
+	assert_true(f->m.outage_end_ms == 503.0);
+	assert_true(f->m.outage_first_failure_ms == 100.0);
+	assert_ms(&f->m.max_latency_ms, 403.0);
+	assert_ms(&f->m.latency_p50_ms, 1.0);
+	assert_ms(&f->m.latency_p99_ms, 403.0);
+	assert_ms(&f->m.latency_max_ms, 403.0);
+	assert_ms(&f->m.rpo_lost_writes, 0);
+	assert_ms(&f->m.rpo_seconds, 0);
+	assert_true(f->m.has_fault);
+	assert_true(f->m.fault_start_ms == 100.0);
+}
+
+/* Same writes, drill started 1000 ms earlier: every *_ms is relative to
+ * the drill start, durations do not move. */
+static void test_times_are_relative_to_drill_start(void **state)
+{
+	struct fixture *f = *state;
+
+	outage_history(f);
+	f->mk.drill_start_ns = -1000 * MS;
+	compute(f);
+	assert_ms(&f->m.rto_ms, 403.0);
+	assert_true(f->m.outage_start_ms == 1100.0);
+	assert_true(f->m.outage_end_ms == 1503.0);
+	assert_true(f->m.fault_start_ms == 1100.0);
+}
+
+static void test_outage_without_failures(void **state)
+{
+	struct fixture *f = *state;
+
+	steady(f, 1, 30, 0);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	compute(f);
+	assert_ms(&f->m.rto_ms, 0.0);
+	assert_non_null(f->m.rto_note);
+	assert_string_equal(f->m.rto_note, "no interruption");
+	assert_false(f->m.has_outage);
+	assert_ms(&f->m.unavailable_ms, 0.0);
+	assert_ms(&f->m.availability, 1.0);
+	assert_ms(&f->m.max_latency_ms, 1.0);
+}
+
+/* A write that took 300 ms (> the 200 ms call timeout) but ended ok is a
+ * stall: sequence 11 at 99->399, 12 at 399->400.  Span [99, 400]: 301 ms
+ * unavailable; RTO from the fault at 100 to 400 = 300 ms. */
+static void test_stalled_write_counts(void **state)
+{
+	struct fixture *f = *state;
+
+	steady(f, 1, 10, 0);
+	attempt(f, 11, 99, 399, HISTORY_OK);
+	attempt(f, 12, 399, 400, HISTORY_OK);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	compute(f);
+	assert_ms(&f->m.rto_ms, 300.0);
+	assert_ms(&f->m.unavailable_ms, 301.0);
+	assert_true(f->m.outage_first_failure_ms == 99.0);
+	assert_ms(&f->m.max_latency_ms, 300.0);
+}
+
+/* Without a call timeout the slow write is only latency. */
+static void test_slow_write_without_timeout_is_latency(void **state)
+{
+	struct fixture *f = *state;
+
+	steady(f, 1, 10, 0);
+	attempt(f, 11, 99, 399, HISTORY_OK);
+	f->mk.call_timeout_ns = 0;
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	compute(f);
+	assert_ms(&f->m.rto_ms, 0.0);
+	assert_string_equal(f->m.rto_note, "no interruption");
+	assert_ms(&f->m.max_latency_ms, 300.0);
+}
+
+/* A failure that completed before the fault is not the fault's outage:
+ * 40->41 NOT_LEADER, retried 41->42 ok; fault at 100; nothing fails after.
+ * RTO 0 ("no interruption") but the 2 ms blip is unavailable time. */
+static void test_blip_before_fault(void **state)
+{
+	struct fixture *f = *state;
+
+	steady(f, 1, 4, 0);
+	attempt(f, 5, 40, 41, HISTORY_FAILED);
+	attempt(f, 5, 41, 42, HISTORY_OK);
+	steady(f, 6, 20, 50);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	compute(f);
+	assert_ms(&f->m.rto_ms, 0.0);
+	assert_string_equal(f->m.rto_note, "no interruption");
+	assert_ms(&f->m.unavailable_ms, 2.0);
+}
+
+/* Two outages after the fault: RTO ends with the FIRST (100 -> 151);
+ * unavailable is their union: [100,151] + [300,352] = 51 + 52 = 103. */
+static void test_two_outages(void **state)
+{
+	struct fixture *f = *state;
+
+	steady(f, 1, 10, 0);
+	attempt(f, 11, 100, 150, HISTORY_FAILED);
+	attempt(f, 11, 150, 151, HISTORY_OK);
+	steady(f, 12, 25, 160);
+	attempt(f, 26, 300, 350, HISTORY_UNKNOWN);
+	attempt(f, 26, 350, 352, HISTORY_OK);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	compute(f);
+	assert_ms(&f->m.rto_ms, 51.0);
+	assert_ms(&f->m.unavailable_ms, 103.0);
+}
+
+/* Nothing succeeds after the fault: RTO not measured, "not recovered";
+ * the outage has no end; unavailable runs to the last attempt (100..700). */
+static void test_not_recovered(void **state)
+{
+	struct fixture *f = *state;
+
+	steady(f, 1, 10, 0);
+	attempt(f, 11, 100, 300, HISTORY_UNKNOWN);
+	attempt(f, 11, 300, 500, HISTORY_UNKNOWN);
+	attempt(f, 11, 500, 700, HISTORY_UNKNOWN);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	compute(f);
+	assert_none(&f->m.rto_ms, "not recovered");
+	assert_string_equal(f->m.rto_note, "not recovered");
+	assert_true(f->m.has_outage);
+	assert_false(f->m.has_outage_end);
+	assert_ms(&f->m.unavailable_ms, 600.0);
+	assert_ms(&f->m.availability, 1.0 - 600.0 / 700.0);
+}
+
+/* Overlapping writers: a 500 ms stall (100->600) while other writes
+ * invoked after it complete at 121: the service was up.  Its span ends at
+ * 121 (the first good completion of a write sent after it). */
+static void test_concurrent_writer_stall(void **state)
+{
+	struct fixture *f = *state;
+
+	steady(f, 1, 10, 0);
+	attempt(f, 11, 100, 600, HISTORY_UNKNOWN);
+	attempt(f, 12, 120, 121, HISTORY_OK);
+	attempt(f, 13, 600, 601, HISTORY_OK);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 110 * MS;
+	compute(f);
+	assert_ms(&f->m.unavailable_ms, 21.0);
+	assert_ms(&f->m.rto_ms, 11.0);
+}
+
+static void test_no_fault(void **state)
+{
+	struct fixture *f = *state;
+
+	steady(f, 1, 10, 0);
+	compute(f);
+	assert_none(&f->m.rto_ms, "no fault step ran");
+	assert_null(f->m.rto_note);
+	assert_none(&f->m.promotion_ms, "no fault step ran");
+	assert_none(&f->m.resync_ms, "no restore step");
+	assert_false(f->m.has_outage);
+	assert_false(f->m.has_fault);
+	assert_ms(&f->m.rpo_seconds, 0.0); /* nothing lost: the window is 0 */
+}
+
+/* Sequence 3 (acked at 21 ms) and 5 (acked at 41) lost; fault at 100:
+ * RPO = 2 writes, oldest acknowledged 79 ms before the fault. */
+static void test_rpo_window(void **state)
+{
+	struct fixture *f = *state;
+
+	steady(f, 1, 10, 0);
+	f->entries[2] = f->entries[9];
+	f->entries[4] = f->entries[8];
+	f->n_entries = 8;
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	compute(f);
+	assert_ms(&f->m.rpo_lost_writes, 2);
+	assert_ms(&f->m.rpo_seconds, 0.079);
+	assert_int_equal(f->m.writes.lost, 2);
+	assert_true(f->m.has_writes);
+}
+
+static void test_rpo_window_without_fault(void **state)
+{
+	struct fixture *f = *state;
+
+	steady(f, 1, 10, 0);
+	f->n_entries = 9;
+	compute(f);
+	assert_ms(&f->m.rpo_lost_writes, 1);
+	assert_none(&f->m.rpo_seconds, "no fault step ran");
+}
+
+static void test_status_only_mode(void **state)
+{
+	struct fixture *f = *state;
+	struct dr_error err = DR_ERROR_INIT;
+
+	f->mk.workload_mode = "status-only";
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	assert_int_equal(measure_compute(&f->m, &f->h, NULL, &f->tl, &f->mk, &err), 0);
+	assert_none(&f->m.rto_ms, "did not write");
+	assert_none(&f->m.rpo_lost_writes, "did not write");
+	assert_none(&f->m.availability, "did not write");
+	assert_false(f->m.has_writes);
+	assert_string_equal(f->m.workload_mode, "status-only");
+}
+
+static void test_bad_markers(void **state)
+{
+	struct fixture *f = *state;
+	struct dr_error err = DR_ERROR_INIT;
+
+	f->mk.drill_start_ns = 10;
+	f->mk.drill_end_ns = 5;
+	assert_int_equal(measure_compute(&f->m, &f->h, &f->check, &f->tl, &f->mk, &err), -1);
+	assert_non_null(strstr(err.msg, "ends before it starts"));
+	f->mk.drill_end_ns = 20;
+	assert_int_equal(measure_compute(&f->m, &f->h, NULL, &f->tl, &f->mk, &err), -1);
+	assert_non_null(strstr(err.msg, "history check"));
+}
+
+static void observe(struct fixture *f, int64_t t_ms, uint64_t term, uint64_t leader,
+		    const char *region, bool full, unsigned present, int64_t lag_ms)
+{
+	struct status_point p;
+
+	memset(&p, 0, sizeof(p));
+	p.t_ns = t_ms * MS;
+	p.term = term;
+	p.leader_id = leader;
+	str_copy(p.leader_region, sizeof(p.leader_region), region);
+	p.quorum = leader != 0;
+	p.fully_replicated = full;
+	p.members = 5;
+	p.members_present = (uint16_t)present;
+	p.max_lag_ns = lag_ms * MS;
+	status_timeline_observe(&f->tl, &p);
+}
+
+/* Primary leads until the fault at 100; no leader at 120; DR leader 3 of
+ * term 3 seen at 350 -> promotion 250 ms.  Restore at 2000; all 5 members
+ * back at 2100 but replicating; "Fully replicated" at 2450 -> resync
+ * 450 ms.  Max lag 900 ms (seen at 2200, not a recorded point). */
+static void failover_timeline(struct fixture *f)
+{
+	observe(f, 0, 2, 1, "primary", true, 5, 2);
+	observe(f, 120, 2, 0, "", false, 3, 0);
+	observe(f, 350, 3, 3, "dr", false, 3, 10);
+	observe(f, 2100, 3, 3, "dr", false, 5, 400);
+	observe(f, 2200, 3, 3, "dr", false, 5, 900);
+	observe(f, 2450, 3, 3, "dr", true, 5, 5);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	f->mk.has_restore = true;
+	f->mk.restore_start_ns = 2000 * MS;
+	f->mk.drill_end_ns = 3000 * MS;
+}
+
+static void test_promotion_and_resync(void **state)
+{
+	struct fixture *f = *state;
+
+	failover_timeline(f);
+	compute(f);
+	assert_ms(&f->m.promotion_ms, 250.0);
+	assert_ms(&f->m.resync_ms, 450.0);
+	assert_ms(&f->m.max_lag_ms, 900.0);
+	assert_true(f->m.has_restore);
+	assert_true(f->m.restore_start_ms == 2000.0);
+}
+
+static void test_promotion_needs_a_dr_leader(void **state)
+{
+	struct fixture *f = *state;
+
+	failover_timeline(f);
+	f->mk.dr_regions[0] = "eu-west";
+	compute(f);
+	assert_none(&f->m.promotion_ms, "'eu-west'");
+
+	f->mk.n_dr_regions = 0;
+	compute(f);
+	assert_none(&f->m.promotion_ms, "no DR region");
+}
+
+/* The DR region already led at the fault (term 3): promotion is the next
+ * DR leader of a later term, at 700 -> 600 ms after the fault at 100. */
+static void test_promotion_when_dr_already_leads(void **state)
+{
+	struct fixture *f = *state;
+
+	observe(f, 0, 3, 3, "dr", true, 5, 0);
+	observe(f, 300, 3, 0, "", false, 4, 0);
+	observe(f, 700, 4, 4, "dr", false, 4, 0);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	f->mk.drill_end_ns = 1000 * MS;
+	compute(f);
+	assert_ms(&f->m.promotion_ms, 600.0);
+}
+
+static void test_resync_needs_every_member(void **state)
+{
+	struct fixture *f = *state;
+
+	/* "Fully replicated" among the 3 present is not resynced. */
+	observe(f, 0, 2, 1, "primary", false, 3, 0);
+	observe(f, 150, 3, 3, "dr", true, 3, 0);
+	f->mk.has_restore = true;
+	f->mk.restore_start_ns = 100 * MS;
+	f->mk.drill_end_ns = 1000 * MS;
+	compute(f);
+	assert_none(&f->m.resync_ms, "not fully replicated");
+
+	/* A configuration that shrank to 5 when the plan expects 6. */
+	observe(f, 200, 3, 3, "dr", true, 5, 0);
+	f->mk.expected_members = 6;
+	compute(f);
+	assert_none(&f->m.resync_ms, "not fully replicated");
+	f->mk.expected_members = 5;
+	compute(f);
+	assert_ms(&f->m.resync_ms, 100.0);
+}
+
+static void test_no_timeline(void **state)
+{
+	struct fixture *f = *state;
+
+	steady(f, 1, 3, 0);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 10 * MS;
+	compute(f);
+	assert_none(&f->m.promotion_ms, "no cluster status");
+	assert_none(&f->m.max_lag_ms, "no cluster status");
+}
+
+/* 10000 ok writes with one 80 ms spike, and 5 failures: at most 2000
+ * points, every failure, the spike, in time order. */
+static void test_series_downsamples_keeping_failures(void **state)
+{
+	struct fixture *f = *state;
+	struct series s;
+	size_t failures = 0;
+	bool spike = false;
+
+	for (uint64_t i = 1; i <= 10000; i++) {
+		int64_t t = (int64_t)i * 2;
+
+		if (i % 2000 == 0)
+			attempt(f, i, t, t + 1, HISTORY_UNKNOWN);
+		else
+			attempt(f, i, t, i == 4321 ? t + 80 : t + 1, HISTORY_OK);
+	}
+	series_build(&s, &f->h, 0, 0);
+	assert_true(s.count <= SERIES_DEFAULT_MAX);
+	assert_true(s.count > 1900);
+	assert_false(s.failures_thinned);
+	for (size_t i = 0; i < s.count; i++) {
+		if (s.points[i].outcome != HISTORY_OK)
+			failures++;
+		if (s.points[i].latency_ms == 80.0)
+			spike = true;
+		if (i > 0)
+			assert_true(s.points[i - 1].t_ms <= s.points[i].t_ms);
+	}
+	assert_int_equal(failures, 5);
+	assert_true(spike);
+	series_release(&s);
+}
+
+static void test_series_small_history_kept_whole(void **state)
+{
+	struct fixture *f = *state;
+	struct series s;
+
+	outage_history(f);
+	series_build(&s, &f->h, 0, 0);
+	assert_int_equal(s.count, f->h.count);
+	assert_true(s.points[10].t_ms == 300.0);
+	assert_true(s.points[10].latency_ms == 200.0);
+	assert_int_equal(s.points[10].outcome, HISTORY_UNKNOWN);
+	series_release(&s);
+}
+
+static void test_series_too_many_failures(void **state)
+{
+	struct fixture *f = *state;
+	struct series s;
+
+	for (uint64_t i = 1; i <= 50; i++)
+		attempt(f, i, (int64_t)i, (int64_t)i + 1, HISTORY_FAILED);
+	series_build(&s, &f->h, 0, 20);
+	assert_int_equal(s.count, 20);
+	assert_true(s.failures_thinned);
+	series_release(&s);
+}
+
+/* docs/measurement.md's worked example, end to end: the same history with
+ * sequence 3 missing from the ledger, and `rto: 300ms`. */
+static void test_worked_example_in_the_docs(void **state)
+{
+	struct fixture *f = *state;
+	struct objective_limits lim = OBJECTIVE_LIMITS_INIT;
+	struct objective_results r;
+
+	outage_history(f);
+	f->entries[2] = f->entries[f->n_entries - 1];
+	f->n_entries--;
+	compute(f);
+	lim.has_rto = true;
+	lim.rto_ns = 300 * MS;
+	objectives_evaluate(&r, &lim, &f->m);
+	assert_int_equal(r.count, 3); /* rto, rpo, history */
+	assert_string_equal(r.items[0].message,
+			    "rto 403 ms exceeds the limit 300 ms by 103 ms (writes failed from "
+			    "100.0 ms, recovered at 503.0 ms)");
+	assert_string_equal(r.items[1].name, "rpo");
+	assert_string_equal(r.items[1].message,
+			    "1 acknowledged write lost (limit 0): sequence 3; the oldest was "
+			    "acknowledged 0.079 s before the fault");
+	assert_true(r.items[2].passed);
+	assert_ms(&f->m.availability, 1.0 - 403.0 / 511.0);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_outage_with_failures),
+		T(test_times_are_relative_to_drill_start),
+		T(test_outage_without_failures),
+		T(test_stalled_write_counts),
+		T(test_slow_write_without_timeout_is_latency),
+		T(test_blip_before_fault),
+		T(test_two_outages),
+		T(test_not_recovered),
+		T(test_concurrent_writer_stall),
+		T(test_no_fault),
+		T(test_rpo_window),
+		T(test_rpo_window_without_fault),
+		T(test_status_only_mode),
+		T(test_bad_markers),
+		T(test_promotion_and_resync),
+		T(test_promotion_needs_a_dr_leader),
+		T(test_promotion_when_dr_already_leads),
+		T(test_resync_needs_every_member),
+		T(test_no_timeline),
+		T(test_series_downsamples_keeping_failures),
+		T(test_series_small_history_kept_whole),
+		T(test_series_too_many_failures),
+		T(test_worked_example_in_the_docs),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,274 @@
+/* Runner semantics against the target test double: order, undo before the
+ * fault, rollback on failure and on SIGINT, failing undos not skipping the
+ * others, timeouts, steady state, lock refusal. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "harness/exit_codes.h"
+#include "harness/journal.h"
+#include "harness/plan.h"
+#include "harness/progress.h"
+#include "harness/runner.h"
+#include "tests/support/target_double.h"
+
+static const char base_plan[] =
+	"version: 1\n"
+	"name: runner-test\n"
+	"workload: {enabled: false}\n"
+	"steady_state:\n"
+	"  - {type: cluster_status, name: leader, retries: 0, expect: {leader: true}}\n"
+	"steps:\n"
+	"  - name: before\n"
+	"    action: transfer_leader\n"
+	"    region: dr\n"
+	"  - name: fault-a\n"
+	"    action: pause\n"
+	"    what: leader\n"
+	"    fault: true\n"
+	"    undo: {action: resume, what: all}\n"
+	"  - name: fault-b\n"
+	"    action: stop\n"
+	"    what: leader\n"
+	"    fault: true\n"
+	"    timeout: 200ms\n"
+	"    undo: {action: start, what: all}\n"
+	"  - name: after\n"
+	"    action: heal\n"
+	"rollback:\n"
+	"  - {name: final-scale, action: scale, region: primary, replicas: normal}\n";
+
+struct fixture {
+	struct plan *plan;
+	struct target_double dbl;
+	struct journal *j;
+	struct progress *progress;
+	volatile sig_atomic_t interrupts;
+	struct runner_result result;
+};
+
+static struct plan *load(const char *text)
+{
+	struct plan_diags diags = PLAN_DIAGS_INIT;
+	struct plan *plan = NULL;
+
+	if (plan_load_text(&plan, "test.yaml", text, strlen(text), NULL, &diags) != 0) {
+		plan_diags_print(stderr, &diags);
+		fail_msg("test plan does not load");
+	}
+	plan_diags_release(&diags);
+	return plan;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->plan = load(base_plan);
+	target_double_init(&f->dbl);
+	f->j = journal_new();
+	f->progress = progress_new(stderr, PROGRESS_QUIET);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	plan_free(f->plan);
+	journal_free(f->j);
+	progress_free(f->progress);
+	free(f);
+	return 0;
+}
+
+static void run(struct fixture *f)
+{
+	struct runner_opts opts = RUNNER_OPTS_INIT;
+
+	opts.no_workload = 1;
+	opts.progress = f->progress;
+	opts.interrupts = &f->interrupts;
+	runner_run(&f->result, f->plan, &f->dbl.base, f->j, &opts);
+}
+
+static const char *step_result(struct fixture *f, const char *name)
+{
+	json_t *steps = journal_get(f->j, "steps"), *s;
+	size_t i;
+
+	json_array_foreach(steps, i, s)
+		if (strcmp(json_string_value(json_object_get(s, "name")), name) == 0)
+			return json_string_value(json_object_get(s, "result"));
+	return NULL;
+}
+
+static void test_clean_run_order(void **state)
+{
+	struct fixture *f = *state;
+
+	run(f);
+	assert_int_equal(f->result.exit_code, EXIT_PASSED);
+	assert_string_equal(f->result.status, "passed");
+	/* steps in order, then undos newest first, then the rollback list */
+	assert_true(target_double_pos(&f->dbl, "transfer_leader(before)") <
+		    target_double_pos(&f->dbl, "pause(fault-a)"));
+	assert_true(target_double_pos(&f->dbl, "pause(fault-a)") <
+		    target_double_pos(&f->dbl, "stop(fault-b)"));
+	assert_true(target_double_pos(&f->dbl, "heal(after)") <
+		    target_double_pos(&f->dbl, "start(undo fault-b)"));
+	assert_true(target_double_pos(&f->dbl, "start(undo fault-b)") <
+		    target_double_pos(&f->dbl, "resume(undo fault-a)"));
+	assert_true(target_double_pos(&f->dbl, "resume(undo fault-a)") <
+		    target_double_pos(&f->dbl, "scale(final-scale)"));
+	assert_string_equal(json_string_value(journal_get(f->j, "status")), "passed");
+	assert_false(f->dbl.locked); /* released */
+}
+
+static void test_failed_step_rolls_back_and_skips_rest(void **state)
+{
+	struct fixture *f = *state;
+
+	f->dbl.fail_action = "stop";
+	run(f);
+	assert_int_equal(f->result.exit_code, EXIT_FAILED);
+	assert_string_equal(f->result.status, "failed");
+	assert_non_null(strstr(f->result.reason, "fault-b"));
+	assert_false(target_double_called(&f->dbl, "heal(after)"));
+	assert_string_equal(step_result(f, "after"), "skipped");
+	/* the undo of the failed fault was registered before it ran, so it runs */
+	assert_true(target_double_called(&f->dbl, "start(undo fault-b)"));
+	assert_true(target_double_called(&f->dbl, "resume(undo fault-a)"));
+	assert_true(target_double_called(&f->dbl, "scale(final-scale)"));
+}
+
+static void test_step_timeout_is_reported(void **state)
+{
+	struct fixture *f = *state;
+
+	f->dbl.hang_action = "stop";
+	run(f);
+	assert_int_equal(f->result.exit_code, EXIT_FAILED);
+	assert_string_equal(step_result(f, "fault-b"), "timed_out");
+	assert_non_null(strstr(f->result.reason, "timed out"));
+	assert_true(target_double_called(&f->dbl, "start(undo fault-b)"));
+}
+
+static void test_sigint_during_fault_exits_4_after_rollback(void **state)
+{
+	struct fixture *f = *state;
+
+	f->dbl.interrupt_action = "pause";
+	run(f);
+	assert_int_equal(f->result.exit_code, EXIT_ABORTED);
+	assert_string_equal(f->result.status, "aborted");
+	assert_false(target_double_called(&f->dbl, "stop(fault-b)"));
+	assert_string_equal(step_result(f, "fault-b"), "skipped");
+	assert_true(target_double_called(&f->dbl, "resume(undo fault-a)"));
+	assert_true(target_double_called(&f->dbl, "scale(final-scale)"));
+}
+
+static void test_failing_undo_does_not_skip_others(void **state)
+{
+	struct fixture *f = *state;
+
+	f->dbl.fail_action = "start"; /* the newest undo */
+	run(f);
+	assert_int_equal(f->result.exit_code, EXIT_ROLLBACK_FAILED);
+	assert_true(target_double_called(&f->dbl, "resume(undo fault-a)"));
+	assert_true(target_double_called(&f->dbl, "scale(final-scale)"));
+	assert_non_null(strstr(f->result.reason, "undo of step 'fault-b' failed"));
+}
+
+static void test_third_interrupt_gives_up_with_exit_5(void **state)
+{
+	struct fixture *f = *state;
+
+	/* one interrupt stops the steps; two more during the first undo give up */
+	f->dbl.interrupt_action = "stop";
+	f->dbl.interrupt_times = 1;
+	run(f);
+	assert_int_equal(f->result.exit_code, EXIT_ABORTED);
+
+	teardown(state);
+	setup(state);
+	f = *state;
+	f->dbl.interrupt_action = "start";
+	f->dbl.interrupt_times = 3;
+	run(f);
+	assert_int_equal(f->result.exit_code, EXIT_ROLLBACK_FAILED);
+	assert_false(target_double_called(&f->dbl, "resume(undo fault-a)"));
+	assert_false(target_double_called(&f->dbl, "scale(final-scale)"));
+}
+
+static void test_unhealthy_before_is_exit_3_without_fault(void **state)
+{
+	struct fixture *f = *state;
+
+	f->dbl.leader = 0;
+	run(f);
+	assert_int_equal(f->result.exit_code, EXIT_INFRA);
+	assert_false(target_double_called(&f->dbl, "pause(fault-a)"));
+	assert_non_null(strstr(f->result.reason, "steady state before"));
+}
+
+static void test_lock_held_by_another_is_exit_3(void **state)
+{
+	struct fixture *f = *state;
+	char path[] = "/tmp/drillrig-lock-test-XXXXXX";
+	int fd = mkstemp(path);
+	struct target_double other;
+	struct dr_error err = DR_ERROR_INIT;
+
+	assert_true(fd >= 0);
+	close(fd);
+	target_double_init(&other);
+	other.lock_path = path;
+	assert_int_equal(other.base.lock(&other.base, &err), 0);
+	f->dbl.lock_path = path;
+	run(f);
+	assert_int_equal(f->result.exit_code, EXIT_INFRA);
+	assert_non_null(strstr(f->result.reason, "lock"));
+	assert_false(f->dbl.started);
+	other.base.unlock(&other.base);
+	unlink(path);
+}
+
+static void test_notify_failure_never_fails_drill(void **state)
+{
+	struct fixture *f = *state;
+
+	plan_free(f->plan);
+	f->plan = load("version: 1\nname: notify-test\nworkload: {enabled: false}\n"
+		       "steps:\n"
+		       "  - {name: tell, action: notify, url: 'http://127.0.0.1:9/hook', message: hi, timeout: 2s}\n"
+		       "  - {name: next, action: heal}\n");
+	run(f);
+	assert_int_equal(f->result.exit_code, EXIT_PASSED);
+	assert_string_equal(step_result(f, "tell"), "failed");
+	assert_true(target_double_called(&f->dbl, "heal(next)"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_clean_run_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_step_rolls_back_and_skips_rest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_step_timeout_is_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigint_during_fault_exits_4_after_rollback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failing_undo_does_not_skip_others, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_third_interrupt_gives_up_with_exit_5, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unhealthy_before_is_exit_3_without_fault, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_held_by_another_is_exit_3, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_failure_never_fails_drill, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("runner", tests, NULL, NULL);
+}
