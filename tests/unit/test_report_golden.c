@@ -17,7 +17,7 @@
 #include "common/strbuf.h"
 #include "reports/reports.h"
 
-static const char *const fixtures[] = { "passed", "failed-lost-write", "aborted", "kubernetes" };
+static const char *const fixtures[] = { "passed", "failed-lost-write", "aborted", "kubernetes", "local-run" };
 static const char *const files[] = { "journal.json", "report.md", "junit.xml", "latency.svg", "summary.md" };
 
 static char *src_path(const char *rel)
@@ -135,6 +135,9 @@ static void test_golden_passed(void **state) { (void)state; check_fixture("passe
 static void test_golden_failed_lost_write(void **state) { (void)state; check_fixture("failed-lost-write"); }
 static void test_golden_aborted(void **state) { (void)state; check_fixture("aborted"); }
 static void test_golden_kubernetes(void **state) { (void)state; check_fixture("kubernetes"); }
+/* A journal the runner wrote (drills/region-failover.yaml on the bundled
+ * cluster), kept as a fixture so schema drift shows up here. */
+static void test_golden_local_run(void **state) { (void)state; check_fixture("local-run"); }
 
 /* Rendering twice gives the same bytes (no clock, no hostname lookups). */
 static void test_render_is_deterministic(void **state)
@@ -199,6 +202,7 @@ int main(void)
 		cmocka_unit_test(test_golden_failed_lost_write),
 		cmocka_unit_test(test_golden_aborted),
 		cmocka_unit_test(test_golden_kubernetes),
+		cmocka_unit_test(test_golden_local_run),
 		cmocka_unit_test(test_render_is_deterministic),
 		cmocka_unit_test(test_hostile_text_is_escaped),
 	};
