@@ -316,6 +316,11 @@ static void run_steps(struct run *r)
 			raise_exit(r, EXIT_FAILED);
 			set_reason(r, "step '%s' (%s) %s: %s", s->name, s->action,
 				   st == ACTION_TIMED_OUT ? "timed out" : "failed", res.message);
+			if (s->continue_on_failure) {
+				/* The verdict is already failed; the plan asked to go on. */
+				action_result_release(&res);
+				continue;
+			}
 			action_result_release(&res);
 			for (size_t k = i + 1; k < r->plan->nsteps; k++)
 				journal_add_step(r->j, json_pack("{s:s,s:s,s:s,s:s,s:s}",

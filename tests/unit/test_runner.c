@@ -315,6 +315,22 @@ static void test_dry_run_touches_nothing(void **state)
 	assert_false(target_double_called(&f->dbl, "scale(final-scale)"));
 }
 
+static void test_continue_on_failure_goes_on_but_fails(void **state)
+{
+	struct fixture *f = *state;
+
+	plan_free(f->plan);
+	f->plan = load("version: 1\nname: continue-test\nworkload: {enabled: false}\n"
+		       "steps:\n"
+		       "  - {name: flaky, action: stop, what: leader, continue_on_failure: true}\n"
+		       "  - {name: next, action: heal}\n");
+	f->dbl.fail_action = "stop";
+	run(f);
+	assert_int_equal(f->result.exit_code, EXIT_FAILED);
+	assert_true(target_double_called(&f->dbl, "heal(next)"));
+	assert_non_null(strstr(f->result.reason, "flaky"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,6 +346,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_abort_when_no_leader_stops_and_rolls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deadline_aborts_the_drill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dry_run_touches_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_continue_on_failure_goes_on_but_fails, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("runner", tests, NULL, NULL);
