@@ -11,6 +11,11 @@ DESTDIR   ?=
 PKGS      := libcurl jansson yaml-0.1 libpcre2-8 libgit2 raft libuv libmicrohttpd
 TEST_PKGS := cmocka
 
+# Compile in parallel by default (tests still run one at a time).
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
+
 ifdef SANITIZE
 BUILD     ?= build/sanitize
 else
