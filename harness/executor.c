@@ -250,17 +250,26 @@ static const struct {
 	{ "await_healthy", act_await_healthy },
 };
 
-static void describe_dry_run(const char *action, json_t *args, struct action_result *res)
+char *action_args_display(json_t *args)
 {
-	json_t *shown = json_deep_copy(args);
+	static const char *const bookkeeping[] = { "name", "action", "fault", "undo",
+						   "continue_on_failure" };
+	json_t *shown = json_is_object(args) ? json_deep_copy(args) : json_object();
 	char *text;
 
-	json_object_del(shown, "name");
-	json_object_del(shown, "action");
+	for (size_t i = 0; i < sizeof(bookkeeping) / sizeof(bookkeeping[0]); i++)
+		json_object_del(shown, bookkeeping[i]);
 	text = json_dumps(shown, JSON_COMPACT | JSON_SORT_KEYS);
-	action_result_set(res, ACTION_OK, "would run %s %s", action, text ? text : "{}");
-	free(text);
 	json_decref(shown);
+	return text ? text : xstrdup("{}");
+}
+
+static void describe_dry_run(const char *action, json_t *args, struct action_result *res)
+{
+	char *text = action_args_display(args);
+
+	action_result_set(res, ACTION_OK, "would run %s %s", action, text);
+	free(text);
 }
 
 void executor_run(struct target *t, const char *action, json_t *args, json_t *expect,

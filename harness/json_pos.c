@@ -288,7 +288,7 @@ int yj_load_json(struct yj_doc *doc, const char *text, size_t len,
 		snprintf(msg, sizeof(msg), "invalid JSON: %s", jerr.text);
 		if (on_error)
 			on_error(jerr.line > 0 ? (unsigned)jerr.line : 0,
-				 jerr.line > 0 && jerr.column > 0 ? (unsigned)jerr.column : 0,
+				 jerr.line > 0 ? (unsigned)(jerr.column > 0 ? jerr.column : 1) : 0,
 				 msg, payload);
 		return -1;
 	}

@@ -141,9 +141,18 @@ static void err_type(struct schema_ctx *ctx, const json_t *parent, const char *p
 			hint = " (YAML 1.2: yes/no/on/off are strings; write true or false)";
 	}
 	if (json_is_string(v) && !(value_flags(ctx, parent, key) & YJ_FROM_VAR) &&
-	    (strstr(expected, "integer") || strstr(expected, "number")) &&
-	    (value_flags(ctx, parent, key) & YJ_QUOTED))
-		hint = " (remove the quotes)";
+	    (value_flags(ctx, parent, key) & YJ_QUOTED)) {
+		unsigned flags;
+		json_t *typed = yj_resolve_plain(json_string_value(v), strlen(json_string_value(v)),
+						 &flags);
+
+		/* "5" where a number is expected, "true" where a boolean is. */
+		if (((strstr(expected, "integer") || strstr(expected, "number")) &&
+		     json_is_number(typed)) ||
+		    (strstr(expected, "boolean") && json_is_boolean(typed)))
+			hint = " (remove the quotes)";
+		json_decref(typed);
+	}
 	schema_err_key(ctx, parent, path, key, "expected %s, got %s%s", expected, got, hint);
 	free(got);
 }
@@ -548,6 +557,12 @@ int schema_check_value(struct schema_ctx *ctx, json_t *parent, const char *key,
 		v = coerce_var(ctx, parent, key);
 		if (!json_is_integer(v)) {
 			err_type(ctx, parent, path, key, "an integer");
+			return -1;
+		}
+		if (spec->max == INT64_MAX && json_integer_value(v) < spec->min) {
+			schema_err_key(ctx, parent, path, key, "%" JSON_INTEGER_FORMAT
+				       " is out of range (at least %lld)", json_integer_value(v),
+				       (long long)spec->min);
 			return -1;
 		}
 		if (spec->min < spec->max && (json_integer_value(v) < spec->min ||

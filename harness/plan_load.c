@@ -316,9 +316,25 @@ static void check_header(struct schema_ctx *ctx, json_t *root, struct plan *plan
 
 static void check_top_keys(struct schema_ctx *ctx, json_t *root)
 {
-	/* Arguments-only table: every top key is an "extra" key here, each
-	 * section checking its own value. */
-	schema_check_args(ctx, root, "", NULL, top_keys, "a plan");
+	const char **known = xcalloc(json_object_size(root) + 16, sizeof(*known));
+	const char *key;
+	json_t *v;
+	size_t n = 0;
+
+	while (top_keys[n]) {
+		known[n] = top_keys[n];
+		n++;
+	}
+	/* Keys starting with "x-" are the user's own (a home for YAML
+	 * anchors, as in docker-compose); they are not checked. */
+	json_object_foreach(root, key, v)
+		if (strncmp(key, "x-", 2) == 0)
+			known[n++] = key;
+	known[n] = NULL;
+	/* Every top key is an "extra" key here; each section checks its own
+	 * value. */
+	schema_check_args(ctx, root, "", NULL, known, "a plan");
+	free(known);
 }
 
 /* Regions a step may name: the roles, plus the topology's names (when the

@@ -165,7 +165,7 @@ void section_topology(struct schema_ctx *ctx, json_t *root, struct plan *plan,
 	json_t *topo = json_object_get(root, "topology"), *regions, *timing;
 	struct plan_topology *t = &plan->topology;
 	size_t before = ctx->diags->errors;
-	int primaries = 0, witnesses = 0, total = 0, primary_size = 0;
+	int primaries = 0, witnesses = 0, total = 0;
 
 	t->election_timeout_ns = MS(300);
 	t->heartbeat_ns = MS(30);
@@ -243,23 +243,20 @@ void section_topology(struct schema_ctx *ctx, json_t *root, struct plan *plan,
 		}
 		for (size_t i = 0; i < t->nregions; i++) {
 			total += t->regions[i].size;
-			if (t->regions[i].role == PLAN_ROLE_PRIMARY) {
+			if (t->regions[i].role == PLAN_ROLE_PRIMARY)
 				primaries++;
-				primary_size = t->regions[i].size;
-			}
 			if (t->regions[i].role == PLAN_ROLE_WITNESS)
 				witnesses++;
 		}
-		if (ctx->diags->errors == before && primaries != 1)
+		if (t->nregions > 0 && primaries != 1)
 			schema_err_key(ctx, topo, "topology", "regions", "expected exactly one "
 				       "region with role primary, found %d", primaries);
-		if (ctx->diags->errors == before && witnesses > 1)
+		if (witnesses > 1)
 			schema_err_key(ctx, topo, "topology", "regions", "expected at most one "
 				       "witness region, found %d", witnesses);
 		if (ctx->diags->errors == before && total > 15)
 			schema_err_key(ctx, topo, "topology", "regions", "%d nodes in all: at most "
 				       "15", total);
-		(void)primary_size;
 	} else {
 		add_region(plan, "primary", PLAN_ROLE_PRIMARY, 2, 2);
 		add_region(plan, "dr", PLAN_ROLE_DR, 2, 2);

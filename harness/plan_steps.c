@@ -16,6 +16,8 @@ static const char *const undo_keys[] = { "name", "action", "timeout", "descripti
 static const char *const rollback_keys[] = { "name", "action", "timeout", "expect",
 					     "description", NULL };
 
+static const struct arg_spec bool_arg = { "flag", ARG_BOOL, 0, NULL, NULL, 0, 0, NULL };
+
 static int step_name_ok(const char *s)
 {
 	size_t n = strlen(s);
@@ -170,8 +172,8 @@ static const struct action_spec *check_action(struct schema_ctx *ctx, json_t *ob
 		    section_duration(json_object_get(obj, "timeout")) <= 0)
 			schema_err_key(ctx, obj, path, "timeout", "a step timeout must be positive");
 	}
-	if ((v = json_object_get(obj, "continue_on_failure")) && !json_is_boolean(v))
-		schema_err_key(ctx, obj, path, "continue_on_failure", "expected true or false");
+	if (json_object_get(obj, "continue_on_failure"))
+		schema_check_value(ctx, obj, "continue_on_failure", path, &bool_arg);
 	check_expect(ctx, obj, path, spec);
 	if (spec->check)
 		spec->check(ctx, obj, path);
@@ -231,17 +233,16 @@ static void name_step(struct schema_ctx *ctx, json_t *obj, const char *path, jso
 }
 
 static void check_fault(struct schema_ctx *ctx, json_t *obj, const char *path,
-			const struct action_spec *spec, struct plan_step *st, struct plan *plan)
+			const struct action_spec *spec, struct plan_step *st)
 {
 	json_t *fault = json_object_get(obj, "fault"), *undo = json_object_get(obj, "undo");
 	const struct action_spec *uspec;
 	struct plan_step *us;
 	char *up;
 
-	if (fault && !json_is_boolean(fault)) {
-		schema_err_key(ctx, obj, path, "fault", "expected true or false");
+	if (fault && schema_check_value(ctx, obj, "fault", path, &bool_arg) != 0)
 		return;
-	}
+	fault = json_object_get(obj, "fault");  /* "${flag}" became a boolean */
 	if (json_is_true(fault) && spec && !(spec->flags & ACTION_MAY_FAULT)) {
 		char *all = action_list(ACTION_MAY_FAULT, ACTION_TARGET_ALL);
 
@@ -275,13 +276,12 @@ static void check_fault(struct schema_ctx *ctx, json_t *obj, const char *path,
 		fill_step(us, undo, uspec, ctx, st->index);
 		st->undo = undo;
 		st->undo_step = us;
-		(void)plan;
 	}
 	free(up);
 }
 
 static struct plan_step *check_list(struct schema_ctx *ctx, json_t *root, const char *key,
-				    enum step_mode mode, size_t *count_out, struct plan *plan)
+				    enum step_mode mode, size_t *count_out)
 {
 	json_t *list = json_object_get(root, key), *seen;
 	struct plan_step *steps;
@@ -326,8 +326,10 @@ static struct plan_step *check_list(struct schema_ctx *ctx, json_t *root, const 
 			  spec ? spec->name : json_string_value(json_object_get(obj, "action")), i);
 		if (spec)
 			fill_step(&steps[i], obj, spec, ctx, i);
-		if (mode == MODE_STEP)
-			check_fault(ctx, obj, path, spec, spec ? &steps[i] : NULL, plan);
+		if (mode == MODE_STEP) {
+			check_fault(ctx, obj, path, spec, spec ? &steps[i] : NULL);
+			steps[i].fault = json_is_true(json_object_get(obj, "fault"));
+		}
 		if (spec && strcmp(spec->name, "snapshot") == 0)
 			json_object_set_new(ctx->snapshot_steps,
 					    json_string_value(json_object_get(obj, "name")),
@@ -343,10 +345,10 @@ static struct plan_step *check_list(struct schema_ctx *ctx, json_t *root, const 
 
 void section_steps(struct schema_ctx *ctx, json_t *root, struct plan *plan)
 {
-	plan->steps = check_list(ctx, root, "steps", MODE_STEP, &plan->nsteps, plan);
+	plan->steps = check_list(ctx, root, "steps", MODE_STEP, &plan->nsteps);
 }
 
 void section_rollback(struct schema_ctx *ctx, json_t *root, struct plan *plan)
 {
-	plan->rollback = check_list(ctx, root, "rollback", MODE_ROLLBACK, &plan->nrollback, plan);
+	plan->rollback = check_list(ctx, root, "rollback", MODE_ROLLBACK, &plan->nrollback);
 }

@@ -25,6 +25,7 @@
 /* Pause after a failed attempt when every node refused: a dead cluster
  * must not turn the writer into a busy loop. */
 #define FAILED_BACKOFF_NS (5 * NS_PER_MS)
+#define ANSWERED_BACKOFF_NS (1 * NS_PER_MS)
 #define STATUS_CALL_TIMEOUT_MS 200
 
 struct node_poller {
@@ -163,10 +164,13 @@ static void *writer_main(void *arg)
 			continue;
 		}
 		attempt++;
-		/* NOT_LEADER names the leader: retry there at once.  Anything else
+		/* NOT_LEADER names the leader: retry there at once.  A live node's
+		 * refusal is retried almost at once too (the backoff bounds how
+		 * precisely the end of an outage is seen); a dead or silent node
 		 * backs off a little so a dead cluster is not hammered. */
-		if (op.error != HISTORY_ERR_NOT_LEADER)
-			clock_sleep_ns(FAILED_BACKOFF_NS);
+		if (op.error == HISTORY_ERR_NOT_LEADER)
+			continue;
+		clock_sleep_ns(res.http_status ? ANSWERED_BACKOFF_NS : FAILED_BACKOFF_NS);
 	}
 	ledger_client_free(c);
 	free(payload);
@@ -313,8 +317,13 @@ int recorder_start(struct recorder **out, const struct plan *plan, struct target
 								   : 20 * NS_PER_MS;
 	r->rate = plan->workload.rate;
 	r->payload_size = plan->workload.payload_size > 0 ? plan->workload.payload_size : 64;
-	snprintf(r->client_id, sizeof(r->client_id), "drill-%s-%lld-%ld", plan->name,
-		 (long long)(clock_wall_ns() / NS_PER_SEC), (long)getpid());
+	/* Tests that tamper with the workload's own entries (Debug/DropEntry)
+	 * need to know its client id in advance. */
+	if (getenv("DRILLRIG_WORKLOAD_CLIENT_ID") && *getenv("DRILLRIG_WORKLOAD_CLIENT_ID"))
+		snprintf(r->client_id, sizeof(r->client_id), "%s", getenv("DRILLRIG_WORKLOAD_CLIENT_ID"));
+	else
+		snprintf(r->client_id, sizeof(r->client_id), "drill-%s-%lld-%ld", plan->name,
+			 (long long)(clock_wall_ns() / NS_PER_SEC), (long)getpid());
 	history_init(&r->history, 0);
 	status_timeline_init(&r->timeline, 0);
 	pthread_mutex_init(&r->status_lock, NULL);
@@ -362,8 +371,47 @@ void recorder_mark_restore(struct recorder *r, int64_t mono_ns)
 	atomic_compare_exchange_strong(&r->restore_ns, &zero, mono_ns);
 }
 
+/* Each node once, synchronously: the freshest answers win as in the
+ * aggregator.  Runs after the poller threads have stopped. */
+static void final_poll(struct recorder *r)
+{
+	struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
+	json_t *best = NULL;
+	int64_t best_term = -1;
+	struct status_point p;
+
+	opts.admin_timeout_ms = STATUS_CALL_TIMEOUT_MS;
+	for (size_t i = 0; i < r->nendpoints; i++) {
+		struct dr_error err = DR_ERROR_INIT;
+		struct ledger_client *c = NULL;
+		const char *addrs[1] = { r->endpoints[i] };
+		json_t *status = NULL, *req = json_object();
+		long http = 0;
+
+		if (ledger_client_new(&c, addrs, 1, &opts, &err) == 0 &&
+		    ledger_call(c, 0, "inferadb.ledger.v1.Admin/GetClusterStatus", req, &status,
+				&http, &err) == 0 && http == 200 &&
+		    json_integer_value(json_object_get(status, "term")) > best_term) {
+			best_term = json_integer_value(json_object_get(status, "term"));
+			json_decref(best);
+			best = status;
+			status = NULL;
+		}
+		json_decref(status);
+		json_decref(req);
+		ledger_client_free(c);
+	}
+	if (!best)
+		return;
+	point_from_status(&p, best, clock_mono_ns());
+	status_timeline_observe(&r->timeline, &p);
+	json_decref(best);
+}
+
 void recorder_stop(struct recorder *r)
 {
+	int was_polling = r->aggregator_running;
+
 	atomic_store(&r->stop, 1);
 	if (r->writer_running) {
 		pthread_join(r->writer, NULL);
@@ -375,6 +423,8 @@ void recorder_stop(struct recorder *r)
 		if (r->pollers[i].running)
 			pthread_join(r->pollers[i].thread, NULL);
 	r->writer_running = r->aggregator_running = 0;
+	if (was_polling)
+		final_poll(r);
 	for (size_t i = 0; r->pollers && i < r->nendpoints; i++) {
 		r->pollers[i].running = 0;
 		json_decref(r->pollers[i].latest);

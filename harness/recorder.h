@@ -29,8 +29,8 @@ int recorder_start(struct recorder **out, const struct plan *plan, struct target
 		   struct journal *j, struct progress *progress, struct dr_error *err);
 void recorder_mark_fault(struct recorder *r, int64_t mono_ns);
 void recorder_mark_restore(struct recorder *r, int64_t mono_ns);
-/* Stop writing and polling (bounded by one per-call timeout).  The final
- * steady-state checks run after this, on a settled cluster. */
+/* Stop writing and polling (bounded by one per-call timeout), after one
+ * last status poll so the timeline ends on the cluster's final state. */
 void recorder_stop(struct recorder *r);
 /* Stop the threads if still running, read the ledger back, check and measure; writes the
  * per-attempt history to history_path (NULL: not written) and sets

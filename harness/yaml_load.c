@@ -92,11 +92,21 @@ static void anchor_define(struct yload *y, const char *name, json_t *node,
 	a->pos = *pos;
 }
 
+/* Position lookups return pointers into the table, which a later insert
+ * may move: copy the value before inserting anything. */
+static int pos_copy(struct yj_pos *out, const struct yj_pos *p)
+{
+	if (!p)
+		return 0;
+	*out = *p;
+	return 1;
+}
+
 /* Deep copy of an anchored node, carrying positions along. */
 static json_t *copy_with_pos(struct yload *y, const json_t *src)
 {
 	struct yj_posmap *m = y->doc->pos;
-	const struct yj_pos *p;
+	struct yj_pos p;
 	json_t *dst;
 
 	if (++y->nodes > YAML_MAX_NODES)
@@ -106,8 +116,8 @@ static json_t *copy_with_pos(struct yload *y, const json_t *src)
 		json_t *v;
 
 		dst = json_object();
-		if ((p = yj_node_pos(y->doc, src)))
-			posmap_set_container(m, dst, p);
+		if (pos_copy(&p, yj_node_pos(y->doc, src)))
+			posmap_set_container(m, dst, &p);
 		json_object_foreach((json_t *)src, key, v) {
 			json_t *c = copy_with_pos(y, v);
 
@@ -116,17 +126,17 @@ static json_t *copy_with_pos(struct yload *y, const json_t *src)
 				return NULL;
 			}
 			json_object_set_new(dst, key, c);
-			if ((p = yj_key_pos(y->doc, src, key)))
-				posmap_set_key(m, dst, key, p);
-			if ((p = yj_value_pos(y->doc, src, key)))
-				posmap_set_value(m, dst, key, p);
+			if (pos_copy(&p, yj_key_pos(y->doc, src, key)))
+				posmap_set_key(m, dst, key, &p);
+			if (pos_copy(&p, yj_value_pos(y->doc, src, key)))
+				posmap_set_value(m, dst, key, &p);
 		}
 		return dst;
 	}
 	if (json_is_array(src)) {
 		dst = json_array();
-		if ((p = yj_node_pos(y->doc, src)))
-			posmap_set_container(m, dst, p);
+		if (pos_copy(&p, yj_node_pos(y->doc, src)))
+			posmap_set_container(m, dst, &p);
 		for (size_t i = 0; i < json_array_size(src); i++) {
 			json_t *c = copy_with_pos(y, json_array_get(src, i));
 
@@ -135,8 +145,8 @@ static json_t *copy_with_pos(struct yload *y, const json_t *src)
 				return NULL;
 			}
 			json_array_append_new(dst, c);
-			if ((p = yj_index_pos(y->doc, src, i)))
-				posmap_set_index(m, dst, i, p);
+			if (pos_copy(&p, yj_index_pos(y->doc, src, i)))
+				posmap_set_index(m, dst, i, &p);
 		}
 		return dst;
 	}

@@ -69,15 +69,24 @@ int cluster_net_pick(int *a, int *b, int nnodes, struct dr_error *err)
 
 int cluster_pid_running(pid_t pid)
 {
-	char path[64], buf[512], *paren;
-	struct dr_error err = DR_ERROR_INIT;
-	char *text = NULL;
-	int status, running;
+	int status;
 
 	if (pid <= 0)
 		return 0;
 	/* Our own child: reap it if it exited (a zombie is not running). */
 	if (proc_wait(pid, &status, WNOHANG) == pid)
+		return 0;
+	return cluster_pid_live(pid);
+}
+
+int cluster_pid_live(pid_t pid)
+{
+	char path[64], buf[512], *paren;
+	struct dr_error err = DR_ERROR_INIT;
+	char *text = NULL;
+	int running;
+
+	if (pid <= 0)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if (fs_read_file(&text, NULL, path, 4096, &err) != 0)

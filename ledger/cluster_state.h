@@ -38,6 +38,7 @@ struct cluster_node {
 	int64_t started_ns;
 	int64_t restart_at_ns;    /* 0: not waiting to restart */
 	int crash_streak;         /* exits soon after start, for back-off */
+	int killed;               /* signalled by a `kill` command: no back-off */
 };
 
 struct cluster_region {
@@ -107,5 +108,7 @@ int cluster_http_call(json_t **out, long *status_out, const char *address,
 
 /* A process that exists and is not a zombie; a zombie child is reaped. */
 int cluster_pid_running(pid_t pid);
+/* The same without reaping (the supervisor's loop reaps its children). */
+int cluster_pid_live(pid_t pid);
 
 #endif

@@ -111,8 +111,6 @@ int sv_node_start(struct supervisor *sv, struct cluster_node *n, struct dr_error
 		argv[argc++] = "--seed-snapshot";
 		argv[argc++] = sv->st.seed_snapshot;
 	}
-	if (n->join)
-		argv[argc++] = "--join";
 	argv[argc] = NULL;
 	opts.stdout_path = n->log;
 	opts.stderr_path = n->log;
@@ -161,10 +159,15 @@ static void node_exited(struct supervisor *sv, struct cluster_node *n, int statu
 	n->paused = 0;
 	if (!sv_node_wanted(sv, n))
 		return;
-	if (now - n->started_ns < 5 * NS_PER_SEC)
+	/* A kill the drill asked for is a deliberate fault, not a crash loop:
+	 * the pod comes back at once, as a deleted pod does. */
+	if (n->killed)
+		n->crash_streak = 0;
+	else if (now - n->started_ns < 5 * NS_PER_SEC)
 		n->crash_streak++;
 	else
 		n->crash_streak = 0;
+	n->killed = 0;
 	if (n->crash_streak > 0) {
 		delay = (200 * NS_PER_MS) << (n->crash_streak > 5 ? 5 : n->crash_streak - 1);
 		if (delay > 5 * NS_PER_SEC)
@@ -241,6 +244,15 @@ void sv_nodes_stop(struct supervisor *sv, struct cluster_node **nodes, int count
 		}
 		if (!left)
 			break;
+		/* A process stuck in the kernel survives even SIGKILL for a while:
+		 * give up waiting; the reconcile loop reaps it when it goes. */
+		if (killed && clock_mono_ns() - start > 2 * sv->stop_grace_ns) {
+			for (int i = 0; i < count; i++)
+				if (nodes[i]->pid)
+					sv_log("node %d (pid %d) has not exited after SIGKILL",
+					       nodes[i]->id, (int)nodes[i]->pid);
+			break;
+		}
 		if (!killed && clock_mono_ns() - start > sv->stop_grace_ns) {
 			for (int i = 0; i < count; i++) {
 				if (nodes[i]->pid) {
@@ -317,7 +329,7 @@ static void write_all(int fd, const char *data, size_t len)
 	int64_t deadline = clock_mono_ns() + READ_TIMEOUT_MS * NS_PER_MS;
 
 	while (len > 0 && clock_mono_ns() < deadline) {
-		ssize_t n = write(fd, data, len);
+		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
 
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
@@ -356,6 +368,25 @@ static void serve_one(struct supervisor *sv, int fd)
 	free(line);
 }
 
+/* A promotion requested by a node (ForceLeaderElection) is answered
+ * first and carried out afterwards: it stops that very node, which could
+ * not relay a late answer. */
+static void run_deferred(struct supervisor *sv)
+{
+	json_t *req = sv->deferred, *answer;
+	char *text;
+
+	if (!req)
+		return;
+	sv->deferred = NULL;
+	answer = sv_handle(sv, req);
+	text = json_dumps(answer, JSON_COMPACT);
+	sv_log("deferred request done: %s", text ? text : "?");
+	free(text);
+	json_decref(answer);
+	json_decref(req);
+}
+
 void sv_shutdown_all(struct supervisor *sv)
 {
 	struct cluster_node *all[CLUSTER_MAX_NODES];
@@ -374,6 +405,9 @@ int supervisor_run(const char *dir, struct dr_error *err)
 	struct sigaction sa;
 	int rc = -1;
 
+	/* Descriptors the launching process leaked to us (a test harness's
+	 * pipe, a drill runner's sockets) must not live as long as we do. */
+	close_range(3, ~0U, 0);
 	memset(&sv, 0, sizeof(sv));
 	sv.listen_fd = -1;
 	sv.stop_grace_ns = 5 * NS_PER_SEC;
@@ -413,6 +447,7 @@ int supervisor_run(const char *dir, struct dr_error *err)
 				serve_one(&sv, fd);
 				close(fd);
 			}
+			run_deferred(&sv);
 		}
 	}
 	sv_shutdown_all(&sv);
@@ -429,6 +464,7 @@ out:
 			sv_save(&sv);
 	}
 	free(sv.sock_path);
+	json_decref(sv.deferred);
 	cluster_state_release(&sv.st);
 	return rc;
 }

@@ -14,6 +14,7 @@ struct supervisor {
 	int listen_fd;
 	int shutdown;              /* set by `shutdown` or a signal */
 	int64_t stop_grace_ns;     /* SIGTERM to SIGKILL */
+	json_t *deferred;          /* a request to carry out once its answer is sent */
 };
 
 /* Log one line to the supervisor's stderr (DIR/supervisor.log), stamped. */

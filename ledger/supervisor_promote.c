@@ -24,6 +24,26 @@
 #define TOOL_TIMEOUT_NS (30 * NS_PER_SEC)
 #define ADD_MEMBER_TIMEOUT_NS (60 * NS_PER_SEC)
 
+/* ledgerd keeps who it is and its cluster's members in DATA/ledgerd.json
+ * and bootstraps only when that file is missing.  A node that joins a
+ * running cluster must not bootstrap, and a survivor given a copy of
+ * another's data must keep its own id: both get this file written here.
+ * (ledgerd has no --join flag yet; see docs/cluster.md.) */
+static int write_identity(struct supervisor *sv, struct cluster_node *n, struct dr_error *err)
+{
+	json_t *peers = cluster_state_peers_json(&sv->st);
+	char *path = xasprintf("%s/ledgerd.json", n->data), *text;
+	int rc;
+
+	json_object_set_new(peers, "self_id", json_integer(n->id));
+	text = json_dumps(peers, JSON_INDENT(2));
+	rc = fs_write_atomic(path, text, strlen(text), err);
+	free(text);
+	free(path);
+	json_decref(peers);
+	return rc;
+}
+
 struct raft_info {
 	long long term;
 	long long last_index;
@@ -124,6 +144,18 @@ json_t *sv_cmd_promote(struct supervisor *sv, json_t *req)
 	}
 	if (nsurv == 0)
 		return sv_error("region '%s' has no running node to promote", region);
+	if (!json_is_true(json_object_get(req, "wait"))) {
+		json_t *ids = json_array();
+
+		for (int i = 0; i < nsurv; i++)
+			json_array_append_new(ids, json_integer(surv[i]->id));
+		json_decref(sv->deferred);
+		sv->deferred = json_deep_copy(req);
+		json_object_set_new(sv->deferred, "wait", json_true());
+		sv_log("unsafe promotion of region '%s' accepted; it runs once answered", region);
+		return json_pack("{s:b,s:b,s:b,s:s,s:o}", "ok", 1, "unsafe", 1, "accepted", 1,
+				 "region", region, "survivors", ids);
+	}
 	sv_log("unsafe promotion of region '%s': %d survivors", region, nsurv);
 	/* Stop the survivors; they are restarted below (or by the reconcile
 	 * loop with their old data if anything fails before the recovery). */
@@ -177,7 +209,8 @@ json_t *sv_cmd_promote(struct supervisor *sv, json_t *req)
 		if (i == best)
 			continue;
 		if (fs_remove_tree(surv[i]->data, &err) != 0 ||
-		    cluster_copy_tree(surv[best]->data, surv[i]->data, &err) != 0) {
+		    cluster_copy_tree(surv[best]->data, surv[i]->data, &err) != 0 ||
+		    write_identity(sv, surv[i], &err) != 0) {
 			answer = sv_error("promote '%s': copying node %d's data to node %d: %s",
 					  region, surv[best]->id, surv[i]->id, err.msg);
 			goto out;
@@ -242,6 +275,10 @@ static int add_member(struct supervisor *sv, struct cluster_node *n, struct dr_e
 		char leader[64];
 		json_t *answer = NULL;
 
+		if (!cluster_pid_live(n->pid)) {
+			dr_error_set(err, "node %d exited while joining (%s)", n->id, n->log);
+			break;
+		}
 		if (find_leader(leader, sizeof(leader), sv, err) == 0 &&
 		    cluster_http_call(&answer, NULL, leader, "inferadb.ledger.v1.Admin/AddMember",
 				      body, 30 * NS_PER_SEC, err) == 0)
@@ -267,7 +304,8 @@ int sv_rejoin_fenced(struct supervisor *sv, struct cluster_node **nodes, int cou
 			return -1;
 		n->fenced = 0;
 		n->join = 1;
-		if (cluster_state_write_peers(&sv->st, err) != 0)
+		if (cluster_state_write_peers(&sv->st, err) != 0 ||
+		    write_identity(sv, n, err) != 0)
 			return -1;
 		/* Start it first: the leader's catch-up before the promotion to
 		 * voter needs the new node to answer. */

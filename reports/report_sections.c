@@ -79,7 +79,22 @@ void report_objectives(struct strbuf *sb, const json_t *j)
 		strbuf_adds(sb, "- ");
 		md_cell(sb, j_str_or(o, "name", "?"));
 		strbuf_adds(sb, ": ");
-		md_cell(sb, j_str_or(o, "message", "failed"));
+		if (j_str(o, "message")) {
+			md_cell(sb, j_str(o, "message"));
+		} else {
+			const char *unit = j_str(o, "unit");
+
+			strbuf_adds(sb, "measured ");
+			if (j_num(o, "measured", &v))
+				fmt_unit(sb, v, unit);
+			else
+				strbuf_adds(sb, "nothing");
+			strbuf_adds(sb, " against a limit of ");
+			if (j_num(o, "limit", &v))
+				fmt_unit(sb, v, unit);
+			else
+				strbuf_adds(sb, "n/a");
+		}
 		strbuf_addch(sb, '\n');
 	}
 	strbuf_addch(sb, '\n');
@@ -95,8 +110,10 @@ void report_regression(struct strbuf *sb, const json_t *j)
 	strbuf_adds(sb, "**RTO regression check:** ");
 	if (json_is_true(json_object_get(r, "regressed")))
 		strbuf_adds(sb, "**REGRESSED.** ");
-	else
+	else if (j_num(r, "threshold_pct", &pct) && pct >= 0)
 		strbuf_adds(sb, "no regression. ");
+	else
+		strbuf_adds(sb, "informational (no gate set). ");
 	if (j_num(m, "rto_ms", &rto)) {
 		strbuf_adds(sb, "RTO ");
 		fmt_ms(sb, rto);

@@ -1,0 +1,217 @@
+/* The drill engine end to end on the real bundled cluster: the default
+ * drill passes and leaves nothing running; SIGINT during the fault exits 4
+ * with the cluster restored; a held drill lock refuses a second drill. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "common/clock.h"
+#include "common/fsutil.h"
+#include "common/strbuf.h"
+#include "tests/support/drill_proc.h"
+
+#define DRILL_TIMEOUT_MS (240 * 1000)
+
+static void dump(struct drill_proc *p)
+{
+	char *out = drill_proc_stdout(p), *err = drill_proc_stderr(p);
+
+	fprintf(stderr, "---- drillrig stdout\n%s\n---- drillrig stderr\n%s\n----\n", out, err);
+	free(out);
+	free(err);
+}
+
+/* Every process the drill started (supervisor and nodes) is gone. */
+static void assert_nothing_running(json_t *journal)
+{
+	json_t *target = json_object_get(journal, "target"), *m;
+	json_t *members = json_object_get(json_object_get(journal, "cluster_before"), "members");
+	pid_t pids[64];
+	size_t n = 0, i;
+	int64_t deadline = clock_mono_ns() + 10 * NS_PER_SEC;
+
+	if (json_integer_value(json_object_get(target, "supervisor_pid")) > 0)
+		pids[n++] = (pid_t)json_integer_value(json_object_get(target, "supervisor_pid"));
+	json_array_foreach(members, i, m)
+		if (json_integer_value(json_object_get(m, "pid")) > 0 && n < 64)
+			pids[n++] = (pid_t)json_integer_value(json_object_get(m, "pid"));
+	assert_true(n >= 2); /* supervisor and at least one node were recorded */
+	for (i = 0; i < n; i++) {
+		while (pid_alive(pids[i]) && clock_mono_ns() < deadline)
+			clock_sleep_ns(20 * NS_PER_MS);
+		if (pid_alive(pids[i]))
+			fail_msg("process %ld of the drill's cluster is still running", (long)pids[i]);
+	}
+	assert_false(fs_exists(json_string_value(json_object_get(target, "cluster_dir"))));
+}
+
+static json_t *find_step(json_t *journal, const char *phase, const char *name_prefix)
+{
+	json_t *s;
+	size_t i;
+
+	json_array_foreach(json_object_get(journal, "steps"), i, s) {
+		const char *ph = json_string_value(json_object_get(s, "phase"));
+		const char *nm = json_string_value(json_object_get(s, "name"));
+
+		if (ph && nm && strcmp(ph, phase) == 0 && strncmp(nm, name_prefix, strlen(name_prefix)) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+static void assert_steady_after_ok(json_t *journal)
+{
+	json_t *after = json_object_get(json_object_get(journal, "steady_state"), "after"), *p;
+	size_t i;
+
+	assert_true(json_array_size(after) >= 1);
+	json_array_foreach(after, i, p)
+		if (!json_is_true(json_object_get(p, "ok")))
+			fail_msg("steady state after did not hold: %s",
+				 json_string_value(json_object_get(p, "message")));
+}
+
+static void test_region_failover_passes(void **state)
+{
+	char *dir = drill_tmpdir("rf"), *plan = drill_src_path("drills/region-failover.yaml");
+	char *results = xasprintf("%s/results", dir);
+	const char *args[] = { "run", plan, "--json", "--timing", "300ms/30ms", "--results-repo",
+			       results, NULL };
+	struct drill_proc p;
+	json_t *journal, *m;
+	int rc;
+
+	(void)state;
+	assert_int_equal(drill_proc_start(&p, dir, args), 0);
+	rc = drill_proc_wait(&p, DRILL_TIMEOUT_MS);
+	if (rc != 0)
+		dump(&p);
+	assert_int_equal(rc, 0);
+	journal = drill_proc_journal(&p);
+	assert_non_null(journal);
+	assert_string_equal(json_string_value(json_object_get(journal, "status")), "passed");
+	m = json_object_get(journal, "measurements");
+	/* Measured, not assumed: a real outage, promotion and resync happened. */
+	assert_true(json_is_number(json_object_get(m, "rto_ms")));
+	assert_true(json_number_value(json_object_get(m, "rto_ms")) > 0);
+	assert_true(json_number_value(json_object_get(m, "rto_ms")) < 60000);
+	assert_true(json_is_number(json_object_get(m, "promotion_ms")));
+	assert_true(json_is_number(json_object_get(m, "resync_ms")));
+	assert_int_equal(json_integer_value(json_object_get(m, "rpo_lost_writes")), 0);
+	assert_true(json_integer_value(json_object_get(json_object_get(m, "writes"), "ok")) > 10);
+	assert_steady_after_ok(journal);
+	assert_nothing_running(journal);
+	json_decref(journal);
+	fs_remove_tree(dir, NULL);
+	free(results);
+	free(plan);
+	free(dir);
+}
+
+static void test_sigint_during_fault_exits_4_restored(void **state)
+{
+	char *dir = drill_tmpdir("sigint"), *plan = drill_src_path("drills/region-failover.yaml");
+	char *results = xasprintf("%s/results", dir);
+	const char *args[] = { "run", plan, "--json", "--timing", "300ms/30ms", "--results-repo",
+			       results, NULL };
+	struct drill_proc p;
+	json_t *journal, *undo;
+	int rc;
+
+	(void)state;
+	assert_int_equal(drill_proc_start(&p, dir, args), 0);
+	if (!drill_proc_wait_event(&p, "fault_start", NULL, 120 * 1000)) {
+		dump(&p);
+		fail_msg("the drill never reached its fault step");
+	}
+	kill(p.pid, SIGINT);
+	rc = drill_proc_wait(&p, DRILL_TIMEOUT_MS);
+	if (rc != 4)
+		dump(&p);
+	assert_int_equal(rc, 4);
+	journal = drill_proc_journal(&p);
+	assert_non_null(journal);
+	assert_string_equal(json_string_value(json_object_get(journal, "status")), "aborted");
+	assert_int_equal(json_integer_value(json_object_get(journal, "exit_code")), 4);
+	undo = find_step(journal, "undo", "undo scale-primary-to-zero");
+	assert_non_null(undo);
+	assert_string_equal(json_string_value(json_object_get(undo, "result")), "ok");
+	/* Restored before exit: the final steady state ran on the cluster and held. */
+	assert_steady_after_ok(journal);
+	assert_nothing_running(journal);
+	json_decref(journal);
+	fs_remove_tree(dir, NULL);
+	free(results);
+	free(plan);
+	free(dir);
+}
+
+static void test_held_lock_refuses_second_drill(void **state)
+{
+	char *dir = drill_tmpdir("lock"), *plan = drill_src_path("drills/region-failover.yaml");
+	char *cluster = xasprintf("%s/cluster", dir), *lock = xasprintf("%s/drill.lock", cluster);
+	const char *up[] = { "cluster", "up", "--cluster", cluster, "--timing", "300ms/30ms",
+			     "--enable-debug", NULL };
+	const char *run[] = { "run", plan, "--cluster", cluster, "--no-results", NULL };
+	const char *down[] = { "cluster", "down", "--cluster", cluster, NULL };
+	struct drill_proc p;
+	char pidline[32], *err_text;
+	int fd, rc;
+
+	(void)state;
+	assert_int_equal(drill_proc_start(&p, dir, up), 0);
+	rc = drill_proc_wait(&p, 60 * 1000);
+	if (rc != 0)
+		dump(&p);
+	assert_int_equal(rc, 0);
+	fd = open(lock, O_RDWR | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+	snprintf(pidline, sizeof(pidline), "%ld\n", (long)getpid());
+	assert_true(write(fd, pidline, strlen(pidline)) > 0);
+
+	assert_int_equal(drill_proc_start(&p, dir, run), 0);
+	rc = drill_proc_wait(&p, 60 * 1000);
+	err_text = drill_proc_stdout(&p);
+	if (rc != 3)
+		dump(&p);
+	assert_int_equal(rc, 3);
+	{
+		char want[48];
+
+		snprintf(want, sizeof(want), "pid %ld", (long)getpid());
+		if (!strstr(err_text, want))
+			fail_msg("the refusal does not name the lock holder (%s): %s", want, err_text);
+	}
+	free(err_text);
+	close(fd);
+
+	assert_int_equal(drill_proc_start(&p, dir, down), 0);
+	assert_int_equal(drill_proc_wait(&p, 60 * 1000), 0);
+	fs_remove_tree(dir, NULL);
+	free(lock);
+	free(cluster);
+	free(plan);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_region_failover_passes),
+		cmocka_unit_test(test_sigint_during_fault_exits_4_restored),
+		cmocka_unit_test(test_held_lock_refuses_second_drill),
+	};
+
+	return cmocka_run_group_tests_name("drill_local", tests, NULL, NULL);
+}
