@@ -40,6 +40,8 @@ struct node_poller {
 
 struct recorder {
 	struct journal *j;
+	struct target *t;       /* its write_once/read_all/status when it has a
+				 * data path of its own (etcd) */
 	struct progress *progress;
 	char client_id[96];
 	char **endpoints;
@@ -121,7 +123,8 @@ static void *writer_main(void *arg)
 	int64_t interval = r->rate > 0 ? (int64_t)(1e9 / r->rate) : 0;
 
 	opts.timeout_ms = (int)(r->call_timeout_ns / NS_PER_MS);
-	if (ledger_client_new(&c, (const char *const *)r->endpoints, r->nendpoints, &opts, &err) != 0) {
+	if (!r->t->write_once &&
+	    ledger_client_new(&c, (const char *const *)r->endpoints, r->nendpoints, &opts, &err) != 0) {
 		journal_note(r->j, "workload could not start: %s", err.msg);
 		free(payload);
 		return NULL;
@@ -147,7 +150,10 @@ static void *writer_main(void *arg)
 		op.invoke_ns = clock_mono_ns();
 		if (attempt == 1)
 			first_attempt_ns = op.invoke_ns;
-		ledger_append(c, r->client_id, seq, payload, &res);
+		if (r->t->write_once)
+			r->t->write_once(r->t, r->client_id, seq, payload, r->call_timeout_ns, &res);
+		else
+			ledger_append(c, r->client_id, seq, payload, &res);
 		op.complete_ns = clock_mono_ns();
 		op.node = (uint16_t)res.node;
 		op.outcome = res.outcome == LEDGER_OUTCOME_OK ? HISTORY_OK :
@@ -199,8 +205,10 @@ static void *node_poller_main(void *arg)
 		json_t *status = NULL, *req = json_object();
 		long http = 0;
 
-		if (ledger_call(c, 0, "inferadb.ledger.v1.Admin/GetClusterStatus", req, &status,
-				&http, &err) == 0 && http == 200) {
+		if (r->t->write_once ? r->t->status(r->t, &status, STATUS_CALL_TIMEOUT_MS * NS_PER_MS,
+						      &err) == 0
+				     : ledger_call(c, 0, "inferadb.ledger.v1.Admin/GetClusterStatus", req,
+						   &status, &http, &err) == 0 && http == 200) {
 			pthread_mutex_lock(&r->status_lock);
 			json_decref(np->latest);
 			np->latest = status;
@@ -313,6 +321,7 @@ int recorder_start(struct recorder **out, const struct plan *plan, struct target
 	sigset_t old;
 
 	r->j = j;
+	r->t = t;
 	r->progress = progress;
 	r->call_timeout_ns = plan->workload.timeout_ns > 0 ? plan->workload.timeout_ns : 200 * NS_PER_MS;
 	r->poll_interval_ns = plan->workload.poll_interval_ns > 0 ? plan->workload.poll_interval_ns
@@ -343,6 +352,9 @@ int recorder_start(struct recorder **out, const struct plan *plan, struct target
 	for (size_t i = 0; i < r->nendpoints; i++) {
 		r->pollers[i].r = r;
 		r->pollers[i].address = r->endpoints[i];
+		/* A target with its own data path answers for the whole cluster. */
+		if (t->write_once && i > 0)
+			continue;
 		r->pollers[i].running = pthread_create(&r->pollers[i].thread, NULL,
 						       node_poller_main, &r->pollers[i]) == 0;
 	}
@@ -383,7 +395,13 @@ static void final_poll(struct recorder *r)
 	struct status_point p;
 
 	opts.admin_timeout_ms = STATUS_CALL_TIMEOUT_MS;
-	for (size_t i = 0; i < r->nendpoints; i++) {
+	if (r->t->write_once) {
+		struct dr_error err = DR_ERROR_INIT;
+
+		if (r->t->status(r->t, &best, STATUS_CALL_TIMEOUT_MS * NS_PER_MS, &err) != 0)
+			return;
+	}
+	for (size_t i = 0; !r->t->write_once && i < r->nendpoints; i++) {
 		struct dr_error err = DR_ERROR_INIT;
 		struct ledger_client *c = NULL;
 		const char *addrs[1] = { r->endpoints[i] };
@@ -446,10 +464,16 @@ static int read_back(struct ledger_entry_ref **out, size_t *n, struct recorder *
 
 	opts.timeout_ms = 5000;
 	opts.admin_timeout_ms = 10000;
-	if (ledger_client_new(&c, (const char *const *)r->endpoints, r->nendpoints, &opts, err) != 0)
-		return -1;
-	if (ledger_read_all(c, &entries, err) != 0)
-		goto out;
+	if (r->t->read_all) {
+		if (r->t->read_all(r->t, r->client_id, &entries, err) != 0)
+			goto out;
+	} else {
+		if (ledger_client_new(&c, (const char *const *)r->endpoints, r->nendpoints, &opts,
+				      err) != 0)
+			return -1;
+		if (ledger_read_all(c, &entries, err) != 0)
+			goto out;
+	}
 	*out = xcalloc(json_array_size(entries) + 1, sizeof(**out));
 	json_array_foreach(entries, i, e) {
 		const char *cid = json_string_value(json_object_get(e, "client_id"));

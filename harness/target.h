@@ -17,6 +17,7 @@
 #include "common/error.h"
 
 struct journal;
+struct ledger_append_result;
 
 /* What an action or probe left behind. */
 enum action_status {
@@ -86,6 +87,18 @@ struct target {
 	char *(*state_path)(struct target *t);
 	/* Tear down what start() created (unless asked to keep it) and free. */
 	void (*close)(struct target *t, int keep);
+
+	/* Optional data path for a target that does not speak ledgerd's wire
+	 * contract (etcd).  NULL: the workload, its read-back and the
+	 * write_read probe use ledger/client.h against endpoints().  Both are
+	 * safe to call from several threads at once.
+	 * write_once: one write attempt, classified as ledger_append does.
+	 * read_all: every entry client_id wrote, as ledger_read_all's array of
+	 * {client_id, sequence, index}, in sequence order. */
+	int (*write_once)(struct target *t, const char *client_id, uint64_t sequence,
+			  const char *payload, int64_t timeout_ns, struct ledger_append_result *res);
+	int (*read_all)(struct target *t, const char *client_id, json_t **entries,
+			struct dr_error *err);
 };
 
 /* Free-standing helpers every target uses. */

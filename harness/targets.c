@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "harness/target_etcd.h"
 #include "harness/target_local.h"
 
 typedef int (*target_ctor)(struct target **out, const struct plan *plan,
@@ -17,11 +18,22 @@ static int make_local(struct target **out, const struct plan *plan,
 	return target_local_new(out, plan, &lo, err);
 }
 
+static int make_etcd(struct target **out, const struct plan *plan,
+		     const struct target_opts *opts, struct dr_error *err)
+{
+	struct target_etcd_opts eo = TARGET_ETCD_OPTS_INIT;
+
+	eo.config_path = opts->config_path;
+	eo.keep = opts->keep;
+	return target_etcd_new(out, plan, &eo, err);
+}
+
 static const struct {
 	const char *kind;
 	target_ctor make;
 } target_table[] = {
 	{ "local", make_local },
+	{ "etcd", make_etcd },
 };
 
 int target_create(struct target **out, const char *kind, const struct plan *plan,
@@ -35,5 +47,5 @@ int target_create(struct target **out, const char *kind, const struct plan *plan
 
 const char *target_kinds(void)
 {
-	return "local";
+	return "local, etcd";
 }
