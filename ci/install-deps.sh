@@ -25,6 +25,7 @@ tools=(
 	"xmllint:libxml2-utils"
 	"curl:curl"
 	"/usr/sbin/lighttpd:lighttpd"
+	"/usr/bin/etcd:etcd-server"
 )
 
 missing=()

@@ -38,7 +38,7 @@ json_t *etcd_status_build(struct etcd_member *members, const struct etcd_member_
 {
 	json_t *out = json_object(), *list = json_array(), *leader = json_null();
 	uint64_t term = 0, leader_raft = 0, leader_index = 0, max_lag = 0;
-	int leader_idx = -1, reachable = 0, replicated = 1;
+	int leader_idx = -1, reachable = 0, behind = 0;
 
 	for (int i = 0; i < n; i++) {
 		if (!answers[i].reachable)
@@ -85,7 +85,7 @@ json_t *etcd_status_build(struct etcd_member *members, const struct etcd_member_
 		if (leader_idx >= 0 && a->reachable && lag <= ETCD_REPLICATED_MARGIN)
 			m->caught_up_ns = now_ns;
 		if (!a->reachable || lag > ETCD_REPLICATED_MARGIN)
-			replicated = 0;
+			behind++;
 		if (lag > max_lag)
 			max_lag = lag;
 		entry = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", m->id, "name", m->name,
@@ -115,13 +115,12 @@ json_t *etcd_status_build(struct etcd_member *members, const struct etcd_member_
 	json_object_set_new(out, "quorum", json_boolean(leader_idx >= 0 && reachable > n / 2));
 	if (leader_idx < 0) {
 		json_object_set_new(out, "replication", json_string("Unknown (no leader)"));
-	} else if (replicated) {
+	} else if (behind == 0) {
 		json_object_set_new(out, "replication", json_string("Fully replicated"));
 	} else {
 		char text[64];
 
-		snprintf(text, sizeof(text), "Replicating (%d of %d members behind or down)",
-			 n - reachable + 0, n);
+		snprintf(text, sizeof(text), "Replicating (%d of %d members behind or down)", behind, n);
 		if (reachable == n)
 			snprintf(text, sizeof(text), "Replicating (%llu behind)",
 				 (unsigned long long)max_lag);
