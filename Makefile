@@ -192,3 +192,20 @@ DRILL_RESULTS ?= drill-results
 .PHONY: drill-all
 drill-all: $(BINARIES)
 	DRILLRIG=$(DRILLRIG) ci/drill-all.sh --results-repo $(DRILL_RESULTS) $(DRILL_ALL_ARGS)
+
+# --- etcd ---
+# `make bench-failover`: ledgerd against etcd side by side (failover,
+# throughput, cold start, runner cost); bench/README.md.  Needs etcd-server.
+# TRIALS (default 10) trials per failover timing; BENCH_FAILOVER_ARGS more
+# options (--seconds S, --cold N, --only failover,throughput,cold,runner).
+BENCH_FAILOVER_SRC := $(wildcard bench/failover/*.c)
+$(BUILD)/bench/failover/bench_failover: $(call obj,$(BENCH_FAILOVER_SRC)) $(ARCHIVES) $(SUPPORT_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(call obj,$(BENCH_FAILOVER_SRC)) $(SUPPORT_LIB) $(LINK_LIBS)
+
+.PHONY: bench-failover
+bench-failover: $(BINARIES) $(BUILD)/bench/failover/bench_failover
+	LEDGERD_BIN=$(abspath $(LEDGERD)) DRILLRIG_BIN=$(abspath $(DRILLRIG)) \
+		$(BUILD)/bench/failover/bench_failover --trials $(TRIALS) $(BENCH_FAILOVER_ARGS)
+bench: bench-failover
+-include $(patsubst %.c,$(BUILD)/obj/%.d,$(BENCH_FAILOVER_SRC))

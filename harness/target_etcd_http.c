@@ -185,6 +185,12 @@ void etcd_client_set_timeout(struct etcd_client *c, long timeout_ms)
 	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
 }
 
+void etcd_client_set_current(struct etcd_client *c, int member)
+{
+	if (member >= 0 && (size_t)member < c->n)
+		c->current = member;
+}
+
 static size_t collect(char *p, size_t size, size_t nmemb, void *payload)
 {
 	strbuf_add(payload, p, size * nmemb);

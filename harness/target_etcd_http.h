@@ -27,6 +27,8 @@ int etcd_client_new(struct etcd_client **out, const char *const addresses[], siz
 		    long timeout_ms, struct dr_error *err);
 void etcd_client_free(struct etcd_client *c);
 void etcd_client_set_timeout(struct etcd_client *c, long timeout_ms);
+/* The member the next put goes to (out-of-range values are ignored). */
+void etcd_client_set_current(struct etcd_client *c, int member);
 
 /* POST /<path> (e.g. "v3/maintenance/status") with req (NULL: {}) to member
  * (-1: the current one).  0 when an HTTP answer with a JSON body arrived
