@@ -25,6 +25,8 @@
 #define STATUS_MEMBER_TIMEOUT_MS 250
 #define READY_TIMEOUT_NS (30 * NS_PER_SEC)
 #define SCALE_GRACE_NS (10 * NS_PER_SEC)
+/* stop: SIGTERM, SIGKILL after 5 s, as the local cluster's stop. */
+#define STOP_GRACE_NS (5 * NS_PER_SEC)
 #define POOL_MAX 16
 /* A witness is a tie-breaker: with three times the election timeout it
  * never times out first while a member of another region is alive, as the
@@ -555,7 +557,7 @@ static void take_down(struct target *t, json_t *args, int pause, struct action_r
 	for (int i = 0; i < n; i++) {
 		struct dr_error err = DR_ERROR_INIT;
 		int rc = pause ? etcd_member_pause(&et->cl, idx[i], 1, &err)
-			       : etcd_member_stop(&et->cl, idx[i], SIGKILL, 0, &err);
+			       : etcd_member_stop(&et->cl, idx[i], SIGTERM, STOP_GRACE_NS, &err);
 
 		if (rc != 0) {
 			action_result_set(res, ACTION_FAILED, "cannot %s member %d: %s",
