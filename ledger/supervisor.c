@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -78,12 +79,37 @@ static int dir_empty(const char *path)
 	return empty;
 }
 
+/* The environment for nodes: ours without proxy settings, because nodes
+ * only ever talk to each other on loopback (a follower forwarding to its
+ * leader through a proxy from the environment would fail). */
+static char **node_env(void)
+{
+	extern char **environ;
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = xcalloc(n + 1, sizeof(*env));
+	for (size_t i = 0; i < n; i++) {
+		const char *eq = strchr(environ[i], '=');
+		size_t len = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
+
+		if (len >= 6 && strncasecmp(environ[i] + len - 6, "_proxy", 6) == 0)
+			continue;
+		env[k++] = environ[i];
+	}
+	env[k] = NULL;
+	return env;
+}
+
 int sv_node_start(struct supervisor *sv, struct cluster_node *n, struct dr_error *err)
 {
 	struct proc_spawn_opts opts = PROC_SPAWN_OPTS_INIT;
 	char *peers = cluster_path(sv->st.dir, "peers.json");
 	char id[16], election[16], heartbeat[16];
 	const char *argv[40];
+	char **env = NULL;
 	int argc = 0, rc = -1;
 	pid_t pid;
 
@@ -114,6 +140,8 @@ int sv_node_start(struct supervisor *sv, struct cluster_node *n, struct dr_error
 	argv[argc] = NULL;
 	opts.stdout_path = n->log;
 	opts.stderr_path = n->log;
+	env = node_env();
+	opts.envp = env;
 	if (proc_spawn(&pid, (char *const *)argv, &opts, err) != 0) {
 		dr_error_wrap(err, "cannot start node %d", n->id);
 		goto out;
@@ -125,6 +153,7 @@ int sv_node_start(struct supervisor *sv, struct cluster_node *n, struct dr_error
 	sv_log("node %d started (pid %d%s)", n->id, (int)pid, n->join ? ", joining" : "");
 	rc = 0;
 out:
+	free(env);
 	free(peers);
 	return rc;
 }
