@@ -175,3 +175,5 @@ $(BUILD)/bench/ledger/bench_ledger: $(BUILD)/obj/bench/ledger/bench_ledger.o $(A
 .PHONY: bench-ledger
 bench-ledger: $(LEDGERD) $(BUILD)/bench/ledger/bench_ledger
 	LEDGERD_BIN=$(abspath $(LEDGERD)) $(BUILD)/bench/ledger/bench_ledger $(TRIALS)
+bench: bench-ledger
+-include $(BUILD)/obj/bench/ledger/bench_ledger.d
