@@ -132,11 +132,17 @@ int sv_node_start(struct supervisor *sv, struct cluster_node *n, struct dr_error
 	argv[argc++] = "--supervisor-socket"; argv[argc++] = sv->sock_path;
 	if (sv->st.enable_debug)
 		argv[argc++] = "--enable-debug";
-	/* A seed only makes sense for a node that has no state yet. */
-	if (sv->st.seed_snapshot && !n->join && dir_empty(n->data)) {
+	/* A seed only makes sense for a node that has no state yet; a member
+	 * re-added to a seeded cluster needs it too (the seed state is not in
+	 * the Raft log). */
+	if (sv->st.seed_snapshot && dir_empty(n->data)) {
 		argv[argc++] = "--seed-snapshot";
 		argv[argc++] = sv->st.seed_snapshot;
 	}
+	/* First start of a re-added member: no bootstrap, its log comes from
+	 * the leader alone (ledgerd ignores the flag once it has state). */
+	if (n->join)
+		argv[argc++] = "--join";
 	argv[argc] = NULL;
 	opts.stdout_path = n->log;
 	opts.stderr_path = n->log;
