@@ -25,10 +25,33 @@
 #define READ_TIMEOUT_MS 5000
 
 static volatile sig_atomic_t got_signal;
+/* SIGCHLD wakes the loop at once (self-pipe), so a killed node's restart
+ * does not wait for the next poll timeout. */
+static int wake_pipe[2] = { -1, -1 };
 
 static void on_signal(int sig)
 {
 	got_signal = sig;
+}
+
+static void on_child(int sig)
+{
+	int saved = errno;
+	char c = 1;
+	ssize_t ignored;
+
+	(void)sig;
+	ignored = write(wake_pipe[1], &c, 1); /* full pipe: a wake is pending anyway */
+	(void)ignored;
+	errno = saved;
+}
+
+static void drain_wakes(void)
+{
+	char buf[64];
+
+	while (read(wake_pipe[0], buf, sizeof(buf)) > 0)
+		;
 }
 
 void sv_log(const char *fmt, ...)
@@ -453,6 +476,13 @@ int supervisor_run(const char *dir, struct dr_error *err)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+		dr_error_errno(err, errno, "cannot create a pipe");
+		goto out;
+	}
+	sa.sa_handler = on_child;
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	/* The socket exists before any node starts: a node may forward to it. */
@@ -468,14 +498,17 @@ int supervisor_run(const char *dir, struct dr_error *err)
 	       sv.st.cluster_id);
 	sv_save(&sv);
 	while (!sv.shutdown) {
-		struct pollfd pfd = { .fd = sv.listen_fd, .events = POLLIN };
+		struct pollfd pfd[2] = { { .fd = sv.listen_fd, .events = POLLIN },
+					 { .fd = wake_pipe[0], .events = POLLIN } };
 
 		if (got_signal) {
 			sv_log("signal %d: shutting down", (int)got_signal);
 			break;
 		}
+		drain_wakes();
 		sv_reconcile(&sv);
-		if (poll(&pfd, 1, 50) > 0) {
+		/* the timeout paces back-off restarts and signal checks */
+		if (poll(pfd, 2, 50) > 0 && (pfd[0].revents & POLLIN)) {
 			int fd = accept4(sv.listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
 			if (fd >= 0) {
@@ -492,6 +525,12 @@ out:
 	if (sv.listen_fd >= 0) {
 		close(sv.listen_fd);
 		unlink(sv.sock_path);
+	}
+	signal(SIGCHLD, SIG_DFL);
+	for (int i = 0; i < 2; i++) {
+		if (wake_pipe[i] >= 0)
+			close(wake_pipe[i]);
+		wake_pipe[i] = -1;
 	}
 	if (sv.st.dir) {
 		sv.st.supervisor_pid = 0;
