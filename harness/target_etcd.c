@@ -135,39 +135,63 @@ static const char *etcd_resolve_region(struct target *t, const char *ref)
 	return NULL;
 }
 
-/* ---- data path (struct target's write_once / read_all) ------------------- */
+/* ---- workload connection (struct workload_conn) -------------------------- */
 
-static int etcd_write_once(struct target *t, const char *client_id, uint64_t sequence,
-			   const char *payload, int64_t timeout_ns, struct ledger_append_result *res)
+static void conn_append(struct workload_conn *c, const char *client_id, uint64_t sequence,
+			const char *payload, struct ledger_append_result *res)
 {
-	struct etcd_target *et = t->impl;
-	struct etcd_client *c = pool_take(et, (long)(timeout_ns / NS_PER_MS));
-	int rc;
-
-	if (!c) {
-		memset(res, 0, sizeof(*res));
-		res->outcome = LEDGER_OUTCOME_DEFINITE_FAILURE;
-		str_copy(res->code, sizeof(res->code), "TRANSPORT");
-		str_copy(res->message, sizeof(res->message), "cannot create an etcd client");
-		return -1;
-	}
-	rc = etcd_put_once(c, client_id, sequence, payload, res);
-	pool_give(et, c);
-	return rc;
+	etcd_put_once(c->impl, client_id, sequence, payload, res);
 }
 
-static int etcd_read_all(struct target *t, const char *client_id, json_t **entries,
-			 struct dr_error *err)
+static int conn_read_all(struct workload_conn *c, const char *client_id,
+			 struct ledger_entry_ref **out, size_t *n, struct dr_error *err)
 {
-	struct etcd_target *et = t->impl;
-	struct etcd_client *c = pool_take(et, 10000);
+	json_t *entries = NULL, *e;
+	size_t i;
 	int rc;
 
+	/* The read is paged and may be large: not the per-write timeout. */
+	etcd_client_set_timeout(c->impl, 10000);
+	rc = etcd_read_client(c->impl, client_id, &entries, err);
+	if (rc != 0)
+		return -1;
+	*out = xcalloc(json_array_size(entries) + 1, sizeof(**out));
+	json_array_foreach(entries, i, e) {
+		(*out)[i].sequence = (uint64_t)json_integer_value(json_object_get(e, "sequence"));
+		(*out)[i].index = (uint64_t)json_integer_value(json_object_get(e, "index"));
+	}
+	*n = json_array_size(entries);
+	json_decref(entries);
+	return 0;
+}
+
+static void conn_close(struct workload_conn *c)
+{
 	if (!c)
-		return dr_error_set(err, "cannot create an etcd client");
-	rc = etcd_read_client(c, client_id, entries, err);
-	pool_give(et, c);
-	return rc;
+		return;
+	etcd_client_free(c->impl);
+	free(c);
+}
+
+static int etcd_workload_connect(struct target *t, int64_t call_timeout_ns,
+				 struct workload_conn **out, struct dr_error *err)
+{
+	struct etcd_target *et = t->impl;
+	const char *addrs[ETCD_MAX_MEMBERS];
+	struct etcd_client *ec = NULL;
+	struct workload_conn *c;
+
+	for (int i = 0; i < et->cl.n; i++)
+		addrs[i] = et->cl.m[i].address;
+	if (etcd_client_new(&ec, addrs, (size_t)et->cl.n, (long)(call_timeout_ns / NS_PER_MS), err) != 0)
+		return -1;
+	c = xcalloc(1, sizeof(*c));
+	c->impl = ec;
+	c->append = conn_append;
+	c->read_all = conn_read_all;
+	c->close = conn_close;
+	*out = c;
+	return 0;
 }
 
 /* ---- selection --------------------------------------------------------- */
@@ -1094,8 +1118,7 @@ int target_etcd_new(struct target **out, const struct plan *plan,
 	t->describe = etcd_describe;
 	t->state_path = etcd_state_path;
 	t->close = etcd_close;
-	t->write_once = etcd_write_once;
-	t->read_all = etcd_read_all;
+	t->workload_connect = etcd_workload_connect;
 	*out = t;
 	return 0;
 fail:

@@ -587,6 +587,15 @@ static int wants(const char *only, const char *what)
 	return !only || strstr(only, what) != NULL;
 }
 
+static void print_load(const char *when)
+{
+	double l[3] = { 0, 0, 0 };
+
+	if (getloadavg(l, 3) == 3)
+		printf("load average %s: %.2f %.2f %.2f (other work on the machine shows up in the "
+		       "tails)\n", when, l[0], l[1], l[2]);
+}
+
 static void print_versions(void)
 {
 	struct dr_error err = DR_ERROR_INIT;
@@ -645,6 +654,7 @@ int main(int argc, char **argv)
 		}
 	}
 	print_versions();
+	print_load("at the start");
 	if (wants(only, "failover")) {
 		failover(1000, 100, 100, trials);
 		failover(150, 15, 25, trials);
@@ -655,6 +665,8 @@ int main(int argc, char **argv)
 		cold_start(cold);
 	if (wants(only, "runner"))
 		runner_cost(drillrig, runner_plan);
+	printf("\n");
+	print_load("at the end");
 	printf("\nsummary (ledgerd / etcd; below 1.0 means ledgerd is faster or smaller, except "
 	       "throughput, where above 1.0 means ledgerd is faster)\n");
 	for (int i = 0; i < nratios; i++)
