@@ -57,7 +57,11 @@ json_t *etcd_status_build(struct etcd_member *members, const struct etcd_member_
 			break;
 		}
 	leader_idx = find_by_raft_id(members, n, leader_raft);
-	if (leader_idx >= 0 && !answers[leader_idx].reachable)
+	/* The leader must answer and say so itself: followers keep naming a
+	 * killed leader until they time out, and a restarted one answers at
+	 * once but leads nothing yet. */
+	if (leader_idx >= 0 && (!answers[leader_idx].reachable ||
+				answers[leader_idx].leader != answers[leader_idx].member_id))
 		leader_idx = -1;
 	if (leader_idx >= 0) {
 		const struct etcd_member *lm = &members[leader_idx];

@@ -59,9 +59,9 @@ steps:
     action: kill
     what: leader
     fault: true
+  # Any member may win: the killed one is restarted at once, like a pod.
   - name: new-leader
     action: await_leader
-    region: dr
     timeout: 10s
   - name: killed-member-back
     action: await_healthy

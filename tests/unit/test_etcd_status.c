@@ -178,6 +178,14 @@ static void test_dead_leader_is_no_leader(void **state)
 		json_array_get(json_object_get(st, "members"), 1), "state")), "unreachable");
 	json_decref(st);
 
+	/* The killed leader restarted: it answers, but leads nothing yet while
+	 * the followers still name it. */
+	answer(&a[1], 200, 0, 50, 4);
+	st = etcd_status_build(m, a, 3, 2 * NS_PER_SEC);
+	assert_true(json_is_null(json_object_get(st, "leader")));
+	json_decref(st);
+	memset(&a[1], 0, sizeof(a[1]));
+
 	/* A member still at the old term names the deposed leader; the
 	 * higher-term answer wins. */
 	answer(&a[0], 100, 200, 60, 4);
