@@ -94,7 +94,6 @@ static int etcd_status(struct target *t, json_t **out, int64_t timeout_ns, struc
 	struct etcd_member_answer answers[ETCD_MAX_MEMBERS];
 	long per = (long)(timeout_ns / NS_PER_MS / (et->cl.n > 0 ? et->cl.n : 1));
 	struct etcd_client *c;
-	int reachable = 0;
 
 	if (per > STATUS_MEMBER_TIMEOUT_MS || per <= 0)
 		per = STATUS_MEMBER_TIMEOUT_MS;
@@ -107,16 +106,15 @@ static int etcd_status(struct target *t, json_t **out, int64_t timeout_ns, struc
 		long http = 0;
 
 		memset(&answers[i], 0, sizeof(answers[i]));
-		if (etcd_call(c, i, "v3/maintenance/status", NULL, &resp, &http, &e) == 0 && http == 200 &&
-		    etcd_answer_parse(&answers[i], resp) == 0)
-			reachable++;
+		if (etcd_call(c, i, "v3/maintenance/status", NULL, &resp, &http, &e) != 0 ||
+		    http != 200 || etcd_answer_parse(&answers[i], resp) != 0)
+			answers[i].reachable = 0;
 		json_decref(resp);
 	}
 	pool_give(et, c);
 	pthread_mutex_lock(&et->status_lock);
 	*out = etcd_status_build(et->cl.m, answers, et->cl.n, clock_mono_ns());
 	pthread_mutex_unlock(&et->status_lock);
-	(void)reachable;
 	return 0;
 }
 

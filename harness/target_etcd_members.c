@@ -63,6 +63,7 @@ static int spawn_member(struct etcd_cluster *c, struct etcd_member *m, struct dr
 		so.stdout_path = log;
 		so.stderr_path = log;
 		rc = proc_spawn(&m->pid, argv, &so, err);
+		m->started_ns = clock_mono_ns();
 	}
 	if (rc != 0)
 		dr_error_wrap(err, "cannot start etcd member %s", m->name);
@@ -82,11 +83,25 @@ static void supervise_once(struct etcd_cluster *c)
 		int status = 0;
 
 		if (m->pid > 0 && proc_wait(m->pid, &status, WNOHANG) == m->pid) {
+			int64_t now = clock_mono_ns();
+
 			m->pid = 0;
 			m->paused = 0;
 			m->last_status = status;
+			/* A kill of a healthy member is restarted at once; a member
+			 * that cannot stay up must not become a spawn storm. */
+			if (now - m->started_ns < NS_PER_SEC) {
+				m->backoff_ns = m->backoff_ns ? m->backoff_ns * 2 : 100 * NS_PER_MS;
+				if (m->backoff_ns > 5 * NS_PER_SEC)
+					m->backoff_ns = 5 * NS_PER_SEC;
+				m->restart_due_ns = now + m->backoff_ns;
+			} else {
+				m->backoff_ns = 0;
+				m->restart_due_ns = 0;
+			}
 		}
-		if (m->pid == 0 && m->wanted && !atomic_load(&c->stop)) {
+		if (m->pid == 0 && m->wanted && !atomic_load(&c->stop) &&
+		    clock_mono_ns() >= m->restart_due_ns) {
 			struct dr_error err = DR_ERROR_INIT;
 
 			if (spawn_member(c, m, &err) == 0)
@@ -199,6 +214,8 @@ int etcd_member_start(struct etcd_cluster *c, int idx, struct dr_error *err)
 
 	pthread_mutex_lock(&c->lock);
 	m->wanted = 1;
+	m->backoff_ns = 0;
+	m->restart_due_ns = 0;
 	if (m->pid > 0 && m->paused) {
 		kill(m->pid, SIGCONT);
 		m->paused = 0;

@@ -36,6 +36,9 @@ struct etcd_member {
 	int paused;
 	int restarts;
 	int last_status;         /* wait status of its last exit */
+	int64_t started_ns;      /* when its process was spawned */
+	int64_t restart_due_ns;  /* crash-looping: not before this */
+	int64_t backoff_ns;      /* next delay for a member that dies young */
 };
 
 struct etcd_cluster {
