@@ -69,6 +69,12 @@ steps:
   - name: caught-up
     action: await_replicated
     timeout: 20s
+  # The workload stops with the last step: give it an observation window
+  # after recovery, so its first acknowledged write after the outage (the
+  # end of the RTO) falls inside the drill.
+  - name: observe
+    action: sleep
+    duration: 1s
 PLAN
 
 run_drill() { # name plan
