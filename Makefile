@@ -163,3 +163,14 @@ bench-history: $(BENCH_HISTORY)
 
 bench: bench-history
 -include $(patsubst %.c,$(BUILD)/obj/%.d,$(wildcard bench/history/*.c))
+
+# --- k8s ---
+# The kubectl test double (tests/doubles/kubectl_double.c) emulates
+# Kubernetes contexts on a bundled cluster; tests put its directory first in
+# PATH, so it is built as $(BUILD)/tests/doubles/kubectl.
+KUBECTL_DOUBLE := $(BUILD)/tests/doubles/kubectl
+$(KUBECTL_DOUBLE): $(call obj,tests/doubles/kubectl_double.c) $(ARCHIVES)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
+test integration: $(KUBECTL_DOUBLE)
+-include $(patsubst %.c,$(BUILD)/obj/%.d,$(wildcard tests/doubles/*.c))
