@@ -25,6 +25,7 @@
 /* Pause after a failed attempt when every node refused: a dead cluster
  * must not turn the writer into a busy loop. */
 #define FAILED_BACKOFF_NS (5 * NS_PER_MS)
+#define ANSWERED_BACKOFF_NS (1 * NS_PER_MS)
 #define STATUS_CALL_TIMEOUT_MS 200
 
 struct node_poller {
@@ -163,10 +164,13 @@ static void *writer_main(void *arg)
 			continue;
 		}
 		attempt++;
-		/* NOT_LEADER names the leader: retry there at once.  Anything else
+		/* NOT_LEADER names the leader: retry there at once.  A live node's
+		 * refusal is retried almost at once too (the backoff bounds how
+		 * precisely the end of an outage is seen); a dead or silent node
 		 * backs off a little so a dead cluster is not hammered. */
-		if (op.error != HISTORY_ERR_NOT_LEADER)
-			clock_sleep_ns(FAILED_BACKOFF_NS);
+		if (op.error == HISTORY_ERR_NOT_LEADER)
+			continue;
+		clock_sleep_ns(res.http_status ? ANSWERED_BACKOFF_NS : FAILED_BACKOFF_NS);
 	}
 	ledger_client_free(c);
 	free(payload);
@@ -313,8 +317,13 @@ int recorder_start(struct recorder **out, const struct plan *plan, struct target
 								   : 20 * NS_PER_MS;
 	r->rate = plan->workload.rate;
 	r->payload_size = plan->workload.payload_size > 0 ? plan->workload.payload_size : 64;
-	snprintf(r->client_id, sizeof(r->client_id), "drill-%s-%lld-%ld", plan->name,
-		 (long long)(clock_wall_ns() / NS_PER_SEC), (long)getpid());
+	/* Tests that tamper with the workload's own entries (Debug/DropEntry)
+	 * need to know its client id in advance. */
+	if (getenv("DRILLRIG_WORKLOAD_CLIENT_ID") && *getenv("DRILLRIG_WORKLOAD_CLIENT_ID"))
+		snprintf(r->client_id, sizeof(r->client_id), "%s", getenv("DRILLRIG_WORKLOAD_CLIENT_ID"));
+	else
+		snprintf(r->client_id, sizeof(r->client_id), "drill-%s-%lld-%ld", plan->name,
+			 (long long)(clock_wall_ns() / NS_PER_SEC), (long)getpid());
 	history_init(&r->history, 0);
 	status_timeline_init(&r->timeline, 0);
 	pthread_mutex_init(&r->status_lock, NULL);

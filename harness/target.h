@@ -81,6 +81,9 @@ struct target {
 	const char *(*resolve_region)(struct target *t, const char *ref);
 	/* A description for the journal: {"kind","description","topology","contexts"}. */
 	json_t *(*describe)(struct target *t);
+	/* Where the running drill keeps its pending undos for `drillrig recover`
+	 * (heap string), next to the drill lock; NULL when the target has none. */
+	char *(*state_path)(struct target *t);
 	/* Tear down what start() created (unless asked to keep it) and free. */
 	void (*close)(struct target *t, int keep);
 };

@@ -124,7 +124,7 @@ void ledgerd_usage(void)
 	      "               --region NAME --role primary|dr|witness --zone Z --peers FILE\n"
 	      "               [--election-timeout MS] [--heartbeat MS] [--enable-debug]\n"
 	      "               [--snapshot-threshold N] [--seed-snapshot FILE]\n"
-	      "               [--supervisor-socket PATH] [--admin-token-file F]\n"
+	      "               [--supervisor-socket PATH] [--admin-token-file F] [--join]\n"
 	      "       ledgerd info --data DIR\n"
 	      "       ledgerd recover --data DIR --peers FILE --voters 3,4\n"
 	      "See docs/ledger-api.md.\n",
@@ -134,7 +134,7 @@ void ledgerd_usage(void)
 enum {
 	OPT_ID = 1, OPT_DATA, OPT_LISTEN, OPT_RAFT, OPT_REGION, OPT_ROLE, OPT_ZONE, OPT_PEERS,
 	OPT_ELECTION, OPT_HEARTBEAT, OPT_DEBUG, OPT_SNAP, OPT_SEED, OPT_SUPERVISOR, OPT_TOKEN,
-	OPT_HELP,
+	OPT_JOIN, OPT_HELP,
 };
 
 int ledgerd_config_parse(struct ledgerd_config *out, int argc, char **argv,
@@ -156,6 +156,7 @@ int ledgerd_config_parse(struct ledgerd_config *out, int argc, char **argv,
 		{ "seed-snapshot", required_argument, NULL, OPT_SEED },
 		{ "supervisor-socket", required_argument, NULL, OPT_SUPERVISOR },
 		{ "admin-token-file", required_argument, NULL, OPT_TOKEN },
+		{ "join", no_argument, NULL, OPT_JOIN },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -201,6 +202,7 @@ int ledgerd_config_parse(struct ledgerd_config *out, int argc, char **argv,
 		case OPT_SEED: out->seed_snapshot = optarg; break;
 		case OPT_SUPERVISOR: out->supervisor_socket = optarg; break;
 		case OPT_TOKEN: out->admin_token_file = optarg; break;
+		case OPT_JOIN: out->join = 1; break;
 		case OPT_HELP:
 			ledgerd_usage();
 			return 1;
