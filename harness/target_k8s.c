@@ -463,7 +463,7 @@ int target_k8s_new(struct target **out, const struct plan *plan,
 	kt->cfg = cfg;
 	kt->dry_run = opts->dry_run;
 	kt->server_dry_run = opts->server_dry_run;
-	kt->out = stdout;
+	kt->out = opts->out ? opts->out : stdout;
 	pthread_mutex_init(&kt->lock, NULL);
 	kt->snapshots = json_object();
 	kt->cordoned = json_array();

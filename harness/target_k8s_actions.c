@@ -833,7 +833,7 @@ static void do_snapshot(struct k8s_target *kt, json_t *args, const struct action
 	if (!path)
 		path = json_string_value(json_object_get(answer, "snapshot_path"));
 	/* The runbook copies the whole snapshot directory when no file is named. */
-	pod_path = xstrdup(path ? path : kt->cfg->snapshot_dir);
+	pod_path = xstrdup(path ? path : kt->dry_run ? "<path CreateSnapshot answers>" : kt->cfg->snapshot_dir);
 	copy = copy_to ? xstrdup(copy_to) : xasprintf("snapshot-%s%s", ctx->step_name ? ctx->step_name : "drill",
 						       path ? ".bin" : "");
 	k8s_cmd_cp(&a, kt->cfg, picks[0].r, picks[0].pod, pod_path, copy, 1);

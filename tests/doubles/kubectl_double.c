@@ -506,6 +506,11 @@ static int do_get(struct cmd *c, const char *region)
 				 "spec", "replicas", json_integer_value(json_object_get(r, "replicas")),
 				 "status", "replicas", exist, "readyReplicas", ready, "currentReplicas", exist,
 				 "observedGeneration", 1);
+		/* As the API server does: omitempty counters vanish at zero. */
+		if (!ready)
+			json_object_del(json_object_get(node, "status"), "readyReplicas");
+		if (!exist)
+			json_object_del(json_object_get(node, "status"), "currentReplicas");
 		print_json(node);
 		json_decref(node);
 		return 0;
