@@ -104,8 +104,7 @@ int k8s_run(struct k8s_target *kt, struct k8s_out *res, const struct k8s_argv *a
 	memset(&pr, 0, sizeof(pr));
 	start = clock_mono_ns();
 	if (proc_run(&pr, argv->v, stdin_data, limit, CAPTURE_MAX, err) != 0) {
-		dr_error_wrap(err, "cannot run '%s' (is kubectl installed? set kubectl: in the target configuration)",
-			      argv->v[0]);
+		dr_error_wrap(err, "kubectl is missing or cannot run (install it, or set kubectl: in the target configuration)");
 		record(kt, journal, display, -1, start, clock_mono_ns() - start, flags);
 		res->out = xstrdup("");
 		res->errout = xstrdup(err->msg);

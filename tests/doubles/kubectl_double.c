@@ -836,10 +836,13 @@ static int dispatch(struct cmd *c)
 	}
 	if (strcmp(verb, "auth") == 0 && c->nargs >= 4 && strcmp(c->args[1], "can-i") == 0) {
 		const char *deny = getenv("KUBECTL_DOUBLE_DENY");
-		char *q = xasprintf("%s %s", c->args[2], c->args[3]);
-		int no = deny && *deny && strstr(q, deny);
+		struct strbuf q = STRBUF_INIT;
+		int no;
 
-		free(q);
+		for (int i = 2; i < c->nargs; i++)
+			strbuf_addf(&q, "%s%s", i > 2 ? " " : "", c->args[i]);
+		no = deny && *deny && strstr(strbuf_str(&q), deny);
+		strbuf_release(&q);
 		printf("%s\n", no ? "no" : "yes");
 		return no ? 1 : 0;
 	}

@@ -492,6 +492,56 @@ static void test_held_lease_refuses_a_second_drill(void **state)
 	free(lease);
 }
 
+static int run_preflight(const char *config, const char *deny, char **out)
+{
+	char *drillrig = xstrdup(drill_bin()), *cfg = drill_src_path(config);
+	char *plan = drill_src_path("drills/region-failover.yaml");
+	char *argv[] = { drillrig, (char *)"preflight", (char *)"--target-config", cfg, (char *)"--plan", plan, NULL };
+	int rc;
+
+	if (deny)
+		setenv("KUBECTL_DOUBLE_DENY", deny, 1);
+	rc = run_cmd(argv, out);
+	unsetenv("KUBECTL_DOUBLE_DENY");
+	free(drillrig);
+	free(cfg);
+	free(plan);
+	return rc;
+}
+
+static void test_preflight(void **state)
+{
+	char *out = NULL, *cfg = xasprintf("%s/no-kubectl.yaml", fx.dir);
+	static const char no_kubectl[] =
+		"version: 1\nkubectl: /nonexistent/kubectl\nallowed_contexts: [drill-primary]\nregions:\n"
+		"  primary: {role: primary, context: drill-primary, namespace: inferadb, statefulset: inferadb-ledger, replicas: 2}\n";
+
+	(void)state;
+	settle_leader_in_primary();
+	assert_int_equal(run_preflight("tests/data/k8s/double.yaml", NULL, &out), 0);
+	assert_non_null(strstr(out, "ok    leader             cluster                      node "));
+	assert_non_null(strstr(out, "can patch statefulsets.apps/scale"));
+	assert_non_null(strstr(out, ", 0 failed"));
+	free(out);
+	/* RBAC refuses the scale: exit 3, and the line names the verb. */
+	assert_int_equal(run_preflight("tests/data/k8s/double-ledger-v1.yaml", "statefulsets.apps --subresource=scale", &out), 3);
+	assert_non_null(strstr(out, "FAIL  rbac               drill-primary                cannot patch statefulsets.apps/scale"));
+	free(out);
+	/* No kubectl at all: exit 3 naming it. */
+	assert_int_equal(fs_write_atomic(cfg, no_kubectl, strlen(no_kubectl), NULL), 0);
+	{
+		char *drillrig = xstrdup(drill_bin());
+		char *argv[] = { drillrig, (char *)"preflight", (char *)"--target-config", cfg, NULL };
+
+		assert_int_equal(run_cmd(argv, &out), 3);
+		assert_non_null(strstr(out, "kubectl is missing or cannot run"));
+		assert_non_null(strstr(out, "/nonexistent/kubectl"));
+		free(out);
+		free(drillrig);
+	}
+	free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -502,6 +552,7 @@ int main(void)
 		cmocka_unit_test(test_region_failover_ledger_v1),
 		cmocka_unit_test(test_kubectl_failure_mid_drill_still_rolls_back),
 		cmocka_unit_test(test_held_lease_refuses_a_second_drill),
+		cmocka_unit_test(test_preflight),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

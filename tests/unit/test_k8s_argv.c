@@ -53,9 +53,10 @@ static char *render(const char *config_rel)
 	char *config = src_path(config_rel), *buf = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&buf, &len);
-	static const char *const verbs[][2] = {
-		{ "get", "statefulsets" }, { "patch", "statefulsets/scale" }, { "delete", "pods" },
-		{ "create", "pods/exec" }, { "create", "leases.coordination.k8s.io" },
+	static const char *const verbs[][3] = {
+		{ "get", "statefulsets.apps", NULL }, { "patch", "statefulsets.apps", "scale" },
+		{ "delete", "pods", NULL }, { "create", "pods", "exec" },
+		{ "create", "leases.coordination.k8s.io", NULL },
 	};
 
 	assert_non_null(mem);
@@ -109,7 +110,7 @@ static char *render(const char *config_rel)
 		k8s_cmd_version(&a, cfg, d);
 		EMIT("preflight: version skew");
 		for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
-			k8s_cmd_auth_can_i(&a, cfg, p, verbs[i][0], verbs[i][1]);
+			k8s_cmd_auth_can_i(&a, cfg, p, verbs[i][0], verbs[i][1], verbs[i][2]);
 			EMIT("preflight: RBAC");
 		}
 		k8s_cmd_grpcurl_version(&a, cfg, d, d->admin_pod);
