@@ -418,6 +418,11 @@ static int check_plan(const struct k8s_config *cfg, const struct plan *plan, str
 
 	if (!plan)
 		return 0;
+	/* The Lease is not renewed: it must outlive the drill. */
+	if (plan->deadline_ns > (int64_t)cfg->lease_seconds * NS_PER_SEC)
+		return dr_error_set(err, "%s: the plan's deadline (%llds) is longer than the drill lock's "
+				    "lease.duration_seconds (%d) in '%s'", plan->path,
+				    (long long)(plan->deadline_ns / NS_PER_SEC), cfg->lease_seconds, cfg->path);
 	for (size_t i = 0; i < plan->nsteps; i++) {
 		snprintf(where, sizeof(where), "%s: step '%s'", plan->path, plan->steps[i].name);
 		if (check_action(cfg, plan->steps[i].args, where, err) != 0 ||
