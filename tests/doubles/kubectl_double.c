@@ -665,10 +665,12 @@ static int do_create(struct cmd *c)
 	}
 	leases = load_state("leases.json");
 	if (json_object_get(leases, name)) {
+		int rc = fail(1, "Error from server (AlreadyExists): error when creating \"STDIN\": "
+			      "leases.coordination.k8s.io \"%s\" already exists", name);
+
 		json_decref(obj);
 		json_decref(leases);
-		return fail(1, "Error from server (AlreadyExists): error when creating \"STDIN\": "
-			    "leases.coordination.k8s.io \"%s\" already exists", name);
+		return rc;
 	}
 	if (!c->server_dry_run) {
 		json_object_set(leases, name, obj);

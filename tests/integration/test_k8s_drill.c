@@ -282,8 +282,10 @@ static void failover_passes(const char *config, const char *status_method)
 	settle_leader_in_primary();
 	reset_log();
 	rc = run_drill(&p, config, (const char *const[]){ "--yes", NULL }, &journal);
-	if (rc != 0)
+	if (rc != 0) {
 		dump(&p);
+		fprintf(stderr, "reason: %s\n", json_string_value(json_object_get(journal, "reason")) ?: "?");
+	}
 	assert_int_equal(rc, 0);
 	assert_non_null(journal);
 	assert_string_equal(json_string_value(json_object_get(journal, "status")), "passed");
