@@ -272,7 +272,9 @@ static int k8s_start(struct target *t, const struct action_ctx *ctx, struct dr_e
 	if (kt->dry_run) {
 		fprintf(kt->out, "dry run: every kubectl command is printed, none runs\n");
 		k8s_print_plan(kt->cfg, kt->out);
-		return 0;
+		/* The runner takes no lock in a dry run; show the one a real run takes. */
+		fprintf(kt->out, "  take the drill lock:\n");
+		return k8s_lease_acquire(kt, err);
 	}
 	for (i = 0; i < kt->cfg->nregions; i++) {
 		const struct k8s_region *r = &kt->cfg->regions[i];
@@ -370,9 +372,6 @@ static json_t *k8s_describe(struct target *t)
 		      "config", cfg->path,
 		      "nodes", nodes,
 		      "measurement", cfg->workload_endpoint ? "workload" : "status-only");
-	pthread_mutex_lock(&kt->lock);
-	json_object_set_new(d, "status_reads", json_integer((json_int_t)kt->status_reads));
-	pthread_mutex_unlock(&kt->lock);
 	return d;
 }
 
@@ -381,6 +380,10 @@ static void k8s_close(struct target *t, int keep)
 	struct k8s_target *kt = t->impl;
 
 	(void)keep;
+	if (kt->dry_run) {
+		fprintf(kt->out, "  release the drill lock:\n");
+		kt->lease_held = 1;
+	}
 	k8s_lease_release(kt);
 	k8s_config_free(kt->cfg);
 	json_decref(kt->snapshots);

@@ -160,6 +160,6 @@ void k8s_lease_release(struct k8s_target *kt)
 			li.holder);
 		return;
 	}
-	if (lease_delete(kt, &err) != 0)
+	if (lease_delete(kt, &err) < 0)
 		fprintf(stderr, "drillrig: warning: cannot release the drill lock: %s\n", err.msg);
 }
