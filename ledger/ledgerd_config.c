@@ -166,7 +166,10 @@ int ledgerd_config_parse(struct ledgerd_config *out, int argc, char **argv,
 	memset(out, 0, sizeof *out);
 	out->election_ms = 1000;
 	out->heartbeat_ms = 100;
-	out->snapshot_threshold = 1024;
+	/* Taking a snapshot stalls the event loop; at 1024 entries a full-speed
+	 * workload saw a 130-200 ms pause every second, which drills measured
+	 * as outages.  8192 keeps the log short and the pauses rare. */
+	out->snapshot_threshold = 8192;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
