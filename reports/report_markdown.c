@@ -82,11 +82,11 @@ static void section_timeline(struct strbuf *sb, const json_t *j)
 	if (j_num(j, "fault_start_ms", &v) || j_num(j, "restore_start_ms", &v)) {
 		strbuf_adds(sb, "    section Moments\n");
 		if (j_num(j, "fault_start_ms", &v))
-			strbuf_addf(sb, "    fault :milestone, m1, %ld, 0ms\n", ms_round(v));
+			strbuf_addf(sb, "    fault :milestone, m1, %ld, %ld\n", ms_round(v), ms_round(v));
 		if (outage && j_num(outage, "end_ms", &v))
-			strbuf_addf(sb, "    recovered :milestone, m2, %ld, 0ms\n", ms_round(v));
+			strbuf_addf(sb, "    recovered :milestone, m2, %ld, %ld\n", ms_round(v), ms_round(v));
 		if (j_num(j, "restore_start_ms", &v))
-			strbuf_addf(sb, "    restore starts :milestone, m3, %ld, 0ms\n", ms_round(v));
+			strbuf_addf(sb, "    restore starts :milestone, m3, %ld, %ld\n", ms_round(v), ms_round(v));
 	}
 	strbuf_adds(sb, "```\n\n");
 }
