@@ -53,11 +53,13 @@ void undo_stack_save(const struct undo_stack *s, const char *path, const struct 
 		     json_t *target)
 {
 	struct dr_error err = DR_ERROR_INIT;
-	json_t *state, *undos = json_array(), *rollback = json_array();
+	json_t *state, *undos, *rollback;
 	char *text;
 
 	if (!path)
 		return;
+	undos = json_array();
+	rollback = json_array();
 	for (size_t i = 0; i < s->n; i++)
 		json_array_append_new(undos, json_pack("{s:s,s:O}", "step", s->items[i].step_name,
 						       "action", s->items[i].action));
