@@ -12,7 +12,9 @@
  * the PromQL the rules use (selectors, comparisons with a number or another
  * metric matched on all labels, `and`) and fails on anything else, so a
  * rule rewritten beyond it is noticed rather than silently skipped.
- * promtool test rules (ci/alerts/ledger-dr.test.yml) covers full PromQL.
+ * promtool test rules (ci/alerts/ledger-dr.test.yml) covers full PromQL, and
+ * when promtool is installed each live state is also handed to it (the
+ * samples as constant series, the evaluator's alerts as the expected ones).
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <ctype.h>
 #include <curl/curl.h>
@@ -29,6 +32,7 @@
 #include "assertions/promtext.h"
 #include "common/clock.h"
 #include "common/fsutil.h"
+#include "common/proc.h"
 #include "common/strbuf.h"
 #include "harness/yaml_json.h"
 #include "tests/support/ledger_testnet.h"
@@ -46,6 +50,9 @@ struct vsample {
 	char key[512];
 	char node[16];
 	double v;
+	int nl;
+	char lname[8][32];
+	char lval[8][64];
 };
 
 struct vec {
@@ -59,6 +66,7 @@ struct scrape {
 };
 
 static struct testnet net;
+static json_t *rules_tree; /* the rules file as loaded (for promtool) */
 
 /* ---- rules file --------------------------------------------------------- */
 
@@ -91,6 +99,8 @@ static int load_rules(struct rule *out, int max)
 			n++;
 		}
 	}
+	json_decref(rules_tree);
+	rules_tree = json_incref(doc.root);
 	yj_doc_release(&doc);
 	free(text);
 	free(path);
@@ -184,6 +194,11 @@ static struct vec selector(const struct scrape *sc, const char *name)
 					fail_msg("label set of '%s' too long", name);
 				if (strcmp(sorted[k].name, "node") == 0)
 					str_copy(s.node, sizeof(s.node), sorted[k].value);
+				if (k < 8) {
+					str_copy(s.lname[k], sizeof(s.lname[k]), sorted[k].name);
+					str_copy(s.lval[k], sizeof(s.lval[k]), sorted[k].value);
+					s.nl = (int)k + 1;
+				}
 			}
 			s.v = p->value;
 			vec_push(&out, &s);
@@ -342,6 +357,121 @@ static double sample(const struct scrape *sc, int doc, const char *name)
 	return v;
 }
 
+/* ---- cross-check with promtool's real PromQL ----------------------------- */
+
+static const char *promtool_path(void)
+{
+	static const char *const paths[] = { "/usr/bin/promtool", "/usr/local/bin/promtool" };
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (access(paths[i], X_OK) == 0)
+			return paths[i];
+	return NULL;
+}
+
+static json_t *labels_json(const struct vsample *s)
+{
+	json_t *o = json_object();
+
+	for (int k = 0; k < s->nl; k++)
+		json_object_set_new(o, s->lname[k], json_string(s->lval[k]));
+	return o;
+}
+
+/* The live samples become series that stay constant for 5 minutes (long
+ * enough for every `for:`), the alerts the evaluator selected become the
+ * expected alerts at 5m, and promtool must agree.  Annotations are dropped
+ * from a copy of the rules (promtool compares them too; the unit tests in
+ * ci/alerts/ledger-dr.test.yml check them). */
+static void promtool_agrees(const struct scrape *sc, const struct rule *rules, int n,
+			    const char *state)
+{
+	const char *promtool = promtool_path();
+	struct dr_error err = DR_ERROR_INIT;
+	struct proc_result pr;
+	json_t *stripped, *group, *rule, *series = json_array(), *tests = json_array(), *doc;
+	char *dir = NULL, *rules_path = NULL, *test_path = NULL, *text;
+	size_t gi, ri;
+
+	if (!promtool) {
+		fprintf(stderr, "# note: promtool not installed (apt-get install prometheus): "
+				"no promtool cross-check of the %s state\n", state);
+		json_decref(series);
+		json_decref(tests);
+		return;
+	}
+	stripped = json_deep_copy(rules_tree);
+	json_array_foreach(json_object_get(stripped, "groups"), gi, group)
+		json_array_foreach(json_object_get(group, "rules"), ri, rule)
+			json_object_del(rule, "annotations");
+	for (int d = 0; d < sc->ndocs; d++) {
+		for (size_t i = 0; i < sc->docs[d].count; i++) {
+			const struct prom_sample *p = &sc->docs[d].samples[i];
+			struct strbuf sb = STRBUF_INIT;
+
+			if (strncmp(p->name, "ledger_raft_", 12) != 0 &&
+			    strncmp(p->name, "ledger_replication_", 19) != 0)
+				continue;
+			strbuf_addf(&sb, "%s{", p->name);
+			for (size_t k = 0; k < p->n_labels; k++)
+				strbuf_addf(&sb, "%s%s=\"%s\"", k ? "," : "", p->labels[k].name,
+					    p->labels[k].value);
+			strbuf_adds(&sb, "}");
+			text = xasprintf("%.17gx20", p->value);
+			json_array_append_new(series, json_pack("{s:s,s:s}", "series", sb.buf, "values", text));
+			free(text);
+			strbuf_release(&sb);
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		struct vec v = eval_expr(sc, rules[i].expr);
+		json_t *exp = json_array(), *rule_labels = NULL;
+
+		json_array_foreach(json_object_get(stripped, "groups"), gi, group)
+			json_array_foreach(json_object_get(group, "rules"), ri, rule)
+				if (strcmp(json_string_value(json_object_get(rule, "alert")) ?: "",
+					   rules[i].name) == 0)
+					rule_labels = json_object_get(rule, "labels");
+		for (size_t k = 0; k < v.n; k++) {
+			json_t *labels = labels_json(&v.s[k]);
+
+			json_object_update(labels, rule_labels);
+			json_array_append_new(exp, json_pack("{s:o}", "exp_labels", labels));
+		}
+		json_array_append_new(tests, json_pack("{s:s,s:s,s:o}", "eval_time", "5m", "alertname",
+						       rules[i].name, "exp_alerts", exp));
+		free(v.s);
+	}
+	dir = xasprintf("%s/promtool-%s", net.dir, state);
+	assert_int_equal(fs_mkdir_p(dir, &err), 0);
+	rules_path = xasprintf("%s/rules.json", dir);
+	test_path = xasprintf("%s/test.json", dir);
+	text = json_dumps(stripped, JSON_INDENT(1));
+	assert_int_equal(fs_write_atomic(rules_path, text, strlen(text), &err), 0);
+	free(text);
+	doc = json_pack("{s:[s],s:s,s:[{s:s,s:o,s:o}]}", "rule_files", rules_path,
+			"evaluation_interval", "15s", "tests", "interval", "15s", "input_series",
+			series, "alert_rule_test", tests);
+	text = json_dumps(doc, JSON_INDENT(1));
+	assert_int_equal(fs_write_atomic(test_path, text, strlen(text), &err), 0);
+	free(text);
+	{
+		char *argv[] = { (char *)promtool, "test", "rules", test_path, NULL };
+
+		if (proc_run(&pr, argv, NULL, 30 * NS_PER_SEC, 1 << 16, &err) != 0)
+			fail_msg("cannot run promtool: %s", err.msg);
+		if (!pr.exited || pr.exit_code != 0)
+			fail_msg("%s state: promtool disagrees with the evaluator (%s):\n%s%s", state,
+				 test_path, pr.out, pr.errout);
+		proc_result_release(&pr);
+	}
+	json_decref(doc);
+	json_decref(stripped);
+	free(rules_path);
+	free(test_path);
+	free(dir);
+}
+
 /* ---- tests ------------------------------------------------------------- */
 
 static void test_evaluator_on_fixed_text(void **state)
@@ -416,6 +546,8 @@ static void test_healthy_then_leaderless(void **state)
 			}
 		}
 		quiet = fired == 0;
+		if (quiet)
+			promtool_agrees(&sc, rules, n, "healthy");
 		scrape_release(&sc);
 		if (!quiet)
 			clock_sleep_ns(100 * NS_PER_MS);
@@ -432,15 +564,17 @@ static void test_healthy_then_leaderless(void **state)
 
 		scrape_all(&sc);
 		fired = firing(&sc, no_leader, nodes, sizeof(nodes));
-		scrape_release(&sc);
 		if (fired == 2)
 			break;
+		scrape_release(&sc);
 		if (clock_mono_ns() > deadline)
 			fail_msg("leaderless cluster: LedgerNoLeader selects %zu node(s) (%s), expected the 2 survivors",
 				 fired, nodes);
 		clock_sleep_ns(100 * NS_PER_MS);
 	}
 	assert_string_equal(nodes, "node 4, node 5");
+	promtool_agrees(&sc, rules, n, "leaderless");
+	scrape_release(&sc);
 
 	/* Wait until the survivors' lag (time since they knew a leader) is over
 	 * the lag alert's 5 s: it must stay quiet, and so must the peers alert
@@ -460,6 +594,8 @@ static void test_healthy_then_leaderless(void **state)
 		if (firing(&sc, no_leader, nodes, sizeof(nodes)) != 2)
 			fail_msg("leaderless cluster: LedgerNoLeader stopped selecting both survivors (%s)",
 				 nodes);
+		if (over)
+			promtool_agrees(&sc, rules, n, "leaderless-lagging");
 		scrape_release(&sc);
 		if (over)
 			break;
@@ -468,6 +604,8 @@ static void test_healthy_then_leaderless(void **state)
 		clock_sleep_ns(250 * NS_PER_MS);
 	}
 	testnet_destroy(&net);
+	json_decref(rules_tree);
+	rules_tree = NULL;
 }
 
 static int teardown(void **state)
