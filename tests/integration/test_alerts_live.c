@@ -7,7 +7,8 @@
  *   survivors, and only it; once the survivors' lag is over 5 s the lag
  *   alert still stays quiet (it only looks at nodes that know a leader).
  *
- * `for:` durations are the alert manager's business, not the expression's:
+ * `for:` durations belong to Prometheus' evaluation over time, not to the
+ * expression:
  * this test checks what the expressions select.  The evaluator below knows
  * the PromQL the rules use (selectors, comparisons with a number or another
  * metric matched on all labels, `and`) and fails on anything else, so a
