@@ -17,6 +17,7 @@ int cli_usage(int to_stderr);
 
 int cmd_version(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_recover(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_validate(int argc, char **argv);

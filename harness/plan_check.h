@@ -21,7 +21,6 @@ struct schema_ctx {
 	/* Names of steps seen so far (for restore_snapshot from:). */
 	json_t *snapshot_steps;       /* object name -> true, owned */
 	int have_restore;             /* a restore_snapshot step came before */
-	size_t errors_before;
 };
 
 /* Report an error at obj[key]'s value (or at obj when key is absent from

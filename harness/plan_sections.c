@@ -165,7 +165,7 @@ void section_topology(struct schema_ctx *ctx, json_t *root, struct plan *plan,
 	json_t *topo = json_object_get(root, "topology"), *regions, *timing;
 	struct plan_topology *t = &plan->topology;
 	size_t before = ctx->diags->errors;
-	int primaries = 0, witnesses = 0, total = 0, primary_size = 0;
+	int primaries = 0, witnesses = 0, total = 0;
 
 	t->election_timeout_ns = MS(300);
 	t->heartbeat_ns = MS(30);
@@ -243,10 +243,8 @@ void section_topology(struct schema_ctx *ctx, json_t *root, struct plan *plan,
 		}
 		for (size_t i = 0; i < t->nregions; i++) {
 			total += t->regions[i].size;
-			if (t->regions[i].role == PLAN_ROLE_PRIMARY) {
+			if (t->regions[i].role == PLAN_ROLE_PRIMARY)
 				primaries++;
-				primary_size = t->regions[i].size;
-			}
 			if (t->regions[i].role == PLAN_ROLE_WITNESS)
 				witnesses++;
 		}
@@ -259,7 +257,6 @@ void section_topology(struct schema_ctx *ctx, json_t *root, struct plan *plan,
 		if (ctx->diags->errors == before && total > 15)
 			schema_err_key(ctx, topo, "topology", "regions", "%d nodes in all: at most "
 				       "15", total);
-		(void)primary_size;
 	} else {
 		add_region(plan, "primary", PLAN_ROLE_PRIMARY, 2, 2);
 		add_region(plan, "dr", PLAN_ROLE_DR, 2, 2);

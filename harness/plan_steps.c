@@ -233,7 +233,7 @@ static void name_step(struct schema_ctx *ctx, json_t *obj, const char *path, jso
 }
 
 static void check_fault(struct schema_ctx *ctx, json_t *obj, const char *path,
-			const struct action_spec *spec, struct plan_step *st, struct plan *plan)
+			const struct action_spec *spec, struct plan_step *st)
 {
 	json_t *fault = json_object_get(obj, "fault"), *undo = json_object_get(obj, "undo");
 	const struct action_spec *uspec;
@@ -276,13 +276,12 @@ static void check_fault(struct schema_ctx *ctx, json_t *obj, const char *path,
 		fill_step(us, undo, uspec, ctx, st->index);
 		st->undo = undo;
 		st->undo_step = us;
-		(void)plan;
 	}
 	free(up);
 }
 
 static struct plan_step *check_list(struct schema_ctx *ctx, json_t *root, const char *key,
-				    enum step_mode mode, size_t *count_out, struct plan *plan)
+				    enum step_mode mode, size_t *count_out)
 {
 	json_t *list = json_object_get(root, key), *seen;
 	struct plan_step *steps;
@@ -328,7 +327,7 @@ static struct plan_step *check_list(struct schema_ctx *ctx, json_t *root, const 
 		if (spec)
 			fill_step(&steps[i], obj, spec, ctx, i);
 		if (mode == MODE_STEP) {
-			check_fault(ctx, obj, path, spec, spec ? &steps[i] : NULL, plan);
+			check_fault(ctx, obj, path, spec, spec ? &steps[i] : NULL);
 			steps[i].fault = json_is_true(json_object_get(obj, "fault"));
 		}
 		if (spec && strcmp(spec->name, "snapshot") == 0)
@@ -346,10 +345,10 @@ static struct plan_step *check_list(struct schema_ctx *ctx, json_t *root, const 
 
 void section_steps(struct schema_ctx *ctx, json_t *root, struct plan *plan)
 {
-	plan->steps = check_list(ctx, root, "steps", MODE_STEP, &plan->nsteps, plan);
+	plan->steps = check_list(ctx, root, "steps", MODE_STEP, &plan->nsteps);
 }
 
 void section_rollback(struct schema_ctx *ctx, json_t *root, struct plan *plan)
 {
-	plan->rollback = check_list(ctx, root, "rollback", MODE_ROLLBACK, &plan->nrollback, plan);
+	plan->rollback = check_list(ctx, root, "rollback", MODE_ROLLBACK, &plan->nrollback);
 }

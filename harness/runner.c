@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/strbuf.h"
@@ -36,6 +37,9 @@ struct run {
 	int rollback_failed;
 	int interrupted;
 	struct recorder *recorder;
+	char *state_path;     /* pending undos for `drillrig recover` */
+	int state_path_foreign; /* left by an earlier drill: never ours to remove */
+	json_t *target_desc;
 	/* abort_when monitor */
 	pthread_t monitor;
 	int monitor_running;
@@ -89,7 +93,7 @@ static enum action_status run_action(struct run *r, const char *phase, const cha
 {
 	struct action_ctx ctx;
 	int64_t start = clock_mono_ns(), elapsed;
-	json_t *step;
+	json_t *step, *shown_args = NULL;
 
 	ctx_for(r, &ctx, name, timeout_ns, strcmp(phase, "steps") != 0);
 	progress_step_start(r->opts->progress, phase, name, action);
@@ -107,14 +111,29 @@ static enum action_status run_action(struct run *r, const char *phase, const cha
 	if (res->status == ACTION_OK && ctx.deadline_ns && clock_mono_ns() > ctx.deadline_ns + 50 * NS_PER_MS)
 		action_result_set(res, ACTION_TIMED_OUT, "took longer than its timeout");
 	elapsed = clock_mono_ns() - start;
+	{
+		/* Substituted secret variables must not reach the terminal, the
+		 * journal or the reports. */
+		char *clean = plan_redact(r->plan, res->message);
+
+		snprintf(res->message, sizeof(res->message), "%s", clean);
+		free(clean);
+		if (res->data) {
+			json_t *d = plan_redact_json(r->plan, res->data);
+
+			json_decref(res->data);
+			res->data = d;
+		}
+		shown_args = args ? plan_redact_json(r->plan, args) : NULL;
+	}
 	progress_step_end(r->opts->progress, name, action_status_name(res->status), elapsed,
 			  res->message);
 	journal_event(r->j, "step_end",
 		      json_pack("{s:s,s:s,s:s,s:s?}", "step", name, "phase", phase,
 				"result", action_status_name(res->status),
 				"message", res->message[0] ? res->message : NULL));
-	step = json_pack("{s:s,s:s,s:s,s:O?,s:b,s:f,s:f,s:s,s:s?}",
-			 "name", name, "action", action, "phase", phase, "args", args,
+	step = json_pack("{s:s,s:s,s:s,s:o?,s:b,s:f,s:f,s:s,s:s?}",
+			 "name", name, "action", action, "phase", phase, "args", shown_args,
 			 "fault", fault,
 			 "start_ms", journal_offset_ms(r->j, start),
 			 "duration_ms", (double)elapsed / 1e6,
@@ -274,7 +293,7 @@ static void run_steps(struct run *r)
 		 * and we are interrupted, the undo still runs. */
 		if (s->fault && s->undo) {
 			undo_stack_push(&r->undos, s->name, s->undo);
-			undo_stack_save(&r->undos, r->opts->state_path, r->plan);
+			undo_stack_save(&r->undos, r->state_path, r->plan, r->target_desc);
 		}
 		if (is_restore_action(s) && !r->restore_start_ns && r->first_fault_ns) {
 			r->restore_start_ns = clock_mono_ns();
@@ -297,6 +316,11 @@ static void run_steps(struct run *r)
 			raise_exit(r, EXIT_FAILED);
 			set_reason(r, "step '%s' (%s) %s: %s", s->name, s->action,
 				   st == ACTION_TIMED_OUT ? "timed out" : "failed", res.message);
+			if (s->continue_on_failure) {
+				/* The verdict is already failed; the plan asked to go on. */
+				action_result_release(&res);
+				continue;
+			}
 			action_result_release(&res);
 			for (size_t k = i + 1; k < r->plan->nsteps; k++)
 				journal_add_step(r->j, json_pack("{s:s,s:s,s:s,s:s,s:s}",
@@ -348,7 +372,7 @@ static void run_rollback(struct run *r)
 		action_result_release(&res);
 		undo_entry_release(&e);
 		free(name);
-		undo_stack_save(&r->undos, r->opts->state_path, r->plan);
+		undo_stack_save(&r->undos, r->state_path, r->plan, r->target_desc);
 	}
 	for (size_t i = 0; i < r->plan->nrollback; i++) {
 		const struct plan_step *s = &r->plan->rollback[i];
@@ -425,9 +449,19 @@ void runner_run(struct runner_result *out, const struct plan *plan, struct targe
 			goto done;
 		}
 		locked = 1;
+		if (t->state_path)
+			r.state_path = t->state_path(t);
+		if (r.state_path && access(r.state_path, F_OK) == 0) {
+			/* The lock is ours, so whoever wrote it is gone without
+			 * restoring: refuse rather than drill a degraded target. */
+			r.state_path_foreign = 1;
+			raise_exit(&r, EXIT_INFRA);
+			set_reason(&r, "an earlier drill was interrupted and left pending undos in '%s'; "
+				   "run 'drillrig recover' first", r.state_path);
+			goto done;
+		}
 	}
 	ctx_for(&r, &ctx, "connect", 0, 0);
-	progress_line(opts->progress, "target: %s", t->kind);
 	if (t->start(t, &ctx, &err) != 0) {
 		raise_exit(&r, interrupts(&r) ? EXIT_ABORTED : EXIT_INFRA);
 		set_reason(&r, "cannot reach the %s target: %s", t->kind, err.msg);
@@ -435,6 +469,21 @@ void runner_run(struct runner_result *out, const struct plan *plan, struct targe
 	}
 	started = 1;
 	journal_set(j, "target", t->describe(t));
+	if (r.state_path && !opts->dry_run) {
+		r.target_desc = t->describe(t);
+		undo_stack_save(&r.undos, r.state_path, plan, r.target_desc);
+	}
+	{
+		json_t *d = journal_get(j, "target");
+		const char *dir = json_string_value(json_object_get(d, "cluster_dir"));
+
+		journal_event(j, "target", json_pack("{s:s,s:s?,s:s?}", "kind", t->kind,
+				"description", json_string_value(json_object_get(d, "description")),
+				"cluster_dir", dir));
+		progress_line(opts->progress, "target: %s%s%s%s",
+			      json_string_value(json_object_get(d, "description")) ?: t->kind,
+			      dir ? " in " : "", dir ? dir : "", "");
+	}
 	if (!opts->dry_run && t->status(t, &status, 2 * NS_PER_SEC, &err) == 0)
 		journal_set(j, "cluster_before", status);
 
@@ -485,6 +534,9 @@ done:
 	if (locked)
 		t->unlock(t);
 	undo_stack_release(&r.undos);
-	undo_stack_remove_state(opts->state_path);
+	if (r.state_path && !opts->dry_run && locked && !r.state_path_foreign)
+		undo_stack_remove_state(r.state_path);
+	free(r.state_path);
+	json_decref(r.target_desc);
 	finish(&r);
 }

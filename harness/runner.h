@@ -22,10 +22,9 @@ struct runner_opts {
 	struct progress *progress;
 	volatile sig_atomic_t *interrupts;  /* bumped by the CLI's SIGINT/SIGTERM handler */
 	const char *history_path;           /* where the per-attempt history goes; NULL: none */
-	const char *state_path;             /* pending undo/rollback state for `recover`; NULL: none */
 };
 
-#define RUNNER_OPTS_INIT { 0, 0, NULL, NULL, NULL, NULL }
+#define RUNNER_OPTS_INIT { 0, 0, NULL, NULL, NULL }
 
 struct runner_result {
 	int exit_code;          /* enum exit_code */

@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/strbuf.h"
+#include "harness/executor.h"
 #include "harness/journal.h"
 #include "harness/lock.h"
 #include "harness/plan.h"
@@ -18,6 +19,11 @@
 
 #define ADMIN_TIMEOUT_NS (5 * NS_PER_SEC)
 #define MAX_IDS CLUSTER_MAX_NODES
+
+struct node_set {
+	int ids[MAX_IDS];
+	int n;
+};
 
 struct local_target {
 	struct cluster_spec spec;
@@ -29,10 +35,8 @@ struct local_target {
 	char *ledgerd;
 	char *role_names[3];  /* region name of the first region of each role */
 	json_t *snapshots;    /* step name -> CreateSnapshot answer (+ "copy") */
-	int stopped[MAX_IDS]; /* ids this drill stopped, for `start what: all` */
-	int nstopped;
-	int paused[MAX_IDS];
-	int npaused;
+	struct node_set stopped; /* ids this drill stopped, for `start what: all` */
+	struct node_set paused;
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -262,89 +266,76 @@ static void do_kill(struct target *t, json_t *args, const struct action_ctx *ctx
 	res->data = json_pack("{s:o,s:s}", "nodes", ids_json(ids, n), "signal", sig ? sig : "KILL");
 }
 
+/* A node set this drill took down (stopped or paused), so that `start` /
+ * `resume` with what: all bring back exactly those. */
+static void take_down(struct target *t, json_t *args, struct node_set *set, node_op_fn fn,
+		      const char *verb, struct action_result *res)
+{
+	int ids[MAX_IDS], n;
+
+	if (select_nodes(t, args, ids, &n, NULL, res) != 0)
+		return;
+	per_node(t->impl, ids, n, fn, verb, res);
+	if (res->status == ACTION_OK)
+		for (int i = 0; i < n; i++)
+			remember(set->ids, &set->n, ids[i]);
+}
+
+static void bring_back(struct target *t, json_t *args, struct node_set *set, node_op_fn fn,
+		       const char *verb, struct action_result *res)
+{
+	const char *what = plan_arg_str(args, "what");
+	int ids[MAX_IDS], n = set->n;
+
+	if (!what || strcmp(what, "all") == 0) {
+		if (n == 0) {
+			action_result_set(res, ACTION_OK, "nothing to do: this drill %s no node", verb);
+			return;
+		}
+		memcpy(ids, set->ids, sizeof(int) * (size_t)n);
+	} else if (select_nodes(t, args, ids, &n, NULL, res) != 0) {
+		return;
+	}
+	per_node(t->impl, ids, n, fn, verb, res);
+	if (res->status == ACTION_OK)
+		for (int i = 0; i < n; i++)
+			forget(set->ids, &set->n, ids[i]);
+}
+
 static void do_stop(struct target *t, json_t *args, const struct action_ctx *ctx,
 		    struct action_result *res)
 {
 	struct local_target *lt = t->impl;
-	int ids[MAX_IDS], n;
 
 	(void)ctx;
-	if (select_nodes(t, args, ids, &n, NULL, res) != 0)
-		return;
-	per_node(lt, ids, n, cluster_stop, "stopped", res);
-	if (res->status == ACTION_OK)
-		for (int i = 0; i < n; i++)
-			remember(lt->stopped, &lt->nstopped, ids[i]);
-}
-
-static void start_listed(struct local_target *lt, int *list, int *nlist, node_op_fn fn,
-			 const char *verb, struct action_result *res)
-{
-	int ids[MAX_IDS], n = *nlist;
-
-	memcpy(ids, list, sizeof(int) * (size_t)n);
-	if (n == 0) {
-		action_result_set(res, ACTION_OK, "nothing to do: this drill %s no node", verb);
-		return;
-	}
-	per_node(lt, ids, n, fn, verb, res);
-	if (res->status == ACTION_OK)
-		*nlist = 0;
+	take_down(t, args, &lt->stopped, cluster_stop, "stopped", res);
 }
 
 static void do_start(struct target *t, json_t *args, const struct action_ctx *ctx,
 		     struct action_result *res)
 {
 	struct local_target *lt = t->impl;
-	const char *what = plan_arg_str(args, "what");
-	int ids[MAX_IDS], n;
 
 	(void)ctx;
-	if (!what || strcmp(what, "all") == 0) {
-		start_listed(lt, lt->stopped, &lt->nstopped, cluster_start, "started", res);
-		return;
-	}
-	if (select_nodes(t, args, ids, &n, NULL, res) != 0)
-		return;
-	per_node(lt, ids, n, cluster_start, "started", res);
-	if (res->status == ACTION_OK)
-		for (int i = 0; i < n; i++)
-			forget(lt->stopped, &lt->nstopped, ids[i]);
+	bring_back(t, args, &lt->stopped, cluster_start, "started", res);
 }
 
 static void do_pause(struct target *t, json_t *args, const struct action_ctx *ctx,
 		     struct action_result *res)
 {
 	struct local_target *lt = t->impl;
-	int ids[MAX_IDS], n;
 
 	(void)ctx;
-	if (select_nodes(t, args, ids, &n, NULL, res) != 0)
-		return;
-	per_node(lt, ids, n, cluster_pause, "paused", res);
-	if (res->status == ACTION_OK)
-		for (int i = 0; i < n; i++)
-			remember(lt->paused, &lt->npaused, ids[i]);
+	take_down(t, args, &lt->paused, cluster_pause, "paused", res);
 }
 
 static void do_resume(struct target *t, json_t *args, const struct action_ctx *ctx,
 		      struct action_result *res)
 {
 	struct local_target *lt = t->impl;
-	const char *what = plan_arg_str(args, "what");
-	int ids[MAX_IDS], n;
 
 	(void)ctx;
-	if (!what || strcmp(what, "all") == 0) {
-		start_listed(lt, lt->paused, &lt->npaused, cluster_resume, "resumed", res);
-		return;
-	}
-	if (select_nodes(t, args, ids, &n, NULL, res) != 0)
-		return;
-	per_node(lt, ids, n, cluster_resume, "resumed", res);
-	if (res->status == ACTION_OK)
-		for (int i = 0; i < n; i++)
-			forget(lt->paused, &lt->npaused, ids[i]);
+	bring_back(t, args, &lt->paused, cluster_resume, "resumed", res);
 }
 
 /* Cut the selected nodes off from every other member, both ways: each side
@@ -469,7 +460,7 @@ static void do_zone_down(struct target *t, json_t *args, const struct action_ctx
 	per_node(lt, ids, n, cluster_stop, "stopped", res);
 	if (res->status == ACTION_OK) {
 		for (int k = 0; k < n; k++)
-			remember(lt->stopped, &lt->nstopped, ids[k]);
+			remember(lt->stopped.ids, &lt->stopped.n, ids[k]);
 		action_result_set(res, ACTION_OK, "zone %s down: %d node%s stopped", zone, n,
 				  n > 1 ? "s" : "");
 	}
@@ -753,10 +744,10 @@ static void local_action(struct target *t, const char *action, json_t *args,
 		if (strcmp(local_actions[i].name, action) != 0)
 			continue;
 		if (ctx->dry_run) {
-			char *text = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS);
+			char *text = action_args_display(args);
 
-			action_result_set(res, ACTION_OK, "would run %s on the bundled cluster: %s",
-					  action, text ? text : "{}");
+			action_result_set(res, ACTION_OK, "would run %s %s on the bundled cluster",
+					  action, text);
 			free(text);
 			return;
 		}
@@ -869,10 +860,19 @@ static json_t *local_describe(struct target *t)
 		      "contexts",
 		      "cluster_dir", lt->dir);
 	json_object_set_new(d, "nodes", json_integer(nodes));
+	/* `recover` tears down a cluster the interrupted drill had started. */
+	json_object_set_new(d, "owned", json_boolean(!lt->attached && !lt->keep));
 	if (cluster_load(&info, lt->dir, &err) == 0)
 		json_object_set(d, "supervisor_pid", json_object_get(info, "supervisor_pid"));
 	json_decref(info);
 	return d;
+}
+
+static char *local_state_path(struct target *t)
+{
+	struct local_target *lt = t->impl;
+
+	return xasprintf("%s/drill.state.json", lt->dir);
 }
 
 static void local_close(struct target *t, int keep)
@@ -880,12 +880,14 @@ static void local_close(struct target *t, int keep)
 	struct local_target *lt = t->impl;
 	struct dr_error err = DR_ERROR_INIT;
 
-	if (lt->up && !lt->attached && !keep && !lt->keep) {
-		if (cluster_down(lt->dir, &err) != 0)
+	keep = keep || lt->keep;
+	if (!lt->attached && !(lt->up && keep)) {
+		/* The directory is ours (mkdtemp), started or not. */
+		if (lt->up && cluster_down(lt->dir, &err) != 0)
 			fprintf(stderr, "drillrig: warning: %s\n", err.msg);
 		else if (fs_remove_tree(lt->dir, &err) != 0)
 			fprintf(stderr, "drillrig: warning: %s\n", err.msg);
-	} else if (lt->up && (keep || lt->keep)) {
+	} else if (lt->up && keep) {
 		fprintf(stderr, "drillrig: the cluster keeps running in '%s' (drillrig cluster down --cluster %s)\n",
 			lt->dir, lt->dir);
 	}
@@ -924,6 +926,33 @@ static int spec_from_plan(struct cluster_spec *spec, const struct plan *plan, st
 	return 0;
 }
 
+static void spec_from_cluster(struct cluster_spec *spec, json_t *info)
+{
+	json_t *regions = json_object_get(info, "regions"), *r;
+	json_t *timing = json_object_get(info, "timing");
+	size_t i;
+
+	cluster_spec_init(spec);
+	spec->nregions = 0;
+	json_array_foreach(regions, i, r) {
+		struct cluster_region_spec *cr;
+		const char *name = json_string_value(json_object_get(r, "name"));
+
+		if (!name || spec->nregions >= CLUSTER_MAX_REGIONS)
+			continue;
+		cr = &spec->regions[spec->nregions++];
+		str_copy(cr->name, sizeof(cr->name), name);
+		if (cluster_role_parse(&cr->role, json_string_value(json_object_get(r, "role")) ?: "") != 0)
+			cr->role = CLUSTER_ROLE_DR;
+		cr->size = (int)json_integer_value(json_object_get(r, "size"));
+		cr->zones = (int)json_integer_value(json_object_get(r, "zones"));
+	}
+	if (json_integer_value(json_object_get(timing, "election_timeout_ms")) > 0)
+		spec->election_timeout_ms = (int)json_integer_value(json_object_get(timing, "election_timeout_ms"));
+	if (json_integer_value(json_object_get(timing, "heartbeat_ms")) > 0)
+		spec->heartbeat_ms = (int)json_integer_value(json_object_get(timing, "heartbeat_ms"));
+}
+
 int target_local_new(struct target **out, const struct plan *plan,
 		     const struct target_local_opts *opts, struct dr_error *err)
 {
@@ -933,8 +962,12 @@ int target_local_new(struct target **out, const struct plan *plan,
 
 	if (!opts)
 		opts = &defaults;
-	if (spec_from_plan(&lt->spec, plan, err) != 0)
+	if (plan && spec_from_plan(&lt->spec, plan, err) != 0)
 		goto fail;
+	if (!plan && !opts->cluster_dir) {
+		dr_error_set(err, "a local target without a plan must attach to a cluster");
+		goto fail;
+	}
 	lt->keep = opts->keep;
 	lt->snapshots = json_object();
 	if (opts->cluster_dir) {
@@ -947,6 +980,9 @@ int target_local_new(struct target **out, const struct plan *plan,
 			dr_error_wrap(err, "no cluster in '%s' (start one with drillrig cluster up)", lt->dir);
 			goto fail;
 		}
+		/* The running cluster's topology, not the plan's, says what
+		 * "primary" and "normal" mean. */
+		spec_from_cluster(&lt->spec, info);
 		json_decref(info);
 	} else {
 		const char *root = opts->root_dir ? opts->root_dir : getenv("DRILLRIG_CLUSTER_ROOT");
@@ -976,6 +1012,7 @@ int target_local_new(struct target **out, const struct plan *plan,
 	t->endpoints = local_endpoints;
 	t->resolve_region = local_resolve_region;
 	t->describe = local_describe;
+	t->state_path = local_state_path;
 	t->close = local_close;
 	*out = t;
 	return 0;

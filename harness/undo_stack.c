@@ -49,22 +49,26 @@ void undo_stack_release(struct undo_stack *s)
 	memset(s, 0, sizeof(*s));
 }
 
-void undo_stack_save(const struct undo_stack *s, const char *path, const struct plan *plan)
+void undo_stack_save(const struct undo_stack *s, const char *path, const struct plan *plan,
+		     json_t *target)
 {
 	struct dr_error err = DR_ERROR_INIT;
-	json_t *state, *undos = json_array(), *rollback = json_array();
+	json_t *state, *undos, *rollback;
 	char *text;
 
 	if (!path)
 		return;
+	undos = json_array();
+	rollback = json_array();
 	for (size_t i = 0; i < s->n; i++)
 		json_array_append_new(undos, json_pack("{s:s,s:O}", "step", s->items[i].step_name,
 						       "action", s->items[i].action));
 	for (size_t i = 0; plan && i < plan->nrollback; i++)
 		json_array_append_new(rollback, json_pack("{s:s,s:O}", "step", plan->rollback[i].name,
 							  "action", plan->rollback[i].args));
-	state = json_pack("{s:i,s:s?,s:o,s:o}", "pid", (int)getpid(),
-			  "plan", plan ? plan->path : NULL, "undos", undos, "rollback", rollback);
+	state = json_pack("{s:i,s:s?,s:O?,s:o,s:o}", "pid", (int)getpid(),
+			  "plan", plan ? plan->path : NULL, "target", target,
+			  "undos", undos, "rollback", rollback);
 	text = json_dumps(state, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (text && fs_write_atomic(path, text, strlen(text), &err) != 0)
 		fprintf(stderr, "drillrig: warning: %s\n", err.msg);

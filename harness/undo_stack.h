@@ -27,10 +27,12 @@ int undo_stack_pop(struct undo_stack *s, struct undo_entry *out);
 void undo_entry_release(struct undo_entry *e);
 void undo_stack_release(struct undo_stack *s);
 
-/* State file: {"pid", "plan", "undos": [...], "rollback": [...]}.  NULL path:
+/* State file: {"pid", "plan", "target", "undos": [...], "rollback": [...]},
+ * target being the target's describe() (enough to reattach).  NULL path:
  * no-op.  Errors are reported on stderr and otherwise ignored: losing the
  * recovery file must not stop a drill that can still roll back itself. */
-void undo_stack_save(const struct undo_stack *s, const char *path, const struct plan *plan);
+void undo_stack_save(const struct undo_stack *s, const char *path, const struct plan *plan,
+		     json_t *target);
 void undo_stack_remove_state(const char *path);
 
 #endif
