@@ -28,7 +28,7 @@ local)
 	for dir in "$root"/drillrig-*/; do
 		if [ -f "$dir/cluster.json" ]; then
 			found=1
-			echo "restore-primary: recovering the cluster in $dir"
+			echo "restore-primary: recovering the cluster in ${dir%/}"
 			"$drillrig" recover --cluster "${dir%/}" || rc=$?
 		fi
 	done
