@@ -25,6 +25,8 @@ tools=(
 	"xmllint:libxml2-utils"
 	"curl:curl"
 	"/usr/sbin/lighttpd:lighttpd"
+	"shellcheck:shellcheck"
+	"promtool:prometheus"
 )
 
 missing=()
