@@ -11,6 +11,7 @@ const struct cli_command cli_commands[] = {
 	{ "cluster", "start, inspect and break the bundled ledger cluster", cmd_cluster },
 	{ "recover", "finish the rollback of a drill whose runner was killed", cmd_recover },
 	{ "version", "print the version and the git revision it was built from", cmd_version },
+	{ "preflight", "check tools, contexts, RBAC and leader health before a Kubernetes drill", cmd_preflight },
 	{ "report", "list, show, compare and push drill results", cmd_report },
 	{ "help", "show this help", cmd_help },
 	{ NULL, NULL, NULL },
