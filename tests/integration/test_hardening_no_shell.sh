@@ -21,6 +21,8 @@ scan() {
 	perl -e '
 use strict; use warnings;
 my @banned = qw(system popen sprintf vsprintf strcpy strcat strtok atoi gets);
+my $alt = join("|", @banned);
+my $call = qr/(?<![\w.>])($alt)\s*\(/;
 my $shell = qr/\b(?:sh|bash|dash|zsh|ksh)\s+-c\b/;
 my $argv_shell = qr/"(?:\/bin\/|\/usr\/bin\/)?(?:sh|bash|dash|zsh|ksh)"\s*,\s*"-c"/;
 for my $file (@ARGV) {
@@ -37,9 +39,8 @@ for my $file (@ARGV) {
 		my @code = split /\n/, $code, -1;
 		my @bare = split /\n/, $bare, -1;
 		for my $i (0 .. $#bare) {
-			for my $f (@banned) {
-				print "$file:", $i + 1, ": calls $f()\n"
-					if $bare[$i] =~ /(?<![\w.>])$f\s*\(/;
+			while ($bare[$i] =~ /$call/g) {
+				print "$file:", $i + 1, ": calls $1()\n";
 			}
 			print "$file:", $i + 1, ": runs a shell with -c\n"
 				if $code[$i] =~ $shell || $code[$i] =~ $argv_shell;
