@@ -474,6 +474,25 @@ static void lat_check(struct latency *lat, const char *beside)
 			 SLOW_MAX_MS);
 }
 
+/* A call as a well-behaved client makes it: a 503 UNAVAILABLE (a leader
+ * not ready yet, e.g. after a re-election on a loaded machine) is retried
+ * after 20 ms, and the time reported covers every attempt. */
+static struct answer post_retry(struct testnet *t, const char *method, const char *body)
+{
+	int64_t start = clock_mono_ns();
+	struct answer a = post(t, method, body, NULL);
+
+	while (a.status == 503 && clock_mono_ns() - start < (int64_t)(SLOW_MAX_MS * 1e6)) {
+		printf("note: %s answered 503 %s: %s; retrying\n", method, code_of(&a),
+		       json_string_value(json_object_get(a.body, "message")));
+		json_decref(a.body);
+		clock_sleep_ns(20 * NS_PER_MS);
+		a = post(t, method, body, NULL);
+	}
+	a.ms = (double)(clock_mono_ns() - start) / 1e6;
+	return a;
+}
+
 /* One Append and one GetClusterStatus from a well-behaved client. */
 static void measure(struct testnet *t, struct latency *lat, int *seq)
 {
@@ -482,12 +501,13 @@ static void measure(struct testnet *t, struct latency *lat, int *seq)
 
 	snprintf(body, sizeof body, "{\"client_id\":\"victim\",\"sequence\":%d,\"payload\":\"p\"}",
 		 (*seq)++);
-	a = post(t, "inferadb.ledger.v1.Ledger/Append", body, NULL);
+	a = post_retry(t, "inferadb.ledger.v1.Ledger/Append", body);
 	if (a.status != 200)
-		fail_msg("Append while slow clients are connected: HTTP %ld %s", a.status, code_of(&a));
+		fail_msg("Append while slow clients are connected: HTTP %ld %s: %s", a.status,
+			 code_of(&a), json_string_value(json_object_get(a.body, "message")));
 	json_decref(a.body);
 	lat_add(lat, a.ms);
-	a = post(t, "inferadb.ledger.v1.Admin/GetClusterStatus", "{}", NULL);
+	a = post_retry(t, "inferadb.ledger.v1.Admin/GetClusterStatus", "{}");
 	if (a.status != 200)
 		fail_msg("GetClusterStatus while slow clients are connected: HTTP %ld", a.status);
 	json_decref(a.body);
