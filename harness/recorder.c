@@ -17,6 +17,7 @@
 #include "common/fsutil.h"
 #include "common/strbuf.h"
 #include "harness/plan.h"
+#include "harness/workload_ledger.h"
 #include "ledger/client.h"
 
 /* A logical write is retried (same sequence) until acknowledged or until
@@ -25,6 +26,7 @@
 /* Pause after a failed attempt when every node refused: a dead cluster
  * must not turn the writer into a busy loop. */
 #define FAILED_BACKOFF_NS (5 * NS_PER_MS)
+#define ANSWERED_BACKOFF_NS (1 * NS_PER_MS)
 #define STATUS_CALL_TIMEOUT_MS 200
 
 struct node_poller {
@@ -38,6 +40,7 @@ struct node_poller {
 };
 
 struct recorder {
+	struct target *target;
 	struct journal *j;
 	struct progress *progress;
 	char client_id[96];
@@ -98,18 +101,27 @@ static enum history_error map_error(const struct ledger_append_result *res)
 	if (res->outcome == LEDGER_OUTCOME_OK)
 		return HISTORY_ERR_NONE;
 	if (strcmp(res->code, "TRANSPORT") == 0)
-		return strstr(res->message, "imed out") ? HISTORY_ERR_TIMEOUT : HISTORY_ERR_CONNECT;
+		/* curl says "Timeout was reached" or "... timed out". */
+		return strcasestr(res->message, "timeout") || strcasestr(res->message, "timed out")
+		       ? HISTORY_ERR_TIMEOUT : HISTORY_ERR_CONNECT;
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (strcmp(res->code, map[i].code) == 0)
 			return map[i].e;
 	return HISTORY_ERR_OTHER;
 }
 
+/* The target's own workload connection, or the ledger client. */
+static int open_conn(struct recorder *r, struct workload_conn **out, struct dr_error *err)
+{
+	if (r->target->workload_connect)
+		return r->target->workload_connect(r->target, r->call_timeout_ns, out, err);
+	return workload_ledger_connect(out, r->endpoints, r->nendpoints, r->call_timeout_ns, err);
+}
+
 static void *writer_main(void *arg)
 {
 	struct recorder *r = arg;
-	struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
-	struct ledger_client *c = NULL;
+	struct workload_conn *c = NULL;
 	struct dr_error err = DR_ERROR_INIT;
 	char *payload = xmalloc((size_t)r->payload_size + 1);
 	uint64_t seq = 1;
@@ -117,8 +129,7 @@ static void *writer_main(void *arg)
 	int64_t first_attempt_ns = 0, next_due = clock_mono_ns();
 	int64_t interval = r->rate > 0 ? (int64_t)(1e9 / r->rate) : 0;
 
-	opts.timeout_ms = (int)(r->call_timeout_ns / NS_PER_MS);
-	if (ledger_client_new(&c, (const char *const *)r->endpoints, r->nendpoints, &opts, &err) != 0) {
+	if (open_conn(r, &c, &err) != 0) {
 		journal_note(r->j, "workload could not start: %s", err.msg);
 		free(payload);
 		return NULL;
@@ -144,7 +155,7 @@ static void *writer_main(void *arg)
 		op.invoke_ns = clock_mono_ns();
 		if (attempt == 1)
 			first_attempt_ns = op.invoke_ns;
-		ledger_append(c, r->client_id, seq, payload, &res);
+		c->append(c, r->client_id, seq, payload, &res);
 		op.complete_ns = clock_mono_ns();
 		op.node = (uint16_t)res.node;
 		op.outcome = res.outcome == LEDGER_OUTCOME_OK ? HISTORY_OK :
@@ -163,12 +174,15 @@ static void *writer_main(void *arg)
 			continue;
 		}
 		attempt++;
-		/* NOT_LEADER names the leader: retry there at once.  Anything else
+		/* NOT_LEADER names the leader: retry there at once.  A live node's
+		 * refusal is retried almost at once too (the backoff bounds how
+		 * precisely the end of an outage is seen); a dead or silent node
 		 * backs off a little so a dead cluster is not hammered. */
-		if (op.error != HISTORY_ERR_NOT_LEADER)
-			clock_sleep_ns(FAILED_BACKOFF_NS);
+		if (op.error == HISTORY_ERR_NOT_LEADER)
+			continue;
+		clock_sleep_ns(res.http_status ? ANSWERED_BACKOFF_NS : FAILED_BACKOFF_NS);
 	}
-	ledger_client_free(c);
+	c->close(c);
 	free(payload);
 	return NULL;
 }
@@ -273,7 +287,20 @@ static void *aggregator_main(void *arg)
 				best_ns = np->latest_ns;
 			}
 		}
-		if (best) {
+		if (!r->nendpoints) {
+			/* No ledger endpoints to poll one by one: the target's own
+			 * status (it applies its own highest-term rule). */
+			struct dr_error err = DR_ERROR_INIT;
+
+			pthread_mutex_unlock(&r->status_lock);
+			if (r->target->status(r->target, &best, STATUS_CALL_TIMEOUT_MS * NS_PER_MS, &err) == 0) {
+				point_from_status(&p, best, clock_mono_ns());
+			} else {
+				memset(&p, 0, sizeof(p));
+				p.t_ns = clock_mono_ns();
+			}
+			json_decref(best);
+		} else if (best) {
 			json_incref(best);
 			pthread_mutex_unlock(&r->status_lock);
 			point_from_status(&p, best, best_ns);
@@ -313,13 +340,20 @@ int recorder_start(struct recorder **out, const struct plan *plan, struct target
 								   : 20 * NS_PER_MS;
 	r->rate = plan->workload.rate;
 	r->payload_size = plan->workload.payload_size > 0 ? plan->workload.payload_size : 64;
-	snprintf(r->client_id, sizeof(r->client_id), "drill-%s-%lld-%ld", plan->name,
-		 (long long)(clock_wall_ns() / NS_PER_SEC), (long)getpid());
+	/* Tests that tamper with the workload's own entries (Debug/DropEntry)
+	 * need to know its client id in advance. */
+	if (getenv("DRILLRIG_WORKLOAD_CLIENT_ID") && *getenv("DRILLRIG_WORKLOAD_CLIENT_ID"))
+		snprintf(r->client_id, sizeof(r->client_id), "%s", getenv("DRILLRIG_WORKLOAD_CLIENT_ID"));
+	else
+		snprintf(r->client_id, sizeof(r->client_id), "drill-%s-%lld-%ld", plan->name,
+			 (long long)(clock_wall_ns() / NS_PER_SEC), (long)getpid());
 	history_init(&r->history, 0);
 	status_timeline_init(&r->timeline, 0);
 	pthread_mutex_init(&r->status_lock, NULL);
-	if (!t->endpoints || t->endpoints(t, &r->endpoints, &r->nendpoints, err) != 0 ||
-	    r->nendpoints == 0) {
+	r->target = t;
+	if (!t->workload_connect &&
+	    (!t->endpoints || t->endpoints(t, &r->endpoints, &r->nendpoints, err) != 0 ||
+	     r->nendpoints == 0)) {
 		dr_error_wrap(err, "the %s target has no ledger endpoints to write to", t->kind);
 		recorder_free(r);
 		return -1;
@@ -342,8 +376,12 @@ int recorder_start(struct recorder **out, const struct plan *plan, struct target
 		recorder_free(r);
 		return dr_error_set(err, "cannot start the workload threads");
 	}
-	progress_line(progress, "workload: writing as client %s to %zu nodes", r->client_id,
-		      r->nendpoints);
+	if (r->nendpoints)
+		progress_line(progress, "workload: writing as client %s to %zu nodes", r->client_id,
+			      r->nendpoints);
+	else
+		progress_line(progress, "workload: writing as client %s through the %s target",
+			      r->client_id, t->kind);
 	*out = r;
 	return 0;
 }
@@ -372,6 +410,14 @@ static void final_poll(struct recorder *r)
 	struct status_point p;
 
 	opts.admin_timeout_ms = STATUS_CALL_TIMEOUT_MS;
+	if (!r->nendpoints) {
+		struct dr_error err = DR_ERROR_INIT;
+
+		if (r->target->status(r->target, &best, STATUS_CALL_TIMEOUT_MS * NS_PER_MS, &err) != 0) {
+			json_decref(best);
+			best = NULL;
+		}
+	}
 	for (size_t i = 0; i < r->nendpoints; i++) {
 		struct dr_error err = DR_ERROR_INIT;
 		struct ledger_client *c = NULL;
@@ -423,37 +469,17 @@ void recorder_stop(struct recorder *r)
 	}
 }
 
-/* Our client's entries in the final ledger, read from the leader. */
+/* Our client's entries in the final store (the ledger: read from the leader). */
 static int read_back(struct ledger_entry_ref **out, size_t *n, struct recorder *r,
 		     struct dr_error *err)
 {
-	struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
-	struct ledger_client *c = NULL;
-	json_t *entries = NULL, *e;
-	size_t i, k = 0;
-	int rc = -1;
+	struct workload_conn *c = NULL;
+	int rc;
 
-	opts.timeout_ms = 5000;
-	opts.admin_timeout_ms = 10000;
-	if (ledger_client_new(&c, (const char *const *)r->endpoints, r->nendpoints, &opts, err) != 0)
+	if (open_conn(r, &c, err) != 0)
 		return -1;
-	if (ledger_read_all(c, &entries, err) != 0)
-		goto out;
-	*out = xcalloc(json_array_size(entries) + 1, sizeof(**out));
-	json_array_foreach(entries, i, e) {
-		const char *cid = json_string_value(json_object_get(e, "client_id"));
-
-		if (!cid || strcmp(cid, r->client_id) != 0)
-			continue;
-		(*out)[k].sequence = (uint64_t)json_integer_value(json_object_get(e, "sequence"));
-		(*out)[k].index = (uint64_t)json_integer_value(json_object_get(e, "index"));
-		k++;
-	}
-	*n = k;
-	rc = 0;
-out:
-	json_decref(entries);
-	ledger_client_free(c);
+	rc = c->read_all(c, r->client_id, out, n, err);
+	c->close(c);
 	return rc;
 }
 

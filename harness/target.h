@@ -14,9 +14,25 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "assertions/check.h"
 #include "common/error.h"
+#include "ledger/client.h"
 
 struct journal;
+
+/* A connection the workload writes through, for targets whose store does
+ * not speak the bundled ledger's wire contract (etcd).  One per thread.
+ * append makes ONE attempt and classifies it like ledger_append (ok,
+ * definite failure, unknown); read_all returns the entries of client_id
+ * in the final store (any order; caller frees *out). */
+struct workload_conn {
+	void *impl;
+	void (*append)(struct workload_conn *c, const char *client_id, uint64_t sequence,
+		       const char *payload, struct ledger_append_result *res);
+	int (*read_all)(struct workload_conn *c, const char *client_id,
+			struct ledger_entry_ref **out, size_t *n, struct dr_error *err);
+	void (*close)(struct workload_conn *c);
+};
 
 /* What an action or probe left behind. */
 enum action_status {
@@ -71,11 +87,17 @@ struct target {
 	 * validated arguments.  ACTION_UNSUPPORTED for anything it cannot do. */
 	void (*action)(struct target *t, const char *action, json_t *args,
 		       const struct action_ctx *ctx, struct action_result *res);
-	/* The cluster's state in GetClusterStatus shape (members, leader, ...). */
+	/* The cluster's state in GetClusterStatus shape (members, leader, ...).
+	 * Called from the runner and the status poller at once: thread-safe. */
 	int (*status)(struct target *t, json_t **out, int64_t timeout_ns, struct dr_error *err);
 	/* Ledger endpoints the workload writes through ("127.0.0.1:50051"), or
 	 * NULL when the target has none (status-only measurement). */
 	int (*endpoints)(struct target *t, char ***out, size_t *n, struct dr_error *err);
+	/* Optional (NULL: the workload writes to endpoints() with the ledger
+	 * client): open a workload connection with a per-call timeout.  The
+	 * status poller then polls status() instead of each endpoint. */
+	int (*workload_connect)(struct target *t, int64_t call_timeout_ns,
+				struct workload_conn **out, struct dr_error *err);
 	/* Map a region reference (a role such as "dr", or a region name) to the
 	 * region's name; NULL when unknown.  The string lives as long as t. */
 	const char *(*resolve_region)(struct target *t, const char *ref);

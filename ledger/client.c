@@ -131,6 +131,9 @@ static CURLcode post(struct ledger_client *c, int node, const char *method, cons
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	/* Loopback nodes: an http_proxy in the environment (CI runners set one)
+	 * must never route ledger calls. */
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &c->body);
@@ -326,12 +329,18 @@ int ledger_read_all(struct ledger_client *c, json_t **entries, struct dr_error *
 		page = json_object_get(resp, "entries");
 		json_array_foreach(page, i, e)
 			json_array_append(all, e);
-		if (json_array_size(page) == 0 ||
-		    from + 1000 > json_integer_value(json_object_get(resp, "last_index")) + 1) {
+		/* Pages are by index and hidden entries leave holes: continue
+		 * after the last entry returned, not after from + limit. */
+		if (json_array_size(page) == 0) {
 			json_decref(resp);
 			break;
 		}
-		from += 1000;
+		from = json_integer_value(json_object_get(json_array_get(page, json_array_size(page) - 1),
+							  "index")) + 1;
+		if (from > json_integer_value(json_object_get(resp, "last_index"))) {
+			json_decref(resp);
+			break;
+		}
 		json_decref(resp);
 	}
 	*entries = all;
