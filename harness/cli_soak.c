@@ -47,7 +47,7 @@ static const char soak_usage[] =
 	"  --faults LIST           kinds to draw from, comma-separated (default all):\n"
 	"                          kill-leader, kill-follower, scale-region,\n"
 	"                          partition-region, pause-node, transfer-leader;\n"
-	"                          drop-entry plants a divergence (tests the checks)\n"
+	"                          drop-entry plants a lost write (tests the checks)\n"
 	"  --hold MIN/MAX          how long a fault is held (default 200ms/3s)\n"
 	"  --rate W                workload writes per second (default 200; 0: closed loop)\n"
 	"  --recovery-timeout D    heal to \"Fully replicated\" at most (default 60s)\n"
@@ -57,9 +57,12 @@ static const char soak_usage[] =
 	"  --cluster DIR           attach to a running bundled cluster (started with\n"
 	"                          --enable-debug) instead of starting one\n"
 	"  --keep-cluster          leave the cluster this soak started running\n"
+	"  --strict                an anomaly (a leader transfer that ended with another\n"
+	"                          node leading) fails the soak too\n"
 	"\n"
 	"exit codes: 0 every iteration passed, 1 lost/duplicated/reordered writes,\n"
-	"unequal digests or a cluster that did not recover, 2 usage error,\n"
+	"unequal digests, a cluster that did not recover (or, with --strict, an\n"
+	"anomaly), 2 usage error,\n"
 	"3 infrastructure error, 4 interrupted (the current fault was healed).\n";
 
 struct soak_args {
@@ -77,6 +80,7 @@ struct soak_args {
 	const char *schedule_out;
 	const char *cluster_dir;
 	int keep;
+	int strict;
 };
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -110,7 +114,7 @@ static int parse_hold(struct soak_args *a, const char *text)
 static int parse_args(struct soak_args *a, int argc, char **argv)
 {
 	enum { O_ITER = 256, O_SEED, O_TOPO, O_TIMING, O_FAULTS, O_HOLD, O_RATE, O_RECOVERY,
-	       O_REPLAY, O_SCHEDULE, O_CLUSTER, O_KEEP, O_HELP };
+	       O_REPLAY, O_SCHEDULE, O_CLUSTER, O_KEEP, O_STRICT, O_HELP };
 	static const struct option longopts[] = {
 		{ "iterations", required_argument, NULL, O_ITER },
 		{ "seed", required_argument, NULL, O_SEED },
@@ -124,6 +128,7 @@ static int parse_args(struct soak_args *a, int argc, char **argv)
 		{ "schedule-out", required_argument, NULL, O_SCHEDULE },
 		{ "cluster", required_argument, NULL, O_CLUSTER },
 		{ "keep-cluster", no_argument, NULL, O_KEEP },
+		{ "strict", no_argument, NULL, O_STRICT },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -170,6 +175,7 @@ static int parse_args(struct soak_args *a, int argc, char **argv)
 		case O_SCHEDULE: a->schedule_out = optarg; break;
 		case O_CLUSTER: a->cluster_dir = optarg; break;
 		case O_KEEP: a->keep = 1; break;
+		case O_STRICT: a->strict = 1; break;
 		case 'h':
 		case O_HELP:
 			fputs(soak_usage, stdout);
@@ -375,6 +381,7 @@ int cmd_soak(int argc, char **argv)
 	so.interrupts = &interrupts;
 	so.recovery_timeout_ns = a.recovery_timeout_ns;
 	so.history_dir = history_dir;
+	so.strict = a.strict;
 	soak_run(&result, plan, t, &sched, &so);
 	soak_summary_print(stdout, &result);
 	code = result.exit_code;

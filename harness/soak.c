@@ -176,8 +176,8 @@ static void run_iteration(struct soak_iteration *it, struct soak_run_ctx *c, siz
 	struct action_ctx ctx;
 	const char *client_id;
 	char *history_path = NULL;
-	int64_t start, heal_ns;
-	int injected = 0;
+	int64_t start, hold_start, heal_ns;
+	int rc, anomaly = 0;
 	char why[768];
 
 	memset(it, 0, sizeof(*it));
@@ -203,18 +203,22 @@ static void run_iteration(struct soak_iteration *it, struct soak_run_ctx *c, siz
 	start = clock_mono_ns();
 	recorder_mark_fault(r, start);
 	action_ctx_for(&ctx, j, ACTION_TIMEOUT_NS);
-	if (soak_fault_inject(&applied, c->t, f, client_id ? client_id : "", 1, &ctx, &err) != 0) {
+	rc = soak_fault_inject(&applied, c->t, f, client_id ? client_id : "", 1, &ctx, &err);
+	if (rc < 0) {
 		it->verdict = SOAK_INFRA;
 		note_append(it, "cannot inject %s: %s", soak_fault_kind_name(f->kind), err.msg);
-	} else {
-		injected = 1;
+	} else if (rc == SOAK_FAULT_MISSED) {
+		anomaly = 1;
+		note_append(it, "anomaly: %s", err.msg);
 	}
 	str_copy(it->target, sizeof(it->target), applied.target);
-	/* Hold; SIGINT cuts the hold short (the fault is still healed). */
-	while (injected && clock_mono_ns() - start < f->hold_ns && !interrupted(c->o))
+	/* The hold starts once the fault is in place (a transfer takes a
+	 * while); SIGINT cuts it short, and the fault is still healed. */
+	hold_start = clock_mono_ns();
+	while (rc >= 0 && clock_mono_ns() - hold_start < f->hold_ns && !interrupted(c->o))
 		clock_sleep_ns(10 * NS_PER_MS);
 	heal_ns = clock_mono_ns();
-	it->held_ns = heal_ns - start;
+	it->held_ns = heal_ns - hold_start;
 	recorder_mark_restore(r, heal_ns);
 	action_ctx_for(&ctx, j, ACTION_TIMEOUT_NS);
 	if (soak_fault_heal(c->t, f, &applied, &ctx, &err) != 0) {
@@ -243,7 +247,9 @@ static void run_iteration(struct soak_iteration *it, struct soak_run_ctx *c, siz
 	if (it->verdict == SOAK_PASSED || it->verdict == SOAK_NOT_RECOVERED)
 		check_digests(it, c);
 	judge(it);
-	if (history_path && it->verdict == SOAK_PASSED)
+	if (anomaly && it->verdict == SOAK_PASSED)
+		it->verdict = SOAK_ANOMALY;
+	if (history_path && (it->verdict == SOAK_PASSED || it->verdict == SOAK_ANOMALY))
 		unlink(history_path);
 	else if (history_path)
 		note_append(it, "history: %s", history_path);
@@ -253,10 +259,11 @@ out:
 	free(history_path);
 }
 
-static int verdict_exit(enum soak_verdict v)
+static int verdict_exit(enum soak_verdict v, int strict)
 {
 	switch (v) {
 	case SOAK_PASSED: return EXIT_PASSED;
+	case SOAK_ANOMALY: return strict ? EXIT_FAILED : EXIT_PASSED;
 	case SOAK_VIOLATION:
 	case SOAK_NOT_RECOVERED: return EXIT_FAILED;
 	case SOAK_INFRA: return EXIT_INFRA;
@@ -300,7 +307,7 @@ void soak_run(struct soak_result *out, struct plan *plan, struct target *t,
 
 		run_iteration(it, &c, i, &s->faults[i]);
 		out->n = i + 1;
-		if (interrupted(opts) && it->verdict == SOAK_PASSED) {
+		if (interrupted(opts) && verdict_exit(it->verdict, opts->strict) == EXIT_PASSED) {
 			/* Checked, but the user wants out. */
 			soak_iteration_print(f, it, s->n);
 			out->exit_code = exit_code_merge(out->exit_code, EXIT_ABORTED);
@@ -308,8 +315,8 @@ void soak_run(struct soak_result *out, struct plan *plan, struct target *t,
 		}
 		soak_iteration_print(f, it, s->n);
 		fflush(f);
-		out->exit_code = exit_code_merge(out->exit_code, verdict_exit(it->verdict));
-		if (it->verdict != SOAK_PASSED)
+		out->exit_code = exit_code_merge(out->exit_code, verdict_exit(it->verdict, opts->strict));
+		if (verdict_exit(it->verdict, opts->strict) != EXIT_PASSED)
 			break;
 	}
 out:

@@ -33,6 +33,9 @@ enum soak_verdict {
 	SOAK_NOT_RECOVERED,     /* not healthy and fully replicated in time */
 	SOAK_INFRA,             /* a fault, heal or read-back could not be done */
 	SOAK_INTERRUPTED,       /* SIGINT/SIGTERM: healed, not checked */
+	SOAK_ANOMALY,           /* checks passed, but the fault missed its effect
+				 * (a transfer that ended elsewhere); a failure
+				 * only with soak_opts.strict */
 };
 
 struct soak_iteration {
@@ -66,9 +69,10 @@ struct soak_opts {
 	int64_t digest_timeout_ns;       /* default 15 s */
 	volatile sig_atomic_t *interrupts; /* SIGINT/SIGTERM counter, or NULL */
 	const char *history_dir;         /* keep a failing iteration's history.ndjson here */
+	int strict;                      /* an anomaly fails the soak (exit 1) */
 };
 
-#define SOAK_OPTS_INIT { NULL, 0, 0, 0, NULL, NULL }
+#define SOAK_OPTS_INIT { NULL, 0, 0, 0, NULL, NULL, 0 }
 
 /* Run the schedule against t (started, locked).  The plan supplies the
  * workload settings; its name is replaced per iteration so that every

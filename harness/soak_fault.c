@@ -104,10 +104,9 @@ static int kill_role(struct soak_applied *out, struct target *t, const char *wha
 	return rc;
 }
 
-/* Hide one acknowledged entry on one node: the replicas now differ, which
- * the digest comparison (and, on the leader, the history check) must see. */
-static int drop_entry(struct soak_applied *out, struct target *t, const struct soak_fault *f,
-		      const char *client_id, uint64_t sequence, struct dr_error *err)
+/* Hide one acknowledged entry from the leader's reads: the history check
+ * must report it lost. */
+static int drop_entry(struct soak_applied *out, struct target *t, const char *client_id, uint64_t sequence, struct dr_error *err)
 {
 	struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
 	struct ledger_client *c = NULL;
@@ -118,7 +117,10 @@ static int drop_entry(struct soak_applied *out, struct target *t, const struct s
 
 	if (read_members(&status, t, err) != 0)
 		return -1;
-	out->node = pick_node(status, CAND_ANY, f->pick);
+	/* Hidden entries still count in the digest (ledgerd hides them from
+	 * reads only), so the divergence is planted where the history check
+	 * reads the ledger back: on the leader. */
+	out->node = json_integer_value(json_object_get(json_object_get(status, "leader"), "id"));
 	addr = member_address(status, out->node);
 	if (!addr) {
 		dr_error_set(err, "drop-entry: no node to drop an entry on");
@@ -142,6 +144,45 @@ out:
 	json_decref(req);
 	json_decref(status);
 	ledger_client_free(c);
+	return rc;
+}
+
+/* The target's transfer_leader waits until the named node leads.  When it
+ * does not within SOAK_TRANSFER_TIMEOUT_NS the transfer is "missed": the
+ * cluster is still checked, and the caller reports who leads instead. */
+static int transfer(struct target *t, int64_t node, const struct action_ctx *ctx,
+		    struct dr_error *err)
+{
+	struct action_result res = ACTION_RESULT_INIT;
+	struct action_ctx bounded = *ctx;
+	json_t *args = json_pack("{s:s,s:I}", "action", "transfer_leader", "node", (json_int_t)node);
+	json_t *status = NULL;
+	int rc = 0;
+
+	if (bounded.deadline_ns == 0 || bounded.deadline_ns > clock_mono_ns() + SOAK_TRANSFER_TIMEOUT_NS)
+		bounded.deadline_ns = clock_mono_ns() + SOAK_TRANSFER_TIMEOUT_NS;
+	executor_run(t, "transfer_leader", args, NULL, &bounded, &res);
+	if (res.status == ACTION_TIMED_OUT) {
+		struct dr_error serr = DR_ERROR_INIT;
+		json_t *leader = NULL;
+
+		if (t->status(t, &status, STATUS_TIMEOUT_NS, &serr) == 0)
+			leader = json_object_get(status, "leader");
+		if (json_is_object(leader))
+			dr_error_set(err, "leadership did not move to node %lld within %llds: node %lld leads at term %lld",
+				     (long long)node, (long long)(SOAK_TRANSFER_TIMEOUT_NS / NS_PER_SEC),
+				     (long long)json_integer_value(json_object_get(leader, "id")),
+				     (long long)json_integer_value(json_object_get(status, "term")));
+		else
+			dr_error_set(err, "leadership did not move to node %lld within %llds: no leader",
+				     (long long)node, (long long)(SOAK_TRANSFER_TIMEOUT_NS / NS_PER_SEC));
+		rc = SOAK_FAULT_MISSED;
+	} else if (res.status != ACTION_OK) {
+		rc = dr_error_set(err, "transfer_leader %s: %s", action_status_name(res.status), res.message);
+	}
+	json_decref(status);
+	json_decref(args);
+	action_result_release(&res);
 	return rc;
 }
 
@@ -196,10 +237,9 @@ int soak_fault_inject(struct soak_applied *out, struct target *t, const struct s
 		if (!out->node)
 			return dr_error_set(err, "transfer-leader: no other node can lead");
 		snprintf(out->target, sizeof(out->target), "to node %lld", (long long)out->node);
-		return run_action(t, "transfer_leader", json_pack("{s:I}", "node", (json_int_t)out->node),
-				  ctx, err);
+		return transfer(t, out->node, ctx, err);
 	case SOAK_DROP_ENTRY:
-		return drop_entry(out, t, f, client_id, sequence, err);
+		return drop_entry(out, t, client_id, sequence, err);
 	default:
 		break;
 	}

@@ -1,7 +1,7 @@
 /* Turning one scheduled soak fault into target actions: inject it, and
  * later heal it.  Every cluster action goes through executor_run() (the same
  * code paths a drill plan uses: kill, scale, partition/heal, pause/resume,
- * transfer_leader); only the planted divergence (drop-entry) calls ledgerd's
+ * transfer_leader); only the planted loss (drop-entry) calls ledgerd's
  * Debug API itself, as no drill action exists for it.
  */
 #ifndef DR_HARNESS_SOAK_FAULT_H
@@ -20,10 +20,17 @@ struct soak_applied {
 	int needs_heal;         /* inject changed something heal must undo */
 };
 
+/* A fault that was applied but did not have its effect: a leadership
+ * transfer that ended with another node leading (err says which). */
+#define SOAK_FAULT_MISSED 1
+/* How long a transfer may take before it counts as missed. */
+#define SOAK_TRANSFER_TIMEOUT_NS (INT64_C(5) * 1000000000)
+
 /* Inject f.  client_id and sequence name an acknowledged write of the
- * current workload (drop-entry hides it on one node).  Returns 0, or -1 with
- * err set when the target refused or the fault could not be resolved (no
- * leader to kill, ...): an infrastructure error. */
+ * current workload (drop-entry hides it on the leader).  Returns 0,
+ * SOAK_FAULT_MISSED (err set), or -1 with err set when the target refused or
+ * the fault could not be resolved (no leader to kill, ...): an
+ * infrastructure error. */
 int soak_fault_inject(struct soak_applied *out, struct target *t, const struct soak_fault *f,
 		      const char *client_id, uint64_t sequence, const struct action_ctx *ctx,
 		      struct dr_error *err);

@@ -16,6 +16,7 @@ const char *soak_verdict_name(enum soak_verdict v)
 	case SOAK_NOT_RECOVERED: return "NOT RECOVERED";
 	case SOAK_INFRA: return "INFRASTRUCTURE ERROR";
 	case SOAK_INTERRUPTED: return "interrupted";
+	case SOAK_ANOMALY: return "ok, ANOMALY";
 	}
 	return "?";
 }
@@ -30,7 +31,7 @@ static void seconds(char *buf, size_t len, int64_t ns)
 
 void soak_iteration_print(FILE *f, const struct soak_iteration *it, size_t total)
 {
-	char fault[160], hold[32], rec[32], digests[64];
+	char fault[160], hold[32], rec[32], outage[32], digests[64];
 	int width = snprintf(NULL, 0, "%zu", total);
 
 	snprintf(fault, sizeof(fault), "%s %s", soak_fault_kind_name(it->fault.kind) ?: "?",
@@ -44,9 +45,13 @@ void soak_iteration_print(FILE *f, const struct soak_iteration *it, size_t total
 			 (unsigned long long)it->ledger_index);
 	else
 		snprintf(digests, sizeof(digests), "DIFFER");
-	fprintf(f, "soak %*zu/%zu  %-34s hold %-7s recovery %-7s writes ok %llu lost %llu dup %llu"
+	if (it->outage_ms < 0)
+		snprintf(outage, sizeof(outage), "-");
+	else
+		seconds(outage, sizeof(outage), (int64_t)(it->outage_ms * 1e6));
+	fprintf(f, "soak %*zu/%zu  %-34s hold %-7s recovery %-6s outage %-6s writes ok %llu lost %llu dup %llu"
 		   "  digests %s  %s\n",
-		width, it->number, total, fault, hold, rec, (unsigned long long)it->ok,
+		width, it->number, total, fault, hold, rec, outage, (unsigned long long)it->ok,
 		(unsigned long long)it->lost, (unsigned long long)it->duplicated, digests,
 		soak_verdict_name(it->verdict));
 	if (it->note[0])
@@ -74,9 +79,10 @@ int64_t soak_median_ns(const int64_t *values, size_t n)
 	return m;
 }
 
-static void row(FILE *f, const char *name, size_t count, const int64_t *rec, size_t nrec)
+static void row(FILE *f, const char *name, size_t count, const int64_t *rec, size_t nrec,
+		int64_t outage_max)
 {
-	char mn[32], md[32], mx[32];
+	char mn[32], md[32], mx[32], om[32];
 	int64_t lo = -1, hi = -1;
 
 	for (size_t i = 0; i < nrec; i++) {
@@ -88,35 +94,45 @@ static void row(FILE *f, const char *name, size_t count, const int64_t *rec, siz
 	seconds(mn, sizeof(mn), lo);
 	seconds(md, sizeof(md), nrec ? soak_median_ns(rec, nrec) : -1);
 	seconds(mx, sizeof(mx), hi);
-	fprintf(f, "  %-18s %6zu %10s %10s %10s\n", name, count, mn, md, mx);
+	seconds(om, sizeof(om), outage_max);
+	fprintf(f, "  %-18s %6zu %10s %10s %10s %12s\n", name, count, mn, md, mx, om);
 }
 
 void soak_summary_print(FILE *f, const struct soak_result *r)
 {
 	int64_t *all = xcalloc(r->n ? r->n : 1, sizeof(*all)), *kind = xcalloc(r->n ? r->n : 1, sizeof(*kind));
 	uint64_t ok = 0, failed = 0, unknown = 0, lost = 0, dup = 0, other = 0;
-	size_t nall = 0, equal = 0, checked = 0, passed = 0;
+	size_t nall = 0, equal = 0, checked = 0, passed = 0, anomalies = 0;
+	int64_t outage_all = -1;
 
 	fprintf(f, "\nsoak summary: %zu iteration%s\n", r->n, r->n == 1 ? "" : "s");
-	fprintf(f, "  %-18s %6s %10s %10s %10s\n", "fault", "count", "rec. min", "median", "max");
+	fprintf(f, "  %-18s %6s %10s %10s %10s %12s\n", "fault", "count", "rec. min", "median", "max",
+		"outage max");
 	for (int k = 0; k < SOAK_FAULT_KINDS; k++) {
 		size_t count = 0, nk = 0;
+		int64_t outage_max = -1;
 
 		for (size_t i = 0; i < r->n; i++) {
-			if ((int)r->iterations[i].fault.kind != k)
+			const struct soak_iteration *it = &r->iterations[i];
+
+			if ((int)it->fault.kind != k)
 				continue;
 			count++;
-			if (r->iterations[i].recovery_ns >= 0)
-				kind[nk++] = r->iterations[i].recovery_ns;
+			if (it->recovery_ns >= 0)
+				kind[nk++] = it->recovery_ns;
+			if (it->outage_ms >= 0 && (int64_t)(it->outage_ms * 1e6) > outage_max)
+				outage_max = (int64_t)(it->outage_ms * 1e6);
 		}
 		if (count)
-			row(f, soak_fault_kind_name((enum soak_fault_kind)k), count, kind, nk);
+			row(f, soak_fault_kind_name((enum soak_fault_kind)k), count, kind, nk, outage_max);
 	}
 	for (size_t i = 0; i < r->n; i++) {
 		const struct soak_iteration *it = &r->iterations[i];
 
 		if (it->recovery_ns >= 0)
 			all[nall++] = it->recovery_ns;
+		if (it->outage_ms >= 0 && (int64_t)(it->outage_ms * 1e6) > outage_all)
+			outage_all = (int64_t)(it->outage_ms * 1e6);
 		ok += it->ok;
 		failed += it->failed;
 		unknown += it->unknown;
@@ -125,14 +141,16 @@ void soak_summary_print(FILE *f, const struct soak_result *r)
 		other += it->other_violations;
 		checked += (size_t)it->digests_checked;
 		equal += (size_t)(it->digests_checked && it->digests_equal);
-		passed += it->verdict == SOAK_PASSED;
+		passed += it->verdict == SOAK_PASSED || it->verdict == SOAK_ANOMALY;
+		anomalies += it->verdict == SOAK_ANOMALY;
 	}
-	row(f, "all", r->n, all, nall);
+	row(f, "all", r->n, all, nall, outage_all);
 	fprintf(f, "  writes checked: %llu acknowledged, %llu failed, %llu unknown\n",
 		(unsigned long long)ok, (unsigned long long)failed, (unsigned long long)unknown);
 	fprintf(f, "  lost acknowledged writes: %llu   duplicated: %llu   other violations: %llu\n",
 		(unsigned long long)lost, (unsigned long long)dup, (unsigned long long)other);
 	fprintf(f, "  digests equal: %zu of %zu compared\n", equal, checked);
+	fprintf(f, "  anomalies (a fault that missed its effect): %zu\n", anomalies);
 	fprintf(f, "  iterations passed: %zu of %zu\n", passed, r->n);
 	free(all);
 	free(kind);

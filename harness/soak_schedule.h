@@ -32,9 +32,10 @@ enum soak_fault_kind {
 	SOAK_PARTITION_REGION,    /* cut a region off, hold, heal */
 	SOAK_PAUSE_NODE,          /* SIGSTOP a node, hold, SIGCONT */
 	SOAK_TRANSFER_LEADER,     /* move leadership to another node */
-	SOAK_DROP_ENTRY,          /* debug: hide one entry on one node (a planted
-				   * divergence the soak must catch; never chosen
-				   * at random, only with --faults drop-entry) */
+	SOAK_DROP_ENTRY,          /* debug: hide an acknowledged entry from the
+				   * leader's reads (a planted loss the soak must
+				   * catch; never chosen at random, only with
+				   * --faults drop-entry) */
 	SOAK_FAULT_KINDS
 };
 

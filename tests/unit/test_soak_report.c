@@ -121,6 +121,7 @@ static void fill(struct soak_iteration *it, size_t number, enum soak_fault_kind 
 	it->fault.kind = kind;
 	it->held_ns = 840 * NS_PER_MS + 123;
 	it->recovery_ns = recovery_ms < 0 ? -1 : recovery_ms * NS_PER_MS;
+	it->outage_ms = recovery_ms < 0 ? -1 : (double)recovery_ms / 2;
 	it->ok = ok;
 	it->digests_checked = 1;
 	it->digests_equal = 1;
@@ -148,7 +149,7 @@ static void test_lines_and_table(void **state)
 	text = capture(print_second, &r);
 	assert_non_null(strstr(text, "soak 2/3  kill-leader node 2 (leader)"));
 	assert_non_null(strstr(text, "hold 840ms"));
-	assert_non_null(strstr(text, "recovery 0.80s"));
+	assert_non_null(strstr(text, "recovery 0.80s  outage 0.40s "));
 	assert_non_null(strstr(text, "writes ok 20 lost 2 dup 0"));
 	assert_non_null(strstr(text, "digests equal (5 nodes, index 200)"));
 	assert_non_null(strstr(text, "VIOLATION\nsoak 2/3  history: 2 lost\n"));
@@ -156,12 +157,13 @@ static void test_lines_and_table(void **state)
 
 	text = capture(print_summary, &r);
 	/* kill-leader: 2 faults, recovery 0.40 / 0.60 / 0.80 */
-	if (!strstr(text, "kill-leader             2      0.40s      0.60s      0.80s"))
+	if (!strstr(text, "kill-leader             2      0.40s      0.60s      0.80s        0.40s\n"))
 		fail_msg("kill-leader row missing:\n%s", text);
 	/* a fault that never recovered counts, without a recovery time */
-	if (!strstr(text, "pause-node              1          -          -          -"))
+	if (!strstr(text, "pause-node              1          -          -          -            -\n"))
 		fail_msg("pause-node row missing:\n%s", text);
-	assert_non_null(strstr(text, "all                     3      0.40s      0.60s      0.80s"));
+	assert_non_null(strstr(text, "all                     3      0.40s      0.60s      0.80s        0.40s\n"));
+	assert_non_null(strstr(text, "anomalies (a fault that missed its effect): 0"));
 	assert_non_null(strstr(text, "writes checked: 60 acknowledged"));
 	assert_non_null(strstr(text, "lost acknowledged writes: 2"));
 	assert_non_null(strstr(text, "digests equal: 2 of 2 compared"));
