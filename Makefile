@@ -11,6 +11,11 @@ DESTDIR   ?=
 PKGS      := libcurl jansson yaml-0.1 libpcre2-8 libgit2 raft libuv libmicrohttpd
 TEST_PKGS := cmocka
 
+# Compile in parallel by default (tests still run one at a time).
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
+
 ifdef SANITIZE
 BUILD     ?= build/sanitize
 else
@@ -163,6 +168,30 @@ bench-history: $(BENCH_HISTORY)
 
 bench: bench-history
 -include $(patsubst %.c,$(BUILD)/obj/%.d,$(wildcard bench/history/*.c))
+
+# --- ledgerd ---
+# `make bench-ledger`: ledgerd throughput and failover benchmark (not in
+# tests; see bench/README.md).  TRIALS=10 by default.
+TRIALS ?= 10
+$(BUILD)/bench/ledger/bench_ledger: $(BUILD)/obj/bench/ledger/bench_ledger.o $(ARCHIVES) $(SUPPORT_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(SUPPORT_LIB) $(LINK_LIBS)
+
+.PHONY: bench-ledger
+bench-ledger: $(LEDGERD) $(BUILD)/bench/ledger/bench_ledger
+	LEDGERD_BIN=$(abspath $(LEDGERD)) $(BUILD)/bench/ledger/bench_ledger $(TRIALS)
+bench: bench-ledger
+-include $(BUILD)/obj/bench/ledger/bench_ledger.d
+
+# --- catalog ---
+# The whole drill catalog, one drill after another, with one summary table
+# at the end; exits with the highest exit status of any drill.
+# DRILL_RESULTS: results repository (default ./drill-results, as `make drill`);
+# DRILL_ALL_ARGS: more options for ci/drill-all.sh (e.g. --timing 300ms/30ms).
+DRILL_RESULTS ?= drill-results
+.PHONY: drill-all
+drill-all: $(BINARIES)
+	DRILLRIG=$(DRILLRIG) ci/drill-all.sh --results-repo $(DRILL_RESULTS) $(DRILL_ALL_ARGS)
 
 # --- soak ---
 # The randomized fault soak (docs/soak.md): a benchmark-style target, never

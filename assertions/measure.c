@@ -210,8 +210,17 @@ static void outage_figures(struct measurements *m, const struct history *h,
 			w1 = h->ops[i].complete_ns;
 	}
 	n = unavailable_spans(&spans, h, mk->call_timeout_ns, w1);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		unavailable += spans[i].end - spans[i].start;
+		if (m->n_spans < MEASURE_MAX_SPANS) {
+			struct measure_span *out = &m->spans[m->n_spans++];
+
+			out->start_ms = ns_to_ms(spans[i].start - mk->drill_start_ns);
+			out->end_ms = ns_to_ms(spans[i].end - mk->drill_start_ns);
+			out->recovered = spans[i].recovered;
+		}
+	}
+	m->n_spans_total = n;
 	set_value(&m->unavailable_ms, ns_to_ms(unavailable));
 	if (w1 > w0)
 		set_value(&m->availability, 1.0 - (double)unavailable / (double)(w1 - w0));

@@ -45,6 +45,16 @@ struct measure_markers {
 
 #define MEASURE_MARKERS_INIT { .workload_mode = "ledger" }
 
+/* One merged unavailable span, ms since drill start. */
+struct measure_span {
+	double start_ms;   /* invoke of its first bad attempt */
+	double end_ms;     /* completion of the first good write after it, or the
+			    * last attempt's completion when not recovered */
+	bool recovered;
+};
+
+#define MEASURE_MAX_SPANS 100
+
 /* A figure that may be not applicable. */
 struct measure_value {
 	bool has;
@@ -79,6 +89,11 @@ struct measurements {
 	double outage_end_ms;
 	/* First failed/unknown/stalled attempt that made the outage. */
 	double outage_first_failure_ms;
+	/* Every unavailable span in time order (the first MEASURE_MAX_SPANS;
+	 * n_spans_total counts them all).  unavailable_ms is their total. */
+	struct measure_span spans[MEASURE_MAX_SPANS];
+	size_t n_spans;
+	size_t n_spans_total;
 	/* Markers as ms since drill start (journal fault_start_ms, restore_start_ms). */
 	bool has_fault;
 	double fault_start_ms;

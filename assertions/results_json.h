@@ -16,6 +16,8 @@
 /* "measurements": {"rto_ms", "rto_note", "unavailable_ms", "max_latency_ms",
  * "promotion_ms", "resync_ms", "max_lag_ms", "rpo_lost_writes",
  * "rpo_seconds", "availability", "latency_ms": {"p50","p99","max"},
+ * "outages": [{"start_ms","end_ms","duration_ms","recovered"}] (every
+ * unavailable span, the first 100),
  * "writes": {"ok","failed","unknown","unknown_present","lost","duplicated",
  * "definite_failed_present","reordered","unexpected"}, "lost_sequences",
  * "duplicated_sequences", "workload_mode"}.  "writes" is null and the

@@ -91,6 +91,22 @@ static void drain(int *fd, struct strbuf *sb, size_t max)
 	}
 }
 
+/* Past the deadline: SIGTERM to the child's process group, SIGKILL 2 s
+ * later if it is still there. */
+static void enforce_deadline(pid_t pid, int64_t elapsed, int64_t timeout_ns, int64_t now,
+			     int64_t *killed_at, struct proc_result *res)
+{
+	if (timeout_ns <= 0 || elapsed <= timeout_ns)
+		return;
+	if (!*killed_at) {
+		kill(-pid, SIGTERM);
+		*killed_at = now;
+		res->timed_out = 1;
+	} else if (now - *killed_at > 2 * NS_PER_SEC) {
+		kill(-pid, SIGKILL);
+	}
+}
+
 int proc_run(struct proc_result *res, char *const argv[], const char *stdin_data,
 	     int64_t timeout_ns, size_t max_capture, struct dr_error *err)
 {
@@ -149,15 +165,7 @@ int proc_run(struct proc_result *res, char *const argv[], const char *stdin_data
 		int n = 0, wait_ms = 100;
 		int64_t now = clock_mono_ns();
 
-		if (timeout_ns > 0 && now - start > timeout_ns) {
-			if (!killed_at) {
-				kill(-pid, SIGTERM);
-				killed_at = now;
-				res->timed_out = 1;
-			} else if (now - killed_at > 2 * NS_PER_SEC) {
-				kill(-pid, SIGKILL);
-			}
-		}
+		enforce_deadline(pid, now - start, timeout_ns, now, &killed_at, res);
 		pfd[n].fd = outp[0]; pfd[n].events = POLLIN; n++;
 		pfd[n].fd = errp[0]; pfd[n].events = POLLIN; n++;
 		pfd[n].fd = inp[1]; pfd[n].events = POLLOUT; n++;
@@ -186,15 +194,7 @@ int proc_run(struct proc_result *res, char *const argv[], const char *stdin_data
 
 		if (r != 0)
 			break;
-		if (timeout_ns > 0 && now - start > timeout_ns) {
-			if (!killed_at) {
-				kill(-pid, SIGTERM);
-				killed_at = now;
-				res->timed_out = 1;
-			} else if (now - killed_at > 2 * NS_PER_SEC) {
-				kill(-pid, SIGKILL);
-			}
-		}
+		enforce_deadline(pid, now - start, timeout_ns, now, &killed_at, res);
 		clock_sleep_ns(5 * NS_PER_MS);
 	}
 	res->elapsed_ns = clock_mono_ns() - start;

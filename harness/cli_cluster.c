@@ -309,6 +309,8 @@ static int do_node_cmd(struct opts *o, const char *cmd)
 	int node = 0, rc;
 
 	if (strcmp(cmd, "kill") == 0 && o->region) {
+		if (o->signal && cluster_signal_parse(o->signal) < 0)
+			return usage_error("unknown signal '%s'", o->signal);
 		req = json_pack("{s:s,s:s,s:s}", "cmd", "kill", "region", o->region, "signal",
 				o->signal ? o->signal : "KILL");
 		return request(o, cmd, req, 15 * NS_PER_SEC);
@@ -316,12 +318,11 @@ static int do_node_cmd(struct opts *o, const char *cmd)
 	rc = node_arg(&node, o, cmd);
 	if (rc != 0)
 		return rc;
+	if (o->signal && cluster_signal_parse(o->signal) < 0)
+		return usage_error("unknown signal '%s'", o->signal);
 	req = json_pack("{s:s,s:i}", "cmd", cmd, "node", node);
-	if (strcmp(cmd, "kill") == 0) {
-		if (o->signal && cluster_signal_parse(o->signal) < 0)
-			return usage_error("unknown signal '%s'", o->signal);
+	if (strcmp(cmd, "kill") == 0)
 		json_object_set_new(req, "signal", json_string(o->signal ? o->signal : "KILL"));
-	}
 	return request(o, cmd, req, 30 * NS_PER_SEC);
 }
 

@@ -397,6 +397,8 @@ out:
 
 static void print_outcome(const struct results_outcome *out)
 {
+	if (out->warning[0])
+		fprintf(stderr, "drillrig: warning: %s\n", out->warning);
 	if (out->committed)
 		printf("committed %s in %s\n", out->commit_id, out->repo_dir);
 	if (out->pushed)

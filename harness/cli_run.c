@@ -238,6 +238,40 @@ static int publish(struct run_args *a, json_t *journal, const char *history_path
 	return code;
 }
 
+static void format_value(char *buf, size_t len, const char *unit, json_t *v)
+{
+	double x = json_number_value(v);
+
+	if (!json_is_number(v))
+		snprintf(buf, len, "n/a");
+	else if (strcmp(unit, "ms") == 0)
+		snprintf(buf, len, x >= 1000 ? "%.2f s" : "%.0f ms", x >= 1000 ? x / 1000 : x);
+	else if (strcmp(unit, "percent") == 0)
+		snprintf(buf, len, "%.2f%%", x);
+	else
+		snprintf(buf, len, "%.0f %s", x, unit);
+}
+
+/* One line per objective: what was measured against what was promised. */
+static void print_objectives(struct progress *progress, struct journal *j)
+{
+	json_t *objectives = journal_get(j, "objectives"), *o;
+	size_t i;
+
+	json_array_foreach(objectives, i, o) {
+		const char *unit = json_string_value(json_object_get(o, "unit")) ?: "";
+		const char *msg = json_string_value(json_object_get(o, "message"));
+		char measured[48], limit[48];
+
+		format_value(measured, sizeof(measured), unit, json_object_get(o, "measured"));
+		format_value(limit, sizeof(limit), unit, json_object_get(o, "limit"));
+		progress_line(progress, "  %-4s %-12s %10s   limit %s%s%s",
+			      json_is_true(json_object_get(o, "passed")) ? "ok" : "FAIL",
+			      json_string_value(json_object_get(o, "name")) ?: "?", measured, limit,
+			      msg ? "  " : "", msg ? msg : "");
+	}
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_args a;
@@ -282,9 +316,8 @@ int cmd_run(int argc, char **argv)
 	if (a.json)
 		journal_set_listener(j, progress_journal_listener, progress);
 	journal_header(j, plan);
-	progress_line(progress, "drill %s%s: %.*s", plan->name, a.topts.dry_run ? " (dry run)" : "",
-		      (int)strcspn(plan->description ? plan->description : "", "\n"),
-		      plan->description ? plan->description : "");
+	progress_line(progress, "drill %s (%s)%s", plan->name, plan->path,
+		      a.topts.dry_run ? ": dry run, nothing is touched" : "");
 	if (!a.topts.dry_run) {
 		tmpdir = xstrdup("/tmp/drillrig-run-XXXXXX");
 		if (!mkdtemp(tmpdir)) {
@@ -308,10 +341,15 @@ int cmd_run(int argc, char **argv)
 	code = result.exit_code;
 	t->close(t, a.topts.keep);
 	t = NULL;
+	print_objectives(progress, j);
 	progress_line(progress, "verdict: %s (exit %d)%s%s", result.status, code,
 		      result.reason[0] ? ": " : "", result.reason);
 	if (!a.topts.dry_run) {
-		json_t *journal = journal_snapshot(j);
+		json_t *raw = journal_snapshot(j);
+		/* One last pass: commands and probe details may quote a secret. */
+		json_t *journal = plan_redact_json(plan, raw);
+
+		json_decref(raw);
 
 		if (!a.no_results)
 			code = exit_code_merge(code, publish(&a, journal, history_path, progress, &report_path));

@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "common/strbuf.h"
+#include "assertions/expect.h"
 #include "harness/actions.h"
 #include "harness/duration.h"
 #include "harness/notify.h"
@@ -250,23 +251,78 @@ static const struct {
 	{ "await_healthy", act_await_healthy },
 };
 
-static void describe_dry_run(const char *action, json_t *args, struct action_result *res)
+char *action_args_display(json_t *args)
 {
-	json_t *shown = json_deep_copy(args);
+	static const char *const bookkeeping[] = { "name", "action", "fault", "undo",
+						   "continue_on_failure" };
+	json_t *shown = json_is_object(args) ? json_deep_copy(args) : json_object();
 	char *text;
 
-	json_object_del(shown, "name");
-	json_object_del(shown, "action");
+	for (size_t i = 0; i < sizeof(bookkeeping) / sizeof(bookkeeping[0]); i++)
+		json_object_del(shown, bookkeeping[i]);
 	text = json_dumps(shown, JSON_COMPACT | JSON_SORT_KEYS);
-	action_result_set(res, ACTION_OK, "would run %s %s", action, text ? text : "{}");
-	free(text);
 	json_decref(shown);
+	return text ? text : xstrdup("{}");
+}
+
+static void describe_dry_run(const char *action, json_t *args, struct action_result *res)
+{
+	char *text = action_args_display(args);
+
+	action_result_set(res, ACTION_OK, "would run %s %s", action, text);
+	free(text);
+}
+
+static void executor_dispatch(struct target *t, const char *action, json_t *args,
+			      const struct action_ctx *ctx, struct action_result *res);
+
+/* A step's `expect: {json: [{path, equals|...}]}` against its result data. */
+static void check_step_expect(json_t *expect, struct action_result *res)
+{
+	json_t *list = json_object_get(expect, "json"), *item;
+	size_t i;
+
+	if (res->status != ACTION_OK || !json_is_array(list))
+		return;
+	json_array_foreach(list, i, item) {
+		static const char *const ops[] = { "equals", "not_equals", "ne", "matches", "lt", "le",
+						   "gt", "ge" };
+		const char *path = json_string_value(json_object_get(item, "path"));
+
+		for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
+			struct dr_error err = DR_ERROR_INIT;
+			struct expect_result er;
+			json_t *want = json_object_get(item, ops[k]);
+			enum expect_op op;
+
+			if (!want)
+				continue;
+			if (expect_op_parse(&op, ops[k], &err) != 0 ||
+			    expect_json_field(&er, res->data ? res->data : json_null(), path, op, want,
+					      &err) != 0) {
+				action_result_set(res, ACTION_FAILED, "expectation on %s: %.800s",
+						  path ? path : "?", err.msg);
+				return;
+			}
+			if (!er.passed) {
+				action_result_set(res, ACTION_FAILED, "expectation failed: %.800s", er.message);
+				return;
+			}
+		}
+	}
 }
 
 void executor_run(struct target *t, const char *action, json_t *args, json_t *expect,
 		  const struct action_ctx *ctx, struct action_result *res)
 {
-	(void)expect;
+	executor_dispatch(t, action, args, ctx, res);
+	if (!ctx->dry_run && strcmp(action, "exec") != 0)
+		check_step_expect(expect, res);
+}
+
+static void executor_dispatch(struct target *t, const char *action, json_t *args,
+			      const struct action_ctx *ctx, struct action_result *res)
+{
 	for (size_t i = 0; i < sizeof(generic_actions) / sizeof(generic_actions[0]); i++) {
 		if (strcmp(generic_actions[i].name, action) != 0)
 			continue;

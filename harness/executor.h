@@ -14,6 +14,10 @@ struct plan_step;
 void executor_run(struct target *t, const char *action, json_t *args, json_t *expect,
 		  const struct action_ctx *ctx, struct action_result *res);
 
+/* An action's arguments for display ("{"region":"primary","replicas":0}"),
+ * without the step's bookkeeping keys (name, action, fault, undo).  Heap. */
+char *action_args_display(json_t *args);
+
 /* The timeout of an action object (an undo): its own "timeout", else the
  * action's default. */
 int64_t executor_default_timeout(json_t *action_obj);

@@ -25,6 +25,7 @@
 /* Pause after a failed attempt when every node refused: a dead cluster
  * must not turn the writer into a busy loop. */
 #define FAILED_BACKOFF_NS (5 * NS_PER_MS)
+#define ANSWERED_BACKOFF_NS (1 * NS_PER_MS)
 #define STATUS_CALL_TIMEOUT_MS 200
 
 struct node_poller {
@@ -98,7 +99,9 @@ static enum history_error map_error(const struct ledger_append_result *res)
 	if (res->outcome == LEDGER_OUTCOME_OK)
 		return HISTORY_ERR_NONE;
 	if (strcmp(res->code, "TRANSPORT") == 0)
-		return strstr(res->message, "imed out") ? HISTORY_ERR_TIMEOUT : HISTORY_ERR_CONNECT;
+		/* curl says "Timeout was reached" or "... timed out". */
+		return strcasestr(res->message, "timeout") || strcasestr(res->message, "timed out")
+		       ? HISTORY_ERR_TIMEOUT : HISTORY_ERR_CONNECT;
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (strcmp(res->code, map[i].code) == 0)
 			return map[i].e;
@@ -163,10 +166,13 @@ static void *writer_main(void *arg)
 			continue;
 		}
 		attempt++;
-		/* NOT_LEADER names the leader: retry there at once.  Anything else
+		/* NOT_LEADER names the leader: retry there at once.  A live node's
+		 * refusal is retried almost at once too (the backoff bounds how
+		 * precisely the end of an outage is seen); a dead or silent node
 		 * backs off a little so a dead cluster is not hammered. */
-		if (op.error != HISTORY_ERR_NOT_LEADER)
-			clock_sleep_ns(FAILED_BACKOFF_NS);
+		if (op.error == HISTORY_ERR_NOT_LEADER)
+			continue;
+		clock_sleep_ns(res.http_status ? ANSWERED_BACKOFF_NS : FAILED_BACKOFF_NS);
 	}
 	ledger_client_free(c);
 	free(payload);
@@ -313,8 +319,13 @@ int recorder_start(struct recorder **out, const struct plan *plan, struct target
 								   : 20 * NS_PER_MS;
 	r->rate = plan->workload.rate;
 	r->payload_size = plan->workload.payload_size > 0 ? plan->workload.payload_size : 64;
-	snprintf(r->client_id, sizeof(r->client_id), "drill-%s-%lld-%ld", plan->name,
-		 (long long)(clock_wall_ns() / NS_PER_SEC), (long)getpid());
+	/* Tests that tamper with the workload's own entries (Debug/DropEntry)
+	 * need to know its client id in advance. */
+	if (getenv("DRILLRIG_WORKLOAD_CLIENT_ID") && *getenv("DRILLRIG_WORKLOAD_CLIENT_ID"))
+		snprintf(r->client_id, sizeof(r->client_id), "%s", getenv("DRILLRIG_WORKLOAD_CLIENT_ID"));
+	else
+		snprintf(r->client_id, sizeof(r->client_id), "drill-%s-%lld-%ld", plan->name,
+			 (long long)(clock_wall_ns() / NS_PER_SEC), (long)getpid());
 	history_init(&r->history, 0);
 	status_timeline_init(&r->timeline, 0);
 	pthread_mutex_init(&r->status_lock, NULL);

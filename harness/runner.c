@@ -93,7 +93,7 @@ static enum action_status run_action(struct run *r, const char *phase, const cha
 {
 	struct action_ctx ctx;
 	int64_t start = clock_mono_ns(), elapsed;
-	json_t *step;
+	json_t *step, *shown_args = NULL;
 
 	ctx_for(r, &ctx, name, timeout_ns, strcmp(phase, "steps") != 0);
 	progress_step_start(r->opts->progress, phase, name, action);
@@ -111,14 +111,29 @@ static enum action_status run_action(struct run *r, const char *phase, const cha
 	if (res->status == ACTION_OK && ctx.deadline_ns && clock_mono_ns() > ctx.deadline_ns + 50 * NS_PER_MS)
 		action_result_set(res, ACTION_TIMED_OUT, "took longer than its timeout");
 	elapsed = clock_mono_ns() - start;
+	{
+		/* Substituted secret variables must not reach the terminal, the
+		 * journal or the reports. */
+		char *clean = plan_redact(r->plan, res->message);
+
+		snprintf(res->message, sizeof(res->message), "%s", clean);
+		free(clean);
+		if (res->data) {
+			json_t *d = plan_redact_json(r->plan, res->data);
+
+			json_decref(res->data);
+			res->data = d;
+		}
+		shown_args = args ? plan_redact_json(r->plan, args) : NULL;
+	}
 	progress_step_end(r->opts->progress, name, action_status_name(res->status), elapsed,
 			  res->message);
 	journal_event(r->j, "step_end",
 		      json_pack("{s:s,s:s,s:s,s:s?}", "step", name, "phase", phase,
 				"result", action_status_name(res->status),
 				"message", res->message[0] ? res->message : NULL));
-	step = json_pack("{s:s,s:s,s:s,s:O?,s:b,s:f,s:f,s:s,s:s?}",
-			 "name", name, "action", action, "phase", phase, "args", args,
+	step = json_pack("{s:s,s:s,s:s,s:o?,s:b,s:f,s:f,s:s,s:s?}",
+			 "name", name, "action", action, "phase", phase, "args", shown_args,
 			 "fault", fault,
 			 "start_ms", journal_offset_ms(r->j, start),
 			 "duration_ms", (double)elapsed / 1e6,
@@ -301,6 +316,11 @@ static void run_steps(struct run *r)
 			raise_exit(r, EXIT_FAILED);
 			set_reason(r, "step '%s' (%s) %s: %s", s->name, s->action,
 				   st == ACTION_TIMED_OUT ? "timed out" : "failed", res.message);
+			if (s->continue_on_failure) {
+				/* The verdict is already failed; the plan asked to go on. */
+				action_result_release(&res);
+				continue;
+			}
 			action_result_release(&res);
 			for (size_t k = i + 1; k < r->plan->nsteps; k++)
 				journal_add_step(r->j, json_pack("{s:s,s:s,s:s,s:s,s:s}",

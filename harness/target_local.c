@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/strbuf.h"
+#include "harness/executor.h"
 #include "harness/journal.h"
 #include "harness/lock.h"
 #include "harness/plan.h"
@@ -18,6 +19,11 @@
 
 #define ADMIN_TIMEOUT_NS (5 * NS_PER_SEC)
 #define MAX_IDS CLUSTER_MAX_NODES
+
+struct node_set {
+	int ids[MAX_IDS];
+	int n;
+};
 
 struct local_target {
 	struct cluster_spec spec;
@@ -29,10 +35,8 @@ struct local_target {
 	char *ledgerd;
 	char *role_names[3];  /* region name of the first region of each role */
 	json_t *snapshots;    /* step name -> CreateSnapshot answer (+ "copy") */
-	int stopped[MAX_IDS]; /* ids this drill stopped, for `start what: all` */
-	int nstopped;
-	int paused[MAX_IDS];
-	int npaused;
+	struct node_set stopped; /* ids this drill stopped, for `start what: all` */
+	struct node_set paused;
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -262,89 +266,76 @@ static void do_kill(struct target *t, json_t *args, const struct action_ctx *ctx
 	res->data = json_pack("{s:o,s:s}", "nodes", ids_json(ids, n), "signal", sig ? sig : "KILL");
 }
 
+/* A node set this drill took down (stopped or paused), so that `start` /
+ * `resume` with what: all bring back exactly those. */
+static void take_down(struct target *t, json_t *args, struct node_set *set, node_op_fn fn,
+		      const char *verb, struct action_result *res)
+{
+	int ids[MAX_IDS], n;
+
+	if (select_nodes(t, args, ids, &n, NULL, res) != 0)
+		return;
+	per_node(t->impl, ids, n, fn, verb, res);
+	if (res->status == ACTION_OK)
+		for (int i = 0; i < n; i++)
+			remember(set->ids, &set->n, ids[i]);
+}
+
+static void bring_back(struct target *t, json_t *args, struct node_set *set, node_op_fn fn,
+		       const char *verb, struct action_result *res)
+{
+	const char *what = plan_arg_str(args, "what");
+	int ids[MAX_IDS], n = set->n;
+
+	if (!what || strcmp(what, "all") == 0) {
+		if (n == 0) {
+			action_result_set(res, ACTION_OK, "nothing to do: this drill %s no node", verb);
+			return;
+		}
+		memcpy(ids, set->ids, sizeof(int) * (size_t)n);
+	} else if (select_nodes(t, args, ids, &n, NULL, res) != 0) {
+		return;
+	}
+	per_node(t->impl, ids, n, fn, verb, res);
+	if (res->status == ACTION_OK)
+		for (int i = 0; i < n; i++)
+			forget(set->ids, &set->n, ids[i]);
+}
+
 static void do_stop(struct target *t, json_t *args, const struct action_ctx *ctx,
 		    struct action_result *res)
 {
 	struct local_target *lt = t->impl;
-	int ids[MAX_IDS], n;
 
 	(void)ctx;
-	if (select_nodes(t, args, ids, &n, NULL, res) != 0)
-		return;
-	per_node(lt, ids, n, cluster_stop, "stopped", res);
-	if (res->status == ACTION_OK)
-		for (int i = 0; i < n; i++)
-			remember(lt->stopped, &lt->nstopped, ids[i]);
-}
-
-static void start_listed(struct local_target *lt, int *list, int *nlist, node_op_fn fn,
-			 const char *verb, struct action_result *res)
-{
-	int ids[MAX_IDS], n = *nlist;
-
-	memcpy(ids, list, sizeof(int) * (size_t)n);
-	if (n == 0) {
-		action_result_set(res, ACTION_OK, "nothing to do: this drill %s no node", verb);
-		return;
-	}
-	per_node(lt, ids, n, fn, verb, res);
-	if (res->status == ACTION_OK)
-		*nlist = 0;
+	take_down(t, args, &lt->stopped, cluster_stop, "stopped", res);
 }
 
 static void do_start(struct target *t, json_t *args, const struct action_ctx *ctx,
 		     struct action_result *res)
 {
 	struct local_target *lt = t->impl;
-	const char *what = plan_arg_str(args, "what");
-	int ids[MAX_IDS], n;
 
 	(void)ctx;
-	if (!what || strcmp(what, "all") == 0) {
-		start_listed(lt, lt->stopped, &lt->nstopped, cluster_start, "started", res);
-		return;
-	}
-	if (select_nodes(t, args, ids, &n, NULL, res) != 0)
-		return;
-	per_node(lt, ids, n, cluster_start, "started", res);
-	if (res->status == ACTION_OK)
-		for (int i = 0; i < n; i++)
-			forget(lt->stopped, &lt->nstopped, ids[i]);
+	bring_back(t, args, &lt->stopped, cluster_start, "started", res);
 }
 
 static void do_pause(struct target *t, json_t *args, const struct action_ctx *ctx,
 		     struct action_result *res)
 {
 	struct local_target *lt = t->impl;
-	int ids[MAX_IDS], n;
 
 	(void)ctx;
-	if (select_nodes(t, args, ids, &n, NULL, res) != 0)
-		return;
-	per_node(lt, ids, n, cluster_pause, "paused", res);
-	if (res->status == ACTION_OK)
-		for (int i = 0; i < n; i++)
-			remember(lt->paused, &lt->npaused, ids[i]);
+	take_down(t, args, &lt->paused, cluster_pause, "paused", res);
 }
 
 static void do_resume(struct target *t, json_t *args, const struct action_ctx *ctx,
 		      struct action_result *res)
 {
 	struct local_target *lt = t->impl;
-	const char *what = plan_arg_str(args, "what");
-	int ids[MAX_IDS], n;
 
 	(void)ctx;
-	if (!what || strcmp(what, "all") == 0) {
-		start_listed(lt, lt->paused, &lt->npaused, cluster_resume, "resumed", res);
-		return;
-	}
-	if (select_nodes(t, args, ids, &n, NULL, res) != 0)
-		return;
-	per_node(lt, ids, n, cluster_resume, "resumed", res);
-	if (res->status == ACTION_OK)
-		for (int i = 0; i < n; i++)
-			forget(lt->paused, &lt->npaused, ids[i]);
+	bring_back(t, args, &lt->paused, cluster_resume, "resumed", res);
 }
 
 /* Cut the selected nodes off from every other member, both ways: each side
@@ -469,7 +460,7 @@ static void do_zone_down(struct target *t, json_t *args, const struct action_ctx
 	per_node(lt, ids, n, cluster_stop, "stopped", res);
 	if (res->status == ACTION_OK) {
 		for (int k = 0; k < n; k++)
-			remember(lt->stopped, &lt->nstopped, ids[k]);
+			remember(lt->stopped.ids, &lt->stopped.n, ids[k]);
 		action_result_set(res, ACTION_OK, "zone %s down: %d node%s stopped", zone, n,
 				  n > 1 ? "s" : "");
 	}
@@ -753,10 +744,10 @@ static void local_action(struct target *t, const char *action, json_t *args,
 		if (strcmp(local_actions[i].name, action) != 0)
 			continue;
 		if (ctx->dry_run) {
-			char *text = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS);
+			char *text = action_args_display(args);
 
-			action_result_set(res, ACTION_OK, "would run %s on the bundled cluster: %s",
-					  action, text ? text : "{}");
+			action_result_set(res, ACTION_OK, "would run %s %s on the bundled cluster",
+					  action, text);
 			free(text);
 			return;
 		}

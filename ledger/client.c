@@ -326,12 +326,18 @@ int ledger_read_all(struct ledger_client *c, json_t **entries, struct dr_error *
 		page = json_object_get(resp, "entries");
 		json_array_foreach(page, i, e)
 			json_array_append(all, e);
-		if (json_array_size(page) == 0 ||
-		    from + 1000 > json_integer_value(json_object_get(resp, "last_index")) + 1) {
+		/* Pages are by index and hidden entries leave holes: continue
+		 * after the last entry returned, not after from + limit. */
+		if (json_array_size(page) == 0) {
 			json_decref(resp);
 			break;
 		}
-		from += 1000;
+		from = json_integer_value(json_object_get(json_array_get(page, json_array_size(page) - 1),
+							  "index")) + 1;
+		if (from > json_integer_value(json_object_get(resp, "last_index"))) {
+			json_decref(resp);
+			break;
+		}
 		json_decref(resp);
 	}
 	*entries = all;

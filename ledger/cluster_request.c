@@ -79,7 +79,9 @@ int cluster_request(json_t **out, const char *dir, json_t *request,
 			dr_error_set(err, "supervisor '%s' did not take the request in time", path);
 			goto out;
 		}
-		n = write(fd, line + off, len - off);
+		/* MSG_NOSIGNAL: a supervisor that went away is an error, not a
+		 * SIGPIPE that kills the drill runner */
+		n = send(fd, line + off, len - off, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {

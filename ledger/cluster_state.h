@@ -38,6 +38,7 @@ struct cluster_node {
 	int64_t started_ns;
 	int64_t restart_at_ns;    /* 0: not waiting to restart */
 	int crash_streak;         /* exits soon after start, for back-off */
+	int killed;               /* signalled by a `kill` command: no back-off */
 };
 
 struct cluster_region {

@@ -124,7 +124,7 @@ void ledgerd_usage(void)
 	      "               --region NAME --role primary|dr|witness --zone Z --peers FILE\n"
 	      "               [--election-timeout MS] [--heartbeat MS] [--enable-debug]\n"
 	      "               [--snapshot-threshold N] [--seed-snapshot FILE]\n"
-	      "               [--supervisor-socket PATH] [--admin-token-file F]\n"
+	      "               [--supervisor-socket PATH] [--admin-token-file F] [--join]\n"
 	      "       ledgerd info --data DIR\n"
 	      "       ledgerd recover --data DIR --peers FILE --voters 3,4\n"
 	      "See docs/ledger-api.md.\n",
@@ -134,7 +134,7 @@ void ledgerd_usage(void)
 enum {
 	OPT_ID = 1, OPT_DATA, OPT_LISTEN, OPT_RAFT, OPT_REGION, OPT_ROLE, OPT_ZONE, OPT_PEERS,
 	OPT_ELECTION, OPT_HEARTBEAT, OPT_DEBUG, OPT_SNAP, OPT_SEED, OPT_SUPERVISOR, OPT_TOKEN,
-	OPT_HELP,
+	OPT_JOIN, OPT_HELP,
 };
 
 int ledgerd_config_parse(struct ledgerd_config *out, int argc, char **argv,
@@ -156,6 +156,7 @@ int ledgerd_config_parse(struct ledgerd_config *out, int argc, char **argv,
 		{ "seed-snapshot", required_argument, NULL, OPT_SEED },
 		{ "supervisor-socket", required_argument, NULL, OPT_SUPERVISOR },
 		{ "admin-token-file", required_argument, NULL, OPT_TOKEN },
+		{ "join", no_argument, NULL, OPT_JOIN },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -165,7 +166,10 @@ int ledgerd_config_parse(struct ledgerd_config *out, int argc, char **argv,
 	memset(out, 0, sizeof *out);
 	out->election_ms = 1000;
 	out->heartbeat_ms = 100;
-	out->snapshot_threshold = 1024;
+	/* Taking a snapshot stalls the event loop; at 1024 entries a full-speed
+	 * workload saw a 130-200 ms pause every second, which drills measured
+	 * as outages.  8192 keeps the log short and the pauses rare. */
+	out->snapshot_threshold = 8192;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -201,6 +205,7 @@ int ledgerd_config_parse(struct ledgerd_config *out, int argc, char **argv,
 		case OPT_SEED: out->seed_snapshot = optarg; break;
 		case OPT_SUPERVISOR: out->supervisor_socket = optarg; break;
 		case OPT_TOKEN: out->admin_token_file = optarg; break;
+		case OPT_JOIN: out->join = 1; break;
 		case OPT_HELP:
 			ledgerd_usage();
 			return 1;

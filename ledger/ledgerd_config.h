@@ -46,6 +46,7 @@ struct ledgerd_config {
 	const char *seed_snapshot;
 	const char *supervisor_socket;
 	const char *admin_token_file;
+	int join;                /* first start: no bootstrap, wait for AddMember */
 };
 
 /* Parse argv (strings point into argv).  Returns 0, 1 when --help was

@@ -20,7 +20,10 @@
 #include "ledger/ledgerd_log.h"
 #include "ledger/ledgerd_node.h"
 
-#define FORWARD_TIMEOUT_MS 3000
+/* Short: a paused leader must not make followers' status calls hang past
+ * the caller's own timeout; on failure the node answers its own view. */
+#define FORWARD_TIMEOUT_MS 1000
+#define FORWARD_CONNECT_TIMEOUT_MS 300
 #define SUPERVISOR_TIMEOUT_MS 20000
 
 struct conn_ctx {
@@ -97,6 +100,7 @@ static int forward_call(int *status, json_t **body, const char *addr, const char
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, text);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)FORWARD_TIMEOUT_MS);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)FORWARD_CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, curl_collect);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);

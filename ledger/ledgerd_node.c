@@ -252,8 +252,9 @@ void ledgerd_node_submit(struct ledgerd_node *n, struct ledgerd_call *c)
 	else
 		n->queue_head = c;
 	n->queue_tail = c;
-	pthread_mutex_unlock(&n->mu);
+	/* Under mu: the loop closes the handle under mu too, after stopping. */
 	uv_async_send(&n->wake);
+	pthread_mutex_unlock(&n->mu);
 
 	deadline.tv_sec = until / NS_PER_SEC;
 	deadline.tv_nsec = until % NS_PER_SEC;
@@ -618,7 +619,9 @@ static void on_raft_closed(struct raft *r)
 	}
 	raft_uv_close(&n->io);
 	ledgerd_transport_release(&n->transport);
+	pthread_mutex_lock(&n->mu);
 	uv_close((uv_handle_t *)&n->wake, handle_closed);
+	pthread_mutex_unlock(&n->mu);
 	uv_close((uv_handle_t *)&n->tick, handle_closed);
 	uv_close((uv_handle_t *)&n->sigterm, handle_closed);
 	uv_close((uv_handle_t *)&n->sigint, handle_closed);
@@ -790,7 +793,13 @@ static int node_setup(struct ledgerd_node *n, struct dr_error *err)
 	raft_set_snapshot_threshold(&n->raft, n->cfg.snapshot_threshold);
 	raft_set_snapshot_trailing(&n->raft, n->cfg.snapshot_threshold);
 	if (first) {
-		if (bootstrap(n, err) != 0)
+		/* A joining node starts with an empty log and no configuration:
+		 * the leader's AddMember brings it in (bootstrapping it too
+		 * would give it an index 1 that differs from the cluster's). */
+		if (n->cfg.join)
+			ledgerd_log("joining: no bootstrap, waiting for the leader to add node %" PRIu64,
+				    n->cfg.id);
+		else if (bootstrap(n, err) != 0)
 			goto out;
 		if (write_identity(n, ident, err) != 0)
 			goto out;

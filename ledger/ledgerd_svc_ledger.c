@@ -56,7 +56,9 @@ void ledgerd_run_append(struct ledgerd_node *n, struct ledgerd_call *c)
 	char *cmd;
 	int rv;
 
-	if (n->refusing) {
+	/* The window ends exactly when it said, not at the next loop tick that
+	 * clears the flag: drills measure this outage to the millisecond. */
+	if (n->refusing && clock_mono_ns() < n->refuse_until_ns) {
 		ledgerd_call_error(n, c, LEDGER_UNAVAILABLE,
 				   "writes are refused for a while (Debug/RefuseWrites)");
 		return;

@@ -159,10 +159,15 @@ static void node_exited(struct supervisor *sv, struct cluster_node *n, int statu
 	n->paused = 0;
 	if (!sv_node_wanted(sv, n))
 		return;
-	if (now - n->started_ns < 5 * NS_PER_SEC)
+	/* A kill the drill asked for is a deliberate fault, not a crash loop:
+	 * the pod comes back at once, as a deleted pod does. */
+	if (n->killed)
+		n->crash_streak = 0;
+	else if (now - n->started_ns < 5 * NS_PER_SEC)
 		n->crash_streak++;
 	else
 		n->crash_streak = 0;
+	n->killed = 0;
 	if (n->crash_streak > 0) {
 		delay = (200 * NS_PER_MS) << (n->crash_streak > 5 ? 5 : n->crash_streak - 1);
 		if (delay > 5 * NS_PER_SEC)
@@ -239,6 +244,15 @@ void sv_nodes_stop(struct supervisor *sv, struct cluster_node **nodes, int count
 		}
 		if (!left)
 			break;
+		/* A process stuck in the kernel survives even SIGKILL for a while:
+		 * give up waiting; the reconcile loop reaps it when it goes. */
+		if (killed && clock_mono_ns() - start > 2 * sv->stop_grace_ns) {
+			for (int i = 0; i < count; i++)
+				if (nodes[i]->pid)
+					sv_log("node %d (pid %d) has not exited after SIGKILL",
+					       nodes[i]->id, (int)nodes[i]->pid);
+			break;
+		}
 		if (!killed && clock_mono_ns() - start > sv->stop_grace_ns) {
 			for (int i = 0; i < count; i++) {
 				if (nodes[i]->pid) {
@@ -315,7 +329,7 @@ static void write_all(int fd, const char *data, size_t len)
 	int64_t deadline = clock_mono_ns() + READ_TIMEOUT_MS * NS_PER_MS;
 
 	while (len > 0 && clock_mono_ns() < deadline) {
-		ssize_t n = write(fd, data, len);
+		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
 
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
@@ -391,6 +405,9 @@ int supervisor_run(const char *dir, struct dr_error *err)
 	struct sigaction sa;
 	int rc = -1;
 
+	/* Descriptors the launching process leaked to us (a test harness's
+	 * pipe, a drill runner's sockets) must not live as long as we do. */
+	close_range(3, ~0U, 0);
 	memset(&sv, 0, sizeof(sv));
 	sv.listen_fd = -1;
 	sv.stop_grace_ns = 5 * NS_PER_SEC;

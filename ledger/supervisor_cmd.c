@@ -94,6 +94,7 @@ static json_t *cmd_kill(struct supervisor *sv, json_t *req)
 	for (int i = 0; i < count; i++) {
 		sv_log("kill node %d (pid %d) with signal %d", targets[i]->id,
 		       (int)targets[i]->pid, sig);
+		targets[i]->killed = sig != SIGSTOP && sig != SIGCONT;
 		if (kill(targets[i]->pid, sig) == 0)
 			json_array_append_new(killed, json_pack("{s:i,s:i}", "node",
 								targets[i]->id, "pid",
@@ -128,6 +129,13 @@ static json_t *cmd_start(struct supervisor *sv, json_t *req)
 	if (n->fenced)
 		return sv_error("node %d is fenced after an unsafe promotion; scale its region '%s' up to re-add it as a new member",
 				n->id, n->region);
+	{
+		struct cluster_region *reg = cluster_state_region(&sv->st, n->region);
+
+		if (reg && n->ordinal >= reg->replicas)
+			return sv_error("node %d's region '%s' is scaled to %d replicas; scale it up to start the node",
+					n->id, n->region, reg->replicas);
+	}
 	n->stopped = 0;
 	n->restart_at_ns = 0;
 	sv_reconcile(sv);

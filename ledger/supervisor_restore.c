@@ -66,6 +66,8 @@ json_t *sv_cmd_restore(struct supervisor *sv, json_t *req)
 	spec.enable_debug = sv->st.enable_debug;
 	spec.ledgerd_path = sv->st.ledgerd;
 	spec.seed_snapshot = snapshot;
+	/* a node relaying RestoreFromSnapshot waits 20 s for this answer */
+	spec.ready_timeout_ns = 15 * INT64_C(1000000000);
 	/* An earlier restored cluster is replaced, never left running. */
 	sv_restore_down(sv);
 	if (fs_remove_tree(dir, &err) != 0) {

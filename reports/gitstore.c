@@ -364,9 +364,12 @@ static int open_local(struct store *st, const char *path, const struct results_o
 	if (!store_dir_empty(path) &&
 	    git_repository_open_ext(&st->repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0) {
 		if (git_repository_is_bare(st->repo)) {
+			/* Absolute, so the clone's origin works from any cwd. */
+			char real[PATH_MAX];
+
 			git_repository_free(st->repo);
 			st->repo = NULL;
-			return open_clone(st, path, opts, err);
+			return open_clone(st, realpath(path, real) ? real : path, opts, err);
 		}
 		if (git_remote_lookup(&remote, st->repo, "origin") == 0)
 			st->has_remote = 1;
@@ -375,6 +378,18 @@ static int open_local(struct store *st, const char *path, const struct results_o
 	}
 	if (!store_dir_empty(path))
 		return dr_error_set(err, "'%s' exists and is not a git repository", path);
+	{
+		/* A bare repository we cloned before and cannot reach now
+		 * (unmounted, moved): work in its clone, never init over it. */
+		char *cache = opts->cache_dir ? xstrdup(opts->cache_dir) : cache_dir_for(path);
+		git_repository *probe = NULL;
+		int cloned = git_repository_open_ext(&probe, cache, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0;
+
+		git_repository_free(probe);
+		free(cache);
+		if (cloned)
+			return open_clone(st, path, opts, err);
+	}
 	if (!create)
 		return STORE_ABSENT;
 	io.flags = GIT_REPOSITORY_INIT_MKPATH;
@@ -416,9 +431,13 @@ int store_open(struct store *st, const struct results_opts *opts, int fetch, int
 	if (set_workdir(st, err) != 0)
 		goto out;
 	if (fetch && st->has_remote) {
-		if (do_fetch(st, err) != 0)
-			goto out;
-		if (store_sync(st, err) != 0)
+		struct dr_error ferr = DR_ERROR_INIT;
+
+		/* Offline: keep going on the last known tip, so the run is
+		 * committed locally and `report push` can send it later. */
+		if (do_fetch(st, &ferr) != 0)
+			str_copy(st->fetch_error, sizeof(st->fetch_error), ferr.msg);
+		else if (store_sync(st, err) != 0)
 			goto out;
 	}
 	if (check_head(st, err) != 0)

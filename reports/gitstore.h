@@ -24,6 +24,7 @@ struct store {
 	char remote_ref[256];        /* refs/remotes/origin/<branch> */
 	int has_remote;              /* "origin" exists */
 	int cache_clone;             /* we own the work tree (cloned cache) */
+	char fetch_error[DR_ERROR_MAX]; /* fetch failed: working from the last known tip */
 };
 
 #define RUN_FILES_MAX 8

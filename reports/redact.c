@@ -84,35 +84,46 @@ static int cmp_len_desc(const void *a, const void *b)
 	return la < lb ? 1 : la > lb ? -1 : 0;
 }
 
-/* Longest first, so a secret containing another is replaced whole. */
-static void redact_literals(char **text)
+/* The literal secrets of this moment (registered + environment), longest
+ * first so a secret containing another is replaced whole.  Built once per
+ * redact_text / redact_json call. */
+struct literals {
+	char **list;
+	size_t n;
+};
+
+static void literals_load(struct literals *l)
 {
-	char **list = NULL;
-	size_t n = 0, cap = 0;
+	size_t cap;
 
 	pthread_mutex_lock(&secrets_lock);
 	cap = nsecrets + 16;
-	list = xcalloc(cap, sizeof(*list));
+	l->list = xcalloc(cap, sizeof(*l->list));
+	l->n = 0;
 	for (size_t i = 0; i < nsecrets; i++)
-		list[n++] = xstrdup(secrets[i]);
+		l->list[l->n++] = xstrdup(secrets[i]);
 	pthread_mutex_unlock(&secrets_lock);
 	for (char **e = environ; e && *e; e++) {
 		const char *eq = strchr(*e, '=');
 
 		if (!eq || strlen(eq + 1) < 6 || !name_is_secret(*e, (size_t)(eq - *e)))
 			continue;
-		if (n == cap) {
+		if (l->n == cap) {
 			cap *= 2;
-			list = xrealloc(list, cap * sizeof(*list));
+			l->list = xrealloc(l->list, cap * sizeof(*l->list));
 		}
-		list[n++] = xstrdup(eq + 1);
+		l->list[l->n++] = xstrdup(eq + 1);
 	}
-	qsort(list, n, sizeof(*list), cmp_len_desc);
-	for (size_t i = 0; i < n; i++) {
-		replace_all(text, list[i]);
-		free(list[i]);
-	}
-	free(list);
+	qsort(l->list, l->n, sizeof(*l->list), cmp_len_desc);
+}
+
+static void literals_release(struct literals *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->list[i]);
+	free(l->list);
+	l->list = NULL;
+	l->n = 0;
 }
 
 static int url_stop(char c)
@@ -204,18 +215,43 @@ static void redact_after(char **text, const char *keyword, int to_eol)
 	*text = strbuf_detach(&sb);
 }
 
-char *redact_text(const char *text)
+static char *redact_with(const struct literals *l, const char *text)
 {
 	char *out = xstrdup(text ? text : "");
 
-	redact_literals(&out);
+	for (size_t i = 0; i < l->n; i++)
+		replace_all(&out, l->list[i]);
 	redact_url_userinfo(&out);
 	redact_after(&out, "authorization:", 1);
 	redact_after(&out, "bearer ", 0);
 	return out;
 }
 
+char *redact_text(const char *text)
+{
+	struct literals l;
+	char *out;
+
+	literals_load(&l);
+	out = redact_with(&l, text);
+	literals_release(&l);
+	return out;
+}
+
+static json_t *redact_json_with(const struct literals *l, const json_t *v);
+
 json_t *redact_json(const json_t *v)
+{
+	struct literals l;
+	json_t *out;
+
+	literals_load(&l);
+	out = redact_json_with(&l, v);
+	literals_release(&l);
+	return out;
+}
+
+static json_t *redact_json_with(const struct literals *l, const json_t *v)
 {
 	json_t *out = NULL;
 
@@ -228,9 +264,9 @@ json_t *redact_json(const json_t *v)
 
 		out = json_object();
 		json_object_foreach((json_t *)v, key, val) {
-			char *k = redact_text(key);
+			char *k = redact_with(l, key);
 
-			json_object_set_new(out, k, redact_json(val));
+			json_object_set_new(out, k, redact_json_with(l, val));
 			free(k);
 		}
 		break;
@@ -241,11 +277,11 @@ json_t *redact_json(const json_t *v)
 
 		out = json_array();
 		json_array_foreach(v, i, val)
-			json_array_append_new(out, redact_json(val));
+			json_array_append_new(out, redact_json_with(l, val));
 		break;
 	}
 	case JSON_STRING: {
-		char *s = redact_text(json_string_value(v));
+		char *s = redact_with(l, json_string_value(v));
 
 		out = json_string(s);
 		free(s);

@@ -69,6 +69,8 @@ void fmt_ms(struct strbuf *sb, double ms)
 		strbuf_addf(sb, "%.1f ms", ms);
 	else if (a < 60000.0)
 		strbuf_addf(sb, "%.2f s", ms / 1000.0);
+	else if (fmod(a, 60000.0) < 50.0)
+		strbuf_addf(sb, "%s%d min", ms < 0 ? "-" : "", (int)(a / 60000.0));
 	else
 		strbuf_addf(sb, "%s%d min %.1f s", ms < 0 ? "-" : "", (int)(a / 60000.0),
 			    fmod(a, 60000.0) / 1000.0);

@@ -10,11 +10,12 @@
 #include "reports/report_sections.h"
 #include "reports/reports.h"
 
-/* Mermaid task names end at ':' and comments start at '#'. */
+/* Mermaid task names end at ':', '#' starts an entity or a comment, and
+ * labels may be read as HTML: keep none of those characters. */
 static void gantt_name(struct strbuf *sb, const char *s)
 {
 	for (const char *p = s ? s : "?"; *p; p++)
-		strbuf_addch(sb, (*p == ':' || *p == '#' || *p == ';' || *p == '\n') ? ' ' : *p);
+		strbuf_addch(sb, strchr(":#;<>&\"`\n\r", *p) ? ' ' : *p);
 }
 
 static long ms_round(double ms)
@@ -229,14 +230,15 @@ static void section_workload(struct strbuf *sb, const json_t *j)
 	md_cell(sb, j_str_or(m, "workload_mode", "unknown"));
 	strbuf_adds(sb, ".\n\n| Measurement | Value |\n|---|---:|\n");
 	strbuf_adds(sb, "| RTO | ");
-	if (j_num(m, "rto_ms", &v))
+	if (j_num(m, "rto_ms", &v)) {
 		fmt_ms(sb, v);
-	else
-		strbuf_adds(sb, "not measured");
-	if (j_str(m, "rto_note")) {
-		strbuf_adds(sb, " (");
-		md_cell(sb, j_str(m, "rto_note"));
-		strbuf_adds(sb, ")");
+		if (j_str(m, "rto_note")) {
+			strbuf_adds(sb, " (");
+			md_cell(sb, j_str(m, "rto_note"));
+			strbuf_adds(sb, ")");
+		}
+	} else {
+		md_cell(sb, j_str_or(m, "rto_note", "not measured"));
 	}
 	strbuf_adds(sb, " |\n");
 	metric_row_ms(sb, "Unavailable", m, "unavailable_ms");
@@ -272,6 +274,51 @@ static void section_workload(struct strbuf *sb, const json_t *j)
 	strbuf_adds(sb, "\n![Write latency over time](" REPORT_FILE_CHART ")\n\n");
 }
 
+/* The leader as GetClusterStatus gives it ({"id", "region"}) or a bare id. */
+static void cluster_leader(struct strbuf *sb, const json_t *c)
+{
+	json_t *l = json_object_get(c, "leader");
+	double v;
+
+	if (json_is_number(l)) {
+		fmt_num(sb, json_number_value(l));
+	} else if (json_is_object(l) && j_num(l, "id", &v)) {
+		fmt_num(sb, v);
+		if (j_str(l, "region")) {
+			strbuf_adds(sb, " (");
+			md_cell(sb, j_str(l, "region"));
+			strbuf_adds(sb, ")");
+		}
+	} else {
+		strbuf_adds(sb, "none");
+	}
+}
+
+static void member_lag(struct strbuf *sb, const json_t *mb)
+{
+	double v;
+	int any = 0;
+
+	if (j_num(mb, "lag_entries", &v)) {
+		fmt_num(sb, v);
+		strbuf_adds(sb, v == 1 ? " entry" : " entries");
+		any = 1;
+	}
+	if (j_num(mb, "lag_seconds", &v)) {
+		strbuf_addf(sb, any ? " (%.3f s)" : "%.3f s", v);
+		any = 1;
+	} else if (j_num(mb, "lag_ms", &v)) {
+		if (any)
+			strbuf_adds(sb, " (");
+		fmt_ms(sb, v);
+		if (any)
+			strbuf_adds(sb, ")");
+		any = 1;
+	}
+	if (!any)
+		strbuf_adds(sb, "n/a");
+}
+
 static void cluster_table(struct strbuf *sb, const json_t *c, const char *title)
 {
 	const json_t *members;
@@ -285,10 +332,7 @@ static void cluster_table(struct strbuf *sb, const json_t *c, const char *title)
 		return;
 	}
 	strbuf_adds(sb, "Leader: ");
-	if (j_num(c, "leader", &v))
-		fmt_num(sb, v);
-	else
-		strbuf_adds(sb, "none");
+	cluster_leader(sb, c);
 	if (j_num(c, "term", &v)) {
 		strbuf_adds(sb, ", term ");
 		fmt_num(sb, v);
@@ -297,11 +341,18 @@ static void cluster_table(struct strbuf *sb, const json_t *c, const char *title)
 		strbuf_adds(sb, ", commit index ");
 		fmt_num(sb, v);
 	}
+	if (json_is_boolean(json_object_get(c, "quorum")))
+		strbuf_adds(sb, json_is_true(json_object_get(c, "quorum")) ? ", quorum" : ", **no quorum**");
+	if (j_str(c, "replication")) {
+		strbuf_adds(sb, ", replication: ");
+		md_cell(sb, j_str(c, "replication"));
+	}
 	strbuf_adds(sb, ".\n\n");
 	members = j_arr(c, "members");
 	if (json_array_size(members) == 0)
 		return;
-	strbuf_adds(sb, "| Member | Region | State | Match index | Lag |\n|---:|---|---|---:|---:|\n");
+	strbuf_adds(sb, "| Member | Region | Role | State | Process | Match index | Lag |\n"
+		    "|---:|---|---|---|---|---:|---:|\n");
 	json_array_foreach(members, i, mb) {
 		json_t *id = json_object_get(mb, "id");
 
@@ -313,17 +364,18 @@ static void cluster_table(struct strbuf *sb, const json_t *c, const char *title)
 		strbuf_adds(sb, " | ");
 		md_cell(sb, j_str_or(mb, "region", ""));
 		strbuf_adds(sb, " | ");
+		md_cell(sb, j_str_or(mb, "role", ""));
+		strbuf_adds(sb, " | ");
 		md_cell(sb, j_str_or(mb, "state", ""));
+		strbuf_adds(sb, " | ");
+		md_cell(sb, j_str_or(mb, "process", ""));
 		strbuf_adds(sb, " | ");
 		if (j_num(mb, "match_index", &v))
 			fmt_num(sb, v);
 		else
 			strbuf_adds(sb, "n/a");
 		strbuf_adds(sb, " | ");
-		if (j_num(mb, "lag_ms", &v))
-			fmt_ms(sb, v);
-		else
-			strbuf_adds(sb, "n/a");
+		member_lag(sb, mb);
 		strbuf_adds(sb, " |\n");
 	}
 	strbuf_addch(sb, '\n');
@@ -574,10 +626,21 @@ char *report_render_markdown(const json_t *journal)
 		fmt_ms(&sb, v);
 	}
 	strbuf_adds(&sb, ".\n\n");
-	if (j_str(drill, "description")) {
+	if (j_str(drill, "description") && *j_str(drill, "description")) {
+		/* Plans wrap descriptions (YAML "|"): one quoted paragraph. */
+		char *d = xstrdup(j_str(drill, "description"));
+		size_t n;
+
+		for (char *p = d; *p; p++)
+			if (*p == '\n' || *p == '\r')
+				*p = ' ';
+		n = strlen(d);
+		while (n > 0 && d[n - 1] == ' ')
+			d[--n] = '\0';
 		strbuf_adds(&sb, "> ");
-		md_cell(&sb, j_str(drill, "description"));
+		md_cell(&sb, d);
 		strbuf_adds(&sb, "\n\n");
+		free(d);
 	}
 	report_objectives(&sb, j);
 	report_regression(&sb, j);

@@ -79,7 +79,22 @@ void report_objectives(struct strbuf *sb, const json_t *j)
 		strbuf_adds(sb, "- ");
 		md_cell(sb, j_str_or(o, "name", "?"));
 		strbuf_adds(sb, ": ");
-		md_cell(sb, j_str_or(o, "message", "failed"));
+		if (j_str(o, "message")) {
+			md_cell(sb, j_str(o, "message"));
+		} else {
+			const char *unit = j_str(o, "unit");
+
+			strbuf_adds(sb, "measured ");
+			if (j_num(o, "measured", &v))
+				fmt_unit(sb, v, unit);
+			else
+				strbuf_adds(sb, "nothing");
+			strbuf_adds(sb, " against a limit of ");
+			if (j_num(o, "limit", &v))
+				fmt_unit(sb, v, unit);
+			else
+				strbuf_adds(sb, "n/a");
+		}
 		strbuf_addch(sb, '\n');
 	}
 	strbuf_addch(sb, '\n');

@@ -111,6 +111,10 @@ struct results_outcome {
 				     * local commit stays, `report push` retries */
 	int push_attempts;          /* attempts made */
 	char push_error[DR_ERROR_MAX]; /* why, when push_failed (no secrets) */
+	char warning[DR_ERROR_MAX];    /* non-fatal trouble to print ("" if none):
+					* the remote could not be fetched (the run
+					* was committed on the last known tip), or
+					* history.ndjson could not be copied */
 };
 
 /* Render the run into dr-drill-results/YYYY/MM/<UTC timestamp>-<drill>/ of

@@ -217,6 +217,13 @@ int results_publish(struct results_outcome *out, const json_t *journal, const ch
 		goto out;
 	opened = 1;
 	str_copy(out->repo_dir, sizeof(out->repo_dir), st.workdir);
+	if (st.fetch_error[0]) {
+		char *w = xasprintf("cannot update from the remote, committing on the last known tip: %s",
+				    st.fetch_error);
+
+		str_copy(out->warning, sizeof(out->warning), w);
+		free(w);
+	}
 	have_base = store_tip(&base, &st, 0, err);
 	if (have_base < 0)
 		goto out;
@@ -255,7 +262,7 @@ int results_publish(struct results_outcome *out, const json_t *journal, const ch
 		struct dr_error herr = DR_ERROR_INIT;
 
 		if (fs_write_atomic(p, history, history_len, &herr) != 0)
-			fprintf(stderr, "drillrig: warning: %s\n", herr.msg);
+			str_copy(out->warning, sizeof(out->warning), herr.msg);
 		free(p);
 	}
 	rc = 0;

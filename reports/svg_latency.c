@@ -12,7 +12,7 @@
 #define H 340.0
 #define ML 64.0   /* margins: room for the axis labels */
 #define MR 20.0
-#define MT 40.0
+#define MT 50.0
 #define MB 48.0
 #define PW (W - ML - MR)
 #define PH (H - MT - MB)
@@ -176,7 +176,7 @@ char *svg_latency(const json_t *j)
 	if (j_num(j, "restore_start_ms", &v))
 		vline(&sb, &s, v, "#6e7781", "restore", 2);
 	/* Legend. */
-	strbuf_addf(&sb, "<g transform=\"translate(%.1f 28)\">\n", ML + PW - 330);
+	strbuf_addf(&sb, "<g transform=\"translate(%.1f 38)\">\n", ML + PW - 330);
 	strbuf_addf(&sb, "<path d=\"M0 -4h10\" stroke=\"#1f6feb\" stroke-width=\"2\"/><text x=\"14\" y=\"0\">ok (%zu)</text>\n", n_ok);
 	strbuf_addf(&sb, "<path d=\"M90 -8v8\" stroke=\"#d97706\" stroke-width=\"2\"/><text x=\"96\" y=\"0\">unknown (%zu)</text>\n", n_unk);
 	strbuf_addf(&sb, "<path d=\"M190 -8l6 6m0 -6l-6 6\" stroke=\"#d1242f\" stroke-width=\"1.5\"/><text x=\"202\" y=\"0\">failed (%zu)</text>\n", n_bad);

@@ -456,7 +456,7 @@ static void test_unsafe_promotion_then_fenced_region_rejoins(void **state)
 	up(f, "primary=3,dr=2", 0);
 	for (int i = 1; i <= 10; i++)
 		append(f->dir, "t-promote", i);
-	await_replicated(f->dir, 5, NULL);
+	json_decref(await_replicated(f->dir, 5, NULL));
 	if (cluster_scale(NULL, f->dir, "primary", 0, &err) != 0)
 		fail_msg("scale primary=0: %s", err.msg);
 	/* 2 of 5: no quorum, no leader */
@@ -590,13 +590,128 @@ static void test_malformed_commands_get_errors(void **state)
 	down_leaves_nothing(f);
 }
 
+static char proc_state(pid_t pid)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	char path[64], *text = NULL, *paren, st = '?';
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (fs_read_file(&text, NULL, path, 4096, &err) != 0)
+		return '?';
+	paren = strrchr(text, ')');
+	if (paren && paren[1] == ' ')
+		st = paren[2];
+	free(text);
+	return st;
+}
+
+static void test_stop_start_pause_resume(void **state)
+{
+	struct fixture *f = *state;
+	struct dr_error err = DR_ERROR_INIT;
+	json_t *n, *answer = NULL;
+	pid_t pid;
+	int64_t deadline;
+
+	up(f, NULL, 0);
+	if (cluster_stop(NULL, f->dir, 3, &err) != 0)
+		fail_msg("stop: %s", err.msg);
+	n = node_json(f->dir, 3);
+	assert_int_equal(json_integer_value(json_object_get(n, "pid")), 0);
+	assert_string_equal(json_string_value(json_object_get(n, "process")), "stopped");
+	json_decref(n);
+	/* a stopped node is a lost machine: writes go on, nobody restarts it */
+	append(f->dir, "t-stop", 1);
+	append(f->dir, "t-stop", 2);
+	n = node_json(f->dir, 3);
+	assert_int_equal(json_integer_value(json_object_get(n, "pid")), 0);
+	assert_int_equal(json_integer_value(json_object_get(n, "restarts")), 0);
+	json_decref(n);
+	if (cluster_start(&answer, f->dir, 3, &err) != 0)
+		fail_msg("start: %s", err.msg);
+	pid = (pid_t)json_integer_value(json_object_get(answer, "pid"));
+	json_decref(answer);
+	assert_true(pid > 0 && cluster_pid_running(pid));
+	json_decref(await_replicated(f->dir, 5, NULL));
+
+	if (cluster_pause(NULL, f->dir, 4, &err) != 0)
+		fail_msg("pause: %s", err.msg);
+	n = node_json(f->dir, 4);
+	pid = (pid_t)json_integer_value(json_object_get(n, "pid"));
+	assert_string_equal(json_string_value(json_object_get(n, "process")), "paused");
+	json_decref(n);
+	deadline = clock_mono_ns() + WAIT_NS;
+	while (proc_state(pid) != 'T' && clock_mono_ns() < deadline)
+		clock_sleep_ns(10 * NS_PER_MS);
+	assert_int_equal(proc_state(pid), 'T');
+	append(f->dir, "t-stop", 3); /* 4 of 5 still serve */
+	if (cluster_resume(NULL, f->dir, 4, &err) != 0)
+		fail_msg("resume: %s", err.msg);
+	deadline = clock_mono_ns() + WAIT_NS;
+	while (proc_state(pid) == 'T' && clock_mono_ns() < deadline)
+		clock_sleep_ns(10 * NS_PER_MS);
+	assert_int_not_equal(proc_state(pid), 'T');
+	/* the same process, not a restart */
+	n = node_json(f->dir, 4);
+	assert_int_equal(json_integer_value(json_object_get(n, "pid")), pid);
+	assert_int_equal(json_integer_value(json_object_get(n, "restarts")), 0);
+	json_decref(n);
+	json_decref(await_replicated(f->dir, 5, NULL));
+
+	/* a scaled-down node cannot be started behind the region's back */
+	if (cluster_scale(NULL, f->dir, "dr", 1, &err) != 0)
+		fail_msg("scale dr=1: %s", err.msg);
+	assert_int_equal(cluster_start(NULL, f->dir, 4, &err), -1);
+	assert_non_null(strstr(err.msg, "scaled to 1"));
+	down_leaves_nothing(f);
+}
+
+static void test_down_after_the_supervisor_was_killed(void **state)
+{
+	struct fixture *f = *state;
+	struct dr_error err = DR_ERROR_INIT;
+	struct cluster_spec spec;
+	pid_t pids[CLUSTER_MAX_NODES + 1];
+	int count;
+
+	up(f, "primary=1,dr=1,witness=1", 0);
+	count = cluster_pids(pids, CLUSTER_MAX_NODES + 1, f->dir);
+	assert_int_equal(count, 4);
+	kill(pids[0], SIGKILL);
+	{
+		int64_t deadline = clock_mono_ns() + WAIT_NS;
+
+		while (cluster_pid_running(pids[0]) && clock_mono_ns() < deadline)
+			clock_sleep_ns(10 * NS_PER_MS);
+		if (cluster_pid_running(pids[0]))
+			fail_msg("the supervisor survived SIGKILL");
+	}
+	/* orphaned nodes keep serving; a new `up` refuses to run over them */
+	for (int i = 1; i < count; i++)
+		assert_true(cluster_pid_running(pids[i]));
+	cluster_spec_init(&spec);
+	assert_int_equal(cluster_up(f->dir, &spec, &err), -1);
+	assert_non_null(strstr(err.msg, "still runs"));
+	/* down finds them through cluster.json and leaves nothing */
+	if (cluster_down(f->dir, &err) != 0)
+		fail_msg("cluster_down: %s", err.msg);
+	for (int i = 1; i < count; i++)
+		if (cluster_pid_running(pids[i]))
+			fail_msg("node pid %d survived cluster_down", (int)pids[i]);
+	/* and the directory can hold a fresh cluster again */
+	up(f, "primary=1,dr=1,witness=1", 0);
+	down_leaves_nothing(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_up_default_reaches_leader_and_down_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_commands_get_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_drillrig_leaves_supervisor_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_down_after_the_supervisor_was_killed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9_node_is_restarted_and_catches_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_start_pause_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scale_region_to_zero_and_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_restore_gives_same_digest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsafe_promotion_then_fenced_region_rejoins, setup, teardown),

@@ -80,15 +80,16 @@ int testnet_start(struct testnet *t, int n, const char *const *roles)
 	{
 		/* extra_arg/extra_val survive the reset: callers set them first */
 		const char *ea = t->extra_arg, *ev = t->extra_val;
+		int el = t->election_ms, hb = t->heartbeat_ms;
 		memset(t, 0, sizeof *t);
 		t->extra_arg = ea;
 		t->extra_val = ev;
+		t->election_ms = el ? el : 300;
+		t->heartbeat_ms = hb ? hb : 30;
 	}
 	live_add(t);
 	t->n = n;
 	t->bin = getenv("LEDGERD_BIN") ? getenv("LEDGERD_BIN") : "build/ledgerd";
-	t->election_ms = 300;
-	t->heartbeat_ms = 30;
 	str_copy(t->dir, sizeof t->dir, "/dev/shm/ledgerd-test-XXXXXX");
 	if (!mkdtemp(t->dir)) {
 		str_copy(t->dir, sizeof t->dir, "/tmp/ledgerd-test-XXXXXX");

@@ -29,7 +29,8 @@ struct testnet {
 };
 
 /* roles: n strings; NULL means all "primary". Starts every node.  Set
- * extra_arg/extra_val before calling to pass one more flag to every node;
+ * extra_arg/extra_val before calling to pass one more flag to every node,
+ * and election_ms/heartbeat_ms for other timings (default 300/30);
  * everything else in *t is reset. */
 int testnet_start(struct testnet *t, int n, const char *const *roles);
 int testnet_start_node(struct testnet *t, int i);

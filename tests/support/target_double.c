@@ -19,8 +19,9 @@ static int dbl_start(struct target *t, const struct action_ctx *ctx, struct dr_e
 {
 	struct target_double *d = t->impl;
 
-	(void)ctx;
 	(void)err;
+	if (ctx->dry_run)
+		return 0;
 	d->started = 1;
 	append_log(d, "start", "");
 	return 0;
@@ -63,9 +64,17 @@ static void dbl_action(struct target *t, const char *action, json_t *args,
 	struct target_double *d = t->impl;
 
 	(void)args;
+	if (ctx->dry_run) {
+		/* Like a real target: describe, touch nothing. */
+		append_log(d, "dry", action);
+		action_result_set(res, ACTION_OK, "would run %s", action);
+		return;
+	}
 	append_log(d, action, ctx->step_name);
 	if (d->interrupt_action && strcmp(action, d->interrupt_action) == 0 && ctx->interrupts)
 		*ctx->interrupts += d->interrupt_times ? d->interrupt_times : 1;
+	if (d->lose_leader_action && strcmp(action, d->lose_leader_action) == 0)
+		d->leader = 0;
 	if (d->hang_action && strcmp(action, d->hang_action) == 0) {
 		while (!action_ctx_expired(ctx))
 			clock_sleep_ns(NS_PER_MS);

@@ -18,6 +18,7 @@ struct target_double {
 	const char *interrupt_action; /* this action bumps ctx->interrupts (a SIGINT arriving) */
 	int interrupt_times;       /* by how much */
 	int leader;                /* status: 0 = no leader */
+	const char *lose_leader_action; /* this action sets leader to 0 */
 	const char *lock_path;     /* NULL: lock always succeeds */
 	int lock_fd;
 	int started, closed, locked;

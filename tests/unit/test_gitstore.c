@@ -397,6 +397,68 @@ static void test_refuses_foreign_directory_and_branch(void **state)
 	free(repo);
 }
 
+/* The remote is unreachable: the run is still committed locally, the push
+ * failure is reported, and `report push` sends it once the remote is back. */
+static void test_offline_commit_then_push_later(void **state)
+{
+	char *bare = mkpath("remote.git"), *gone = mkpath("remote.gone"), *cache = mkpath("cache"), *log;
+	struct results_opts o = RESULTS_OPTS_INIT;
+	struct results_outcome out;
+	struct dr_error err = DR_ERROR_INIT;
+	json_t *a = fixture("passed"), *b = fixture("failed-lost-write");
+
+	(void)state;
+	free(git_out(0, "init", "-q", "--bare", bare, NULL));
+	o.repo = bare;
+	o.cache_dir = cache;
+	o.push = 1;
+	publish_ok(&out, a, &o, NULL);
+	assert_true(out.pushed);
+	assert_int_equal(rename(bare, gone), 0);
+	publish_ok(&out, b, &o, NULL);
+	assert_false(out.pushed);
+	assert_true(out.push_failed);
+	assert_true(out.push_error[0] != '\0');
+	assert_non_null(strstr(out.warning, "last known tip"));
+	assert_clean_and_fsck(cache);
+	assert_int_equal(results_push_pending(&out, &o, &err), -1);
+	assert_int_equal(rename(gone, bare), 0);
+	if (results_push_pending(&out, &o, &err) != 0)
+		fail_msg("results_push_pending: %s", err.msg);
+	assert_true(out.pushed);
+	log = git_out(0, "--git-dir", bare, "log", "--format=%s", "main", NULL);
+	assert_int_equal(count_lines(log, "drill: "), 2);
+	free(log);
+	json_decref(a);
+	json_decref(b);
+	free(bare);
+	free(gone);
+	free(cache);
+}
+
+/* Without DRILLRIG_GIT_AUTHOR the author comes from git config. */
+static void test_author_from_git_config(void **state)
+{
+	char *repo = mkpath("cfg"), *log;
+	struct results_opts o = RESULTS_OPTS_INIT;
+	struct results_outcome out;
+	json_t *j = fixture("passed");
+
+	(void)state;
+	unsetenv("DRILLRIG_GIT_AUTHOR");
+	free(git_out(0, "init", "-q", "-b", "main", repo, NULL));
+	free(git_out(0, "-C", repo, "config", "user.name", "Config User", NULL));
+	free(git_out(0, "-C", repo, "config", "user.email", "config-user@example.com", NULL));
+	o.repo = repo;
+	publish_ok(&out, j, &o, NULL);
+	log = git_out(0, "-C", repo, "log", "-1", "--format=%an <%ae>", NULL);
+	assert_string_equal(log, "Config User <config-user@example.com>\n");
+	free(log);
+	assert_clean_and_fsck(repo);
+	json_decref(j);
+	free(repo);
+}
+
 /* Debian's libgit2 1.5 leaks a pcre2 match block on every regex non-match
  * inside git_remote_lookup (config multivar lookups); not ours to fix.
  * AddressSanitizer reads this hook; it is unused otherwise. */
@@ -413,7 +475,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_history_stays_local_unless_asked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bare_remote_push_and_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push_without_remote_keeps_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_offline_commit_then_push_later, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_regression_verdict, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_author_from_git_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_foreign_directory_and_branch, setup, teardown),
 	};
 

@@ -339,6 +339,58 @@ static void test_rejects_malformed_history(void **state)
 	assert_non_null(strstr(err.msg, "sequence 0"));
 }
 
+static uint64_t prng(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* Property: on random overlapping histories the O(n log n) order check
+ * counts exactly what the O(n^2) definition counts. */
+static void test_reordered_matches_brute_force(void **state)
+{
+	uint64_t x = 0x2545F4914F6CDD1DULL;
+
+	(void)state;
+	for (int round = 0; round < 300; round++) {
+		struct history h;
+		struct check_result r;
+		struct dr_error err = DR_ERROR_INIT;
+		uint64_t n = 1 + prng(&x) % 40, expected = 0;
+		int64_t inv[41], ack[41];
+		uint64_t idx[41];
+
+		history_init(&h, 0);
+		for (uint64_t s = 1; s <= n; s++) {
+			struct history_op op = { .sequence = s, .outcome = HISTORY_OK, .attempt = 1 };
+
+			inv[s] = (int64_t)(prng(&x) % 100);
+			ack[s] = inv[s] + (int64_t)(prng(&x) % 30);
+			/* Mostly ordered indices, some swapped. */
+			idx[s] = (uint64_t)ack[s] * 4 + prng(&x) % 6;
+			op.invoke_ns = inv[s];
+			op.complete_ns = ack[s];
+			op.index = idx[s];
+			assert_int_equal(history_append(&h, &op), 0);
+		}
+		for (uint64_t b = 1; b <= n; b++) {
+			for (uint64_t a = 1; a <= n; a++) {
+				if (ack[a] < inv[b] && idx[a] > idx[b]) {
+					expected++;
+					break;
+				}
+			}
+		}
+		assert_int_equal(history_check(&r, &h, NULL, 0, &err), 0);
+		if (r.reordered != expected)
+			fail_msg("round %d: reordered %llu, brute force %llu", round,
+				 (unsigned long long)r.reordered, (unsigned long long)expected);
+		history_release(&h);
+	}
+}
+
 /* The radix sort behind the checker: order, stability, signed keys. */
 static void test_sort_pairs(void **state)
 {
@@ -388,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_overflow_is_reported),
 		cmocka_unit_test_setup_teardown(test_rejects_malformed_history, setup, teardown),
 		cmocka_unit_test(test_sort_pairs),
+		cmocka_unit_test(test_reordered_matches_brute_force),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -259,6 +259,12 @@ static void test_two_outages(void **state)
 	compute(f);
 	assert_ms(&f->m.rto_ms, 51.0);
 	assert_ms(&f->m.unavailable_ms, 103.0);
+	/* Both spans are listed, in time order. */
+	assert_int_equal(f->m.n_spans, 2);
+	assert_int_equal(f->m.n_spans_total, 2);
+	assert_true(f->m.spans[0].start_ms == 100.0 && f->m.spans[0].end_ms == 151.0);
+	assert_true(f->m.spans[1].start_ms == 300.0 && f->m.spans[1].end_ms == 352.0);
+	assert_true(f->m.spans[1].recovered);
 }
 
 /* Nothing succeeds after the fault: RTO not measured, "not recovered";
@@ -280,6 +286,9 @@ static void test_not_recovered(void **state)
 	assert_false(f->m.has_outage_end);
 	assert_ms(&f->m.unavailable_ms, 600.0);
 	assert_ms(&f->m.availability, 1.0 - 600.0 / 700.0);
+	assert_int_equal(f->m.n_spans, 1);
+	assert_false(f->m.spans[0].recovered);
+	assert_true(f->m.spans[0].end_ms == 700.0);
 }
 
 /* Overlapping writers: a 500 ms stall (100->600) while other writes
@@ -551,6 +560,78 @@ static void test_series_too_many_failures(void **state)
 	series_release(&s);
 }
 
+static uint64_t prng(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* Property: on random overlapping histories (integer ms), unavailable_ms
+ * equals the brute-force measure of the union of [b.invoke, R(b)), R(b)
+ * the earliest completion of a good attempt sent at or after b. */
+static void test_unavailable_matches_brute_force(void **state)
+{
+	uint64_t x = 0x9E3779B97F4A7C15ULL;
+
+	(void)state;
+	for (int round = 0; round < 300; round++) {
+		struct history h;
+		struct check_result c;
+		struct measurements m;
+		struct measure_markers mk = MEASURE_MARKERS_INIT;
+		struct dr_error err = DR_ERROR_INIT;
+		bool covered[400];
+		int64_t last = 0, expected = 0;
+		size_t n = 1 + prng(&x) % 30;
+
+		memset(covered, 0, sizeof(covered));
+		history_init(&h, 0);
+		for (size_t i = 0; i < n; i++) {
+			struct history_op op = { .sequence = i + 1, .attempt = 1 };
+			int64_t inv = (int64_t)(prng(&x) % 200);
+
+			op.invoke_ns = inv * MS;
+			op.complete_ns = (inv + 1 + (int64_t)(prng(&x) % 60)) * MS;
+			op.outcome = prng(&x) % 3 == 0 ? HISTORY_UNKNOWN : HISTORY_OK;
+			op.index = i + 1;
+			if (op.complete_ns / MS > last)
+				last = op.complete_ns / MS;
+			assert_int_equal(history_append(&h, &op), 0);
+		}
+		for (size_t i = 0; i < n; i++) {
+			const struct history_op *b = &h.ops[i];
+			int64_t end = INT64_MAX;
+
+			/* bad: not ok, or slower than the 40 ms call timeout */
+			if (b->outcome == HISTORY_OK && b->complete_ns - b->invoke_ns <= 40 * MS)
+				continue;
+			for (size_t j = 0; j < n; j++) {
+				const struct history_op *g = &h.ops[j];
+
+				if (g->outcome == HISTORY_OK && g->complete_ns - g->invoke_ns <= 40 * MS &&
+				    g->invoke_ns >= b->invoke_ns && g->complete_ns / MS < end)
+					end = g->complete_ns / MS;
+			}
+			if (end == INT64_MAX)
+				end = last;
+			for (int64_t t = b->invoke_ns / MS; t < end; t++)
+				covered[t] = true;
+		}
+		for (int t = 0; t < 400; t++)
+			expected += covered[t];
+		mk.call_timeout_ns = 40 * MS;
+		mk.drill_end_ns = last * MS;
+		assert_int_equal(history_check(&c, &h, NULL, 0, &err), 0);
+		assert_int_equal(measure_compute(&m, &h, &c, NULL, &mk, &err), 0);
+		if (!m.unavailable_ms.has || m.unavailable_ms.value != (double)expected)
+			fail_msg("round %d: unavailable %g ms, brute force %lld ms", round,
+				 m.unavailable_ms.value, (long long)expected);
+		history_release(&h);
+	}
+}
+
 /* docs/measurement.md's worked example, end to end: the same history with
  * sequence 3 missing from the ledger, and `rto: 300ms`. */
 static void test_worked_example_in_the_docs(void **state)
@@ -606,6 +687,7 @@ int main(void)
 		T(test_series_small_history_kept_whole),
 		T(test_series_too_many_failures),
 		T(test_worked_example_in_the_docs),
+		cmocka_unit_test(test_unavailable_matches_brute_force),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

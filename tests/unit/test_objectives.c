@@ -306,7 +306,7 @@ static void test_measurements_json_names(void **state)
 {
 	struct measurements m = good_drill();
 	json_t *j, *w;
-	const char *names[] = { "rto_ms", "rto_note", "unavailable_ms", "max_latency_ms",
+	const char *names[] = { "rto_ms", "rto_note", "unavailable_ms", "max_latency_ms", "outages",
 				"promotion_ms", "resync_ms", "max_lag_ms", "rpo_lost_writes",
 				"rpo_seconds", "availability", "latency_ms", "writes",
 				"lost_sequences", "duplicated_sequences", "workload_mode" };
@@ -315,6 +315,10 @@ static void test_measurements_json_names(void **state)
 
 	(void)state;
 	none(&m.resync_ms, "the drill had no restore step");
+	m.n_spans = 1;
+	m.spans[0].start_ms = 100.0;
+	m.spans[0].end_ms = 503.25;
+	m.spans[0].recovered = true;
 	m.writes.lost = 1;
 	m.writes.lost_sequences[0] = 5;
 	m.writes.n_lost_sequences = 1;
@@ -336,6 +340,9 @@ static void test_measurements_json_names(void **state)
 	assert_int_equal(json_integer_value(json_array_get(json_object_get(j, "lost_sequences"),
 							   0)), 5);
 	assert_string_equal(json_string_value(json_object_get(j, "workload_mode")), "ledger");
+	w = json_array_get(json_object_get(j, "outages"), 0);
+	assert_true(json_real_value(json_object_get(w, "duration_ms")) == 403.25);
+	assert_true(json_is_true(json_object_get(w, "recovered")));
 	json_decref(j);
 }
 

@@ -17,7 +17,7 @@
 #include "common/strbuf.h"
 #include "reports/reports.h"
 
-static const char *const fixtures[] = { "passed", "failed-lost-write", "aborted", "kubernetes" };
+static const char *const fixtures[] = { "passed", "failed-lost-write", "aborted", "kubernetes", "local-run" };
 static const char *const files[] = { "journal.json", "report.md", "junit.xml", "latency.svg", "summary.md" };
 
 static char *src_path(const char *rel)
@@ -135,6 +135,9 @@ static void test_golden_passed(void **state) { (void)state; check_fixture("passe
 static void test_golden_failed_lost_write(void **state) { (void)state; check_fixture("failed-lost-write"); }
 static void test_golden_aborted(void **state) { (void)state; check_fixture("aborted"); }
 static void test_golden_kubernetes(void **state) { (void)state; check_fixture("kubernetes"); }
+/* A journal the runner wrote (drills/region-failover.yaml on the bundled
+ * cluster), kept as a fixture so schema drift shows up here. */
+static void test_golden_local_run(void **state) { (void)state; check_fixture("local-run"); }
 
 /* Rendering twice gives the same bytes (no clock, no hostname lookups). */
 static void test_render_is_deterministic(void **state)
@@ -153,6 +156,45 @@ static void test_render_is_deterministic(void **state)
 	json_decref(j);
 }
 
+/* Hostile text in every field stays well-formed XML and a sane table. */
+static void test_hostile_text_is_escaped(void **state)
+{
+	json_t *j = load_fixture("failed-lost-write"), *step;
+	const char *nasty = "a<b>&c\"d'e]]>f|g\x01h\nnext line";
+	char tmpl[] = "/tmp/dr-escape-XXXXXX";
+	char *dir = mkdtemp(tmpl), *md, *p;
+	struct dr_error err = DR_ERROR_INIT;
+
+	(void)state;
+	assert_non_null(dir);
+	step = json_array_get(json_object_get(j, "steps"), 0);
+	json_object_set_new(step, "name", json_string(nasty));
+	json_object_set_new(step, "message", json_string(nasty));
+	json_object_set_new(step, "result", json_string("failed"));
+	json_object_set_new(json_object_get(j, "drill"), "name", json_string(nasty));
+	json_object_set_new(j, "reason", json_string(nasty));
+	assert_int_equal(report_write_artifacts(j, dir, &err), 0);
+	if (have_xmllint()) {
+		p = xasprintf("%s/junit.xml", dir);
+		xmllint_ok(p);
+		free(p);
+		p = xasprintf("%s/latency.svg", dir);
+		xmllint_ok(p);
+		free(p);
+	}
+	md = report_render_markdown(j);
+	/* Pipes cannot break table rows; raw tags cannot reach the page. */
+	assert_non_null(strstr(md, "a&lt;b&gt;&c\"d'e]]&gt;f\\|g"));
+	/* The only raw copy is inside the title's code span. */
+	p = strstr(md, "a<b>");
+	assert_non_null(p);
+	assert_true(p > md && p[-1] == '`');
+	assert_null(strstr(p + 1, "a<b>"));
+	free(md);
+	assert_int_equal(fs_remove_tree(dir, &err), 0);
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,7 +202,9 @@ int main(void)
 		cmocka_unit_test(test_golden_failed_lost_write),
 		cmocka_unit_test(test_golden_aborted),
 		cmocka_unit_test(test_golden_kubernetes),
+		cmocka_unit_test(test_golden_local_run),
 		cmocka_unit_test(test_render_is_deterministic),
+		cmocka_unit_test(test_hostile_text_is_escaped),
 	};
 	(void)fixtures;
 	return cmocka_run_group_tests(tests, NULL, NULL);

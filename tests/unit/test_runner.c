@@ -256,6 +256,81 @@ static void test_notify_failure_never_fails_drill(void **state)
 	assert_true(target_double_called(&f->dbl, "heal(next)"));
 }
 
+static void test_abort_when_no_leader_stops_and_rolls_back(void **state)
+{
+	struct fixture *f = *state;
+
+	plan_free(f->plan);
+	f->plan = load("version: 1\nname: abort-test\nworkload: {enabled: false}\n"
+		       "abort_when:\n  - no_leader_for: 300ms\n"
+		       "steps:\n"
+		       "  - {name: lose-leader, action: pause, what: leader, fault: true,\n"
+		       "     undo: {action: resume, what: all}}\n"
+		       "  - {name: wait, action: sleep, duration: 20s}\n"
+		       "  - {name: never, action: heal}\n");
+	f->dbl.lose_leader_action = "pause";
+	run(f);
+	assert_string_equal(f->result.status, "aborted");
+	assert_int_equal(f->result.exit_code, EXIT_FAILED);
+	assert_non_null(strstr(f->result.reason, "no leader for 300ms"));
+	assert_false(target_double_called(&f->dbl, "heal(never)"));
+	assert_true(target_double_called(&f->dbl, "resume(undo lose-leader)"));
+	assert_string_equal(step_result(f, "wait"), "cancelled");
+}
+
+static void test_deadline_aborts_the_drill(void **state)
+{
+	struct fixture *f = *state;
+
+	plan_free(f->plan);
+	f->plan = load("version: 1\nname: deadline-test\nworkload: {enabled: false}\n"
+		       "deadline: 300ms\n"
+		       "steps:\n"
+		       "  - {name: wait, action: sleep, duration: 20s}\n"
+		       "rollback:\n  - {name: cleanup, action: heal}\n");
+	run(f);
+	assert_string_equal(f->result.status, "aborted");
+	assert_non_null(strstr(f->result.reason, "deadline of 300ms passed"));
+	assert_true(target_double_called(&f->dbl, "heal(cleanup)"));
+}
+
+static void test_dry_run_touches_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct runner_opts opts = RUNNER_OPTS_INIT;
+
+	opts.no_workload = 1;
+	opts.dry_run = 1;
+	opts.progress = f->progress;
+	opts.interrupts = &f->interrupts;
+	runner_run(&f->result, f->plan, &f->dbl.base, f->j, &opts);
+	assert_int_equal(f->result.exit_code, EXIT_PASSED);
+	assert_false(f->dbl.started);
+	/* every target action was only described, in plan order, undos included */
+	assert_true(target_double_pos(&f->dbl, "dry(transfer_leader)") <
+		    target_double_pos(&f->dbl, "dry(pause)"));
+	assert_true(target_double_called(&f->dbl, "dry(resume)"));
+	assert_true(target_double_called(&f->dbl, "dry(scale)"));
+	assert_false(target_double_called(&f->dbl, "pause(fault-a)"));
+	assert_false(target_double_called(&f->dbl, "scale(final-scale)"));
+}
+
+static void test_continue_on_failure_goes_on_but_fails(void **state)
+{
+	struct fixture *f = *state;
+
+	plan_free(f->plan);
+	f->plan = load("version: 1\nname: continue-test\nworkload: {enabled: false}\n"
+		       "steps:\n"
+		       "  - {name: flaky, action: stop, what: leader, continue_on_failure: true}\n"
+		       "  - {name: next, action: heal}\n");
+	f->dbl.fail_action = "stop";
+	run(f);
+	assert_int_equal(f->result.exit_code, EXIT_FAILED);
+	assert_true(target_double_called(&f->dbl, "heal(next)"));
+	assert_non_null(strstr(f->result.reason, "flaky"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +343,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unhealthy_before_is_exit_3_without_fault, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_held_by_another_is_exit_3, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_failure_never_fails_drill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_abort_when_no_leader_stops_and_rolls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deadline_aborts_the_drill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dry_run_touches_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_continue_on_failure_goes_on_but_fails, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("runner", tests, NULL, NULL);

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# `drillrig cluster ...` as a user runs it: exit codes, messages on stderr,
+# the members table, --json, a node-forwarded unsafe promotion
+# (ForceLeaderElection on a DR node), and `down` leaving no process.
+set -uo pipefail
+
+B=${DRILLRIG_BIN:?}
+L=${LEDGERD_BIN:?}
+if [ ! -x "$B" ] || [ ! -x "$L" ]; then
+	echo "drillrig or ledgerd not built: skipped"
+	exit 0
+fi
+root=$(mktemp -d /dev/shm/drillrig-cli-XXXXXX 2>/dev/null || mktemp -d)
+D=$root/c
+fail() {
+	echo "FAIL: $*"
+	[ -f "$D/supervisor.log" ] && tail -20 "$D/supervisor.log"
+	exit 1
+}
+cleanup() {
+	[ -f "$D/cluster.json" ] && "$B" cluster down --cluster "$D" >/dev/null 2>&1
+	rm -rf "$root"
+}
+trap cleanup EXIT
+
+# expect CODE CMD...: run, check the exit code, keep stderr in $err
+expect() {
+	local want=$1
+	shift
+	"$@" >"$root/out" 2>"$root/err"
+	local rc=$?
+	err=$(cat "$root/err")
+	[ "$rc" -eq "$want" ] || fail "'$*' exited $rc, expected $want; stderr: $err"
+}
+
+# usage errors: 2, with a message naming the problem
+expect 2 "$B" cluster up --cluster "$D" --topology primary=0
+grep -q "count '0'" <<<"$err" || fail "bad count not named: $err"
+expect 2 "$B" cluster up --cluster "$D" --topology dr=2
+grep -q "no region with role primary" <<<"$err" || fail "missing primary not named: $err"
+expect 2 "$B" cluster up --cluster "$D" --timing 30ms/300ms
+grep -q "at least twice" <<<"$err" || fail "bad timing not named: $err"
+expect 2 "$B" cluster status
+grep -q "needs --cluster" <<<"$err" || fail "missing --cluster not named: $err"
+expect 2 "$B" cluster frobnicate --cluster "$D"
+# no cluster there: infrastructure error 3
+expect 3 "$B" cluster status --cluster "$D"
+grep -q "no supervisor answers" <<<"$err" || fail "no-cluster message: $err"
+
+expect 0 "$B" cluster up --cluster "$D" --topology primary=3,dr=2 --timing 300ms/30ms
+grep -q "^leader " "$root/out" || fail "up printed no leader line: $(cat "$root/out")"
+expect 0 "$B" cluster status --cluster "$D"
+[ "$(grep -cE '^[0-9]+ +(primary|dr) ' "$root/out")" -eq 5 ] || fail "table has not 5 rows: $(cat "$root/out")"
+expect 0 "$B" cluster status --cluster "$D" --json
+grep -q '^  "leader": {' "$root/out" || fail "status --json has no leader: $(cat "$root/out")"
+grep -qE '^  "supervisor_pid": [1-9]' "$root/out" || fail "status --json has no supervisor pid"
+# members (5) and nodes (5) each carry a live pid
+[ "$(grep -cE '^      "pid": [1-9]' "$root/out")" -eq 10 ] || fail "status --json pids: $(cat "$root/out")"
+expect 2 "$B" cluster kill --cluster "$D" 1 --signal NOPE
+expect 2 "$B" cluster kill --cluster "$D" one
+expect 3 "$B" cluster kill --cluster "$D" 42
+grep -q "no node 42" <<<"$err" || fail "unknown node not named: $err"
+expect 2 "$B" cluster scale --cluster "$D" primary
+expect 3 "$B" cluster scale --cluster "$D" mars=1
+expect 2 "$B" cluster promote --cluster "$D" --region dr
+grep -q "allow-data-loss" <<<"$err" || fail "promote without --allow-data-loss: $err"
+
+# lose the primary region: dr (2 of 5) has no quorum; ask a DR node for an
+# unsafe election, which it forwards to the supervisor
+expect 0 "$B" cluster scale --cluster "$D" primary=0
+addr=$(awk -F'"' '/"region": "dr"/ { dr = 1 } dr && /"address":/ { print $4; exit }' "$D/cluster.json")
+[ -n "$addr" ] || fail "no dr node address in cluster.json"
+ok=
+for _ in $(seq 1 100); do
+	if curl -sf -m 5 -X POST -H 'Content-Type: application/json' \
+		-d '{"region":"dr","allow_data_loss":true}' \
+		"http://$addr/inferadb.ledger.v1.Admin/ForceLeaderElection" >"$root/fle" 2>/dev/null &&
+		grep -q '"unsafe": *true' "$root/fle"; then
+		ok=1
+		break
+	fi
+	sleep 0.1
+done
+[ -n "$ok" ] || fail "ForceLeaderElection was not accepted: $(cat "$root/fle" 2>/dev/null)"
+ok=
+for _ in $(seq 1 300); do
+	if "$B" cluster status --cluster "$D" >"$root/st" 2>/dev/null &&
+		grep -qE '^leader [0-9]+ \(dr,' "$root/st"; then
+		ok=1
+		break
+	fi
+	sleep 0.1
+done
+[ -n "$ok" ] || fail "no leader in dr after the forwarded promotion"
+grep -q "fenced" "$D/cluster.json" || fail "no fenced node"
+expect 3 "$B" cluster start --cluster "$D" 1
+grep -q "fenced" <<<"$err" || fail "starting a fenced node: $err"
+expect 0 "$B" cluster scale --cluster "$D" primary=normal
+ok=
+for _ in $(seq 1 300); do
+	if "$B" cluster status --cluster "$D" >"$root/st" 2>/dev/null && grep -q "^Fully replicated" "$root/st" &&
+		[ "$(grep -cE ' (leader|follower) ' "$root/st")" -eq 5 ]; then
+		ok=1
+		break
+	fi
+	sleep 0.1
+done
+[ -n "$ok" ] || fail "not fully replicated after re-adding primary: $(cat "$root/st")"
+
+pids=$(grep -oE '"(supervisor_)?pid": [1-9][0-9]*' "$D/cluster.json" | grep -oE '[0-9]+$')
+[ "$(wc -w <<<"$pids")" -eq 6 ] || fail "cluster.json does not name 6 processes: $pids"
+expect 0 "$B" cluster down --cluster "$D"
+for p in $pids; do
+	if [ -e "/proc/$p/stat" ] && ! awk '{exit !($3=="Z")}' "/proc/$p/stat"; then
+		fail "pid $p still runs after down"
+	fi
+done
+expect 3 "$B" cluster status --cluster "$D"
+echo "cluster CLI: ok"
