@@ -383,15 +383,17 @@ int cmd_soak(int argc, char **argv)
 	so.history_dir = history_dir;
 	so.strict = a.strict;
 	soak_run(&result, plan, t, &sched, &so);
-	soak_summary_print(stdout, &result);
 	code = result.exit_code;
-	if (code == EXIT_FAILED || code == EXIT_INFRA || a.schedule_out) {
+	/* Nothing ran when the cluster failed its checks before the first fault. */
+	if (result.n > 0)
+		soak_summary_print(stdout, &result);
+	if ((result.n > 0 && (code == EXIT_FAILED || code == EXIT_INFRA)) || a.schedule_out) {
 		struct soak_schedule ran = sched;
 
 		/* A failure replays up to the iteration that failed. */
 		if (code != EXIT_PASSED && result.n > 0)
 			ran.n = result.n;
-		if (code != EXIT_PASSED) {
+		if (code != EXIT_PASSED && result.n > 0) {
 			fprintf(stdout, "\nsoak FAILED at iteration %zu of %zu (seed %llu)\n", result.n,
 				sched.n, (unsigned long long)sched.seed);
 			print_schedule(stdout, &sched, ran.n);
@@ -401,7 +403,7 @@ int cmd_soak(int argc, char **argv)
 			code = exit_code_merge(code, EXIT_INFRA);
 		} else {
 			printf("schedule: %s\n", schedule_path);
-			if (code != EXIT_PASSED)
+			if (code != EXIT_PASSED && result.n > 0)
 				printf("replay:   drillrig soak --replay %s%s%s\n", schedule_path,
 				       a.cluster_dir ? " --cluster " : "", a.cluster_dir ? a.cluster_dir : "");
 		}

@@ -259,6 +259,26 @@ out:
 	free(history_path);
 }
 
+/* Every node must answer Debug/Digest before anything is broken: an
+ * attached cluster started without --enable-debug fails here, not after
+ * its first fault. */
+static int preflight_digests(struct soak_run_ctx *c, char *why, size_t len)
+{
+	struct soak_iteration probe;
+	struct soak_run_ctx bounded = *c;
+	struct soak_opts o = *c->o;
+
+	memset(&probe, 0, sizeof(probe));
+	o.digest_timeout_ns = 5 * NS_PER_SEC;
+	bounded.o = &o;
+	check_digests(&probe, &bounded);
+	if (probe.digests_checked && probe.digests_equal)
+		return 0;
+	snprintf(why, len, "the replicas cannot be compared before the first fault (a soak needs "
+		 "ledgerd's debug endpoints: drillrig cluster up --enable-debug): %.600s", probe.note);
+	return -1;
+}
+
 static int verdict_exit(enum soak_verdict v, int strict)
 {
 	switch (v) {
@@ -298,6 +318,11 @@ void soak_run(struct soak_result *out, struct plan *plan, struct target *t,
 		if (rc != 0) {
 			fprintf(stderr, "drillrig soak: the cluster is not healthy before the first fault: %s\n",
 				why);
+			out->exit_code = EXIT_INFRA;
+			goto out;
+		}
+		if (preflight_digests(&c, why, sizeof(why)) != 0) {
+			fprintf(stderr, "drillrig soak: %s\n", why);
 			out->exit_code = EXIT_INFRA;
 			goto out;
 		}

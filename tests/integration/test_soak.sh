@@ -136,6 +136,49 @@ else
 	echo "SKIP transfer_to_restarted_node_lands: known ledgerd bug, reported to the lead (DRILLRIG_SOAK_KNOWN_BUGS=1 runs it)"
 fi
 
+# ---- attach: --cluster uses a running cluster and leaves it running ----------
+"$bin" cluster up --cluster "$tmp/drillrig-plain" >/dev/null 2>&1 || fail "cluster up (plain)"
+run "$bin" soak --cluster "$tmp/drillrig-plain" --iterations 2 --seed 1
+expect_rc 3 "attached cluster without debug endpoints"
+grep -q "a soak needs ledgerd's debug endpoints: drillrig cluster up --enable-debug" <<<"$err" ||
+	fail "preflight message: $err"
+grep -q "^soak 1/2" <<<"$out" && fail "no fault may be injected into a cluster that cannot be checked"
+"$bin" cluster down --cluster "$tmp/drillrig-plain" >/dev/null 2>&1
+
+"$bin" cluster up --cluster "$tmp/drillrig-debug" --enable-debug >/dev/null 2>&1 || fail "cluster up (debug)"
+run "$bin" soak --cluster "$tmp/drillrig-debug" --iterations 2 --seed 11 --hold 200ms/400ms
+expect_rc 0 "attached soak"
+[ "$(grep -cE '^soak [12]/2  .*  ok(, ANOMALY)?$' <<<"$out")" -eq 2 ] || fail "attached soak lines: $out"
+"$bin" cluster status --cluster "$tmp/drillrig-debug" >/dev/null 2>&1 ||
+	fail "the soak took down a cluster it attached to"
+
+# ---- SIGINT: the current fault is healed, the soak stops with exit 4 --------
+(cd "$tmp" && exec timeout 120 "$bin" soak --cluster "$tmp/drillrig-debug" --iterations 20 --seed 12 \
+	--faults partition-region,pause-node --hold 20s/20s >"$tmp/int.out" 2>"$tmp/int.err") &
+soak_pid=$!
+for _ in $(seq 1 300); do # the first fault is in place once the workload ran 300 ms
+	grep -q "writing\|soak: seed 12" "$tmp/int.out" 2>/dev/null && break
+	sleep 0.1
+done
+sleep 2 # inside the first 20 s hold
+kill -INT $soak_pid
+for _ in $(seq 1 600); do kill -0 $soak_pid 2>/dev/null || break; sleep 0.1; done
+if kill -0 $soak_pid 2>/dev/null; then
+	fail "the soak did not stop within 60 s of SIGINT"
+	kill -KILL $soak_pid
+fi
+wait $soak_pid
+rc=$?
+[ "$rc" -eq 4 ] || fail "SIGINT: exit $rc, expected 4: $(cat "$tmp/int.out" "$tmp/int.err")"
+grep -qE '^soak  1/20  (partition-region|pause-node) .* hold [0-9.]+m?s .*  ok$' "$tmp/int.out" ||
+	fail "the interrupted iteration was still checked: $(cat "$tmp/int.out")"
+grep -q '^soak  2/20' "$tmp/int.out" && fail "no iteration starts after SIGINT"
+grep -qE "^soak  1/20  .* hold 20" "$tmp/int.out" && fail "SIGINT did not cut the hold short"
+grep -q '^verdict: interrupted (exit 4)$' "$tmp/int.out" || fail "verdict after SIGINT"
+status=$("$bin" cluster status --cluster "$tmp/drillrig-debug" 2>&1)
+grep -q "Fully replicated" <<<"$status" || fail "the fault was not healed after SIGINT: $status"
+"$bin" cluster down --cluster "$tmp/drillrig-debug" >/dev/null 2>&1
+
 # ---- usage errors ----------------------------------------------------------------
 run "$bin" soak --replay "$tmp/ten.json" --seed 3
 expect_rc 2 "--replay with --seed"
