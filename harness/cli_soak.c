@@ -283,6 +283,29 @@ static char *dir_of(const char *path)
 	return slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
 }
 
+/* After a failure the cluster's data and logs are the evidence: stop its
+ * processes but keep its directory (a passing soak removes it). */
+static void close_keeping_evidence(struct target *t)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	json_t *d = t->describe ? t->describe(t) : NULL;
+	const char *dir = json_string_value(json_object_get(d, "cluster_dir"));
+	char *copy = dir ? xstrdup(dir) : NULL;
+
+	json_decref(d);
+	if (!copy) {
+		t->close(t, 0);
+		return;
+	}
+	t->close(t, 1);
+	if (cluster_down(copy, &err) != 0)
+		fprintf(stderr, "drillrig soak: %s\n", err.msg);
+	else
+		fprintf(stderr, "drillrig soak: the cluster is down; its data and logs are kept in '%s' "
+			"(n<id>.log, supervisor.log)\n", copy);
+	free(copy);
+}
+
 int cmd_soak(int argc, char **argv)
 {
 	struct soak_args a;
@@ -415,7 +438,10 @@ out:
 	if (t) {
 		if (locked)
 			t->unlock(t);
-		t->close(t, a.keep);
+		if (code == EXIT_FAILED && !a.cluster_dir && !a.keep)
+			close_keeping_evidence(t);
+		else
+			t->close(t, a.keep);
 	}
 	soak_result_release(&result);
 	soak_schedule_release(&sched);

@@ -198,7 +198,12 @@ static void run_iteration(struct soak_iteration *it, struct soak_run_ctx *c, siz
 	action_ctx_for(&ctx, j, c->o->warmup_ns > 0 ? c->o->warmup_ns : DEFAULT_WARMUP_NS);
 	ctx.interrupts = c->o->interrupts;
 	ctx.interrupt_limit = 1;
-	action_ctx_sleep(&ctx, c->o->warmup_ns > 0 ? c->o->warmup_ns : DEFAULT_WARMUP_NS);
+	if (action_ctx_sleep(&ctx, c->o->warmup_ns > 0 ? c->o->warmup_ns : DEFAULT_WARMUP_NS)) {
+		/* Interrupted before anything was broken: nothing to heal or check. */
+		it->verdict = SOAK_INTERRUPTED;
+		note_append(it, "interrupted before the fault");
+		goto out;
+	}
 
 	start = clock_mono_ns();
 	recorder_mark_fault(r, start);
