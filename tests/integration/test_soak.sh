@@ -129,11 +129,25 @@ transfer_to_restarted_node_lands() {
 		[ "$rc" -eq 0 ] || return
 	done
 }
+# ---- known bug: a restarted follower waits 30 s for a lost snapshot ----------
+# Seed 4242 regenerates the schedule of a 150-iteration soak whose iteration
+# 45 (scale-region primary) left node 1 at its own snapshot for 30 s while
+# node 2 got the leader's snapshot in 1.5 s: libraft's default
+# install-snapshot timeout (30 s, ledgerd does not set it) after a lost
+# InstallSnapshot.  Timing-dependent (about 1 in 50-100 iterations) and
+# about 2.5 minutes long; skipped until the ledgerd fix.
+restarted_follower_resyncs_quickly() {
+	run "$bin" soak --seed 4242 --iterations 45 --recovery-timeout 10s
+	expect_rc 0 "restarted_follower_resyncs_quickly"
+}
 if [ "${DRILLRIG_SOAK_KNOWN_BUGS:-0}" = 1 ]; then
 	transfer_to_restarted_node_lands
 	expect_nothing_running "after transfer_to_restarted_node_lands"
+	restarted_follower_resyncs_quickly
+	expect_nothing_running "after restarted_follower_resyncs_quickly"
 else
 	echo "SKIP transfer_to_restarted_node_lands: known ledgerd bug, reported to the lead (DRILLRIG_SOAK_KNOWN_BUGS=1 runs it)"
+	echo "SKIP restarted_follower_resyncs_quickly: known ledgerd bug (30 s install-snapshot stall), reported to the lead"
 fi
 
 # ---- attach: --cluster uses a running cluster and leaves it running ----------
