@@ -245,3 +245,18 @@ fuzz: fuzz-build
 	@tests/fuzz/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BUILD) $(FUZZ_NAMES)
 
 -include $(patsubst %.c,$(BUILD)/obj/%.d,$(wildcard tests/fuzz/*.c))
+
+# --- soak ---
+# The randomized fault soak (docs/soak.md): a benchmark-style target, never
+# part of `make test` (which runs 10 iterations with a fixed seed through
+# tests/integration/test_soak.sh).  The schedule (and the history of a
+# failing iteration) lands in build/soak/.
+SOAK_ITERATIONS ?= 100
+SOAK_ARGS ?=
+SOAK_ROOT := $(firstword $(wildcard /dev/shm) /tmp)
+.PHONY: soak
+
+soak: $(BINARIES)
+	@mkdir -p $(BUILD)/soak
+	DRILLRIG_CLUSTER_ROOT=$(SOAK_ROOT) $(DRILLRIG) soak --iterations $(SOAK_ITERATIONS) \
+		--schedule-out $(BUILD)/soak/schedule.json $(SOAK_ARGS)
