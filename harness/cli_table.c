@@ -9,6 +9,7 @@ const struct cli_command cli_commands[] = {
 	{ "validate", "check drill plans without running them", cmd_validate },
 	{ "list", "list the drill catalog", cmd_list },
 	{ "cluster", "start, inspect and break the bundled ledger cluster", cmd_cluster },
+	{ "soak", "randomized fault soak: random faults, history check, replica digests", cmd_soak },
 	{ "recover", "finish the rollback of a drill whose runner was killed", cmd_recover },
 	{ "version", "print the version and the git revision it was built from", cmd_version },
 	{ "preflight", "check tools, contexts, RBAC and leader health before a Kubernetes drill", cmd_preflight },
