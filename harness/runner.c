@@ -512,6 +512,10 @@ rollback:
 		raise_exit(&r, EXIT_FAILED);
 	}
 	run_rollback(&r);
+	/* The final steady state checks a settled cluster: under a live write
+	 * load a busy machine shows followers a few entries behind. */
+	if (r.recorder)
+		recorder_stop(r.recorder);
 	if (!opts->dry_run && !r.rollback_failed && out->exit_code != EXIT_INFRA &&
 	    interrupts(&r) < ROLLBACK_INTERRUPT_LIMIT) {
 		if (steady_state(&r, "after") != 0)

@@ -131,6 +131,9 @@ static CURLcode post(struct ledger_client *c, int node, const char *method, cons
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	/* Loopback nodes: an http_proxy in the environment (CI runners set one)
+	 * must never route ledger calls. */
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &c->body);

@@ -50,14 +50,18 @@ int cluster_status(json_t **out, const char *dir, struct dr_error *err)
 			json_decref(s);
 			continue;
 		}
-		if (json_is_object(json_object_get(s, "leader"))) {
+		/* Ask every node and trust the highest term: a deposed leader cut
+		 * off by a partition still calls itself leader for a while. */
+		if (json_is_object(json_object_get(s, "leader")) &&
+		    (!status || json_integer_value(json_object_get(s, "term")) >
+				json_integer_value(json_object_get(status, "term")))) {
+			json_decref(status);
 			status = s;
-			break;
-		}
-		if (!fallback)
+		} else if (!fallback) {
 			fallback = s;
-		else
+		} else {
 			json_decref(s);
+		}
 	}
 	if (!status) {
 		status = fallback;

@@ -551,6 +551,12 @@ static void on_tick(uv_timer_t *t)
 			if (raft_barrier(r, &n->ready_barrier, ready_barrier_cb) == 0)
 				n->ready_barrier_pending = 1;
 		}
+	} else if (is_leader && !n->ready && !n->ready_barrier_pending) {
+		/* The post-election barrier failed while we kept leadership:
+		 * try again, or writes would stay refused for the whole term. */
+		n->ready_barrier.data = n;
+		if (raft_barrier(r, &n->ready_barrier, ready_barrier_cb) == 0)
+			n->ready_barrier_pending = 1;
 	} else if (!is_leader && n->was_leader) {
 		ledgerd_log("lost leadership at term %llu", r->current_term);
 		n->ready = 0;

@@ -58,8 +58,8 @@ static void transfer_cb(struct raft_transfer *req)
 		return;
 	}
 	ledgerd_log("leadership transferred to node %llu", c->target);
-	ledgerd_call_ok(n, c, json_pack("{s:b, s:o, s:I}", "transferred", 1, "leader",
-					member_brief(n, c->target), "previous_leader",
+	ledgerd_call_ok(n, c, json_pack("{s:b, s:b, s:o, s:I}", "transferred", 1, "unsafe", 0,
+					"leader", member_brief(n, c->target), "previous_leader",
 					(json_int_t)n->cfg.id));
 }
 
@@ -69,8 +69,8 @@ static void transfer_to(struct ledgerd_node *n, struct ledgerd_call *c, raft_id 
 	int rv;
 
 	if (target == n->cfg.id) {
-		ledgerd_call_ok(n, c, json_pack("{s:b, s:o, s:s}", "transferred", 0, "leader",
-						member_brief(n, target), "message",
+		ledgerd_call_ok(n, c, json_pack("{s:b, s:b, s:o, s:s}", "transferred", 0, "unsafe", 0,
+						"leader", member_brief(n, target), "message",
 						"leadership is already there"));
 		return;
 	}

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -24,10 +25,33 @@
 #define READ_TIMEOUT_MS 5000
 
 static volatile sig_atomic_t got_signal;
+/* SIGCHLD wakes the loop at once (self-pipe), so a killed node's restart
+ * does not wait for the next poll timeout. */
+static int wake_pipe[2] = { -1, -1 };
 
 static void on_signal(int sig)
 {
 	got_signal = sig;
+}
+
+static void on_child(int sig)
+{
+	int saved = errno;
+	char c = 1;
+	ssize_t ignored;
+
+	(void)sig;
+	ignored = write(wake_pipe[1], &c, 1); /* full pipe: a wake is pending anyway */
+	(void)ignored;
+	errno = saved;
+}
+
+static void drain_wakes(void)
+{
+	char buf[64];
+
+	while (read(wake_pipe[0], buf, sizeof(buf)) > 0)
+		;
 }
 
 void sv_log(const char *fmt, ...)
@@ -78,12 +102,37 @@ static int dir_empty(const char *path)
 	return empty;
 }
 
+/* The environment for nodes: ours without proxy settings, because nodes
+ * only ever talk to each other on loopback (a follower forwarding to its
+ * leader through a proxy from the environment would fail). */
+static char **node_env(void)
+{
+	extern char **environ;
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = xcalloc(n + 1, sizeof(*env));
+	for (size_t i = 0; i < n; i++) {
+		const char *eq = strchr(environ[i], '=');
+		size_t len = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
+
+		if (len >= 6 && strncasecmp(environ[i] + len - 6, "_proxy", 6) == 0)
+			continue;
+		env[k++] = environ[i];
+	}
+	env[k] = NULL;
+	return env;
+}
+
 int sv_node_start(struct supervisor *sv, struct cluster_node *n, struct dr_error *err)
 {
 	struct proc_spawn_opts opts = PROC_SPAWN_OPTS_INIT;
 	char *peers = cluster_path(sv->st.dir, "peers.json");
 	char id[16], election[16], heartbeat[16];
 	const char *argv[40];
+	char **env = NULL;
 	int argc = 0, rc = -1;
 	pid_t pid;
 
@@ -106,14 +155,22 @@ int sv_node_start(struct supervisor *sv, struct cluster_node *n, struct dr_error
 	argv[argc++] = "--supervisor-socket"; argv[argc++] = sv->sock_path;
 	if (sv->st.enable_debug)
 		argv[argc++] = "--enable-debug";
-	/* A seed only makes sense for a node that has no state yet. */
-	if (sv->st.seed_snapshot && !n->join && dir_empty(n->data)) {
+	/* A seed only makes sense for a node that has no state yet; a member
+	 * re-added to a seeded cluster needs it too (the seed state is not in
+	 * the Raft log). */
+	if (sv->st.seed_snapshot && dir_empty(n->data)) {
 		argv[argc++] = "--seed-snapshot";
 		argv[argc++] = sv->st.seed_snapshot;
 	}
+	/* First start of a re-added member: no bootstrap, its log comes from
+	 * the leader alone (ledgerd ignores the flag once it has state). */
+	if (n->join)
+		argv[argc++] = "--join";
 	argv[argc] = NULL;
 	opts.stdout_path = n->log;
 	opts.stderr_path = n->log;
+	env = node_env();
+	opts.envp = env;
 	if (proc_spawn(&pid, (char *const *)argv, &opts, err) != 0) {
 		dr_error_wrap(err, "cannot start node %d", n->id);
 		goto out;
@@ -125,6 +182,7 @@ int sv_node_start(struct supervisor *sv, struct cluster_node *n, struct dr_error
 	sv_log("node %d started (pid %d%s)", n->id, (int)pid, n->join ? ", joining" : "");
 	rc = 0;
 out:
+	free(env);
 	free(peers);
 	return rc;
 }
@@ -418,6 +476,13 @@ int supervisor_run(const char *dir, struct dr_error *err)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+		dr_error_errno(err, errno, "cannot create a pipe");
+		goto out;
+	}
+	sa.sa_handler = on_child;
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	/* The socket exists before any node starts: a node may forward to it. */
@@ -433,14 +498,17 @@ int supervisor_run(const char *dir, struct dr_error *err)
 	       sv.st.cluster_id);
 	sv_save(&sv);
 	while (!sv.shutdown) {
-		struct pollfd pfd = { .fd = sv.listen_fd, .events = POLLIN };
+		struct pollfd pfd[2] = { { .fd = sv.listen_fd, .events = POLLIN },
+					 { .fd = wake_pipe[0], .events = POLLIN } };
 
 		if (got_signal) {
 			sv_log("signal %d: shutting down", (int)got_signal);
 			break;
 		}
+		drain_wakes();
 		sv_reconcile(&sv);
-		if (poll(&pfd, 1, 50) > 0) {
+		/* the timeout paces back-off restarts and signal checks */
+		if (poll(pfd, 2, 50) > 0 && (pfd[0].revents & POLLIN)) {
 			int fd = accept4(sv.listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
 			if (fd >= 0) {
@@ -457,6 +525,12 @@ out:
 	if (sv.listen_fd >= 0) {
 		close(sv.listen_fd);
 		unlink(sv.sock_path);
+	}
+	signal(SIGCHLD, SIG_DFL);
+	for (int i = 0; i < 2; i++) {
+		if (wake_pipe[i] >= 0)
+			close(wake_pipe[i]);
+		wake_pipe[i] = -1;
 	}
 	if (sv.st.dir) {
 		sv.st.supervisor_pid = 0;

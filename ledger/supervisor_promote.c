@@ -24,11 +24,9 @@
 #define TOOL_TIMEOUT_NS (30 * NS_PER_SEC)
 #define ADD_MEMBER_TIMEOUT_NS (60 * NS_PER_SEC)
 
-/* ledgerd keeps who it is and its cluster's members in DATA/ledgerd.json
- * and bootstraps only when that file is missing.  A node that joins a
- * running cluster must not bootstrap, and a survivor given a copy of
- * another's data must keep its own id: both get this file written here.
- * (ledgerd has no --join flag yet; see docs/cluster.md.) */
+/* ledgerd keeps who it is and its cluster's members in DATA/ledgerd.json.
+ * A survivor given a copy of the chosen node's data must keep its own id:
+ * its copy of the file is rewritten here. */
 static int write_identity(struct supervisor *sv, struct cluster_node *n, struct dr_error *err)
 {
 	json_t *peers = cluster_state_peers_json(&sv->st);
@@ -304,8 +302,7 @@ int sv_rejoin_fenced(struct supervisor *sv, struct cluster_node **nodes, int cou
 			return -1;
 		n->fenced = 0;
 		n->join = 1;
-		if (cluster_state_write_peers(&sv->st, err) != 0 ||
-		    write_identity(sv, n, err) != 0)
+		if (cluster_state_write_peers(&sv->st, err) != 0)
 			return -1;
 		/* Start it first: the leader's catch-up before the promotion to
 		 * voter needs the new node to answer. */

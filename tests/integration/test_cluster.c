@@ -703,6 +703,32 @@ static void test_down_after_the_supervisor_was_killed(void **state)
 	down_leaves_nothing(f);
 }
 
+static void test_sigterm_to_the_supervisor_stops_everything(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pids[CLUSTER_MAX_NODES + 1];
+	int64_t deadline;
+	int count, left;
+
+	up(f, "primary=1,dr=1,witness=1", 0);
+	count = cluster_pids(pids, CLUSTER_MAX_NODES + 1, f->dir);
+	assert_int_equal(count, 4);
+	kill(pids[0], SIGTERM);
+	deadline = clock_mono_ns() + WAIT_NS;
+	do {
+		left = 0;
+		for (int i = 0; i < count; i++)
+			left += cluster_pid_running(pids[i]);
+		if (left)
+			clock_sleep_ns(20 * NS_PER_MS);
+	} while (left && clock_mono_ns() < deadline);
+	if (left)
+		fail_msg("%d processes still run after SIGTERM to the supervisor", left);
+	/* it recorded that nothing runs */
+	assert_int_equal(cluster_pids(pids, CLUSTER_MAX_NODES + 1, f->dir), 1);
+	assert_int_equal(pids[0], 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -710,6 +736,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed_commands_get_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_drillrig_leaves_supervisor_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_down_after_the_supervisor_was_killed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigterm_to_the_supervisor_stops_everything, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9_node_is_restarted_and_catches_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_start_pause_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scale_region_to_zero_and_back, setup, teardown),

@@ -10,6 +10,9 @@ if [ ! -x "$B" ] || [ ! -x "$L" ]; then
 	echo "drillrig or ledgerd not built: skipped"
 	exit 0
 fi
+# Regression: a proxy in the environment (CI runners set one) must not
+# catch the loopback calls of drillrig or of the nodes.  Port 9 is closed.
+export http_proxy=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 all_proxy=http://127.0.0.1:9
 root=$(mktemp -d /dev/shm/drillrig-cli-XXXXXX 2>/dev/null || mktemp -d)
 D=$root/c
 fail() {
@@ -72,7 +75,7 @@ addr=$(awk -F'"' '/"region": "dr"/ { dr = 1 } dr && /"address":/ { print $4; exi
 [ -n "$addr" ] || fail "no dr node address in cluster.json"
 ok=
 for _ in $(seq 1 100); do
-	if curl -sf -m 5 -X POST -H 'Content-Type: application/json' \
+	if curl --noproxy '*' -sf -m 5 -X POST -H 'Content-Type: application/json' \
 		-d '{"region":"dr","allow_data_loss":true}' \
 		"http://$addr/inferadb.ledger.v1.Admin/ForceLeaderElection" >"$root/fle" 2>/dev/null &&
 		grep -q '"unsafe": *true' "$root/fle"; then

@@ -158,6 +158,39 @@ static void test_refuse_writes_window_logged(void **state)
 	testnet_destroy(&t);
 }
 
+/* DropEntry hides an entry from reads (a checker must see the loss);
+ * Health reports SERVING with a leader. */
+static void test_drop_entry_and_health(void **state)
+{
+	static struct testnet t;
+	struct ledger_client *c;
+	struct dr_error err = DR_ERROR_INIT;
+	json_t *resp = NULL, *entries = NULL;
+
+	(void)state;
+	assert_int_equal(testnet_start(&t, 1, NULL), 0);
+	assert_true(testnet_wait_leader(&t, 10000, -1) == 0);
+	assert_int_equal(testnet_post(&t, 0, "grpc.health.v1.Health/Check", "{}", &resp), 200);
+	assert_string_equal(json_string_value(json_object_get(resp, "status")), "SERVING");
+	json_decref(resp);
+	c = testnet_client(&t, 2000);
+	append_ok(c, "d", 1, "one");
+	append_ok(c, "d", 2, "two");
+	append_ok(c, "d", 3, "three");
+	assert_int_equal(testnet_post(&t, 0, "inferadb.ledger.v1.Debug/DropEntry",
+				      "{\"client_id\":\"d\",\"sequence\":2}", &resp), 200);
+	assert_int_equal(json_integer_value(json_object_get(resp, "index")), 2);
+	json_decref(resp);
+	assert_int_equal(testnet_log_count(&t, 0, "DropEntry took effect"), 1);
+	assert_int_equal(ledger_read_all(c, &entries, &err), 0);
+	assert_int_equal(json_array_size(entries), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(entries, 0), "index")), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(entries, 1), "index")), 3);
+	json_decref(entries);
+	ledger_client_free(c);
+	testnet_destroy(&t);
+}
+
 static void test_snapshot_seeds_a_new_cluster(void **state)
 {
 	static struct testnet t, t2;
@@ -304,6 +337,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_bad_input_gets_4xx_json, teardown),
 		cmocka_unit_test_teardown(test_refuse_writes_window_logged, teardown),
+		cmocka_unit_test_teardown(test_drop_entry_and_health, teardown),
 		cmocka_unit_test_teardown(test_snapshot_seeds_a_new_cluster, teardown),
 		cmocka_unit_test_teardown(test_metrics_pass_promtool, teardown),
 	};
