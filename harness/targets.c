@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "harness/target_etcd.h"
 #include "harness/target_k8s.h"
 #include "harness/target_local.h"
 
@@ -30,12 +31,23 @@ static int make_kubernetes(struct target **out, const struct plan *plan,
 	return target_k8s_new(out, plan, &ko, err);
 }
 
+static int make_etcd(struct target **out, const struct plan *plan,
+		     const struct target_opts *opts, struct dr_error *err)
+{
+	struct target_etcd_opts eo = TARGET_ETCD_OPTS_INIT;
+
+	eo.config_path = opts->config_path;
+	eo.keep = opts->keep;
+	return target_etcd_new(out, plan, &eo, err);
+}
+
 static const struct {
 	const char *kind;
 	target_ctor make;
 } target_table[] = {
 	{ "local", make_local },
 	{ "kubernetes", make_kubernetes },
+	{ "etcd", make_etcd },
 };
 
 int target_create(struct target **out, const char *kind, const struct plan *plan,
@@ -49,5 +61,5 @@ int target_create(struct target **out, const char *kind, const struct plan *plan
 
 const char *target_kinds(void)
 {
-	return "local, kubernetes";
+	return "local, kubernetes, etcd";
 }
