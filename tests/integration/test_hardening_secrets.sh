@@ -30,17 +30,11 @@ src=${DRILLRIG_SRC:?DRILLRIG_SRC not set}
 tmp=$(mktemp -d /dev/shm/drillrig-secrets.XXXXXX 2>/dev/null || mktemp -d)
 drill_pid=
 cleanup() {
+	# SIGTERM makes drillrig run its rollback and tear its cluster down.
 	if [ -n "$drill_pid" ] && kill -0 "$drill_pid" 2>/dev/null; then
 		kill -TERM "$drill_pid" 2>/dev/null
 		for _ in $(seq 1 100); do kill -0 "$drill_pid" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$drill_pid" 2>/dev/null
-	fi
-	# A cluster left behind by a killed run: stop it by its own pids.
-	if [ -d "$tmp/work" ]; then
-		find "$tmp/work" -name '*.pid' -type f 2>/dev/null | while read -r f; do
-			p=$(tr -dc 0-9 <"$f")
-			[ -n "$p" ] && kill -KILL "$p" 2>/dev/null
-		done
 	fi
 	rm -rf "$tmp"
 }
