@@ -47,12 +47,6 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 # "kind:artefact" -- kind as above, artefact a path relative to the scan.
 # Patterns (bash globs) over "kind:where"; where is run/<file>, git-object,
 # scan/drillrig.stdout, scan/drillrig.stderr, scan/git-log or a path.
-#  - Plan variables marked secret are never registered for redaction:
-#    harness/cli_run.c does not pass their values to redact_add_secret(),
-#    so the exec step's message and data (argv, stdout), the step args and
-#    drill.plan_source reach journal.json, report.md and the results repo;
-#    harness/progress.c prints --json events and step messages without
-#    redact_json()/redact_text(), so they reach stdout too.
 #  - Credential headers other than "Bearer ..." are not redacted
 #    (reports/redact.c): in the journal's step args the headers are a JSON
 #    object, so "X-Api-Key": "v" and "Proxy-Authorization": "Basic v" keep
@@ -60,7 +54,7 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 #    name); in the plan source quoted in report.md, redact_after() stops at
 #    the opening quote of `Proxy-Authorization: "Basic v"` and knows no
 #    X-Api-Key pattern.
-KNOWN_LEAKS=("var-cli:*" "var-plan:*" "header-apikey:*" "header-proxy:*")
+KNOWN_LEAKS=("header-apikey:*" "header-proxy:*")
 
 rnd() { od -An -N8 -tx1 /dev/urandom | tr -d ' \n'; }
 net="127.$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))"
