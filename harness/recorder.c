@@ -102,9 +102,8 @@ static enum history_error map_error(const struct ledger_append_result *res)
 	if (res->outcome == LEDGER_OUTCOME_OK)
 		return HISTORY_ERR_NONE;
 	if (strcmp(res->code, "TRANSPORT") == 0)
-		/* curl says "Timeout was reached" or "... timed out". */
-		return strcasestr(res->message, "timeout") || strcasestr(res->message, "timed out")
-		       ? HISTORY_ERR_TIMEOUT : HISTORY_ERR_CONNECT;
+		return res->timed_out ? HISTORY_ERR_TIMEOUT :
+		       res->refused ? HISTORY_ERR_CONNECT : HISTORY_ERR_OTHER;
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (strcmp(res->code, map[i].code) == 0)
 			return map[i].e;
