@@ -427,8 +427,9 @@ static void finish(struct run *r)
 	journal_set(r->j, "status", json_string(status));
 	journal_set(r->j, "exit_code", json_integer(r->out->exit_code));
 	journal_set(r->j, "reason", r->out->reason[0] ? json_string(r->out->reason) : json_null());
-	journal_event(r->j, "drill_end", json_pack("{s:s,s:i}", "status", status,
-						   "exit_code", r->out->exit_code));
+	journal_event(r->j, "drill_end", json_pack("{s:s,s:i,s:s?}", "status", status,
+						   "exit_code", r->out->exit_code,
+						   "reason", r->out->reason[0] ? r->out->reason : NULL));
 }
 
 void runner_run(struct runner_result *out, const struct plan *plan, struct target *t,
