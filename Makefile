@@ -193,6 +193,74 @@ DRILL_RESULTS ?= drill-results
 drill-all: $(BINARIES)
 	DRILLRIG=$(DRILLRIG) ci/drill-all.sh --results-repo $(DRILL_RESULTS) $(DRILL_ALL_ARGS)
 
+# --- k8s ---
+# The kubectl test double (tests/doubles/kubectl_double.c) emulates
+# Kubernetes contexts on a bundled cluster; tests put its directory first in
+# PATH, so it is built as $(BUILD)/tests/doubles/kubectl.
+KUBECTL_DOUBLE := $(BUILD)/tests/doubles/kubectl
+$(KUBECTL_DOUBLE): $(call obj,tests/doubles/kubectl_double.c) $(ARCHIVES)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
+test integration: $(KUBECTL_DOUBLE)
+-include $(patsubst %.c,$(BUILD)/obj/%.d,$(wildcard tests/doubles/*.c))
+
+# --- fuzz ---
+# libFuzzer targets (tests/fuzz/fuzz_<name>.c).  `make fuzz` rebuilds the
+# modules with clang into build/fuzz (instrumented, ASan + UBSan; the gcc
+# build is untouched) and runs every target FUZZ_SECONDS seconds; crash
+# reproducers land in tests/fuzz/crashes/<name>/.  `make test` builds the
+# same targets with $(CC) into replay drivers and replays the seed corpora
+# and every saved reproducer (tests/integration/test_hardening_fuzz_replay.sh).
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BUILD   ?= build/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+		-fno-omit-frame-pointer -fsanitize=fuzzer-no-link
+REPLAY_BINS  := $(addprefix $(BUILD)/tests/fuzz/replay_,$(FUZZ_NAMES))
+.PHONY: fuzz fuzz-build fuzz-deps
+
+$(BUILD)/tests/fuzz/replay_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o \
+			     $(BUILD)/obj/tests/fuzz/replay_main.o $(ARCHIVES)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS)
+
+test integration: $(REPLAY_BINS)
+
+# Inside the clang sub-make BUILD is $(FUZZ_BUILD) and $(ARCHIVES) are the
+# instrumented archives.
+ifdef FUZZ_INNER
+$(BUILD)/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(ARCHIVES)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LINK_LIBS)
+endif
+
+fuzz-deps:
+	@tests/fuzz/check-deps.sh
+
+fuzz-build: fuzz-deps
+	@$(MAKE) --no-print-directory FUZZ_INNER=1 CC=clang BUILD=$(FUZZ_BUILD) \
+		SAN_FLAGS="$(FUZZ_SAN)" OPT="-O1 -g" WERROR= \
+		$(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_NAMES))
+
+fuzz: fuzz-build
+	@tests/fuzz/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BUILD) $(FUZZ_NAMES)
+
+-include $(patsubst %.c,$(BUILD)/obj/%.d,$(wildcard tests/fuzz/*.c))
+
+# --- soak ---
+# The randomized fault soak (docs/soak.md): a benchmark-style target, never
+# part of `make test` (which runs 10 iterations with a fixed seed through
+# tests/integration/test_soak.sh).  The schedule (and the history of a
+# failing iteration) lands in build/soak/.
+SOAK_ITERATIONS ?= 100
+SOAK_ARGS ?=
+SOAK_ROOT := $(firstword $(wildcard /dev/shm) /tmp)
+.PHONY: soak
+
+soak: $(BINARIES)
+	@mkdir -p $(BUILD)/soak
+	DRILLRIG_CLUSTER_ROOT=$(SOAK_ROOT) $(DRILLRIG) soak --iterations $(SOAK_ITERATIONS) \
+		--schedule-out $(BUILD)/soak/schedule.json $(SOAK_ARGS)
+
 # --- etcd ---
 # `make bench-failover`: ledgerd against etcd side by side (failover,
 # throughput, cold start, runner cost); bench/README.md.  Needs etcd-server.

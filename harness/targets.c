@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "harness/target_etcd.h"
+#include "harness/target_k8s.h"
 #include "harness/target_local.h"
 
 typedef int (*target_ctor)(struct target **out, const struct plan *plan,
@@ -16,6 +17,20 @@ static int make_local(struct target **out, const struct plan *plan,
 	lo.cluster_dir = opts->cluster_dir;
 	lo.keep = opts->keep;
 	return target_local_new(out, plan, &lo, err);
+}
+
+static int make_kubernetes(struct target **out, const struct plan *plan,
+			   const struct target_opts *opts, struct dr_error *err)
+{
+	struct target_k8s_opts ko = TARGET_K8S_OPTS_INIT;
+	int rc;
+
+	ko.config_path = opts->config_path;
+	ko.yes = opts->yes;
+	ko.dry_run = opts->dry_run;
+	ko.server_dry_run = opts->server_dry_run;
+	rc = target_k8s_new(out, plan, &ko, err);
+	return rc == TARGET_K8S_EUSAGE ? TARGET_EUSAGE : rc;
 }
 
 static int make_etcd(struct target **out, const struct plan *plan,
@@ -33,6 +48,7 @@ static const struct {
 	target_ctor make;
 } target_table[] = {
 	{ "local", make_local },
+	{ "kubernetes", make_kubernetes },
 	{ "etcd", make_etcd },
 };
 
@@ -47,5 +63,5 @@ int target_create(struct target **out, const char *kind, const struct plan *plan
 
 const char *target_kinds(void)
 {
-	return "local, etcd";
+	return "local, kubernetes, etcd";
 }

@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# Secrets end to end: runs the region-failover drill for real with one
+# planted secret of every kind, then searches every artefact for each
+# planted value: the run directory (journal.json, report.md, junit.xml,
+# latency.svg, history.ndjson), every commit message and every object of
+# the results repository, drillrig's stdout and stderr, and every other
+# file the run left in its working directory (cluster logs).
+#
+# Kinds planted (each value random, so a hit cannot be a coincidence):
+#   env        DRILLRIG_GIT_TOKEN, MY_API_PASSWORD, SOME_SECRET (printed
+#              into the journal by an exec step running printenv)
+#   var-cli    a plan variable marked secret, set with --var, used in an
+#              exec argv and env
+#   var-plan   a plan variable marked secret whose default is in the plan
+#   url-pass   credentials in an http probe URL (user:pass@host)
+#   auth       an Authorization: Bearer header of an http probe
+#   header-*   similar headers of the same probe: X-Api-Key, and
+#              Proxy-Authorization: Basic
+#   webhook    --notify-webhook URL, and a notify step's url from a var
+#
+# A leak that is already reported and waits for a fix in a file this test
+# does not own is listed in KNOWN_LEAKS ("kind:where" with a reason): it is
+# printed as KNOWN LEAK and does not fail the test unless
+# DRILLRIG_STRICT_SECRETS=1; any other hit fails.  A known leak that no
+# longer happens is printed as FIXED so the entry can go.
+set -uo pipefail
+
+bin=${DRILLRIG_BIN:?DRILLRIG_BIN not set}
+src=${DRILLRIG_SRC:?DRILLRIG_SRC not set}
+tmp=$(mktemp -d /dev/shm/drillrig-secrets.XXXXXX 2>/dev/null || mktemp -d)
+drill_pid=
+cleanup() {
+	# SIGTERM makes drillrig run its rollback and tear its cluster down.
+	if [ -n "$drill_pid" ] && kill -0 "$drill_pid" 2>/dev/null; then
+		kill -TERM "$drill_pid" 2>/dev/null
+		for _ in $(seq 1 100); do kill -0 "$drill_pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$drill_pid" 2>/dev/null
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+[ -n "${KEEP_TMP:-}" ] && trap - EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# Known leaks (see the lead's report from the fuzz branch).  Format:
+# "kind:artefact" -- kind as above, artefact a path relative to the scan.
+# Patterns (bash globs) over "kind:where"; where is run/<file>, git-object,
+# scan/drillrig.stdout, scan/drillrig.stderr, scan/git-log or a path.
+#  - Credential headers other than "Bearer ..." are not redacted
+#    (reports/redact.c): in the journal's step args the headers are a JSON
+#    object, so "X-Api-Key": "v" and "Proxy-Authorization": "Basic v" keep
+#    their values (redact_json looks at values only, never at the member
+#    name); in the plan source quoted in report.md, redact_after() stops at
+#    the opening quote of `Proxy-Authorization: "Basic v"` and knows no
+#    X-Api-Key pattern.
+KNOWN_LEAKS=("header-apikey:*" "header-proxy:*")
+
+rnd() { od -An -N8 -tx1 /dev/urandom | tr -d ' \n'; }
+net="127.$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))"
+declare -A secret
+secret[env-git-token]="gittok$(rnd)"
+secret[env-password]="apipw$(rnd)"
+secret[env-secret]="envsec$(rnd)"
+secret[var-cli]="varcli$(rnd)"
+secret[var-plan]="varplan$(rnd)"
+secret[url-pass]="urlpw$(rnd)"
+secret[auth]="bearer$(rnd)"
+secret[header-apikey]="apikey$(rnd)"
+secret[header-proxy]="proxybasic$(rnd)"
+secret[webhook]="hook$(rnd)"
+secret[webhook-var]="hookvar$(rnd)"
+
+# A port on the random network where nothing listens: probes and webhooks
+# fail fast with "connection refused" (their error messages are artefacts
+# too).
+dead_port=1
+mkdir -p "$tmp/work"
+plan="$tmp/secret-failover.yaml"
+# The drill catalog's region-failover with a vars block, three steps that
+# use secrets before the fault and a failing http probe with credentials
+# after the restore.
+{
+	sed -n '1,/^deadline:/p' "$src/drills/region-failover.yaml" | sed '$d'
+	cat <<PLAN
+vars:
+  api_secret: {secret: true, description: set with --var}
+  plan_secret: {default: "${secret[var-plan]}", secret: true}
+  hook_url: {default: "http://${net}.1:${dead_port}/services/${secret[webhook-var]}", secret: true}
+
+PLAN
+	sed -n '/^deadline:/,/^steps:/p' "$src/drills/region-failover.yaml"
+	cat <<PLAN
+  - name: exec-with-secret-args
+    action: exec
+    argv: [echo, "arg=\${api_secret}", "default=\${plan_secret}"]
+    env: {EXTRA_VALUE: "\${api_secret}"}
+
+  - name: print-secret-env
+    action: exec
+    argv: [printenv, DRILLRIG_GIT_TOKEN, MY_API_PASSWORD, SOME_SECRET]
+
+  - name: notify-secret-url
+    action: notify
+    url: "\${hook_url}"
+    message: "drill starting"
+
+PLAN
+	sed -n '/^steps:/,$p' "$src/drills/region-failover.yaml" | sed '1d'
+	# Last, as it fails (nothing listens): the whole failover runs first.
+	cat <<PLAN
+
+  - name: http-with-credentials
+    action: probe
+    probe:
+      type: http
+      url: "http://drilluser:${secret[url-pass]}@${net}.1:${dead_port}/health"
+      headers: {Authorization: "Bearer ${secret[auth]}", X-Api-Key: "${secret[header-apikey]}", Proxy-Authorization: "Basic ${secret[header-proxy]}"}
+      retries: 0
+      timeout: 1s
+PLAN
+} >"$plan"
+
+if ! "$bin" validate "$plan" >"$tmp/validate.out" 2>&1 && ! grep -q "api_secret" "$tmp/validate.out"; then
+	cat "$tmp/validate.out"
+	fail "the secret plan does not validate"
+fi
+
+results="$tmp/results"
+cd "$tmp/work" || exit 1
+DRILLRIG_GIT_TOKEN="${secret[env-git-token]}" MY_API_PASSWORD="${secret[env-password]}" \
+SOME_SECRET="${secret[env-secret]}" \
+	"$bin" run "$plan" --json --results-repo "$results" --commit-history \
+	--var "api_secret=${secret[var-cli]}" \
+	--notify-webhook "http://${net}.1:${dead_port}/hooks/${secret[webhook]}" \
+	>"$tmp/stdout" 2>"$tmp/stderr" &
+drill_pid=$!
+# Bounded wait (the drill has a 5m deadline of its own; it takes ~30 s).
+for _ in $(seq 1 1800); do
+	kill -0 "$drill_pid" 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 "$drill_pid" 2>/dev/null; then
+	fail "drillrig still running after 180 s"
+	kill -TERM "$drill_pid"
+fi
+wait "$drill_pid"
+rc=$?
+drill_pid=
+echo "drillrig run exited $rc"
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
+	fail "drillrig run exited $rc (expected 0 or 1: the credential probe fails on purpose)"
+	tail -20 "$tmp/stderr"
+fi
+
+# What the run produced.
+run_dir=$(find "$results" -name journal.json -not -path '*/.git/*' -printf '%h\n' | head -1)
+if [ -z "$run_dir" ]; then
+	fail "no journal.json in the results repository"
+	run_dir=$results
+fi
+for f in journal.json report.md junit.xml latency.svg history.ndjson; do
+	[ -s "$run_dir/$f" ] || fail "the run wrote no $f"
+done
+# The steps with secrets ran (else the scan proves nothing).
+for s in exec-with-secret-args print-secret-env http-with-credentials notify-secret-url; do
+	grep -q "\"$s\"" "$run_dir/journal.json" || fail "step $s is not in the journal"
+done
+grep -q '\[REDACTED\]' "$run_dir/journal.json" || fail "nothing in the journal is redacted"
+
+# Everything to search, as files under $tmp/scan.
+scan="$tmp/scan"
+mkdir -p "$scan/git-objects"
+cp "$tmp/stdout" "$scan/drillrig.stdout"
+cp "$tmp/stderr" "$scan/drillrig.stderr"
+git -C "$results" log --all --format='%H%n%an <%ae>%n%B' >"$scan/git-log" 2>&1 ||
+	fail "cannot read the results repository's log"
+git -C "$results" cat-file --batch-all-objects --batch-check='%(objectname)' 2>/dev/null |
+while read -r oid; do
+	git -C "$results" cat-file -p "$oid" >"$scan/git-objects/$oid" 2>/dev/null
+done
+nobj=$(find "$scan/git-objects" -type f | wc -l)
+[ "$nobj" -ge 5 ] || fail "only $nobj objects in the results repository"
+
+is_known() {
+	local k
+	for k in "${KNOWN_LEAKS[@]}"; do
+		# shellcheck disable=SC2053
+		[[ $1 == $k ]] && { seen_known[$k]=1; return 0; }
+	done
+	return 1
+}
+declare -A seen_known
+leaks=0
+for kind in "${!secret[@]}"; do
+	value=${secret[$kind]}
+	# Files of the scan dir, of the results work tree and of the working
+	# directory (cluster data and logs), not the packed .git objects.
+	hits=$( (cd "$tmp" && grep -rlF -- "$value" scan results work 2>/dev/null) |
+		grep -v '^results/\.git/' | sort)
+	[ -n "$hits" ] || continue
+	while IFS= read -r h; do
+		where=$h
+		case "$h" in
+		results/*/journal.json | results/*/report.md | results/*/junit.xml | \
+		results/*/latency.svg | results/*/history.ndjson)
+			where="run/$(basename "$h")" ;;
+		scan/git-objects/*) where="git-object" ;;
+		esac
+		line=$(grep -nF -m1 -- "$value" "$tmp/$h" | cut -c1-300)
+		if is_known "$kind:$where"; then
+			echo "KNOWN LEAK: $kind in $h: $line"
+			[ "${DRILLRIG_STRICT_SECRETS:-0}" = 1 ] && leaks=$((leaks + 1))
+		else
+			echo "LEAK: $kind (${value}) in $h: $line"
+			leaks=$((leaks + 1))
+		fi
+	done <<<"$hits"
+done
+for k in "${KNOWN_LEAKS[@]}"; do
+	[ -n "${seen_known[$k]:-}" ] || echo "FIXED: known leak '$k' no longer happens; drop it from KNOWN_LEAKS"
+done
+[ "$leaks" -eq 0 ] || fail "$leaks secret leak(s)"
+
+[ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
+nknown=$(grep -c . <<<"$(printf '%s\n' "${!seen_known[@]}")")
+[ ${#seen_known[@]} -eq 0 ] && nknown=0
+echo "no unexpected secret in any artefact (${#secret[@]} kinds, $nobj git objects; $nknown known leak kind(s) still open)"
