@@ -193,6 +193,17 @@ DRILL_RESULTS ?= drill-results
 drill-all: $(BINARIES)
 	DRILLRIG=$(DRILLRIG) ci/drill-all.sh --results-repo $(DRILL_RESULTS) $(DRILL_ALL_ARGS)
 
+# --- k8s ---
+# The kubectl test double (tests/doubles/kubectl_double.c) emulates
+# Kubernetes contexts on a bundled cluster; tests put its directory first in
+# PATH, so it is built as $(BUILD)/tests/doubles/kubectl.
+KUBECTL_DOUBLE := $(BUILD)/tests/doubles/kubectl
+$(KUBECTL_DOUBLE): $(call obj,tests/doubles/kubectl_double.c) $(ARCHIVES)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
+test integration: $(KUBECTL_DOUBLE)
+-include $(patsubst %.c,$(BUILD)/obj/%.d,$(wildcard tests/doubles/*.c))
+
 # --- fuzz ---
 # libFuzzer targets (tests/fuzz/fuzz_<name>.c).  `make fuzz` rebuilds the
 # modules with clang into build/fuzz (instrumented, ASan + UBSan; the gcc
@@ -234,3 +245,35 @@ fuzz: fuzz-build
 	@tests/fuzz/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BUILD) $(FUZZ_NAMES)
 
 -include $(patsubst %.c,$(BUILD)/obj/%.d,$(wildcard tests/fuzz/*.c))
+
+# --- soak ---
+# The randomized fault soak (docs/soak.md): a benchmark-style target, never
+# part of `make test` (which runs 10 iterations with a fixed seed through
+# tests/integration/test_soak.sh).  The schedule (and the history of a
+# failing iteration) lands in build/soak/.
+SOAK_ITERATIONS ?= 100
+SOAK_ARGS ?=
+SOAK_ROOT := $(firstword $(wildcard /dev/shm) /tmp)
+.PHONY: soak
+
+soak: $(BINARIES)
+	@mkdir -p $(BUILD)/soak
+	DRILLRIG_CLUSTER_ROOT=$(SOAK_ROOT) $(DRILLRIG) soak --iterations $(SOAK_ITERATIONS) \
+		--schedule-out $(BUILD)/soak/schedule.json $(SOAK_ARGS)
+
+# --- etcd ---
+# `make bench-failover`: ledgerd against etcd side by side (failover,
+# throughput, cold start, runner cost); bench/README.md.  Needs etcd-server.
+# TRIALS (default 10) trials per failover timing; BENCH_FAILOVER_ARGS more
+# options (--seconds S, --cold N, --only failover,throughput,cold,runner).
+BENCH_FAILOVER_SRC := $(wildcard bench/failover/*.c)
+$(BUILD)/bench/failover/bench_failover: $(call obj,$(BENCH_FAILOVER_SRC)) $(ARCHIVES) $(SUPPORT_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(call obj,$(BENCH_FAILOVER_SRC)) $(SUPPORT_LIB) $(LINK_LIBS)
+
+.PHONY: bench-failover
+bench-failover: $(BINARIES) $(BUILD)/bench/failover/bench_failover
+	LEDGERD_BIN=$(abspath $(LEDGERD)) DRILLRIG_BIN=$(abspath $(DRILLRIG)) \
+		$(BUILD)/bench/failover/bench_failover --trials $(TRIALS) $(BENCH_FAILOVER_ARGS)
+bench: bench-failover
+-include $(patsubst %.c,$(BUILD)/obj/%.d,$(BENCH_FAILOVER_SRC))

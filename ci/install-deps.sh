@@ -25,6 +25,10 @@ tools=(
 	"xmllint:libxml2-utils"
 	"curl:curl"
 	"/usr/sbin/lighttpd:lighttpd"
+	"shellcheck:shellcheck"
+	"promtool:prometheus"
+
+	"/usr/bin/etcd:etcd-server"
 )
 
 missing=()

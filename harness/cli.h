@@ -23,5 +23,8 @@ int cmd_help(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_report(int argc, char **argv);  /* harness/cli_report.c */
+int cmd_preflight(int argc, char **argv);  /* harness/cli_preflight.c */
+
+int cmd_soak(int argc, char **argv);    /* harness/cli_soak.c */
 
 #endif

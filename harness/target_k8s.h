@@ -9,6 +9,8 @@
 #ifndef DR_HARNESS_TARGET_K8S_H
 #define DR_HARNESS_TARGET_K8S_H
 
+#include <stdio.h>
+
 #include "common/error.h"
 #include "harness/target.h"
 
@@ -25,9 +27,10 @@ struct target_k8s_opts {
 	int dry_run;              /* --dry-run: print every command, run none */
 	int server_dry_run;       /* --dry-run=server: changes carry --dry-run=server */
 	int interactive;          /* -1: decide from isatty(stdin/stderr); 0/1 forced (tests) */
+	FILE *out;                /* dry-run commands and the summary; NULL: stdout */
 };
 
-#define TARGET_K8S_OPTS_INIT { NULL, 0, 0, 0, -1 }
+#define TARGET_K8S_OPTS_INIT { NULL, 0, 0, 0, -1, NULL }
 
 /* Load and validate the configuration, refuse contexts outside the
  * allow-list, and (unless a dry run) obtain the operator's confirmation,

@@ -305,13 +305,17 @@ void k8s_cmd_lease_delete(struct k8s_argv *a, const struct k8s_config *cfg,
 }
 
 void k8s_cmd_auth_can_i(struct k8s_argv *a, const struct k8s_config *cfg,
-			const struct k8s_region *r, const char *verb, const char *resource)
+			const struct k8s_region *r, const char *verb, const char *resource,
+			const char *subresource)
 {
 	k8s_cmd_base(a, cfg, r);
 	k8s_argv_add(a, "auth");
 	k8s_argv_add(a, "can-i");
 	k8s_argv_add(a, verb);
+	/* "pods/exec" would be read as the pod named exec: the flag is exact. */
 	k8s_argv_add(a, resource);
+	if (subresource)
+		k8s_argv_addf(a, "--subresource=%s", subresource);
 }
 
 void k8s_cmd_version(struct k8s_argv *a, const struct k8s_config *cfg, const struct k8s_region *r)

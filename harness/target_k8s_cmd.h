@@ -84,8 +84,10 @@ void k8s_cmd_lease_create(struct k8s_argv *a, const struct k8s_config *cfg,
 			  const struct k8s_region *r, int server_dry_run);
 void k8s_cmd_lease_delete(struct k8s_argv *a, const struct k8s_config *cfg,
 			  const struct k8s_region *r, int server_dry_run);
+/* subresource may be NULL ("scale", "exec", "eviction"). */
 void k8s_cmd_auth_can_i(struct k8s_argv *a, const struct k8s_config *cfg,
-			const struct k8s_region *r, const char *verb, const char *resource);
+			const struct k8s_region *r, const char *verb, const char *resource,
+			const char *subresource);
 void k8s_cmd_version(struct k8s_argv *a, const struct k8s_config *cfg, const struct k8s_region *r);
 
 /* The Lease manifest (JSON) for holder, valid for cfg->lease_seconds from

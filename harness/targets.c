@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "harness/target_etcd.h"
+#include "harness/target_k8s.h"
 #include "harness/target_local.h"
 
 typedef int (*target_ctor)(struct target **out, const struct plan *plan,
@@ -17,11 +19,37 @@ static int make_local(struct target **out, const struct plan *plan,
 	return target_local_new(out, plan, &lo, err);
 }
 
+static int make_kubernetes(struct target **out, const struct plan *plan,
+			   const struct target_opts *opts, struct dr_error *err)
+{
+	struct target_k8s_opts ko = TARGET_K8S_OPTS_INIT;
+	int rc;
+
+	ko.config_path = opts->config_path;
+	ko.yes = opts->yes;
+	ko.dry_run = opts->dry_run;
+	ko.server_dry_run = opts->server_dry_run;
+	rc = target_k8s_new(out, plan, &ko, err);
+	return rc == TARGET_K8S_EUSAGE ? TARGET_EUSAGE : rc;
+}
+
+static int make_etcd(struct target **out, const struct plan *plan,
+		     const struct target_opts *opts, struct dr_error *err)
+{
+	struct target_etcd_opts eo = TARGET_ETCD_OPTS_INIT;
+
+	eo.config_path = opts->config_path;
+	eo.keep = opts->keep;
+	return target_etcd_new(out, plan, &eo, err);
+}
+
 static const struct {
 	const char *kind;
 	target_ctor make;
 } target_table[] = {
 	{ "local", make_local },
+	{ "kubernetes", make_kubernetes },
+	{ "etcd", make_etcd },
 };
 
 int target_create(struct target **out, const char *kind, const struct plan *plan,
@@ -35,5 +63,5 @@ int target_create(struct target **out, const char *kind, const struct plan *plan
 
 const char *target_kinds(void)
 {
-	return "local";
+	return "local, kubernetes, etcd";
 }

@@ -32,6 +32,12 @@ struct ledger_fsm {
 	size_t alloc;
 	json_t *idem;     /* "client_id\x1fsequence" -> index */
 	json_t *members;  /* "id" -> {id, address, raft_address, region, region_role, zone} */
+	/* Serialization cache: entries[0..ser_n) already rendered as JSON
+	 * rows, each followed by a comma.  The ledger is append-only, so a
+	 * snapshot renders only what was appended since the last one (a full
+	 * render stalled the loop for 100+ ms on large ledgers). */
+	char *ser;
+	size_t ser_len, ser_alloc, ser_n;
 };
 
 void ledger_fsm_init(struct ledger_fsm *f);
@@ -63,8 +69,8 @@ json_t *ledger_fsm_member(const struct ledger_fsm *f, uint64_t id);
 void ledger_fsm_set_member(struct ledger_fsm *f, const json_t *member);
 
 /* Whole state as JSON text (heap, *len bytes).  Hidden flags are local and
- * not part of it. */
-char *ledger_fsm_serialize(const struct ledger_fsm *f, size_t *len);
+ * not part of it.  Extends the serialization cache (hence not const). */
+char *ledger_fsm_serialize(struct ledger_fsm *f, size_t *len);
 /* Replace the whole state with a serialized one.  On error f is untouched. */
 int ledger_fsm_restore(struct ledger_fsm *f, const char *text, size_t len,
 		       struct dr_error *err);

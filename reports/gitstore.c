@@ -8,6 +8,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -399,6 +401,43 @@ static int open_local(struct store *st, const char *path, const struct results_o
 	return 0;
 }
 
+#define STORE_LOCK_WAIT_NS (120 * NS_PER_SEC)
+
+/* Two drills finishing together on one machine share a work tree: they
+ * take turns.  A bounded wait, then a clear error. */
+static int store_lock(struct store *st, struct dr_error *err)
+{
+	char *path = xasprintf("%s/drillrig.lock", git_repository_path(st->repo));
+	int64_t deadline = clock_mono_ns() + STORE_LOCK_WAIT_NS;
+	int rc = -1;
+
+	st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (st->lock_fd < 0) {
+		dr_error_errno(err, errno, "cannot open '%s'", path);
+		goto out;
+	}
+	while (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			dr_error_errno(err, errno, "cannot lock '%s'", path);
+			goto out;
+		}
+		if (clock_mono_ns() > deadline) {
+			dr_error_set(err, "the results repository '%s' is busy: another drillrig has held "
+				     "'%s' for 2 minutes", st->workdir, path);
+			goto out;
+		}
+		clock_sleep_ns(50 * NS_PER_MS);
+	}
+	rc = 0;
+out:
+	if (rc != 0 && st->lock_fd >= 0) {
+		close(st->lock_fd);
+		st->lock_fd = -1;
+	}
+	free(path);
+	return rc;
+}
+
 int store_open(struct store *st, const struct results_opts *opts, int fetch, int create,
 	       struct dr_error *err)
 {
@@ -408,6 +447,7 @@ int store_open(struct store *st, const struct results_opts *opts, int fetch, int
 
 	pthread_once(&git_once, git_setup);
 	memset(st, 0, sizeof(*st));
+	st->lock_fd = -1;
 	if (token())
 		redact_add_secret(token());
 	snprintf(st->branch_ref, sizeof(st->branch_ref), "refs/heads/%s", branch);
@@ -428,7 +468,7 @@ int store_open(struct store *st, const struct results_opts *opts, int fetch, int
 		goto out;
 	}
 	rc = -1;
-	if (set_workdir(st, err) != 0)
+	if (set_workdir(st, err) != 0 || store_lock(st, err) != 0)
 		goto out;
 	if (fetch && st->has_remote) {
 		struct dr_error ferr = DR_ERROR_INIT;
@@ -458,6 +498,9 @@ void store_close(struct store *st)
 {
 	git_repository_free(st->repo);
 	st->repo = NULL;
+	if (st->lock_fd >= 0)
+		close(st->lock_fd); /* releases the flock */
+	st->lock_fd = -1;
 }
 
 static char *blob_at(struct store *st, const git_oid *commit_id, const char *path)
@@ -797,7 +840,7 @@ out:
 }
 
 /* Test hook, off unless DRILLRIG_TEST_PUSH_BARRIER names a directory:
- * before its first push each process drops a file there and waits (10 s at
+ * before its first push each process drops a file there and waits (30 s at
  * most) until DRILLRIG_TEST_PUSH_BARRIER_N (default 2) have, so concurrent
  * pushes from the same tip really race and one is rejected. */
 static void test_push_barrier(void)
@@ -812,7 +855,7 @@ static void test_push_barrier(void)
 	mark = xasprintf("%s/%ld.ready", dir, (long)getpid());
 	fs_write_atomic(mark, "", 0, &ignored);
 	free(mark);
-	for (int i = 0; i < 1000; i++) {
+	for (int i = 0; i < 3000; i++) { /* 30 s: slow machines, sanitizer builds */
 		DIR *d = opendir(dir);
 		struct dirent *de;
 		long n = 0;

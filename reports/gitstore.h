@@ -25,6 +25,7 @@ struct store {
 	int has_remote;              /* "origin" exists */
 	int cache_clone;             /* we own the work tree (cloned cache) */
 	char fetch_error[DR_ERROR_MAX]; /* fetch failed: working from the last known tip */
+	int lock_fd;                 /* flock on <gitdir>/drillrig.lock, -1 if none */
 };
 
 #define RUN_FILES_MAX 8
@@ -39,6 +40,9 @@ struct store_run {
 
 #define STORE_ABSENT 1
 
+/* Open the store for opts, holding an exclusive lock on it (drills that
+ * finish together on one machine take turns; 2 minutes at most) until
+ * store_close.  */
 /* Open the store for opts (a local path is created and `git init`-ed only
  * with `create`; otherwise a missing one returns STORE_ABSENT); fetch (and
  * fast-forward the local branch) when it has a remote and `fetch` is set.

@@ -36,20 +36,33 @@ static void section_timeline(struct strbuf *sb, const json_t *j)
 	gantt_name(sb, j_str(j_obj(j, "drill"), "name"));
 	strbuf_adds(sb, " (time since the drill started)\n");
 	strbuf_adds(sb, "    dateFormat x\n    axisFormat %M:%S\n");
-	if (outage && j_num(outage, "start_ms", &start)) {
-		int open = !j_num(outage, "end_ms", &end);
+	{
+		/* Every window without successful writes (measurements.outages),
+		 * or the one outage when the journal predates that list. */
+		const json_t *list = j_arr(j_obj(j, "measurements"), "outages"), *o;
+		size_t n = json_array_size(list), k;
 
-		if (open)
-			end = dur > start ? dur : start + 1;
-		strbuf_adds(sb, "    section Outage\n    ");
-		if (open) {
-			strbuf_adds(sb, "outage (not recovered)");
-		} else {
-			strbuf_adds(sb, "outage ");
-			fmt_ms(sb, end - start);
+		if (n > 0 || (outage && j_num(outage, "start_ms", &start)))
+			strbuf_adds(sb, "    section Outage\n");
+		for (k = 0; k < (n ? n : 1); k++) {
+			int open;
+
+			o = n ? json_array_get(list, k) : outage;
+			if (!o || !j_num(o, "start_ms", &start))
+				continue;
+			open = !j_num(o, "end_ms", &end);
+			if (open)
+				end = dur > start ? dur : start + 1;
+			strbuf_adds(sb, "    ");
+			if (open) {
+				strbuf_adds(sb, "outage (not recovered)");
+			} else {
+				strbuf_adds(sb, "outage ");
+				fmt_ms(sb, end - start);
+			}
+			strbuf_addf(sb, " :crit, outage%zu, %ld, %ld\n", k + 1, ms_round(start),
+				    ms_round(end) > ms_round(start) ? ms_round(end) : ms_round(start) + 1);
 		}
-		strbuf_addf(sb, " :crit, outage, %ld, %ld\n", ms_round(start),
-			    ms_round(end) > ms_round(start) ? ms_round(end) : ms_round(start) + 1);
 	}
 	for (size_t ph = 0; ph < 3; ph++) {
 		int header = 0;
@@ -82,11 +95,11 @@ static void section_timeline(struct strbuf *sb, const json_t *j)
 	if (j_num(j, "fault_start_ms", &v) || j_num(j, "restore_start_ms", &v)) {
 		strbuf_adds(sb, "    section Moments\n");
 		if (j_num(j, "fault_start_ms", &v))
-			strbuf_addf(sb, "    fault :milestone, m1, %ld, 0ms\n", ms_round(v));
+			strbuf_addf(sb, "    fault :milestone, m1, %ld, %ld\n", ms_round(v), ms_round(v));
 		if (outage && j_num(outage, "end_ms", &v))
-			strbuf_addf(sb, "    recovered :milestone, m2, %ld, 0ms\n", ms_round(v));
+			strbuf_addf(sb, "    recovered :milestone, m2, %ld, %ld\n", ms_round(v), ms_round(v));
 		if (j_num(j, "restore_start_ms", &v))
-			strbuf_addf(sb, "    restore starts :milestone, m3, %ld, 0ms\n", ms_round(v));
+			strbuf_addf(sb, "    restore starts :milestone, m3, %ld, %ld\n", ms_round(v), ms_round(v));
 	}
 	strbuf_adds(sb, "```\n\n");
 }
@@ -215,6 +228,34 @@ static void seq_list(struct strbuf *sb, const json_t *m, const char *key, const 
 	strbuf_addch(sb, '\n');
 }
 
+/* Every window without successful writes, when there was more than one or
+ * one that never recovered (a single recovered one is the RTO row). */
+static void outage_table(struct strbuf *sb, const json_t *m)
+{
+	const json_t *list = j_arr(m, "outages"), *o;
+	size_t i, n = json_array_size(list);
+	double v;
+
+	if (n == 0 || (n == 1 && json_is_true(json_object_get(json_array_get(list, 0), "recovered"))))
+		return;
+	strbuf_addf(sb, "\nOutage windows (%zu):\n\n| # | Start | End | Duration | Recovered |\n"
+		    "|---:|---:|---:|---:|---|\n", n);
+	json_array_foreach(list, i, o) {
+		strbuf_addf(sb, "| %zu | ", i + 1);
+		if (j_num(o, "start_ms", &v))
+			fmt_offset(sb, v);
+		strbuf_adds(sb, " | ");
+		if (j_num(o, "end_ms", &v))
+			fmt_offset(sb, v);
+		else
+			strbuf_adds(sb, "never");
+		strbuf_adds(sb, " | ");
+		if (j_num(o, "duration_ms", &v))
+			fmt_ms(sb, v);
+		strbuf_addf(sb, " | %s |\n", json_is_true(json_object_get(o, "recovered")) ? "yes" : "**no**");
+	}
+}
+
 static void section_workload(struct strbuf *sb, const json_t *j)
 {
 	const json_t *m = j_obj(j, "measurements");
@@ -260,6 +301,8 @@ static void section_workload(struct strbuf *sb, const json_t *j)
 	metric_row_count(sb, "Duplicated writes", w, "duplicated");
 	metric_row_count(sb, "Failed writes present anyway", w, "definite_failed_present");
 	metric_row_count(sb, "Reordered writes", w, "reordered");
+	if (json_object_get(w, "unexpected"))
+		metric_row_count(sb, "Unexpected entries (never sent)", w, "unexpected");
 	metric_row_ms(sb, "Latency p50", lat, "p50");
 	metric_row_ms(sb, "Latency p99", lat, "p99");
 	metric_row_ms(sb, "Latency max", lat, "max");
@@ -269,6 +312,7 @@ static void section_workload(struct strbuf *sb, const json_t *j)
 	else
 		strbuf_adds(sb, "n/a");
 	strbuf_adds(sb, " |\n");
+	outage_table(sb, m);
 	seq_list(sb, m, "lost_sequences", "Lost sequence numbers");
 	seq_list(sb, m, "duplicated_sequences", "Duplicated sequence numbers");
 	strbuf_adds(sb, "\n![Write latency over time](" REPORT_FILE_CHART ")\n\n");

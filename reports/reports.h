@@ -111,6 +111,9 @@ struct results_outcome {
 				     * local commit stays, `report push` retries */
 	int push_attempts;          /* attempts made */
 	char push_error[DR_ERROR_MAX]; /* why, when push_failed (no secrets) */
+	struct results_regression regression; /* the verdict against the history
+					       * this commit was built on (same
+					       * rules as results_regression) */
 	char warning[DR_ERROR_MAX];    /* non-fatal trouble to print ("" if none):
 					* the remote could not be fetched (the run
 					* was committed on the last known tip), or

@@ -232,6 +232,7 @@ int results_publish(struct results_outcome *out, const json_t *journal, const ch
 		dr_error_set(err, "run '%s' is already in the results repository", dir);
 		goto out;
 	}
+	results_regression_compute(&out->regression, journal, index, &opts);
 	run.entry = results_index_entry(journal);
 	if (run_add_rendered(&run, &st, dir, REPORT_FILE_JOURNAL, report_render_journal(journal), err) ||
 	    run_add_rendered(&run, &st, dir, REPORT_FILE_MARKDOWN, report_render_markdown(journal), err) ||

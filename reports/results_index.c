@@ -301,6 +301,7 @@ char *svg_rto_trend(const json_t *index)
 		double top = 20 + d * (TPH + TMT + TMB) + TMT, ymax = 0, limit = NAN, v;
 		double pw = TW - TML - TMR;
 		struct strbuf line = STRBUF_INIT;
+		size_t npts = 0;
 
 		for (size_t i = n; i-- > 0 && nr < TREND_RUNS;) {
 			const json_t *e = json_array_get(index, i);
@@ -321,7 +322,9 @@ char *svg_rto_trend(const json_t *index)
 			if (j_num(runs[i], "rto_limit_ms", &v))
 				limit = v / 1000.0; /* the newest objective wins */
 		}
-		if (isfinite(limit) && limit > ymax)
+		/* An objective far above every RTO would squash the points
+		 * onto the axis: then it is named at the top instead. */
+		if (isfinite(limit) && limit > ymax && (ymax <= 0 || limit <= 3.0 * ymax))
 			ymax = limit;
 		ymax = ymax > 0 ? ymax * 1.15 : 1.0;
 		strbuf_addf(&sb, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" font-weight=\"bold\">", TML, top - 10);
@@ -336,13 +339,30 @@ char *svg_rto_trend(const json_t *index)
 				    "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.2f</text>\n",
 				    TML, y, TML + pw, y, TML - 6, y + 4, yv);
 		}
-		if (isfinite(limit)) {
+		if (isfinite(limit) && limit <= ymax) {
 			double y = top + TPH * (1 - limit / ymax);
 
 			strbuf_addf(&sb, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#d1242f\" stroke-dasharray=\"6 4\"/>"
 				    "<text x=\"%.1f\" y=\"%.1f\" fill=\"#d1242f\">objective %.2f s</text>\n",
 				    TML, y, TML + pw, y, TML + pw + 6, y + 4, limit);
+		} else if (isfinite(limit)) {
+			strbuf_addf(&sb, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#d1242f\">objective %.2f s</text>"
+				    "<text x=\"%.1f\" y=\"%.1f\" fill=\"#d1242f\">(above the chart)</text>\n",
+				    TML + pw + 6, top + 10, limit, TML + pw + 6, top + 24);
 		}
+		for (size_t i = 0; i < nr; i++) {
+			double x = TML + (nr == 1 ? pw / 2 : pw * (0.03 + 0.94 * i / (double)(nr - 1)));
+
+			if (j_num(runs[i], "rto_ms", &v)) {
+				double y = top + TPH * (1 - (v / 1000.0) / ymax);
+
+				strbuf_addf(&line, "%s%.1f %.1f", line.len ? " L" : "M", x, y);
+				npts++;
+			}
+		}
+		/* The line first, so the points are drawn over it. */
+		if (npts > 1)
+			strbuf_addf(&sb, "<path d=\"%s\" stroke=\"#1f6feb\" fill=\"none\" stroke-width=\"1.5\"/>\n", line.buf);
 		for (size_t i = 0; i < nr; i++) {
 			double x = TML + (nr == 1 ? pw / 2 : pw * (0.03 + 0.94 * i / (double)(nr - 1)));
 			const char *st = j_str_or(runs[i], "status", "error");
@@ -350,7 +370,6 @@ char *svg_rto_trend(const json_t *index)
 			if (j_num(runs[i], "rto_ms", &v)) {
 				double y = top + TPH * (1 - (v / 1000.0) / ymax);
 
-				strbuf_addf(&line, "%s%.1f %.1f", line.len ? " L" : "M", x, y);
 				strbuf_addf(&sb, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"><title>",
 					    x, y, strcmp(st, "passed") == 0 ? "#1f6feb" : "#d1242f");
 				xml_escape(&sb, j_str_or(runs[i], "started_at", ""));
@@ -361,8 +380,6 @@ char *svg_rto_trend(const json_t *index)
 				strbuf_addf(&sb, " %s, no RTO</title></path>\n", st);
 			}
 		}
-		if (line.len)
-			strbuf_addf(&sb, "<path d=\"%s\" stroke=\"#1f6feb\" fill=\"none\" stroke-width=\"1.5\"/>\n", line.buf);
 		if (nr) {
 			char a[16] = "", b[16] = "";
 

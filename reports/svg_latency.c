@@ -102,14 +102,23 @@ char *svg_latency(const json_t *j)
 	strbuf_addf(&sb, "<text x=\"%.1f\" y=\"18\" font-size=\"14\" font-weight=\"bold\">Write latency: ", ML);
 	xml_escape(&sb, j_str_or(j_obj(j, "drill"), "name", "drill"));
 	strbuf_addf(&sb, " (%s)</text>\n", verdict_word(j));
-	/* Outage band under everything else. */
-	if (outage && j_num(outage, "start_ms", &v)) {
-		double end;
+	/* Outage bands under everything else: every window without
+	 * successful writes, or the one outage of an older journal. */
+	{
+		const json_t *list = j_arr(j_obj(j, "measurements"), "outages");
+		size_t n = json_array_size(list);
 
-		if (!j_num(outage, "end_ms", &end))
-			end = s.t_max_ms;
-		strbuf_addf(&sb, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fde2e2\"/>\n",
-			    x_of(&s, v), MT, x_of(&s, end) - x_of(&s, v), PH);
+		for (size_t k = 0; k < (n ? n : 1); k++) {
+			const json_t *o = n ? json_array_get(list, k) : outage;
+			double end;
+
+			if (!o || !j_num(o, "start_ms", &v))
+				continue;
+			if (!j_num(o, "end_ms", &end))
+				end = s.t_max_ms;
+			strbuf_addf(&sb, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fde2e2\"/>\n",
+				    x_of(&s, v), MT, x_of(&s, end) - x_of(&s, v), PH);
+		}
 	}
 	/* Axes, grid and labels. */
 	strbuf_addf(&sb, "<g stroke=\"#dddddd\">\n");

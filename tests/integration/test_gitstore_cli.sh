@@ -39,6 +39,19 @@ log=$(git -C drill-results log --format=%s)
 grep -qx "drill: region-failover FAILED rto=2.42s rpo=1" <<< "$log" || fail "git log: $log"
 ok "publish x4 into ./drill-results"
 
+# Two drills finishing together on one machine share ./drill-results: the
+# repository lock makes them take turns, and both land.
+sed -e 's/"started_at": "2026-11-27T14:44:20.123Z"/"started_at": "2026-11-20T01:00:00.000Z"/' "$J/passed.json" > c1.json
+sed -e 's/"started_at": "2026-11-27T14:44:20.123Z"/"started_at": "2026-11-20T02:00:00.000Z"/' "$J/passed.json" > c2.json
+"$DRILLRIG" report publish c1.json > c1.out 2>&1 & pa=$!
+"$DRILLRIG" report publish c2.json > c2.out 2>&1 & pb=$!
+wait $pa || fail "concurrent local publish 1: $(cat c1.out)"
+wait $pb || fail "concurrent local publish 2: $(cat c2.out)"
+[ "$(git -C drill-results rev-list --count HEAD)" = 6 ] || fail "expected 6 commits after the concurrent pair"
+[ -z "$(git -C drill-results status --porcelain --untracked-files=all)" ] || fail "dirty after the concurrent pair"
+git -C drill-results reset -q --hard HEAD~2 # back to the 4 fixture runs for the checks below
+ok "two concurrent local publishes"
+
 out=$("$DRILLRIG" report list) || fail "list"
 [ "$(echo "$out" | wc -l)" = 5 ] || fail "list should print a header and 4 rows: $out"
 sed -n 2p <<< "$out" | grep -q "k8s-region-failover" || fail "newest first: $out"

@@ -118,12 +118,21 @@ static void check_history(struct testnet *t, struct writer *w)
 	ledger_client_free(c);
 }
 
-/* POST and insist on an HTTP status, showing the answer otherwise. */
+/* POST and insist on an HTTP status, showing the answer otherwise.  A 503
+ * (a transfer that did not complete in one election timeout, which a
+ * loaded machine can cause) is retried a few times, as an operator would. */
 static void post_expect(struct testnet *t, int node, const char *method, const char *body,
 			long want)
 {
 	json_t *resp = NULL;
 	long got = testnet_post(t, node, method, body, &resp);
+	int tries = 0;
+
+	while (got == 503 && want != 503 && ++tries < 5) {
+		json_decref(resp);
+		clock_sleep_ns(200 * NS_PER_MS);
+		got = testnet_post(t, node, method, body, &resp);
+	}
 
 	if (got != want) {
 		char *text = resp ? json_dumps(resp, JSON_COMPACT) : NULL;
@@ -305,17 +314,22 @@ static void test_status_reports_lag(void **state)
 	deadline = clock_mono_ns() + 10 * NS_PER_SEC;
 	for (;;) {
 		st = NULL;
+		int states_ok = 1;
 		assert_int_equal(testnet_post(&t, leader, "inferadb.ledger.v1.Admin/GetClusterStatus", "{}", &st), 200);
-		if (strcmp(json_string_value(json_object_get(st, "replication")), "Fully replicated") == 0)
+		/* contact is sampled by the tick, so states may trail the match
+		 * index by a tick: wait for both */
+		json_array_foreach(json_object_get(st, "members"), i, m)
+			if (strcmp(json_string_value(json_object_get(m, "state")),
+				   json_integer_value(json_object_get(m, "id")) == leader + 1 ? "leader" : "follower") != 0)
+				states_ok = 0;
+		if (states_ok &&
+		    strcmp(json_string_value(json_object_get(st, "replication")), "Fully replicated") == 0)
 			break;
 		json_decref(st);
 		if (clock_mono_ns() > deadline)
-			fail_msg("no \"Fully replicated\" after the follower restarted");
+			fail_msg("no \"Fully replicated\" with every member leader/follower after the follower restarted");
 		clock_sleep_ns(50 * NS_PER_MS);
 	}
-	json_array_foreach(json_object_get(st, "members"), i, m)
-		assert_string_equal(json_string_value(json_object_get(m, "state")),
-				    json_integer_value(json_object_get(m, "id")) == leader + 1 ? "leader" : "follower");
 	json_decref(st);
 	testnet_destroy(&t);
 }

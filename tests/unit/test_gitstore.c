@@ -334,6 +334,10 @@ static void test_regression_verdict(void **state)
 	}
 	/* Baseline: median of the last 5 (1100 1200 1300 5000 1400) = 1300. */
 	j = variant("passed", "2026-10-20T03:00:00.000Z", 1700);
+	publish_ok(&out, j, &o, NULL);
+	assert_true(out.regression.computed);
+	assert_true(out.regression.regressed);
+	assert_int_equal(out.regression.runs, 5);
 	assert_int_equal(results_regression(&r, j, &o, &err), 0);
 	assert_true(r.computed);
 	assert_int_equal(r.runs, 5);

@@ -158,6 +158,56 @@ static void test_fsm_serialize_restore_digest(void **state)
 	ledger_fsm_release(&b);
 }
 
+/* The incremental serialization cache renders exactly what a fresh
+ * render does, escapes every awkward character, and restarts after a
+ * restore. */
+static void test_fsm_incremental_serialization(void **state)
+{
+	struct ledger_fsm a, b, c;
+	struct dr_error err = DR_ERROR_INIT;
+	char *t1, *t2, *t3, da[SHA256_HEX_LEN], dc[SHA256_HEX_LEN];
+	size_t l1, l2, l3, i;
+	const char *awkward = "quote\" backslash\\ newline\n tab\t bell\x01 unit\x1f del\x7f \xc3\xa9 \xe2\x82\xac";
+
+	(void)state;
+	ledger_fsm_init(&a);
+	ledger_fsm_init(&b);
+	ledger_fsm_init(&c);
+	for (i = 1; i <= 50; i++)
+		apply_append(&a, awkward, i, awkward, 1);
+	t1 = ledger_fsm_serialize(&a, &l1);           /* renders 50 */
+	for (i = 51; i <= 80; i++)
+		apply_append(&a, "plain", i, "p", 2);
+	t2 = ledger_fsm_serialize(&a, &l2);           /* renders 30 more */
+	assert_true(l2 > l1);
+	assert_int_equal(ledger_fsm_restore(&b, t2, l2, &err), 0);
+	assert_int_equal(ledger_fsm_last_index(&b), 80);
+	assert_string_equal(ledger_fsm_entry(&b, 7)->payload, awkward);
+	assert_string_equal(ledger_fsm_entry(&b, 7)->client_id, awkward);
+	t3 = ledger_fsm_serialize(&b, &l3);           /* fresh cache after restore */
+	assert_int_equal(l3, l2);
+	assert_memory_equal(t3, t2, l2);
+	/* and it is valid JSON that jansson reads back */
+	{
+		json_t *j = json_loadb(t2, l2, 0, NULL);
+		assert_non_null(j);
+		assert_int_equal(json_array_size(json_object_get(j, "entries")), 80);
+		json_decref(j);
+	}
+	assert_int_equal(ledger_fsm_restore(&c, t1, l1, &err), 0);
+	for (i = 51; i <= 80; i++)
+		apply_append(&c, "plain", i, "p", 2);
+	ledger_fsm_digest(&a, da);
+	ledger_fsm_digest(&c, dc);
+	assert_string_equal(da, dc);
+	free(t1);
+	free(t2);
+	free(t3);
+	ledger_fsm_release(&a);
+	ledger_fsm_release(&b);
+	ledger_fsm_release(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +216,7 @@ int main(void)
 		cmocka_unit_test(test_fsm_dense_index_and_idempotency),
 		cmocka_unit_test(test_fsm_rejects_malformed),
 		cmocka_unit_test(test_fsm_serialize_restore_digest),
+		cmocka_unit_test(test_fsm_incremental_serialization),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,9 @@
 #include "common/fsutil.h"
 #include "common/proc.h"
 #include "common/strbuf.h"
+#include "reports/render.h"
 #include "reports/reports.h"
+#include "reports/results_private.h"
 
 static const char *const fixtures[] = { "passed", "failed-lost-write", "aborted", "kubernetes", "local-run" };
 static const char *const files[] = { "journal.json", "report.md", "junit.xml", "latency.svg", "summary.md" };
@@ -139,6 +141,76 @@ static void test_golden_kubernetes(void **state) { (void)state; check_fixture("k
  * cluster), kept as a fixture so schema drift shows up here. */
 static void test_golden_local_run(void **state) { (void)state; check_fixture("local-run"); }
 
+static void compare_or_update(const char *rel, const char *got)
+{
+	char *path = src_path(rel), *want = NULL;
+	struct dr_error err = DR_ERROR_INIT;
+
+	if (getenv("UPDATE_GOLDEN") && strcmp(getenv("UPDATE_GOLDEN"), "1") == 0) {
+		char *d = xstrdup(path);
+
+		*strrchr(d, '/') = '\0';
+		assert_int_equal(fs_mkdir_p(d, &err), 0);
+		free(d);
+		assert_int_equal(fs_write_atomic(path, got, strlen(got), &err), 0);
+		printf("updated %s\n", rel);
+	} else {
+		if (fs_read_file(&want, NULL, path, 16 << 20, &err) != 0)
+			fail_msg("missing golden (run with UPDATE_GOLDEN=1): %s", err.msg);
+		if (strcmp(got, want) != 0)
+			fail_msg("%s differs from what the fixtures render (UPDATE_GOLDEN=1 to accept)", rel);
+	}
+	free(want);
+	free(path);
+}
+
+/* The results repository's README history table and RTO trend chart, from
+ * the index entries of every fixture (the order they are given in does not
+ * matter: the index is sorted by start time). */
+static void test_golden_results_index(void **state)
+{
+	json_t *index = json_array();
+	char *readme, *trend, *dump;
+	const char *order[] = { "kubernetes", "passed", "local-run", "aborted", "failed-lost-write" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		json_t *j = load_fixture(order[i]);
+
+		json_array_append_new(index, results_index_entry(j));
+		json_decref(j);
+	}
+	results_index_sort(index);
+	readme = readme_render(index);
+	trend = svg_rto_trend(index);
+	dump = results_index_dump(index);
+	compare_or_update("tests/data/golden/results/README.md", readme);
+	compare_or_update("tests/data/golden/results/rto-trend.svg", trend);
+	compare_or_update("tests/data/golden/results/index.ndjson", dump);
+	if (have_xmllint()) {
+		char tmpl[] = "/tmp/dr-trend-XXXXXX";
+		int fd = mkstemp(tmpl);
+		struct dr_error err = DR_ERROR_INIT;
+
+		assert_true(fd >= 0);
+		close(fd);
+		assert_int_equal(fs_write_atomic(tmpl, trend, strlen(trend), &err), 0);
+		xmllint_ok(tmpl);
+		unlink(tmpl);
+	}
+	/* Parsing the dump gives the same index back. */
+	{
+		json_t *again = results_index_parse(dump);
+
+		assert_true(json_equal(again, index));
+		json_decref(again);
+	}
+	free(readme);
+	free(trend);
+	free(dump);
+	json_decref(index);
+}
+
 /* Rendering twice gives the same bytes (no clock, no hostname lookups). */
 static void test_render_is_deterministic(void **state)
 {
@@ -203,6 +275,7 @@ int main(void)
 		cmocka_unit_test(test_golden_aborted),
 		cmocka_unit_test(test_golden_kubernetes),
 		cmocka_unit_test(test_golden_local_run),
+		cmocka_unit_test(test_golden_results_index),
 		cmocka_unit_test(test_render_is_deterministic),
 		cmocka_unit_test(test_hostile_text_is_escaped),
 	};

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The CI scripts: clean under shellcheck (when installed), `set -euo
+# pipefail`, executable; usage errors exit 2; ci/dr-drill.sh runs a drill,
+# copies its journal and JUnit, appends its summary to $GITHUB_STEP_SUMMARY
+# and passes a failed drill's exit status on (a failed drill fails the job);
+# verify-dr-health.sh and restore-primary.sh on the local target.
+# (tests/integration/test_catalog_workflows.c parses the workflows.)
+set -uo pipefail
+
+bin=${DRILLRIG_BIN:?DRILLRIG_BIN not set}
+src=${DRILLRIG_SRC:?DRILLRIG_SRC not set}
+tmp=$(mktemp -d /dev/shm/drillrig-ci-assets.XXXXXX 2>/dev/null || mktemp -d)
+failures=0
+
+cleanup() {
+	local pids
+	pids=$(pgrep -f -- "$tmp/" || true)
+	if [ -n "$pids" ]; then
+		# shellcheck disable=SC2086 # one pid per word
+		kill -9 $pids 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*"
+	failures=$((failures + 1))
+}
+
+cd "$src" || exit 1
+export DRILLRIG=$bin DRILLRIG_CLUSTER_ROOT=$tmp/clusters
+
+scripts=(ci/*.sh)
+for s in "${scripts[@]}"; do
+	[ -x "$s" ] || fail "$s is not executable"
+	grep -q '^set -euo pipefail$' "$s" || fail "$s does not set -euo pipefail"
+done
+for s in ci/dr-drill.sh ci/verify-dr-health.sh ci/restore-primary.sh ci/drill-all.sh; do
+	[ -f "$s" ] || fail "$s is missing"
+done
+if command -v shellcheck >/dev/null 2>&1; then
+	shellcheck "${scripts[@]}" tests/integration/test_catalog_*.sh tests/integration/test_ci_assets*.sh \
+		tests/integration/test_alerts*.sh || fail "shellcheck"
+else
+	echo "# note: shellcheck not installed (apt-get install shellcheck): lint skipped"
+fi
+
+# Usage errors.
+ci/drill-all.sh --no-such-option >/dev/null 2>&1
+[ $? -eq 2 ] || fail "drill-all.sh: an unknown option does not exit 2"
+TARGET=mars ci/dr-drill.sh region-failover >/dev/null 2>&1
+[ $? -eq 2 ] || fail "dr-drill.sh: an unknown TARGET does not exit 2"
+TARGET=kubernetes TARGET_CONFIG='' ci/dr-drill.sh region-failover >/dev/null 2>&1 &&
+	fail "dr-drill.sh: kubernetes without TARGET_CONFIG succeeded"
+
+# verify-dr-health: the local plan validates; a broken plan does not.
+ci/verify-dr-health.sh region-failover >"$tmp/out" 2>&1 || fail "verify-dr-health.sh: $(cat "$tmp/out")"
+printf 'version: 1\nname: broken\nsteps: []\n' >"$tmp/broken.yaml"
+ci/verify-dr-health.sh "$tmp/broken.yaml" >/dev/null 2>&1
+[ $? -eq 2 ] || fail "verify-dr-health.sh: an invalid plan does not exit 2"
+
+# restore-primary: nothing left behind, nothing to do.
+mkdir -p "$tmp/clusters"
+ci/restore-primary.sh >"$tmp/out" 2>&1 || fail "restore-primary.sh with nothing to restore: $(cat "$tmp/out")"
+grep -q 'nothing to restore' "$tmp/out" || fail "restore-primary.sh: $(cat "$tmp/out")"
+
+# dr-drill: a passing drill ...
+summary=$tmp/summary.md
+: >"$summary"
+ARTIFACTS_DIR=$tmp/art GITHUB_STEP_SUMMARY=$summary RESULTS_REPO=$tmp/results \
+	timeout 120 ci/dr-drill.sh manual-failover >"$tmp/out" 2>&1
+rc=$?
+[ "$rc" -eq 0 ] || fail "dr-drill.sh manual-failover exited $rc: $(tail -n 5 "$tmp/out")"
+for f in journal.json junit.xml report.md; do
+	[ -s "$tmp/art/$f" ] || fail "dr-drill.sh: artifact $f missing"
+done
+grep -q '^# manual-failover: PASSED' "$summary" || fail "dr-drill.sh: no summary in GITHUB_STEP_SUMMARY"
+# ... and a failing one: its exit status 1 reaches the job.
+cat >"$tmp/fails.yaml" <<'PLAN'
+version: 1
+name: fails
+workload: {enabled: false}
+steps:
+  - {name: must-fail, action: exec, argv: ["false"]}
+PLAN
+: >"$summary"
+ARTIFACTS_DIR=$tmp/art2 GITHUB_STEP_SUMMARY=$summary RESULTS_REPO=$tmp/results \
+	timeout 60 ci/dr-drill.sh "$tmp/fails.yaml" >"$tmp/out" 2>&1
+rc=$?
+[ "$rc" -eq 1 ] || fail "dr-drill.sh with a failing drill exited $rc, expected 1"
+grep -q '^# fails: FAILED' "$summary" || fail "dr-drill.sh: the failed drill's summary is missing"
+[ -s "$tmp/art2/junit.xml" ] || fail "dr-drill.sh: a failed drill's JUnit is missing"
+
+[ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
+echo "ok: CI scripts"

@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# drillrig soak on a real bundled cluster:
+#   - 10 iterations with a fixed seed pass: no lost or duplicated write,
+#     equal digests after every iteration, a line per iteration, the table;
+#   - --replay repeats the saved schedule, fault for fault;
+#   - a planted loss (drop-entry) is caught: exit 1, the seed and the
+#     schedule are printed, the schedule file replays the same failure;
+#   - usage errors exit 2 and name the problem;
+#   - nothing keeps running afterwards.
+set -uo pipefail
+
+bin=${DRILLRIG_BIN:?DRILLRIG_BIN not set}
+tmp=$(mktemp -d /dev/shm/drillrig-soak.XXXXXX 2>/dev/null || mktemp -d)
+failures=0
+SEED=20261127
+
+cleanup() {
+	# A failed run may have left a cluster: take down whatever is in our root.
+	for d in "$tmp"/drillrig-*/; do
+		[ -f "$d/cluster.json" ] && "$bin" cluster down --cluster "$d" >/dev/null 2>&1
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*"
+	failures=$((failures + 1))
+}
+
+# run CMD...: sets rc, out (stdout) and err (stderr); bounded by timeout.
+run() {
+	(cd "$tmp" && DRILLRIG_CLUSTER_ROOT="$tmp" timeout 150 "$@") >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	out=$(cat "$tmp/out")
+	err=$(cat "$tmp/err")
+}
+
+expect_rc() {
+	local want=$1 what=$2
+	[ "$rc" -eq "$want" ] || fail "$what: exit $rc, expected $want
+--- stdout
+$out
+--- stderr
+$err"
+}
+
+# No process may still run with our directory on its command line.
+expect_nothing_running() {
+	local left
+	left=$(pgrep -f -- "$tmp/drillrig-" || true)
+	[ -z "$left" ] || fail "$1: processes still running: $(ps -o pid=,args= -p ${left//$'\n'/,})"
+}
+
+# The fault kinds of the iteration lines (not their note lines), in order.
+kinds() {
+	grep -E '^soak +[0-9]+/[0-9]+  [a-z-]+ .* hold ' <<<"$1" | awk '{print $3}'
+}
+
+# ---- 10 iterations, fixed seed ------------------------------------------------
+start=$(date +%s)
+run "$bin" soak --iterations 10 --seed $SEED --timing 300ms/30ms --hold 200ms/1500ms \
+	--schedule-out "$tmp/ten.json"
+expect_rc 0 "10 iterations"
+echo "$out"
+# "ok, ANOMALY" is a transfer that ended with another leader: reported, not
+# a failure without --strict (see transfer_to_restarted_node_lands below).
+[ "$(grep -cE '^soak +[0-9]+/10  .* writes ok [1-9][0-9]* lost 0 dup 0  digests equal \(5 nodes, index [0-9]+\)  ok(, ANOMALY)?$' <<<"$out")" -eq 10 ] ||
+	fail "expected 10 passing iteration lines with acknowledged writes and equal digests"
+grep -q "^soak: seed $SEED, 10 iterations, topology primary:primary=2/2,dr:dr=2/2,witness:witness=1/2, timing 300ms/30ms$" <<<"$out" ||
+	fail "header line"
+grep -qE '^  lost acknowledged writes: 0   duplicated: 0   other violations: 0$' <<<"$out" || fail "summary: violations"
+grep -qE '^  digests equal: 10 of 10 compared$' <<<"$out" || fail "summary: digests"
+grep -qE '^  iterations passed: 10 of 10$' <<<"$out" || fail "summary: passed"
+grep -qE '^  all +10 +[0-9.]+s +[0-9.]+s +[0-9.]+s +([0-9.]+s|-)$' <<<"$out" || fail "summary: recovery row"
+grep -q '^verdict: passed (exit 0)$' <<<"$out" || fail "verdict line"
+[ -f "$tmp/ten.json" ] || fail "--schedule-out wrote no file"
+[ "$(jq '.faults | length' "$tmp/ten.json" 2>/dev/null || python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["faults"]))' "$tmp/ten.json")" = 10 ] ||
+	fail "the schedule holds 10 faults"
+ls "$tmp"/*.history.ndjson >/dev/null 2>&1 && fail "passing iterations keep no history files"
+expect_nothing_running "after the soak"
+first_kinds=$(kinds "$out")
+echo "--- 10 iterations took $(( $(date +%s) - start )) s"
+
+# ---- replay: the same faults in the same order -------------------------------
+run "$bin" soak --replay "$tmp/ten.json" --iterations 3
+expect_rc 0 "replay of 3"
+[ "$(kinds "$out")" = "$(head -3 <<<"$first_kinds")" ] ||
+	fail "replay ran other faults: $(kinds "$out" | tr '\n' ' ') vs $(head -3 <<<"$first_kinds" | tr '\n' ' ')"
+grep -q "^soak: seed $SEED, 3 iterations, .*, replaying $tmp/ten.json$" <<<"$out" || fail "replay header: $out"
+expect_nothing_running "after the replay"
+
+# ---- a planted loss is caught, reported and replayable -----------------------
+run "$bin" soak --iterations 3 --seed 5 --faults drop-entry --hold 0ms/200ms
+expect_rc 1 "planted loss"
+grep -qE '^soak 1/3  drop-entry node [0-9]+ seq 1 .* lost 1 dup 0 .* VIOLATION$' <<<"$out" ||
+	fail "the iteration line reports the lost write: $out"
+grep -q '^soak 1/3  history: 1 lost, 0 duplicated, 0 other violations; history: ./soak-iteration-1.history.ndjson$' <<<"$out" ||
+	fail "the note names the loss and the kept history: $out"
+grep -q '^soak FAILED at iteration 1 of 3 (seed 5)$' <<<"$out" || fail "failure line with the seed"
+grep -q '^  1. drop-entry hold [0-9]*ms (pick [0-9]*)$' <<<"$out" || fail "the schedule is printed"
+grep -q '^replay:   drillrig soak --replay soak-schedule-5.json$' <<<"$out" || fail "the replay command"
+[ -s "$tmp/soak-schedule-5.json" ] || fail "the schedule file was not written"
+[ -s "$tmp/soak-iteration-1.history.ndjson" ] || fail "the failing iteration's history was not kept"
+expect_nothing_running "after the planted loss"
+
+run "$bin" soak --replay soak-schedule-5.json
+expect_rc 1 "replay of the planted loss"
+grep -qE '^soak 1/1  drop-entry .* lost 1 .* VIOLATION$' <<<"$out" || fail "replay repeats the failure: $out"
+expect_nothing_running "after replaying the planted loss"
+
+# ---- known bug: a leadership transfer to a node restarted a moment ago -------
+# Replaying kill-leader then transfer-leader (to the killed node, back after
+# its restart) ends about half the time with a third node leading: the target
+# campaigns at term N+1, gets no majority, another node wins term N+2; ledgerd
+# still answers the RequestLeaderTransfer as "transferred".  Reported to the
+# lead (ledgerd / libraft transport, not soak code); the test stays skipped
+# until the fix lands.  DRILLRIG_SOAK_KNOWN_BUGS=1 runs it.
+transfer_to_restarted_node_lands() {
+	cat >"$tmp/transfer.json" <<-'EOF'
+	{"version": 1, "seed": "20261127", "topology": "primary:primary=2/2,dr:dr=2/2,witness:witness=1/2",
+	 "timing": "300ms/30ms", "faults": [
+	  {"fault": "kill-leader", "pick": 386, "hold_ms": 724},
+	  {"fault": "transfer-leader", "pick": 117, "hold_ms": 208}]}
+	EOF
+	for attempt in 1 2 3 4; do
+		run "$bin" soak --replay "$tmp/transfer.json" --strict --rate 1
+		expect_rc 0 "transfer_to_restarted_node_lands (attempt $attempt)"
+		[ "$rc" -eq 0 ] || return
+	done
+}
+# ---- known bug: a restarted follower waits 30 s for a lost snapshot ----------
+# Seed 4242 regenerates the schedule of a 150-iteration soak whose iteration
+# 45 (scale-region primary) left node 1 at its own snapshot for 30 s while
+# node 2 got the leader's snapshot in 1.5 s: libraft's default
+# install-snapshot timeout (30 s, ledgerd does not set it) after a lost
+# InstallSnapshot.  Timing-dependent (about 1 in 50-100 iterations) and
+# about 2.5 minutes long; skipped until the ledgerd fix.
+restarted_follower_resyncs_quickly() {
+	run "$bin" soak --seed 4242 --iterations 45 --recovery-timeout 10s
+	expect_rc 0 "restarted_follower_resyncs_quickly"
+}
+if [ "${DRILLRIG_SOAK_KNOWN_BUGS:-0}" = 1 ]; then
+	transfer_to_restarted_node_lands
+	expect_nothing_running "after transfer_to_restarted_node_lands"
+	restarted_follower_resyncs_quickly
+	expect_nothing_running "after restarted_follower_resyncs_quickly"
+else
+	echo "SKIP transfer_to_restarted_node_lands: known ledgerd bug, reported to the lead (DRILLRIG_SOAK_KNOWN_BUGS=1 runs it)"
+	echo "SKIP restarted_follower_resyncs_quickly: known ledgerd bug (30 s install-snapshot stall), reported to the lead"
+fi
+
+# ---- attach: --cluster uses a running cluster and leaves it running ----------
+"$bin" cluster up --cluster "$tmp/drillrig-plain" >/dev/null 2>&1 || fail "cluster up (plain)"
+run "$bin" soak --cluster "$tmp/drillrig-plain" --iterations 2 --seed 1
+expect_rc 3 "attached cluster without debug endpoints"
+grep -q "a soak needs ledgerd's debug endpoints: drillrig cluster up --enable-debug" <<<"$err" ||
+	fail "preflight message: $err"
+grep -q "^soak 1/2" <<<"$out" && fail "no fault may be injected into a cluster that cannot be checked"
+"$bin" cluster down --cluster "$tmp/drillrig-plain" >/dev/null 2>&1
+
+"$bin" cluster up --cluster "$tmp/drillrig-debug" --enable-debug >/dev/null 2>&1 || fail "cluster up (debug)"
+run "$bin" soak --cluster "$tmp/drillrig-debug" --iterations 2 --seed 11 --hold 200ms/400ms
+expect_rc 0 "attached soak"
+[ "$(grep -cE '^soak [12]/2  .*  ok(, ANOMALY)?$' <<<"$out")" -eq 2 ] || fail "attached soak lines: $out"
+"$bin" cluster status --cluster "$tmp/drillrig-debug" >/dev/null 2>&1 ||
+	fail "the soak took down a cluster it attached to"
+
+# ---- SIGINT: the current fault is healed, the soak stops with exit 4 --------
+(cd "$tmp" && exec timeout 120 "$bin" soak --cluster "$tmp/drillrig-debug" --iterations 20 --seed 12 \
+	--faults partition-region,pause-node --hold 20s/20s >"$tmp/int.out" 2>"$tmp/int.err") &
+soak_pid=$!
+for _ in $(seq 1 300); do # the first fault is in place once the workload ran 300 ms
+	grep -q "writing\|soak: seed 12" "$tmp/int.out" 2>/dev/null && break
+	sleep 0.1
+done
+sleep 2 # inside the first 20 s hold
+kill -INT $soak_pid
+for _ in $(seq 1 600); do kill -0 $soak_pid 2>/dev/null || break; sleep 0.1; done
+if kill -0 $soak_pid 2>/dev/null; then
+	fail "the soak did not stop within 60 s of SIGINT"
+	kill -KILL $soak_pid
+fi
+wait $soak_pid
+rc=$?
+[ "$rc" -eq 4 ] || fail "SIGINT: exit $rc, expected 4: $(cat "$tmp/int.out" "$tmp/int.err")"
+grep -qE '^soak  1/20  (partition-region|pause-node) .* hold [0-9.]+m?s .*  ok$' "$tmp/int.out" ||
+	fail "the interrupted iteration was still checked: $(cat "$tmp/int.out")"
+grep -q '^soak  2/20' "$tmp/int.out" && fail "no iteration starts after SIGINT"
+grep -qE "^soak  1/20  .* hold 20" "$tmp/int.out" && fail "SIGINT did not cut the hold short"
+grep -q '^verdict: interrupted (exit 4)$' "$tmp/int.out" || fail "verdict after SIGINT"
+status=$("$bin" cluster status --cluster "$tmp/drillrig-debug" 2>&1)
+grep -q "Fully replicated" <<<"$status" || fail "the fault was not healed after SIGINT: $status"
+"$bin" cluster down --cluster "$tmp/drillrig-debug" >/dev/null 2>&1
+
+# ---- usage errors ----------------------------------------------------------------
+run "$bin" soak --replay "$tmp/ten.json" --seed 3
+expect_rc 2 "--replay with --seed"
+grep -q "replay takes seed, topology, timing and faults from the schedule" <<<"$err" || fail "message: $err"
+run "$bin" soak --faults kill-everything
+expect_rc 2 "unknown fault kind"
+grep -q "unknown fault kind 'kill-everything'" <<<"$err" || fail "message: $err"
+run "$bin" soak --hold 3s/1s
+expect_rc 2 "hold range"
+run "$bin" soak --topology primary=1 --faults scale-region
+expect_rc 2 "impossible fault"
+grep -q "none of the requested faults is possible" <<<"$err" || fail "message: $err"
+run "$bin" soak --replay "$tmp/missing.json"
+expect_rc 2 "missing schedule"
+grep -q "cannot read the schedule '$tmp/missing.json'" <<<"$err" || fail "message: $err"
+echo '{"version":1,"seed":"1","topology":"primary=2,dr=2,witness=1","timing":"300ms/30ms","faults":[{"fault":"nope","pick":0,"hold_ms":1}]}' >"$tmp/bad.json"
+run "$bin" soak --replay "$tmp/bad.json"
+expect_rc 2 "bad schedule"
+grep -q "schedule '$tmp/bad.json': faults\[0\].fault: unknown fault 'nope'" <<<"$err" || fail "message: $err"
+run "$bin" soak --cluster "$tmp/no-such-cluster"
+expect_rc 3 "attach to nothing"
+grep -q "no cluster in '$tmp/no-such-cluster'" <<<"$err" || fail "message: $err"
+
+if [ "$failures" -gt 0 ]; then
+	echo "test_soak: $failures failure(s)"
+	exit 1
+fi
+echo "test_soak: all checks passed"
