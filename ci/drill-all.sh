@@ -7,8 +7,8 @@
 #   --results-repo DIR   results repository (default ./drill-results)
 #   --artifacts DIR      copy each run's journal.json, junit.xml, report.md
 #                        and latency.svg into DIR/<drill>/
-#   --summary FILE       also append the markdown summaries to FILE
-#                        (e.g. "$GITHUB_STEP_SUMMARY")
+#   --summary FILE       append each drill's markdown summary and the
+#                        catalog table to FILE (e.g. "$GITHUB_STEP_SUMMARY")
 #   --timing E/H         passed to every run (e.g. 300ms/30ms)
 #   --fail-on-regression PCT
 #                        passed to every run: exit 1 when a drill's RTO is
@@ -65,6 +65,12 @@ fi
 # not cost the minutes the other drills take.
 "$drillrig" validate -q "${plans[@]}" || exit 2
 
+# drillrig run appends each drill's markdown summary to $GITHUB_STEP_SUMMARY
+# itself; --summary points it (and the final table) at FILE.
+if [ -n "$summary" ]; then
+	export GITHUB_STEP_SUMMARY=$summary
+fi
+
 worst=0
 names=()
 codes=()
@@ -99,10 +105,6 @@ for plan in "${plans[@]}"; do
 					cp "$dir/$f" "$artifacts/$name/"
 				fi
 			done
-		fi
-		if [ -n "$summary" ]; then
-			"$drillrig" report show "$dir/journal.json" >>"$summary" || true
-			echo >>"$summary"
 		fi
 	fi
 done
