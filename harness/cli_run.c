@@ -329,10 +329,15 @@ int cmd_run(int argc, char **argv)
 	}
 	plan_diags_print(stderr, &diags);
 	progress = progress_new(stdout, a.json ? PROGRESS_JSON : PROGRESS_PLAIN);
-	if (target_create(&t, plan->target, plan, &a.topts, &err) != 0) {
-		fprintf(stderr, "drillrig run: %s\n", err.msg);
-		code = EXIT_INFRA;
-		goto out;
+	{
+		int rc = target_create(&t, plan->target, plan, &a.topts, &err);
+
+		if (rc != 0) {
+			fprintf(stderr, "drillrig run: %s\n", err.msg);
+			/* A usage error (TARGET_EUSAGE) touched nothing: exit 2. */
+			code = rc == TARGET_EUSAGE ? EXIT_USAGE : EXIT_INFRA;
+			goto out;
+		}
 	}
 	install_signals();
 	j = journal_new();
@@ -351,6 +356,7 @@ int cmd_run(int argc, char **argv)
 		history_path = xasprintf("%s/%s", tmpdir, REPORT_FILE_HISTORY);
 	}
 	ropts.dry_run = a.topts.dry_run;
+	ropts.server_dry_run = a.topts.server_dry_run;
 	ropts.progress = progress;
 	ropts.interrupts = &interrupts;
 	ropts.history_path = history_path;

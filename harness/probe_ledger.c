@@ -100,8 +100,9 @@ void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t 
 
 	(void)ctx;
 	if (!t->endpoints || t->endpoints(t, &endpoints, &n, &err) != 0 || n == 0) {
-		snprintf(out->message, sizeof(out->message), "no ledger endpoints: %.900s",
-			 err.msg[0] ? err.msg : "the target has none");
+		snprintf(out->message, sizeof(out->message), "no write path to the ledger: %.900s",
+			 err.msg[0] ? err.msg : "the target has none (a Kubernetes target needs "
+			 "workload_endpoint in its configuration for write_read)");
 		goto out;
 	}
 	if (region && t->status(t, &status, timeout_ns, &err) == 0) {

@@ -146,23 +146,9 @@ static void conn_append(struct workload_conn *c, const char *client_id, uint64_t
 static int conn_read_all(struct workload_conn *c, const char *client_id,
 			 struct ledger_entry_ref **out, size_t *n, struct dr_error *err)
 {
-	json_t *entries = NULL, *e;
-	size_t i;
-	int rc;
-
 	/* The read is paged and may be large: not the per-write timeout. */
 	etcd_client_set_timeout(c->impl, 10000);
-	rc = etcd_read_client(c->impl, client_id, &entries, err);
-	if (rc != 0)
-		return -1;
-	*out = xcalloc(json_array_size(entries) + 1, sizeof(**out));
-	json_array_foreach(entries, i, e) {
-		(*out)[i].sequence = (uint64_t)json_integer_value(json_object_get(e, "sequence"));
-		(*out)[i].index = (uint64_t)json_integer_value(json_object_get(e, "index"));
-	}
-	*n = json_array_size(entries);
-	json_decref(entries);
-	return 0;
+	return etcd_read_client(c->impl, client_id, out, n, err);
 }
 
 static void conn_close(struct workload_conn *c)

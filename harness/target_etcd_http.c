@@ -317,9 +317,25 @@ out:
 	return rc;
 }
 
+struct ref_array {
+	struct ledger_entry_ref *v;
+	size_t n, cap;
+};
+
+static void ref_push(struct ref_array *a, uint64_t seq, uint64_t index)
+{
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 1024;
+		a->v = xrealloc(a->v, a->cap * sizeof(*a->v));
+	}
+	a->v[a->n].sequence = seq;
+	a->v[a->n].index = index;
+	a->n++;
+}
+
 /* One member's pages of the client's range, appended to out. */
-static int read_from(struct etcd_client *c, int member, const char *client_id, json_t *out,
-		     struct dr_error *err)
+static int read_from(struct etcd_client *c, int member, const char *client_id,
+		     struct ref_array *out, struct dr_error *err)
 {
 	char *prefix = xasprintf(KEY_PREFIX "%s/", client_id);
 	size_t plen = strlen(prefix);
@@ -351,7 +367,7 @@ static int read_from(struct etcd_client *c, int member, const char *client_id, j
 		json_array_foreach(json_object_get(resp, "kvs"), i, kv) {
 			size_t klen = 0;
 			char *key = etcd_b64_decode(json_string_value(json_object_get(kv, "key")) ?: "", &klen);
-			uint64_t mod = 0, create = 0;
+			uint64_t mod = 0;
 			int64_t seq = 0;
 
 			if (!key || klen <= plen || parse_int64(&seq, key + plen, 0, INT64_MAX) != 0 ||
@@ -359,11 +375,7 @@ static int read_from(struct etcd_client *c, int member, const char *client_id, j
 				free(key);
 				continue; /* not one of ours (foreign key under the prefix) */
 			}
-			etcd_u64(&create, json_object_get(kv, "create_revision"));
-			json_array_append_new(out, json_pack("{s:s,s:I,s:I,s:I}", "client_id", client_id,
-							     "sequence", (json_int_t)seq,
-							     "index", (json_int_t)mod,
-							     "create_revision", (json_int_t)create));
+			ref_push(out, (uint64_t)seq, mod);
 			free(from);
 			from = key;
 		}
@@ -388,18 +400,19 @@ out:
 	return rc;
 }
 
-int etcd_read_client(struct etcd_client *c, const char *client_id, json_t **out,
-		     struct dr_error *err)
+int etcd_read_client(struct etcd_client *c, const char *client_id,
+		     struct ledger_entry_ref **out, size_t *n, struct dr_error *err)
 {
 	for (size_t k = 0; k < c->n; k++) {
 		int member = (int)(((size_t)c->current + k) % c->n);
-		json_t *entries = json_array();
+		struct ref_array a = { NULL, 0, 0 };
 
-		if (read_from(c, member, client_id, entries, err) == 0) {
-			*out = entries;
+		if (read_from(c, member, client_id, &a, err) == 0) {
+			*out = a.v ? a.v : xcalloc(1, sizeof(**out));
+			*n = a.n;
 			return 0;
 		}
-		json_decref(entries);
+		free(a.v);
 	}
 	return dr_error_wrap(err, "cannot read the keys of client '%s' from any member", client_id);
 }

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "assertions/check.h"
 #include "common/error.h"
 #include "ledger/client.h"
 
@@ -45,11 +46,12 @@ int etcd_call(struct etcd_client *c, int member, const char *path, const json_t 
 int etcd_put_once(struct etcd_client *c, const char *client_id, uint64_t sequence,
 		  const char *payload, struct ledger_append_result *res);
 
-/* Every key of client_id (linearizable range over its prefix, paged), as a
- * new JSON array of {client_id, sequence, index (= mod_revision),
- * create_revision} in sequence order.  Tries each member in turn. */
-int etcd_read_client(struct etcd_client *c, const char *client_id, json_t **out,
-		     struct dr_error *err);
+/* Every key of client_id (linearizable range over its prefix, paged), as
+ * {sequence, index = mod_revision} in sequence order: a compact heap array
+ * (*out, *n; the caller frees), never the whole answer as JSON, so a long
+ * drill's read-back stays small.  Tries each member in turn. */
+int etcd_read_client(struct etcd_client *c, const char *client_id,
+		     struct ledger_entry_ref **out, size_t *n, struct dr_error *err);
 
 /* "drillrig/<client_id>/<sequence:020>" (heap). */
 char *etcd_key(const char *client_id, uint64_t sequence);

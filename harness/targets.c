@@ -23,12 +23,14 @@ static int make_kubernetes(struct target **out, const struct plan *plan,
 			   const struct target_opts *opts, struct dr_error *err)
 {
 	struct target_k8s_opts ko = TARGET_K8S_OPTS_INIT;
+	int rc;
 
 	ko.config_path = opts->config_path;
 	ko.yes = opts->yes;
 	ko.dry_run = opts->dry_run;
 	ko.server_dry_run = opts->server_dry_run;
-	return target_k8s_new(out, plan, &ko, err);
+	rc = target_k8s_new(out, plan, &ko, err);
+	return rc == TARGET_K8S_EUSAGE ? TARGET_EUSAGE : rc;
 }
 
 static int make_etcd(struct target **out, const struct plan *plan,

@@ -537,8 +537,6 @@ static void runner_once(const char *drillrig, const char *plan, const char *targ
 	*wall_s = (double)(clock_mono_ns() - start) / 1e9;
 	*total_cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 		       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-	if ((double)ru.ru_maxrss / 1024.0 > *rss_mb && strcmp(target, "local") == 0)
-		*rss_mb = (double)ru.ru_maxrss / 1024.0;
 	*rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	{
 		char *out = xasprintf("%s/out", dir);

@@ -282,11 +282,20 @@ int bench_client_read(struct bench_client *c, const char *client_id, json_t **ou
 	size_t i;
 
 	if (c->ec) {
+		struct ledger_entry_ref *refs = NULL;
+		size_t n = 0;
+
 		etcd_client_set_timeout(c->ec, 10000);
-		if (etcd_read_client(c->ec, client_id, out, &err) != 0) {
+		if (etcd_read_client(c->ec, client_id, &refs, &n, &err) != 0) {
 			fprintf(stderr, "bench: %s\n", err.msg);
 			return -1;
 		}
+		*out = json_array();
+		for (size_t k = 0; k < n; k++)
+			json_array_append_new(*out, json_pack("{s:I,s:I}", "sequence",
+							      (json_int_t)refs[k].sequence, "index",
+							      (json_int_t)refs[k].index));
+		free(refs);
 		return 0;
 	}
 	if (ledger_read_all(c->lc, &all, &err) != 0) {
