@@ -260,3 +260,20 @@ soak: $(BINARIES)
 	@mkdir -p $(BUILD)/soak
 	DRILLRIG_CLUSTER_ROOT=$(SOAK_ROOT) $(DRILLRIG) soak --iterations $(SOAK_ITERATIONS) \
 		--schedule-out $(BUILD)/soak/schedule.json $(SOAK_ARGS)
+
+# --- etcd ---
+# `make bench-failover`: ledgerd against etcd side by side (failover,
+# throughput, cold start, runner cost); bench/README.md.  Needs etcd-server.
+# TRIALS (default 10) trials per failover timing; BENCH_FAILOVER_ARGS more
+# options (--seconds S, --cold N, --only failover,throughput,cold,runner).
+BENCH_FAILOVER_SRC := $(wildcard bench/failover/*.c)
+$(BUILD)/bench/failover/bench_failover: $(call obj,$(BENCH_FAILOVER_SRC)) $(ARCHIVES) $(SUPPORT_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(call obj,$(BENCH_FAILOVER_SRC)) $(SUPPORT_LIB) $(LINK_LIBS)
+
+.PHONY: bench-failover
+bench-failover: $(BINARIES) $(BUILD)/bench/failover/bench_failover
+	LEDGERD_BIN=$(abspath $(LEDGERD)) DRILLRIG_BIN=$(abspath $(DRILLRIG)) \
+		$(BUILD)/bench/failover/bench_failover --trials $(TRIALS) $(BENCH_FAILOVER_ARGS)
+bench: bench-failover
+-include $(patsubst %.c,$(BUILD)/obj/%.d,$(BENCH_FAILOVER_SRC))

@@ -27,6 +27,8 @@ tools=(
 	"/usr/sbin/lighttpd:lighttpd"
 	"shellcheck:shellcheck"
 	"promtool:prometheus"
+
+	"/usr/bin/etcd:etcd-server"
 )
 
 missing=()

@@ -228,8 +228,9 @@ static const struct action_spec a_kill = { "kill",
 static const struct action_spec a_stop = { "stop",
 	"stop a node; it stays down until started, like a lost machine", stop_args, SEC(30),
 	FAULT, T_LOCAL | T_ETCD, check_selector };
+/* On Kubernetes, start uncordons what drain_node / zone_down cordoned. */
 static const struct action_spec a_start = { "start", "start stopped nodes again",
-	start_args, SEC(60), 0, T_LOCAL | T_ETCD, check_selector };
+	start_args, SEC(60), 0, T_LOCAL | T_ETCD | T_K8S, check_selector };
 static const struct action_spec a_pause = { "pause", "freeze a node (SIGSTOP)",
 	stop_args, SEC(10), FAULT, T_LOCAL | T_ETCD, check_selector };
 static const struct action_spec a_resume = { "resume", "thaw paused nodes (SIGCONT)",

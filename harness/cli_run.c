@@ -202,6 +202,27 @@ static void notify(const char *url, json_t *message)
 	json_decref(message);
 }
 
+/* In a GitHub Actions job, the run's summary goes on the job's page. */
+static void write_step_summary(const json_t *journal)
+{
+	const char *path = getenv("GITHUB_STEP_SUMMARY");
+	char *text;
+	FILE *f;
+
+	if (!path || !*path)
+		return;
+	text = report_summary_markdown(journal);
+	f = fopen(path, "a");
+	if (f) {
+		fputs(text, f);
+		fputc('\n', f);
+		fclose(f);
+	} else {
+		fprintf(stderr, "drillrig: cannot append to $GITHUB_STEP_SUMMARY '%s'\n", path);
+	}
+	free(text);
+}
+
 /* Render and commit; returns the exit code contribution (0, 1 regression, 3 push). */
 static int publish(struct run_args *a, json_t *journal, const char *history_path,
 		   struct progress *progress, char **report_path)
@@ -232,6 +253,8 @@ static int publish(struct run_args *a, json_t *journal, const char *history_path
 			"drillrig: run 'drillrig report push' to send them later\n", outcome.push_error);
 		code = exit_code_merge(code, EXIT_INFRA);
 	}
+	if (outcome.warning[0])
+		fprintf(stderr, "drillrig: warning: %s\n", outcome.warning);
 	progress_line(progress, "results: committed %.12s to %s%s", outcome.commit_id,
 		      outcome.repo_dir, outcome.pushed ? " and pushed" : "");
 	*report_path = xstrdup(outcome.report_path);
@@ -306,10 +329,15 @@ int cmd_run(int argc, char **argv)
 	}
 	plan_diags_print(stderr, &diags);
 	progress = progress_new(stdout, a.json ? PROGRESS_JSON : PROGRESS_PLAIN);
-	if (target_create(&t, plan->target, plan, &a.topts, &err) != 0) {
-		fprintf(stderr, "drillrig run: %s\n", err.msg);
-		code = EXIT_INFRA;
-		goto out;
+	{
+		int rc = target_create(&t, plan->target, plan, &a.topts, &err);
+
+		if (rc != 0) {
+			fprintf(stderr, "drillrig run: %s\n", err.msg);
+			/* A usage error (TARGET_EUSAGE) touched nothing: exit 2. */
+			code = rc == TARGET_EUSAGE ? EXIT_USAGE : EXIT_INFRA;
+			goto out;
+		}
 	}
 	install_signals();
 	j = journal_new();
@@ -328,6 +356,7 @@ int cmd_run(int argc, char **argv)
 		history_path = xasprintf("%s/%s", tmpdir, REPORT_FILE_HISTORY);
 	}
 	ropts.dry_run = a.topts.dry_run;
+	ropts.server_dry_run = a.topts.server_dry_run;
 	ropts.progress = progress;
 	ropts.interrupts = &interrupts;
 	ropts.history_path = history_path;
@@ -365,6 +394,7 @@ int cmd_run(int argc, char **argv)
 			tmpdir = NULL; /* the report stays there */
 		}
 		notify(a.notify_url, notify_end_message(journal));
+		write_step_summary(journal);
 		json_decref(journal);
 	}
 	if (report_path) {

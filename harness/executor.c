@@ -316,7 +316,7 @@ void executor_run(struct target *t, const char *action, json_t *args, json_t *ex
 		  const struct action_ctx *ctx, struct action_result *res)
 {
 	executor_dispatch(t, action, args, ctx, res);
-	if (!ctx->dry_run && strcmp(action, "exec") != 0)
+	if (!ctx->dry_run && !ctx->server_dry_run && strcmp(action, "exec") != 0)
 		check_step_expect(expect, res);
 }
 
@@ -326,7 +326,7 @@ static void executor_dispatch(struct target *t, const char *action, json_t *args
 	for (size_t i = 0; i < sizeof(generic_actions) / sizeof(generic_actions[0]); i++) {
 		if (strcmp(generic_actions[i].name, action) != 0)
 			continue;
-		if (ctx->dry_run) {
+		if (ctx->dry_run || ctx->server_dry_run) {
 			describe_dry_run(action, args, res);
 			return;
 		}

@@ -30,6 +30,59 @@ static int in_region(struct target *t, json_t *status, const char *address, cons
 	return 0;
 }
 
+/* The same round trip through a target's own workload connection (etcd):
+ * write, then find the write among the client's entries. */
+static void write_read_conn(struct probe_result *out, struct target *t, int64_t timeout_ns)
+{
+	struct ledger_append_result res;
+	struct dr_error err = DR_ERROR_INIT;
+	struct workload_conn *c = NULL;
+	struct ledger_entry_ref *entries = NULL;
+	int64_t start = clock_mono_ns(), deadline = start + timeout_ns;
+	char client_id[64];
+	uint64_t seq;
+	size_t n = 0;
+	int found = 0;
+
+	if (t->workload_connect(t, timeout_ns / 2, &c, &err) != 0) {
+		snprintf(out->message, sizeof(out->message), "cannot connect: %.900s", err.msg);
+		return;
+	}
+	snprintf(client_id, sizeof(client_id), "probe-%ld", (long)getpid());
+	seq = (uint64_t)(clock_wall_ns() / 1000) + atomic_fetch_add(&probe_sequence, 1);
+	do {
+		c->append(c, client_id, seq, "drillrig write_read probe", &res);
+	} while (res.outcome != LEDGER_OUTCOME_OK && clock_mono_ns() < deadline);
+	if (res.outcome != LEDGER_OUTCOME_OK) {
+		snprintf(out->message, sizeof(out->message), "write failed: %s%s%s", res.code,
+			 res.message[0] ? ": " : "", res.message);
+		goto out;
+	}
+	if (c->read_all(c, client_id, &entries, &n, &err) != 0) {
+		snprintf(out->message, sizeof(out->message), "wrote at index %llu but the read failed: %.900s",
+			 (unsigned long long)res.index, err.msg);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		found |= entries[i].sequence == seq && entries[i].index == res.index;
+	if (!found) {
+		snprintf(out->message, sizeof(out->message),
+			 "wrote at index %llu but reading it back did not find it",
+			 (unsigned long long)res.index);
+		goto out;
+	}
+	out->ok = 1;
+	json_decref(out->data);
+	out->data = json_pack("{s:I,s:I,s:f}", "index", (json_int_t)res.index,
+			      "term", (json_int_t)res.term,
+			      "round_trip_ms", (double)(clock_mono_ns() - start) / 1e6);
+	snprintf(out->message, sizeof(out->message), "wrote and read back index %llu in %.1f ms",
+		 (unsigned long long)res.index, (double)(clock_mono_ns() - start) / 1e6);
+out:
+	free(entries);
+	c->close(c);
+}
+
 void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t *spec,
 			     int64_t timeout_ns, const struct action_ctx *ctx)
 {
@@ -47,8 +100,9 @@ void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t 
 
 	(void)ctx;
 	if (!t->endpoints || t->endpoints(t, &endpoints, &n, &err) != 0 || n == 0) {
-		snprintf(out->message, sizeof(out->message), "no ledger endpoints: %.900s",
-			 err.msg[0] ? err.msg : "the target has none");
+		snprintf(out->message, sizeof(out->message), "no write path to the ledger: %.900s",
+			 err.msg[0] ? err.msg : "the target has none (a Kubernetes target needs "
+			 "workload_endpoint in its configuration for write_read)");
 		goto out;
 	}
 	if (region && t->status(t, &status, timeout_ns, &err) == 0) {
@@ -69,6 +123,10 @@ void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t 
 	}
 	opts.timeout_ms = (long)(timeout_ns / NS_PER_MS / 2 > 0 ? timeout_ns / NS_PER_MS / 2 : 1);
 	opts.admin_timeout_ms = opts.timeout_ms;
+	if (t->workload_connect) {
+		write_read_conn(out, t, timeout_ns);
+		goto out;
+	}
 	if (ledger_client_new(&c, (const char *const *)endpoints, n, &opts, &err) != 0) {
 		snprintf(out->message, sizeof(out->message), "%s", err.msg);
 		goto out;

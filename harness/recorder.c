@@ -68,6 +68,7 @@ struct recorder {
 	uint64_t last_term;
 
 	int64_t drill_end_ns;   /* when the workload stopped */
+	int status_only;        /* no writes: measure from the status timeline */
 	atomic_llong fault_ns;
 	atomic_llong restore_ns;
 	int objective_failed;
@@ -101,9 +102,8 @@ static enum history_error map_error(const struct ledger_append_result *res)
 	if (res->outcome == LEDGER_OUTCOME_OK)
 		return HISTORY_ERR_NONE;
 	if (strcmp(res->code, "TRANSPORT") == 0)
-		/* curl says "Timeout was reached" or "... timed out". */
-		return strcasestr(res->message, "timeout") || strcasestr(res->message, "timed out")
-		       ? HISTORY_ERR_TIMEOUT : HISTORY_ERR_CONNECT;
+		return res->timed_out ? HISTORY_ERR_TIMEOUT :
+		       res->refused ? HISTORY_ERR_CONNECT : HISTORY_ERR_OTHER;
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (strcmp(res->code, map[i].code) == 0)
 			return map[i].e;
@@ -351,13 +351,16 @@ int recorder_start(struct recorder **out, const struct plan *plan, struct target
 	status_timeline_init(&r->timeline, 0);
 	pthread_mutex_init(&r->status_lock, NULL);
 	r->target = t;
-	if (!t->workload_connect &&
-	    (!t->endpoints || t->endpoints(t, &r->endpoints, &r->nendpoints, err) != 0 ||
-	     r->nendpoints == 0)) {
-		dr_error_wrap(err, "the %s target has no ledger endpoints to write to", t->kind);
+	if (!t->workload_connect && t->endpoints &&
+	    t->endpoints(t, &r->endpoints, &r->nendpoints, err) != 0) {
+		dr_error_wrap(err, "cannot list the %s target's ledger endpoints", t->kind);
 		recorder_free(r);
 		return -1;
 	}
+	/* Nothing to write to (a Kubernetes target without a workload
+	 * endpoint): the cluster status alone is watched and the report says
+	 * that RTO came from it. */
+	r->status_only = !t->workload_connect && r->nendpoints == 0;
 	journal_set(j, "workload", json_pack("{s:s,s:f,s:f}", "client_id", r->client_id,
 					     "rate", r->rate,
 					     "timeout_ms", (double)r->call_timeout_ns / 1e6));
@@ -370,13 +373,17 @@ int recorder_start(struct recorder **out, const struct plan *plan, struct target
 						       node_poller_main, &r->pollers[i]) == 0;
 	}
 	r->aggregator_running = pthread_create(&r->aggregator, NULL, aggregator_main, r) == 0;
-	r->writer_running = pthread_create(&r->writer, NULL, writer_main, r) == 0;
+	if (!r->status_only)
+		r->writer_running = pthread_create(&r->writer, NULL, writer_main, r) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!r->writer_running || !r->aggregator_running) {
+	if ((!r->status_only && !r->writer_running) || !r->aggregator_running) {
 		recorder_free(r);
 		return dr_error_set(err, "cannot start the workload threads");
 	}
-	if (r->nendpoints)
+	if (r->status_only)
+		progress_line(progress, "workload: none (the %s target has no write endpoint); "
+			      "measuring from the cluster status", t->kind);
+	else if (r->nendpoints)
 		progress_line(progress, "workload: writing as client %s to %zu nodes", r->client_id,
 			      r->nendpoints);
 	else
@@ -453,6 +460,8 @@ void recorder_stop(struct recorder *r)
 	if (r->writer_running) {
 		pthread_join(r->writer, NULL);
 		r->drill_end_ns = clock_mono_ns();
+	} else if (!r->drill_end_ns) {
+		r->drill_end_ns = clock_mono_ns();
 	}
 	if (r->aggregator_running)
 		pthread_join(r->aggregator, NULL);
@@ -501,7 +510,42 @@ static int write_history(struct recorder *r, const char *path, struct dr_error *
 	return rc;
 }
 
-static void limits_from_plan(struct objective_limits *l, const struct plan *plan)
+/* Without writes, RTO is read off the status timeline: from the fault to
+ * the first status with a leader and a quorum after the first one without
+ * (0, "no interruption", when the status never lost them). */
+static void rto_from_status(struct measurements *m, const struct status_timeline *tl,
+			    const struct measure_markers *mk)
+{
+	int64_t lost_at = 0;
+
+	if (!mk->has_fault)
+		return;
+	for (size_t i = 0; i < tl->count; i++) {
+		const struct status_point *p = &tl->points[i];
+		int healthy = p->leader_id != 0 && p->quorum;
+
+		if (p->t_ns < mk->fault_start_ns)
+			continue;
+		if (!healthy && !lost_at)
+			lost_at = p->t_ns;
+		if (healthy && lost_at) {
+			m->rto_ms.has = true;
+			m->rto_ms.value = (double)(p->t_ns - mk->fault_start_ns) / 1e6;
+			m->rto_note = "from the cluster status (no workload)";
+			return;
+		}
+	}
+	if (!lost_at) {
+		m->rto_ms.has = true;
+		m->rto_ms.value = 0;
+		m->rto_note = "no interruption seen in the cluster status (no workload)";
+	} else {
+		m->rto_note = "not recovered (cluster status)";
+	}
+}
+
+static void limits_from_plan(struct objective_limits *l, const struct plan *plan,
+			     const struct recorder *r)
 {
 	const struct plan_objectives *o = &plan->objectives;
 
@@ -511,7 +555,7 @@ static void limits_from_plan(struct objective_limits *l, const struct plan *plan
 	l->has_resync = o->has_resync;         l->resync_ns = o->resync_ns;
 	l->has_max_lag = o->has_max_lag;       l->max_lag_ns = o->max_lag_ns;
 	l->has_rpo_window = o->has_rpo_window; l->rpo_window_ns = o->rpo_window_ns;
-	l->has_rpo = 1;                        l->rpo = (uint64_t)(o->has_rpo_writes ? o->rpo_writes : 0);
+	l->has_rpo = !r->status_only;          l->rpo = (uint64_t)(o->has_rpo_writes ? o->rpo_writes : 0);
 	l->has_availability = o->has_availability;
 	l->availability_pct = o->availability_pct;
 }
@@ -532,12 +576,15 @@ int recorder_finish(struct recorder *r, const struct plan *plan, struct target *
 	int rc = -1;
 
 	recorder_stop(r);
-	if (history_path && write_history(r, history_path, err) != 0)
-		return -1;
-	if (read_back(&entries, &n, r, err) != 0)
-		return dr_error_wrap(err, "cannot read the ledger back");
-	if (history_check(&check, &r->history, entries, n, err) != 0)
-		goto out;
+	memset(&check, 0, sizeof(check));
+	if (!r->status_only) {
+		if (history_path && write_history(r, history_path, err) != 0)
+			return -1;
+		if (read_back(&entries, &n, r, err) != 0)
+			return dr_error_wrap(err, "cannot read the ledger back");
+		if (history_check(&check, &r->history, entries, n, err) != 0)
+			goto out;
+	}
 	mk.drill_start_ns = journal_start_ns(j);
 	mk.drill_end_ns = r->drill_end_ns ? r->drill_end_ns : clock_mono_ns();
 	mk.has_fault = atomic_load(&r->fault_ns) != 0;
@@ -551,9 +598,13 @@ int recorder_finish(struct recorder *r, const struct plan *plan, struct target *
 	for (size_t i = 0; i < plan->topology.nregions; i++)
 		mk.expected_members += (unsigned)plan->topology.regions[i].size;
 	(void)t;
-	if (measure_compute(&m, &r->history, &check, &r->timeline, &mk, err) != 0)
+	mk.workload_mode = r->status_only ? "status-only" : "ledger";
+	if (measure_compute(&m, &r->history, r->status_only ? NULL : &check, &r->timeline, &mk,
+			    err) != 0)
 		goto out;
-	limits_from_plan(&limits, plan);
+	if (r->status_only)
+		rto_from_status(&m, &r->timeline, &mk);
+	limits_from_plan(&limits, plan, r);
 	objectives_evaluate(&results, &limits, &m);
 	series_build(&series, &r->history, journal_start_ns(j), 0);
 	root = journal_snapshot(j);

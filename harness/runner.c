@@ -66,6 +66,13 @@ static void raise_exit(struct run *r, int code)
 	r->out->exit_code = exit_code_merge(r->out->exit_code, code);
 }
 
+/* Dry runs (ours or the target's server-side one) change nothing, so there
+ * is nothing to observe: no steady state, workload or measurement. */
+static int quiet_run(const struct runner_opts *opts)
+{
+	return opts->dry_run || opts->server_dry_run;
+}
+
 static void ctx_for(struct run *r, struct action_ctx *ctx, const char *step_name,
 		    int64_t timeout_ns, int in_rollback)
 {
@@ -79,6 +86,7 @@ static void ctx_for(struct run *r, struct action_ctx *ctx, const char *step_name
 	ctx->journal = r->j;
 	ctx->step_name = step_name;
 	ctx->dry_run = r->opts->dry_run;
+	ctx->server_dry_run = r->opts->server_dry_run;
 }
 
 static int interrupts(const struct run *r)
@@ -419,8 +427,9 @@ static void finish(struct run *r)
 	journal_set(r->j, "status", json_string(status));
 	journal_set(r->j, "exit_code", json_integer(r->out->exit_code));
 	journal_set(r->j, "reason", r->out->reason[0] ? json_string(r->out->reason) : json_null());
-	journal_event(r->j, "drill_end", json_pack("{s:s,s:i}", "status", status,
-						   "exit_code", r->out->exit_code));
+	journal_event(r->j, "drill_end", json_pack("{s:s,s:i,s:s?}", "status", status,
+						   "exit_code", r->out->exit_code,
+						   "reason", r->out->reason[0] ? r->out->reason : NULL));
 }
 
 void runner_run(struct runner_result *out, const struct plan *plan, struct target *t,
@@ -484,14 +493,14 @@ void runner_run(struct runner_result *out, const struct plan *plan, struct targe
 			      json_string_value(json_object_get(d, "description")) ?: t->kind,
 			      dir ? " in " : "", dir ? dir : "", "");
 	}
-	if (!opts->dry_run && t->status(t, &status, 2 * NS_PER_SEC, &err) == 0)
+	if (!quiet_run(opts) && t->status(t, &status, 2 * NS_PER_SEC, &err) == 0)
 		journal_set(j, "cluster_before", status);
 
-	if (!opts->dry_run && steady_state(&r, "before") != 0) {
+	if (!quiet_run(opts) && steady_state(&r, "before") != 0) {
 		raise_exit(&r, EXIT_INFRA);
 		goto rollback;
 	}
-	if (!opts->dry_run && !opts->no_workload && plan->workload.enabled) {
+	if (!quiet_run(opts) && !opts->no_workload && plan->workload.enabled) {
 		if (recorder_start(&r.recorder, plan, t, j, opts->progress, &err) != 0) {
 			raise_exit(&r, EXIT_INFRA);
 			set_reason(&r, "cannot start the workload: %s", err.msg);
@@ -516,12 +525,12 @@ rollback:
 	 * load a busy machine shows followers a few entries behind. */
 	if (r.recorder)
 		recorder_stop(r.recorder);
-	if (!opts->dry_run && !r.rollback_failed && out->exit_code != EXIT_INFRA &&
+	if (!quiet_run(opts) && !r.rollback_failed && out->exit_code != EXIT_INFRA &&
 	    interrupts(&r) < ROLLBACK_INTERRUPT_LIMIT) {
 		if (steady_state(&r, "after") != 0)
 			raise_exit(&r, EXIT_FAILED);
 	}
-	if (started && !opts->dry_run && t->status(t, &status, 2 * NS_PER_SEC, &err) == 0)
+	if (started && !quiet_run(opts) && t->status(t, &status, 2 * NS_PER_SEC, &err) == 0)
 		journal_set(j, "cluster_after", status);
 	if (r.recorder) {
 		if (recorder_finish(r.recorder, plan, t, j, opts->history_path, &err) != 0) {

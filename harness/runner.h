@@ -18,13 +18,16 @@ struct plan;
 
 struct runner_opts {
 	int dry_run;                        /* print every action, touch nothing */
+	int server_dry_run;                 /* target actions only, as the target's own dry
+					     * run (kubectl --dry-run=server); no workload,
+					     * no awaits, no steady state, no measurement */
 	int no_workload;                    /* measurement threads off (tests) */
 	struct progress *progress;
 	volatile sig_atomic_t *interrupts;  /* bumped by the CLI's SIGINT/SIGTERM handler */
 	const char *history_path;           /* where the per-attempt history goes; NULL: none */
 };
 
-#define RUNNER_OPTS_INIT { 0, 0, NULL, NULL, NULL }
+#define RUNNER_OPTS_INIT { 0, 0, 0, NULL, NULL, NULL }
 
 struct runner_result {
 	int exit_code;          /* enum exit_code */

@@ -64,9 +64,11 @@ struct action_ctx {
 	struct journal *journal;              /* events and commands go here */
 	const char *step_name;
 	int dry_run;                          /* print what would be done, touch nothing */
+	int server_dry_run;                   /* the target's server-side dry run: generic
+					       * actions (awaits, probes) only describe */
 };
 
-#define ACTION_CTX_INIT { 0, NULL, 0, NULL, NULL, NULL, 0 }
+#define ACTION_CTX_INIT { 0, NULL, 0, NULL, NULL, NULL, 0, 0 }
 
 /* 1 when the action should stop now (deadline passed or interrupted). */
 int action_ctx_expired(const struct action_ctx *ctx);

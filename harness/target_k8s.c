@@ -15,6 +15,10 @@
 
 #define CAPTURE_MAX ((size_t)8 << 20)
 #define STATUS_TIMEOUT_NS (10 * NS_PER_SEC)
+/* A kubectl exec round trip (API server, kubelet, the pod) takes a second or
+ * more on a real cluster: a status read gets at least this long, whatever
+ * the caller's poll budget. */
+#define STATUS_MIN_TIMEOUT_NS (5 * NS_PER_SEC)
 
 /* ---- running kubectl ---------------------------------------------------- */
 
@@ -191,6 +195,8 @@ int k8s_read_status(struct k8s_target *kt, json_t **out, int64_t timeout_ns,
 	pthread_mutex_unlock(&kt->lock);
 	if (timeout_ns <= 0 || timeout_ns > STATUS_TIMEOUT_NS)
 		timeout_ns = STATUS_TIMEOUT_NS;
+	if (timeout_ns < STATUS_MIN_TIMEOUT_NS)
+		timeout_ns = STATUS_MIN_TIMEOUT_NS;
 	/* The region that answered last first: during a region outage the
 	 * survivors answer, and we stop asking the lost region's pods first. */
 	for (size_t k = 0; k < cfg->nregions && rc != 0; k++) {

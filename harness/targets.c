@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "harness/target_etcd.h"
 #include "harness/target_k8s.h"
 #include "harness/target_local.h"
 
@@ -22,12 +23,24 @@ static int make_kubernetes(struct target **out, const struct plan *plan,
 			   const struct target_opts *opts, struct dr_error *err)
 {
 	struct target_k8s_opts ko = TARGET_K8S_OPTS_INIT;
+	int rc;
 
 	ko.config_path = opts->config_path;
 	ko.yes = opts->yes;
 	ko.dry_run = opts->dry_run;
 	ko.server_dry_run = opts->server_dry_run;
-	return target_k8s_new(out, plan, &ko, err);
+	rc = target_k8s_new(out, plan, &ko, err);
+	return rc == TARGET_K8S_EUSAGE ? TARGET_EUSAGE : rc;
+}
+
+static int make_etcd(struct target **out, const struct plan *plan,
+		     const struct target_opts *opts, struct dr_error *err)
+{
+	struct target_etcd_opts eo = TARGET_ETCD_OPTS_INIT;
+
+	eo.config_path = opts->config_path;
+	eo.keep = opts->keep;
+	return target_etcd_new(out, plan, &eo, err);
 }
 
 static const struct {
@@ -36,6 +49,7 @@ static const struct {
 } target_table[] = {
 	{ "local", make_local },
 	{ "kubernetes", make_kubernetes },
+	{ "etcd", make_etcd },
 };
 
 int target_create(struct target **out, const char *kind, const struct plan *plan,
@@ -49,5 +63,5 @@ int target_create(struct target **out, const char *kind, const struct plan *plan
 
 const char *target_kinds(void)
 {
-	return "local, kubernetes";
+	return "local, kubernetes, etcd";
 }

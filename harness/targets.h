@@ -19,6 +19,10 @@ struct target_opts {
 
 #define TARGET_OPTS_INIT { NULL, 0, NULL, 0, 0, 0 }
 
+/* target_create's return for a usage error (bad configuration, a context
+ * not allowed, live infrastructure without --yes): the CLI exits 2. */
+#define TARGET_EUSAGE (-2)
+
 int target_create(struct target **out, const char *kind, const struct plan *plan,
 		  const struct target_opts *opts, struct dr_error *err);
 /* "local, kubernetes, ..." for messages. */

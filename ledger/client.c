@@ -185,8 +185,9 @@ int ledger_append(struct ledger_client *c, const char *client_id, uint64_t seque
 		str_copy(res->message, sizeof res->message, curl_easy_strerror(cc));
 		/* Refused connections never carried the request; anything later
 		 * (timeout, reset, empty reply) might have. */
-		res->outcome = cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST
-				       ? LEDGER_OUTCOME_DEFINITE_FAILURE : LEDGER_OUTCOME_UNKNOWN;
+		res->refused = cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST;
+		res->timed_out = cc == CURLE_OPERATION_TIMEDOUT;
+		res->outcome = res->refused ? LEDGER_OUTCOME_DEFINITE_FAILURE : LEDGER_OUTCOME_UNKNOWN;
 		next_node(c);
 		return -1;
 	}

@@ -47,6 +47,8 @@ struct ledger_append_result {
 	int node;                /* index of the node the attempt went to */
 	long http_status;        /* 0 when no HTTP answer arrived */
 	int64_t latency_ns;
+	int timed_out;           /* TRANSPORT: the per-call timeout expired */
+	int refused;             /* TRANSPORT: no connection (request never sent) */
 };
 
 /* addresses: "host:port" (or "http://host:port"), copied.  Returns 0 or -1

@@ -102,6 +102,8 @@ static int forward_call(int *status, json_t **body, const char *addr, const char
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)FORWARD_TIMEOUT_MS);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)FORWARD_CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	/* Node to node: an http_proxy in the environment must not apply. */
+	curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, curl_collect);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
 	if (curl_easy_perform(curl) != CURLE_OK)

@@ -582,7 +582,10 @@ static void on_tick(uv_timer_t *t)
 	}
 	if (n->refusing && now >= n->refuse_until_ns) {
 		n->refusing = 0;
-		ledgerd_log("debug: RefuseWrites window ended: writes accepted again");
+		/* Appends compare the clock themselves; this line is the tick's
+		 * notice, so it names the exact end. */
+		ledgerd_log("debug: RefuseWrites window ended at mono_ms=%" PRId64 ": writes accepted again",
+			    n->refuse_until_ns / NS_PER_MS);
 	}
 	/* This node's lag behind the leader's commit. */
 	if (is_leader) {

@@ -44,6 +44,7 @@ static int write_identity(struct supervisor *sv, struct cluster_node *n, struct 
 
 struct raft_info {
 	long long term;
+	long long last_term;   /* term of the last log entry (Raft's up-to-date rule) */
 	long long last_index;
 };
 
@@ -101,6 +102,9 @@ static int node_info(struct raft_info *out, struct supervisor *sv,
 	}
 	out->term = json_integer_value(json_object_get(root, "term"));
 	out->last_index = json_integer_value(json_object_get(root, "last_index"));
+	/* Older ledgerd printed no last_term: fall back to the current term. */
+	out->last_term = json_is_integer(json_object_get(root, "last_term"))
+			 ? json_integer_value(json_object_get(root, "last_term")) : out->term;
 	rc = 0;
 out:
 	json_decref(root);
@@ -165,8 +169,11 @@ json_t *sv_cmd_promote(struct supervisor *sv, json_t *req)
 		}
 		sv_log("node %d: term %lld, last index %lld", surv[i]->id, info[i].term,
 		       info[i].last_index);
-		if (info[i].term > info[best].term ||
-		    (info[i].term == info[best].term &&
+		/* Raft's "at least as up-to-date": the last entry's term first,
+		 * then the log length.  A node that merely voted in a newer term
+		 * (a higher current term) can have the shorter log. */
+		if (info[i].last_term > info[best].last_term ||
+		    (info[i].last_term == info[best].last_term &&
 		     info[i].last_index > info[best].last_index))
 			best = i;
 	}

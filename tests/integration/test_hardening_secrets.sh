@@ -30,17 +30,11 @@ src=${DRILLRIG_SRC:?DRILLRIG_SRC not set}
 tmp=$(mktemp -d /dev/shm/drillrig-secrets.XXXXXX 2>/dev/null || mktemp -d)
 drill_pid=
 cleanup() {
+	# SIGTERM makes drillrig run its rollback and tear its cluster down.
 	if [ -n "$drill_pid" ] && kill -0 "$drill_pid" 2>/dev/null; then
 		kill -TERM "$drill_pid" 2>/dev/null
 		for _ in $(seq 1 100); do kill -0 "$drill_pid" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$drill_pid" 2>/dev/null
-	fi
-	# A cluster left behind by a killed run: stop it by its own pids.
-	if [ -d "$tmp/work" ]; then
-		find "$tmp/work" -name '*.pid' -type f 2>/dev/null | while read -r f; do
-			p=$(tr -dc 0-9 <"$f")
-			[ -n "$p" ] && kill -KILL "$p" 2>/dev/null
-		done
 	fi
 	rm -rf "$tmp"
 }
@@ -53,12 +47,6 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 # "kind:artefact" -- kind as above, artefact a path relative to the scan.
 # Patterns (bash globs) over "kind:where"; where is run/<file>, git-object,
 # scan/drillrig.stdout, scan/drillrig.stderr, scan/git-log or a path.
-#  - Plan variables marked secret are never registered for redaction:
-#    harness/cli_run.c does not pass their values to redact_add_secret(),
-#    so the exec step's message and data (argv, stdout), the step args and
-#    drill.plan_source reach journal.json, report.md and the results repo;
-#    harness/progress.c prints --json events and step messages without
-#    redact_json()/redact_text(), so they reach stdout too.
 #  - Credential headers other than "Bearer ..." are not redacted
 #    (reports/redact.c): in the journal's step args the headers are a JSON
 #    object, so "X-Api-Key": "v" and "Proxy-Authorization": "Basic v" keep
@@ -66,7 +54,7 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 #    name); in the plan source quoted in report.md, redact_after() stops at
 #    the opening quote of `Proxy-Authorization: "Basic v"` and knows no
 #    X-Api-Key pattern.
-KNOWN_LEAKS=("var-cli:*" "var-plan:*" "header-apikey:*" "header-proxy:*")
+KNOWN_LEAKS=("header-apikey:*" "header-proxy:*")
 
 rnd() { od -An -N8 -tx1 /dev/urandom | tr -d ' \n'; }
 net="127.$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))"

@@ -46,6 +46,7 @@ static long raw(const char *method, const char *url, const char *body, size_t le
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
 	}
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &sb);
 	if (curl_easy_perform(h) == CURLE_OK)

@@ -118,12 +118,21 @@ static void check_history(struct testnet *t, struct writer *w)
 	ledger_client_free(c);
 }
 
-/* POST and insist on an HTTP status, showing the answer otherwise. */
+/* POST and insist on an HTTP status, showing the answer otherwise.  A 503
+ * (a transfer that did not complete in one election timeout, which a
+ * loaded machine can cause) is retried a few times, as an operator would. */
 static void post_expect(struct testnet *t, int node, const char *method, const char *body,
 			long want)
 {
 	json_t *resp = NULL;
 	long got = testnet_post(t, node, method, body, &resp);
+	int tries = 0;
+
+	while (got == 503 && want != 503 && ++tries < 5) {
+		json_decref(resp);
+		clock_sleep_ns(200 * NS_PER_MS);
+		got = testnet_post(t, node, method, body, &resp);
+	}
 
 	if (got != want) {
 		char *text = resp ? json_dumps(resp, JSON_COMPACT) : NULL;

@@ -241,6 +241,8 @@ static void test_unknown_outcomes(void **state)
 	assert_int_equal(ledger_append(c, "c", 1, "x", &res), -1);
 	assert_int_equal(res.outcome, LEDGER_OUTCOME_UNKNOWN);
 	assert_string_equal(res.code, "TRANSPORT");
+	assert_true(res.timed_out);
+	assert_false(res.refused);
 	assert_true(res.latency_ns < 350 * NS_PER_MS);
 	assert_int_equal(ledger_client_current(c), 1);
 	servers[0].mode = M_OK;
@@ -265,6 +267,8 @@ static void test_refused_connection_is_definite(void **state)
 	assert_int_equal(ledger_append(c, "c", 1, "x", &res), -1);
 	assert_int_equal(res.outcome, LEDGER_OUTCOME_DEFINITE_FAILURE);
 	assert_string_equal(res.code, "TRANSPORT");
+	assert_true(res.refused);
+	assert_false(res.timed_out);
 	assert_int_equal(res.http_status, 0);
 	assert_int_equal(ledger_client_current(c), 1);
 	assert_int_equal(ledger_append(c, "c", 1, "x", &res), 0);
