@@ -802,6 +802,11 @@ static int node_setup(struct ledgerd_node *n, struct dr_error *err)
 	raft_set_pre_vote(&n->raft, true);
 	raft_set_snapshot_threshold(&n->raft, n->cfg.snapshot_threshold);
 	raft_set_snapshot_trailing(&n->raft, n->cfg.snapshot_threshold);
+	/* libraft retries a lost snapshot transfer only after this (30 s by
+	 * default): the soak saw a restarted follower stall that long.  A few
+	 * election timeouts is plenty for a local snapshot. */
+	raft_set_install_snapshot_timeout(&n->raft, 5 * n->cfg.election_ms > 2000 ?
+					  5 * n->cfg.election_ms : 2000);
 	if (first) {
 		/* A joining node starts with an empty log and no configuration:
 		 * the leader's AddMember brings it in (bootstrapping it too
