@@ -7,8 +7,8 @@
 #   --results-repo DIR   results repository (default ./drill-results)
 #   --artifacts DIR      copy each run's journal.json, junit.xml, report.md
 #                        and latency.svg into DIR/<drill>/
-#   --summary FILE       also append the markdown summaries to FILE
-#                        (e.g. "$GITHUB_STEP_SUMMARY")
+#   --summary FILE       append each drill's markdown summary and the
+#                        catalog table to FILE (e.g. "$GITHUB_STEP_SUMMARY")
 #   --timing E/H         passed to every run (e.g. 300ms/30ms)
 #   --fail-on-regression PCT
 #                        passed to every run: exit 1 when a drill's RTO is
@@ -65,6 +65,12 @@ fi
 # not cost the minutes the other drills take.
 "$drillrig" validate -q "${plans[@]}" || exit 2
 
+# drillrig run appends each drill's markdown summary to $GITHUB_STEP_SUMMARY
+# itself; --summary points it (and the final table) at FILE.
+if [ -n "$summary" ]; then
+	export GITHUB_STEP_SUMMARY=$summary
+fi
+
 worst=0
 names=()
 codes=()
@@ -100,10 +106,6 @@ for plan in "${plans[@]}"; do
 				fi
 			done
 		fi
-		if [ -n "$summary" ]; then
-			"$drillrig" report show "$dir/journal.json" >>"$summary" || true
-			echo >>"$summary"
-		fi
 	fi
 done
 
@@ -121,13 +123,16 @@ verdict() {
 
 # RTO, RPO and promotion come from the results index, by run folder.
 listing=$("$drillrig" report list --results-repo "$results" 2>/dev/null || true)
-figure() { # figure RUN_ID FIELD: a column of that run's row in the listing
+# figure RUN_ID BACK: the column BACK places before the last (RUN) in that
+# run's row: 3 RTO, 2 RPO, 1 promotion.  Counted from the end because a
+# drill that failed before its target was up has an empty TARGET column.
+figure() {
 	if [ "$1" = - ]; then
 		echo -
 		return
 	fi
-	awk -v run="$1" -v f="$2" '$NF == run { print $f; found = 1; exit } END { if (!found) print "-" }' \
-		<<<"$listing"
+	awk -v run="$1" -v back="$2" '$NF == run { print $(NF - back); found = 1; exit }
+		END { if (!found) print "-" }' <<<"$listing"
 }
 
 echo
@@ -140,9 +145,9 @@ for i in "${!names[@]}"; do
 	if [ "${reports[$i]}" != - ]; then
 		run=$(basename "$(dirname "${reports[$i]}")")
 	fi
-	rto=$(figure "$run" 6)
-	rpo=$(figure "$run" 7)
-	promo=$(figure "$run" 8)
+	rto=$(figure "$run" 3)
+	rpo=$(figure "$run" 2)
+	promo=$(figure "$run" 1)
 	printf '%-22s %-16s %4s %9s %8s %5ss %10s  %s\n' "${names[$i]}" "$(verdict "${codes[$i]}")" \
 		"${codes[$i]}" "$rto" "$rpo" "${secs[$i]}" "$promo" "$run"
 	rows+=("| ${names[$i]} | $(verdict "${codes[$i]}") | ${codes[$i]} | $rto | $rpo | $promo | ${secs[$i]} s |")

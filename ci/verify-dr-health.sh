@@ -23,7 +23,7 @@ fi
 case $target in
 kubernetes)
 	: "${TARGET_CONFIG:?TARGET_CONFIG must name the Kubernetes target configuration}"
-	"$drillrig" preflight --target kubernetes --target-config "$TARGET_CONFIG" "$plan"
+	"$drillrig" preflight --target kubernetes --target-config "$TARGET_CONFIG" --plan "$plan"
 	;;
 local)
 	if [ -n "${CLUSTER_DIR:-}" ]; then

@@ -1,5 +1,7 @@
 /* drillrig soak: a randomized fault soak on one bundled cluster
  * (harness/soak.h, docs/soak.md). */
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/fsutil.h"
 #include "common/numparse.h"
 #include "common/strbuf.h"
 #include "harness/cli.h"
@@ -283,27 +286,55 @@ static char *dir_of(const char *path)
 	return slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
 }
 
-/* After a failure the cluster's data and logs are the evidence: stop its
- * processes but keep its directory (a passing soak removes it). */
-static void close_keeping_evidence(struct target *t)
+/* Copy the text files of a stopped cluster's directory (cluster.json,
+ * peers.json, supervisor.log, n<id>.log) into to.  Returns how many. */
+static int copy_cluster_logs(const char *from, const char *to, struct dr_error *err)
+{
+	DIR *d = opendir(from);
+	struct dirent *e;
+	int copied = 0;
+
+	if (!d)
+		return dr_error_errno(err, errno, "cannot read '%s'", from);
+	if (fs_mkdir_p(to, err) != 0) {
+		closedir(d);
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+		char *src, *dst, *data = NULL;
+		size_t n = 0;
+
+		if (!((len > 4 && strcmp(e->d_name + len - 4, ".log") == 0) ||
+		      (len > 5 && strcmp(e->d_name + len - 5, ".json") == 0)))
+			continue;
+		src = xasprintf("%s/%s", from, e->d_name);
+		dst = xasprintf("%s/%s", to, e->d_name);
+		if (fs_read_file(&data, &n, src, (size_t)64 << 20, err) == 0 &&
+		    fs_write_atomic(dst, data, n, err) == 0)
+			copied++;
+		free(data);
+		free(src);
+		free(dst);
+	}
+	closedir(d);
+	return copied;
+}
+
+/* After a failure the cluster's logs are the evidence: stop the cluster,
+ * copy its logs to evidence_dir, then remove it as usual. */
+static void close_keeping_evidence(struct target *t, const char *evidence_dir)
 {
 	struct dr_error err = DR_ERROR_INIT;
 	json_t *d = t->describe ? t->describe(t) : NULL;
 	const char *dir = json_string_value(json_object_get(d, "cluster_dir"));
-	char *copy = dir ? xstrdup(dir) : NULL;
 
+	if (dir && cluster_down(dir, &err) == 0 && copy_cluster_logs(dir, evidence_dir, &err) > 0)
+		fprintf(stderr, "drillrig soak: the cluster's logs are kept in '%s'\n", evidence_dir);
+	else if (dir)
+		fprintf(stderr, "drillrig soak: cannot keep the cluster's logs: %s\n", err.msg);
 	json_decref(d);
-	if (!copy) {
-		t->close(t, 0);
-		return;
-	}
-	t->close(t, 1);
-	if (cluster_down(copy, &err) != 0)
-		fprintf(stderr, "drillrig soak: %s\n", err.msg);
-	else
-		fprintf(stderr, "drillrig soak: the cluster is down; its data and logs are kept in '%s' "
-			"(n<id>.log, supervisor.log)\n", copy);
-	free(copy);
+	t->close(t, 0);
 }
 
 int cmd_soak(int argc, char **argv)
@@ -320,6 +351,7 @@ int cmd_soak(int argc, char **argv)
 	struct plan *plan = NULL;
 	struct target *t = NULL;
 	char *timing = NULL, *text = NULL, *schedule_path = NULL, *history_dir = NULL;
+	char *evidence_dir = NULL;
 	int code = EXIT_USAGE, locked = 0;
 
 	memset(&a, 0, sizeof(a));
@@ -401,6 +433,7 @@ int cmd_soak(int argc, char **argv)
 	schedule_path = a.schedule_out ? xstrdup(a.schedule_out)
 				       : xasprintf("soak-schedule-%llu.json", (unsigned long long)sched.seed);
 	history_dir = dir_of(schedule_path);
+	evidence_dir = xasprintf("%s/soak-cluster-%llu", history_dir, (unsigned long long)sched.seed);
 	so.interrupts = &interrupts;
 	so.recovery_timeout_ns = a.recovery_timeout_ns;
 	so.history_dir = history_dir;
@@ -438,8 +471,8 @@ out:
 	if (t) {
 		if (locked)
 			t->unlock(t);
-		if (code == EXIT_FAILED && !a.cluster_dir && !a.keep)
-			close_keeping_evidence(t);
+		if (code == EXIT_FAILED && !a.cluster_dir && !a.keep && evidence_dir)
+			close_keeping_evidence(t, evidence_dir);
 		else
 			t->close(t, a.keep);
 	}
@@ -451,5 +484,6 @@ out:
 	free(text);
 	free(schedule_path);
 	free(history_dir);
+	free(evidence_dir);
 	return code;
 }

@@ -69,8 +69,10 @@ int duration_parse(int64_t *out_ns, const char *text, struct dr_error *err)
 			if (!isdigit((unsigned char)*p))
 				return dr_error_set(err, "expected digits after '.' in duration '%s'",
 						    text);
+			/* Nine digits are a nanosecond of a second; more cannot
+			 * matter and would overflow frac_num * unit below. */
 			for (; isdigit((unsigned char)*p); p++) {
-				if (frac_den < INT64_C(1000000000000)) {
+				if (frac_den < INT64_C(1000000000)) {
 					frac_num = frac_num * 10 + (*p - '0');
 					frac_den *= 10;
 				}
@@ -99,7 +101,7 @@ int duration_parse(int64_t *out_ns, const char *text, struct dr_error *err)
 		last_unit = u->ns;
 		if (whole > DURATION_MAX_NS / u->ns)
 			return dr_error_set(err, "duration '%s' is too large (at most 7 days)", text);
-		total += whole * u->ns + (frac_num * u->ns) / frac_den;
+		total += whole * u->ns + (int64_t)(((__int128)frac_num * u->ns) / frac_den);
 		if (total > DURATION_MAX_NS)
 			return dr_error_set(err, "duration '%s' is too large (at most 7 days)", text);
 		p += ulen;
@@ -122,7 +124,13 @@ void duration_format(char *buf, size_t len, int64_t ns)
 		snprintf(buf + off, len - off, "0s");
 		return;
 	}
-	if (ns < INT64_C(1000000)) {
+	/* Exact: a value that is not a whole number of microseconds (or
+	 * milliseconds) is written in the smaller unit. */
+	if (ns % 1000 != 0) {
+		snprintf(buf + off, len - off, "%lldns", (long long)ns);
+		return;
+	}
+	if (ns % INT64_C(1000000) != 0) {
 		snprintf(buf + off, len - off, "%lldus", (long long)(ns / 1000));
 		return;
 	}

@@ -395,6 +395,7 @@ int plan_load_text(struct plan **out, const char *path, const char *text, size_t
 	struct plan *plan = xcalloc(1, sizeof(*plan));
 	const char **region_names = NULL;
 	size_t errors_before = diags->errors;
+	size_t diags_before = diags->n;
 	json_t *root;
 	int is_json, rc = -1;
 
@@ -447,6 +448,14 @@ int plan_load_text(struct plan **out, const char *path, const char *text, size_t
 		warn_quorum(&ctx, root, plan);
 	if (diags->errors == errors_before)
 		rc = 0;
+	/* Messages quote offending values; a secret variable's value must not
+	 * reach the terminal through them. */
+	for (size_t i = diags_before; i < diags->n; i++) {
+		char *clean = vars_redact(diags->items[i].message, plan->vars, plan->nvars);
+
+		free(diags->items[i].message);
+		diags->items[i].message = clean;
+	}
 out:
 	json_decref(ctx.snapshot_steps);
 	free(region_names);

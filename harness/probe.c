@@ -13,6 +13,7 @@
 #include "assertions/expect.h"
 #include "assertions/promtext.h"
 #include "common/clock.h"
+#include "common/numparse.h"
 #include "common/proc.h"
 #include "common/strbuf.h"
 #include "harness/journal.h"
@@ -199,6 +200,76 @@ static const char *metric_op_key(const char *op)
 	return strcmp(op, "eq") == 0 ? "equals" : strcmp(op, "ne") == 0 ? "not_equals" : op;
 }
 
+/* Prometheus' query API: GET <url>/api/v1/query?query=<PromQL>; the probe
+ * compares the first sample of the instant vector (or the scalar). */
+static void query_metric(struct probe_result *out, json_t *spec, const char *op_text,
+			 double limit, int64_t timeout_ns)
+{
+	struct strbuf body = STRBUF_INIT;
+	struct dr_error err = DR_ERROR_INIT;
+	struct expect_result er;
+	const char *base = plan_arg_str(spec, "url"), *query = plan_arg_str(spec, "query");
+	CURL *curl = curl_easy_init();
+	char *escaped = curl ? curl_easy_escape(curl, query ? query : "", 0) : NULL;
+	char *url = NULL;
+	json_t *doc = NULL, *result, *value;
+	const char *text;
+	enum expect_op op;
+	double v = 0;
+	long status = 0;
+	size_t blen = base ? strlen(base) : 0;
+
+	if (!escaped) {
+		snprintf(out->message, sizeof(out->message), "cannot build the query URL");
+		goto out;
+	}
+	/* The base may be the server ("http://prom:9090") or the API path. */
+	while (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	if (blen >= 13 && strncmp(base + blen - 13, "/api/v1/query", 13) == 0)
+		url = xasprintf("%.*s?query=%s", (int)blen, base, escaped);
+	else
+		url = xasprintf("%.*s/api/v1/query?query=%s", (int)blen, base, escaped);
+	if (http_fetch(&status, &body, "GET", url, NULL, NULL, timeout_ns, out->message,
+		       sizeof(out->message)) != 0)
+		goto out;
+	doc = json_loads(strbuf_str(&body), 0, NULL);
+	if (status != 200 || !doc ||
+	    strcmp(json_string_value(json_object_get(doc, "status")) ?: "", "success") != 0) {
+		snprintf(out->message, sizeof(out->message), "query API answered HTTP %ld: %.300s", status,
+			 json_string_value(json_object_get(doc, "error")) ?: strbuf_str(&body));
+		goto out;
+	}
+	result = json_object_get(json_object_get(doc, "data"), "result");
+	/* vector: [{"metric":{..},"value":[ts,"v"]}]; scalar: [ts,"v"] */
+	value = json_is_array(result) && json_is_object(json_array_get(result, 0))
+		? json_object_get(json_array_get(result, 0), "value") : result;
+	text = json_string_value(json_array_get(value, 1));
+	if (!text) {
+		snprintf(out->message, sizeof(out->message), "query '%s' returned no sample", query);
+		goto out;
+	}
+	if (strcmp(text, "NaN") == 0 || parse_double(&v, text) != 0) {
+		snprintf(out->message, sizeof(out->message), "query '%s' returned '%s'", query, text);
+		goto out;
+	}
+	if (expect_op_parse(&op, metric_op_key(op_text ? op_text : "eq"), &err) != 0 ||
+	    threshold_check(&er, v, op, limit, query, &err) != 0) {
+		snprintf(out->message, sizeof(out->message), "%s", err.msg);
+		goto out;
+	}
+	json_decref(out->data);
+	out->data = json_pack("{s:f}", "value", v);
+	out->ok = er.passed;
+	snprintf(out->message, sizeof(out->message), "%s", er.message);
+out:
+	json_decref(doc);
+	free(url);
+	curl_free(escaped);
+	curl_easy_cleanup(curl);
+	strbuf_release(&body);
+}
+
 static void attempt_metric(struct probe_result *out, struct target *t, json_t *spec,
 			   int64_t timeout_ns, const struct action_ctx *ctx)
 {
@@ -216,8 +287,7 @@ static void attempt_metric(struct probe_result *out, struct target *t, json_t *s
 	(void)t;
 	(void)ctx;
 	if (!name) {
-		snprintf(out->message, sizeof(out->message),
-			 "PromQL queries are not supported by this probe yet; use name and labels");
+		query_metric(out, spec, op_text, limit, timeout_ns);
 		goto out;
 	}
 	if (http_fetch(&status, &body, "GET", plan_arg_str(spec, "url"), NULL, NULL, timeout_ns,

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/strbuf.h"
 #include "harness/plan.h"
 #include "ledger/client.h"
 
@@ -106,20 +107,24 @@ void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t 
 		goto out;
 	}
 	if (region && t->status(t, &status, timeout_ns, &err) == 0) {
-		/* Only this region's nodes: the write must go through them. */
+		/* The application connects to this region's nodes first; like any
+		 * client it follows NOT_LEADER to wherever the leader is. */
+		char **ordered = xcalloc(n + 1, sizeof(*ordered));
 		size_t k = 0;
 
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < n; i++)
 			if (in_region(t, status, endpoints[i], region))
-				endpoints[k++] = endpoints[i];
-			else
-				free(endpoints[i]);
-		}
-		n = k;
-		if (n == 0) {
+				ordered[k++] = endpoints[i];
+		if (k == 0) {
+			free(ordered);
 			snprintf(out->message, sizeof(out->message), "no node in region %s", region);
 			goto out;
 		}
+		for (size_t i = 0; i < n; i++)
+			if (!in_region(t, status, endpoints[i], region))
+				ordered[k++] = endpoints[i];
+		free(endpoints);
+		endpoints = ordered;
 	}
 	opts.timeout_ms = (long)(timeout_ns / NS_PER_MS / 2 > 0 ? timeout_ns / NS_PER_MS / 2 : 1);
 	opts.admin_timeout_ms = opts.timeout_ms;
@@ -134,10 +139,16 @@ void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t 
 	snprintf(client_id, sizeof(client_id), "probe-%ld", (long)getpid());
 	seq = (uint64_t)(clock_wall_ns() / 1000) + atomic_fetch_add(&probe_sequence, 1);
 	/* Follow NOT_LEADER redirects within the probe's own timeout. */
-	do {
+	/* Within the probe's timeout, keep trying: the client moves on to the
+	 * next node after a dead one and follows NOT_LEADER (same sequence:
+	 * the ledger deduplicates). */
+	for (;;) {
 		ledger_append(c, client_id, seq, "drillrig write_read probe", &res);
-	} while (res.outcome != LEDGER_OUTCOME_OK && clock_mono_ns() < deadline &&
-		 strcmp(res.code, "NOT_LEADER") == 0);
+		if (res.outcome == LEDGER_OUTCOME_OK || clock_mono_ns() >= deadline)
+			break;
+		if (strcmp(res.code, "NOT_LEADER") != 0)
+			clock_sleep_ns(5 * NS_PER_MS);
+	}
 	if (res.outcome != LEDGER_OUTCOME_OK) {
 		snprintf(out->message, sizeof(out->message), "append failed: %s%s%s", res.code,
 			 res.message[0] ? ": " : "", res.message);

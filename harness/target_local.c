@@ -507,59 +507,73 @@ static int wait_leader_where(struct target *t, const char *region, int64_t node,
 	}
 }
 
+/* Leadership transfers are best effort in Raft: the target may not catch
+ * up in time, a new election may intervene, or the leader we asked may
+ * just have lost its role.  So ask, wait a few election timeouts, and ask
+ * again until the step's own deadline. */
 static void do_transfer(struct target *t, json_t *args, const struct action_ctx *ctx,
 			struct action_result *res)
 {
-	struct dr_error err = DR_ERROR_INIT;
+	struct local_target *lt = t->impl;
 	const char *region = local_resolve_region(t, plan_arg_str(args, "region"));
 	json_t *node = json_object_get(args, "node");
 	int64_t node_id = json_is_integer(node) ? json_integer_value(node) :
 			  json_is_string(node) ? strtoll(json_string_value(node) +
 						 (json_string_value(node)[0] == 'n'), NULL, 10) : 0;
-	json_t *status = NULL, *req, *answer = NULL;
-	const char *addr;
+	int64_t settle = 4 * (int64_t)lt->spec.election_timeout_ms * NS_PER_MS;
+	char last[512] = "no attempt yet";
+	int attempts = 0;
 
-	if (local_status(t, &status, ADMIN_TIMEOUT_NS, &err) != 0 || !(addr = leader_address(status))) {
-		action_result_set(res, ACTION_FAILED, "no leader to transfer from%s%s",
-				  err.msg[0] ? ": " : "", err.msg);
+	if (settle < NS_PER_SEC)
+		settle = NS_PER_SEC;
+	for (;;) {
+		struct dr_error err = DR_ERROR_INIT;
+		json_t *status = NULL, *leader, *req, *answer = NULL;
+		struct action_ctx wait = *ctx;
+		const char *addr, *lr;
+		int64_t lid;
+
+		if (local_status(t, &status, ADMIN_TIMEOUT_NS, &err) == 0 &&
+		    json_is_object(leader = json_object_get(status, "leader"))) {
+			lr = json_string_value(json_object_get(leader, "region"));
+			lid = json_integer_value(json_object_get(leader, "id"));
+			if ((node_id > 0 && lid == node_id) ||
+			    (node_id <= 0 && region && lr && strcmp(lr, region) == 0)) {
+				action_result_set(res, ACTION_OK, "leader is node %lld in %s%s", (long long)lid,
+						  lr ? lr : "?", attempts ? "" : " (already)");
+				json_decref(status);
+				return;
+			}
+			addr = leader_address(status);
+			req = node_id > 0 ? json_pack("{s:I}", "node_id", (json_int_t)node_id) :
+					    json_pack("{s:s}", "region", region ? region : "");
+			attempts++;
+			if (addr && node_call(&answer, addr, "inferadb.ledger.v1.Admin/RequestLeaderTransfer",
+					      req, ADMIN_TIMEOUT_NS, &err) != 0)
+				snprintf(last, sizeof(last), "RequestLeaderTransfer: %.400s", err.msg);
+			json_decref(req);
+			json_decref(answer);
+		} else {
+			snprintf(last, sizeof(last), "no leader to transfer from%s%.400s",
+				 err.msg[0] ? ": " : "", err.msg);
+		}
 		json_decref(status);
-		return;
-	}
-	{
-		json_t *leader = json_object_get(status, "leader");
-		const char *lr = json_string_value(json_object_get(leader, "region"));
-		int64_t lid = json_integer_value(json_object_get(leader, "id"));
-
-		if ((node_id > 0 && lid == node_id) || (node_id <= 0 && region && lr && strcmp(lr, region) == 0)) {
-			action_result_set(res, ACTION_OK, "leader node %lld is already in %s", (long long)lid,
-					  lr ? lr : "?");
+		status = NULL;
+		if (!wait.deadline_ns || wait.deadline_ns > clock_mono_ns() + settle)
+			wait.deadline_ns = clock_mono_ns() + settle;
+		if (wait_leader_where(t, node_id > 0 ? NULL : region, node_id, &wait, &status) == 0) {
 			json_decref(status);
+			continue; /* the loop head reports it */
+		}
+		if (action_ctx_expired(ctx)) {
+			action_result_set(res, action_ctx_cancelled(ctx) ? ACTION_CANCELLED : ACTION_TIMED_OUT,
+					  "leadership did not move to %s%s after %d request%s: %s",
+					  node_id > 0 ? "node " : "region ",
+					  node_id > 0 ? plan_arg_str(args, "node") ?: "?" : region ? region : "?",
+					  attempts, attempts == 1 ? "" : "s", last);
 			return;
 		}
 	}
-	req = node_id > 0 ? json_pack("{s:I}", "node_id", (json_int_t)node_id) :
-			    json_pack("{s:s}", "region", region ? region : "");
-	if (node_call(&answer, addr, "inferadb.ledger.v1.Admin/RequestLeaderTransfer", req,
-		      ADMIN_TIMEOUT_NS, &err) != 0) {
-		action_result_set(res, ACTION_FAILED, "RequestLeaderTransfer failed: %s", err.msg);
-		goto out;
-	}
-	json_decref(status);
-	status = NULL;
-	if (wait_leader_where(t, node_id > 0 ? NULL : region, node_id, ctx, &status) != 0) {
-		action_result_set(res, ACTION_TIMED_OUT, "leadership did not move to %s%s within the timeout",
-				  node_id > 0 ? "node " : "region ", node_id > 0 ? "" : region);
-		goto out;
-	}
-	action_result_set(res, ACTION_OK, "leader is now node %lld in %s",
-			  (long long)json_integer_value(json_object_get(json_object_get(status, "leader"), "id")),
-			  json_string_value(json_object_get(json_object_get(status, "leader"), "region")) ?: "?");
-	res->data = answer;
-	answer = NULL;
-out:
-	json_decref(req);
-	json_decref(answer);
-	json_decref(status);
 }
 
 static void do_force_election(struct target *t, json_t *args, const struct action_ctx *ctx,

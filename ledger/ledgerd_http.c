@@ -203,6 +203,10 @@ out:
 	return rc;
 }
 
+/* A drill opens a few connections per thread; this leaves room for that
+ * and for hundreds of slow clients while bounding the daemon's threads. */
+#define LEDGERD_MAX_CONNECTIONS 1024
+
 /* ---- request handling ---- */
 
 static int authorized(struct ledgerd_node *n, struct MHD_Connection *conn)
@@ -217,7 +221,16 @@ static int authorized(struct ledgerd_node *n, struct MHD_Connection *conn)
 		return 0;
 	h += 7;
 	tl = strlen(n->admin_token);
-	return strlen(h) == tl && memcmp(h, n->admin_token, tl) == 0;
+	if (strlen(h) != tl)
+		return 0;
+	/* Constant time: how far a guess matches must not show in the timing. */
+	{
+		unsigned char diff = 0;
+
+		for (size_t i = 0; i < tl; i++)
+			diff |= (unsigned char)(h[i] ^ n->admin_token[i]);
+		return diff == 0;
+	}
 }
 
 static enum MHD_Result serve_metrics(struct ledgerd_node *n, struct MHD_Connection *conn)
@@ -464,6 +477,10 @@ int ledgerd_http_start(struct ledgerd_node *n, struct dr_error *err)
 				    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 				    MHD_OPTION_NOTIFY_COMPLETED, on_completed, n,
 				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+				    /* A thread per connection: bound them.  No per-IP
+				     * limit: on loopback every client shares one address,
+				     * and a slow one must not lock the others out. */
+				    MHD_OPTION_CONNECTION_LIMIT, (unsigned)LEDGERD_MAX_CONNECTIONS,
 				    MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (!n->httpd)

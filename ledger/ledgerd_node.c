@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "common/clock.h"
@@ -801,6 +802,11 @@ static int node_setup(struct ledgerd_node *n, struct dr_error *err)
 	raft_set_pre_vote(&n->raft, true);
 	raft_set_snapshot_threshold(&n->raft, n->cfg.snapshot_threshold);
 	raft_set_snapshot_trailing(&n->raft, n->cfg.snapshot_threshold);
+	/* libraft retries a lost snapshot transfer only after this (30 s by
+	 * default): the soak saw a restarted follower stall that long.  A few
+	 * election timeouts is plenty for a local snapshot. */
+	raft_set_install_snapshot_timeout(&n->raft, 5 * n->cfg.election_ms > 2000 ?
+					  5 * n->cfg.election_ms : 2000);
 	if (first) {
 		/* A joining node starts with an empty log and no configuration:
 		 * the leader's AddMember brings it in (bootstrapping it too
@@ -835,6 +841,15 @@ static int load_token(struct ledgerd_node *n, struct dr_error *err)
 
 	if (!n->cfg.admin_token_file)
 		return 0;
+	{
+		struct stat st;
+
+		/* A token others can read protects nothing. */
+		if (stat(n->cfg.admin_token_file, &st) == 0 && (st.st_mode & 0077))
+			return dr_error_set(err, "admin token file '%s' is readable by others (mode %03o); "
+					    "chmod 600 it", n->cfg.admin_token_file,
+					    (unsigned)(st.st_mode & 0777));
+	}
 	if (fs_read_file(&text, &len, n->cfg.admin_token_file, 4096, err) != 0)
 		return dr_error_wrap(err, "cannot read --admin-token-file");
 	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))

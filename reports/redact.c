@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/strbuf.h"
 #include "reports/redact.h"
@@ -189,6 +190,9 @@ static void redact_after(char **text, const char *keyword, int to_eol)
 
 		while (*v == ' ' || *v == '\t')
 			v++;
+		/* A quoted value (YAML or JSON: `X-Api-Key: "v"`): redact inside. */
+		if (*v == '"' || *v == '\'')
+			v++;
 		end = v;
 		if (to_eol)
 			while (*end && *end != '\n' && *end != '\r' && *end != '"' && *end != '\'')
@@ -215,6 +219,21 @@ static void redact_after(char **text, const char *keyword, int to_eol)
 	*text = strbuf_detach(&sb);
 }
 
+/* Names of fields and headers whose value is a credential whatever it
+ * looks like. */
+static int credential_key(const char *key)
+{
+	static const char *const headers[] = {
+		"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
+		"api-key", "x-auth-token",
+	};
+
+	for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++)
+		if (strcasecmp(key, headers[i]) == 0)
+			return 1;
+	return name_is_secret(key, strlen(key));
+}
+
 static char *redact_with(const struct literals *l, const char *text)
 {
 	char *out = xstrdup(text ? text : "");
@@ -224,6 +243,8 @@ static char *redact_with(const struct literals *l, const char *text)
 	redact_url_userinfo(&out);
 	redact_after(&out, "authorization:", 1);
 	redact_after(&out, "bearer ", 0);
+	redact_after(&out, "x-api-key:", 1);
+	redact_after(&out, "cookie:", 1);
 	return out;
 }
 
@@ -266,7 +287,12 @@ static json_t *redact_json_with(const struct literals *l, const json_t *v)
 		json_object_foreach((json_t *)v, key, val) {
 			char *k = redact_with(l, key);
 
-			json_object_set_new(out, k, redact_json_with(l, val));
+			/* A credential header or a secret-named field (headers of an
+			 * http probe, grpcurl -H values): the whole value goes. */
+			if (json_is_string(val) && credential_key(key))
+				json_object_set_new(out, k, json_string(REDACTED));
+			else
+				json_object_set_new(out, k, redact_json_with(l, val));
 			free(k);
 		}
 		break;

@@ -23,7 +23,9 @@ static void must_not_hold(const char *out, const char *in, const char *what)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
-	char *in = fuzz_strndup(data, size), *out, *again, *dumped;
+	char *in = fuzz_strndup(data, size), *out, *again;
+	const char *key;
+	json_t *val;
 	json_t *v, *r;
 
 	if (!ready) {
@@ -46,10 +48,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_object_set_new(obj, "text", v);
 		json_object_set_new(obj, in, json_true()); /* the text as a key too */
 		r = redact_json(obj);
-		dumped = json_dumps(r, JSON_SORT_KEYS);
-		if (dumped)
-			must_not_hold(dumped, in, "redact_json");
-		free(dumped);
+		/* The strings themselves: a dump would escape control bytes
+		 * ("\f" + "z-..." reads as "\\fz-..."). */
+		json_object_foreach(r, key, val) {
+			must_not_hold(key, in, "redact_json (key)");
+			if (json_is_string(val))
+				must_not_hold(json_string_value(val), in, "redact_json (value)");
+		}
 		json_decref(r);
 		json_decref(obj);
 	}

@@ -54,7 +54,9 @@ for p in "${plans[@]}"; do
 	done
 	grep -q '"status": *"passed"' "$tmp/artifacts/$p/journal.json" ||
 		fail "$p: journal.json does not record a pass"
-	grep -q "| $p | passed | 0 |" "$tmp/summary.md" || fail "$p: not in the markdown summary"
+	grep -q "| $p | passed | 0 |" "$tmp/summary.md" || fail "$p: not in the markdown summary table"
+	[ "$(grep -c "^# $p: PASSED" "$tmp/summary.md")" -eq 1 ] ||
+		fail "$p: its markdown summary is not in the summary file exactly once"
 done
 
 # Bounded poll: cluster teardown is synchronous, but give stragglers 5 s.

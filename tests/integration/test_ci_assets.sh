@@ -75,7 +75,8 @@ rc=$?
 for f in journal.json junit.xml report.md; do
 	[ -s "$tmp/art/$f" ] || fail "dr-drill.sh: artifact $f missing"
 done
-grep -q '^# manual-failover: PASSED' "$summary" || fail "dr-drill.sh: no summary in GITHUB_STEP_SUMMARY"
+[ "$(grep -c '^# manual-failover: PASSED' "$summary")" -eq 1 ] ||
+	fail "dr-drill.sh: GITHUB_STEP_SUMMARY does not hold the drill's summary exactly once: $(cat "$summary")"
 # ... and a failing one: its exit status 1 reaches the job.
 cat >"$tmp/fails.yaml" <<'PLAN'
 version: 1
@@ -89,7 +90,7 @@ ARTIFACTS_DIR=$tmp/art2 GITHUB_STEP_SUMMARY=$summary RESULTS_REPO=$tmp/results \
 	timeout 60 ci/dr-drill.sh "$tmp/fails.yaml" >"$tmp/out" 2>&1
 rc=$?
 [ "$rc" -eq 1 ] || fail "dr-drill.sh with a failing drill exited $rc, expected 1"
-grep -q '^# fails: FAILED' "$summary" || fail "dr-drill.sh: the failed drill's summary is missing"
+[ "$(grep -c '^# fails: FAILED' "$summary")" -eq 1 ] || fail "dr-drill.sh: the failed drill's summary is not there once"
 [ -s "$tmp/art2/junit.xml" ] || fail "dr-drill.sh: a failed drill's JUnit is missing"
 
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }

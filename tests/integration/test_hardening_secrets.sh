@@ -54,7 +54,7 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 #    name); in the plan source quoted in report.md, redact_after() stops at
 #    the opening quote of `Proxy-Authorization: "Basic v"` and knows no
 #    X-Api-Key pattern.
-KNOWN_LEAKS=("header-apikey:*" "header-proxy:*")
+KNOWN_LEAKS=()
 
 rnd() { od -An -N8 -tx1 /dev/urandom | tr -d ' \n'; }
 net="127.$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))"
@@ -184,13 +184,13 @@ nobj=$(find "$scan/git-objects" -type f | wc -l)
 
 is_known() {
 	local k
-	for k in "${KNOWN_LEAKS[@]}"; do
+	for k in ${KNOWN_LEAKS[@]+"${KNOWN_LEAKS[@]}"}; do
 		# shellcheck disable=SC2053
 		[[ $1 == $k ]] && { seen_known[$k]=1; return 0; }
 	done
 	return 1
 }
-declare -A seen_known
+declare -A seen_known=()
 leaks=0
 for kind in "${!secret[@]}"; do
 	value=${secret[$kind]}
@@ -217,12 +217,11 @@ for kind in "${!secret[@]}"; do
 		fi
 	done <<<"$hits"
 done
-for k in "${KNOWN_LEAKS[@]}"; do
+for k in ${KNOWN_LEAKS[@]+"${KNOWN_LEAKS[@]}"}; do
 	[ -n "${seen_known[$k]:-}" ] || echo "FIXED: known leak '$k' no longer happens; drop it from KNOWN_LEAKS"
 done
 [ "$leaks" -eq 0 ] || fail "$leaks secret leak(s)"
 
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
-nknown=$(grep -c . <<<"$(printf '%s\n' "${!seen_known[@]}")")
-[ ${#seen_known[@]} -eq 0 ] && nknown=0
+nknown=${#seen_known[@]}
 echo "no unexpected secret in any artefact (${#secret[@]} kinds, $nobj git objects; $nknown known leak kind(s) still open)"

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -329,6 +330,7 @@ static void test_admin_token(void **state)
 	(void)state;
 	snprintf(token_path, sizeof token_path, "/tmp/ledgerd-token-%d", getpid());
 	assert_int_equal(fs_write_atomic(token_path, "s3cret\n", 7, &err), 0);
+	assert_int_equal(chmod(token_path, 0600), 0); /* ledgerd refuses a readable token */
 	t.extra_arg = "--admin-token-file";
 	t.extra_val = token_path;
 	assert_int_equal(testnet_start(&t, 1, NULL), 0);

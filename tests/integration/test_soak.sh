@@ -102,6 +102,10 @@ grep -q '^  1. drop-entry hold [0-9]*ms (pick [0-9]*)$' <<<"$out" || fail "the s
 grep -q '^replay:   drillrig soak --replay soak-schedule-5.json$' <<<"$out" || fail "the replay command"
 [ -s "$tmp/soak-schedule-5.json" ] || fail "the schedule file was not written"
 [ -s "$tmp/soak-iteration-1.history.ndjson" ] || fail "the failing iteration's history was not kept"
+[ -s "$tmp/soak-cluster-5/supervisor.log" ] && [ -s "$tmp/soak-cluster-5/n1.log" ] ||
+	fail "the failed cluster's logs were not kept: $err"
+grep -q "^drillrig soak: the cluster's logs are kept in './soak-cluster-5'$" <<<"$err" || fail "logs message: $err"
+ls -d "$tmp"/drillrig-soak-* >/dev/null 2>&1 && fail "the failed cluster's directory was not removed"
 expect_nothing_running "after the planted loss"
 
 run "$bin" soak --replay soak-schedule-5.json

@@ -104,6 +104,29 @@ static void test_format_round_trips(void **state)
 	}
 }
 
+/* Found by fuzzing: a long fraction of an hour overflowed int64. */
+static void test_duration_long_fraction_does_not_overflow(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_ok("1.99999999999h"), INT64_C(7199999996400));
+	assert_int_equal(parse_ok("0.000000001s"), 1);
+}
+
+/* Found by fuzzing: 1ns formatted as "0us", 1500us as "1ms". */
+static void test_duration_format_is_exact(void **state)
+{
+	static const char *const cases[] = { "1ns", "1500us", "1us", "2s1ns" };
+	static const char *const want[] = { "1ns", "1500us", "1us", "2000000001ns" };
+	char buf[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		duration_format(buf, sizeof(buf), parse_ok(cases[i]));
+		assert_string_equal(buf, want[i]);
+		assert_int_equal(parse_ok(buf), parse_ok(cases[i]));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -114,6 +137,8 @@ int main(void)
 		cmocka_unit_test(test_rejects_trailing_junk_and_order),
 		cmocka_unit_test(test_rejects_overflow),
 		cmocka_unit_test(test_format_round_trips),
+		cmocka_unit_test(test_duration_long_fraction_does_not_overflow),
+		cmocka_unit_test(test_duration_format_is_exact),
 	};
 
 	return cmocka_run_group_tests_name("duration", tests, NULL, NULL);
