@@ -320,6 +320,25 @@ void executor_run(struct target *t, const char *action, json_t *args, json_t *ex
 		check_step_expect(expect, res);
 }
 
+/* A generic action aimed at a separate cluster (region: restored) runs
+ * against that cluster's own target, without the region filter. */
+static struct target *scoped(struct target *t, json_t *args, json_t **scoped_args)
+{
+	json_t *probe = json_object_get(args, "probe");
+	const char *ref = plan_arg_str(args, "region");
+	struct target *sub;
+
+	*scoped_args = NULL;
+	if (!ref && json_is_object(probe))
+		ref = plan_arg_str(probe, "region");
+	if (!ref || !t->scope || !(sub = t->scope(t, ref)))
+		return t;
+	*scoped_args = json_deep_copy(args);
+	json_object_del(*scoped_args, "region");
+	json_object_del(json_object_get(*scoped_args, "probe"), "region");
+	return sub;
+}
+
 static void executor_dispatch(struct target *t, const char *action, json_t *args,
 			      const struct action_ctx *ctx, struct action_result *res)
 {
@@ -330,7 +349,13 @@ static void executor_dispatch(struct target *t, const char *action, json_t *args
 			describe_dry_run(action, args, res);
 			return;
 		}
-		generic_actions[i].fn(t, args, ctx, res);
+		{
+			json_t *sargs = NULL;
+			struct target *st = scoped(t, args, &sargs);
+
+			generic_actions[i].fn(st, sargs ? sargs : args, ctx, res);
+			json_decref(sargs);
+		}
 		return;
 	}
 	/* Target actions describe their own dry run: a Kubernetes target prints

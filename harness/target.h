@@ -100,6 +100,11 @@ struct target {
 	 * status poller then polls status() instead of each endpoint. */
 	int (*workload_connect)(struct target *t, int64_t call_timeout_ns,
 				struct workload_conn **out, struct dr_error *err);
+	/* Optional: a separate cluster addressed like a region (the local
+	 * target's `restored`, seeded by restore_snapshot).  Returns a target
+	 * for it (owned by t, valid until t closes) or NULL when ref is an
+	 * ordinary region. */
+	struct target *(*scope)(struct target *t, const char *ref);
 	/* Map a region reference (a role such as "dr", or a region name) to the
 	 * region's name; NULL when unknown.  The string lives as long as t. */
 	const char *(*resolve_region)(struct target *t, const char *ref);

@@ -35,6 +35,7 @@ struct local_target {
 	char *ledgerd;
 	char *role_names[3];  /* region name of the first region of each role */
 	json_t *snapshots;    /* step name -> CreateSnapshot answer (+ "copy") */
+	struct target *restored; /* the cluster restore_snapshot started (attached) */
 	struct node_set stopped; /* ids this drill stopped, for `start what: all` */
 	struct node_set paused;
 };
@@ -726,6 +727,25 @@ static void do_restore(struct target *t, json_t *args, const struct action_ctx *
 	}
 	if (snap)
 		json_object_set(answer, "snapshot", snap);
+	/* Later steps address it as region `restored`. */
+	if (lt->restored) {
+		lt->restored->close(lt->restored, 1);
+		lt->restored = NULL;
+	}
+	{
+		struct target_local_opts ro = TARGET_LOCAL_OPTS_INIT;
+		char *rdir = xasprintf("%s/restored", lt->dir);
+
+		ro.cluster_dir = rdir;
+		if (target_local_new(&lt->restored, NULL, &ro, &err) != 0) {
+			action_result_set(res, ACTION_FAILED, "restored, but cannot attach to '%s': %s",
+					  rdir, err.msg);
+			free(rdir);
+			json_decref(answer);
+			return;
+		}
+		free(rdir);
+	}
 	action_result_set(res, ACTION_OK, "restored a separate cluster from %s", path);
 	res->data = answer;
 }
@@ -882,6 +902,13 @@ static json_t *local_describe(struct target *t)
 	return d;
 }
 
+static struct target *local_scope(struct target *t, const char *ref)
+{
+	struct local_target *lt = t->impl;
+
+	return ref && strcmp(ref, "restored") == 0 ? lt->restored : NULL;
+}
+
 static char *local_state_path(struct target *t)
 {
 	struct local_target *lt = t->impl;
@@ -905,6 +932,8 @@ static void local_close(struct target *t, int keep)
 		fprintf(stderr, "drillrig: the cluster keeps running in '%s' (drillrig cluster down --cluster %s)\n",
 			lt->dir, lt->dir);
 	}
+	if (lt->restored)
+		lt->restored->close(lt->restored, 1);
 	drill_lock_release(&lt->lock);
 	json_decref(lt->snapshots);
 	free(lt->dir);
@@ -1027,6 +1056,7 @@ int target_local_new(struct target **out, const struct plan *plan,
 	t->resolve_region = local_resolve_region;
 	t->describe = local_describe;
 	t->state_path = local_state_path;
+	t->scope = local_scope;
 	t->close = local_close;
 	*out = t;
 	return 0;

@@ -12,26 +12,41 @@ static void ledger_conn_append(struct workload_conn *c, const char *client_id, u
 	ledger_append(c->impl, client_id, sequence, payload, res);
 }
 
+struct refs {
+	const char *client_id;
+	struct ledger_entry_ref *items;
+	size_t n, alloc;
+};
+
+static void collect_ref(const json_t *e, void *payload)
+{
+	struct refs *r = payload;
+	const char *cid = json_string_value(json_object_get(e, "client_id"));
+
+	if (!cid || strcmp(cid, r->client_id) != 0)
+		return;
+	if (r->n == r->alloc) {
+		r->alloc = r->alloc ? r->alloc * 2 : 4096;
+		r->items = xrealloc(r->items, r->alloc * sizeof(*r->items));
+	}
+	r->items[r->n].sequence = (uint64_t)json_integer_value(json_object_get(e, "sequence"));
+	r->items[r->n].index = (uint64_t)json_integer_value(json_object_get(e, "index"));
+	r->n++;
+}
+
+/* Page by page into the compact array: an hour-long drill's ledger never
+ * sits in memory as JSON. */
 static int ledger_conn_read_all(struct workload_conn *c, const char *client_id,
 				struct ledger_entry_ref **out, size_t *n, struct dr_error *err)
 {
-	json_t *entries = NULL, *e;
-	size_t i, k = 0;
+	struct refs r = { client_id, NULL, 0, 0 };
 
-	if (ledger_read_all(c->impl, &entries, err) != 0)
+	if (ledger_read_each(c->impl, collect_ref, &r, err) != 0) {
+		free(r.items);
 		return -1;
-	*out = xcalloc(json_array_size(entries) + 1, sizeof(**out));
-	json_array_foreach(entries, i, e) {
-		const char *cid = json_string_value(json_object_get(e, "client_id"));
-
-		if (!cid || strcmp(cid, client_id) != 0)
-			continue;
-		(*out)[k].sequence = (uint64_t)json_integer_value(json_object_get(e, "sequence"));
-		(*out)[k].index = (uint64_t)json_integer_value(json_object_get(e, "index"));
-		k++;
 	}
-	*n = k;
-	json_decref(entries);
+	*out = r.items ? r.items : xcalloc(1, sizeof(**out));
+	*n = r.n;
 	return 0;
 }
 

@@ -294,17 +294,14 @@ int ledger_leader_index(struct ledger_client *c, struct dr_error *err)
 	return idx;
 }
 
-int ledger_read_all(struct ledger_client *c, json_t **entries, struct dr_error *err)
+int ledger_read_each(struct ledger_client *c, ledger_entry_fn fn, void *payload,
+		     struct dr_error *err)
 {
-	json_t *all = json_array();
 	json_int_t from = 1;
 	int leader = ledger_leader_index(c, err), tries = 0;
 
-	*entries = NULL;
-	if (leader < 0) {
-		json_decref(all);
+	if (leader < 0)
 		return -1;
-	}
 	for (;;) {
 		json_t *req = json_pack("{s:I, s:i}", "from_index", from, "limit", 1000);
 		json_t *resp = NULL, *page, *e;
@@ -319,17 +316,15 @@ int ledger_read_all(struct ledger_client *c, json_t **entries, struct dr_error *
 				dr_error_set(err, "Read on '%s' answered HTTP %ld: %s", c->nodes[leader].address,
 					     status, json_string_value(json_object_get(resp, "message")));
 			json_decref(resp);
-			if (++tries > 20) {
-				json_decref(all);
+			if (++tries > 20)
 				return -1;
-			}
 			clock_sleep_ns(50 * NS_PER_MS);
 			leader = next >= 0 ? next : (leader + 1) % (int)c->n;
 			continue;
 		}
 		page = json_object_get(resp, "entries");
 		json_array_foreach(page, i, e)
-			json_array_append(all, e);
+			fn(e, payload);
 		/* Pages are by index and hidden entries leave holes: continue
 		 * after the last entry returned, not after from + limit. */
 		if (json_array_size(page) == 0) {
@@ -343,6 +338,23 @@ int ledger_read_all(struct ledger_client *c, json_t **entries, struct dr_error *
 			break;
 		}
 		json_decref(resp);
+	}
+	return 0;
+}
+
+static void append_entry(const json_t *entry, void *payload)
+{
+	json_array_append((json_t *)payload, (json_t *)entry);
+}
+
+int ledger_read_all(struct ledger_client *c, json_t **entries, struct dr_error *err)
+{
+	json_t *all = json_array();
+
+	*entries = NULL;
+	if (ledger_read_each(c, append_entry, all, err) != 0) {
+		json_decref(all);
+		return -1;
 	}
 	*entries = all;
 	return 0;

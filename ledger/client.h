@@ -83,5 +83,10 @@ int ledger_leader_index(struct ledger_client *c, struct dr_error *err);
 /* Every entry, in index order, paged with Read from the leader.  *entries
  * is a new JSON array of {index, term, client_id, sequence, payload}. */
 int ledger_read_all(struct ledger_client *c, json_t **entries, struct dr_error *err);
+/* The same, one page at a time: fn sees every entry (borrowed, valid during
+ * the call) in index order, so a reader of a long ledger holds one page. */
+typedef void (*ledger_entry_fn)(const json_t *entry, void *payload);
+int ledger_read_each(struct ledger_client *c, ledger_entry_fn fn, void *payload,
+		     struct dr_error *err);
 
 #endif

@@ -211,12 +211,45 @@ static void test_held_lock_refuses_second_drill(void **state)
 	free(dir);
 }
 
+/* restore_snapshot's cluster is addressable as region `restored`: a write
+ * there lands right after the snapshot's last entry. */
+static void test_restored_cluster_is_addressable(void **state)
+{
+	char *dir = drill_tmpdir("restored");
+	char *plan = drill_src_path("tests/data/plans/restored/restored-region.yaml");
+	const char *args[] = { "run", plan, "--json", "--timing", "300ms/30ms", "--no-results", NULL };
+	struct drill_proc p;
+	json_t *journal, *snap, *write;
+	int rc;
+
+	(void)state;
+	assert_int_equal(drill_proc_start(&p, dir, args), 0);
+	rc = drill_proc_wait(&p, DRILL_TIMEOUT_MS);
+	if (rc != 0)
+		dump(&p);
+	assert_int_equal(rc, 0);
+	journal = drill_proc_journal(&p);
+	assert_non_null(journal);
+	snap = json_object_get(find_step(journal, "steps", "snap"), "data");
+	write = json_object_get(json_object_get(find_step(journal, "steps", "restored-write"), "data"),
+				"data");
+	assert_true(json_integer_value(json_object_get(snap, "index")) > 0);
+	assert_int_equal(json_integer_value(json_object_get(write, "index")),
+			 json_integer_value(json_object_get(snap, "index")) + 1);
+	assert_nothing_running(journal);
+	json_decref(journal);
+	fs_remove_tree(dir, NULL);
+	free(plan);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_region_failover_passes),
 		cmocka_unit_test(test_sigint_during_fault_exits_4_restored),
 		cmocka_unit_test(test_held_lock_refuses_second_drill),
+		cmocka_unit_test(test_restored_cluster_is_addressable),
 	};
 
 	return cmocka_run_group_tests_name("drill_local", tests, NULL, NULL);
