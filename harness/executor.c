@@ -288,7 +288,20 @@ static void check_step_expect(json_t *expect, struct action_result *res)
 		static const char *const ops[] = { "equals", "not_equals", "ne", "matches", "lt", "le",
 						   "gt", "ge" };
 		const char *path = json_string_value(json_object_get(item, "path"));
+		json_t *exists = json_object_get(item, "exists");
 
+		if (json_is_boolean(exists)) {
+			struct dr_error err = DR_ERROR_INIT;
+			json_t *found = NULL;
+			int present = json_path_lookup(&found, res->data ? res->data : json_null(),
+						       path ? path : "", &err) == 0 && found;
+
+			if (present != json_is_true(exists)) {
+				action_result_set(res, ACTION_FAILED, "expectation failed: %s is %s",
+						  path ? path : "?", present ? "present" : "absent");
+				return;
+			}
+		}
 		for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
 			struct dr_error err = DR_ERROR_INIT;
 			struct expect_result er;

@@ -706,6 +706,22 @@ out:
 	json_decref(status);
 }
 
+/* The supervisor's restore with the restored cluster's size: one region
+ * (a restore builds a new cluster, not a copy of the topology). */
+static int request_restore(json_t **answer, const char *dir, const char *path, int64_t size,
+			   struct dr_error *err)
+{
+	char topo[32];
+	json_t *req;
+	int rc;
+
+	snprintf(topo, sizeof(topo), "primary=%lld", (long long)(size > 0 ? size : 1));
+	req = json_pack("{s:s,s:s,s:s}", "cmd", "restore", "snapshot", path, "topology", topo);
+	rc = cluster_request(answer, dir, req, 60 * NS_PER_SEC, err);
+	json_decref(req);
+	return rc;
+}
+
 static void do_restore(struct target *t, json_t *args, const struct action_ctx *ctx,
 		       struct action_result *res)
 {
@@ -720,7 +736,7 @@ static void do_restore(struct target *t, json_t *args, const struct action_ctx *
 		action_result_set(res, ACTION_FAILED, "no snapshot named '%s'", from ? from : "");
 		return;
 	}
-	if (cluster_restore(&answer, lt->dir, path, &err) != 0) {
+	if (request_restore(&answer, lt->dir, path, plan_arg_int(args, "size", 1), &err) != 0) {
 		action_result_set(res, ACTION_FAILED, "restore from '%s' failed: %s", path, err.msg);
 		json_decref(answer);
 		return;
