@@ -938,6 +938,22 @@ static void local_close(struct target *t, int keep)
 	struct dr_error err = DR_ERROR_INIT;
 
 	keep = keep || lt->keep;
+	if (lt->restored) {
+		lt->restored->close(lt->restored, 1);
+		/* The drill's restored cluster goes with the drill.  An owned
+		 * cluster's teardown below takes it along; an attached one stays,
+		 * so its restored cluster is removed here. */
+		if (lt->attached && !keep) {
+			json_t *req = json_pack("{s:s}", "cmd", "restore-down"), *answer = NULL;
+
+			if (cluster_request(&answer, lt->dir, req, 30 * NS_PER_SEC, &err) != 0)
+				fprintf(stderr, "drillrig: warning: cannot remove the restored cluster: %s\n",
+					err.msg);
+			json_decref(answer);
+			json_decref(req);
+			dr_error_clear(&err);
+		}
+	}
 	if (!lt->attached && !(lt->up && keep)) {
 		/* The directory is ours (mkdtemp), started or not. */
 		if (lt->up && cluster_down(lt->dir, &err) != 0)
@@ -948,8 +964,6 @@ static void local_close(struct target *t, int keep)
 		fprintf(stderr, "drillrig: the cluster keeps running in '%s' (drillrig cluster down --cluster %s)\n",
 			lt->dir, lt->dir);
 	}
-	if (lt->restored)
-		lt->restored->close(lt->restored, 1);
 	drill_lock_release(&lt->lock);
 	json_decref(lt->snapshots);
 	free(lt->dir);
