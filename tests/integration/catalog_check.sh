@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Shared by tests/integration/test_catalog_*.sh: runs the drills named as
+# arguments through ci/drill-all.sh on the bundled cluster with short
+# timeouts; every one must pass, report its figures, and leave no process
+# behind.  Not a test itself (the runner only picks up test_*.sh).
+set -uo pipefail
+
+plans=("$@")
+bin=${DRILLRIG_BIN:?DRILLRIG_BIN not set}
+src=${DRILLRIG_SRC:?DRILLRIG_SRC not set}
+tmp=$(mktemp -d /dev/shm/drillrig-catalog.XXXXXX 2>/dev/null || mktemp -d)
+failures=0
+
+fail() {
+	echo "FAIL: $*"
+	failures=$((failures + 1))
+}
+
+# Whatever went wrong, no ledgerd or supervisor of ours outlives the test:
+# every cluster lives under $tmp, so its processes name $tmp.
+cleanup() {
+	local pids
+	pids=$(pgrep -f -- "$tmp/" || true)
+	if [ -n "$pids" ]; then
+		# shellcheck disable=SC2086 # one pid per word
+		kill -9 $pids 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+cd "$src" || exit 1
+args=()
+for p in "${plans[@]}"; do
+	args+=("drills/$p.yaml")
+done
+
+DRILLRIG=$bin DRILLRIG_CLUSTER_ROOT=$tmp/clusters timeout 170 \
+	ci/drill-all.sh --results-repo "$tmp/results" --artifacts "$tmp/artifacts" \
+	--summary "$tmp/summary.md" --timing 300ms/30ms "${args[@]}" >"$tmp/out" 2>&1
+rc=$?
+cat "$tmp/out"
+[ "$rc" -eq 0 ] || fail "drill-all exited $rc, expected 0"
+grep -q "^${#plans[@]} drills: ${#plans[@]} passed, 0 failed$" "$tmp/out" ||
+	fail "the summary line does not say every drill passed"
+
+for p in "${plans[@]}"; do
+	row=$(grep -E "^$p +passed +0 " "$tmp/out" || true)
+	[ -n "$row" ] || fail "$p: no passing row in the summary table"
+	# RTO and RPO come from the results index: numbers (or n/a), never '-'.
+	rto=$(awk '{print $4}' <<<"$row")
+	[[ $rto =~ ^([0-9]+(\.[0-9]+)?|n/a)$ ]] || fail "$p: RTO column '$rto'"
+	for f in journal.json junit.xml report.md; do
+		[ -s "$tmp/artifacts/$p/$f" ] || fail "$p: artifact $f missing"
+	done
+	grep -q '"status": *"passed"' "$tmp/artifacts/$p/journal.json" ||
+		fail "$p: journal.json does not record a pass"
+	grep -q "| $p | passed | 0 |" "$tmp/summary.md" || fail "$p: not in the markdown summary table"
+	[ "$(grep -c "^# $p: PASSED" "$tmp/summary.md")" -eq 1 ] ||
+		fail "$p: its markdown summary is not in the summary file exactly once"
+done
+
+# Bounded poll: cluster teardown is synchronous, but give stragglers 5 s.
+for _ in $(seq 50); do
+	pgrep -f -- "$tmp/clusters" >/dev/null || break
+	sleep 0.1
+done
+if pgrep -f -- "$tmp/clusters" >/dev/null; then
+	fail "processes left running: $(pgrep -af -- "$tmp/clusters")"
+fi
+if [ -d "$tmp/clusters" ] && [ -n "$(ls -A "$tmp/clusters")" ]; then
+	fail "cluster directories left behind: $(ls "$tmp/clusters")"
+fi
+
+[ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
+echo "ok: ${plans[*]} passed"
