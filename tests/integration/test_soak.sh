@@ -138,8 +138,9 @@ transfer_to_restarted_node_lands() {
 # 45 (scale-region primary) left node 1 at its own snapshot for 30 s while
 # node 2 got the leader's snapshot in 1.5 s: libraft's default
 # install-snapshot timeout (30 s, ledgerd does not set it) after a lost
-# InstallSnapshot.  Timing-dependent (about 1 in 50-100 iterations) and
-# about 2.5 minutes long; skipped until the ledgerd fix.
+# InstallSnapshot.  Fixed: ledgerd sets the timeout to 5 election timeouts.
+# Timing-dependent (about 1 in 50-100 iterations) and about 2.5 minutes
+# long, so it runs on request (DRILLRIG_SOAK_KNOWN_BUGS=1), not in make test.
 restarted_follower_resyncs_quickly() {
 	run "$bin" soak --seed 4242 --iterations 45 --recovery-timeout 10s
 	expect_rc 0 "restarted_follower_resyncs_quickly"
@@ -151,7 +152,7 @@ if [ "${DRILLRIG_SOAK_KNOWN_BUGS:-0}" = 1 ]; then
 	expect_nothing_running "after restarted_follower_resyncs_quickly"
 else
 	echo "SKIP transfer_to_restarted_node_lands: known ledgerd bug, reported to the lead (DRILLRIG_SOAK_KNOWN_BUGS=1 runs it)"
-	echo "SKIP restarted_follower_resyncs_quickly: known ledgerd bug (30 s install-snapshot stall), reported to the lead"
+	echo "SKIP restarted_follower_resyncs_quickly: fixed in ledgerd; 2.5 min and timing-dependent, so on request only (DRILLRIG_SOAK_KNOWN_BUGS=1)"
 fi
 
 # ---- attach: --cluster uses a running cluster and leaves it running ----------
@@ -188,8 +189,12 @@ fi
 wait $soak_pid
 rc=$?
 [ "$rc" -eq 4 ] || fail "SIGINT: exit $rc, expected 4: $(cat "$tmp/int.out" "$tmp/int.err")"
-grep -qE '^soak  1/20  (partition-region|pause-node) .* hold [0-9.]+m?s .*  ok$' "$tmp/int.out" ||
-	fail "the interrupted iteration was still checked: $(cat "$tmp/int.out")"
+# Normally the signal lands in the 20 s hold and the iteration is healed and
+# checked ("ok").  On a slow machine (sanitizers) it can land before the
+# fault is in place: then nothing was broken and the iteration says
+# "interrupted" -- the cluster must be healthy either way (checked below).
+grep -qE '^soak  1/20  (partition-region|pause-node) .* hold [0-9.]+m?s .*  (ok|interrupted)$' "$tmp/int.out" ||
+	fail "the interrupted iteration was neither checked nor cleanly stopped: $(cat "$tmp/int.out")"
 grep -q '^soak  2/20' "$tmp/int.out" && fail "no iteration starts after SIGINT"
 grep -qE "^soak  1/20  .* hold 20" "$tmp/int.out" && fail "SIGINT did not cut the hold short"
 grep -q '^verdict: interrupted (exit 4)$' "$tmp/int.out" || fail "verdict after SIGINT"
