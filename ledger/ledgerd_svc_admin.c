@@ -57,10 +57,29 @@ static void transfer_cb(struct raft_transfer *req)
 				   "leadership transfer to node %llu did not complete", c->target);
 		return;
 	}
-	ledgerd_log("leadership transferred to node %llu", c->target);
-	ledgerd_call_ok(n, c, json_pack("{s:b, s:b, s:o, s:I}", "transferred", 1, "unsafe", 0,
-					"leader", member_brief(n, c->target), "previous_leader",
-					(json_int_t)n->cfg.id));
+	/* Stepping down is not the same as the target winning: an election
+	 * can intervene (the soak saw another node win).  Say only what this
+	 * node knows; callers that need the target to lead check the status. */
+	{
+		raft_id lid = 0;
+		const char *laddr = NULL;
+
+		raft_leader(&n->raft, &lid, &laddr);
+		if (lid && lid != c->target) {
+			ledgerd_log("leadership transfer to node %llu ended with node %llu leading",
+				    c->target, (unsigned long long)lid);
+			ledgerd_call_error(n, c, LEDGER_UNAVAILABLE,
+					   "leadership transfer to node %llu ended with node %llu leading",
+					   c->target, (unsigned long long)lid);
+			return;
+		}
+		ledgerd_log("leadership handed to node %llu%s", c->target,
+			    lid ? "" : " (its leadership not yet seen here)");
+		ledgerd_call_ok(n, c, json_pack("{s:b, s:b, s:b, s:o, s:I}", "transferred", 1,
+						"confirmed", lid == c->target, "unsafe", 0,
+						"leader", member_brief(n, c->target), "previous_leader",
+						(json_int_t)n->cfg.id));
+	}
 }
 
 /* Leader: move leadership to target (self: nothing to do). */
