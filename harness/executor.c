@@ -394,6 +394,12 @@ int is_restore_action(const struct plan_step *step)
 
 	if (step->fault)
 		return 0;
+	/* Scaling down without fault: true is not bringing anything back. */
+	if (strcmp(step->action, "scale") == 0) {
+		json_t *replicas = json_object_get(step->args, "replicas");
+
+		return json_is_string(replicas) || json_integer_value(replicas) > 0;
+	}
 	for (size_t i = 0; i < sizeof(restoring) / sizeof(restoring[0]); i++)
 		if (strcmp(step->action, restoring[i]) == 0)
 			return 1;
