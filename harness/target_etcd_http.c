@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "common/numparse.h"
+#include "common/base64.h"
 #include "common/strbuf.h"
 
 #define KEY_PREFIX "drillrig/"
@@ -30,79 +31,6 @@ struct etcd_client {
 
 /* ---- encoding ------------------------------------------------------------ */
 
-static const char b64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-char *etcd_b64_encode(const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	char *out = xmalloc((len + 2) / 3 * 4 + 1), *o = out;
-	size_t i;
-
-	for (i = 0; i + 2 < len; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-
-		*o++ = b64_alphabet[v >> 18 & 63];
-		*o++ = b64_alphabet[v >> 12 & 63];
-		*o++ = b64_alphabet[v >> 6 & 63];
-		*o++ = b64_alphabet[v & 63];
-	}
-	if (i < len) {
-		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0);
-
-		*o++ = b64_alphabet[v >> 18 & 63];
-		*o++ = b64_alphabet[v >> 12 & 63];
-		*o++ = i + 1 < len ? b64_alphabet[v >> 6 & 63] : '=';
-		*o++ = '=';
-	}
-	*o = '\0';
-	return out;
-}
-
-static int b64_value(char c)
-{
-	const char *p = c ? strchr(b64_alphabet, c) : NULL;
-
-	return p ? (int)(p - b64_alphabet) : -1;
-}
-
-char *etcd_b64_decode(const char *text, size_t *len)
-{
-	size_t n = strlen(text), k = 0;
-	char *out;
-	uint32_t acc = 0;
-	int bits = 0;
-
-	if (n % 4 != 0)
-		return NULL;
-	out = xmalloc(n / 4 * 3 + 1);
-	for (size_t i = 0; i < n; i++) {
-		int v;
-
-		if (text[i] == '=') {
-			/* Padding only at the end, at most two. */
-			if (i < n - 2 || (i == n - 2 && text[n - 1] != '='))
-				goto bad;
-			break;
-		}
-		v = b64_value(text[i]);
-		if (v < 0)
-			goto bad;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[k++] = (char)(acc >> bits & 0xff);
-		}
-	}
-	out[k] = '\0';
-	if (len)
-		*len = k;
-	return out;
-bad:
-	free(out);
-	return NULL;
-}
 
 int etcd_u64(uint64_t *out, const json_t *v)
 {
@@ -260,8 +188,8 @@ int etcd_put_once(struct etcd_client *c, const char *client_id, uint64_t sequenc
 		  const char *payload, struct ledger_append_result *res)
 {
 	char *key = etcd_key(client_id, sequence);
-	char *k64 = etcd_b64_encode(key, strlen(key));
-	char *v64 = etcd_b64_encode(payload, strlen(payload));
+	char *k64 = b64_encode(key, strlen(key));
+	char *v64 = b64_encode(payload, strlen(payload));
 	json_t *req = json_pack("{s:s,s:s}", "key", k64, "value", v64), *resp = NULL, *header;
 	char *body = json_dumps(req, JSON_COMPACT);
 	int64_t start = clock_mono_ns();
@@ -345,7 +273,7 @@ static int read_from(struct etcd_client *c, int member, const char *client_id,
 	/* range_end = prefix with its last byte + 1: every key under it. */
 	end[plen - 1]++;
 	for (;;) {
-		char *f64 = etcd_b64_encode(from, strlen(from)), *e64 = etcd_b64_encode(end, plen);
+		char *f64 = b64_encode(from, strlen(from)), *e64 = b64_encode(end, plen);
 		json_t *req = json_pack("{s:s,s:s,s:i}", "key", f64, "range_end", e64, "limit", READ_PAGE);
 		json_t *resp = NULL, *kv;
 		long http = 0;
@@ -366,7 +294,7 @@ static int read_from(struct etcd_client *c, int member, const char *client_id,
 		json_decref(req);
 		json_array_foreach(json_object_get(resp, "kvs"), i, kv) {
 			size_t klen = 0;
-			char *key = etcd_b64_decode(json_string_value(json_object_get(kv, "key")) ?: "", &klen);
+			char *key = b64_decode(json_string_value(json_object_get(kv, "key")) ?: "", &klen);
 			uint64_t mod = 0;
 			int64_t seq = 0;
 

@@ -11,6 +11,7 @@
 #include "common/strbuf.h"
 #include "harness/journal.h"
 #include "harness/plan.h"
+#include "harness/target_k8s_canary.h"
 #include "harness/target_k8s_impl.h"
 
 #define CAPTURE_MAX ((size_t)8 << 20)
@@ -377,7 +378,8 @@ static json_t *k8s_describe(struct target *t)
 		      "api", k8s_api_name(cfg->api),
 		      "config", cfg->path,
 		      "nodes", nodes,
-		      "measurement", cfg->workload_endpoint ? "workload" : "status-only");
+		      "measurement", cfg->workload_endpoint ? "workload" :
+				     cfg->canary.enabled ? "canary" : "status-only");
 	return d;
 }
 
@@ -491,6 +493,7 @@ int target_k8s_new(struct target **out, const struct plan *plan,
 	t->action = k8s_action;
 	t->status = k8s_status;
 	t->endpoints = k8s_endpoints;
+	t->canary_connect = k8s_canary_connect;
 	t->resolve_region = k8s_resolve_region;
 	t->describe = k8s_describe;
 	t->close = k8s_close;
