@@ -457,6 +457,45 @@ int measure_compute(struct measurements *out, const struct history *h,
 	return 0;
 }
 
+/* ---- RTO without writes ---- */
+
+void measure_rto_from_status(struct measurements *m, const struct status_timeline *tl,
+			    const struct measure_markers *mk)
+{
+	int64_t lost_at = 0;
+	uint64_t term_before = 0;
+
+	if (!mk->has_fault)
+		return;
+	for (size_t i = 0; i < tl->count; i++) {
+		const struct status_point *p = &tl->points[i];
+		int healthy = p->leader_id != 0 && p->quorum;
+
+		if (p->t_ns < mk->fault_start_ns) {
+			if (p->leader_id)
+				term_before = p->term;
+			continue;
+		}
+		if (!healthy && !lost_at)
+			lost_at = p->t_ns;
+		if (healthy && (lost_at || (term_before && p->term > term_before))) {
+			m->rto_ms.has = true;
+			m->rto_ms.value = (double)(p->t_ns - mk->fault_start_ns) / 1e6;
+			m->rto_note = lost_at ? "from the cluster status (no workload)"
+					      : "from the cluster status (no workload): a new leader, "
+						"the leaderless gap fell between two status reads";
+			return;
+		}
+	}
+	if (!lost_at) {
+		m->rto_ms.has = true;
+		m->rto_ms.value = 0;
+		m->rto_note = "no interruption seen in the cluster status (no workload)";
+	} else {
+		m->rto_note = "not recovered (cluster status)";
+	}
+}
+
 /* ---- latency series ---- */
 
 static int cmp_point(const void *pa, const void *pb)

@@ -111,6 +111,15 @@ int measure_compute(struct measurements *out, const struct history *h,
 		    const struct check_result *check, const struct status_timeline *tl,
 		    const struct measure_markers *mk, struct dr_error *err);
 
+/* Without timed writes (workload_mode "status-only" or "canary"), RTO read
+ * off the status timeline: from the fault to the first status with a
+ * leader and a quorum after the first one without; or, when the polls
+ * (kubectl exec, far apart) never saw the leaderless gap, to the first
+ * status with a new leader (a term above the last one before the fault);
+ * 0 with "no interruption" otherwise.  Sets m->rto_ms and m->rto_note. */
+void measure_rto_from_status(struct measurements *m, const struct status_timeline *tl,
+			     const struct measure_markers *mk);
+
 /* ---- Latency series for charts ---------------------------------------- */
 
 struct series_point {

@@ -371,6 +371,7 @@ int recorder_start(struct recorder **out, const struct plan *plan, struct target
 		   struct journal *j, struct progress *progress, struct dr_error *err)
 {
 	struct recorder *r = xcalloc(1, sizeof(*r));
+	json_t *workload;
 	sigset_t old;
 
 	r->j = j;
@@ -407,10 +408,12 @@ int recorder_start(struct recorder **out, const struct plan *plan, struct target
 		recorder_free(r);
 		return -1;
 	}
-	journal_set(j, "workload", json_pack("{s:s,s:s,s:f,s:f}", "client_id", r->client_id,
-					     "mode", recorder_mode(r),
-					     "rate", r->canary ? 1e9 / (double)r->canary_interval_ns : r->rate,
-					     "timeout_ms", (double)r->call_timeout_ns / 1e6));
+	workload = json_pack("{s:s,s:s,s:f}", "client_id", r->client_id, "mode", recorder_mode(r),
+			     "rate", r->canary ? 1e9 / (double)r->canary_interval_ns : r->rate);
+	/* A canary's per-call timeout is the target's (canary.timeout). */
+	if (!r->canary)
+		json_object_set_new(workload, "timeout_ms", json_real((double)r->call_timeout_ns / 1e6));
+	journal_set(j, "workload", workload);
 	r->pollers = xcalloc(r->nendpoints, sizeof(*r->pollers));
 	block_signals(&old);
 	for (size_t i = 0; i < r->nendpoints; i++) {
@@ -563,40 +566,6 @@ static int write_history(struct recorder *r, const char *path, struct dr_error *
 	return rc;
 }
 
-/* Without writes, RTO is read off the status timeline: from the fault to
- * the first status with a leader and a quorum after the first one without
- * (0, "no interruption", when the status never lost them). */
-static void rto_from_status(struct measurements *m, const struct status_timeline *tl,
-			    const struct measure_markers *mk)
-{
-	int64_t lost_at = 0;
-
-	if (!mk->has_fault)
-		return;
-	for (size_t i = 0; i < tl->count; i++) {
-		const struct status_point *p = &tl->points[i];
-		int healthy = p->leader_id != 0 && p->quorum;
-
-		if (p->t_ns < mk->fault_start_ns)
-			continue;
-		if (!healthy && !lost_at)
-			lost_at = p->t_ns;
-		if (healthy && lost_at) {
-			m->rto_ms.has = true;
-			m->rto_ms.value = (double)(p->t_ns - mk->fault_start_ns) / 1e6;
-			m->rto_note = "from the cluster status (no workload)";
-			return;
-		}
-	}
-	if (!lost_at) {
-		m->rto_ms.has = true;
-		m->rto_ms.value = 0;
-		m->rto_note = "no interruption seen in the cluster status (no workload)";
-	} else {
-		m->rto_note = "not recovered (cluster status)";
-	}
-}
-
 static void limits_from_plan(struct objective_limits *l, const struct plan *plan,
 			     const struct recorder *r)
 {
@@ -656,7 +625,7 @@ int recorder_finish(struct recorder *r, const struct plan *plan, struct target *
 			    err) != 0)
 		goto out;
 	if (r->status_only)
-		rto_from_status(&m, &r->timeline, &mk);
+		measure_rto_from_status(&m, &r->timeline, &mk);
 	limits_from_plan(&limits, plan, r);
 	objectives_evaluate(&results, &limits, &m);
 	/* Canary latencies are kubectl exec round trips, not the ledger's. */

@@ -310,6 +310,14 @@ static json_t *from_proto3(json_t *v)
 		}
 		return o;
 	}
+	if (json_is_array(v)) {
+		json_t *a = json_array(), *x;
+		size_t i;
+
+		json_array_foreach(v, i, x)
+			json_array_append_new(a, from_proto3(x));
+		return a;
+	}
 	return json_deep_copy(v);
 }
 
