@@ -210,3 +210,24 @@ int k8s_canary_connect(struct target *t, struct workload_conn **out, int64_t *in
 	*out = &cc->base;
 	return 0;
 }
+
+int k8s_canary_check(struct k8s_target *kt, char *where, size_t where_len, struct dr_error *err)
+{
+	struct canary_conn cc;
+	struct k8s_canary_page page;
+	char client[64];
+	int rc;
+
+	memset(&cc, 0, sizeof(cc));
+	memset(&page, 0, sizeof(page));
+	cc.kt = kt;
+	snprintf(where, where_len, "cluster");
+	if (find_leader(&cc, err) != 0)
+		return -1;
+	snprintf(where, where_len, "%s/%s", cc.region->context, cc.pod);
+	snprintf(client, sizeof(client), "drillrig-preflight-%lld", (long long)(clock_wall_ns() / NS_PER_SEC));
+	page.next_from = cc.last_index + 1;
+	rc = read_page(&cc, &page, client, err);
+	free(page.entries);
+	return rc;
+}

@@ -80,4 +80,11 @@ int k8s_canary_parse_page(struct k8s_canary_page *page, const struct k8s_config 
 int k8s_canary_connect(struct target *t, struct workload_conn **out, int64_t *interval_ns,
 		       struct dr_error *err);
 
+/* Preflight: one read-back page for a client id nothing wrote, through the
+ * leader's pod, once: proves the read method, the credentials and
+ * (ledger.v1) the organization, vault and caller.  Writes nothing.  *where
+ * is set to "<context>/<pod>" of the leader when it was found. */
+struct k8s_target;
+int k8s_canary_check(struct k8s_target *kt, char *where, size_t where_len, struct dr_error *err);
+
 #endif

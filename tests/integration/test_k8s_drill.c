@@ -632,6 +632,16 @@ static void test_preflight(void **state)
 	assert_int_equal(run_preflight("tests/data/k8s/double-ledger-v1.yaml", "statefulsets.apps --subresource=scale", &out), 3);
 	assert_non_null(strstr(out, "FAIL  rbac               drill-primary                cannot patch statefulsets.apps/scale"));
 	free(out);
+	/* Canary writes configured: their read path is tried (nothing written). */
+	assert_int_equal(run_preflight("tests/data/k8s/double-canary-ledger-v1.yaml", NULL, &out), 0);
+	assert_non_null(strstr(out, "ok    canary read-back"));
+	assert_non_null(strstr(out, "ledger.v1.ReadService/ListEntities answers"));
+	free(out);
+	setenv("KUBECTL_DOUBLE_FAIL", "ListEntities", 1);
+	assert_int_equal(run_preflight("tests/data/k8s/double-canary-ledger-v1.yaml", NULL, &out), 3);
+	unsetenv("KUBECTL_DOUBLE_FAIL");
+	assert_non_null(strstr(out, "FAIL  canary read-back"));
+	free(out);
 	/* No kubectl at all: exit 3 naming it. */
 	assert_int_equal(fs_write_atomic(cfg, no_kubectl, strlen(no_kubectl), NULL), 0);
 	{
