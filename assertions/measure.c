@@ -465,8 +465,10 @@ void measure_rto_from_status(struct measurements *m, const struct status_timelin
 	int64_t lost_at = 0;
 	uint64_t term_before = 0;
 
-	if (!mk->has_fault)
+	if (!mk->has_fault) {
+		set_none(&m->rto_ms, "no fault step ran");
 		return;
+	}
 	for (size_t i = 0; i < tl->count; i++) {
 		const struct status_point *p = &tl->points[i];
 		int healthy = p->leader_id != 0 && p->quorum;

@@ -19,7 +19,8 @@
  * Environment: KUBECTL_DOUBLE_CLUSTER (the cluster directory, required),
  * KUBECTL_DOUBLE_LOG (append each command line), KUBECTL_DOUBLE_FAIL (a
  * substring: a matching command fails with exit 1, after taking effect
- * when KUBECTL_DOUBLE_FAIL_AFTER=1), KUBECTL_DOUBLE_DENY (a substring of
+ * when KUBECTL_DOUBLE_FAIL_AFTER=1; only the first N such commands with
+ * KUBECTL_DOUBLE_FAIL_TIMES=N), KUBECTL_DOUBLE_DENY (a substring of
  * "verb resource" that auth can-i answers "no").
  */
 #include <ctype.h>
@@ -432,7 +433,7 @@ static int list_entities(json_t *node, json_t *req, json_t **out, json_t **err_a
 			if (k && strncmp(k, key_prefix, strlen(key_prefix)) == 0)
 				json_array_append_new(found, json_pack("{s:s,s:O,s:I}", "key", k, "value",
 								      json_object_get(ent, "value"), "version",
-								      json_object_get(e, "index")));
+								      json_integer_value(json_object_get(e, "index"))));
 			json_decref(ent);
 		}
 		n = json_array_size(json_object_get(ans, "entries"));
@@ -1026,6 +1027,34 @@ static int dispatch(struct cmd *c)
 	return fail(1, "error: unknown command \"%s\" for \"kubectl\" (double)", verb);
 }
 
+/* KUBECTL_DOUBLE_FAIL_TIMES=N: only the first N matching commands fail
+ * (counted in a file next to the cluster, so across processes).  Returns 1
+ * when this one must fail. */
+static int injected_failure_left(void)
+{
+	const char *times = getenv("KUBECTL_DOUBLE_FAIL_TIMES");
+	char *path, *text = NULL;
+	long limit, used = 0;
+	char buf[32];
+	size_t len = 0;
+
+	if (!times || !*times)
+		return 1;
+	limit = strtol(times, NULL, 10);
+	path = xasprintf("%s/kubectl-double-failures", dir);
+	if (fs_read_file(&text, &len, path, 64, NULL) == 0)
+		used = strtol(text, NULL, 10);
+	free(text);
+	if (used >= limit) {
+		free(path);
+		return 0;
+	}
+	snprintf(buf, sizeof(buf), "%ld\n", used + 1);
+	fs_write_atomic(path, buf, strlen(buf), NULL);
+	free(path);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct cmd c;
@@ -1069,6 +1098,9 @@ int main(int argc, char **argv)
 			c.ignore_not_found = 1;
 		else
 			c.args[c.nargs++] = argv[i];
+	}
+	if (failon && *failon && strstr(strbuf_str(&line), failon) && !injected_failure_left()) {
+		failon = NULL; /* KUBECTL_DOUBLE_FAIL_TIMES used up: run normally */
 	}
 	if (failon && *failon && strstr(strbuf_str(&line), failon) && !after) {
 		strbuf_release(&line);

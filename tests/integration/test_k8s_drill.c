@@ -416,6 +416,40 @@ static void test_lost_canary_write_fails_the_drill(void **state)
 	free(client_var);
 }
 
+/* A refused transfer request is asked again until the step's deadline. */
+static void test_refused_transfer_is_asked_again(void **state)
+{
+	char *counter = xasprintf("%s/kubectl-double-failures", fx.cluster);
+	struct drill_proc p;
+	json_t *journal = NULL, *e;
+	size_t i;
+	int rc, again = 0;
+
+	(void)state;
+	settle_leader_in_primary();
+	unlink(counter);
+	setenv("KUBECTL_DOUBLE_FAIL", "RequestLeaderTransfer", 1);
+	setenv("KUBECTL_DOUBLE_FAIL_TIMES", "1", 1);
+	rc = run_plan(&p, "tests/data/plans/k8s/transfer-to-dr.yaml", "tests/data/k8s/double.yaml",
+		      (const char *const[]){ "--yes", NULL }, &journal);
+	unsetenv("KUBECTL_DOUBLE_FAIL");
+	unsetenv("KUBECTL_DOUBLE_FAIL_TIMES");
+	unlink(counter);
+	free(counter);
+	if (rc != 0) {
+		dump(&p);
+		json_decref(journal);
+		fail_msg("a transfer refused once should be asked again and succeed; exit %d", rc);
+	}
+	json_array_foreach(json_object_get(journal, "events"), i, e) {
+		const char *msg = json_string_value(json_object_get(e, "message"));
+
+		again |= msg && strstr(msg, "asking again") != NULL;
+	}
+	assert_true(again);
+	json_decref(journal);
+}
+
 static void test_context_not_allowed_refused_before_any_command(void **state)
 {
 	char *src = drill_src_path("tests/data/k8s/double.yaml"), *text = NULL, *bad;
@@ -668,6 +702,7 @@ int main(void)
 		cmocka_unit_test(test_canary_writes_measure_rpo_runbook),
 		cmocka_unit_test(test_canary_writes_measure_rpo_ledger_v1),
 		cmocka_unit_test(test_lost_canary_write_fails_the_drill),
+		cmocka_unit_test(test_refused_transfer_is_asked_again),
 		cmocka_unit_test(test_kubectl_failure_mid_drill_still_rolls_back),
 		cmocka_unit_test(test_held_lease_refuses_a_second_drill),
 		cmocka_unit_test(test_preflight),
