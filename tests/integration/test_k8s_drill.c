@@ -324,10 +324,11 @@ static void test_region_failover_ledger_v1(void **state)
 	failover_passes("tests/data/k8s/double-ledger-v1.yaml", "ledger.v1.AdminService/GetClusterInfo");
 }
 
-/* No workload endpoint, canary writes configured: region-failover (its
- * status-only variant, without write_read probes) passes, RTO comes from
- * the status and RPO from the canaries read back, each canary write and
- * read is a journaled kubectl exec of the dialect's own method. */
+/* No workload endpoint, canary writes configured: region-failover passes
+ * unchanged (its write_read probes write and read through the leader's
+ * pod), RTO comes from the status and RPO from the canaries read back, and
+ * each canary write and read is a journaled kubectl exec of the dialect's
+ * own method. */
 static void canary_failover_passes(const char *config, const char *write_method, const char *read_method)
 {
 	struct drill_proc p;
@@ -335,8 +336,10 @@ static void canary_failover_passes(const char *config, const char *write_method,
 	int rc;
 
 	settle_leader_in_primary();
-	rc = run_plan(&p, "tests/data/plans/k8s/region-failover-status-only.yaml", config,
-		      (const char *const[]){ "--yes", NULL }, &journal);
+	/* The runbook's drill unchanged: its write_read probes go through the
+	 * canary path too. */
+	rc = run_plan(&p, "drills/region-failover.yaml", config, (const char *const[]){ "--yes", NULL },
+		      &journal);
 	if (rc != 0) {
 		dump(&p);
 		json_decref(journal);
@@ -357,6 +360,8 @@ static void canary_failover_passes(const char *config, const char *write_method,
 	assert_true(json_number_value(json_object_get(m, "rto_ms")) > 0);
 	assert_commands_explicit(journal, write_method);
 	assert_commands_explicit(journal, read_method);
+	assert_string_equal(json_string_value(json_object_get(find_step(journal, "steps", "connectivity"),
+								  "result")), "ok");
 	json_decref(journal);
 }
 
