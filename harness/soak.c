@@ -251,6 +251,10 @@ static void run_iteration(struct soak_iteration *it, struct soak_run_ctx *c, siz
 	}
 	if (await_recovered(c, j, heal_ns + c->recovery_timeout_ns, why, sizeof(why)) == 0) {
 		it->recovery_ns = clock_mono_ns() - heal_ns;
+	} else if (it->verdict == SOAK_PASSED && interrupted(c->o) && *c->o->interrupts > 1) {
+		/* The second Ctrl-C gave up waiting: not a recovery failure. */
+		it->verdict = SOAK_INTERRUPTED;
+		note_append(it, "recovery not awaited (interrupted twice): %s", why);
 	} else if (it->verdict == SOAK_PASSED) {
 		it->verdict = interrupted(c->o) ? SOAK_INTERRUPTED : SOAK_NOT_RECOVERED;
 		note_append(it, "not recovered within %llds: %s",
