@@ -28,6 +28,8 @@ struct soak_run_ctx {
 	const struct soak_opts *o;
 	struct progress *quiet;
 	int64_t recovery_timeout_ns;
+	FILE *f;                    /* opts->out or stdout */
+	size_t total;               /* iterations in the schedule, for "3/10" */
 };
 
 static int interrupted(const struct soak_opts *o)
@@ -177,12 +179,13 @@ static void run_iteration(struct soak_iteration *it, struct soak_run_ctx *c, siz
 	const char *client_id;
 	char *history_path = NULL;
 	int64_t start, hold_start, heal_ns;
-	int rc, anomaly = 0;
+	int rc, anomaly = 0, cut_short;
 	char why[768];
 
 	memset(it, 0, sizeof(*it));
 	it->number = index + 1;
 	it->fault = *f;
+	it->inject_ns = -1;
 	it->recovery_ns = -1;
 	it->outage_ms = -1;
 	/* A fresh client id per iteration: the recorder derives it from the
@@ -220,18 +223,38 @@ static void run_iteration(struct soak_iteration *it, struct soak_run_ctx *c, siz
 	/* The hold starts once the fault is in place (a transfer takes a
 	 * while); SIGINT cuts it short, and the fault is still healed. */
 	hold_start = clock_mono_ns();
+	if (rc >= 0) {
+		/* Flushed at once: a user watching a long soak (or a test
+		 * that must act during the fault) sees it is in place. */
+		it->inject_ns = hold_start - start;
+		soak_fault_applied_print(c->f, it, c->total, rc == SOAK_FAULT_MISSED);
+		fflush(c->f);
+	}
 	while (rc >= 0 && clock_mono_ns() - hold_start < f->hold_ns && !interrupted(c->o))
 		clock_sleep_ns(10 * NS_PER_MS);
 	heal_ns = clock_mono_ns();
 	it->held_ns = heal_ns - hold_start;
+	cut_short = rc >= 0 && interrupted(c->o);
+	if (cut_short) {
+		/* The user waits for the soak to stop: say what it does now. */
+		soak_interrupt_print(c->f, it, c->total);
+		fflush(c->f);
+	}
 	recorder_mark_restore(r, heal_ns);
 	action_ctx_for(&ctx, j, ACTION_TIMEOUT_NS);
 	if (soak_fault_heal(c->t, f, &applied, &ctx, &err) != 0) {
 		it->verdict = SOAK_INFRA;
 		note_append(it, "cannot heal %s: %s", soak_fault_kind_name(f->kind), err.msg);
+	} else if (cut_short) {
+		soak_heal_print(c->f, it, c->total, applied.needs_heal);
+		fflush(c->f);
 	}
 	if (await_recovered(c, j, heal_ns + c->recovery_timeout_ns, why, sizeof(why)) == 0) {
 		it->recovery_ns = clock_mono_ns() - heal_ns;
+	} else if (it->verdict == SOAK_PASSED && interrupted(c->o) && *c->o->interrupts > 1) {
+		/* The second Ctrl-C gave up waiting: not a recovery failure. */
+		it->verdict = SOAK_INTERRUPTED;
+		note_append(it, "recovery not awaited (interrupted twice): %s", why);
 	} else if (it->verdict == SOAK_PASSED) {
 		it->verdict = interrupted(c->o) ? SOAK_INTERRUPTED : SOAK_NOT_RECOVERED;
 		note_append(it, "not recovered within %llds: %s",
@@ -310,6 +333,8 @@ void soak_run(struct soak_result *out, struct plan *plan, struct target *t,
 	c.t = t;
 	c.o = opts;
 	c.quiet = progress_new(f, PROGRESS_QUIET);
+	c.f = f;
+	c.total = s->n;
 	c.recovery_timeout_ns = opts->recovery_timeout_ns > 0 ? opts->recovery_timeout_ns
 							      : DEFAULT_RECOVERY_NS;
 	out->iterations = xcalloc(s->n ? s->n : 1, sizeof(*out->iterations));

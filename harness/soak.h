@@ -42,6 +42,8 @@ struct soak_iteration {
 	size_t number;              /* 1-based */
 	struct soak_fault fault;
 	char target[96];            /* what the fault hit: "node 2 (leader)", "region dr" */
+	int64_t inject_ns;          /* from starting the fault to the fault in place
+				     * (the "fault applied" line); -1: never in place */
 	int64_t held_ns;            /* how long it was actually held */
 	int64_t recovery_ns;        /* heal to healthy + fully replicated; -1: never */
 	double outage_ms;           /* the workload's write outage (RTO); -1: none */
@@ -87,6 +89,17 @@ void soak_result_release(struct soak_result *r);
 const char *soak_verdict_name(enum soak_verdict v);
 /* "  3/10 kill-leader node 2 (leader)  hold 840ms  recovery 1.21s ..." */
 void soak_iteration_print(FILE *f, const struct soak_iteration *it, size_t total);
+/* The moment the fault is in place, printed while it is held (the caller
+ * flushes): "soak  3/10  fault applied: kill-leader node 2 (leader) in 0.01s,
+ * holding 724ms".  missed: the fault missed its effect (an anomaly). */
+void soak_fault_applied_print(FILE *f, const struct soak_iteration *it, size_t total, int missed);
+/* SIGINT/SIGTERM cut the hold short: "soak  3/10  interrupted after 1.52s of
+ * the 20s hold". */
+void soak_interrupt_print(FILE *f, const struct soak_iteration *it, size_t total);
+/* After an interrupted hold, the fault was undone: "soak  3/10  healed
+ * partition-region region dr; waiting for recovery ...", or for faults the
+ * cluster undoes by itself (healed == 0) "... needs no undo ...". */
+void soak_heal_print(FILE *f, const struct soak_iteration *it, size_t total, int healed);
 /* The final table: faults by kind with recovery min/median/max, writes
  * checked, violations, digests. */
 void soak_summary_print(FILE *f, const struct soak_result *r);

@@ -1,4 +1,5 @@
 /* What `drillrig soak` prints: one line per iteration and a final table. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,55 @@ void soak_iteration_print(FILE *f, const struct soak_iteration *it, size_t total
 		soak_verdict_name(it->verdict));
 	if (it->note[0])
 		fprintf(f, "soak %*zu/%zu  %s\n", width, it->number, total, it->note);
+}
+
+/* "soak  3/10  " and then the text: the prefix of every line of an
+ * iteration, aligned like the iteration line. */
+static void event_print(FILE *f, const struct soak_iteration *it, size_t total, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void event_print(FILE *f, const struct soak_iteration *it, size_t total, const char *fmt, ...)
+{
+	int width = snprintf(NULL, 0, "%zu", total);
+	va_list ap;
+
+	fprintf(f, "soak %*zu/%zu  ", width, it->number, total);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputc('\n', f);
+}
+
+void soak_fault_applied_print(FILE *f, const struct soak_iteration *it, size_t total, int missed)
+{
+	char in[32], hold[32];
+
+	seconds(in, sizeof(in), it->inject_ns);
+	duration_format(hold, sizeof(hold), it->fault.hold_ns / NS_PER_MS * NS_PER_MS);
+	event_print(f, it, total, "fault applied: %s %s in %s%s, holding %s",
+		    soak_fault_kind_name(it->fault.kind) ?: "?", it->target, in,
+		    missed ? " (missed its effect, see below)" : "", hold);
+}
+
+void soak_interrupt_print(FILE *f, const struct soak_iteration *it, size_t total)
+{
+	char held[32], hold[32];
+
+	seconds(held, sizeof(held), it->held_ns);
+	duration_format(hold, sizeof(hold), it->fault.hold_ns / NS_PER_MS * NS_PER_MS);
+	event_print(f, it, total, "interrupted after %s of the %s hold", held, hold);
+}
+
+void soak_heal_print(FILE *f, const struct soak_iteration *it, size_t total, int healed)
+{
+	const char *kind = soak_fault_kind_name(it->fault.kind) ?: "?";
+
+	if (healed)
+		event_print(f, it, total, "healed %s %s; waiting for recovery (Ctrl-C again stops waiting)",
+			    kind, it->target);
+	else
+		event_print(f, it, total, "%s %s needs no undo (the cluster recovers by itself); "
+			    "waiting for recovery (Ctrl-C again stops waiting)", kind, it->target);
 }
 
 static int cmp_i64(const void *a, const void *b)

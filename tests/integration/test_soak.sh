@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # drillrig soak on a real bundled cluster:
 #   - 10 iterations with a fixed seed pass: no lost or duplicated write,
-#     equal digests after every iteration, a line per iteration, the table;
+#     equal digests after every iteration, a "fault applied" line while each
+#     fault is held and a line per iteration after it, the table;
 #   - --replay repeats the saved schedule, fault for fault;
 #   - a planted loss (drop-entry) is caught: exit 1, the seed and the
 #     schedule are printed, the schedule file replays the same failure;
@@ -52,9 +53,44 @@ expect_nothing_running() {
 	[ -z "$left" ] || fail "$1: processes still running: $(ps -o pid=,args= -p ${left//$'\n'/,})"
 }
 
-# The fault kinds of the iteration lines (not their note lines), in order.
+# The fault kinds of the iteration lines (not their note or "fault applied"
+# lines), in order.
 kinds() {
-	grep -E '^soak +[0-9]+/[0-9]+  [a-z-]+ .* hold ' <<<"$1" | awk '{print $3}'
+	grep -E '^soak +[0-9]+/[0-9]+  [a-z-]+ .* hold [0-9]' <<<"$1" | grep -v '  fault applied: ' |
+		awk '{print $3}'
+}
+
+# "fault applied" and iteration lines as "applied N KIND TARGET" and "done N
+# KIND TARGET", in output order (TARGET without the column padding).
+fault_events() {
+	sed -nE -e 's/^soak +([0-9]+)\/[0-9]+  fault applied: ([a-z-]+) (.*) in [0-9.]+s(.*)?, holding [0-9.]+m?s$/applied \1 \2 \3/p' \
+		-e 's/^soak +([0-9]+)\/[0-9]+  ([a-z-]+) (.*[^ ]) +hold [0-9].*$/done \1 \2 \3/p' <<<"$1"
+}
+
+# wait_for_line FILE ERE SECONDS PID WHAT: a bounded poll until a line of FILE
+# matches ERE.  Fails naming WHAT, with FILE's text, when SECONDS pass or
+# PID exits first.  Returns 0 once the line is there.
+wait_for_line() {
+	local file=$1 re=$2 secs=$3 pid=$4 what=$5 deadline=$((SECONDS + $3))
+	until grep -qE -- "$re" "$file" 2>/dev/null; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			grep -qE -- "$re" "$file" 2>/dev/null && return 0
+			fail "$what: the soak exited without printing it:
+$(cat "$file" 2>/dev/null)"
+			return 1
+		fi
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			fail "$what: not printed within $secs s:
+$(cat "$file" 2>/dev/null)"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# line_no FILE ERE: the number of the first line of FILE matching ERE (empty: none).
+line_no() {
+	grep -nE -m1 -- "$2" "$1" | cut -d: -f1
 }
 
 # ---- 10 iterations, fixed seed ------------------------------------------------
@@ -74,6 +110,15 @@ grep -qE '^  digests equal: 10 of 10 compared$' <<<"$out" || fail "summary: dige
 grep -qE '^  iterations passed: 10 of 10$' <<<"$out" || fail "summary: passed"
 grep -qE '^  all +10 +[0-9.]+s +[0-9.]+s +[0-9.]+s +([0-9.]+s|-)$' <<<"$out" || fail "summary: recovery row"
 grep -q '^verdict: passed (exit 0)$' <<<"$out" || fail "verdict line"
+# Each fault is announced while it is held: "applied N" right before "done N",
+# naming the same fault and target.
+expected_events=$(for i in $(seq 1 10); do
+	grep -E "^done $i " <<<"$(fault_events "$out")" | sed 's/^done/applied/'
+	grep -E "^done $i " <<<"$(fault_events "$out")"
+done)
+[ "$(grep -c '^done ' <<<"$(fault_events "$out")")" -eq 10 ] && [ "$(fault_events "$out")" = "$expected_events" ] ||
+	fail "a 'fault applied' line before each iteration line, naming its fault:
+$(fault_events "$out")"
 [ -f "$tmp/ten.json" ] || fail "--schedule-out wrote no file"
 [ "$(jq '.faults | length' "$tmp/ten.json" 2>/dev/null || python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["faults"]))' "$tmp/ten.json")" = 10 ] ||
 	fail "the schedule holds 10 faults"
@@ -172,15 +217,30 @@ expect_rc 0 "attached soak"
 "$bin" cluster status --cluster "$tmp/drillrig-debug" >/dev/null 2>&1 ||
 	fail "the soak took down a cluster it attached to"
 
-# ---- SIGINT: the current fault is healed, the soak stops with exit 4 --------
-(cd "$tmp" && exec timeout 120 "$bin" soak --cluster "$tmp/drillrig-debug" --iterations 20 --seed 12 \
+# ---- SIGINT during a fault: it is healed, the soak stops with exit 4 ------
+# The signal is sent once the soak says the first fault is in place (a bounded
+# poll on its "fault applied" line), so it lands in the 20 s hold; the output
+# must show it in that order: fault applied, interrupted, healed, the checked
+# iteration, the verdict.
+# --foreground: timeout passes a SIGINT on to its child AND to its process
+# group, so the soak would often count two (the second one stops the
+# recovery wait); with --foreground it forwards exactly one.
+sigint_start=$EPOCHREALTIME
+(cd "$tmp" && exec timeout --foreground 120 "$bin" soak --cluster "$tmp/drillrig-debug" --iterations 20 --seed 12 \
 	--faults partition-region,pause-node --hold 20s/20s >"$tmp/int.out" 2>"$tmp/int.err") &
 soak_pid=$!
-for _ in $(seq 1 300); do # the first fault is in place once the workload ran 300 ms
-	grep -q "writing\|soak: seed 12" "$tmp/int.out" 2>/dev/null && break
-	sleep 0.1
-done
-sleep 2 # inside the first 20 s hold
+applied_re='^soak  1/20  fault applied: (partition-region|pause-node) .* in [0-9.]+s, holding 20s$'
+if wait_for_line "$tmp/int.out" "$applied_re" 60 $soak_pid "the first fault's 'fault applied' line"; then
+	# The fault is really in place: the cluster is not fully replicated
+	# while it is held (bounded poll; the workload keeps writing).
+	for _ in $(seq 1 100); do
+		st=$("$bin" cluster status --cluster "$tmp/drillrig-debug" 2>&1)
+		grep -q "Fully replicated" <<<"$st" || break
+		sleep 0.1
+	done
+	grep -q "Fully replicated" <<<"$st" &&
+		fail "the cluster stayed fully replicated for 10 s during the fault: $(cat "$tmp/int.out")"
+fi
 kill -INT $soak_pid
 for _ in $(seq 1 600); do kill -0 $soak_pid 2>/dev/null || break; sleep 0.1; done
 if kill -0 $soak_pid 2>/dev/null; then
@@ -190,18 +250,24 @@ fi
 wait $soak_pid
 rc=$?
 [ "$rc" -eq 4 ] || fail "SIGINT: exit $rc, expected 4: $(cat "$tmp/int.out" "$tmp/int.err")"
-# Normally the signal lands in the 20 s hold and the iteration is healed and
-# checked ("ok").  On a slow machine (sanitizers) it can land before the
-# fault is in place: then nothing was broken and the iteration says
-# "interrupted" -- the cluster must be healthy either way (checked below).
-grep -qE '^soak  1/20  (partition-region|pause-node) .* hold [0-9.]+m?s .*  (ok|interrupted)$' "$tmp/int.out" ||
-	fail "the interrupted iteration was neither checked nor cleanly stopped: $(cat "$tmp/int.out")"
+applied_line=$(line_no "$tmp/int.out" "$applied_re")
+int_line=$(line_no "$tmp/int.out" '^soak  1/20  interrupted after [0-9.]+s of the 20s hold$')
+# Both faults of this schedule need an undo (heal, resume): it must be named.
+fault=$(sed -nE 's/^soak  1\/20  fault applied: (.*) in [0-9.]+s, holding 20s$/\1/p' "$tmp/int.out")
+healed_line=$(line_no "$tmp/int.out" "^soak  1/20  healed ${fault}; waiting for recovery")
+checked_line=$(line_no "$tmp/int.out" '^soak  1/20  (partition-region|pause-node) .* hold [0-9.]+m?s .*  ok$')
+verdict_line=$(line_no "$tmp/int.out" '^verdict: interrupted \(exit 4\)$')
+[ -n "$applied_line" ] && [ -n "$int_line" ] && [ -n "$healed_line" ] && [ -n "$checked_line" ] &&
+	[ -n "$verdict_line" ] && [ "$applied_line" -lt "$int_line" ] && [ "$int_line" -lt "$healed_line" ] &&
+	[ "$healed_line" -lt "$checked_line" ] && [ "$checked_line" -lt "$verdict_line" ] ||
+	fail "SIGINT during the fault: expected 'fault applied', 'interrupted after', 'healed $fault', the checked iteration ('ok') and the verdict, in that order:
+$(cat "$tmp/int.out")"
 grep -q '^soak  2/20' "$tmp/int.out" && fail "no iteration starts after SIGINT"
 grep -qE "^soak  1/20  .* hold 20" "$tmp/int.out" && fail "SIGINT did not cut the hold short"
-grep -q '^verdict: interrupted (exit 4)$' "$tmp/int.out" || fail "verdict after SIGINT"
 status=$("$bin" cluster status --cluster "$tmp/drillrig-debug" 2>&1)
 grep -q "Fully replicated" <<<"$status" || fail "the fault was not healed after SIGINT: $status"
 "$bin" cluster down --cluster "$tmp/drillrig-debug" >/dev/null 2>&1
+echo "--- SIGINT during a fault took $(awk -v a="$sigint_start" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}') s"
 
 # ---- usage errors ----------------------------------------------------------------
 run "$bin" soak --replay "$tmp/ten.json" --seed 3

@@ -2,7 +2,8 @@
  * every node answered at one applied index and is equal only when every
  * digest is the same; the per-iteration line and the final table carry the
  * figures a reader needs (faults by kind, recovery min/median/max, writes,
- * violations). */
+ * violations); the lines printed while an iteration runs ("fault applied",
+ * "interrupted", "healed") line up with it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -172,6 +173,49 @@ static void test_lines_and_table(void **state)
 	free(text);
 }
 
+static void print_events(FILE *f, const void *arg)
+{
+	const struct soak_iteration *it = arg;
+
+	soak_fault_applied_print(f, it, 10, 0);
+	soak_fault_applied_print(f, it, 10, 1);
+	soak_interrupt_print(f, it, 10);
+	soak_heal_print(f, it, 10, 1);
+	soak_heal_print(f, it, 10, 0);
+}
+
+/* The lines printed while an iteration runs: aligned like its iteration
+ * line, naming the fault and its target, with the hold that was scheduled
+ * (whole milliseconds) and the time actually held. */
+static void test_event_lines(void **state)
+{
+	struct soak_iteration it, pair[2];
+	struct soak_result r = { pair, 10, 0 }; /* print_second prints pair[1] of 10 */
+	char *text;
+
+	(void)state;
+	fill(&it, 3, SOAK_PARTITION_REGION, 100, 10);
+	snprintf(it.target, sizeof(it.target), "region dr");
+	it.fault.hold_ns = 20 * NS_PER_SEC + 456;
+	it.inject_ns = 12 * NS_PER_MS;
+	it.held_ns = 1520 * NS_PER_MS;
+	text = capture(print_events, &it);
+	assert_string_equal(text,
+		"soak  3/10  fault applied: partition-region region dr in 0.01s, holding 20s\n"
+		"soak  3/10  fault applied: partition-region region dr in 0.01s (missed its effect, see below), holding 20s\n"
+		"soak  3/10  interrupted after 1.52s of the 20s hold\n"
+		"soak  3/10  healed partition-region region dr; waiting for recovery (Ctrl-C again stops waiting)\n"
+		"soak  3/10  partition-region region dr needs no undo (the cluster recovers by itself); "
+		"waiting for recovery (Ctrl-C again stops waiting)\n");
+	free(text);
+
+	/* The iteration line of the same iteration starts at the same column. */
+	pair[1] = it;
+	text = capture(print_second, &r);
+	assert_non_null(strstr(text, "soak  3/10  partition-region region dr "));
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +224,7 @@ int main(void)
 		cmocka_unit_test(test_digests_not_settled),
 		cmocka_unit_test(test_median),
 		cmocka_unit_test(test_lines_and_table),
+		cmocka_unit_test(test_event_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
