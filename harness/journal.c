@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/clock.h"
 #include "common/strbuf.h"
@@ -115,8 +116,39 @@ void journal_add_step(struct journal *j, json_t *step)
 	pthread_mutex_unlock(&j->lock);
 }
 
+/* A command's output as a JSON string: at most JOURNAL_OUTPUT_MAX bytes,
+ * cut on a character boundary, with the number of bytes left out. */
+static json_t *output_json(const char *text)
+{
+	size_t len = strlen(text), keep = len > JOURNAL_OUTPUT_MAX ? JOURNAL_OUTPUT_MAX : len;
+	struct strbuf sb = STRBUF_INIT;
+	json_t *v;
+
+	while (keep > 0 && keep < len && ((unsigned char)text[keep] & 0xc0) == 0x80)
+		keep--;
+	strbuf_add(&sb, text, keep);
+	if (keep < len)
+		strbuf_addf(&sb, "\n... (%zu more bytes)", len - keep);
+	v = json_stringn(sb.buf ? sb.buf : "", sb.len);
+	if (!v) {
+		/* Not UTF-8 (a binary answer): keep its ASCII. */
+		for (size_t i = 0; i < sb.len; i++)
+			if ((unsigned char)sb.buf[i] >= 0x80 || sb.buf[i] == '\0')
+				sb.buf[i] = '?';
+		v = json_stringn(sb.buf, sb.len);
+	}
+	strbuf_release(&sb);
+	return v;
+}
+
 void journal_add_command(struct journal *j, const char *argv_display, int exit_code,
 			 int64_t start_ns, int64_t duration_ns)
+{
+	journal_add_command_io(j, argv_display, exit_code, start_ns, duration_ns, NULL, NULL);
+}
+
+void journal_add_command_io(struct journal *j, const char *argv_display, int exit_code,
+			    int64_t start_ns, int64_t duration_ns, const char *out, const char *err)
 {
 	json_t *cmd = json_pack("{s:f,s:s,s:i,s:f}",
 				"t_ms", journal_offset_ms(j, start_ns),
@@ -124,6 +156,10 @@ void journal_add_command(struct journal *j, const char *argv_display, int exit_c
 				"exit_code", exit_code,
 				"duration_ms", (double)duration_ns / 1e6);
 
+	if (out && *out)
+		json_object_set_new(cmd, "stdout", output_json(out));
+	if (err && *err)
+		json_object_set_new(cmd, "stderr", output_json(err));
 	pthread_mutex_lock(&j->lock);
 	json_array_append_new(json_object_get(j->root, "commands"), cmd);
 	pthread_mutex_unlock(&j->lock);

@@ -35,6 +35,12 @@ void journal_add_step(struct journal *j, json_t *step);
 /* Append to "commands" (an external command run against the target). */
 void journal_add_command(struct journal *j, const char *argv_display, int exit_code,
 			 int64_t start_ns, int64_t duration_ns);
+/* The same with what the command printed (either may be NULL): kept as
+ * "stdout" / "stderr", each cut to JOURNAL_OUTPUT_MAX bytes with a note
+ * of how much was cut, invalid UTF-8 replaced. */
+#define JOURNAL_OUTPUT_MAX 2048
+void journal_add_command_io(struct journal *j, const char *argv_display, int exit_code,
+			    int64_t start_ns, int64_t duration_ns, const char *out, const char *err);
 /* Set a top-level field (value stolen). */
 void journal_set(struct journal *j, const char *key, json_t *value);
 /* Borrowed top-level field, or NULL. */

@@ -49,8 +49,25 @@ static void quote_stderr(char *buf, size_t len, const char *errout, const char *
 			*p = ' ';
 }
 
+/* What a command printed, for the journal.  Admin answers (grpcurl) are
+ * kept; kubectl's own JSON is parsed, not kept: pod and StatefulSet specs
+ * can carry secrets in plain env values, which no redaction would know. */
+static char *journal_stdout(const struct k8s_target *kt, const struct k8s_argv *argv, int exit_code,
+			    const char *out)
+{
+	if (!out || !*out)
+		return NULL;
+	for (size_t i = 0; i < argv->n; i++)
+		if (strcmp(argv->v[i], kt->cfg->grpcurl) == 0)
+			return xstrdup(out);
+	if (exit_code != 0)
+		return xstrdup(out);
+	return xasprintf("(%zu bytes from kubectl, parsed and not kept: specs can hold secrets)",
+			 strlen(out));
+}
+
 static void record(struct k8s_target *kt, struct journal *journal, const char *display, int exit_code,
-		   int64_t start, int64_t dur, unsigned flags)
+		   int64_t start, int64_t dur, unsigned flags, const char *out, const char *errout)
 {
 	struct journal *j = journal ? journal : NULL;
 
@@ -72,13 +89,18 @@ static void record(struct k8s_target *kt, struct journal *journal, const char *d
 	}
 	pthread_mutex_unlock(&kt->lock);
 	if (j) {
-		journal_add_command(j, display, exit_code, start, dur);
+		journal_add_command_io(j, display, exit_code, start, dur, out, errout);
 	} else {
 		/* Before start() (the Lease): kept until the journal is known. */
+		json_t *c = json_pack("{s:s,s:i,s:I,s:I}", "argv", display, "exit_code", exit_code,
+				      "start", (json_int_t)start, "duration", (json_int_t)dur);
+
+		if (out)
+			json_object_set_new(c, "stdout", json_string(out));
+		if (errout)
+			json_object_set_new(c, "stderr", json_string(errout));
 		pthread_mutex_lock(&kt->lock);
-		json_array_append_new(kt->pending, json_pack("{s:s,s:i,s:I,s:I}", "argv", display,
-							      "exit_code", exit_code, "start",
-							      (json_int_t)start, "duration", (json_int_t)dur));
+		json_array_append_new(kt->pending, c);
 		pthread_mutex_unlock(&kt->lock);
 	}
 }
@@ -110,7 +132,7 @@ int k8s_run(struct k8s_target *kt, struct k8s_out *res, const struct k8s_argv *a
 	start = clock_mono_ns();
 	if (proc_run(&pr, argv->v, stdin_data, limit, CAPTURE_MAX, err) != 0) {
 		dr_error_wrap(err, "kubectl is missing or cannot run (install it, or set kubectl: in the target configuration)");
-		record(kt, journal, display, -1, start, clock_mono_ns() - start, flags);
+		record(kt, journal, display, -1, start, clock_mono_ns() - start, flags, NULL, err->msg);
 		res->out = xstrdup("");
 		res->errout = xstrdup(err->msg);
 		goto out;
@@ -121,8 +143,13 @@ int k8s_run(struct k8s_target *kt, struct k8s_out *res, const struct k8s_argv *a
 	res->out = pr.out ? pr.out : xstrdup("");
 	res->errout = pr.errout ? pr.errout : xstrdup("");
 	pr.out = pr.errout = NULL;
-	record(kt, journal, display, pr.exited ? pr.exit_code : 128 + pr.term_signal, start,
-	       pr.elapsed_ns, flags);
+	{
+		int code = pr.exited ? pr.exit_code : 128 + pr.term_signal;
+		char *kept = journal_stdout(kt, argv, code, res->out);
+
+		record(kt, journal, display, code, start, pr.elapsed_ns, flags, kept, res->errout);
+		free(kept);
+	}
 	if (pr.timed_out) {
 		char t[32];
 
@@ -288,10 +315,12 @@ static int k8s_start(struct target *t, const struct action_ctx *ctx, struct dr_e
 	pthread_mutex_unlock(&kt->lock);
 	json_array_foreach(pending, i, c)
 		if (ctx->journal)
-			journal_add_command(ctx->journal, json_string_value(json_object_get(c, "argv")),
-					    (int)json_integer_value(json_object_get(c, "exit_code")),
-					    json_integer_value(json_object_get(c, "start")),
-					    json_integer_value(json_object_get(c, "duration")));
+			journal_add_command_io(ctx->journal, json_string_value(json_object_get(c, "argv")),
+					       (int)json_integer_value(json_object_get(c, "exit_code")),
+					       json_integer_value(json_object_get(c, "start")),
+					       json_integer_value(json_object_get(c, "duration")),
+					       json_string_value(json_object_get(c, "stdout")),
+					       json_string_value(json_object_get(c, "stderr")));
 	json_decref(pending);
 	if (kt->dry_run) {
 		fprintf(kt->out, "dry run: every kubectl command is printed, none runs\n");

@@ -273,6 +273,36 @@ static void assert_commands_explicit(json_t *journal, const char *must_contain)
 		fail_msg("no journaled command contains '%s'", must_contain);
 }
 
+/* The first journaled command whose argv contains what. */
+static json_t *find_command(json_t *journal, const char *what)
+{
+	json_t *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(journal, "commands"), i, c)
+		if (strstr(json_string_value(json_object_get(c, "argv")) ?: "", what))
+			return c;
+	return NULL;
+}
+
+/* Output in the journal: admin answers kept, kubectl's own JSON (specs can
+ * hold secrets) only summarised. */
+static void assert_command_output_kept(json_t *journal, const char *status_method)
+{
+	json_t *c = find_command(journal, status_method);
+	const char *out;
+
+	assert_non_null(c);
+	out = json_string_value(json_object_get(c, "stdout"));
+	if (!out || !strstr(out, "members"))
+		fail_msg("the status answer is not in the journal: %s", out ? out : "(none)");
+	c = find_command(journal, "get statefulset/inferadb-ledger -o json");
+	assert_non_null(c);
+	out = json_string_value(json_object_get(c, "stdout"));
+	if (!out || !strstr(out, "parsed and not kept"))
+		fail_msg("kubectl's own JSON should only be summarised: %s", out ? out : "(none)");
+}
+
 static void assert_lease_released(void)
 {
 	char *out = NULL;
@@ -308,6 +338,7 @@ static void failover_passes(const char *config, const char *status_method)
 	assert_true(json_is_number(json_object_get(m, "promotion_ms")));
 	assert_commands_explicit(journal, "scale statefulset/inferadb-ledger --replicas=0");
 	assert_commands_explicit(journal, status_method);
+	assert_command_output_kept(journal, status_method);
 	assert_lease_released();
 	json_decref(journal);
 }
@@ -557,6 +588,9 @@ static void test_kubectl_failure_mid_drill_still_rolls_back(void **state)
 	assert_non_null(fault);
 	assert_string_equal(json_string_value(json_object_get(fault, "result")), "failed");
 	assert_non_null(strstr(json_string_value(json_object_get(fault, "message")), "injected failure"));
+	/* The failed command's stderr is in the journal. */
+	assert_non_null(strstr(json_string_value(json_object_get(find_command(journal, "--replicas=0"),
+								 "stderr")) ?: "", "injected failure"));
 	undo = find_step(journal, "undo", "scale-primary-to-zero");
 	assert_non_null(undo);
 	assert_string_equal(json_string_value(json_object_get(undo, "result")), "ok");
