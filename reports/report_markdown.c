@@ -448,7 +448,7 @@ static void section_cluster(struct strbuf *sb, const json_t *j)
 static void section_commands(struct strbuf *sb, const json_t *j)
 {
 	const json_t *cmds = j_arr(j, "commands"), *c;
-	size_t i;
+	size_t i, listed = 0;
 	double v;
 
 	if (json_array_size(cmds) == 0)
@@ -475,6 +475,33 @@ static void section_commands(struct strbuf *sb, const json_t *j)
 		strbuf_adds(sb, " |\n");
 	}
 	strbuf_addch(sb, '\n');
+	/* Why a command failed, in the tool's own words (the journal has the
+	 * whole stderr). */
+	json_array_foreach(cmds, i, c) {
+		const char *err = j_str(c, "stderr");
+		char line[300];
+		size_t n;
+
+		if (!err || !j_num(c, "exit_code", &v) || v == 0)
+			continue;
+		listed++;
+		err += strspn(err, " \t\r\n");
+		n = strcspn(err, "\r\n");
+		if (n >= sizeof(line))
+			n = sizeof(line) - 1;
+		memcpy(line, err, n);
+		line[n] = '\0';
+		strbuf_adds(sb, "- exit ");
+		fmt_num(sb, v);
+		strbuf_adds(sb, " at ");
+		if (j_num(c, "t_ms", &v))
+			fmt_offset(sb, v);
+		strbuf_adds(sb, ": ");
+		md_cell(sb, line);
+		strbuf_addch(sb, '\n');
+	}
+	if (listed)
+		strbuf_addch(sb, '\n');
 }
 
 static void kv_row(struct strbuf *sb, const char *k, const char *v)
