@@ -382,6 +382,35 @@ static void lag_figure(struct measurements *m, const struct status_timeline *tl)
 	set_value(&m->max_lag_ms, ns_to_ms(tl->max_lag_ns));
 }
 
+/* Canaries prove RPO only if some were acknowledged before the fault:
+ * those are the writes a failover could lose.  None (the caller may not
+ * write, the write method is missing, exec always fails) is "not
+ * measured", never a clean 0. */
+static void canary_coverage(struct measurements *out, const struct history *h,
+			    const struct measure_markers *mk)
+{
+	uint64_t before = 0, any = 0;
+
+	for (size_t i = 0; h && i < h->count; i++) {
+		const struct history_op *op = &h->ops[i];
+
+		if (op->outcome != HISTORY_OK)
+			continue;
+		any++;
+		if (!mk->has_fault || op->complete_ns < mk->fault_start_ns)
+			before++;
+	}
+	if (before > 0)
+		return;
+	if (!any)
+		set_none(&out->rpo_lost_writes, "no canary write was acknowledged (%llu attempts): "
+			 "RPO could not be measured", (unsigned long long)(h ? h->count : 0));
+	else
+		set_none(&out->rpo_lost_writes, "no canary write was acknowledged before the fault: "
+			 "none could be lost, so RPO was not measured");
+	set_none(&out->rpo_seconds, "%s", out->rpo_lost_writes.why);
+}
+
 int measure_compute(struct measurements *out, const struct history *h,
 		    const struct check_result *check, const struct status_timeline *tl,
 		    const struct measure_markers *mk, struct dr_error *err)
@@ -428,6 +457,7 @@ int measure_compute(struct measurements *out, const struct history *h,
 		out->has_writes = true;
 		out->writes = *check;
 		rpo_figures(out, check, mk);
+		canary_coverage(out, h, mk);
 		return 0;
 	}
 	if (!ledger || !h || h->count == 0) {
@@ -480,9 +510,14 @@ void measure_rto_from_status(struct measurements *m, const struct status_timelin
 		}
 		if (!healthy && !lost_at)
 			lost_at = p->t_ns;
+		/* No status before the fault (the first read through kubectl can
+		 * land after it): the first one after it is the baseline. */
+		if (!term_before && healthy && !lost_at) {
+			term_before = p->term;
+			continue;
+		}
 		if (healthy && (lost_at || (term_before && p->term > term_before))) {
-			m->rto_ms.has = true;
-			m->rto_ms.value = (double)(p->t_ns - mk->fault_start_ns) / 1e6;
+			set_value(&m->rto_ms, (double)(p->t_ns - mk->fault_start_ns) / 1e6);
 			m->rto_note = lost_at ? "from the cluster status (no workload)"
 					      : "from the cluster status (no workload): a new leader, "
 						"the leaderless gap fell between two status reads";
@@ -490,10 +525,11 @@ void measure_rto_from_status(struct measurements *m, const struct status_timelin
 		}
 	}
 	if (!lost_at) {
-		m->rto_ms.has = true;
-		m->rto_ms.value = 0;
+		set_value(&m->rto_ms, 0);
 		m->rto_note = "no interruption seen in the cluster status (no workload)";
 	} else {
+		set_none(&m->rto_ms, "not recovered: no status after the fault showed a leader with a "
+			 "quorum again");
 		m->rto_note = "not recovered (cluster status)";
 	}
 }

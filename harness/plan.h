@@ -91,6 +91,7 @@ struct plan_objectives {
 	int has_max_lag;      int64_t max_lag_ns;
 	int has_rpo_window;   int64_t rpo_window_ns;
 	int has_rpo_writes;   int64_t rpo_writes;      /* always set: default 0 */
+	int rpo_stated;       /* the plan wrote rpo: (fails when it cannot be measured) */
 	int has_availability; double availability_pct; /* 0..100 */
 };
 

@@ -336,8 +336,10 @@ void section_objectives(struct schema_ctx *ctx, json_t *root, struct plan *plan)
 	DUR(max_lag, "max_lag")
 	DUR(rpo_window, "rpo_window")
 #undef DUR
-	if ((v = json_object_get(o, "rpo")))
+	if ((v = json_object_get(o, "rpo"))) {
 		ob->rpo_writes = json_integer_value(v);
+		ob->rpo_stated = 1;
+	}
 	if ((v = json_object_get(o, "availability"))) {
 		if (parse_percent(&ob->availability_pct, v) != 0)
 			schema_err_key(ctx, o, "objectives", "availability", "expected a percentage "

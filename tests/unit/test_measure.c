@@ -682,6 +682,27 @@ static void test_canary_mode(void **state)
 	assert_string_equal(f->m.workload_mode, "canary");
 }
 
+/* Canaries that were never acknowledged before the fault prove nothing:
+ * RPO is "not measured" (which fails a stated rpo), never a clean 0. */
+static void test_canary_without_an_acknowledged_write(void **state)
+{
+	struct fixture *f = *state;
+
+	f->mk.workload_mode = "canary";
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	attempt(f, 1, 0, 40, HISTORY_FAILED);
+	attempt(f, 2, 1000, 1040, HISTORY_UNKNOWN);
+	f->mk.drill_end_ns = 2000 * MS;
+	compute(f);
+	assert_none(&f->m.rpo_lost_writes, "no canary write was acknowledged (2 attempts)");
+	assert_none(&f->m.rpo_seconds, "no canary write was acknowledged");
+	/* Acknowledged only after the fault: nothing could have been lost. */
+	attempt(f, 3, 1500, 1540, HISTORY_OK);
+	compute(f);
+	assert_none(&f->m.rpo_lost_writes, "before the fault");
+}
+
 /* Status-only RTO: a leaderless status at 120 and a new leader at 350 ->
  * 250 ms after the fault at 100. */
 static void test_rto_from_status_gap_seen(void **state)
@@ -708,6 +729,21 @@ static void test_rto_from_status_gap_missed(void **state)
 	measure_rto_from_status(&f->m, &f->tl, &f->mk);
 	assert_ms(&f->m.rto_ms, 600);
 	assert_non_null(strstr(f->m.rto_note, "between two status reads"));
+}
+
+/* The first status read landed after the fault (kubectl exec is slow):
+ * it still shows the old leader (term 2), the new one (term 3) at 900 ->
+ * 800 ms. */
+static void test_rto_from_status_without_a_status_before_the_fault(void **state)
+{
+	struct fixture *f = *state;
+
+	observe(f, 150, 2, 1, "primary", true, 5, 2);
+	observe(f, 900, 3, 3, "dr", false, 3, 10);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	measure_rto_from_status(&f->m, &f->tl, &f->mk);
+	assert_ms(&f->m.rto_ms, 800);
 }
 
 static void test_rto_from_status_no_interruption_or_no_recovery(void **state)
@@ -747,8 +783,10 @@ int main(void)
 		T(test_rpo_window_without_fault),
 		T(test_status_only_mode),
 		T(test_canary_mode),
+		T(test_canary_without_an_acknowledged_write),
 		T(test_rto_from_status_gap_seen),
 		T(test_rto_from_status_gap_missed),
+		T(test_rto_from_status_without_a_status_before_the_fault),
 		T(test_rto_from_status_no_interruption_or_no_recovery),
 		T(test_bad_markers),
 		T(test_promotion_and_resync),
