@@ -58,6 +58,7 @@ static void write_read_through(struct probe_result *out, struct workload_conn *c
 			 res.message[0] ? ": " : "", res.message);
 		goto out;
 	}
+	c->deadline_ns = deadline;
 	if (c->read_all(c, client_id, &entries, &n, &err) != 0) {
 		snprintf(out->message, sizeof(out->message), "wrote at index %llu but the read failed: %.900s",
 			 (unsigned long long)res.index, err.msg);
@@ -100,12 +101,12 @@ void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t 
 	(void)ctx;
 	if (!t->endpoints || t->endpoints(t, &endpoints, &n, &err) != 0 || n == 0) {
 		struct workload_conn *canary = NULL;
-		int64_t interval;
+		struct canary_pace pace;
 
 		/* No endpoints (a Kubernetes target without a workload endpoint):
 		 * its canary writes, when configured, are the write path. */
 		if (n == 0 && !err.msg[0] && t->canary_connect &&
-		    t->canary_connect(t, &canary, &interval, &err) == 0 && canary) {
+		    t->canary_connect(t, &canary, &pace, &err) == 0 && canary) {
 			write_read_through(out, canary, timeout_ns);
 			canary->close(canary);
 			goto out;

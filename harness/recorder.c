@@ -74,6 +74,10 @@ struct recorder {
 	 * the read-back uses it (owned here, closed by recorder_free). */
 	struct workload_conn *canary;
 	int64_t canary_interval_ns;
+	int64_t canary_baseline_ns;
+	atomic_int acked;       /* the writer saw an acknowledged write */
+	pthread_mutex_t error_lock;
+	char last_error[300];   /* the writer's last failed attempt (error_lock) */
 	atomic_llong fault_ns;
 	atomic_llong restore_ns;
 	int objective_failed;
@@ -184,6 +188,14 @@ static void *writer_main(void *arg)
 			     res.outcome == LEDGER_OUTCOME_DEFINITE_FAILURE ? HISTORY_FAILED : HISTORY_UNKNOWN;
 		op.error = (uint8_t)map_error(&res);
 		op.index = res.outcome == LEDGER_OUTCOME_OK ? res.index : 0;
+		if (res.outcome == LEDGER_OUTCOME_OK) {
+			atomic_store(&r->acked, 1);
+		} else {
+			pthread_mutex_lock(&r->error_lock);
+			snprintf(r->last_error, sizeof(r->last_error), "%s%s%.250s", res.code,
+				 res.message[0] ? ": " : "", res.message);
+			pthread_mutex_unlock(&r->error_lock);
+		}
 		if (history_append(&r->history, &op) != 0) {
 			journal_note(r->j, "workload stopped: the history reached its cap of %zu attempts",
 				     r->history.max_ops);
@@ -371,6 +383,7 @@ int recorder_start(struct recorder **out, const struct plan *plan, struct target
 		   struct journal *j, struct progress *progress, struct dr_error *err)
 {
 	struct recorder *r = xcalloc(1, sizeof(*r));
+	struct canary_pace pace = { 0, 0 };
 	json_t *workload;
 	sigset_t old;
 
@@ -391,6 +404,7 @@ int recorder_start(struct recorder **out, const struct plan *plan, struct target
 	history_init(&r->history, 0);
 	status_timeline_init(&r->timeline, 0);
 	pthread_mutex_init(&r->status_lock, NULL);
+	pthread_mutex_init(&r->error_lock, NULL);
 	r->target = t;
 	if (!t->workload_connect && t->endpoints &&
 	    t->endpoints(t, &r->endpoints, &r->nendpoints, err) != 0) {
@@ -402,12 +416,17 @@ int recorder_start(struct recorder **out, const struct plan *plan, struct target
 	 * endpoint): the cluster status alone is watched and the report says
 	 * that RTO came from it. */
 	r->status_only = !t->workload_connect && r->nendpoints == 0;
-	if (r->status_only && t->canary_connect &&
-	    t->canary_connect(t, &r->canary, &r->canary_interval_ns, err) != 0) {
+	if (r->status_only && t->canary_connect && t->canary_connect(t, &r->canary, &pace, err) != 0) {
 		dr_error_wrap(err, "cannot start the %s target's canary writes", t->kind);
 		recorder_free(r);
 		return -1;
 	}
+	/* A canary is a marker, not load: small whatever the plan's payload
+	 * (it travels in kubectl's argv). */
+	if (r->canary)
+		r->payload_size = 32;
+	r->canary_interval_ns = pace.interval_ns > 0 ? pace.interval_ns : NS_PER_SEC;
+	r->canary_baseline_ns = pace.baseline_ns > 0 ? pace.baseline_ns : 30 * NS_PER_SEC;
 	workload = json_pack("{s:s,s:s,s:f}", "client_id", r->client_id, "mode", recorder_mode(r),
 			     "rate", r->canary ? 1e9 / (double)r->canary_interval_ns : r->rate);
 	/* A canary's per-call timeout is the target's (canary.timeout). */
@@ -459,6 +478,29 @@ int recorder_start(struct recorder **out, const struct plan *plan, struct target
 		progress_line(progress, "workload: writing as client %s through the %s target",
 			      r->client_id, t->kind);
 	*out = r;
+	return 0;
+}
+
+int recorder_await_baseline(struct recorder *r, const struct action_ctx *ctx, struct dr_error *err)
+{
+	int64_t deadline = clock_mono_ns() + r->canary_baseline_ns;
+
+	if (!r->canary)
+		return 0;
+	while (!atomic_load(&r->acked)) {
+		if (!r->writer_running)
+			return dr_error_set(err, "the canary writer is not running");
+		if (action_ctx_expired(ctx) || clock_mono_ns() > deadline) {
+			char last[300];
+
+			pthread_mutex_lock(&r->error_lock);
+			snprintf(last, sizeof(last), "%s", r->last_error[0] ? r->last_error : "no answer yet");
+			pthread_mutex_unlock(&r->error_lock);
+			return dr_error_set(err, "no canary write was acknowledged before the first step "
+					    "(last attempt: %s)", last);
+		}
+		action_ctx_sleep(ctx, 20 * NS_PER_MS);
+	}
 	return 0;
 }
 
@@ -700,5 +742,6 @@ void recorder_free(struct recorder *r)
 	history_release(&r->history);
 	status_timeline_release(&r->timeline);
 	pthread_mutex_destroy(&r->status_lock);
+	pthread_mutex_destroy(&r->error_lock);
 	free(r);
 }

@@ -27,6 +27,11 @@ struct recorder;
  * target has no ledger endpoints). */
 int recorder_start(struct recorder **out, const struct plan *plan, struct target *t,
 		   struct journal *j, struct progress *progress, struct dr_error *err);
+/* Canary mode: wait (bounded by ctx) until a canary write is acknowledged,
+ * so there is something a fault could lose; a write path that does not
+ * work stops the drill here, before anything changed.  0 at once in the
+ * other modes. */
+int recorder_await_baseline(struct recorder *r, const struct action_ctx *ctx, struct dr_error *err);
 void recorder_mark_fault(struct recorder *r, int64_t mono_ns);
 void recorder_mark_restore(struct recorder *r, int64_t mono_ns);
 /* Stop writing and polling (bounded by one per-call timeout), after one

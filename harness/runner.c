@@ -505,6 +505,15 @@ void runner_run(struct runner_result *out, const struct plan *plan, struct targe
 			raise_exit(&r, EXIT_INFRA);
 			set_reason(&r, "cannot start the workload: %s", err.msg);
 			goto rollback;
+		} else {
+			struct action_ctx bctx;
+
+			ctx_for(&r, &bctx, "canary baseline", 0, 0);
+			if (recorder_await_baseline(r.recorder, &bctx, &err) != 0) {
+				raise_exit(&r, interrupts(&r) ? EXIT_ABORTED : EXIT_INFRA);
+				set_reason(&r, "%s", err.msg);
+				goto rollback;
+			}
 		}
 	}
 	start_monitor(&r);

@@ -27,11 +27,20 @@ struct journal;
  * in the final store (any order; caller frees *out). */
 struct workload_conn {
 	void *impl;
+	/* CLOCK_MONOTONIC time read_all must give up by (a probe's deadline);
+	 * 0: the connection's own bounds. */
+	int64_t deadline_ns;
 	void (*append)(struct workload_conn *c, const char *client_id, uint64_t sequence,
 		       const char *payload, struct ledger_append_result *res);
 	int (*read_all)(struct workload_conn *c, const char *client_id,
 			struct ledger_entry_ref **out, size_t *n, struct dr_error *err);
 	void (*close)(struct workload_conn *c);
+};
+
+/* How often canary writes go, and how long the first may take. */
+struct canary_pace {
+	int64_t interval_ns;
+	int64_t baseline_ns;
 };
 
 /* What an action or probe left behind. */
@@ -101,10 +110,11 @@ struct target {
 	int (*workload_connect)(struct target *t, int64_t call_timeout_ns,
 				struct workload_conn **out, struct dr_error *err);
 	/* Optional: canary writes where there is no workload (no endpoints,
-	 * no workload_connect): a sparse writer, one attempt per *interval_ns,
-	 * whose writes are read back after the drill so RPO is measured.  0
-	 * with *out NULL when the target has none configured. */
-	int (*canary_connect)(struct target *t, struct workload_conn **out, int64_t *interval_ns,
+	 * no workload_connect): a sparse writer, one attempt per
+	 * pace->interval_ns, whose writes are read back after the drill so RPO
+	 * is measured; the drill starts once one is acknowledged (within
+	 * pace->baseline_ns).  0 with *out NULL when the target has none. */
+	int (*canary_connect)(struct target *t, struct workload_conn **out, struct canary_pace *pace,
 			      struct dr_error *err);
 	/* Optional: a separate cluster addressed like a region (the local
 	 * target's `restored`, seeded by restore_snapshot).  Returns a target

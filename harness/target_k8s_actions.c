@@ -635,9 +635,21 @@ static int admin_pod_in(struct k8s_target *kt, const struct action_ctx *ctx, con
 	return dr_error_set(err, "region %s has no Ready pod (context %s)", r->name, r->context);
 }
 
+static int grpc_call_x(struct k8s_target *kt, const struct action_ctx *ctx, const struct k8s_region *r,
+		       const char *pod, enum k8s_call call, json_t *payload, json_t **answer,
+		       int *exit_code, struct dr_error *err);
+
 static int grpc_call(struct k8s_target *kt, const struct action_ctx *ctx, const struct k8s_region *r,
 		     const char *pod, enum k8s_call call, json_t *payload, json_t **answer,
 		     struct dr_error *err)
+{
+	return grpc_call_x(kt, ctx, r, pod, call, payload, answer, NULL, err);
+}
+
+/* grpc_call that also says how kubectl exited (-1: did not run or timed out). */
+static int grpc_call_x(struct k8s_target *kt, const struct action_ctx *ctx, const struct k8s_region *r,
+		       const char *pod, enum k8s_call call, json_t *payload, json_t **answer,
+		       int *exit_code, struct dr_error *err)
 {
 	struct k8s_argv a = K8S_ARGV_INIT;
 	struct k8s_out o = K8S_OUT_INIT;
@@ -653,6 +665,8 @@ static int grpc_call(struct k8s_target *kt, const struct action_ctx *ctx, const 
 		return 1;
 	}
 	rc = run(kt, ctx, &a, NULL, K8S_RUN_CHANGE, &o, err);
+	if (exit_code)
+		*exit_code = o.timed_out ? -1 : o.exit_code;
 	if (rc == 0 && answer) {
 		json_t *raw = json_loads(o.out, JSON_DECODE_ANY, NULL);
 
@@ -692,13 +706,15 @@ static void finish_leader_wait(struct k8s_target *kt, const struct action_ctx *c
 /* One transfer request, sent from a live pod (the one whose region answered
  * the status).  Returns grpc_call's code. */
 static int issue_transfer(struct k8s_target *kt, const struct action_ctx *ctx,
-			  const struct k8s_region *r, int64_t id, json_t **answer, struct dr_error *err)
+			  const struct k8s_region *r, int64_t id, json_t **answer, int *exit_code,
+			  struct dr_error *err)
 {
 	const struct k8s_region *from;
 	json_t *st = NULL, *payload;
 	char pod[254];
 	int rc;
 
+	*exit_code = -1; /* no status: as retryable as a timeout */
 	if (status_now(kt, ctx, &st, err) == 0) {
 		from = k8s_config_region(kt->cfg, json_string_value(json_object_get(
 						json_object_get(st, "answered_by"), "region")));
@@ -711,10 +727,19 @@ static int issue_transfer(struct k8s_target *kt, const struct action_ctx *ctx,
 	}
 	payload = k8s_payload_transfer(kt->cfg, id, r ? r->ledger_region : NULL,
 				       ctx->deadline_ns ? (ctx->deadline_ns - clock_mono_ns()) / NS_PER_MS : 10000);
-	rc = grpc_call(kt, ctx, from, pod, K8S_CALL_TRANSFER, payload, answer, err);
+	rc = grpc_call_x(kt, ctx, from, pod, K8S_CALL_TRANSFER, payload, answer, exit_code, err);
 	json_decref(payload);
 	json_decref(st);
 	return rc;
+}
+
+/* A refusal worth asking again: the ledger was busy electing (grpcurl
+ * exits 64 + UNAVAILABLE, ABORTED, DEADLINE_EXCEEDED or UNKNOWN) or the
+ * exec timed out.  RBAC, a wrong method, a bad request fail at once. */
+static int transfer_retryable(int exit_code)
+{
+	return exit_code == -1 || exit_code == 64 + 14 || exit_code == 64 + 10 || exit_code == 64 + 4 ||
+	       exit_code == 64 + 2;
 }
 
 /* A transfer can end with another node winning the election (a target
@@ -757,16 +782,18 @@ static void do_transfer(struct k8s_target *kt, json_t *args, const struct action
 		json_t *st = NULL;
 		int64_t round_end = clock_mono_ns() + TRANSFER_ROUND_NS;
 
+		int exit_code = 0;
+
 		round++;
 		json_decref(answer);
 		answer = NULL;
 		dr_error_clear(&err);
-		rc = issue_transfer(kt, ctx, r, id, &answer, &err);
+		rc = issue_transfer(kt, ctx, r, id, &answer, &exit_code, &err);
 		if (rc == 1 && kt->server_dry_run) {
 			action_result_set(res, ACTION_OK, "server dry run: leadership transfer not run");
 			break;
 		}
-		if (rc < 0 && (kt->dry_run || action_ctx_expired(ctx))) {
+		if (rc < 0 && (kt->dry_run || action_ctx_expired(ctx) || !transfer_retryable(exit_code))) {
 			action_result_set(res, ACTION_FAILED, "%s failed: %s",
 					  k8s_call_method(kt->cfg, K8S_CALL_TRANSFER), err.msg);
 			break;
@@ -784,7 +811,11 @@ static void do_transfer(struct k8s_target *kt, json_t *args, const struct action
 			if (w != -1 || action_ctx_expired(ctx))
 				break;
 		} else {
-			action_ctx_sleep(ctx, POLL_NS);
+			/* Refused while the cluster elects: the next round. */
+			int64_t left = round_end - clock_mono_ns();
+
+			if (left > 0)
+				action_ctx_sleep(ctx, left);
 		}
 		if (action_ctx_expired(ctx))
 			break;

@@ -27,7 +27,10 @@ struct canary_conn {
 	char pod[254];                    /* the leader's pod */
 	int64_t leader_id;
 	uint64_t last_index;              /* the ledger's last index at the last status read */
-	uint64_t from_index;              /* runbook read-back starts here */
+	uint64_t from_index;              /* runbook read-back starts here (0: not known yet) */
+	uint64_t min_acked_index;         /* lowest index a canary was acknowledged at */
+	int64_t started_s;                /* wall seconds at connect: every write's expiresAt
+					   * derives from it, so a retry is the same write */
 };
 
 /* The leader's pod, from the cluster status (members carry their pod). */
@@ -43,6 +46,10 @@ static int find_leader(struct canary_conn *cc, struct dr_error *err)
 	if (k8s_read_status(cc->kt, &st, cfg->canary.timeout_ns, NULL, err) != 0)
 		return -1;
 	cc->last_index = (uint64_t)json_integer_value(json_object_get(st, "last_index"));
+	/* Ledger/Read pages through the whole ledger: start where it stood
+	 * before the first canary write (none is sent before this succeeds). */
+	if (!cc->from_index)
+		cc->from_index = cc->last_index + 1;
 	leader = json_object_get(st, "leader");
 	id = json_integer_value(json_object_get(leader, "id"));
 	if (!json_is_object(leader) || id <= 0) {
@@ -94,8 +101,7 @@ static void canary_append(struct workload_conn *c, const char *client_id, uint64
 		res->latency_ns = clock_mono_ns() - start;
 		return;
 	}
-	req = k8s_canary_write_request(cfg, client_id, sequence, payload,
-				       clock_wall_ns() / NS_PER_SEC);
+	req = k8s_canary_write_request(cfg, client_id, sequence, payload, cc->started_s);
 	k8s_cmd_grpc(&a, cfg, cc->region, cc->pod, K8S_CALL_WRITE, req);
 	k8s_run(cc->kt, &o, &a, NULL, cfg->canary.timeout_ns, K8S_RUN_CHANGE, NULL, &err);
 	x.ran = o.ran;
@@ -105,6 +111,9 @@ static void canary_append(struct workload_conn *c, const char *client_id, uint64
 	x.errout = o.errout;
 	k8s_canary_classify(cfg, &x, res);
 	res->node = (int)cc->leader_id;
+	if (res->outcome == LEDGER_OUTCOME_OK && res->index &&
+	    (!cc->min_acked_index || res->index < cc->min_acked_index))
+		cc->min_acked_index = res->index;
 	/* Leadership may have moved: ask again before the next write. */
 	if (res->outcome != LEDGER_OUTCOME_OK)
 		cc->region = NULL;
@@ -150,9 +159,18 @@ static int canary_read_all(struct workload_conn *c, const char *client_id,
 	int pages = 0;
 
 	memset(&page, 0, sizeof(page));
-	page.next_from = cc->from_index;
+	/* After an unsafe promotion the new leader's log can be shorter than
+	 * it stood at the start: never start above an acknowledged canary. */
+	page.next_from = cc->from_index ? cc->from_index : 1;
+	if (cc->min_acked_index && cc->min_acked_index < page.next_from)
+		page.next_from = cc->min_acked_index;
+	/* Read from the leader as it is now, not the last write's pod. */
+	cc->region = NULL;
 	do {
 		int64_t deadline = clock_mono_ns() + READ_BACK_BUDGET_NS;
+
+		if (c->deadline_ns && c->deadline_ns < deadline)
+			deadline = c->deadline_ns;
 
 		while (read_page(cc, &page, client_id, err) != 0) {
 			if (clock_mono_ns() + READ_BACK_RETRY_NS > deadline) {
@@ -179,7 +197,7 @@ static void canary_close(struct workload_conn *c)
 	free(c->impl);
 }
 
-int k8s_canary_connect(struct target *t, struct workload_conn **out, int64_t *interval_ns,
+int k8s_canary_connect(struct target *t, struct workload_conn **out, struct canary_pace *pace,
 		       struct dr_error *err)
 {
 	struct k8s_target *kt = t->impl;
@@ -192,21 +210,21 @@ int k8s_canary_connect(struct target *t, struct workload_conn **out, int64_t *in
 		return 0;
 	cc = xcalloc(1, sizeof(*cc));
 	cc->kt = kt;
-	if (find_leader(cc, err) != 0) {
-		free(cc);
-		return dr_error_wrap(err, "canary writes need the leader's pod");
-	}
-	/* Ledger/Read pages through the whole ledger: start where it stood
-	 * before the first canary write. */
-	cc->from_index = cc->last_index + 1;
-	if (kt->cfg->api == K8S_API_RUNBOOK && !cc->last_index && kt->journal)
+	cc->started_s = clock_wall_ns() / NS_PER_SEC;
+	/* No leader right now is not fatal: each write looks for it again. */
+	if (find_leader(cc, err) != 0 && kt->journal)
+		journal_note(kt->journal, "canary: no leader yet (%s); the first write looks again", err->msg);
+	dr_error_clear(err);
+	if (kt->cfg->api == K8S_API_RUNBOOK && cc->from_index == 1 && kt->journal)
 		journal_note(kt->journal, "canary: the status carries no last_index; the read-back "
 			     "reads the ledger from index 1");
 	cc->base.impl = cc;
 	cc->base.append = canary_append;
 	cc->base.read_all = canary_read_all;
 	cc->base.close = canary_close;
-	*interval_ns = kt->cfg->canary.interval_ns;
+	pace->interval_ns = kt->cfg->canary.interval_ns;
+	/* Finding the leader and one write, a few times over. */
+	pace->baseline_ns = 3 * kt->cfg->canary.timeout_ns;
 	*out = &cc->base;
 	return 0;
 }

@@ -77,7 +77,7 @@ int k8s_canary_parse_page(struct k8s_canary_page *page, const struct k8s_config 
 
 /* ---- the target hook (struct target.canary_connect) ---- */
 
-int k8s_canary_connect(struct target *t, struct workload_conn **out, int64_t *interval_ns,
+int k8s_canary_connect(struct target *t, struct workload_conn **out, struct canary_pace *pace,
 		       struct dr_error *err);
 
 /* Preflight: one read-back page for a client id nothing wrote, through the

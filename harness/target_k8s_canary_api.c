@@ -191,6 +191,11 @@ static void classify_answer(const struct k8s_config *cfg, const char *out,
 			/* A retry of a write that had committed: acknowledged. */
 			res->index = u64_of(json_object_get(v, "committedBlockHeight"));
 			set_result(res, LEDGER_OUTCOME_OK, "", "%s", "");
+		} else if (code && strcmp(code, "WRITE_ERROR_CODE_IDEMPOTENCY_KEY_REUSED") == 0) {
+			/* An earlier attempt with this key reached the ledger; what it
+			 * became is not said. */
+			set_result(res, LEDGER_OUTCOME_UNKNOWN, "UNKNOWN_OUTCOME",
+				   "Write: idempotency key already used%s%s", msg ? ": " : "", msg ? msg : "");
 		} else {
 			set_result(res, LEDGER_OUTCOME_DEFINITE_FAILURE, "FAILED_PRECONDITION",
 				   "Write refused: %s%s%s", code ? code : "(no code)", msg ? ": " : "",

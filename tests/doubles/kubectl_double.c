@@ -20,7 +20,8 @@
  * KUBECTL_DOUBLE_LOG (append each command line), KUBECTL_DOUBLE_FAIL (a
  * substring: a matching command fails with exit 1, after taking effect
  * when KUBECTL_DOUBLE_FAIL_AFTER=1; only the first N such commands with
- * KUBECTL_DOUBLE_FAIL_TIMES=N), KUBECTL_DOUBLE_DENY (a substring of
+ * KUBECTL_DOUBLE_FAIL_TIMES=N; exit code KUBECTL_DOUBLE_FAIL_EXIT, default
+ * 1, above 64 a grpcurl RPC error), KUBECTL_DOUBLE_DENY (a substring of
  * "verb resource" that auth can-i answers "no").
  */
 #include <ctype.h>
@@ -1103,8 +1104,15 @@ int main(int argc, char **argv)
 		failon = NULL; /* KUBECTL_DOUBLE_FAIL_TIMES used up: run normally */
 	}
 	if (failon && *failon && strstr(strbuf_str(&line), failon) && !after) {
+		const char *code = getenv("KUBECTL_DOUBLE_FAIL_EXIT");
+		int exit_code = code && *code ? (int)strtol(code, NULL, 10) : 1;
+
 		strbuf_release(&line);
-		return fail(1, "error: injected failure (KUBECTL_DOUBLE_FAIL=%s)", failon);
+		/* 64 + a gRPC code: as grpcurl reports an RPC error. */
+		if (exit_code > 64)
+			return fail(exit_code, "ERROR:\n  Code: injected\n  Message: injected failure "
+				    "(KUBECTL_DOUBLE_FAIL=%s)", failon);
+		return fail(exit_code, "error: injected failure (KUBECTL_DOUBLE_FAIL=%s)", failon);
 	}
 	rc = dispatch(&c);
 	if (failon && *failon && strstr(strbuf_str(&line), failon) && after)

@@ -225,7 +225,7 @@ static int run_plan(struct drill_proc *p, const char *plan_rel, const char *conf
 		    const char *const extra[], json_t **journal)
 {
 	char *plan = drill_src_path(plan_rel);
-	char *cfg = drill_src_path(config);
+	char *cfg = config[0] == '/' ? xstrdup(config) : drill_src_path(config);
 	char *results = xasprintf("%s/results", fx.dir);
 	const char *args[16] = { "run", plan, "--target", "kubernetes", "--target-config", cfg, "--json",
 				 "--results-repo", results };
@@ -471,7 +471,54 @@ static void test_lost_canary_write_fails_the_drill(void **state)
 	free(client_var);
 }
 
-/* A refused transfer request is asked again until the step's deadline. */
+/* Canary writes that never get through (the caller may not write, the
+ * method is missing) stop the drill before its first step: exit 3 naming
+ * the last refusal, nothing changed, never a clean RPO 0. */
+static void test_canary_write_path_broken_stops_before_any_step(void **state)
+{
+	char *src = drill_src_path("tests/data/k8s/double-canary.yaml"), *text = NULL;
+	char *cfg = xasprintf("%s/canary-1s.yaml", fx.dir), *at;
+	struct drill_proc p;
+	json_t *journal = NULL;
+	size_t len = 0;
+	int rc;
+
+	(void)state;
+	settle_leader_in_primary();
+	/* canary.timeout 1s: the drill gives the first canary 3 s. */
+	assert_int_equal(fs_read_file(&text, &len, src, 1 << 20, NULL), 0);
+	at = strstr(text, "timeout: 10s");
+	assert_non_null(at);
+	memcpy(at, "timeout: 1s ", 12);
+	assert_int_equal(fs_write_atomic(cfg, text, len, NULL), 0);
+	reset_log();
+	setenv("KUBECTL_DOUBLE_FAIL", "Ledger/Append", 1);
+	setenv("KUBECTL_DOUBLE_FAIL_EXIT", "71", 1); /* 64 + PERMISSION_DENIED */
+	/* The plan without write_read probes: the steady state would stop it
+	 * first (also before any change), and this is about the recorder. */
+	rc = run_plan(&p, "tests/data/plans/k8s/region-failover-status-only.yaml", cfg,
+		      (const char *const[]){ "--yes", NULL }, &journal);
+	unsetenv("KUBECTL_DOUBLE_FAIL");
+	unsetenv("KUBECTL_DOUBLE_FAIL_EXIT");
+	if (rc != 3) {
+		dump(&p);
+		fail_msg("a canary write path that never works should exit 3, got %d", rc);
+	}
+	if (!strstr(json_string_value(json_object_get(journal, "reason")) ?: "",
+		    "no canary write was acknowledged before the first step"))
+		fail_msg("unexpected reason: %s", json_string_value(json_object_get(journal, "reason")) ?: "?");
+	assert_non_null(strstr(json_string_value(json_object_get(journal, "reason")), "PERMISSION_DENIED"));
+	assert_null(find_step(journal, "steps", "lead-from-primary"));
+	assert_null(find_command(journal, "--replicas=0"));
+	json_decref(journal);
+	free(text);
+	free(src);
+	free(cfg);
+}
+
+/* A transfer refused while the cluster elects (grpcurl: UNAVAILABLE) is
+ * asked again until the step's deadline; one refused for good (kubectl
+ * itself failed, as on an RBAC refusal) fails at once, quoting kubectl. */
 static void test_refused_transfer_is_asked_again(void **state)
 {
 	char *counter = xasprintf("%s/kubectl-double-failures", fx.cluster);
@@ -485,12 +532,13 @@ static void test_refused_transfer_is_asked_again(void **state)
 	unlink(counter);
 	setenv("KUBECTL_DOUBLE_FAIL", "RequestLeaderTransfer", 1);
 	setenv("KUBECTL_DOUBLE_FAIL_TIMES", "1", 1);
+	setenv("KUBECTL_DOUBLE_FAIL_EXIT", "78", 1); /* 64 + UNAVAILABLE */
 	rc = run_plan(&p, "tests/data/plans/k8s/transfer-to-dr.yaml", "tests/data/k8s/double.yaml",
 		      (const char *const[]){ "--yes", NULL }, &journal);
 	unsetenv("KUBECTL_DOUBLE_FAIL");
 	unsetenv("KUBECTL_DOUBLE_FAIL_TIMES");
+	unsetenv("KUBECTL_DOUBLE_FAIL_EXIT");
 	unlink(counter);
-	free(counter);
 	if (rc != 0) {
 		dump(&p);
 		json_decref(journal);
@@ -503,6 +551,30 @@ static void test_refused_transfer_is_asked_again(void **state)
 	}
 	assert_true(again);
 	json_decref(journal);
+
+	/* Refused for good: no second round, the step says why. */
+	settle_leader_in_primary();
+	{
+		int64_t start = clock_mono_ns();
+		json_t *step;
+
+		setenv("KUBECTL_DOUBLE_FAIL", "RequestLeaderTransfer", 1);
+		rc = run_plan(&p, "tests/data/plans/k8s/transfer-to-dr.yaml", "tests/data/k8s/double.yaml",
+			      (const char *const[]){ "--yes", NULL }, &journal);
+		unsetenv("KUBECTL_DOUBLE_FAIL");
+		if (rc != 1) {
+			dump(&p);
+			fail_msg("a transfer kubectl refuses should fail the step (exit 1), got %d", rc);
+		}
+		step = find_step(journal, "steps", "lead-from-dr");
+		assert_non_null(strstr(json_string_value(json_object_get(step, "message")) ?: "",
+				       "injected failure"));
+		if (clock_mono_ns() - start > 20 * NS_PER_SEC)
+			fail_msg("a permanent refusal was retried until the step's 30 s timeout");
+		json_decref(journal);
+	}
+	unlink(counter);
+	free(counter);
 }
 
 static void test_context_not_allowed_refused_before_any_command(void **state)
@@ -760,6 +832,7 @@ int main(void)
 		cmocka_unit_test(test_canary_writes_measure_rpo_runbook),
 		cmocka_unit_test(test_canary_writes_measure_rpo_ledger_v1),
 		cmocka_unit_test(test_lost_canary_write_fails_the_drill),
+		cmocka_unit_test(test_canary_write_path_broken_stops_before_any_step),
 		cmocka_unit_test(test_refused_transfer_is_asked_again),
 		cmocka_unit_test(test_kubectl_failure_mid_drill_still_rolls_back),
 		cmocka_unit_test(test_held_lease_refuses_a_second_drill),

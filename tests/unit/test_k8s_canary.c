@@ -130,6 +130,9 @@ static void test_unknown_outcomes(void **state)
 	assert_int_equal(res.outcome, LEDGER_OUTCOME_UNKNOWN);
 	classify(v1, 1, 0, 0, "{}", "", &res);
 	assert_int_equal(res.outcome, LEDGER_OUTCOME_UNKNOWN);
+	/* The key reached the ledger before: not a failure, not proof either. */
+	classify(v1, 1, 0, 0, "{\"error\":{\"code\":\"WRITE_ERROR_CODE_IDEMPOTENCY_KEY_REUSED\"}}", "", &res);
+	assert_int_equal(res.outcome, LEDGER_OUTCOME_UNKNOWN);
 	k8s_config_free(rb);
 	k8s_config_free(v1);
 }
@@ -211,8 +214,16 @@ static void test_requests(void **state)
 	json_t *r;
 
 	(void)state;
-	/* A retry is the same write: same key, whatever the clock. */
+	/* A retry is the same write: same key, whatever the clock (and the
+	 * connection passes the same clock to every attempt, so the same
+	 * expiresAt: the server refuses a reused key with another body). */
 	assert_string_equal(ka, json_string_value(json_object_get(b, "idempotencyKey")));
+	{
+		json_t *again = k8s_canary_write_request(cfg, "c1", 7, "payload", 1000);
+
+		assert_true(json_equal(a, again));
+		json_decref(again);
+	}
 	assert_string_not_equal(ka, json_string_value(json_object_get(c, "idempotencyKey")));
 	assert_non_null(raw);
 	assert_int_equal(len, 16);
