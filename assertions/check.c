@@ -109,7 +109,9 @@ static size_t ok_order(struct sort_pair *order, const struct logical *ws, size_t
 	bool sorted = true;
 
 	for (size_t i = 0; i < n; i++) {
-		if (ws[i].state != HISTORY_OK)
+		/* An acknowledgement without an index (a ledger.v1 answer may
+		 * leave it out) says nothing about order. */
+		if (ws[i].state != HISTORY_OK || ws[i].index == 0)
 			continue;
 		order[k].key = sort_key_i64(by_ack ? ws[i].ack_ns : ws[i].first_invoke_ns);
 		order[k].payload = i;

@@ -50,17 +50,24 @@ static void quote_stderr(char *buf, size_t len, const char *errout, const char *
 }
 
 /* What a command printed, for the journal.  Admin answers (grpcurl) are
- * kept; kubectl's own JSON is parsed, not kept: pod and StatefulSet specs
- * can carry secrets in plain env values, which no redaction would know. */
-static char *journal_stdout(const struct k8s_target *kt, const struct k8s_argv *argv, int exit_code,
-			    const char *out)
+ * kept; kubectl's own output is summarised, even on failure: pod and
+ * StatefulSet specs can carry secrets in plain env values, which no
+ * redaction would know; read-back pages hold the ledger's entries.  stderr
+ * is always kept. */
+static char *journal_stdout(const struct k8s_target *kt, const struct k8s_argv *argv, const char *out)
 {
+	const char *read_method = k8s_call_method(kt->cfg, K8S_CALL_READ);
+	int grpcurl = 0;
+
 	if (!out || !*out)
 		return NULL;
-	for (size_t i = 0; i < argv->n; i++)
-		if (strcmp(argv->v[i], kt->cfg->grpcurl) == 0)
-			return xstrdup(out);
-	if (exit_code != 0)
+	for (size_t i = 0; i < argv->n; i++) {
+		/* Read pages carry the production ledger's own entries. */
+		if (read_method && strcmp(argv->v[i], read_method) == 0)
+			return xasprintf("(%zu bytes: a page of ledger entries, not kept)", strlen(out));
+		grpcurl |= strcmp(argv->v[i], kt->cfg->grpcurl) == 0;
+	}
+	if (grpcurl)
 		return xstrdup(out);
 	return xasprintf("(%zu bytes from kubectl, parsed and not kept: specs can hold secrets)",
 			 strlen(out));
@@ -145,7 +152,7 @@ int k8s_run(struct k8s_target *kt, struct k8s_out *res, const struct k8s_argv *a
 	pr.out = pr.errout = NULL;
 	{
 		int code = pr.exited ? pr.exit_code : 128 + pr.term_signal;
-		char *kept = journal_stdout(kt, argv, code, res->out);
+		char *kept = journal_stdout(kt, argv, res->out);
 
 		record(kt, journal, display, code, start, pr.elapsed_ns, flags, kept, res->errout);
 		free(kept);

@@ -232,6 +232,24 @@ static void test_reordering(void **state)
 	assert_int_equal(check_integrity_violations(&r), 1);
 }
 
+/* An acknowledgement without an index (ledger.v1 may leave blockHeight
+ * out) cannot be ordered: never a reordering. */
+static void test_ack_without_index_is_not_reordered(void **state)
+{
+	struct fixture *f = *state;
+	struct check_result r;
+
+	add(f, 1, 0, 5, HISTORY_OK, 20);
+	add(f, 2, 6, 8, HISTORY_OK, 0);
+	add(f, 3, 9, 10, HISTORY_OK, 21);
+	in_ledger(f, 1, 20);
+	in_ledger(f, 2, 0);
+	in_ledger(f, 3, 21);
+	r = run(f);
+	assert_int_equal(r.reordered, 0);
+	assert_int_equal(r.lost, 0);
+}
+
 static void test_concurrent_writes_may_order_freely(void **state)
 {
 	struct fixture *f = *state;
@@ -433,6 +451,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_present_and_absent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_acknowledged_counts_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reordering, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ack_without_index_is_not_reordered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_writes_may_order_freely, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unexpected_sequence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsorted_history_and_ledger, setup, teardown),
