@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1034,26 +1035,35 @@ static int dispatch(struct cmd *c)
 static int injected_failure_left(void)
 {
 	const char *times = getenv("KUBECTL_DOUBLE_FAIL_TIMES");
-	char *path, *text = NULL;
+	char *path, buf[32];
 	long limit, used = 0;
-	char buf[32];
-	size_t len = 0;
+	ssize_t n;
+	int fd, left;
 
 	if (!times || !*times)
 		return 1;
 	limit = strtol(times, NULL, 10);
 	path = xasprintf("%s/kubectl-double-failures", dir);
-	if (fs_read_file(&text, &len, path, 64, NULL) == 0)
-		used = strtol(text, NULL, 10);
-	free(text);
-	if (used >= limit) {
-		free(path);
-		return 0;
-	}
-	snprintf(buf, sizeof(buf), "%ld\n", used + 1);
-	fs_write_atomic(path, buf, strlen(buf), NULL);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	free(path);
-	return 1;
+	if (fd < 0)
+		return 1;
+	/* Concurrent kubectl processes (a poller and a step) count once each. */
+	flock(fd, LOCK_EX);
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n > 0) {
+		buf[n] = '\0';
+		used = strtol(buf, NULL, 10);
+	}
+	left = used < limit;
+	if (left) {
+		int len = snprintf(buf, sizeof(buf), "%ld\n", used + 1);
+
+		if (lseek(fd, 0, SEEK_SET) == 0 && write(fd, buf, (size_t)len) == len)
+			(void)ftruncate(fd, len);
+	}
+	close(fd); /* releases the lock */
+	return left;
 }
 
 int main(int argc, char **argv)
