@@ -493,6 +493,7 @@ int target_k8s_new(struct target **out, const struct plan *plan,
 	t->endpoints = k8s_endpoints;
 	t->resolve_region = k8s_resolve_region;
 	t->describe = k8s_describe;
+	t->state_path = k8s_state_path_hook; /* harness/target_k8s_state.c */
 	t->close = k8s_close;
 	*out = t;
 	return 0;
