@@ -13,11 +13,27 @@
 #include "harness/target_k8s_state.h"
 
 /* kill(pid, 0) says whether the pid exists; EPERM means it does (another
- * user's process).  A recycled pid reads as alive: we then refuse, which
- * is the safe side (the Lease still expires). */
+ * user's process).  A zombie (killed, not yet reaped by its parent) is
+ * gone.  A recycled pid reads as alive: we then refuse, which is the safe
+ * side (the Lease still expires). */
 static int local_pid_alive(long pid)
 {
-	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno != EPERM))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return errno == ENOENT ? 0 : 1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* "pid (comm) S ...": the state follows the last ')'. */
+	p = strrchr(buf, ')');
+	return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
 }
 
 /* The record's cordoned nodes become t's, so that uncordoning covers them. */
