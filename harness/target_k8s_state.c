@@ -134,6 +134,17 @@ int k8s_holder_parse(const char *holder, char *host, size_t hostlen, long *pid)
 	return 0;
 }
 
+/* Whole seconds, RFC 3339 UTC: a Lease's times can lie beyond what
+ * nanoseconds in an int64 reach (clock_format_utc). */
+static void format_utc(char *buf, size_t len, int64_t secs)
+{
+	time_t t = (time_t)secs;
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "@%lld", (long long)secs);
+}
+
 enum k8s_lease_verdict k8s_lease_decide(const struct k8s_lease_facts *f, char *why, size_t len)
 {
 	char host[256], when[40];
@@ -167,7 +178,7 @@ enum k8s_lease_verdict k8s_lease_decide(const struct k8s_lease_facts *f, char *w
 		return K8S_LEASE_RELEASE;
 	}
 	if (expires >= 0) {
-		clock_format_utc(when, sizeof(when), expires * NS_PER_SEC);
+		format_utc(when, sizeof(when), expires);
 		snprintf(why, len, "the drill lock is held by %s, %s; it expires at %s (in %llds)",
 			 f->holder, ours ? "a drill still running on this host" :
 			 "a drill on another runner (run `drillrig recover` there)",
