@@ -9,7 +9,8 @@
  *   and its expiry, and leaves the drill alone;
  * - kill -9 after drain_node: recover uncordons the recorded node;
  * - no state file: a stale Lease of a dead process on this host is
- *   released; a live Lease of another runner is refused (exit 3). */
+ *   released; a live Lease of another runner is refused (exit 3);
+ * - option mistakes exit 2 before any command. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -205,6 +206,28 @@ static size_t log_lines(void)
 		return 0;
 	for (size_t i = 0; i < len; i++)
 		n += text[i] == '\n';
+	free(text);
+	return n;
+}
+
+/* Changing commands the double saw after its first `from` lines. */
+static size_t changes_since(size_t from)
+{
+	char *text = NULL, *line;
+	size_t n = 0, k = 0;
+
+	if (!fs_exists(fx.log) || fs_read_file(&text, NULL, fx.log, 1 << 24, NULL) != 0)
+		return 0;
+	for (line = text; line && *line; k++) {
+		char *end = strchr(line, '\n');
+
+		if (end)
+			*end = '\0';
+		if (k >= from && (strstr(line, " scale ") || strstr(line, " delete ") ||
+				  strstr(line, " create ") || strstr(line, "cordon ") || strstr(line, " drain ")))
+			n++;
+		line = end ? end + 1 : NULL;
+	}
 	free(text);
 	return n;
 }
@@ -430,7 +453,7 @@ static void test_killed_runner_then_recover(void **state)
 	if (rc != 3 || !strstr(out, h) || !strstr(out, "expires at") || !strstr(out, "still running"))
 		fail_msg("recover during a live drill: exit %d: %s", rc, out);
 	free(out);
-	assert_int_equal(log_lines(), before + 1); /* the one `get lease` */
+	assert_int_equal(changes_since(before), 0); /* it only read the Lease */
 	assert_true(fs_exists(fx.state));
 	holder = lease_holder();
 	assert_string_equal(holder, h);
@@ -529,9 +552,44 @@ static void test_no_state_stale_and_live_leases(void **state)
 	free(stale);
 }
 
+/* Option mistakes are usage errors (exit 2) before anything runs. */
+static void test_usage_errors(void **state)
+{
+	char *bin = xstrdup(drill_bin()), *out = NULL;
+	char *no_config[] = { bin, (char *)"recover", (char *)"--target", (char *)"kubernetes", NULL };
+	char *both[] = { bin, (char *)"recover", (char *)"--target", (char *)"kubernetes", (char *)"--target-config",
+			 fx.config, (char *)"--cluster", fx.cluster, (char *)"--yes", NULL };
+	char *etcd[] = { bin, (char *)"recover", (char *)"--target", (char *)"etcd", (char *)"--target-config",
+			 fx.config, NULL };
+	char *none[] = { bin, (char *)"recover", NULL };
+	size_t before = log_lines();
+	int rc;
+
+	(void)state;
+	rc = run_argv(no_config, &out);
+	if (rc != 2 || !strstr(out, "--target-config FILE"))
+		fail_msg("recover --target kubernetes without a config: exit %d: %s", rc, out);
+	free(out);
+	rc = run_argv(both, &out);
+	if (rc != 2 || !strstr(out, "--cluster and --keep-cluster are for the local target"))
+		fail_msg("recover with --cluster and --target kubernetes: exit %d: %s", rc, out);
+	free(out);
+	rc = run_argv(etcd, &out);
+	if (rc != 2 || !strstr(out, "cannot recover target 'etcd'"))
+		fail_msg("recover --target etcd: exit %d: %s", rc, out);
+	free(out);
+	rc = run_argv(none, &out);
+	if (rc != 2 || !strstr(out, "usage: drillrig recover --cluster DIR"))
+		fail_msg("recover without options: exit %d: %s", rc, out);
+	free(out);
+	assert_int_equal(log_lines(), before);
+	free(bin);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_no_state_stale_and_live_leases),
 		cmocka_unit_test(test_killed_runner_then_recover),
 		cmocka_unit_test(test_killed_after_drain_recover_uncordons),
