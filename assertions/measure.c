@@ -388,6 +388,7 @@ int measure_compute(struct measurements *out, const struct history *h,
 {
 	const char *mode = mk->workload_mode ? mk->workload_mode : "ledger";
 	bool ledger = strcmp(mode, "ledger") == 0;
+	bool canary = strcmp(mode, "canary") == 0;
 
 	memset(out, 0, sizeof(*out));
 	if (mk->drill_end_ns < mk->drill_start_ns)
@@ -396,8 +397,8 @@ int measure_compute(struct measurements *out, const struct history *h,
 		return dr_error_set(err, "invalid drill markers: the fault starts before the drill");
 	if (mk->has_restore && mk->restore_start_ns < mk->drill_start_ns)
 		return dr_error_set(err, "invalid drill markers: the restore starts before the drill");
-	if (ledger && !check)
-		return dr_error_set(err, "workload mode 'ledger' needs the history check result");
+	if ((ledger || canary) && !check)
+		return dr_error_set(err, "workload mode '%s' needs the history check result", mode);
 
 	str_copy(out->workload_mode, sizeof(out->workload_mode), mode);
 	out->has_fault = mk->has_fault;
@@ -411,6 +412,24 @@ int measure_compute(struct measurements *out, const struct history *h,
 	resync_figure(out, tl, mk);
 	lag_figure(out, tl);
 
+	if (canary) {
+		/* A canary write every second or so, through kubectl exec: enough
+		 * to prove no acknowledged write was lost, far too sparse (and too
+		 * slow) to time an outage or the ledger's latency. */
+		struct measure_value *none[] = {
+			&out->rto_ms, &out->unavailable_ms, &out->max_latency_ms,
+			&out->availability, &out->latency_p50_ms, &out->latency_p99_ms,
+			&out->latency_max_ms,
+		};
+
+		for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+			set_none(none[i], "canary writes are too sparse to time (RTO comes from the "
+				 "cluster status)");
+		out->has_writes = true;
+		out->writes = *check;
+		rpo_figures(out, check, mk);
+		return 0;
+	}
 	if (!ledger || !h || h->count == 0) {
 		const char *why = !ledger ? "the workload did not write to the ledger"
 					  : "the workload recorded no write";
@@ -436,6 +455,47 @@ int measure_compute(struct measurements *out, const struct history *h,
 	latency_figures(out, h);
 	outage_figures(out, h, mk);
 	return 0;
+}
+
+/* ---- RTO without writes ---- */
+
+void measure_rto_from_status(struct measurements *m, const struct status_timeline *tl,
+			    const struct measure_markers *mk)
+{
+	int64_t lost_at = 0;
+	uint64_t term_before = 0;
+
+	if (!mk->has_fault) {
+		set_none(&m->rto_ms, "no fault step ran");
+		return;
+	}
+	for (size_t i = 0; i < tl->count; i++) {
+		const struct status_point *p = &tl->points[i];
+		int healthy = p->leader_id != 0 && p->quorum;
+
+		if (p->t_ns < mk->fault_start_ns) {
+			if (p->leader_id)
+				term_before = p->term;
+			continue;
+		}
+		if (!healthy && !lost_at)
+			lost_at = p->t_ns;
+		if (healthy && (lost_at || (term_before && p->term > term_before))) {
+			m->rto_ms.has = true;
+			m->rto_ms.value = (double)(p->t_ns - mk->fault_start_ns) / 1e6;
+			m->rto_note = lost_at ? "from the cluster status (no workload)"
+					      : "from the cluster status (no workload): a new leader, "
+						"the leaderless gap fell between two status reads";
+			return;
+		}
+	}
+	if (!lost_at) {
+		m->rto_ms.has = true;
+		m->rto_ms.value = 0;
+		m->rto_note = "no interruption seen in the cluster status (no workload)";
+	} else {
+		m->rto_note = "not recovered (cluster status)";
+	}
 }
 
 /* ---- latency series ---- */

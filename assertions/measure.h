@@ -38,8 +38,10 @@ struct measure_markers {
 	int64_t call_timeout_ns;
 	/* Members a resynced cluster must have; 0: trust the status's count. */
 	unsigned expected_members;
-	/* "ledger" (history checked), "status-only" (no writes, timeline only)
-	 * or "none".  Only "ledger" makes write figures and the history check. */
+	/* "ledger" (history checked), "canary" (sparse canary writes: history
+	 * checked for RPO, no write timing), "status-only" (no writes, timeline
+	 * only) or "none".  "ledger" makes every write figure; "canary" the
+	 * writes and RPO figures only. */
 	const char *workload_mode;
 };
 
@@ -78,7 +80,7 @@ struct measurements {
 	struct measure_value latency_p99_ms;
 	struct measure_value latency_max_ms;
 	struct check_result writes;      /* valid when has_writes */
-	bool has_writes;                 /* workload_mode "ledger" and checked */
+	bool has_writes;                 /* workload_mode "ledger" or "canary": checked */
 	char workload_mode[16];
 
 	/* The outage the fault caused, ms since drill start: starts at the
@@ -102,12 +104,21 @@ struct measurements {
 };
 
 /* Compute every figure.  check is the result of history_check() over h
- * (NULL when workload_mode is not "ledger").  Returns 0, or -1 with err set
+ * (NULL when workload_mode is neither "ledger" nor "canary").  Returns 0, or -1 with err set
  * on inconsistent markers (drill_end before drill_start, fault outside the
  * drill).  Memory: O(n) temporary, freed before return. */
 int measure_compute(struct measurements *out, const struct history *h,
 		    const struct check_result *check, const struct status_timeline *tl,
 		    const struct measure_markers *mk, struct dr_error *err);
+
+/* Without timed writes (workload_mode "status-only" or "canary"), RTO read
+ * off the status timeline: from the fault to the first status with a
+ * leader and a quorum after the first one without; or, when the polls
+ * (kubectl exec, far apart) never saw the leaderless gap, to the first
+ * status with a new leader (a term above the last one before the fault);
+ * 0 with "no interruption" otherwise.  Sets m->rto_ms and m->rto_note. */
+void measure_rto_from_status(struct measurements *m, const struct status_timeline *tl,
+			     const struct measure_markers *mk);
 
 /* ---- Latency series for charts ---------------------------------------- */
 

@@ -7,8 +7,8 @@
  * margin = limit - measured (availability: measured - limit), so a positive
  * margin is headroom and a negative one the size of the miss.
  *
- * Two objectives are always on when the workload wrote to the ledger
- * (workload_mode "ledger"), stated in the plan or not:
+ * Two objectives are always on when the workload or canary writes went to
+ * the ledger (workload_mode "ledger" or "canary"), stated in the plan or not:
  *   - rpo: lost acknowledged writes, limit 0 unless the plan says otherwise;
  *   - history: integrity violations (duplicated + definite failures present
  *     + reordered + unexpected + a history that overflowed its cap), limit 0,

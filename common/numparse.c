@@ -30,6 +30,21 @@ int parse_int(int *out, const char *s, int min, int max)
 	return 0;
 }
 
+int parse_uint64(uint64_t *out, const char *s, uint64_t min, uint64_t max)
+{
+	char *end = NULL;
+	unsigned long long v;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = (uint64_t)v;
+	return 0;
+}
+
 int parse_double(double *out, const char *s)
 {
 	char *end = NULL;

@@ -265,12 +265,19 @@ char *action_args_display(json_t *args)
 	return text ? text : xstrdup("{}");
 }
 
-static void describe_dry_run(const char *action, json_t *args, struct action_result *res)
+void action_result_would_run(struct action_result *res, const char *action, json_t *args,
+			     const char *where)
 {
 	char *text = action_args_display(args);
 
-	action_result_set(res, ACTION_OK, "would run %s %s", action, text);
+	action_result_set(res, ACTION_OK, "would run %s %s%s%s", action, text, where ? " " : "",
+			  where ? where : "");
 	free(text);
+}
+
+static void describe_dry_run(const char *action, json_t *args, struct action_result *res)
+{
+	action_result_would_run(res, action, args, NULL);
 }
 
 static void executor_dispatch(struct target *t, const char *action, json_t *args,

@@ -17,6 +17,10 @@ void executor_run(struct target *t, const char *action, json_t *args, json_t *ex
 /* An action's arguments for display ("{"region":"primary","replicas":0}"),
  * without the step's bookkeeping keys (name, action, fault, undo).  Heap. */
 char *action_args_display(json_t *args);
+/* A dry run's answer: ok, "would run <action> <args> <where>" (where may be
+ * NULL: "on the etcd cluster"). */
+void action_result_would_run(struct action_result *res, const char *action, json_t *args,
+			     const char *where);
 
 /* The timeout of an action object (an undo): its own "timeout", else the
  * action's default. */

@@ -31,13 +31,13 @@ static int in_region(struct target *t, json_t *status, const char *address, cons
 	return 0;
 }
 
-/* The same round trip through a target's own workload connection (etcd):
- * write, then find the write among the client's entries. */
-static void write_read_conn(struct probe_result *out, struct target *t, int64_t timeout_ns)
+/* The same round trip through a connection of the target's own (etcd's
+ * workload connection, a Kubernetes target's canary writes): write, then
+ * find the write among the client's entries. */
+static void write_read_through(struct probe_result *out, struct workload_conn *c, int64_t timeout_ns)
 {
 	struct ledger_append_result res;
 	struct dr_error err = DR_ERROR_INIT;
-	struct workload_conn *c = NULL;
 	struct ledger_entry_ref *entries = NULL;
 	int64_t start = clock_mono_ns(), deadline = start + timeout_ns;
 	char client_id[64];
@@ -45,15 +45,14 @@ static void write_read_conn(struct probe_result *out, struct target *t, int64_t 
 	size_t n = 0;
 	int found = 0;
 
-	if (t->workload_connect(t, timeout_ns / 2, &c, &err) != 0) {
-		snprintf(out->message, sizeof(out->message), "cannot connect: %.900s", err.msg);
-		return;
-	}
 	snprintf(client_id, sizeof(client_id), "probe-%ld", (long)getpid());
 	seq = (uint64_t)(clock_wall_ns() / 1000) + atomic_fetch_add(&probe_sequence, 1);
-	do {
+	for (;;) {
 		c->append(c, client_id, seq, "drillrig write_read probe", &res);
-	} while (res.outcome != LEDGER_OUTCOME_OK && clock_mono_ns() < deadline);
+		if (res.outcome == LEDGER_OUTCOME_OK || clock_mono_ns() >= deadline)
+			break;
+		clock_sleep_ns(50 * NS_PER_MS); /* a refused write is retried, not hammered */
+	}
 	if (res.outcome != LEDGER_OUTCOME_OK) {
 		snprintf(out->message, sizeof(out->message), "write failed: %s%s%s", res.code,
 			 res.message[0] ? ": " : "", res.message);
@@ -81,7 +80,6 @@ static void write_read_conn(struct probe_result *out, struct target *t, int64_t 
 		 (unsigned long long)res.index, (double)(clock_mono_ns() - start) / 1e6);
 out:
 	free(entries);
-	c->close(c);
 }
 
 void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t *spec,
@@ -101,9 +99,20 @@ void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t 
 
 	(void)ctx;
 	if (!t->endpoints || t->endpoints(t, &endpoints, &n, &err) != 0 || n == 0) {
+		struct workload_conn *canary = NULL;
+		int64_t interval;
+
+		/* No endpoints (a Kubernetes target without a workload endpoint):
+		 * its canary writes, when configured, are the write path. */
+		if (n == 0 && !err.msg[0] && t->canary_connect &&
+		    t->canary_connect(t, &canary, &interval, &err) == 0 && canary) {
+			write_read_through(out, canary, timeout_ns);
+			canary->close(canary);
+			goto out;
+		}
 		snprintf(out->message, sizeof(out->message), "no write path to the ledger: %.900s",
 			 err.msg[0] ? err.msg : "the target has none (a Kubernetes target needs "
-			 "workload_endpoint in its configuration for write_read)");
+			 "workload_endpoint or canary in its configuration for write_read)");
 		goto out;
 	}
 	if (region && t->status(t, &status, timeout_ns, &err) == 0) {
@@ -129,7 +138,14 @@ void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t 
 	opts.timeout_ms = (long)(timeout_ns / NS_PER_MS / 2 > 0 ? timeout_ns / NS_PER_MS / 2 : 1);
 	opts.admin_timeout_ms = opts.timeout_ms;
 	if (t->workload_connect) {
-		write_read_conn(out, t, timeout_ns);
+		struct workload_conn *wc = NULL;
+
+		if (t->workload_connect(t, timeout_ns / 2, &wc, &err) != 0) {
+			snprintf(out->message, sizeof(out->message), "cannot connect: %.900s", err.msg);
+			goto out;
+		}
+		write_read_through(out, wc, timeout_ns);
+		wc->close(wc);
 		goto out;
 	}
 	if (ledger_client_new(&c, (const char *const *)endpoints, n, &opts, &err) != 0) {

@@ -68,7 +68,12 @@ struct recorder {
 	uint64_t last_term;
 
 	int64_t drill_end_ns;   /* when the workload stopped */
-	int status_only;        /* no writes: measure from the status timeline */
+	int status_only;        /* no workload: measure from the status timeline */
+	/* Canary writes (status-only targets that have them): the writer
+	 * thread writes through this connection at canary_interval_ns, then
+	 * the read-back uses it (owned here, closed by recorder_free). */
+	struct workload_conn *canary;
+	int64_t canary_interval_ns;
 	atomic_llong fault_ns;
 	atomic_llong restore_ns;
 	int objective_failed;
@@ -113,9 +118,26 @@ static enum history_error map_error(const struct ledger_append_result *res)
 /* The target's own workload connection, or the ledger client. */
 static int open_conn(struct recorder *r, struct workload_conn **out, struct dr_error *err)
 {
+	if (r->canary) {
+		*out = r->canary;
+		return 0;
+	}
 	if (r->target->workload_connect)
 		return r->target->workload_connect(r->target, r->call_timeout_ns, out, err);
 	return workload_ledger_connect(out, r->endpoints, r->nendpoints, r->call_timeout_ns, err);
+}
+
+static void sleep_unless_stopped(struct recorder *r, int64_t ns)
+{
+	int64_t until = clock_mono_ns() + ns;
+
+	while (!atomic_load(&r->stop)) {
+		int64_t left = until - clock_mono_ns();
+
+		if (left <= 0)
+			return;
+		clock_sleep_ns(left < 10 * NS_PER_MS ? left : 10 * NS_PER_MS);
+	}
 }
 
 static void *writer_main(void *arg)
@@ -127,7 +149,7 @@ static void *writer_main(void *arg)
 	uint64_t seq = 1;
 	uint32_t attempt = 1;
 	int64_t first_attempt_ns = 0, next_due = clock_mono_ns();
-	int64_t interval = r->rate > 0 ? (int64_t)(1e9 / r->rate) : 0;
+	int64_t interval = r->canary ? r->canary_interval_ns : r->rate > 0 ? (int64_t)(1e9 / r->rate) : 0;
 
 	if (open_conn(r, &c, &err) != 0) {
 		journal_note(r->j, "workload could not start: %s", err.msg);
@@ -178,11 +200,16 @@ static void *writer_main(void *arg)
 		 * refusal is retried almost at once too (the backoff bounds how
 		 * precisely the end of an outage is seen); a dead or silent node
 		 * backs off a little so a dead cluster is not hammered. */
-		if (op.error == HISTORY_ERR_NOT_LEADER)
+		if (op.error == HISTORY_ERR_NOT_LEADER && !r->canary)
 			continue;
-		clock_sleep_ns(res.http_status ? ANSWERED_BACKOFF_NS : FAILED_BACKOFF_NS);
+		/* A canary retry waits its turn: each attempt is a kubectl exec. */
+		if (r->canary)
+			sleep_unless_stopped(r, r->canary_interval_ns);
+		else
+			clock_sleep_ns(res.http_status ? ANSWERED_BACKOFF_NS : FAILED_BACKOFF_NS);
 	}
-	c->close(c);
+	if (c != r->canary)
+		c->close(c);
 	free(payload);
 	return NULL;
 }
@@ -327,10 +354,24 @@ static void *aggregator_main(void *arg)
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
+/* "ledger": the workload; "canary": status timeline plus canary writes;
+ * "status-only": the timeline alone (assertions/measure.h). */
+static const char *recorder_mode(const struct recorder *r)
+{
+	return r->canary ? "canary" : r->status_only ? "status-only" : "ledger";
+}
+
+/* Whether anything writes (and is read back and checked). */
+static int recorder_writes(const struct recorder *r)
+{
+	return !r->status_only || r->canary;
+}
+
 int recorder_start(struct recorder **out, const struct plan *plan, struct target *t,
 		   struct journal *j, struct progress *progress, struct dr_error *err)
 {
 	struct recorder *r = xcalloc(1, sizeof(*r));
+	json_t *workload;
 	sigset_t old;
 
 	r->j = j;
@@ -361,9 +402,18 @@ int recorder_start(struct recorder **out, const struct plan *plan, struct target
 	 * endpoint): the cluster status alone is watched and the report says
 	 * that RTO came from it. */
 	r->status_only = !t->workload_connect && r->nendpoints == 0;
-	journal_set(j, "workload", json_pack("{s:s,s:f,s:f}", "client_id", r->client_id,
-					     "rate", r->rate,
-					     "timeout_ms", (double)r->call_timeout_ns / 1e6));
+	if (r->status_only && t->canary_connect &&
+	    t->canary_connect(t, &r->canary, &r->canary_interval_ns, err) != 0) {
+		dr_error_wrap(err, "cannot start the %s target's canary writes", t->kind);
+		recorder_free(r);
+		return -1;
+	}
+	workload = json_pack("{s:s,s:s,s:f}", "client_id", r->client_id, "mode", recorder_mode(r),
+			     "rate", r->canary ? 1e9 / (double)r->canary_interval_ns : r->rate);
+	/* A canary's per-call timeout is the target's (canary.timeout). */
+	if (!r->canary)
+		json_object_set_new(workload, "timeout_ms", json_real((double)r->call_timeout_ns / 1e6));
+	journal_set(j, "workload", workload);
 	r->pollers = xcalloc(r->nendpoints, sizeof(*r->pollers));
 	block_signals(&old);
 	for (size_t i = 0; i < r->nendpoints; i++) {
@@ -373,14 +423,19 @@ int recorder_start(struct recorder **out, const struct plan *plan, struct target
 						       node_poller_main, &r->pollers[i]) == 0;
 	}
 	r->aggregator_running = pthread_create(&r->aggregator, NULL, aggregator_main, r) == 0;
-	if (!r->status_only)
+	if (recorder_writes(r))
 		r->writer_running = pthread_create(&r->writer, NULL, writer_main, r) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if ((!r->status_only && !r->writer_running) || !r->aggregator_running) {
+	if ((recorder_writes(r) && !r->writer_running) || !r->aggregator_running) {
 		recorder_free(r);
 		return dr_error_set(err, "cannot start the workload threads");
 	}
-	if (r->status_only)
+	if (r->canary)
+		progress_line(progress, "workload: none (the %s target has no write endpoint); "
+			      "measuring RTO from the cluster status and RPO from a canary write "
+			      "every %.1fs (client %s)", t->kind, (double)r->canary_interval_ns / 1e9,
+			      r->client_id);
+	else if (r->status_only)
 		progress_line(progress, "workload: none (the %s target has no write endpoint); "
 			      "measuring from the cluster status", t->kind);
 	else if (r->nendpoints)
@@ -488,7 +543,8 @@ static int read_back(struct ledger_entry_ref **out, size_t *n, struct recorder *
 	if (open_conn(r, &c, err) != 0)
 		return -1;
 	rc = c->read_all(c, r->client_id, out, n, err);
-	c->close(c);
+	if (c != r->canary)
+		c->close(c);
 	return rc;
 }
 
@@ -510,40 +566,6 @@ static int write_history(struct recorder *r, const char *path, struct dr_error *
 	return rc;
 }
 
-/* Without writes, RTO is read off the status timeline: from the fault to
- * the first status with a leader and a quorum after the first one without
- * (0, "no interruption", when the status never lost them). */
-static void rto_from_status(struct measurements *m, const struct status_timeline *tl,
-			    const struct measure_markers *mk)
-{
-	int64_t lost_at = 0;
-
-	if (!mk->has_fault)
-		return;
-	for (size_t i = 0; i < tl->count; i++) {
-		const struct status_point *p = &tl->points[i];
-		int healthy = p->leader_id != 0 && p->quorum;
-
-		if (p->t_ns < mk->fault_start_ns)
-			continue;
-		if (!healthy && !lost_at)
-			lost_at = p->t_ns;
-		if (healthy && lost_at) {
-			m->rto_ms.has = true;
-			m->rto_ms.value = (double)(p->t_ns - mk->fault_start_ns) / 1e6;
-			m->rto_note = "from the cluster status (no workload)";
-			return;
-		}
-	}
-	if (!lost_at) {
-		m->rto_ms.has = true;
-		m->rto_ms.value = 0;
-		m->rto_note = "no interruption seen in the cluster status (no workload)";
-	} else {
-		m->rto_note = "not recovered (cluster status)";
-	}
-}
-
 static void limits_from_plan(struct objective_limits *l, const struct plan *plan,
 			     const struct recorder *r)
 {
@@ -555,7 +577,7 @@ static void limits_from_plan(struct objective_limits *l, const struct plan *plan
 	l->has_resync = o->has_resync;         l->resync_ns = o->resync_ns;
 	l->has_max_lag = o->has_max_lag;       l->max_lag_ns = o->max_lag_ns;
 	l->has_rpo_window = o->has_rpo_window; l->rpo_window_ns = o->rpo_window_ns;
-	l->has_rpo = !r->status_only;          l->rpo = (uint64_t)(o->has_rpo_writes ? o->rpo_writes : 0);
+	l->has_rpo = recorder_writes(r);          l->rpo = (uint64_t)(o->has_rpo_writes ? o->rpo_writes : 0);
 	l->has_availability = o->has_availability;
 	l->availability_pct = o->availability_pct;
 }
@@ -577,7 +599,7 @@ int recorder_finish(struct recorder *r, const struct plan *plan, struct target *
 
 	recorder_stop(r);
 	memset(&check, 0, sizeof(check));
-	if (!r->status_only) {
+	if (recorder_writes(r)) {
 		if (history_path && write_history(r, history_path, err) != 0)
 			return -1;
 		if (read_back(&entries, &n, r, err) != 0)
@@ -598,15 +620,17 @@ int recorder_finish(struct recorder *r, const struct plan *plan, struct target *
 	for (size_t i = 0; i < plan->topology.nregions; i++)
 		mk.expected_members += (unsigned)plan->topology.regions[i].size;
 	(void)t;
-	mk.workload_mode = r->status_only ? "status-only" : "ledger";
-	if (measure_compute(&m, &r->history, r->status_only ? NULL : &check, &r->timeline, &mk,
+	mk.workload_mode = recorder_mode(r);
+	if (measure_compute(&m, &r->history, recorder_writes(r) ? &check : NULL, &r->timeline, &mk,
 			    err) != 0)
 		goto out;
 	if (r->status_only)
-		rto_from_status(&m, &r->timeline, &mk);
+		measure_rto_from_status(&m, &r->timeline, &mk);
 	limits_from_plan(&limits, plan, r);
 	objectives_evaluate(&results, &limits, &m);
-	series_build(&series, &r->history, journal_start_ns(j), 0);
+	/* Canary latencies are kubectl exec round trips, not the ledger's. */
+	if (!r->canary)
+		series_build(&series, &r->history, journal_start_ns(j), 0);
 	root = journal_snapshot(j);
 	if (results_json_set(root, &m, &results, &series) != 0) {
 		dr_error_set(err, "cannot encode the measurements");
@@ -655,6 +679,8 @@ void recorder_free(struct recorder *r)
 		free(r->endpoints[i]);
 	free(r->endpoints);
 	free(r->pollers);
+	if (r->canary)
+		r->canary->close(r->canary);
 	history_release(&r->history);
 	status_timeline_release(&r->timeline);
 	pthread_mutex_destroy(&r->status_lock);

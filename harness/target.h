@@ -100,6 +100,12 @@ struct target {
 	 * status poller then polls status() instead of each endpoint. */
 	int (*workload_connect)(struct target *t, int64_t call_timeout_ns,
 				struct workload_conn **out, struct dr_error *err);
+	/* Optional: canary writes where there is no workload (no endpoints,
+	 * no workload_connect): a sparse writer, one attempt per *interval_ns,
+	 * whose writes are read back after the drill so RPO is measured.  0
+	 * with *out NULL when the target has none configured. */
+	int (*canary_connect)(struct target *t, struct workload_conn **out, int64_t *interval_ns,
+			      struct dr_error *err);
 	/* Optional: a separate cluster addressed like a region (the local
 	 * target's `restored`, seeded by restore_snapshot).  Returns a target
 	 * for it (owned by t, valid until t closes) or NULL when ref is an

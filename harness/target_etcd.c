@@ -670,10 +670,7 @@ static void etcd_action(struct target *t, const char *action, json_t *args,
 		if (strcmp(etcd_actions[i].name, action) != 0)
 			continue;
 		if (ctx->dry_run) {
-			char *text = action_args_display(args);
-
-			action_result_set(res, ACTION_OK, "would run %s %s on the etcd cluster", action, text);
-			free(text);
+			action_result_would_run(res, action, args, "on the etcd cluster");
 			return;
 		}
 		if (etcd_actions[i].needs_processes && et->attached) {

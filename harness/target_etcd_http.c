@@ -1,6 +1,5 @@
 #include "target_etcd_http.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,100 +8,22 @@
 
 #include "common/clock.h"
 #include "common/numparse.h"
+#include "common/base64.h"
+#include "common/http_pool.h"
 #include "common/strbuf.h"
 
 #define KEY_PREFIX "drillrig/"
 #define READ_PAGE 5000
 
-struct etcd_member_conn {
-	char *address;
-	CURL *curl;
-};
-
 struct etcd_client {
-	struct etcd_member_conn *m;
+	struct http_pool *pool;   /* one keep-alive connection per member */
 	size_t n;
 	int current;
 	long timeout_ms;
-	struct curl_slist *headers;
-	struct strbuf body;
 };
 
 /* ---- encoding ------------------------------------------------------------ */
 
-static const char b64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-char *etcd_b64_encode(const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	char *out = xmalloc((len + 2) / 3 * 4 + 1), *o = out;
-	size_t i;
-
-	for (i = 0; i + 2 < len; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-
-		*o++ = b64_alphabet[v >> 18 & 63];
-		*o++ = b64_alphabet[v >> 12 & 63];
-		*o++ = b64_alphabet[v >> 6 & 63];
-		*o++ = b64_alphabet[v & 63];
-	}
-	if (i < len) {
-		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0);
-
-		*o++ = b64_alphabet[v >> 18 & 63];
-		*o++ = b64_alphabet[v >> 12 & 63];
-		*o++ = i + 1 < len ? b64_alphabet[v >> 6 & 63] : '=';
-		*o++ = '=';
-	}
-	*o = '\0';
-	return out;
-}
-
-static int b64_value(char c)
-{
-	const char *p = c ? strchr(b64_alphabet, c) : NULL;
-
-	return p ? (int)(p - b64_alphabet) : -1;
-}
-
-char *etcd_b64_decode(const char *text, size_t *len)
-{
-	size_t n = strlen(text), k = 0;
-	char *out;
-	uint32_t acc = 0;
-	int bits = 0;
-
-	if (n % 4 != 0)
-		return NULL;
-	out = xmalloc(n / 4 * 3 + 1);
-	for (size_t i = 0; i < n; i++) {
-		int v;
-
-		if (text[i] == '=') {
-			/* Padding only at the end, at most two. */
-			if (i < n - 2 || (i == n - 2 && text[n - 1] != '='))
-				goto bad;
-			break;
-		}
-		v = b64_value(text[i]);
-		if (v < 0)
-			goto bad;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[k++] = (char)(acc >> bits & 0xff);
-		}
-	}
-	out[k] = '\0';
-	if (len)
-		*len = k;
-	return out;
-bad:
-	free(out);
-	return NULL;
-}
 
 int etcd_u64(uint64_t *out, const json_t *v)
 {
@@ -145,21 +66,11 @@ int etcd_client_new(struct etcd_client **out, const char *const addresses[], siz
 	if (n == 0)
 		return dr_error_set(err, "no etcd endpoints");
 	c = xcalloc(1, sizeof(*c));
-	c->m = xcalloc(n, sizeof(*c->m));
 	c->n = n;
 	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 200;
-	c->headers = curl_slist_append(NULL, "Content-Type: application/json");
-	for (size_t i = 0; i < n; i++) {
-		const char *a = addresses[i];
-
-		if (strncmp(a, "http://", 7) == 0)
-			a += 7;
-		c->m[i].address = xstrdup(a);
-		c->m[i].curl = curl_easy_init();
-		if (!c->m[i].curl) {
-			etcd_client_free(c);
-			return dr_error_set(err, "cannot initialise libcurl");
-		}
+	if (http_pool_new(&c->pool, addresses, n, NULL, err) != 0) {
+		free(c);
+		return -1;
 	}
 	*out = c;
 	return 0;
@@ -169,14 +80,7 @@ void etcd_client_free(struct etcd_client *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->n; i++) {
-		if (c->m[i].curl)
-			curl_easy_cleanup(c->m[i].curl);
-		free(c->m[i].address);
-	}
-	curl_slist_free_all(c->headers);
-	strbuf_release(&c->body);
-	free(c->m);
+	http_pool_free(c->pool);
 	free(c);
 }
 
@@ -191,64 +95,22 @@ void etcd_client_set_current(struct etcd_client *c, int member)
 		c->current = member;
 }
 
-static size_t collect(char *p, size_t size, size_t nmemb, void *payload)
+/* A short connect timeout: a dead member is skipped fast. */
+static long connect_timeout(const struct etcd_client *c)
 {
-	strbuf_add(payload, p, size * nmemb);
-	return size * nmemb;
-}
-
-static CURLcode post(struct etcd_client *c, int member, const char *path, const char *body,
-		     long *status)
-{
-	CURL *h = c->m[member].curl;
-	char *url = xasprintf("http://%s/%s", c->m[member].address, path);
-	CURLcode rc;
-
-	strbuf_reset(&c->body);
-	*status = 0;
-	curl_easy_reset(h); /* keeps the connection cache */
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms < 100 ? c->timeout_ms : 100L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &c->body);
-	rc = curl_easy_perform(h);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-	free(url);
-	return rc;
+	return c->timeout_ms < 100 ? c->timeout_ms : 100L;
 }
 
 int etcd_call(struct etcd_client *c, int member, const char *path, const json_t *req,
 	      json_t **resp, long *http, struct dr_error *err)
 {
-	char *body = req ? json_dumps(req, JSON_COMPACT) : xstrdup("{}");
-	json_error_t jerr;
-	CURLcode cc;
-
 	*resp = NULL;
 	if (member < 0)
 		member = c->current;
-	if ((size_t)member >= c->n) {
-		free(body);
+	if ((size_t)member >= c->n)
 		return dr_error_set(err, "no etcd member %d (client has %zu)", member, c->n);
-	}
-	if (path[0] == '/')
-		path++;
-	cc = post(c, member, path, body, http);
-	free(body);
-	if (cc != CURLE_OK)
-		return dr_error_set(err, "cannot call /%s on '%s': %s", path, c->m[member].address,
-				    curl_easy_strerror(cc));
-	*resp = json_loadb(c->body.buf ? c->body.buf : "", c->body.len, 0, &jerr);
-	if (!*resp)
-		return dr_error_set(err, "answer of /%s from '%s' (HTTP %ld) is not JSON: %s", path,
-				    c->m[member].address, *http, jerr.text);
-	return 0;
+	return http_pool_call(c->pool, (size_t)member, path, req, c->timeout_ms, connect_timeout(c), resp,
+			      http, err);
 }
 
 static void next_member(struct etcd_client *c)
@@ -260,30 +122,32 @@ int etcd_put_once(struct etcd_client *c, const char *client_id, uint64_t sequenc
 		  const char *payload, struct ledger_append_result *res)
 {
 	char *key = etcd_key(client_id, sequence);
-	char *k64 = etcd_b64_encode(key, strlen(key));
-	char *v64 = etcd_b64_encode(payload, strlen(payload));
+	char *k64 = b64_encode(key, strlen(key));
+	char *v64 = b64_encode(payload, strlen(payload));
 	json_t *req = json_pack("{s:s,s:s}", "key", k64, "value", v64), *resp = NULL, *header;
 	char *body = json_dumps(req, JSON_COMPACT);
 	int64_t start = clock_mono_ns();
 	const char *msg;
 	uint64_t rev = 0, term = 0;
-	CURLcode cc;
+	struct http_answer ans;
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
 	res->node = c->current;
-	cc = post(c, c->current, "v3/kv/put", body, &res->http_status);
+	http_pool_post(c->pool, (size_t)c->current, "v3/kv/put", body, c->timeout_ms, connect_timeout(c), &ans);
+	res->http_status = ans.status;
 	res->latency_ns = clock_mono_ns() - start;
-	if (cc != CURLE_OK) {
+	if (!ans.ok) {
 		str_copy(res->code, sizeof(res->code), "TRANSPORT");
-		str_copy(res->message, sizeof(res->message), curl_easy_strerror(cc));
+		str_copy(res->message, sizeof(res->message), ans.error);
+		res->refused = ans.refused;
+		res->timed_out = ans.timed_out;
 		/* A refused connection never carried the request. */
-		res->outcome = cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST
-			       ? LEDGER_OUTCOME_DEFINITE_FAILURE : LEDGER_OUTCOME_UNKNOWN;
+		res->outcome = ans.refused ? LEDGER_OUTCOME_DEFINITE_FAILURE : LEDGER_OUTCOME_UNKNOWN;
 		next_member(c);
 		goto out;
 	}
-	resp = json_loadb(c->body.buf ? c->body.buf : "", c->body.len, 0, NULL);
+	resp = json_loadb(ans.body, ans.len, 0, NULL);
 	header = json_object_get(resp, "header");
 	if (res->http_status == 200 && etcd_u64(&rev, json_object_get(header, "revision")) == 0) {
 		etcd_u64(&term, json_object_get(header, "raft_term"));
@@ -345,7 +209,7 @@ static int read_from(struct etcd_client *c, int member, const char *client_id,
 	/* range_end = prefix with its last byte + 1: every key under it. */
 	end[plen - 1]++;
 	for (;;) {
-		char *f64 = etcd_b64_encode(from, strlen(from)), *e64 = etcd_b64_encode(end, plen);
+		char *f64 = b64_encode(from, strlen(from)), *e64 = b64_encode(end, plen);
 		json_t *req = json_pack("{s:s,s:s,s:i}", "key", f64, "range_end", e64, "limit", READ_PAGE);
 		json_t *resp = NULL, *kv;
 		long http = 0;
@@ -357,7 +221,7 @@ static int read_from(struct etcd_client *c, int member, const char *client_id,
 		if (etcd_call(c, member, "v3/kv/range", req, &resp, &http, err) != 0 || http != 200) {
 			if (http && http != 200)
 				dr_error_set(err, "range read on '%s' answered HTTP %ld: %s",
-					     c->m[member].address, http,
+					     http_pool_address(c->pool, (size_t)member), http,
 					     json_string_value(json_object_get(resp, "error")) ?: "?");
 			json_decref(req);
 			json_decref(resp);
@@ -366,7 +230,7 @@ static int read_from(struct etcd_client *c, int member, const char *client_id,
 		json_decref(req);
 		json_array_foreach(json_object_get(resp, "kvs"), i, kv) {
 			size_t klen = 0;
-			char *key = etcd_b64_decode(json_string_value(json_object_get(kv, "key")) ?: "", &klen);
+			char *key = b64_decode(json_string_value(json_object_get(kv, "key")) ?: "", &klen);
 			uint64_t mod = 0;
 			int64_t seq = 0;
 

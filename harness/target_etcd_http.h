@@ -5,7 +5,7 @@
  * sequence order and one prefix range reads them all.
  *
  * The gateway prints int64/uint64 fields as JSON strings and bytes as
- * base64; etcd_u64 and etcd_b64_* convert.
+ * base64; etcd_u64 and common/base64.h convert.
  *
  * A struct etcd_client keeps one CURL easy handle per member (keep-alive)
  * and a current member; it is NOT thread-safe: one per thread. */
@@ -57,9 +57,5 @@ int etcd_read_client(struct etcd_client *c, const char *client_id,
 char *etcd_key(const char *client_id, uint64_t sequence);
 /* A gateway number (string or integer) into *out; -1 when absent or bad. */
 int etcd_u64(uint64_t *out, const json_t *v);
-char *etcd_b64_encode(const void *data, size_t len);
-/* NULL on malformed input; *len the decoded length (the result is also
- * NUL-terminated). */
-char *etcd_b64_decode(const char *text, size_t *len);
 
 #endif

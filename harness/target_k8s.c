@@ -11,6 +11,7 @@
 #include "common/strbuf.h"
 #include "harness/journal.h"
 #include "harness/plan.h"
+#include "harness/target_k8s_canary.h"
 #include "harness/target_k8s_impl.h"
 
 #define CAPTURE_MAX ((size_t)8 << 20)
@@ -254,6 +255,23 @@ static const char *k8s_resolve_region(struct target *t, const char *ref)
 	return r ? r->name : NULL;
 }
 
+/* A dry run measures nothing, but shows what a canary write would run. */
+static void print_canary_sample(struct k8s_target *kt)
+{
+	const struct k8s_region *p = k8s_config_region(kt->cfg, "primary");
+	struct k8s_argv a = K8S_ARGV_INIT;
+	json_t *req = k8s_canary_write_request(kt->cfg, "<client id>", 1, "<payload>",
+					       clock_wall_ns() / NS_PER_SEC);
+	char *display;
+
+	k8s_cmd_grpc(&a, kt->cfg, p ? p : &kt->cfg->regions[0], "<leader pod>", K8S_CALL_WRITE, req);
+	display = k8s_argv_display(&a);
+	fprintf(kt->out, "  each canary write (the leader's region and pod):\n    %s\n", display);
+	free(display);
+	k8s_argv_release(&a);
+	json_decref(req);
+}
+
 /* Every region's StatefulSet answers: the contexts exist, the credentials
  * work and the names are right, before anything changes. */
 static int k8s_start(struct target *t, const struct action_ctx *ctx, struct dr_error *err)
@@ -278,6 +296,8 @@ static int k8s_start(struct target *t, const struct action_ctx *ctx, struct dr_e
 	if (kt->dry_run) {
 		fprintf(kt->out, "dry run: every kubectl command is printed, none runs\n");
 		k8s_print_plan(kt->cfg, kt->out);
+		if (kt->cfg->canary.enabled && !kt->cfg->workload_endpoint)
+			print_canary_sample(kt);
 		/* The runner takes no lock in a dry run; show the one a real run takes. */
 		fprintf(kt->out, "  take the drill lock:\n");
 		return k8s_lease_acquire(kt, err);
@@ -377,7 +397,8 @@ static json_t *k8s_describe(struct target *t)
 		      "api", k8s_api_name(cfg->api),
 		      "config", cfg->path,
 		      "nodes", nodes,
-		      "measurement", cfg->workload_endpoint ? "workload" : "status-only");
+		      "measurement", cfg->workload_endpoint ? "workload" :
+				     cfg->canary.enabled ? "canary" : "status-only");
 	return d;
 }
 
@@ -491,6 +512,7 @@ int target_k8s_new(struct target **out, const struct plan *plan,
 	t->action = k8s_action;
 	t->status = k8s_status;
 	t->endpoints = k8s_endpoints;
+	t->canary_connect = k8s_canary_connect;
 	t->resolve_region = k8s_resolve_region;
 	t->describe = k8s_describe;
 	t->state_path = k8s_state_path_hook; /* harness/target_k8s_state.c */

@@ -692,15 +692,48 @@ static void finish_leader_wait(struct k8s_target *kt, const struct action_ctx *c
 	json_decref(st);
 }
 
+/* One transfer request, sent from a live pod (the one whose region answered
+ * the status).  Returns grpc_call's code. */
+static int issue_transfer(struct k8s_target *kt, const struct action_ctx *ctx,
+			  const struct k8s_region *r, int64_t id, json_t **answer, struct dr_error *err)
+{
+	const struct k8s_region *from;
+	json_t *st = NULL, *payload;
+	char pod[254];
+	int rc;
+
+	if (status_now(kt, ctx, &st, err) == 0) {
+		from = k8s_config_region(kt->cfg, json_string_value(json_object_get(
+						json_object_get(st, "answered_by"), "region")));
+		str_copy(pod, sizeof(pod), json_string_value(json_object_get(json_object_get(st, "answered_by"), "pod")) ?: "");
+	} else if (kt->dry_run) {
+		from = k8s_config_region(kt->cfg, "primary");
+		str_copy(pod, sizeof(pod), from->admin_pod);
+	} else {
+		return dr_error_wrap(err, "cannot read the cluster status");
+	}
+	payload = k8s_payload_transfer(kt->cfg, id, r ? r->ledger_region : NULL,
+				       ctx->deadline_ns ? (ctx->deadline_ns - clock_mono_ns()) / NS_PER_MS : 10000);
+	rc = grpc_call(kt, ctx, from, pod, K8S_CALL_TRANSFER, payload, answer, err);
+	json_decref(payload);
+	json_decref(st);
+	return rc;
+}
+
+/* A transfer can end with another node winning the election (a target
+ * that restarted a moment ago may miss the request): the leader is then
+ * asked again, every TRANSFER_ROUND_NS, until the step's deadline. */
+#define TRANSFER_ROUND_NS (5 * NS_PER_SEC)
+
 static void do_transfer(struct k8s_target *kt, json_t *args, const struct action_ctx *ctx,
 			struct action_result *res)
 {
 	struct dr_error err = DR_ERROR_INIT;
-	const struct k8s_region *r = arg_region(kt, args, "region"), *from;
-	json_t *node = json_object_get(args, "node"), *st = NULL, *payload = NULL, *answer = NULL;
-	int64_t id = json_is_integer(node) ? json_integer_value(node) : 0, dummy = 0;
+	const struct k8s_region *r = arg_region(kt, args, "region");
+	json_t *node = json_object_get(args, "node"), *answer = NULL;
+	int64_t id = json_is_integer(node) ? json_integer_value(node) : 0;
 	char pod[254];
-	int rc;
+	int rc, round = 0;
 
 	if (json_is_string(node)) {
 		const char *s = json_string_value(node);
@@ -722,34 +755,49 @@ static void do_transfer(struct k8s_target *kt, json_t *args, const struct action
 		if (kt->dry_run && id <= 0)
 			id = r->nnode_ids ? r->node_ids[0] : 0;
 	}
-	/* Ask from a live pod: the current leader's region answered the status. */
-	if (status_now(kt, ctx, &st, &err) == 0) {
-		from = k8s_config_region(kt->cfg, json_string_value(json_object_get(
-						json_object_get(st, "answered_by"), "region")));
-		str_copy(pod, sizeof(pod), json_string_value(json_object_get(json_object_get(st, "answered_by"), "pod")) ?: "");
-	} else if (kt->dry_run) {
-		from = k8s_config_region(kt->cfg, "primary");
-		str_copy(pod, sizeof(pod), from->admin_pod);
-	} else {
-		action_result_set(res, ACTION_FAILED, "cannot read the cluster status: %s", err.msg);
-		return;
+	for (;;) {
+		struct action_ctx this_round = *ctx;
+		json_t *st = NULL;
+		int64_t round_end = clock_mono_ns() + TRANSFER_ROUND_NS;
+
+		round++;
+		json_decref(answer);
+		answer = NULL;
+		dr_error_clear(&err);
+		rc = issue_transfer(kt, ctx, r, id, &answer, &err);
+		if (rc == 1 && kt->server_dry_run) {
+			action_result_set(res, ACTION_OK, "server dry run: leadership transfer not run");
+			break;
+		}
+		if (rc < 0 && (kt->dry_run || action_ctx_expired(ctx))) {
+			action_result_set(res, ACTION_FAILED, "%s failed: %s",
+					  k8s_call_method(kt->cfg, K8S_CALL_TRANSFER), err.msg);
+			break;
+		}
+		if (kt->dry_run)
+			break;
+		/* A refused request (another node won, no leader yet) is retried
+		 * like a transfer that landed elsewhere. */
+		if (!ctx->deadline_ns || round_end < ctx->deadline_ns)
+			this_round.deadline_ns = round_end;
+		if (rc == 0) {
+			int w = wait_leader(kt, id > 0 ? NULL : r, id, &this_round, &st);
+
+			json_decref(st);
+			if (w != -1 || action_ctx_expired(ctx))
+				break;
+		} else {
+			action_ctx_sleep(ctx, POLL_NS);
+		}
+		if (action_ctx_expired(ctx))
+			break;
+		if (ctx->journal)
+			journal_note(ctx->journal, "%s: leadership is not where it was sent after round %d "
+				     "(%s); asking again", ctx->step_name ? ctx->step_name : "transfer_leader",
+				     round, rc < 0 ? err.msg : "another node leads");
 	}
-	(void)dummy;
-	payload = k8s_payload_transfer(kt->cfg, id, r ? r->ledger_region : NULL,
-				       ctx->deadline_ns ? (ctx->deadline_ns - clock_mono_ns()) / NS_PER_MS : 10000);
-	rc = grpc_call(kt, ctx, from, pod, K8S_CALL_TRANSFER, payload, &answer, &err);
-	json_decref(payload);
-	json_decref(st);
-	if (rc < 0) {
-		action_result_set(res, ACTION_FAILED, "%s failed: %s", k8s_call_method(kt->cfg, K8S_CALL_TRANSFER),
-				  err.msg);
-		return;
-	}
-	if (rc == 1 && kt->server_dry_run) {
-		action_result_set(res, ACTION_OK, "server dry run: leadership transfer not run");
-		return;
-	}
-	finish_leader_wait(kt, ctx, id > 0 ? NULL : r, id, answer, "transfer leadership", res);
+	if (!res->message[0])
+		finish_leader_wait(kt, ctx, id > 0 ? NULL : r, id, answer, "transfer leadership", res);
 	json_decref(answer);
 }
 

@@ -80,7 +80,8 @@ const char *k8s_call_method(const struct k8s_config *cfg, enum k8s_call call)
 		[K8S_CALL_SNAPSHOT] = "inferadb.ledger.v1.Admin/CreateSnapshot",
 		[K8S_CALL_RESTORE] = "inferadb.ledger.v1.Admin/RestoreFromSnapshot",
 		[K8S_CALL_BACKUP] = NULL,
-		[K8S_CALL_WRITE] = NULL,
+		[K8S_CALL_WRITE] = "inferadb.ledger.v1.Ledger/Append",
+		[K8S_CALL_READ] = "inferadb.ledger.v1.Ledger/Read",
 	};
 	static const char *const ledger_v1[] = {
 		[K8S_CALL_STATUS] = "ledger.v1.AdminService/GetClusterInfo",
@@ -91,9 +92,10 @@ const char *k8s_call_method(const struct k8s_config *cfg, enum k8s_call call)
 		[K8S_CALL_RESTORE] = "ledger.v1.AdminService/RestoreBackup",
 		[K8S_CALL_BACKUP] = "ledger.v1.AdminService/CreateBackup",
 		[K8S_CALL_WRITE] = "ledger.v1.WriteService/Write",
+		[K8S_CALL_READ] = "ledger.v1.ReadService/ListEntities",
 	};
 
-	if ((unsigned)call > K8S_CALL_WRITE)
+	if ((unsigned)call > K8S_CALL_READ)
 		return NULL;
 	return cfg->api == K8S_API_LEDGER_V1 ? ledger_v1[call] : runbook[call];
 }

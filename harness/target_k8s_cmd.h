@@ -41,7 +41,8 @@ enum k8s_call {
 	K8S_CALL_SNAPSHOT,        /* CreateSnapshot */
 	K8S_CALL_RESTORE,         /* RestoreFromSnapshot | RestoreBackup */
 	K8S_CALL_BACKUP,          /* (ledger.v1) CreateBackup */
-	K8S_CALL_WRITE,           /* (ledger.v1) WriteService/Write: canary writes */
+	K8S_CALL_WRITE,           /* canary writes: Ledger/Append | WriteService/Write */
+	K8S_CALL_READ,            /* their read-back: Ledger/Read | ReadService/ListEntities */
 };
 
 /* The full method name in cfg's dialect, or NULL when the dialect has none. */

@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "common/fsutil.h"
+#include "common/numparse.h"
 #include "common/strbuf.h"
 #include "harness/duration.h"
 #include "harness/yaml_json.h"
@@ -145,6 +146,80 @@ static int dns_name_ok(const char *s)
 			return 0;
 	}
 	return s[0] != '-' && s[n - 1] != '-';
+}
+
+/* A Snowflake slug: an unsigned 64-bit integer, given as a YAML integer or
+ * a string of digits; kept as its decimal string (proto3 JSON's uint64). */
+static char *slug(struct cfg_ctx *c, json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	uint64_t u;
+
+	if (!v) {
+		cfg_err(c, obj, NULL, "canary needs '%s' with api: ledger.v1 (its slug, a number)", key);
+		return NULL;
+	}
+	if (json_is_integer(v) && json_integer_value(v) > 0)
+		return xasprintf("%lld", (long long)json_integer_value(v));
+	if (json_is_string(v) && parse_uint64(&u, json_string_value(v), 1, UINT64_MAX) == 0)
+		return xasprintf("%llu", (unsigned long long)u);
+	cfg_err(c, obj, key, "expected a slug: an unsigned 64-bit number such as 1234567890123456789");
+	return NULL;
+}
+
+static void opt_duration(struct cfg_ctx *c, json_t *obj, const char *key, int64_t *out,
+			 int64_t lo, const char *range)
+{
+	json_t *v = json_object_get(obj, key);
+	struct dr_error derr = DR_ERROR_INIT;
+	int64_t ns;
+
+	if (!v)
+		return;
+	if (!json_is_string(v) || duration_parse(&ns, json_string_value(v), &derr) != 0 || ns < lo)
+		cfg_err(c, obj, key, "expected a duration %s", range);
+	else
+		*out = ns;
+}
+
+static void load_canary(struct cfg_ctx *c, struct k8s_config *cfg, json_t *root)
+{
+	static const char *const ck[] = { "organization", "vault", "caller", "key_prefix", "interval",
+					  "timeout", "ttl", NULL };
+	struct k8s_canary *k = &cfg->canary;
+	json_t *v = json_object_get(root, "canary");
+
+	k->interval_ns = NS_PER_SEC;
+	k->timeout_ns = 10 * NS_PER_SEC;
+	k->ttl_ns = 24 * 3600 * NS_PER_SEC;
+	if (!v)
+		return;
+	if (!json_is_object(v)) {
+		cfg_err(c, root, "canary", "expected a mapping (interval, timeout; with api: ledger.v1 "
+			"also organization, vault, caller)");
+		return;
+	}
+	check_keys(c, v, ck, "canary");
+	k->enabled = 1;
+	opt_duration(c, v, "interval", &k->interval_ns, 100 * NS_PER_MS, "of at least 100ms, such as 1s");
+	opt_duration(c, v, "timeout", &k->timeout_ns, NS_PER_SEC, "of at least 1s, such as 10s");
+	opt_duration(c, v, "ttl", &k->ttl_ns, 0, "such as 24h (0: the entries never expire)");
+	if (k->ttl_ns > 0 && k->ttl_ns < 3600 * NS_PER_SEC)
+		cfg_err(c, v, "ttl", "must be 0 or at least 1h: the entries are read back after the drill");
+	if (cfg->api == K8S_API_LEDGER_V1) {
+		k->organization = slug(c, v, "organization");
+		k->vault = slug(c, v, "vault");
+		k->caller = slug(c, v, "caller");
+		k->key_prefix = opt_str(c, v, "key_prefix", "drillrig/canary/");
+	} else {
+		/* The runbook's Ledger/Append has no organization or vault. */
+		static const char *const v1_only[] = { "organization", "vault", "caller", "key_prefix", NULL };
+
+		for (size_t i = 0; v1_only[i]; i++)
+			if (json_object_get(v, v1_only[i]))
+				cfg_err(c, v, v1_only[i], "only with api: ledger.v1 (api: runbook writes "
+					"canaries with inferadb.ledger.v1.Ledger/Append)");
+	}
 }
 
 static void load_region(struct cfg_ctx *c, struct k8s_region *r, const char *name, json_t *obj)
@@ -322,19 +397,7 @@ int k8s_config_parse(struct k8s_config **out, const char *path, const char *text
 	if (!dns_name_ok(cfg->lease_name))
 		cfg_err(&c, json_object_get(root, "lease"), "name", "'%s' is not a valid Kubernetes name",
 			cfg->lease_name);
-	v = json_object_get(root, "canary");
-	if (v) {
-		static const char *const ck[] = { "organization", "vault", "caller", NULL };
-
-		if (!json_is_object(v)) {
-			cfg_err(&c, root, "canary", "expected a mapping {organization, vault, caller}");
-		} else {
-			check_keys(&c, v, ck, "canary");
-			cfg->canary_organization = opt_str(&c, v, "organization", NULL);
-			cfg->canary_vault = opt_str(&c, v, "vault", NULL);
-			cfg->canary_caller = opt_str(&c, v, "caller", NULL);
-		}
-	}
+	load_canary(&c, cfg, root);
 	regions = json_object_get(root, "regions");
 	if (!json_is_object(regions) || json_object_size(regions) == 0) {
 		cfg_err(&c, root, "regions", "required: a mapping of region name to its context");
@@ -409,9 +472,10 @@ void k8s_config_free(struct k8s_config *cfg)
 	free(cfg->workload_endpoint);
 	free(cfg->lease_name);
 	free(cfg->snapshot_dir);
-	free(cfg->canary_organization);
-	free(cfg->canary_vault);
-	free(cfg->canary_caller);
+	free(cfg->canary.organization);
+	free(cfg->canary.vault);
+	free(cfg->canary.caller);
+	free(cfg->canary.key_prefix);
 	free(cfg);
 }
 

@@ -34,6 +34,21 @@ struct k8s_region {
 	size_t nnode_ids;
 };
 
+/* Canary writes: without a workload endpoint, a sparse writer through
+ * kubectl exec grpcurl whose acknowledged writes are read back after the
+ * drill, so RPO is measured anyway (harness/target_k8s_canary.h).  They
+ * write into the production ledger, so they only run when configured. */
+struct k8s_canary {
+	int enabled;               /* a canary: mapping is present */
+	char *organization;        /* ledger.v1 slugs, decimal uint64 strings */
+	char *vault;
+	char *caller;
+	char *key_prefix;          /* ledger.v1 entity keys; default "drillrig/canary/" */
+	int64_t interval_ns;       /* between canary writes; default 1s */
+	int64_t timeout_ns;        /* per write or read call; default 10s */
+	int64_t ttl_ns;            /* ledger.v1 expires_at; default 24h, 0 never */
+};
+
 struct k8s_config {
 	char *path;
 	enum k8s_api api;
@@ -51,9 +66,7 @@ struct k8s_config {
 	int lease_seconds;         /* default 600 */
 	char *snapshot_dir;        /* in the pod; default /var/lib/ledger/snapshots */
 	int64_t command_timeout_ns;/* per kubectl call; default 30s */
-	char *canary_organization; /* ledger.v1 WriteService/Write slugs */
-	char *canary_vault;
-	char *canary_caller;
+	struct k8s_canary canary;
 };
 
 /* Parse text (YAML or JSON; path is only for messages).  On failure *out is

@@ -20,6 +20,10 @@ void k8s_print_plan(const struct k8s_config *cfg, FILE *out)
 	}
 	fprintf(out, "  drill lock: lease/%s in namespace %s of the primary region\n", cfg->lease_name,
 		k8s_config_region(cfg, "primary") ? k8s_config_region(cfg, "primary")->namespace : "?");
+	/* They write into the production ledger: the operator must know. */
+	if (cfg->canary.enabled && !cfg->workload_endpoint)
+		fprintf(out, "  canary writes: one every %.1fs into the ledger (%s), read back after the drill\n",
+			(double)cfg->canary.interval_ns / 1e9, k8s_call_method(cfg, K8S_CALL_WRITE));
 	fflush(out);
 }
 

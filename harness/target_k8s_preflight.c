@@ -8,6 +8,7 @@
 #include "common/strbuf.h"
 #include "harness/plan.h"
 #include "harness/target_k8s.h"
+#include "harness/target_k8s_canary.h"
 #include "harness/target_k8s_impl.h"
 
 /* kubectl supports one minor version of skew either way with the API server. */
@@ -247,6 +248,23 @@ static void check_leader(struct pf *pf)
 	json_decref(st);
 }
 
+/* Canary writes configured: their read path answers (a preflight writes
+ * nothing into the ledger, so the write itself is not tried). */
+static void check_canary(struct pf *pf)
+{
+	const struct k8s_config *cfg = pf->kt->cfg;
+	struct dr_error err = DR_ERROR_INIT;
+	char where[300];
+
+	if (!cfg->canary.enabled || cfg->workload_endpoint)
+		return;
+	if (k8s_canary_check(pf->kt, where, sizeof(where), &err) != 0)
+		report(pf, "canary read-back", where, 0, "%s", err.msg);
+	else
+		report(pf, "canary read-back", where, 1, "%s answers; writes will use %s",
+		       k8s_call_method(cfg, K8S_CALL_READ), k8s_call_method(cfg, K8S_CALL_WRITE));
+}
+
 int target_k8s_preflight(const char *config_path, const struct plan *plan, int json, FILE *out,
 			 struct dr_error *err)
 {
@@ -284,6 +302,7 @@ int target_k8s_preflight(const char *config_path, const struct plan *plan, int j
 		check_grpcurl(&pf, r);
 	}
 	check_leader(&pf);
+	check_canary(&pf);
 	if (!json)
 		fprintf(out, "%d check%s, %d failed\n", pf.checks, pf.checks == 1 ? "" : "s", pf.failed);
 	t->close(t, 0);

@@ -794,11 +794,7 @@ static void local_action(struct target *t, const char *action, json_t *args,
 		if (strcmp(local_actions[i].name, action) != 0)
 			continue;
 		if (ctx->dry_run) {
-			char *text = action_args_display(args);
-
-			action_result_set(res, ACTION_OK, "would run %s %s on the bundled cluster",
-					  action, text);
-			free(text);
+			action_result_would_run(res, action, args, "on the bundled cluster");
 			return;
 		}
 		local_actions[i].fn(t, args, ctx, res);

@@ -3,38 +3,26 @@
 
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "common/clock.h"
+#include "common/http_pool.h"
 #include "common/strbuf.h"
 #include "ledger/wire.h"
 
-struct ledger_node_conn {
-	char *address;   /* host:port */
-	CURL *curl;
-};
-
 struct ledger_client {
-	struct ledger_node_conn *nodes;
+	struct http_pool *pool;   /* one keep-alive connection per node */
 	size_t n;
 	int current;
 	struct ledger_client_opts opts;
-	char *token_header;
-	struct curl_slist *headers;
-	struct strbuf body;
 };
-
-static const char *strip_scheme(const char *a)
-{
-	return strncmp(a, "http://", 7) == 0 ? a + 7 : a;
-}
 
 int ledger_client_new(struct ledger_client **out, const char *const addresses[], size_t n,
 		      const struct ledger_client_opts *opts, struct dr_error *err)
 {
 	struct ledger_client_opts defaults = LEDGER_CLIENT_OPTS_INIT;
 	struct ledger_client *c;
-	size_t i;
+	char *token_header = NULL;
+	const char *headers[2] = { NULL, NULL };
+	int rc;
 
 	*out = NULL;
 	if (n == 0)
@@ -47,21 +35,15 @@ int ledger_client_new(struct ledger_client **out, const char *const addresses[],
 		c->opts.connect_timeout_ms = defaults.connect_timeout_ms;
 	if (c->opts.admin_timeout_ms <= 0)
 		c->opts.admin_timeout_ms = defaults.admin_timeout_ms;
-	c->opts.admin_token = NULL;
-	c->headers = curl_slist_append(NULL, "Content-Type: application/json");
-	if (opts && opts->admin_token) {
-		c->token_header = xasprintf("Authorization: Bearer %s", opts->admin_token);
-		c->headers = curl_slist_append(c->headers, c->token_header);
-	}
-	c->nodes = xcalloc(n, sizeof *c->nodes);
+	c->opts.admin_token = NULL; /* the caller's; only the header keeps it */
+	if (opts && opts->admin_token)
+		headers[0] = token_header = xasprintf("Authorization: Bearer %s", opts->admin_token);
 	c->n = n;
-	for (i = 0; i < n; i++) {
-		c->nodes[i].address = xstrdup(strip_scheme(addresses[i]));
-		c->nodes[i].curl = curl_easy_init();
-		if (!c->nodes[i].curl) {
-			ledger_client_free(c);
-			return dr_error_set(err, "cannot initialise libcurl");
-		}
+	rc = http_pool_new(&c->pool, addresses, n, headers, err);
+	free(token_header);
+	if (rc != 0) {
+		free(c);
+		return -1;
 	}
 	*out = c;
 	return 0;
@@ -69,19 +51,9 @@ int ledger_client_new(struct ledger_client **out, const char *const addresses[],
 
 void ledger_client_free(struct ledger_client *c)
 {
-	size_t i;
-
 	if (!c)
 		return;
-	for (i = 0; i < c->n; i++) {
-		if (c->nodes[i].curl)
-			curl_easy_cleanup(c->nodes[i].curl);
-		free(c->nodes[i].address);
-	}
-	free(c->nodes);
-	curl_slist_free_all(c->headers);
-	free(c->token_header);
-	strbuf_release(&c->body);
+	http_pool_free(c->pool);
 	free(c);
 }
 
@@ -92,7 +64,7 @@ size_t ledger_client_size(const struct ledger_client *c)
 
 const char *ledger_client_address(const struct ledger_client *c, size_t node)
 {
-	return node < c->n ? c->nodes[node].address : NULL;
+	return http_pool_address(c->pool, node);
 }
 
 int ledger_client_current(const struct ledger_client *c)
@@ -106,55 +78,9 @@ void ledger_client_set_current(struct ledger_client *c, int node)
 		c->current = node;
 }
 
-static size_t collect(char *p, size_t size, size_t nmemb, void *payload)
-{
-	struct strbuf *sb = payload;
-
-	strbuf_add(sb, p, size * nmemb);
-	return size * nmemb;
-}
-
-/* POST body to node; fills c->body.  Returns the CURLcode. */
-static CURLcode post(struct ledger_client *c, int node, const char *method, const char *body,
-		     long timeout_ms, long *status)
-{
-	CURL *h = c->nodes[node].curl;
-	char *url = xasprintf("http://%s/%s", c->nodes[node].address, method);
-	CURLcode rc;
-
-	strbuf_reset(&c->body);
-	*status = 0;
-	curl_easy_reset(h); /* keeps the connection cache */
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	/* Loopback nodes: an http_proxy in the environment (CI runners set one)
-	 * must never route ledger calls. */
-	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &c->body);
-	rc = curl_easy_perform(h);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-	free(url);
-	return rc;
-}
-
 static int find_node(const struct ledger_client *c, const char *address)
 {
-	size_t i;
-
-	if (!address)
-		return -1;
-	address = strip_scheme(address);
-	for (i = 0; i < c->n; i++)
-		if (strcmp(c->nodes[i].address, address) == 0)
-			return (int)i;
-	return -1;
+	return http_pool_find(c->pool, address);
 }
 
 static void next_node(struct ledger_client *c)
@@ -169,29 +95,29 @@ int ledger_append(struct ledger_client *c, const char *client_id, uint64_t seque
 				(json_int_t)sequence, "payload", payload);
 	char *body = json_dumps(req, JSON_COMPACT);
 	int64_t start = clock_mono_ns();
+	struct http_answer ans;
 	json_t *resp = NULL;
 	const char *code, *msg, *leader;
-	CURLcode cc;
 	int node = c->current;
 
 	json_decref(req);
 	memset(res, 0, sizeof *res);
 	res->node = node;
-	cc = post(c, node, LEDGER_SVC_LEDGER "/Append", body, c->opts.timeout_ms, &res->http_status);
+	http_pool_post(c->pool, (size_t)node, LEDGER_SVC_LEDGER "/Append", body, c->opts.timeout_ms,
+		       c->opts.connect_timeout_ms, &ans);
 	free(body);
 	res->latency_ns = clock_mono_ns() - start;
-	if (cc != CURLE_OK) {
+	res->http_status = ans.status;
+	if (!ans.ok) {
 		str_copy(res->code, sizeof res->code, "TRANSPORT");
-		str_copy(res->message, sizeof res->message, curl_easy_strerror(cc));
-		/* Refused connections never carried the request; anything later
-		 * (timeout, reset, empty reply) might have. */
-		res->refused = cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST;
-		res->timed_out = cc == CURLE_OPERATION_TIMEDOUT;
+		str_copy(res->message, sizeof res->message, ans.error);
+		res->refused = ans.refused;
+		res->timed_out = ans.timed_out;
 		res->outcome = res->refused ? LEDGER_OUTCOME_DEFINITE_FAILURE : LEDGER_OUTCOME_UNKNOWN;
 		next_node(c);
 		return -1;
 	}
-	resp = json_loadb(c->body.buf ? c->body.buf : "", c->body.len, 0, NULL);
+	resp = json_loadb(ans.body, ans.len, 0, NULL);
 	if (res->http_status == 200 && resp && json_is_integer(json_object_get(resp, "index"))) {
 		res->outcome = LEDGER_OUTCOME_OK;
 		res->index = (uint64_t)json_integer_value(json_object_get(resp, "index"));
@@ -225,29 +151,13 @@ int ledger_append(struct ledger_client *c, const char *client_id, uint64_t seque
 int ledger_call(struct ledger_client *c, int node, const char *method, const json_t *req,
 		json_t **resp, long *http_status, struct dr_error *err)
 {
-	char *body = req ? json_dumps(req, JSON_COMPACT) : xstrdup("{}");
-	json_error_t jerr;
-	CURLcode cc;
-
 	*resp = NULL;
 	if (node < 0)
 		node = c->current;
-	if ((size_t)node >= c->n) {
-		free(body);
+	if ((size_t)node >= c->n)
 		return dr_error_set(err, "no node %d (client has %zu)", node, c->n);
-	}
-	if (method[0] == '/')
-		method++;
-	cc = post(c, node, method, body, c->opts.admin_timeout_ms, http_status);
-	free(body);
-	if (cc != CURLE_OK)
-		return dr_error_set(err, "cannot call %s on '%s': %s", method, c->nodes[node].address,
-				    curl_easy_strerror(cc));
-	*resp = json_loadb(c->body.buf ? c->body.buf : "", c->body.len, 0, &jerr);
-	if (!*resp)
-		return dr_error_set(err, "answer of %s from '%s' (HTTP %ld) is not JSON: %s", method,
-				    c->nodes[node].address, *http_status, jerr.text);
-	return 0;
+	return http_pool_call(c->pool, (size_t)node, method, req, c->opts.admin_timeout_ms,
+			      c->opts.connect_timeout_ms, resp, http_status, err);
 }
 
 int ledger_cluster_status(struct ledger_client *c, json_t **out, struct dr_error *err)
@@ -267,7 +177,7 @@ int ledger_cluster_status(struct ledger_client *c, json_t **out, struct dr_error
 			*out = resp;
 			return 0;
 		}
-		dr_error_set(&last, "GetClusterStatus on '%s' answered HTTP %ld", c->nodes[node].address,
+		dr_error_set(&last, "GetClusterStatus on '%s' answered HTTP %ld", ledger_client_address(c, (size_t)node),
 			     status);
 		json_decref(resp);
 	}
@@ -313,7 +223,7 @@ int ledger_read_each(struct ledger_client *c, ledger_entry_fn fn, void *payload,
 			const char *l = json_string_value(json_object_get(resp, "leader"));
 			int next = find_node(c, l);
 			if (rc == 0)
-				dr_error_set(err, "Read on '%s' answered HTTP %ld: %s", c->nodes[leader].address,
+				dr_error_set(err, "Read on '%s' answered HTTP %ld: %s", ledger_client_address(c, (size_t)leader),
 					     status, json_string_value(json_object_get(resp, "message")));
 			json_decref(resp);
 			if (++tries > 20)

@@ -1,9 +1,10 @@
 /* One JSON call to one node, for the launcher's health checks, status and
  * the supervisor's AddMember.
  *
- * Deliberately not ledger/client.h: nodes live on loopback, and a proxy
- * from the environment (http_proxy, as CI runners often set) must never
- * see these calls; the shared client does not disable proxies (yet). */
+ * A one-shot call rather than common/http_pool.h: these calls are rare, need
+ * no kept connection, and cap the answer (8 MiB) because the launcher also
+ * probes addresses that may not be ledgerd at all.  Like the pool it never
+ * goes through a proxy (CI runners set http_proxy). */
 #include "cluster_state.h"
 
 #include <curl/curl.h>

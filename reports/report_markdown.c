@@ -256,6 +256,18 @@ static void outage_table(struct strbuf *sb, const json_t *m)
 	}
 }
 
+/* What a reader must know to trust the figures below. */
+static const char *mode_explained(const char *mode)
+{
+	if (strcmp(mode, "canary") == 0)
+		return " (no workload reached the ledger: RTO and promotion come from the cluster "
+		       "status; RPO from sparse canary writes read back after the drill)";
+	if (strcmp(mode, "status-only") == 0)
+		return " (no writes: RTO and promotion come from the cluster status; RPO was not "
+		       "measured)";
+	return "";
+}
+
 static void section_workload(struct strbuf *sb, const json_t *j)
 {
 	const json_t *m = j_obj(j, "measurements");
@@ -269,6 +281,7 @@ static void section_workload(struct strbuf *sb, const json_t *j)
 	}
 	strbuf_adds(sb, "Workload mode: ");
 	md_cell(sb, j_str_or(m, "workload_mode", "unknown"));
+	strbuf_adds(sb, mode_explained(j_str_or(m, "workload_mode", "")));
 	strbuf_adds(sb, ".\n\n| Measurement | Value |\n|---|---:|\n");
 	strbuf_adds(sb, "| RTO | ");
 	if (j_num(m, "rto_ms", &v)) {

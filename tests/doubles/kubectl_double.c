@@ -12,12 +12,15 @@
  * delete pod|lease, create -f - (a Lease), cordon, uncordon, drain, cp, and
  * exec POD -- kill -SIG 1 | grpcurl ... in both API dialects (runbook and
  * ledger.v1), answering in grpcurl's proto3 JSON (camelCase, 64-bit
- * integers as strings, defaults left out).
+ * integers as strings, defaults left out).  ledger.v1's WriteService/Write
+ * and ReadService/ListEntities (canary writes) are emulated as entities
+ * stored in the bundled ledger's entries.
  *
  * Environment: KUBECTL_DOUBLE_CLUSTER (the cluster directory, required),
  * KUBECTL_DOUBLE_LOG (append each command line), KUBECTL_DOUBLE_FAIL (a
  * substring: a matching command fails with exit 1, after taking effect
- * when KUBECTL_DOUBLE_FAIL_AFTER=1), KUBECTL_DOUBLE_DENY (a substring of
+ * when KUBECTL_DOUBLE_FAIL_AFTER=1; only the first N such commands with
+ * KUBECTL_DOUBLE_FAIL_TIMES=N), KUBECTL_DOUBLE_DENY (a substring of
  * "verb resource" that auth can-i answers "no").
  */
 #include <ctype.h>
@@ -31,6 +34,7 @@
 
 #include <jansson.h>
 
+#include "common/base64.h"
 #include "common/fsutil.h"
 #include "common/strbuf.h"
 #include "ledger/client.h"
@@ -307,6 +311,14 @@ static json_t *from_proto3(json_t *v)
 		}
 		return o;
 	}
+	if (json_is_array(v)) {
+		json_t *a = json_array(), *x;
+		size_t i;
+
+		json_array_foreach(v, i, x)
+			json_array_append_new(a, from_proto3(x));
+		return a;
+	}
 	return json_deep_copy(v);
 }
 
@@ -330,7 +342,119 @@ static int grpc_status(const char *code)
 	for (int i = 0; code && names[i]; i++)
 		if (strcmp(names[i], code) == 0)
 			return i;
+	/* The bundled ledger's own codes, as a gRPC server would send them. */
+	if (code && strcmp(code, "NOT_LEADER") == 0)
+		return 9;
 	return 2;
+}
+
+/* ---- ledger.v1 entities, emulated on the bundled ledger's entries ------- */
+
+/* WriteService/Write with one setEntity: an Append whose payload is the
+ * entity {key, value}.  The idempotency key's first 7 bytes are the
+ * sequence, so a retry of the same write is deduplicated like the real
+ * server's (client_id, idempotency_key). */
+static json_t *write_as_append(json_t *req, char *why, size_t len)
+{
+	json_t *ops = json_object_get(req, "operations");
+	json_t *set = json_object_get(json_array_get(ops, 0), "set_entity");
+	const char *cid = json_string_value(json_object_get(json_object_get(req, "client_id"), "id"));
+	const char *idem = json_string_value(json_object_get(req, "idempotency_key"));
+	const char *key = json_string_value(json_object_get(set, "key"));
+	size_t ilen = 0;
+	char *raw = idem ? b64_decode(idem, &ilen) : NULL;
+	uint64_t seq = 0;
+	json_t *entity, *append;
+	char *payload;
+
+	if (json_array_size(ops) != 1 || !key || !cid || !raw || ilen != 16 ||
+	    !json_is_object(json_object_get(req, "organization"))) {
+		snprintf(why, len, "the double writes one setEntity with client_id, a 16-byte "
+			 "idempotency_key and an organization");
+		free(raw);
+		return NULL;
+	}
+	for (int i = 0; i < 7; i++)
+		seq = seq << 8 | (unsigned char)raw[i];
+	free(raw);
+	entity = json_pack("{s:s,s:s}", "key", key, "value",
+			   json_string_value(json_object_get(set, "value")) ?: "");
+	payload = json_dumps(entity, JSON_COMPACT | JSON_SORT_KEYS);
+	append = json_pack("{s:s,s:I,s:s}", "client_id", cid, "sequence", (json_int_t)seq, "payload", payload);
+	free(payload);
+	json_decref(entity);
+	return append;
+}
+
+static int cmp_entity(const void *a, const void *b)
+{
+	return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "key")),
+		      json_string_value(json_object_get(*(json_t *const *)b, "key")));
+}
+
+/* ReadService/ListEntities: every entry read from the leader, the entities
+ * under key_prefix in key order, paged by limit with the offset as the
+ * page token.  *out in ledger snake_case (to_proto3 prints it). */
+static int list_entities(json_t *node, json_t *req, json_t **out, json_t **err_ans, long *http)
+{
+	const char *key_prefix = json_string_value(json_object_get(req, "key_prefix")) ?: "";
+	const char *token = json_string_value(json_object_get(req, "page_token"));
+	json_t *lim = json_object_get(req, "limit");
+	long long limit = json_is_string(lim) ? strtoll(json_string_value(lim), NULL, 10) : json_integer_value(lim);
+	long long from = 1, last = 0, offset = token ? strtoll(token, NULL, 10) : 0;
+	json_t *found = json_array(), *page = json_array();
+	size_t n, i;
+	json_t **sorted;
+
+	if (limit <= 0)
+		limit = 100;
+	for (;;) {
+		json_t *rreq = json_pack("{s:I,s:i}", "from_index", (json_int_t)from, "limit", 10000), *ans = NULL, *e;
+
+		if (node_call(node, "inferadb.ledger.v1.Ledger/Read", rreq, &ans, http, 30000) != 0) {
+			json_decref(rreq);
+			json_decref(found);
+			json_decref(page);
+			return -1;
+		}
+		json_decref(rreq);
+		if (*http != 200) {
+			*err_ans = ans;
+			json_decref(found);
+			json_decref(page);
+			return 0;
+		}
+		last = json_integer_value(json_object_get(ans, "last_index"));
+		json_array_foreach(json_object_get(ans, "entries"), i, e) {
+			json_t *ent = json_loads(json_string_value(json_object_get(e, "payload")) ?: "", 0, NULL);
+			const char *k = json_string_value(json_object_get(ent, "key"));
+
+			from = json_integer_value(json_object_get(e, "index")) + 1;
+			if (k && strncmp(k, key_prefix, strlen(key_prefix)) == 0)
+				json_array_append_new(found, json_pack("{s:s,s:O,s:I}", "key", k, "value",
+								      json_object_get(ent, "value"), "version",
+								      json_integer_value(json_object_get(e, "index"))));
+			json_decref(ent);
+		}
+		n = json_array_size(json_object_get(ans, "entries"));
+		json_decref(ans);
+		if (n == 0 || from > last)
+			break;
+	}
+	n = json_array_size(found);
+	sorted = calloc(n + 1, sizeof(*sorted));
+	for (i = 0; i < n; i++)
+		sorted[i] = json_array_get(found, i);
+	qsort(sorted, n, sizeof(*sorted), cmp_entity);
+	for (i = (size_t)(offset > 0 ? offset : 0); i < n && (long long)json_array_size(page) < limit; i++)
+		json_array_append(page, sorted[i]);
+	*out = json_pack("{s:o,s:I}", "entities", page, "block_height", (json_int_t)last);
+	if (i < n)
+		json_object_set_new(*out, "next_page_token", json_sprintf("%zu", i));
+	free(sorted);
+	json_decref(found);
+	*http = 200;
+	return 0;
 }
 
 static int do_grpcurl(json_t *node, char **argv, int argc)
@@ -394,6 +518,36 @@ static int do_grpcurl(json_t *node, char **argv, int argc)
 		json_decref(req);
 		req = json_pack("{s:s}", "path", p);
 		free(p);
+	} else if (strcmp(method, "ledger.v1.WriteService/Write") == 0) {
+		char why[200];
+		json_t *append = write_as_append(req, why, sizeof(why));
+
+		json_decref(req);
+		if (!append)
+			return fail(64 + 3, "ERROR:\n  Code: InvalidArgument\n  Message: %s", why);
+		req = append;
+		call = "inferadb.ledger.v1.Ledger/Append";
+	} else if (strcmp(method, "ledger.v1.ReadService/ListEntities") == 0) {
+		json_t *err_ans = NULL;
+
+		if (list_entities(node, req, &out, &err_ans, &http) != 0) {
+			json_decref(req);
+			return fail(64 + 14, "Failed to dial target host \"localhost:50051\": connection refused");
+		}
+		json_decref(req);
+		if (err_ans) {
+			const char *code = json_string_value(json_object_get(err_ans, "code"));
+
+			rc = fail(64 + grpc_status(code), "ERROR:\n  Code: %s\n  Message: %s", code ? code : "Unknown",
+				  json_string_value(json_object_get(err_ans, "message")) ?: "");
+			json_decref(err_ans);
+			return rc;
+		}
+		req = to_proto3(out);
+		print_json(req);
+		json_decref(req);
+		json_decref(out);
+		return 0;
 	} else if (strncmp(method, "inferadb.ledger.v1.", 19) != 0 && strncmp(method, "grpc.health.v1.", 15) != 0) {
 		json_decref(req);
 		return fail(64 + 12, "ERROR:\n  Code: Unimplemented\n  Message: unknown service %.*s",
@@ -427,6 +581,10 @@ static int do_grpcurl(json_t *node, char **argv, int argc)
 		out = json_pack("{s:o,s:I,s:I}", "members", members,
 				"leader_id", json_integer_value(json_object_get(leader, "id")),
 				"term", json_integer_value(json_object_get(ans, "term")));
+	} else if (strcmp(method, "ledger.v1.WriteService/Write") == 0) {
+		out = json_pack("{s:{s:I,s:I}}", "success", "block_height",
+				json_integer_value(json_object_get(ans, "index")), "assigned_sequence",
+				json_integer_value(json_object_get(ans, "index")));
 	} else if (strcmp(method, "ledger.v1.HealthService/Check") == 0) {
 		const char *st = json_string_value(json_object_get(ans, "status"));
 
@@ -869,6 +1027,34 @@ static int dispatch(struct cmd *c)
 	return fail(1, "error: unknown command \"%s\" for \"kubectl\" (double)", verb);
 }
 
+/* KUBECTL_DOUBLE_FAIL_TIMES=N: only the first N matching commands fail
+ * (counted in a file next to the cluster, so across processes).  Returns 1
+ * when this one must fail. */
+static int injected_failure_left(void)
+{
+	const char *times = getenv("KUBECTL_DOUBLE_FAIL_TIMES");
+	char *path, *text = NULL;
+	long limit, used = 0;
+	char buf[32];
+	size_t len = 0;
+
+	if (!times || !*times)
+		return 1;
+	limit = strtol(times, NULL, 10);
+	path = xasprintf("%s/kubectl-double-failures", dir);
+	if (fs_read_file(&text, &len, path, 64, NULL) == 0)
+		used = strtol(text, NULL, 10);
+	free(text);
+	if (used >= limit) {
+		free(path);
+		return 0;
+	}
+	snprintf(buf, sizeof(buf), "%ld\n", used + 1);
+	fs_write_atomic(path, buf, strlen(buf), NULL);
+	free(path);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct cmd c;
@@ -912,6 +1098,9 @@ int main(int argc, char **argv)
 			c.ignore_not_found = 1;
 		else
 			c.args[c.nargs++] = argv[i];
+	}
+	if (failon && *failon && strstr(strbuf_str(&line), failon) && !injected_failure_left()) {
+		failon = NULL; /* KUBECTL_DOUBLE_FAIL_TIMES used up: run normally */
 	}
 	if (failon && *failon && strstr(strbuf_str(&line), failon) && !after) {
 		strbuf_release(&line);

@@ -3,7 +3,9 @@
  * passes unchanged in both API dialects; a context outside the allow-list
  * is refused before any command; a run without --yes off a terminal exits 2
  * before any command; a kubectl failure mid-drill still runs the rollback;
- * a dry run prints the commands and runs none; a held Lease refuses a drill. */
+ * a dry run prints the commands and runs none; a held Lease refuses a drill;
+ * without a workload endpoint, canary writes measure RPO in both dialects
+ * and a lost canary fails the drill. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -127,7 +129,9 @@ static void settle_leader_in_primary(void)
 static int setup(void **state)
 {
 	char *drillrig = xstrdup(drill_bin());
-	char *argv[] = { drillrig, (char *)"cluster", (char *)"up", (char *)"--cluster", NULL, NULL };
+	/* Debug faults on: the lost-canary test hides an entry. */
+	char *argv[] = { drillrig, (char *)"cluster", (char *)"up", (char *)"--enable-debug", (char *)"--cluster",
+			 NULL, NULL };
 	char *bindir;
 
 	(void)state;
@@ -135,7 +139,7 @@ static int setup(void **state)
 	fx.cluster = xasprintf("%s/cluster", fx.dir);
 	fx.log = xasprintf("%s/kubectl.log", fx.dir);
 	fx.kubectl = build_path("tests/doubles/kubectl");
-	argv[4] = fx.cluster;
+	argv[5] = fx.cluster;
 	if (!fs_exists(fx.kubectl)) {
 		fprintf(stderr, "the kubectl double %s is missing (make test builds it)\n", fx.kubectl);
 		free(drillrig);
@@ -217,9 +221,10 @@ static json_t *find_step(json_t *journal, const char *phase, const char *name)
 	return NULL;
 }
 
-static int run_drill(struct drill_proc *p, const char *config, const char *const extra[], json_t **journal)
+static int run_plan(struct drill_proc *p, const char *plan_rel, const char *config,
+		    const char *const extra[], json_t **journal)
 {
-	char *plan = drill_src_path("drills/region-failover.yaml");
+	char *plan = drill_src_path(plan_rel);
 	char *cfg = drill_src_path(config);
 	char *results = xasprintf("%s/results", fx.dir);
 	const char *args[16] = { "run", plan, "--target", "kubernetes", "--target-config", cfg, "--json",
@@ -241,6 +246,11 @@ static int run_drill(struct drill_proc *p, const char *config, const char *const
 	free(cfg);
 	free(results);
 	return rc;
+}
+
+static int run_drill(struct drill_proc *p, const char *config, const char *const extra[], json_t **journal)
+{
+	return run_plan(p, "drills/region-failover.yaml", config, extra, journal);
 }
 
 /* Every command of the journal names its context and namespace. */
@@ -312,6 +322,137 @@ static void test_region_failover_ledger_v1(void **state)
 {
 	(void)state;
 	failover_passes("tests/data/k8s/double-ledger-v1.yaml", "ledger.v1.AdminService/GetClusterInfo");
+}
+
+/* No workload endpoint, canary writes configured: region-failover passes
+ * unchanged (its write_read probes write and read through the leader's
+ * pod), RTO comes from the status and RPO from the canaries read back, and
+ * each canary write and read is a journaled kubectl exec of the dialect's
+ * own method. */
+static void canary_failover_passes(const char *config, const char *write_method, const char *read_method)
+{
+	struct drill_proc p;
+	json_t *journal = NULL, *m, *w;
+	int rc;
+
+	settle_leader_in_primary();
+	/* The runbook's drill unchanged: its write_read probes go through the
+	 * canary path too. */
+	rc = run_plan(&p, "drills/region-failover.yaml", config, (const char *const[]){ "--yes", NULL },
+		      &journal);
+	if (rc != 0) {
+		dump(&p);
+		json_decref(journal);
+		fail_msg("region-failover with canary writes through %s exited %d", config, rc);
+	}
+	m = json_object_get(journal, "measurements");
+	w = json_object_get(m, "writes");
+	assert_string_equal(json_string_value(json_object_get(m, "workload_mode")), "canary");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(journal, "target"), "measurement")),
+			    "canary");
+	/* The drill lasts about 2 s with a canary every 200 ms. */
+	if (json_integer_value(json_object_get(w, "ok")) < 3)
+		fail_msg("only %lld canary writes were acknowledged",
+			 (long long)json_integer_value(json_object_get(w, "ok")));
+	assert_int_equal(json_integer_value(json_object_get(m, "rpo_lost_writes")), 0);
+	assert_int_equal(json_integer_value(json_object_get(w, "unexpected")), 0);
+	assert_true(json_is_number(json_object_get(m, "rto_ms")));
+	assert_true(json_number_value(json_object_get(m, "rto_ms")) > 0);
+	assert_commands_explicit(journal, write_method);
+	assert_commands_explicit(journal, read_method);
+	assert_string_equal(json_string_value(json_object_get(find_step(journal, "steps", "connectivity"),
+								  "result")), "ok");
+	json_decref(journal);
+}
+
+static void test_canary_writes_measure_rpo_runbook(void **state)
+{
+	(void)state;
+	canary_failover_passes("tests/data/k8s/double-canary.yaml", "inferadb.ledger.v1.Ledger/Append",
+			       "inferadb.ledger.v1.Ledger/Read");
+}
+
+static void test_canary_writes_measure_rpo_ledger_v1(void **state)
+{
+	(void)state;
+	canary_failover_passes("tests/data/k8s/double-canary-ledger-v1.yaml", "ledger.v1.WriteService/Write",
+			       "ledger.v1.ReadService/ListEntities");
+}
+
+/* An acknowledged canary write hidden from reads: RPO 1, exit 1. */
+static void test_lost_canary_write_fails_the_drill(void **state)
+{
+	const char *client = "drill-canary-lost-test";
+	json_t *st, *journal = NULL, *m;
+	const char *addr;
+	char *leader_var, *client_var = xasprintf("client=%s", client);
+	struct drill_proc p;
+	int rc;
+
+	(void)state;
+	/* The leader must stay put: it alone hides the entry. */
+	settle_leader_in_primary();
+	st = status_via_double();
+	addr = json_string_value(json_object_get(json_object_get(st, "leader"), "address"));
+	if (!addr)
+		fail_msg("the cluster has no leader to hide an entry on");
+	leader_var = xasprintf("leader=%s", addr);
+	json_decref(st);
+	setenv("DRILLRIG_WORKLOAD_CLIENT_ID", client, 1);
+	rc = run_plan(&p, "tests/data/plans/k8s/canary-lost.yaml", "tests/data/k8s/double-canary.yaml",
+		      (const char *const[]){ "--yes", "--var", leader_var, "--var", client_var, NULL }, &journal);
+	unsetenv("DRILLRIG_WORKLOAD_CLIENT_ID");
+	if (rc != 1) {
+		dump(&p);
+		json_decref(journal);
+		fail_msg("a lost canary write should fail the drill with exit 1, got %d", rc);
+	}
+	m = json_object_get(journal, "measurements");
+	assert_string_equal(json_string_value(json_object_get(m, "workload_mode")), "canary");
+	if (json_integer_value(json_object_get(m, "rpo_lost_writes")) != 1) {
+		dump(&p);
+		fail_msg("expected 1 lost canary write, got %lld (reason: %s)",
+			 (long long)json_integer_value(json_object_get(m, "rpo_lost_writes")),
+			 json_string_value(json_object_get(journal, "reason")) ?: "?");
+	}
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(m, "lost_sequences"), 0)), 2);
+	json_decref(journal);
+	free(leader_var);
+	free(client_var);
+}
+
+/* A refused transfer request is asked again until the step's deadline. */
+static void test_refused_transfer_is_asked_again(void **state)
+{
+	char *counter = xasprintf("%s/kubectl-double-failures", fx.cluster);
+	struct drill_proc p;
+	json_t *journal = NULL, *e;
+	size_t i;
+	int rc, again = 0;
+
+	(void)state;
+	settle_leader_in_primary();
+	unlink(counter);
+	setenv("KUBECTL_DOUBLE_FAIL", "RequestLeaderTransfer", 1);
+	setenv("KUBECTL_DOUBLE_FAIL_TIMES", "1", 1);
+	rc = run_plan(&p, "tests/data/plans/k8s/transfer-to-dr.yaml", "tests/data/k8s/double.yaml",
+		      (const char *const[]){ "--yes", NULL }, &journal);
+	unsetenv("KUBECTL_DOUBLE_FAIL");
+	unsetenv("KUBECTL_DOUBLE_FAIL_TIMES");
+	unlink(counter);
+	free(counter);
+	if (rc != 0) {
+		dump(&p);
+		json_decref(journal);
+		fail_msg("a transfer refused once should be asked again and succeed; exit %d", rc);
+	}
+	json_array_foreach(json_object_get(journal, "events"), i, e) {
+		const char *msg = json_string_value(json_object_get(e, "message"));
+
+		again |= msg && strstr(msg, "asking again") != NULL;
+	}
+	assert_true(again);
+	json_decref(journal);
 }
 
 static void test_context_not_allowed_refused_before_any_command(void **state)
@@ -530,6 +671,16 @@ static void test_preflight(void **state)
 	assert_int_equal(run_preflight("tests/data/k8s/double-ledger-v1.yaml", "statefulsets.apps --subresource=scale", &out), 3);
 	assert_non_null(strstr(out, "FAIL  rbac               drill-primary                cannot patch statefulsets.apps/scale"));
 	free(out);
+	/* Canary writes configured: their read path is tried (nothing written). */
+	assert_int_equal(run_preflight("tests/data/k8s/double-canary-ledger-v1.yaml", NULL, &out), 0);
+	assert_non_null(strstr(out, "ok    canary read-back"));
+	assert_non_null(strstr(out, "ledger.v1.ReadService/ListEntities answers"));
+	free(out);
+	setenv("KUBECTL_DOUBLE_FAIL", "ListEntities", 1);
+	assert_int_equal(run_preflight("tests/data/k8s/double-canary-ledger-v1.yaml", NULL, &out), 3);
+	unsetenv("KUBECTL_DOUBLE_FAIL");
+	assert_non_null(strstr(out, "FAIL  canary read-back"));
+	free(out);
 	/* No kubectl at all: exit 3 naming it. */
 	assert_int_equal(fs_write_atomic(cfg, no_kubectl, strlen(no_kubectl), NULL), 0);
 	{
@@ -553,6 +704,10 @@ int main(void)
 		cmocka_unit_test(test_dry_run_prints_and_runs_nothing),
 		cmocka_unit_test(test_region_failover_runbook),
 		cmocka_unit_test(test_region_failover_ledger_v1),
+		cmocka_unit_test(test_canary_writes_measure_rpo_runbook),
+		cmocka_unit_test(test_canary_writes_measure_rpo_ledger_v1),
+		cmocka_unit_test(test_lost_canary_write_fails_the_drill),
+		cmocka_unit_test(test_refused_transfer_is_asked_again),
 		cmocka_unit_test(test_kubectl_failure_mid_drill_still_rolls_back),
 		cmocka_unit_test(test_held_lease_refuses_a_second_drill),
 		cmocka_unit_test(test_preflight),

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "common/clock.h"
+#include "common/base64.h"
 #include "harness/target_etcd_http.h"
 #include "harness/target_etcd_status.h"
 
@@ -41,21 +42,21 @@ static void test_base64_round_trip(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *enc = etcd_b64_encode(cases[i], strlen(cases[i]));
+		char *enc = b64_encode(cases[i], strlen(cases[i]));
 
-		dec = etcd_b64_decode(enc, &len);
+		dec = b64_decode(enc, &len);
 		assert_non_null(dec);
 		assert_int_equal(len, strlen(cases[i]));
 		assert_string_equal(dec, cases[i]);
 		free(enc);
 		free(dec);
 	}
-	dec = etcd_b64_encode("foobar", 6);
+	dec = b64_encode("foobar", 6);
 	assert_string_equal(dec, "Zm9vYmFy");
 	free(dec);
-	assert_null(etcd_b64_decode("Zm9", NULL));     /* not a multiple of 4 */
-	assert_null(etcd_b64_decode("Zm=v", NULL));    /* padding in the middle */
-	assert_null(etcd_b64_decode("Zm9*", NULL));    /* outside the alphabet */
+	assert_null(b64_decode("Zm9", NULL));     /* not a multiple of 4 */
+	assert_null(b64_decode("Zm=v", NULL));    /* padding in the middle */
+	assert_null(b64_decode("Zm9*", NULL));    /* outside the alphabet */
 }
 
 static void test_keys_sort_in_sequence_order(void **state)

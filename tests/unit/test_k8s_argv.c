@@ -16,6 +16,7 @@
 #include "common/fsutil.h"
 #include "common/strbuf.h"
 #include "harness/target_k8s.h"
+#include "harness/target_k8s_canary.h"
 #include "harness/target_k8s_cmd.h"
 #include "harness/target_k8s_config.h"
 
@@ -117,6 +118,23 @@ static char *render(const char *config_rel)
 		EMIT("preflight: grpcurl in the admin pod");
 		k8s_cmd_grpc(&a, cfg, d, d->admin_pod, K8S_CALL_HEALTH, NULL);
 		EMIT("health");
+		/* Canary writes and their read-back (a fixed client and clock). */
+		{
+			json_t *body = k8s_canary_write_request(cfg, "drill-region-failover-1795791600-4242", 7,
+								"xxxxxxxx", INT64_C(1795791600));
+
+			k8s_cmd_grpc(&a, cfg, p, "inferadb-ledger-1", K8S_CALL_WRITE, body);
+			EMIT("canary write (through the leader's pod)");
+			json_decref(body);
+			body = k8s_canary_read_request(cfg, "drill-region-failover-1795791600-4242", 1001, NULL);
+			k8s_cmd_grpc(&a, cfg, p, "inferadb-ledger-1", K8S_CALL_READ, body);
+			EMIT("canary read-back, first page");
+			json_decref(body);
+			body = k8s_canary_read_request(cfg, "drill-region-failover-1795791600-4242", 2001, "b2Zmc2V0OjEwMDA=");
+			k8s_cmd_grpc(&a, cfg, p, "inferadb-ledger-1", K8S_CALL_READ, body);
+			EMIT("canary read-back, next page");
+			json_decref(body);
+		}
 		manifest = k8s_lease_manifest(cfg, p, "drillrig@runner-1/4242", INT64_C(1795791600123456789));
 		strbuf_addf(&sb, "## Lease manifest\n  %s\n", manifest);
 		free(manifest);

@@ -1,6 +1,7 @@
 /* The ledger client against scripted fake servers (libmicrohttpd on
  * ephemeral loopback ports): outcome classification, node switching on
- * NOT_LEADER / timeouts / refused connections, keep-alive, ledger_call. */
+ * NOT_LEADER / timeouts / refused connections, keep-alive, ledger_call, and
+ * (through common/http_pool.c, which the etcd target shares) no proxy. */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -302,6 +303,27 @@ static void test_generic_call(void **state)
 	ledger_client_free(c);
 }
 
+/* CI runners set http_proxy: calls to the drill's own nodes must never go
+ * through it (common/http_pool.c, shared with the etcd target). */
+static void test_environment_proxy_is_ignored(void **state)
+{
+	struct ledger_client *c;
+	struct ledger_append_result res;
+
+	(void)state;
+	setenv("http_proxy", "http://127.0.0.1:1", 1);
+	setenv("HTTP_PROXY", "http://127.0.0.1:1", 1);
+	setenv("ALL_PROXY", "http://127.0.0.1:1", 1);
+	c = client_for(servers[0].addr, servers[1].addr, 1000);
+	servers[0].mode = M_OK;
+	assert_int_equal(ledger_append(c, "c1", 1, "p", &res), 0);
+	assert_int_equal(res.outcome, LEDGER_OUTCOME_OK);
+	unsetenv("http_proxy");
+	unsetenv("HTTP_PROXY");
+	unsetenv("ALL_PROXY");
+	ledger_client_free(c);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -325,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_outcomes),
 		cmocka_unit_test(test_refused_connection_is_definite),
 		cmocka_unit_test(test_generic_call),
+		cmocka_unit_test(test_environment_proxy_is_ignored),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

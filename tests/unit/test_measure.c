@@ -659,6 +659,75 @@ static void test_worked_example_in_the_docs(void **state)
 	assert_ms(&f->m.availability, 1.0 - 403.0 / 511.0);
 }
 
+/* Canary mode: the writes are checked (a lost canary is RPO 1) but too
+ * sparse to time; RTO then comes from the status (below). */
+static void test_canary_mode(void **state)
+{
+	struct fixture *f = *state;
+
+	f->mk.workload_mode = "canary";
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	attempt(f, 1, 0, 40, HISTORY_OK);
+	attempt(f, 2, 1000, 1040, HISTORY_OK);
+	f->n_entries = 1; /* canary 2 was acknowledged, then lost */
+	f->mk.drill_end_ns = 2000 * MS;
+	compute(f);
+	assert_true(f->m.has_writes);
+	assert_int_equal(f->m.writes.ok, 2);
+	assert_ms(&f->m.rpo_lost_writes, 1);
+	assert_none(&f->m.rto_ms, "too sparse");
+	assert_none(&f->m.availability, "too sparse");
+	assert_none(&f->m.latency_p99_ms, "too sparse");
+	assert_string_equal(f->m.workload_mode, "canary");
+}
+
+/* Status-only RTO: a leaderless status at 120 and a new leader at 350 ->
+ * 250 ms after the fault at 100. */
+static void test_rto_from_status_gap_seen(void **state)
+{
+	struct fixture *f = *state;
+
+	failover_timeline(f);
+	measure_rto_from_status(&f->m, &f->tl, &f->mk);
+	assert_ms(&f->m.rto_ms, 250);
+	assert_non_null(strstr(f->m.rto_note, "cluster status"));
+}
+
+/* kubectl exec polls are far apart: the gap fell between two reads, but
+ * the term went from 2 to 3 with a new leader seen at 700 -> 600 ms, not
+ * "no interruption". */
+static void test_rto_from_status_gap_missed(void **state)
+{
+	struct fixture *f = *state;
+
+	observe(f, 0, 2, 1, "primary", true, 5, 2);
+	observe(f, 700, 3, 3, "dr", false, 3, 10);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	measure_rto_from_status(&f->m, &f->tl, &f->mk);
+	assert_ms(&f->m.rto_ms, 600);
+	assert_non_null(strstr(f->m.rto_note, "between two status reads"));
+}
+
+static void test_rto_from_status_no_interruption_or_no_recovery(void **state)
+{
+	struct fixture *f = *state;
+
+	observe(f, 0, 2, 1, "primary", true, 5, 2);
+	observe(f, 500, 2, 1, "primary", false, 4, 2);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	measure_rto_from_status(&f->m, &f->tl, &f->mk);
+	assert_ms(&f->m.rto_ms, 0);
+	assert_non_null(strstr(f->m.rto_note, "no interruption"));
+	memset(&f->m, 0, sizeof(f->m));
+	observe(f, 800, 2, 0, "", false, 2, 0);
+	measure_rto_from_status(&f->m, &f->tl, &f->mk);
+	assert_false(f->m.rto_ms.has);
+	assert_non_null(strstr(f->m.rto_note, "not recovered"));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -677,6 +746,10 @@ int main(void)
 		T(test_rpo_window),
 		T(test_rpo_window_without_fault),
 		T(test_status_only_mode),
+		T(test_canary_mode),
+		T(test_rto_from_status_gap_seen),
+		T(test_rto_from_status_gap_missed),
+		T(test_rto_from_status_no_interruption_or_no_recovery),
 		T(test_bad_markers),
 		T(test_promotion_and_resync),
 		T(test_promotion_needs_a_dr_leader),

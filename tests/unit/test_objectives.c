@@ -286,6 +286,26 @@ static void test_status_only_has_no_write_objectives(void **state)
 	assert_contains(r.items[0].message, "not measured: the workload did not write");
 }
 
+/* Canary writes were checked: rpo and history are on as with a workload,
+ * and a lost canary fails the drill. */
+static void test_canary_has_rpo_and_history(void **state)
+{
+	struct measurements m = good_drill();
+	struct objective_limits lim = OBJECTIVE_LIMITS_INIT;
+	struct objective_results r;
+
+	(void)state;
+	str_copy(m.workload_mode, sizeof(m.workload_mode), "canary");
+	objectives_evaluate(&r, &lim, &m);
+	assert_non_null(find(&r, "rpo"));
+	assert_non_null(find(&r, "history"));
+	assert_true(objectives_all_passed(&r));
+	m.rpo_lost_writes.value = 1;
+	m.writes.lost = 1;
+	objectives_evaluate(&r, &lim, &m);
+	assert_false(find(&r, "rpo")->passed);
+}
+
 static void test_availability_floor(void **state)
 {
 	struct measurements m = good_drill();
@@ -502,6 +522,7 @@ int main(void)
 		cmocka_unit_test(test_rpo_window_exceeded),
 		cmocka_unit_test(test_history_violations_fail),
 		cmocka_unit_test(test_status_only_has_no_write_objectives),
+		cmocka_unit_test(test_canary_has_rpo_and_history),
 		cmocka_unit_test(test_availability_floor),
 		cmocka_unit_test(test_measurements_json_names),
 		cmocka_unit_test(test_measurements_json_without_writes),
