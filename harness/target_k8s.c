@@ -551,6 +551,7 @@ int target_k8s_new(struct target **out, const struct plan *plan,
 	t->canary_connect = k8s_canary_connect;
 	t->resolve_region = k8s_resolve_region;
 	t->describe = k8s_describe;
+	t->state_path = k8s_state_path_hook; /* harness/target_k8s_state.c */
 	t->close = k8s_close;
 	*out = t;
 	return 0;

@@ -422,6 +422,7 @@ static int cordon(struct k8s_target *kt, const struct action_ctx *ctx, const str
 		pthread_mutex_lock(&kt->lock);
 		json_array_append_new(kt->cordoned, json_pack("{s:s,s:s}", "region", r->name, "node", node));
 		pthread_mutex_unlock(&kt->lock);
+		k8s_state_note(kt); /* `drillrig recover` uncordons it if we die */
 	}
 	return 0;
 }
@@ -578,6 +579,8 @@ static int uncordon_all(struct k8s_target *kt, const struct action_ctx *ctx, siz
 		}
 	}
 	json_decref(list);
+	if (*count)
+		k8s_state_note(kt);
 	return rc;
 }
 

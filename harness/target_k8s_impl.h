@@ -33,6 +33,9 @@ struct k8s_target {
 	json_t *cordoned;         /* [{region, node}] this drill cordoned */
 	int64_t dry_run_commands;
 	json_t *pending;          /* commands run before start() knew the journal */
+	/* The state record beside the state file (harness/target_k8s_state.h),
+	 * "" until this drill owns one: the Lease holder and cordoned nodes. */
+	char record_path[4096];
 };
 
 /* What one kubectl call left behind. */
@@ -80,6 +83,31 @@ void k8s_uncordon_all(struct k8s_target *kt, const struct action_ctx *ctx);
 /* The Lease drill lock (harness/target_k8s_lease.c). */
 int k8s_lease_acquire(struct k8s_target *kt, struct dr_error *err);
 void k8s_lease_release(struct k8s_target *kt);
+
+/* The Lease as read back (k8s_lease_get). */
+struct k8s_lease_info {
+	char holder[256];         /* holderIdentity, "(nobody)" when unset */
+	int64_t renew_s;          /* renewTime (else acquireTime), epoch seconds; -1 unknown */
+	int duration_s;           /* leaseDurationSeconds; 0 unknown */
+};
+
+/* The region whose namespace holds the Lease: the primary, else the first. */
+const struct k8s_region *k8s_lease_region(const struct k8s_config *cfg);
+/* Read the Lease.  *absent = 1 (and -1 returned) when it does not exist.
+ * In a dry run the command is printed and 1 returned. */
+int k8s_lease_get(struct k8s_target *kt, struct k8s_lease_info *li, int *absent,
+		  struct dr_error *err);
+int k8s_lease_delete(struct k8s_target *kt, struct dr_error *err);
+
+/* The state file (harness/target_k8s_state.c): t->state_path.  Creates the
+ * state directory (0700) and, when no earlier drill's state is there, this
+ * drill's record (0600).  NULL in dry runs. */
+char *k8s_state_path_hook(struct target *t);
+/* Rewrite this drill's record (holder, cordoned nodes) when it owns one;
+ * warns on failure.  Call after kt->cordoned changed. */
+void k8s_state_note(struct k8s_target *kt);
+/* Remove this drill's record (its Lease is released). */
+void k8s_state_forget(struct k8s_target *kt);
 
 /* Confirmation before the first change (harness/target_k8s_confirm.c).
  * interactive < 0: decided by isatty.  Returns 0 (confirmed),

@@ -2,8 +2,8 @@
  * primary region's namespace.  `kubectl create` is atomic (AlreadyExists
  * when another runner holds it), so two drills from different runners
  * cannot overlap.  A Lease left by a crashed runner expires after its
- * leaseDurationSeconds and is then taken over; `drillrig recover` (through
- * unlock) deletes ours. */
+ * leaseDurationSeconds and is then taken over; `drillrig recover` deletes
+ * it at once when its holder is provably gone (harness/target_k8s_recover.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +13,7 @@
 #include "common/strbuf.h"
 #include "harness/target_k8s_impl.h"
 
-static const struct k8s_region *lease_region(const struct k8s_config *cfg)
+const struct k8s_region *k8s_lease_region(const struct k8s_config *cfg)
 {
 	const struct k8s_region *r = k8s_config_region(cfg, "primary");
 
@@ -35,23 +35,28 @@ static int64_t rfc3339_seconds(const char *s)
 	return (int64_t)timegm(&tm);
 }
 
-struct lease_info {
-	char holder[256];
-	int64_t renew_s;
-	int duration_s;
-};
-
-static int lease_read(struct k8s_target *kt, struct lease_info *li, struct dr_error *err)
+static int not_found(const struct k8s_out *o)
 {
-	const struct k8s_region *r = lease_region(kt->cfg);
+	return o->errout && (strstr(o->errout, "(NotFound)") || strstr(o->errout, " not found"));
+}
+
+int k8s_lease_get(struct k8s_target *kt, struct k8s_lease_info *li, int *absent,
+		  struct dr_error *err)
+{
+	const struct k8s_region *r = k8s_lease_region(kt->cfg);
 	struct k8s_argv a = K8S_ARGV_INIT;
 	struct k8s_out o = K8S_OUT_INIT;
 	json_t *lease = NULL, *spec;
 	int rc;
 
 	memset(li, 0, sizeof(*li));
+	li->renew_s = -1;
+	if (absent)
+		*absent = 0;
 	k8s_cmd_lease_get(&a, kt->cfg, r);
 	rc = k8s_run(kt, &o, &a, NULL, 0, K8S_RUN_READ, NULL, err);
+	if (rc < 0 && absent && o.ran && o.exit_code > 0 && not_found(&o))
+		*absent = 1;
 	if (rc == 0) {
 		lease = json_loads(o.out, 0, NULL);
 		spec = json_object_get(lease, "spec");
@@ -74,7 +79,7 @@ static int lease_read(struct k8s_target *kt, struct lease_info *li, struct dr_er
 
 static int lease_create(struct k8s_target *kt, struct k8s_out *o, struct dr_error *err)
 {
-	const struct k8s_region *r = lease_region(kt->cfg);
+	const struct k8s_region *r = k8s_lease_region(kt->cfg);
 	struct k8s_argv a = K8S_ARGV_INIT;
 	char *manifest = k8s_lease_manifest(kt->cfg, r, kt->holder, clock_wall_ns());
 	int rc;
@@ -86,13 +91,13 @@ static int lease_create(struct k8s_target *kt, struct k8s_out *o, struct dr_erro
 	return rc;
 }
 
-static int lease_delete(struct k8s_target *kt, struct dr_error *err)
+int k8s_lease_delete(struct k8s_target *kt, struct dr_error *err)
 {
 	struct k8s_argv a = K8S_ARGV_INIT;
 	struct k8s_out o = K8S_OUT_INIT;
 	int rc;
 
-	k8s_cmd_lease_delete(&a, kt->cfg, lease_region(kt->cfg), kt->server_dry_run);
+	k8s_cmd_lease_delete(&a, kt->cfg, k8s_lease_region(kt->cfg), kt->server_dry_run);
 	rc = k8s_run(kt, &o, &a, NULL, 0, K8S_RUN_CHANGE, NULL, err);
 	k8s_out_release(&o);
 	k8s_argv_release(&a);
@@ -106,9 +111,9 @@ static int already_exists(const struct k8s_out *o)
 
 int k8s_lease_acquire(struct k8s_target *kt, struct dr_error *err)
 {
-	const struct k8s_region *r = lease_region(kt->cfg);
+	const struct k8s_region *r = k8s_lease_region(kt->cfg);
 	struct k8s_out o = K8S_OUT_INIT;
-	struct lease_info li;
+	struct k8s_lease_info li;
 	int64_t now;
 	int rc;
 
@@ -124,7 +129,7 @@ int k8s_lease_acquire(struct k8s_target *kt, struct dr_error *err)
 				     kt->cfg->lease_name, r->context, r->namespace);
 	}
 	k8s_out_release(&o);
-	if (lease_read(kt, &li, err) != 0)
+	if (k8s_lease_get(kt, &li, NULL, err) != 0)
 		return dr_error_wrap(err, "the drill lock lease/%s exists but cannot be read",
 				     kt->cfg->lease_name);
 	now = clock_wall_ns() / NS_PER_SEC;
@@ -135,7 +140,7 @@ int k8s_lease_acquire(struct k8s_target *kt, struct dr_error *err)
 				    (long long)(li.renew_s >= 0 ? now - li.renew_s : 0), li.duration_s);
 	/* Expired: its runner died without releasing it.  Delete and create
 	 * again; if another runner wins the race, our create fails. */
-	if (lease_delete(kt, err) != 0)
+	if (k8s_lease_delete(kt, err) != 0)
 		return dr_error_wrap(err, "cannot remove the expired drill lock held by %s", li.holder);
 	rc = lease_create(kt, &o, err);
 	k8s_out_release(&o);
@@ -149,17 +154,22 @@ int k8s_lease_acquire(struct k8s_target *kt, struct dr_error *err)
 void k8s_lease_release(struct k8s_target *kt)
 {
 	struct dr_error err = DR_ERROR_INIT;
-	struct lease_info li;
+	struct k8s_lease_info li;
 
 	if (!kt->lease_held)
 		return;
 	kt->lease_held = 0;
 	/* Only our own: a Lease taken over after ours expired belongs to someone else. */
-	if (lease_read(kt, &li, &err) == 0 && strcmp(li.holder, kt->holder) != 0) {
+	if (k8s_lease_get(kt, &li, NULL, &err) == 0 && strcmp(li.holder, kt->holder) != 0) {
 		fprintf(stderr, "drillrig: warning: the drill lock is now held by %s; left in place\n",
 			li.holder);
+		k8s_state_forget(kt);
 		return;
 	}
-	if (lease_delete(kt, &err) < 0)
+	if (k8s_lease_delete(kt, &err) < 0) {
+		/* The record stays: `drillrig recover` finds whose Lease it is. */
 		fprintf(stderr, "drillrig: warning: cannot release the drill lock: %s\n", err.msg);
+		return;
+	}
+	k8s_state_forget(kt);
 }

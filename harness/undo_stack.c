@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/fsmode.h"
 #include "common/fsutil.h"
 #include "common/strbuf.h"
 #include "harness/plan.h"
@@ -70,7 +71,8 @@ void undo_stack_save(const struct undo_stack *s, const char *path, const struct 
 			  "plan", plan ? plan->path : NULL, "target", target,
 			  "undos", undos, "rollback", rollback);
 	text = json_dumps(state, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (text && fs_write_atomic(path, text, strlen(text), &err) != 0)
+	/* Private: it names the target's clusters and nodes. */
+	if (text && fs_write_atomic_mode(path, text, strlen(text), 0600, &err) != 0)
 		fprintf(stderr, "drillrig: warning: %s\n", err.msg);
 	free(text);
 	json_decref(state);

@@ -14,12 +14,17 @@ for prog in "$@"; do
 	name=${prog##*/tests/}
 	echo "=== $name"
 	start=$(date +%s)
+	# Drill state (Kubernetes pending undos) per program: never the user's
+	# ~/.local/state, never shared with a concurrent run.
+	DRILLRIG_STATE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/drillrig-test-state.XXXXXX")
+	export DRILLRIG_STATE_DIR
 	if [[ $prog == *.sh ]]; then
 		bash "$prog" 2>&1 | tee "$log"
 	else
 		"$prog" 2>&1 | tee "$log"
 	fi
 	rc=${PIPESTATUS[0]}
+	rm -rf "$DRILLRIG_STATE_DIR"
 	end=$(date +%s)
 	# cmocka: "[  PASSED  ] 7 test(s)." / "[  FAILED  ] 1 test(s), listed below:"
 	p=$(grep -aoE '^\[  PASSED  \] [0-9]+' "$log" | awk '{s+=$NF} END {print s+0}')
