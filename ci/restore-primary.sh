@@ -5,8 +5,10 @@
 # primary back, heal, start), waits for "Fully replicated" and, for the
 # local target, takes down the cluster the drill had started.
 #
-# Kubernetes: `drillrig preflight` checks the StatefulSets are back at
-# their normal size and Ready (recover does not drive Kubernetes yet).
+# Kubernetes: `drillrig recover --target kubernetes` runs the pending undos
+# the drill left in the runner's state directory, uncordons what it
+# cordoned and releases its Lease; then `drillrig preflight` checks the
+# StatefulSets are back at their normal size and Ready.
 #
 # usage: ci/restore-primary.sh
 # Environment: TARGET (local|kubernetes), TARGET_CONFIG, DRILLRIG_CLUSTER_ROOT
@@ -21,10 +23,17 @@ target=${TARGET:-local}
 case $target in
 kubernetes)
 	: "${TARGET_CONFIG:?TARGET_CONFIG must name the Kubernetes target configuration}"
-	# drillrig recover knows only the bundled cluster so far.  preflight
-	# checks what restoring means here: every region's StatefulSet back at
-	# its normal size and Ready, a leader, replication caught up.
-	if "$drillrig" preflight --target kubernetes --target-config "$TARGET_CONFIG"; then
+	# The job has no terminal: --yes.  Exit 3 here means another drill
+	# holds the Lease (it is named); that drill will restore its own.
+	rc=0
+	"$drillrig" recover --target kubernetes --target-config "$TARGET_CONFIG" --yes || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		echo "restore-primary: drillrig recover exited $rc" >&2
+		exit "$rc"
+	fi
+	# What restoring means here: every region's StatefulSet back at its
+	# normal size and Ready, a leader, replication caught up.
+	if "$drillrig" preflight --target-config "$TARGET_CONFIG"; then
 		echo "restore-primary: the Kubernetes target is back at its normal size and healthy"
 		exit 0
 	fi

@@ -1118,6 +1118,7 @@ int main(int argc, char **argv)
 		int exit_code = code && *code ? (int)strtol(code, NULL, 10) : 1;
 
 		strbuf_release(&line);
+		free(c.args);
 		/* 64 + a gRPC code: as grpcurl reports an RPC error. */
 		if (exit_code > 64)
 			return fail(exit_code, "ERROR:\n  Code: injected\n  Message: injected failure "

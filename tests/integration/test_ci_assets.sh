@@ -3,7 +3,8 @@
 # pipefail`, executable; usage errors exit 2; ci/dr-drill.sh runs a drill,
 # copies its journal and JUnit, appends its summary to $GITHUB_STEP_SUMMARY
 # and passes a failed drill's exit status on (a failed drill fails the job);
-# verify-dr-health.sh and restore-primary.sh on the local target.
+# verify-dr-health.sh and restore-primary.sh on the local target, and
+# restore-primary.sh on Kubernetes through the kubectl test double.
 # (tests/integration/test_catalog_workflows.c parses the workflows.)
 set -uo pipefail
 
@@ -92,6 +93,22 @@ rc=$?
 [ "$rc" -eq 1 ] || fail "dr-drill.sh with a failing drill exited $rc, expected 1"
 [ "$(grep -c '^# fails: FAILED' "$summary")" -eq 1 ] || fail "dr-drill.sh: the failed drill's summary is not there once"
 [ -s "$tmp/art2/junit.xml" ] || fail "dr-drill.sh: a failed drill's JUnit is missing"
+
+# restore-primary on Kubernetes (the kubectl test double over a bundled
+# cluster): nothing was left pending, so recover has nothing to do and
+# preflight finds every StatefulSet at its normal size.
+double_dir=${DRILLRIG_BUILD:-$src/build}/tests/doubles
+if [ -x "$double_dir/kubectl" ]; then
+	"$bin" cluster up --cluster "$tmp/k8s" --timing 300ms/30ms >/dev/null 2>&1 ||
+		fail "cluster up for the kubernetes restore-primary case"
+	PATH="$double_dir:$PATH" KUBECTL_DOUBLE_CLUSTER=$tmp/k8s TARGET=kubernetes \
+		TARGET_CONFIG=tests/data/k8s/double.yaml timeout 120 ci/restore-primary.sh >"$tmp/out" 2>&1 ||
+		fail "restore-primary.sh on kubernetes: $(cat "$tmp/out")"
+	grep -q 'back at its normal size and healthy' "$tmp/out" || fail "restore-primary.sh on kubernetes: $(cat "$tmp/out")"
+	"$bin" cluster down --cluster "$tmp/k8s" >/dev/null 2>&1 || true
+else
+	fail "the kubectl test double is not built at $double_dir"
+fi
 
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
 echo "ok: CI scripts"
