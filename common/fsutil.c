@@ -19,7 +19,7 @@ int fs_exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
-int fs_mkdir_p(const char *path, struct dr_error *err)
+int fs_mkdir_p_mode(const char *path, mode_t mode, struct dr_error *err)
 {
 	char *copy = xstrdup(path);
 	char *p;
@@ -30,7 +30,7 @@ int fs_mkdir_p(const char *path, struct dr_error *err)
 			char saved = *p;
 
 			*p = '\0';
-			if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
+			if (copy[0] && mkdir(copy, mode) != 0 && errno != EEXIST) {
 				rc = dr_error_errno(err, errno,
 						    "cannot create directory '%s'", copy);
 				break;
@@ -42,6 +42,11 @@ int fs_mkdir_p(const char *path, struct dr_error *err)
 	}
 	free(copy);
 	return rc;
+}
+
+int fs_mkdir_p(const char *path, struct dr_error *err)
+{
+	return fs_mkdir_p_mode(path, 0755, err);
 }
 
 static int write_all(int fd, const char *data, size_t len)
@@ -60,14 +65,15 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-int fs_write_atomic(const char *path, const void *data, size_t len,
-		    struct dr_error *err)
+int fs_write_atomic_mode(const char *path, const void *data, size_t len, mode_t mode,
+			 struct dr_error *err)
 {
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	int fd = -1;
 	int rc = -1;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	unlink(tmp); /* a leftover of a killed writer with our pid would keep its mode */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0) {
 		dr_error_errno(err, errno, "cannot create '%s'", tmp);
 		goto out;
@@ -94,6 +100,12 @@ out:
 		unlink(tmp);
 	free(tmp);
 	return rc;
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t len,
+		    struct dr_error *err)
+{
+	return fs_write_atomic_mode(path, data, len, 0644, err);
 }
 
 int fs_read_file(char **out, size_t *len_out, const char *path,

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "common/fsmode.h"
 #include "common/fsutil.h"
 #include "common/numparse.h"
 #include "common/strbuf.h"

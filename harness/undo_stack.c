@@ -5,7 +5,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/fsmode.h"
 #include "common/fsutil.h"
 #include "common/strbuf.h"
 #include "harness/plan.h"
