@@ -21,25 +21,11 @@
 #include "common/proc.h"
 #include "common/strbuf.h"
 #include "tests/support/drill_proc.h"
+#include "tests/support/k8s_double_env.h"
 
 #define DRILL_TIMEOUT_MS (180 * 1000)
 
-struct fixture {
-	char *dir;       /* mktemp -d under /dev/shm */
-	char *cluster;   /* dir/cluster */
-	char *log;       /* every kubectl command line the double saw */
-	char *kubectl;   /* the double */
-	char *path_env;
-};
-
-static struct fixture fx;
-
-static char *build_path(const char *rel)
-{
-	const char *b = getenv("DRILLRIG_BUILD");
-
-	return xasprintf("%s/%s", b && *b ? b : "build", rel);
-}
+static struct k8s_double_env fx;
 
 static int run_cmd(char *const argv[], char **out)
 {
@@ -128,52 +114,15 @@ static void settle_leader_in_primary(void)
 
 static int setup(void **state)
 {
-	char *drillrig = xstrdup(drill_bin());
-	/* Debug faults on: the lost-canary test hides an entry. */
-	char *argv[] = { drillrig, (char *)"cluster", (char *)"up", (char *)"--enable-debug", (char *)"--cluster",
-			 NULL, NULL };
-	char *bindir;
-
 	(void)state;
-	fx.dir = drill_tmpdir("k8s");
-	fx.cluster = xasprintf("%s/cluster", fx.dir);
-	fx.log = xasprintf("%s/kubectl.log", fx.dir);
-	fx.kubectl = build_path("tests/doubles/kubectl");
-	argv[5] = fx.cluster;
-	if (!fs_exists(fx.kubectl)) {
-		fprintf(stderr, "the kubectl double %s is missing (make test builds it)\n", fx.kubectl);
-		free(drillrig);
-		return -1;
-	}
-	/* The drill finds `kubectl` in PATH: the double comes first. */
-	bindir = build_path("tests/doubles");
-	fx.path_env = xasprintf("%s:%s", bindir, getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
-	setenv("PATH", fx.path_env, 1);
-	setenv("KUBECTL_DOUBLE_CLUSTER", fx.cluster, 1);
-	setenv("KUBECTL_DOUBLE_LOG", fx.log, 1);
-	free(bindir);
-	if (run_cmd(argv, NULL) != 0) {
-		free(drillrig);
-		return -1;
-	}
-	free(drillrig);
-	return 0;
+	/* Debug faults on: the lost-canary test hides an entry. */
+	return k8s_double_env_up(&fx, "k8s", 1);
 }
 
 static int teardown(void **state)
 {
-	char *drillrig = xstrdup(drill_bin());
-	char *argv[] = { drillrig, (char *)"cluster", (char *)"down", (char *)"--cluster", fx.cluster, NULL };
-
 	(void)state;
-	run_cmd(argv, NULL);
-	fs_remove_tree(fx.dir, NULL);
-	free(drillrig);
-	free(fx.dir);
-	free(fx.cluster);
-	free(fx.log);
-	free(fx.kubectl);
-	free(fx.path_env);
+	k8s_double_env_down(&fx);
 	return 0;
 }
 

@@ -30,6 +30,7 @@
 #include "common/strbuf.h"
 #include "harness/target_k8s_state.h"
 #include "tests/support/drill_proc.h"
+#include "tests/support/k8s_double_env.h"
 
 #define CONFIG "tests/data/k8s/double.yaml"
 #define LEASE "lease.coordination.k8s.io/drillrig-drill-lock"
@@ -48,13 +49,6 @@ struct fixture {
 };
 
 static struct fixture fx;
-
-static char *build_path(const char *rel)
-{
-	const char *b = getenv("DRILLRIG_BUILD");
-
-	return xasprintf("%s/%s", b && *b ? b : "build", rel);
-}
 
 /* Run argv (stdin not a terminal); *out gets stdout and stderr. */
 static int run_argv(char *const argv[], char **out)
@@ -282,65 +276,42 @@ static char *holder_of(pid_t pid)
 	return xasprintf("drillrig@%s/%ld", fx.host, (long)pid);
 }
 
+/* The double over a bundled cluster (tests/support/k8s_double_env.h); the
+ * strings it owns are borrowed into fx. */
+static struct k8s_double_env env;
+
 static int setup(void **state)
 {
-	char *drillrig = xstrdup(drill_bin());
-	char *argv[] = { drillrig, (char *)"cluster", (char *)"up", (char *)"--cluster", NULL,
-			 (char *)"--timing", (char *)"300ms/30ms", NULL };
-	char *bindir, *name;
+	char *name;
 
 	(void)state;
-	fx.dir = drill_tmpdir("k8s-recover");
-	fx.cluster = xasprintf("%s/cluster", fx.dir);
-	fx.log = xasprintf("%s/kubectl.log", fx.dir);
+	if (k8s_double_env_up(&env, "k8s-recover", 0) != 0)
+		return -1;
+	fx.dir = env.dir;
+	fx.cluster = env.cluster;
+	fx.log = env.log;
+	fx.kubectl = env.kubectl;
+	fx.path_env = env.path_env;
 	fx.state_dir = xasprintf("%s/state", fx.dir);
-	fx.kubectl = build_path("tests/doubles/kubectl");
 	fx.config = drill_src_path(CONFIG);
 	name = k8s_state_file_name("drill-primary", "inferadb", "drillrig-drill-lock");
 	fx.state = xasprintf("%s/%s", fx.state_dir, name);
 	fx.record = k8s_state_record_path(fx.state);
 	free(name);
 	gethostname(fx.host, sizeof(fx.host) - 1);
-	argv[4] = fx.cluster;
-	if (!fs_exists(fx.kubectl)) {
-		fprintf(stderr, "the kubectl double %s is missing (make test builds it)\n", fx.kubectl);
-		free(drillrig);
-		return -1;
-	}
-	bindir = build_path("tests/doubles");
-	fx.path_env = xasprintf("%s:%s", bindir, getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
-	setenv("PATH", fx.path_env, 1);
-	setenv("KUBECTL_DOUBLE_CLUSTER", fx.cluster, 1);
-	setenv("KUBECTL_DOUBLE_LOG", fx.log, 1);
 	/* Never the developer's own ~/.local/state. */
 	setenv("DRILLRIG_STATE_DIR", fx.state_dir, 1);
-	free(bindir);
-	if (run_argv(argv, NULL) != 0) {
-		free(drillrig);
-		return -1;
-	}
-	free(drillrig);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char *drillrig = xstrdup(drill_bin());
-	char *argv[] = { drillrig, (char *)"cluster", (char *)"down", (char *)"--cluster", fx.cluster, NULL };
-
 	(void)state;
-	run_argv(argv, NULL);
-	fs_remove_tree(fx.dir, NULL);
-	free(drillrig);
-	free(fx.dir);
-	free(fx.cluster);
-	free(fx.log);
-	free(fx.kubectl);
+	k8s_double_env_down(&env);
 	free(fx.state_dir);
 	free(fx.state);
 	free(fx.record);
 	free(fx.config);
-	free(fx.path_env);
 	return 0;
 }
 
