@@ -12,6 +12,7 @@
 #include "common/strbuf.h"
 #include "exit_codes.h"
 #include "harness/duration.h"
+#include "ledger/client.h"
 #include "ledger/cluster.h"
 #include "ledger/supervisor.h"
 
@@ -145,17 +146,6 @@ static const char *str_or(json_t *o, const char *key, const char *dflt)
 	return s ? s : dflt;
 }
 
-static json_t *member_by_id(json_t *members, json_int_t id)
-{
-	size_t i;
-	json_t *m;
-
-	json_array_foreach(members, i, m)
-		if (json_integer_value(json_object_get(m, "id")) == id)
-			return m;
-	return NULL;
-}
-
 static void print_table(json_t *status)
 {
 	json_t *leader = json_object_get(status, "leader");
@@ -178,7 +168,7 @@ static void print_table(json_t *status)
 	       "ROLE", "ZONE", "STATE", "PROCESS", "PID", "MATCH", "LAG", "RESTARTS");
 	json_array_foreach(nodes, i, n) {
 		json_int_t id = json_integer_value(json_object_get(n, "id"));
-		json_t *m = member_by_id(members, id);
+		json_t *m = ledger_member_by_id(members, id);
 		char match[24] = "-", lag[32] = "-";
 
 		if (m && json_is_integer(json_object_get(m, "match_index")))

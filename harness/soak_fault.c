@@ -70,13 +70,8 @@ static int64_t pick_node(json_t *status, enum candidates which, uint32_t pick)
 
 static const char *member_address(json_t *status, int64_t id)
 {
-	json_t *m;
-	size_t i;
-
-	json_array_foreach(json_object_get(status, "members"), i, m)
-		if (json_integer_value(json_object_get(m, "id")) == id)
-			return json_string_value(json_object_get(m, "address"));
-	return NULL;
+	return json_string_value(json_object_get(
+		ledger_member_by_id(json_object_get(status, "members"), id), "address"));
 }
 
 /* The first node id an action answered with ({"nodes":[...]}). */

@@ -38,8 +38,8 @@ static int find_leader(struct canary_conn *cc, struct dr_error *err)
 {
 	const struct k8s_config *cfg = cc->kt->cfg;
 	json_t *st = NULL, *leader, *m;
+	const char *pod, *region;
 	int64_t id;
-	size_t i;
 	int rc = -1;
 
 	cc->region = NULL;
@@ -56,14 +56,10 @@ static int find_leader(struct canary_conn *cc, struct dr_error *err)
 		dr_error_set(err, "the cluster has no leader");
 		goto out;
 	}
-	json_array_foreach(json_object_get(st, "members"), i, m) {
-		const char *pod = json_string_value(json_object_get(m, "pod"));
-		const char *region = json_string_value(json_object_get(m, "region"));
-
-		if (json_integer_value(json_object_get(m, "id")) != id)
-			continue;
-		if (!pod || !region || !k8s_config_region(cfg, region))
-			break;
+	m = ledger_member_by_id(json_object_get(st, "members"), id);
+	pod = json_string_value(json_object_get(m, "pod"));
+	region = json_string_value(json_object_get(m, "region"));
+	if (pod && region && k8s_config_region(cfg, region)) {
 		str_copy(cc->pod, sizeof(cc->pod), pod);
 		cc->region = k8s_config_region(cfg, region);
 		cc->leader_id = id;

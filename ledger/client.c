@@ -204,6 +204,17 @@ int ledger_leader_index(struct ledger_client *c, struct dr_error *err)
 	return idx;
 }
 
+json_t *ledger_member_by_id(const json_t *members, json_int_t id)
+{
+	size_t i;
+	json_t *m;
+
+	json_array_foreach((json_t *)members, i, m)
+		if (json_integer_value(json_object_get(m, "id")) == id)
+			return m;
+	return NULL;
+}
+
 int ledger_read_each(struct ledger_client *c, ledger_entry_fn fn, void *payload,
 		     struct dr_error *err)
 {

@@ -80,6 +80,9 @@ int ledger_cluster_status(struct ledger_client *c, json_t **out, struct dr_error
 /* Index (into the addresses) of the node the cluster reports as leader;
  * -1 with err set when there is none or it is not among the addresses. */
 int ledger_leader_index(struct ledger_client *c, struct dr_error *err);
+/* The object with this "id" in a GetClusterStatus members array (or the
+ * supervisor's nodes array), NULL when none.  Borrowed from members. */
+json_t *ledger_member_by_id(const json_t *members, json_int_t id);
 /* Every entry, in index order, paged with Read from the leader.  *entries
  * is a new JSON array of {index, term, client_id, sequence, payload}. */
 int ledger_read_all(struct ledger_client *c, json_t **entries, struct dr_error *err);

@@ -5,19 +5,9 @@
 
 #include "common/clock.h"
 #include "common/strbuf.h"
+#include "ledger/client.h"
 
 #define STATUS_PATH "inferadb.ledger.v1.Admin/GetClusterStatus"
-
-static json_t *sup_node(json_t *nodes, json_int_t id)
-{
-	size_t i;
-	json_t *n;
-
-	json_array_foreach(nodes, i, n)
-		if (json_integer_value(json_object_get(n, "id")) == id)
-			return n;
-	return NULL;
-}
 
 static int should_run(json_t *n)
 {
@@ -73,7 +63,7 @@ int cluster_status(json_t **out, const char *dir, struct dr_error *err)
 				   "replication", "unknown: no node answers", "members");
 	members = json_object_get(status, "members");
 	json_array_foreach(members, i, m) {
-		json_t *n = sup_node(nodes, json_integer_value(json_object_get(m, "id")));
+		json_t *n = ledger_member_by_id(nodes, json_integer_value(json_object_get(m, "id")));
 
 		if (!n)
 			continue;
