@@ -3,6 +3,8 @@
 #ifndef DR_HARNESS_CLI_H
 #define DR_HARNESS_CLI_H
 
+#include <signal.h>
+
 struct cli_command {
 	const char *name;
 	const char *summary;                     /* one line for `drillrig help` */
@@ -25,6 +27,11 @@ int cmd_list(int argc, char **argv);
 int cmd_report(int argc, char **argv);  /* harness/cli_report.c */
 int cmd_preflight(int argc, char **argv);  /* harness/cli_preflight.c */
 
-int cmd_soak(int argc, char **argv);    /* harness/cli_soak.c */
+int cmd_soak(int argc, char **argv);
+
+/* SIGINT/SIGTERM counted into cli_interrupts (harness/cli_signals.c); SIGPIPE
+ * ignored.  For run, soak and recover. */
+extern volatile sig_atomic_t cli_interrupts;
+void cli_count_interrupts(void);    /* harness/cli_soak.c */
 
 #endif

@@ -53,23 +53,6 @@ static const char recover_usage[] =
 	"exit codes: 0 restored (or nothing to do), 2 usage (or no --yes off a terminal),\n"
 	"3 target unreachable or a drill still running, 5 something could not be restored.\n";
 
-static volatile sig_atomic_t recover_interrupts;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	recover_interrupts++;
-}
-
-static void catch_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
 
 /* One action from the state file; 0 when it succeeded. */
 static int run_one(struct target *t, struct journal *j, const char *label, json_t *action,
@@ -82,7 +65,7 @@ static int run_one(struct target *t, struct journal *j, const char *label, json_
 	int rc;
 
 	ctx.deadline_ns = start + executor_default_timeout(action);
-	ctx.interrupts = &recover_interrupts;
+	ctx.interrupts = &cli_interrupts;
 	ctx.interrupt_limit = 3; /* like a rollback: only a third Ctrl-C gives up */
 	ctx.journal = j;
 	ctx.step_name = label;
@@ -183,7 +166,7 @@ static int recover_k8s(const char *config, int yes, int dry_run)
 	record = load_json(record_path, &no_record, &err);
 	if (!record && !no_record)
 		fprintf(stderr, "drillrig recover: warning: %s; the Lease holder is not known\n", err.msg);
-	catch_signals();
+	cli_count_interrupts();
 	if (!state) {
 		/* No pending undos: only a Lease a dead drill left can be in the way. */
 		rc = target_k8s_recover_lock(t, record, 0, msg, sizeof(msg), &err);
@@ -289,7 +272,7 @@ static int recover_local(const char *cluster, int keep)
 		goto out;
 	}
 	locked = 1;
-	catch_signals();
+	cli_count_interrupts();
 	j = journal_new();
 	{
 		struct action_ctx ctx = ACTION_CTX_INIT;

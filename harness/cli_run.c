@@ -22,13 +22,6 @@
 #include "harness/version.h"
 #include "reports/reports.h"
 
-static volatile sig_atomic_t interrupts;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	interrupts++;
-}
 
 static const char run_usage[] =
 	"usage: drillrig run PLAN [options]\n"
@@ -153,19 +146,6 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 	}
 	a->plan_path = argv[optind];
 	return 0;
-}
-
-static void install_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	/* No SA_RESTART: a blocking call returns so the runner sees the signal. */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 }
 
 static json_t *vars_json(const struct plan *plan)
@@ -339,7 +319,7 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
-	install_signals();
+	cli_count_interrupts();
 	j = journal_new();
 	if (a.json)
 		journal_set_listener(j, progress_journal_listener, progress);
@@ -358,7 +338,7 @@ int cmd_run(int argc, char **argv)
 	ropts.dry_run = a.topts.dry_run;
 	ropts.server_dry_run = a.topts.server_dry_run;
 	ropts.progress = progress;
-	ropts.interrupts = &interrupts;
+	ropts.interrupts = &cli_interrupts;
 	ropts.history_path = history_path;
 	if (a.notify_url && !a.topts.dry_run) {
 		json_t *snap = journal_snapshot(j);

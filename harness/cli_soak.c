@@ -23,13 +23,6 @@
 #include "harness/target_local.h"
 #include "ledger/cluster.h"
 
-static volatile sig_atomic_t interrupts;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	interrupts++;
-}
 
 static const char soak_usage[] =
 	"usage: drillrig soak [options]\n"
@@ -252,18 +245,6 @@ static char *plan_text(const struct cluster_spec *spec, double rate)
 	return strbuf_detach(&sb);
 }
 
-static void install_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
 static void print_schedule(FILE *f, const struct soak_schedule *s, size_t n)
 {
 	fprintf(f, "fault schedule (seed %llu, topology %s, timing %s):\n",
@@ -413,7 +394,7 @@ int cmd_soak(int argc, char **argv)
 		code = EXIT_INFRA;
 		goto out;
 	}
-	install_signals();
+	cli_count_interrupts();
 	printf("soak: seed %llu, %zu iterations, topology %s, timing %s%s%s\n",
 	       (unsigned long long)sched.seed, sched.n, sched.topology, sched.timing,
 	       a.replay ? ", replaying " : "", a.replay ? a.replay : "");
@@ -421,11 +402,11 @@ int cmd_soak(int argc, char **argv)
 	{
 		struct action_ctx ctx = ACTION_CTX_INIT;
 
-		ctx.interrupts = &interrupts;
+		ctx.interrupts = &cli_interrupts;
 		ctx.interrupt_limit = 1;
 		if (t->start(t, &ctx, &err) != 0 || t->lock(t, &err) != 0) {
 			fprintf(stderr, "drillrig soak: %s\n", err.msg);
-			code = interrupts ? EXIT_ABORTED : EXIT_INFRA;
+			code = cli_interrupts ? EXIT_ABORTED : EXIT_INFRA;
 			goto out;
 		}
 		locked = 1;
@@ -434,7 +415,7 @@ int cmd_soak(int argc, char **argv)
 				       : xasprintf("soak-schedule-%llu.json", (unsigned long long)sched.seed);
 	history_dir = dir_of(schedule_path);
 	evidence_dir = xasprintf("%s/soak-cluster-%llu", history_dir, (unsigned long long)sched.seed);
-	so.interrupts = &interrupts;
+	so.interrupts = &cli_interrupts;
 	so.recovery_timeout_ns = a.recovery_timeout_ns;
 	so.history_dir = history_dir;
 	so.strict = a.strict;
