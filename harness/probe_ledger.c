@@ -31,6 +31,20 @@ static int in_region(struct target *t, json_t *status, const char *address, cons
 	return 0;
 }
 
+/* Both round trips end here when the entry came back. */
+static void round_trip_ok(struct probe_result *out, const struct ledger_append_result *res,
+			  int64_t start)
+{
+	double ms = (double)(clock_mono_ns() - start) / 1e6;
+
+	out->ok = 1;
+	json_decref(out->data);
+	out->data = json_pack("{s:I,s:I,s:f}", "index", (json_int_t)res->index,
+			      "term", (json_int_t)res->term, "round_trip_ms", ms);
+	snprintf(out->message, sizeof(out->message), "wrote and read back index %llu in %.1f ms",
+		 (unsigned long long)res->index, ms);
+}
+
 /* The same round trip through a connection of the target's own (etcd's
  * workload connection, a Kubernetes target's canary writes): write, then
  * find the write among the client's entries. */
@@ -72,13 +86,7 @@ static void write_read_through(struct probe_result *out, struct workload_conn *c
 			 (unsigned long long)res.index);
 		goto out;
 	}
-	out->ok = 1;
-	json_decref(out->data);
-	out->data = json_pack("{s:I,s:I,s:f}", "index", (json_int_t)res.index,
-			      "term", (json_int_t)res.term,
-			      "round_trip_ms", (double)(clock_mono_ns() - start) / 1e6);
-	snprintf(out->message, sizeof(out->message), "wrote and read back index %llu in %.1f ms",
-		 (unsigned long long)res.index, (double)(clock_mono_ns() - start) / 1e6);
+	round_trip_ok(out, &res, start);
 out:
 	free(entries);
 }
@@ -189,13 +197,7 @@ void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t 
 			 (unsigned long long)res.index);
 		goto out;
 	}
-	out->ok = 1;
-	json_decref(out->data);
-	out->data = json_pack("{s:I,s:I,s:f}", "index", (json_int_t)res.index,
-			      "term", (json_int_t)res.term,
-			      "round_trip_ms", (double)(clock_mono_ns() - start) / 1e6);
-	snprintf(out->message, sizeof(out->message), "wrote and read back index %llu in %.1f ms",
-		 (unsigned long long)res.index, (double)(clock_mono_ns() - start) / 1e6);
+	round_trip_ok(out, &res, start);
 out:
 	ledger_client_free(c);
 	json_decref(req);
