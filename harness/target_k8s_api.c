@@ -161,7 +161,7 @@ static int is_int_key(const char *k)
 	return 0;
 }
 
-static char *snake_case(const char *k)
+char *k8s_snake_case(const char *k)
 {
 	struct strbuf sb = STRBUF_INIT;
 
@@ -183,7 +183,7 @@ json_t *k8s_json_normalize(const json_t *in)
 		const char *k;
 
 		json_object_foreach((json_t *)in, k, v) {
-			char *sk = snake_case(k);
+			char *sk = k8s_snake_case(k);
 			json_t *nv;
 			int64_t iv;
 

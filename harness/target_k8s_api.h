@@ -46,6 +46,8 @@ int k8s_parse_statefulset(struct k8s_sts_state *out, const char *text, struct dr
  * heap strings, NULL-terminated. */
 int k8s_parse_node_names(char ***out, size_t *n, const char *text, struct dr_error *err);
 
+/* "lastIndex" -> "last_index" (proto3 JSON names to the ledger's; heap). */
+char *k8s_snake_case(const char *k);
 /* Proto3 JSON -> snake_case keys, decimal strings of the named integer
  * fields -> integers.  Returns a new value. */
 json_t *k8s_json_normalize(const json_t *in);

@@ -39,6 +39,7 @@
 #include "common/base64.h"
 #include "common/fsutil.h"
 #include "common/strbuf.h"
+#include "harness/target_k8s_api.h"
 #include "ledger/client.h"
 #include "ledger/cluster.h"
 
@@ -250,21 +251,6 @@ static char *camel(const char *k)
 	return strbuf_detach(&sb);
 }
 
-static char *snake(const char *k)
-{
-	struct strbuf sb = STRBUF_INIT;
-
-	for (; *k; k++) {
-		if (isupper((unsigned char)*k)) {
-			strbuf_addch(&sb, '_');
-			strbuf_addch(&sb, (char)tolower((unsigned char)*k));
-		} else {
-			strbuf_addch(&sb, *k);
-		}
-	}
-	return strbuf_detach(&sb);
-}
-
 /* The server side of grpcurl: proto3 JSON as protojson prints it. */
 static json_t *to_proto3(json_t *v)
 {
@@ -306,7 +292,7 @@ static json_t *from_proto3(json_t *v)
 		const char *k;
 
 		json_object_foreach(v, k, x) {
-			char *sk = snake(k);
+			char *sk = k8s_snake_case(k);
 
 			json_object_set_new(o, sk, from_proto3(x));
 			free(sk);
