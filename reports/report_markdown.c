@@ -482,20 +482,10 @@ static void section_commands(struct strbuf *sb, const json_t *j)
 	json_array_foreach(cmds, i, c) {
 		const char *err = j_str(c, "stderr");
 		char line[300];
-		size_t n, failed_total = 0;
+		size_t n;
 
-		if (!err || !j_num(c, "exit_code", &v) || v == 0)
+		if (!err || !j_num(c, "exit_code", &v) || v == 0 || ++listed > MAX_FAILED_LISTED)
 			continue;
-		if (++listed > MAX_FAILED_LISTED) {
-			json_t *x;
-			size_t k;
-
-			json_array_foreach(cmds, k, x)
-				failed_total += j_str(x, "stderr") && j_num(x, "exit_code", &v) && v != 0;
-			strbuf_addf(sb, "- ... and %zu more failed commands (the journal has each)\n",
-				    failed_total - MAX_FAILED_LISTED);
-			break;
-		}
 		/* grpcurl's first line is "ERROR:"; its Message: line says why. */
 		if (strstr(err, "Message:"))
 			err = strstr(err, "Message:") + 8;
@@ -503,7 +493,7 @@ static void section_commands(struct strbuf *sb, const json_t *j)
 		n = strcspn(err, "\r\n");
 		if (n >= sizeof(line))
 			n = sizeof(line) - 1;
-		while (n > 0 && n < strlen(err) && ((unsigned char)err[n] & 0xc0) == 0x80)
+		while (n > 0 && ((unsigned char)err[n] & 0xc0) == 0x80)
 			n--; /* never cut a UTF-8 character */
 		memcpy(line, err, n);
 		line[n] = '\0';
@@ -516,6 +506,9 @@ static void section_commands(struct strbuf *sb, const json_t *j)
 		md_cell(sb, line);
 		strbuf_addch(sb, '\n');
 	}
+	if (listed > MAX_FAILED_LISTED)
+		strbuf_addf(sb, "- ... and %zu more failed commands (the journal has each)\n",
+			    listed - MAX_FAILED_LISTED);
 	if (listed)
 		strbuf_addch(sb, '\n');
 }
