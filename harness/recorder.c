@@ -75,6 +75,7 @@ struct recorder {
 	struct workload_conn *canary;
 	int64_t canary_interval_ns;
 	int64_t canary_baseline_ns;
+	int64_t retry_pause_ns; /* between attempts of one write; 0: the fast backoffs */
 	atomic_int acked;       /* the writer saw an acknowledged write */
 	pthread_mutex_t error_lock;
 	char last_error[300];   /* the writer's last failed attempt (error_lock) */
@@ -153,7 +154,7 @@ static void *writer_main(void *arg)
 	uint64_t seq = 1;
 	uint32_t attempt = 1;
 	int64_t first_attempt_ns = 0, next_due = clock_mono_ns();
-	int64_t interval = r->canary ? r->canary_interval_ns : r->rate > 0 ? (int64_t)(1e9 / r->rate) : 0;
+	int64_t interval = r->rate > 0 ? (int64_t)(1e9 / r->rate) : 0;
 
 	if (open_conn(r, &c, &err) != 0) {
 		journal_note(r->j, "workload could not start: %s", err.msg);
@@ -208,16 +209,14 @@ static void *writer_main(void *arg)
 			continue;
 		}
 		attempt++;
-		/* NOT_LEADER names the leader: retry there at once.  A live node's
-		 * refusal is retried almost at once too (the backoff bounds how
-		 * precisely the end of an outage is seen); a dead or silent node
-		 * backs off a little so a dead cluster is not hammered. */
-		if (op.error == HISTORY_ERR_NOT_LEADER && !r->canary)
-			continue;
-		/* A canary retry waits its turn: each attempt is a kubectl exec. */
-		if (r->canary)
-			sleep_unless_stopped(r, r->canary_interval_ns);
-		else
+		/* A paced writer (canaries) waits its turn.  Otherwise NOT_LEADER
+		 * names the leader: retry there at once.  A live node's refusal is
+		 * retried almost at once too (the backoff bounds how precisely the
+		 * end of an outage is seen); a dead or silent node backs off a
+		 * little so a dead cluster is not hammered. */
+		if (r->retry_pause_ns)
+			sleep_unless_stopped(r, r->retry_pause_ns);
+		else if (op.error != HISTORY_ERR_NOT_LEADER)
 			clock_sleep_ns(res.http_status ? ANSWERED_BACKOFF_NS : FAILED_BACKOFF_NS);
 	}
 	if (c != r->canary)
@@ -421,14 +420,18 @@ int recorder_start(struct recorder **out, const struct plan *plan, struct target
 		recorder_free(r);
 		return -1;
 	}
-	/* A canary is a marker, not load: small whatever the plan's payload
-	 * (it travels in kubectl's argv). */
-	if (r->canary)
+	if (r->canary) {
+		/* A canary is a marker, not load: small whatever the plan's
+		 * payload (it travels in kubectl's argv), paced by the target,
+		 * and a retry waits its turn (each attempt is a kubectl exec). */
 		r->payload_size = 32;
-	r->canary_interval_ns = pace.interval_ns > 0 ? pace.interval_ns : NS_PER_SEC;
-	r->canary_baseline_ns = pace.baseline_ns > 0 ? pace.baseline_ns : 30 * NS_PER_SEC;
+		r->canary_interval_ns = pace.interval_ns > 0 ? pace.interval_ns : NS_PER_SEC;
+		r->canary_baseline_ns = pace.baseline_ns > 0 ? pace.baseline_ns : 30 * NS_PER_SEC;
+		r->rate = 1e9 / (double)r->canary_interval_ns;
+		r->retry_pause_ns = r->canary_interval_ns;
+	}
 	workload = json_pack("{s:s,s:s,s:f}", "client_id", r->client_id, "mode", recorder_mode(r),
-			     "rate", r->canary ? 1e9 / (double)r->canary_interval_ns : r->rate);
+			     "rate", r->rate);
 	/* A canary's per-call timeout is the target's (canary.timeout). */
 	if (!r->canary)
 		json_object_set_new(workload, "timeout_ms", json_real((double)r->call_timeout_ns / 1e6));
