@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/netport.h"
 #include "common/fsutil.h"
 #include "common/strbuf.h"
 #include "harness/executor.h"
@@ -907,30 +908,6 @@ static void etcd_close(struct target *t, int keep)
 
 /* ---- construction ------------------------------------------------------------ */
 
-/* A port on ip nobody listens on (bind, then close).  preferred first. */
-static int free_port(const char *ip, int preferred)
-{
-	for (int attempt = 0; attempt < 20; attempt++) {
-		struct sockaddr_in sa;
-		socklen_t len = sizeof(sa);
-		int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-		if (fd < 0)
-			return -1;
-		memset(&sa, 0, sizeof(sa));
-		sa.sin_family = AF_INET;
-		sa.sin_port = htons((uint16_t)(attempt == 0 ? preferred : 0));
-		inet_pton(AF_INET, ip, &sa.sin_addr);
-		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-		    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-			port = ntohs(sa.sin_port);
-		close(fd);
-		if (port > 0)
-			return port;
-	}
-	return -1;
-}
-
 static const char *role_name(enum plan_role r)
 {
 	return r == PLAN_ROLE_PRIMARY ? "primary" : r == PLAN_ROLE_DR ? "dr" : "witness";
@@ -966,8 +943,8 @@ static int members_from_plan(struct etcd_target *et, const struct plan *plan, st
 				return dr_error_set(err, "region name '%s' is too long", pr->name);
 			str_copy(m->region_role, sizeof(m->region_role), role_name(pr->role));
 			snprintf(m->ip, sizeof(m->ip), "127.%d.%d.%d", a, b, n + 1);
-			m->client_port = free_port(m->ip, 2379);
-			m->peer_port = free_port(m->ip, 2380);
+			m->client_port = net_free_port(m->ip, 2379);
+			m->peer_port = net_free_port(m->ip, 2380);
 			if (m->client_port < 0 || m->peer_port < 0)
 				return dr_error_set(err, "no free port on %s", m->ip);
 			snprintf(m->address, sizeof(m->address), "%s:%d", m->ip, m->client_port);

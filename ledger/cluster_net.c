@@ -14,6 +14,7 @@
 
 #include "common/fsutil.h"
 #include "common/proc.h"
+#include "common/netport.h"
 #include "common/strbuf.h"
 
 uint64_t cluster_random_u64(void)
@@ -30,22 +31,13 @@ uint64_t cluster_random_u64(void)
 	return v;
 }
 
-/* 1 when addr:port can be bound right now. */
+/* 1 when 127.a.b.c:port can be bound right now. */
 static int port_free(int a, int b, int c, int port)
 {
-	struct sockaddr_in sa;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
+	char ip[32];
 
-	if (fd < 0)
-		return 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl((uint32_t)(127u << 24 | (unsigned)a << 16 |
-					      (unsigned)b << 8 | (unsigned)c));
-	ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return ok;
+	snprintf(ip, sizeof(ip), "127.%d.%d.%d", a, b, c);
+	return net_port_free(ip, port);
 }
 
 int cluster_net_pick(int *a, int *b, int nnodes, struct dr_error *err)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/netport.h"
 #include "common/fsutil.h"
 #include "common/strbuf.h"
 
@@ -18,24 +19,6 @@ static size_t collect(char *p, size_t size, size_t nmemb, void *payload)
 {
 	strbuf_add(payload, p, size * nmemb);
 	return size * nmemb;
-}
-
-static int free_port(const char *ip)
-{
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	if (fd < 0)
-		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	inet_pton(AF_INET, ip, &sa.sin_addr);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
 }
 
 static int etcd_start(struct bench_sys *s)
@@ -61,8 +44,8 @@ static int etcd_start(struct bench_sys *s)
 		snprintf(m->name, sizeof(m->name), "m%d", i + 1);
 		snprintf(m->region, sizeof(m->region), "r");
 		snprintf(m->ip, sizeof(m->ip), "127.%d.%d.%d", a, b, i + 1);
-		m->client_port = free_port(m->ip);
-		m->peer_port = free_port(m->ip);
+		m->client_port = net_free_port(m->ip, 0);
+		m->peer_port = net_free_port(m->ip, 0);
 		snprintf(m->address, sizeof(m->address), "%s:%d", m->ip, m->client_port);
 		m->election_ms = s->election_ms;
 		snprintf(s->addr[i], sizeof(s->addr[i]), "%s", m->address);

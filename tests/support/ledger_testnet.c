@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/netport.h"
 #include "common/fsutil.h"
 #include "common/proc.h"
 #include "common/strbuf.h"
@@ -48,20 +49,6 @@ void testnet_destroy_all(void)
 	for (i = 0; i < 16; i++)
 		if (live[i])
 			testnet_destroy(live[i]);
-}
-
-static int port_free(const char *ip, int port)
-{
-	struct sockaddr_in sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	inet_pton(AF_INET, ip, &sa.sin_addr);
-	ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-	close(fd);
-	return ok;
 }
 
 int testnet_start(struct testnet *t, int n, const char *const *roles)
@@ -103,7 +90,7 @@ int testnet_start(struct testnet *t, int n, const char *const *roles)
 		for (i = 0; i < n && ok; i++) {
 			char ip[48];
 			snprintf(ip, sizeof ip, "%s.%d", t->net, i + 1);
-			ok = port_free(ip, 50051) && port_free(ip, 7001);
+			ok = net_port_free(ip, 50051) && net_port_free(ip, 7001);
 		}
 		if (ok)
 			break;
