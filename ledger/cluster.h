@@ -92,6 +92,11 @@ int cluster_up(const char *dir, const struct cluster_spec *spec,
  * err = E; *out is still set then. */
 int cluster_request(json_t **out, const char *dir, json_t *request,
 		    int64_t timeout_ns, struct dr_error *err);
+/* The exchange itself, on a socket path, whatever the answer says (ledgerd
+ * relays a refusal to its caller): 0 with *out a JSON object, -1 when
+ * none came back within timeout_ns. */
+int cluster_socket_request(json_t **out, const char *path, const json_t *request,
+			   int64_t timeout_ns, struct dr_error *err);
 
 /* Stop everything: asks the supervisor to shut down (which stops the
  * nodes and a restored cluster), waits a bounded time, then SIGKILLs any

@@ -51,10 +51,9 @@ static int wait_fd(int fd, short events, int64_t deadline)
 	return poll(&pfd, 1, (int)(left / NS_PER_MS) + 1);
 }
 
-int cluster_request(json_t **out, const char *dir, json_t *request,
-		    int64_t timeout_ns, struct dr_error *err)
+int cluster_socket_request(json_t **out, const char *path, const json_t *request,
+			   int64_t timeout_ns, struct dr_error *err)
 {
-	char *path = cluster_path(dir, "supervisor.sock");
 	char *line = json_dumps(request, JSON_COMPACT);
 	struct strbuf sb = STRBUF_INIT;
 	int64_t deadline = clock_mono_ns() + timeout_ns;
@@ -123,20 +122,30 @@ int cluster_request(json_t **out, const char *dir, json_t *request,
 		*out = NULL;
 		goto out;
 	}
-	if (!json_is_true(json_object_get(*out, "ok"))) {
-		const char *e = json_string_value(json_object_get(*out, "error"));
-
-		dr_error_set(err, "%s", e ? e : "supervisor refused the request");
-		goto out;
-	}
 	rc = 0;
 out:
 	if (fd >= 0)
 		close(fd);
 	free(line);
-	free(path);
 	strbuf_release(&sb);
 	return rc;
+}
+
+int cluster_request(json_t **out, const char *dir, json_t *request,
+		    int64_t timeout_ns, struct dr_error *err)
+{
+	char *path = cluster_path(dir, "supervisor.sock");
+	int rc = cluster_socket_request(out, path, request, timeout_ns, err);
+
+	free(path);
+	if (rc != 0)
+		return rc;
+	if (!json_is_true(json_object_get(*out, "ok"))) {
+		const char *e = json_string_value(json_object_get(*out, "error"));
+
+		return dr_error_set(err, "%s", e ? e : "supervisor refused the request");
+	}
+	return 0;
 }
 
 /* Send {"cmd":cmd, ...extra}; *out may be NULL. */

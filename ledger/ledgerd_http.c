@@ -4,12 +4,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -17,6 +15,7 @@
 
 #include "common/clock.h"
 #include "common/strbuf.h"
+#include "ledger/cluster.h"
 #include "ledger/ledgerd_log.h"
 #include "ledger/ledgerd_node.h"
 
@@ -127,80 +126,12 @@ out:
 
 /* ---- supervisor socket ---- */
 
-/* Send one JSON line and read one JSON line back. */
+/* Send one JSON line to the supervisor and read its one-line answer (the
+ * launcher's own exchange, ledger/cluster.h). */
 static int supervisor_exchange(json_t **ack, const char *sock_path, const json_t *msg,
 			       struct dr_error *err)
 {
-	struct sockaddr_un sa;
-	struct strbuf in = STRBUF_INIT;
-	char *line = json_dumps(msg, JSON_COMPACT), buf[4096];
-	int fd = -1, rc = -1;
-	int64_t deadline = clock_mono_ns() + (int64_t)SUPERVISOR_TIMEOUT_MS * NS_PER_MS;
-	size_t off = 0, len;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sun_family = AF_UNIX;
-	if (str_copy(sa.sun_path, sizeof sa.sun_path, sock_path) != 0) {
-		dr_error_set(err, "supervisor socket path '%s' is too long", sock_path);
-		goto out;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-		dr_error_errno(err, errno, "cannot connect to supervisor socket '%s'", sock_path);
-		goto out;
-	}
-	len = strlen(line);
-	line = xrealloc(line, len + 2);
-	line[len++] = '\n';
-	while (off < len) {
-		ssize_t w = send(fd, line + off, len - off, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			dr_error_errno(err, errno, "cannot write to supervisor socket '%s'", sock_path);
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	while (!memchr(in.buf ? in.buf : "", '\n', in.len)) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int64_t left = (deadline - clock_mono_ns()) / NS_PER_MS;
-		ssize_t r;
-		if (left <= 0) {
-			dr_error_set(err, "supervisor did not answer within %d ms", SUPERVISOR_TIMEOUT_MS);
-			goto out;
-		}
-		if (poll(&p, 1, (int)left) < 0 && errno != EINTR) {
-			dr_error_errno(err, errno, "cannot wait for the supervisor");
-			goto out;
-		}
-		r = read(fd, buf, sizeof buf);
-		if (r < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (r <= 0) {
-			dr_error_set(err, "supervisor closed the connection without an answer");
-			goto out;
-		}
-		strbuf_add(&in, buf, (size_t)r);
-		if (in.len > 1 << 20) {
-			dr_error_set(err, "supervisor answer is too long");
-			goto out;
-		}
-	}
-	*ack = json_loadb(in.buf, (size_t)((char *)memchr(in.buf, '\n', in.len) - in.buf), 0, NULL);
-	if (!*ack || !json_is_object(*ack)) {
-		json_decref(*ack);
-		*ack = NULL;
-		dr_error_set(err, "supervisor answer is not a JSON object");
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(line);
-	strbuf_release(&in);
-	return rc;
+	return cluster_socket_request(ack, sock_path, msg, (int64_t)SUPERVISOR_TIMEOUT_MS * NS_PER_MS, err);
 }
 
 /* A drill opens a few connections per thread; this leaves room for that
