@@ -1,14 +1,13 @@
 # drillrig: hand-written Makefile.  `make` builds, `make test` tests,
 # `make drill` runs the default drill.  See README.md.
 #
-# Layout (DESIGN.md): every module is a folder whose .c files become one
-# static archive; a binary is its main file plus the archives it needs.
+# Layout (docs/architecture.md): every folder of sources is one static
+# archive; a binary is its main file plus an ordered list of archives.
 # New files and new tests are picked up by pattern, never listed by hand.
 
 CC        ?= cc
 PREFIX    ?= /usr/local
 DESTDIR   ?=
-PKGS      := libcurl jansson yaml-0.1 libpcre2-8 libgit2 raft libuv libmicrohttpd
 TEST_PKGS := cmocka
 
 # Compile in parallel by default (tests still run one at a time).
@@ -31,7 +30,6 @@ SAN_FLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fn
 
 # Recursive (=) so pkg-config runs when a recipe needs it, after `deps`.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(TEST_PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS  = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 GIT_REV   := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
@@ -40,29 +38,44 @@ ALL_CFLAGS = -std=c11 $(OPT) $(WARN) $(SAN_FLAGS) -MMD -MP $(PKG_CFLAGS) $(CFLAG
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 SYS_LIBS  := -lpthread -lm
 
-MODULES   := common assertions reports ledger harness
-# Main files stay out of the archives.
-MAINS     := harness/main.c ledger/ledgerd_main.c
+# One folder, one archive: harness/run/*.c become $(BUILD)/lib/harness/run.a.
+# A folder's sources are picked up by pattern; main files stay outside.
+MODULES := common assertions reports \
+	   ledger/client ledger/cluster ledger/daemon \
+	   harness/core harness/yaml harness/plan \
+	   harness/target/shared harness/target/local harness/target/etcd harness/target/k8s \
+	   harness/target harness/probe harness/workload harness/run harness/soak harness/cli
+MAINS   := harness/cli/main.c ledger/daemon/main.c
 
-common_SRC     := $(wildcard common/*.c)
-assertions_SRC := $(wildcard assertions/*.c)
-reports_SRC    := $(wildcard reports/*.c)
-# ledger/: files named ledgerd_* belong to the daemon alone; the rest
-# (client, cluster launcher, shared wire code) is a library the harness uses.
-ledgerd_SRC    := $(filter-out $(MAINS),$(wildcard ledger/ledgerd_*.c))
-ledger_SRC     := $(filter-out $(MAINS) $(ledgerd_SRC),$(wildcard ledger/*.c))
-harness_SRC    := $(filter-out $(MAINS),$(wildcard harness/*.c))
-support_SRC    := $(wildcard tests/support/*.c)
+src_of  = $(filter-out $(MAINS),$(wildcard $(1)/*.c))
+obj     = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+lib     = $(BUILD)/lib/$(1).a
+libs    = $(foreach m,$(1),$(call lib,$(m)))
 
-obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
-lib = $(BUILD)/lib$(1).a
+# Link lists, ordered: an archive may use only the archives to its right.
+# The linker enforces the layering (docs/architecture.md): there is no
+# --start-group, so an arrow pointing left is an undefined reference.
+DRILLRIG_MODULES := harness/cli harness/soak harness/run harness/workload harness/probe \
+		    harness/target harness/target/local harness/target/etcd harness/target/k8s \
+		    harness/target/shared harness/plan harness/yaml harness/core \
+		    reports assertions ledger/cluster ledger/client common
+LEDGERD_MODULES  := ledger/daemon ledger/client common
+# Tests and the kubectl double may use anything: the drill engine's list
+# with the daemon spliced in above the client.
+ALL_MODULES      := $(filter-out ledger/client common,$(DRILLRIG_MODULES)) $(LEDGERD_MODULES)
 
-LIB_NAMES := harness reports assertions ledgerd ledger common
-ARCHIVES  := $(foreach m,$(LIB_NAMES),$(call lib,$(m)))
+# Each binary names the Debian libraries it may use; `ldd build/ledgerd`
+# shows no libgit2, libcurl or libyaml because they are not on its list.
+DRILLRIG_PKGS := libcurl jansson yaml-0.1 libpcre2-8 libgit2
+LEDGERD_PKGS  := jansson raft libuv libmicrohttpd
+PKGS          := $(sort $(DRILLRIG_PKGS) $(LEDGERD_PKGS))
+pkg_libs       = $(shell pkg-config --libs $(1) 2>/dev/null)
+
+support_SRC := $(wildcard tests/support/*.c)
 
 DRILLRIG  := $(BUILD)/drillrig
 LEDGERD   := $(BUILD)/ledgerd
-BINARIES  := $(DRILLRIG) $(if $(wildcard ledger/ledgerd_main.c),$(LEDGERD))
+BINARIES  := $(DRILLRIG) $(LEDGERD)
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 INTEG_SRC := $(wildcard tests/integration/test_*.c)
@@ -71,8 +84,8 @@ INTEG_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(INTEG_SRC))
 INTEG_SH  := $(wildcard tests/integration/test_*.sh)
 SUPPORT_LIB := $(BUILD)/libtestsupport.a
 
-ALL_SRC := $(foreach m,$(MODULES),$($(m)_SRC)) $(ledgerd_SRC) $(support_SRC) \
-	   $(wildcard $(MAINS)) $(UNIT_SRC) $(INTEG_SRC)
+ALL_SRC := $(foreach m,$(MODULES),$(call src_of,$(m))) $(support_SRC) \
+	   $(MAINS) $(UNIT_SRC) $(INTEG_SRC)
 
 .SECONDARY:
 .PHONY: all deps test unit integration drill install clean help
@@ -96,30 +109,33 @@ $(BUILD)/obj/%.o: %.c | deps
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 # The revision is baked into one small object; it rebuilds when HEAD moves.
-$(BUILD)/obj/harness/cli_version.o: CPPFLAGS += -DDRILLRIG_REVISION='"$(GIT_REV)"'
-$(BUILD)/obj/harness/cli_version.o: $(wildcard .git/HEAD .git/refs/heads/*)
+$(BUILD)/obj/harness/cli/version.o: CPPFLAGS += -DDRILLRIG_REVISION='"$(GIT_REV)"'
+$(BUILD)/obj/harness/cli/version.o: $(wildcard .git/HEAD .git/refs/heads/*)
 
 # Empty archives are valid, so a module without sources yet still links.
 define archive_rule
-$(call lib,$(1)): $(call obj,$($(1)_SRC))
+$(call lib,$(1)): $(call obj,$(call src_of,$(1)))
 	@mkdir -p $$(@D)
 	@rm -f $$@
 	$$(AR) rcs $$@ $$^
 endef
-$(foreach m,$(LIB_NAMES),$(eval $(call archive_rule,$(m))))
+$(foreach m,$(MODULES),$(eval $(call archive_rule,$(m))))
 
 $(SUPPORT_LIB): $(call obj,$(support_SRC))
 	@mkdir -p $(@D)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-LINK_LIBS = -Wl,--start-group $(ARCHIVES) -Wl,--end-group $(PKG_LIBS) $(SYS_LIBS)
+DRILLRIG_LINK = $(call libs,$(DRILLRIG_MODULES)) $(call pkg_libs,$(DRILLRIG_PKGS)) $(SYS_LIBS)
+LEDGERD_LINK  = $(call libs,$(LEDGERD_MODULES)) $(call pkg_libs,$(LEDGERD_PKGS)) $(SYS_LIBS)
+LINK_LIBS     = $(call libs,$(ALL_MODULES)) $(call pkg_libs,$(PKGS)) $(SYS_LIBS)
+ARCHIVES      = $(call libs,$(ALL_MODULES))
 
-$(DRILLRIG): $(call obj,harness/main.c) $(ARCHIVES)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
+$(DRILLRIG): $(call obj,harness/cli/main.c) $(call libs,$(DRILLRIG_MODULES))
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(DRILLRIG_LINK)
 
-$(LEDGERD): $(call obj,ledger/ledgerd_main.c) $(ARCHIVES)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
+$(LEDGERD): $(call obj,ledger/daemon/main.c) $(call libs,$(LEDGERD_MODULES))
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LEDGERD_LINK)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(ARCHIVES) $(SUPPORT_LIB)
 	@mkdir -p $(@D)

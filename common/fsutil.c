@@ -1,5 +1,5 @@
 #define _XOPEN_SOURCE 700
-#include "fsutil.h"
+#include "common/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "strbuf.h"
+#include "common/strbuf.h"
 
 int fs_exists(const char *path)
 {

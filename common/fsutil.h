@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "error.h"
+#include "common/error.h"
 
 /* Create dir and its parents (mode 0755).  Existing directories are fine. */
 int fs_mkdir_p(const char *path, struct dr_error *err);

@@ -1,4 +1,4 @@
-#include "http_pool.h"
+#include "common/http_pool.h"
 
 #include <stdlib.h>
 #include <string.h>

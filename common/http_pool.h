@@ -1,8 +1,8 @@
 /* A keep-alive HTTP/JSON POST client over a fixed set of endpoints
  * ("host:port"): one libcurl easy handle per endpoint, so each keeps its
  * connection between calls.  The one place that knows libcurl's options
- * for drillrig's own cluster traffic: the ledger client (ledger/client.c)
- * and the etcd target (harness/target_etcd_http.c) both sit on it.
+ * for drillrig's own cluster traffic: the ledger client (ledger/client/client.c)
+ * and the etcd target (harness/target/etcd/etcd_http.c) both sit on it.
  *
  * Not thread-safe: one pool per thread.  An answer's body lives in the
  * pool until its next post.

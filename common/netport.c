@@ -1,4 +1,4 @@
-#include "netport.h"
+#include "common/netport.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,4 +1,4 @@
-#include "proc.h"
+#include "common/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "strbuf.h"
+#include "common/clock.h"
+#include "common/strbuf.h"
 
 extern char **environ;
 

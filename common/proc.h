@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "error.h"
+#include "common/error.h"
 
 struct proc_spawn_opts {
 	const char *stdin_path;   /* NULL: /dev/null */

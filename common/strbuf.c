@@ -1,4 +1,4 @@
-#include "strbuf.h"
+#include "common/strbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

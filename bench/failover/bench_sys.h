@@ -1,6 +1,6 @@
 /* The two systems the failover benchmark compares, behind one small
  * interface: a ledgerd cluster (tests/support/ledger_testnet.h) and an
- * etcd cluster (harness/target_etcd_members.h), both 3 nodes on a random
+ * etcd cluster (harness/target/etcd/etcd_members.h), both 3 nodes on a random
  * loopback network 127.A.B.x, data on /dev/shm, the same timing.
  *
  * The client side is the same code for both: one attempt per call,
@@ -14,9 +14,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "harness/target_etcd_http.h"
-#include "harness/target_etcd_members.h"
-#include "ledger/client.h"
+#include "harness/target/etcd/etcd_http.h"
+#include "harness/target/etcd/etcd_members.h"
+#include "ledger/client/client.h"
 #include "tests/support/ledger_testnet.h"
 
 enum bench_kind { BENCH_LEDGERD, BENCH_ETCD };

@@ -12,7 +12,7 @@
 #include "common/clock.h"
 #include "common/numparse.h"
 #include "common/strbuf.h"
-#include "ledger/client.h"
+#include "ledger/client/client.h"
 #include "tests/support/ledger_testnet.h"
 
 static int cmp_i64(const void *a, const void *b)

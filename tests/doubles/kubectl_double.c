@@ -39,9 +39,9 @@
 #include "common/base64.h"
 #include "common/fsutil.h"
 #include "common/strbuf.h"
-#include "harness/target_k8s_api.h"
-#include "ledger/client.h"
-#include "ledger/cluster.h"
+#include "harness/target/k8s/k8s_api.h"
+#include "ledger/client/client.h"
+#include "ledger/cluster/cluster.h"
 
 struct cmd {
 	const char *context;

@@ -1,4 +1,4 @@
-/* Fuzz the plan duration parser (harness/duration.h).  Properties checked
+/* Fuzz the plan duration parser (harness/plan/duration.h).  Properties checked
  * beyond "no crash": every accepted value is within range, an error has a
  * message, and formatting an accepted value and parsing the result gives
  * the value back, truncated to the formatter's precision (1 us below 1 ms,
@@ -9,7 +9,7 @@
  * reproducers stay in tests/fuzz/crashes/duration/ and are replayed. */
 #include <stdio.h>
 
-#include "harness/duration.h"
+#include "harness/plan/duration.h"
 #include "tests/fuzz/fuzz_util.h"
 
 static int known_bugs_on(void)

@@ -1,15 +1,15 @@
 /* Fuzz ledgerd's request decoding as its HTTP handler does it
- * (ledger/ledgerd_http.c on_request): the first line is the URL path, the
+ * (ledger/daemon/http.c on_request): the first line is the URL path, the
  * rest the body; route lookup, strict JSON parse (duplicates rejected),
  * "must be an object", then the route's validator from
  * ledger/ledgerd_svc_validate.c.  The peers-file parser, which reads the
  * other input ledgerd takes from outside, gets the body too. */
 #include <stdio.h>
 
-#include "ledger/ledgerd_config.h"
-#include "ledger/ledgerd_http.h"
-#include "ledger/ledgerd_node.h"
-#include "ledger/ledgerd_svc.h"
+#include "ledger/daemon/config.h"
+#include "ledger/daemon/http.h"
+#include "ledger/daemon/node.h"
+#include "ledger/daemon/svc.h"
 #include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

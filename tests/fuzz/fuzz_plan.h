@@ -7,7 +7,7 @@
 
 #include <stdio.h>
 
-#include "harness/plan.h"
+#include "harness/plan/plan.h"
 #include "tests/fuzz/fuzz_util.h"
 
 static inline int fuzz_plan_one(const uint8_t *data, size_t size, unsigned flags,

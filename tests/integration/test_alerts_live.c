@@ -35,7 +35,7 @@
 #include "common/fsutil.h"
 #include "common/proc.h"
 #include "common/strbuf.h"
-#include "harness/yaml_json.h"
+#include "harness/yaml/yaml_json.h"
 #include "tests/support/ledger_testnet.h"
 
 #define NODES 5

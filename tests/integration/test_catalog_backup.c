@@ -21,8 +21,8 @@
 #include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/strbuf.h"
-#include "ledger/client.h"
-#include "ledger/cluster.h"
+#include "ledger/client/client.h"
+#include "ledger/cluster/cluster.h"
 #include "tests/support/drill_proc.h"
 
 static char *tmp;

@@ -1,5 +1,5 @@
 /* The CI assets: every workflow under ci/workflows/ and .github/workflows/
- * parses as YAML (libyaml, through harness/yaml_json.h: no syntax error, no
+ * parses as YAML (libyaml, through harness/yaml/yaml_json.h: no syntax error, no
  * duplicate key), has the shape GitHub Actions needs, and references only
  * scripts (ci/x.sh, executable) and make targets that exist.  The DR drill
  * template is checked against issue 7: monthly cron, dispatch inputs whose
@@ -21,7 +21,7 @@
 
 #include "common/fsutil.h"
 #include "common/strbuf.h"
-#include "harness/yaml_json.h"
+#include "harness/yaml/yaml_json.h"
 
 struct loaded {
 	json_t *root;

@@ -20,8 +20,8 @@
 #include "common/fsutil.h"
 #include "common/proc.h"
 #include "common/strbuf.h"
-#include "ledger/cluster.h"
-#include "ledger/cluster_state.h"
+#include "ledger/cluster/cluster.h"
+#include "ledger/cluster/cluster_state.h"
 
 #define WAIT_NS (30 * NS_PER_SEC)
 #define CALL_NS (5 * NS_PER_SEC)

@@ -32,7 +32,7 @@
 #include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/strbuf.h"
-#include "ledger/wire.h"
+#include "ledger/client/wire.h"
 #include "tests/support/ledger_testnet.h"
 
 #define TOKEN "hardening-token-7f3a9c"

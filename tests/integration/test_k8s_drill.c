@@ -572,7 +572,7 @@ static void test_context_not_allowed_refused_before_any_command(void **state)
 
 static int cli_maps_usage(void)
 {
-	char *src = drill_src_path("harness/cli_run.c"), *text = NULL;
+	char *src = drill_src_path("harness/cli/run.c"), *text = NULL;
 	size_t len = 0;
 	int yes;
 
@@ -602,7 +602,7 @@ static void test_missing_yes_exits_2_before_any_command(void **state)
 	assert_int_equal(log_lines(), 0);
 	free(err);
 	if (rc == 3 && !cli_maps_usage())
-		skip(); /* harness/cli_run.c does not map TARGET_K8S_EUSAGE to exit 2 yet (lead) */
+		skip(); /* harness/cli/run.c does not map TARGET_K8S_EUSAGE to exit 2 yet (lead) */
 	assert_int_equal(rc, 2);
 }
 

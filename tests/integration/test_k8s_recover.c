@@ -28,7 +28,7 @@
 #include "common/fsutil.h"
 #include "common/proc.h"
 #include "common/strbuf.h"
-#include "harness/target_k8s_state.h"
+#include "harness/target/k8s/k8s_state.h"
 #include "tests/support/drill_proc.h"
 #include "tests/support/k8s_double_env.h"
 

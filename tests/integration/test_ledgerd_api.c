@@ -20,8 +20,8 @@
 #include "common/proc.h"
 #include "common/sha256.h"
 #include "common/strbuf.h"
-#include "ledger/client.h"
-#include "ledger/wire.h"
+#include "ledger/client/client.h"
+#include "ledger/client/wire.h"
 #include "tests/support/ledger_testnet.h"
 
 #define LEDGER_BIG (LEDGER_MAX_BODY + 4096)

@@ -13,7 +13,7 @@
 
 #include "common/clock.h"
 #include "common/strbuf.h"
-#include "ledger/client.h"
+#include "ledger/client/client.h"
 #include "tests/support/ledger_testnet.h"
 
 #define MAX_ACKS 100000

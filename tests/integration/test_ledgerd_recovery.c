@@ -22,7 +22,7 @@
 #include "common/fsutil.h"
 #include "common/proc.h"
 #include "common/strbuf.h"
-#include "ledger/client.h"
+#include "ledger/client/client.h"
 #include "tests/support/ledger_testnet.h"
 
 static int teardown(void **state)

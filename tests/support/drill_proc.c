@@ -1,4 +1,4 @@
-#include "drill_proc.h"
+#include "tests/support/drill_proc.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "ledger/client.h"
+#include "ledger/client/client.h"
 
 #define TESTNET_MAX 9
 

@@ -1,4 +1,4 @@
-#include "target_double.h"
+#include "tests/support/target_double.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 
-#include "harness/target.h"
+#include "harness/core/target.h"
 
 struct target_double {
 	struct target base;

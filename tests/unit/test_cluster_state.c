@@ -13,8 +13,8 @@
 
 #include "common/fsutil.h"
 #include "common/strbuf.h"
-#include "ledger/cluster_fs.h"
-#include "ledger/cluster_state.h"
+#include "ledger/cluster/cluster_fs.h"
+#include "ledger/cluster/cluster_state.h"
 
 static char *make_tmpdir(void)
 {

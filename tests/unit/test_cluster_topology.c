@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "ledger/cluster.h"
+#include "ledger/cluster/cluster.h"
 
 static void parse_ok(struct cluster_spec *spec, const char *text)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "harness/duration.h"
+#include "harness/plan/duration.h"
 
 static int64_t parse_ok(const char *text)
 {

@@ -11,8 +11,8 @@
 
 #include "common/clock.h"
 #include "common/base64.h"
-#include "harness/target_etcd_http.h"
-#include "harness/target_etcd_status.h"
+#include "harness/target/etcd/etcd_http.h"
+#include "harness/target/etcd/etcd_status.h"
 
 static void test_u64_from_gateway_strings(void **state)
 {

@@ -12,8 +12,8 @@
 
 #include "common/fsutil.h"
 #include "common/strbuf.h"
-#include "harness/target_k8s_api.h"
-#include "harness/target_k8s_config.h"
+#include "harness/target/k8s/k8s_api.h"
+#include "harness/target/k8s/k8s_config.h"
 
 static char *src_path(const char *rel)
 {

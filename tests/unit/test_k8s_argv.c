@@ -15,10 +15,10 @@
 
 #include "common/fsutil.h"
 #include "common/strbuf.h"
-#include "harness/target_k8s.h"
-#include "harness/target_k8s_canary.h"
-#include "harness/target_k8s_cmd.h"
-#include "harness/target_k8s_config.h"
+#include "harness/target/k8s/k8s.h"
+#include "harness/target/k8s/k8s_canary.h"
+#include "harness/target/k8s/k8s_cmd.h"
+#include "harness/target/k8s/k8s_config.h"
 
 static char *src_path(const char *rel)
 {

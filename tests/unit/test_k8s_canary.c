@@ -1,4 +1,4 @@
-/* Canary writes of the Kubernetes target (harness/target_k8s_canary.h):
+/* Canary writes of the Kubernetes target (harness/target/k8s/k8s_canary.h):
  * how one `kubectl exec ... grpcurl` write is classified (a wrong "definite
  * failure" would make the checker report a violation that never happened;
  * a wrong "ok" would hide a lost write), read-back pages of both dialects,
@@ -13,8 +13,8 @@
 
 #include "common/base64.h"
 #include "common/strbuf.h"
-#include "harness/target_k8s_canary.h"
-#include "harness/target_k8s_config.h"
+#include "harness/target/k8s/k8s_canary.h"
+#include "harness/target/k8s/k8s_config.h"
 
 #define REGIONS "regions:\n" \
 	"  p: {role: primary, context: eks-primary, namespace: inferadb, statefulset: inferadb-ledger, " \

@@ -12,8 +12,8 @@
 #include <cmocka.h>
 
 #include "common/strbuf.h"
-#include "harness/target_k8s.h"
-#include "harness/target_k8s_impl.h"
+#include "harness/target/k8s/k8s.h"
+#include "harness/target/k8s/k8s_impl.h"
 
 static struct k8s_config *load(void)
 {

@@ -18,7 +18,7 @@
 
 #include "common/clock.h"
 #include "common/strbuf.h"
-#include "ledger/client.h"
+#include "ledger/client/client.h"
 
 enum mode { M_OK, M_NOT_LEADER, M_NOT_LEADER_NULL, M_UNKNOWN, M_SLOW, M_UNAVAILABLE, M_GARBAGE };
 

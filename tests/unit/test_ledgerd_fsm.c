@@ -10,8 +10,8 @@
 
 #include <raft.h>
 
-#include "ledger/ledgerd_frame.h"
-#include "ledger/ledgerd_fsm.h"
+#include "ledger/daemon/frame.h"
+#include "ledger/daemon/fsm.h"
 
 static void test_frame_pads_to_8(void **state)
 {

@@ -12,7 +12,7 @@
 #include "common/fsutil.h"
 #include "common/sha256.h"
 #include "common/strbuf.h"
-#include "ledger/ledgerd_snapfile.h"
+#include "ledger/daemon/snapfile.h"
 
 static char dir[] = "/tmp/ledgerd-snap-XXXXXX";
 

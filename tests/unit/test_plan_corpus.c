@@ -13,8 +13,8 @@
 
 #include "common/fsutil.h"
 #include "common/strbuf.h"
-#include "harness/actions.h"
-#include "harness/plan.h"
+#include "harness/plan/actions.h"
+#include "harness/plan/plan.h"
 
 static const char *src_dir(void)
 {

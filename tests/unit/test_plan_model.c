@@ -12,7 +12,7 @@
 
 #include "common/clock.h"
 #include "common/strbuf.h"
-#include "harness/plan.h"
+#include "harness/plan/plan.h"
 
 #define MS(n) ((int64_t)(n) * NS_PER_MS)
 #define SEC(n) ((int64_t)(n) * NS_PER_SEC)

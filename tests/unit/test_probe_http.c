@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "common/strbuf.h"
-#include "harness/probe.h"
+#include "harness/probe/probe.h"
 #include "tests/support/target_double.h"
 
 static const char metrics_text[] =

@@ -11,11 +11,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "harness/exit_codes.h"
-#include "harness/journal.h"
-#include "harness/plan.h"
-#include "harness/progress.h"
-#include "harness/runner.h"
+#include "harness/core/exit_codes.h"
+#include "harness/core/journal.h"
+#include "harness/plan/plan.h"
+#include "harness/run/progress.h"
+#include "harness/run/runner.h"
 #include "tests/support/target_double.h"
 
 static const char base_plan[] =

@@ -1,6 +1,6 @@
 /* Secrets at the unit level, the helpers tests/integration/
  * test_hardening_secrets.sh relies on: plan_redact / plan_redact_json
- * (harness/plan.h) for plan variables marked secret, whether from a
+ * (harness/plan/plan.h) for plan variables marked secret, whether from a
  * default in the plan or from --var; the plan diagnostics, which reach
  * stderr of `drillrig validate` and `run`; and redact_text / redact_json
  * (reports/redact.h) for each kind found without help. */
@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "common/strbuf.h"
-#include "harness/plan.h"
+#include "harness/plan/plan.h"
 #include "reports/redact.h"
 
 #define CLI_SECRET "cli-secret-5d1e0b7a"
@@ -139,7 +139,7 @@ static void test_diagnostics_do_not_echo_secret_values(void **state)
 	plan_diags_print(f, &diags);
 	fclose(f);
 	if (strstr(buf, CLI_SECRET)) {
-		/* Known, reported: harness/plan_load.c should pass each
+		/* Known, reported: harness/plan/plan_load.c should pass each
 		 * diagnostic's message through vars_redact() once the vars are
 		 * known.  Fails under DRILLRIG_STRICT_SECRETS=1. */
 		const char *strict = getenv("DRILLRIG_STRICT_SECRETS");

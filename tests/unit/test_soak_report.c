@@ -14,8 +14,8 @@
 #include <cmocka.h>
 
 #include "common/clock.h"
-#include "harness/soak.h"
-#include "harness/soak_digest.h"
+#include "harness/soak/soak.h"
+#include "harness/soak/soak_digest.h"
 
 static json_t *answer(const char *digest, int last, int applied)
 {

@@ -14,7 +14,7 @@
 
 #include "common/clock.h"
 #include "common/fsutil.h"
-#include "harness/soak_schedule.h"
+#include "harness/soak/soak_schedule.h"
 
 static void spec_of(struct cluster_spec *spec, const char *topology)
 {

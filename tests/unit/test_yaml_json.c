@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "common/strbuf.h"
-#include "harness/yaml_json.h"
+#include "harness/yaml/yaml_json.h"
 
 struct errs {
 	struct strbuf text;

@@ -1,0 +1,37 @@
+/* The drillrig command line: a table of commands, one file per command
+ * (harness/cli_<name>.c), each with its own options and help text. */
+#ifndef DR_HARNESS_CLI_CLI_H
+#define DR_HARNESS_CLI_CLI_H
+
+#include <signal.h>
+
+struct cli_command {
+	const char *name;
+	const char *summary;                     /* one line for `drillrig help` */
+	int (*run)(int argc, char **argv);       /* argv[0] is the command name */
+};
+
+/* The table, NULL-terminated (harness/cli/commands.c). */
+extern const struct cli_command cli_commands[];
+
+const struct cli_command *cli_find(const char *name);
+int cli_usage(int to_stderr);
+
+int cmd_version(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_recover(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_report(int argc, char **argv);  /* harness/cli/report.c */
+int cmd_preflight(int argc, char **argv);  /* harness/cli/preflight.c */
+
+int cmd_soak(int argc, char **argv);
+
+/* SIGINT/SIGTERM counted into cli_interrupts (harness/cli/signals.c); SIGPIPE
+ * ignored.  For run, soak and recover. */
+extern volatile sig_atomic_t cli_interrupts;
+void cli_count_interrupts(void);    /* harness/cli/soak.c */
+
+#endif

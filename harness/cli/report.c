@@ -1,0 +1,527 @@
+/* `drillrig report`: review and maintain the drill-results repository.
+ *
+ *   report list [--stale DUR]      history table (newest first); with --stale,
+ *                                  drills with no passing run within DUR, exit 1
+ *   report show RUN                a run's summary (RUN: run folder, journal.json,
+ *                                  run id from `list`, or "latest")
+ *   report compare RUN_A RUN_B     objectives side by side with deltas
+ *   report push                    push runs whose push failed
+ *   report publish JOURNAL         commit a journal written elsewhere
+ *   report render JOURNAL DIR      write report.md, junit.xml, latency.svg, journal.json
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/fsutil.h"
+#include "common/numparse.h"
+#include "common/strbuf.h"
+#include "harness/cli/cli.h"
+#include "harness/core/exit_codes.h"
+#include "reports/reports.h"
+
+static const char report_usage[] =
+	"usage: drillrig report <list|show|compare|push|publish|render> [options]\n"
+	"\n"
+	"  list [--stale DUR]          history table, newest first; --stale 35d lists drills\n"
+	"                              without a passing run in that time and exits 1 if any\n"
+	"  show RUN                    summary of one run (run folder, journal.json, run id\n"
+	"                              as shown by list, or 'latest')\n"
+	"  compare RUN_A RUN_B         objectives and measurements side by side with deltas\n"
+	"  push                        push committed runs whose push failed earlier\n"
+	"  publish JOURNAL [--history FILE] [--commit-history] [--fail-on-regression PCT]\n"
+	"                              commit a journal.json into the results repository\n"
+	"  render JOURNAL DIR          write the four artefacts of a journal into DIR\n"
+	"\n"
+	"options (every subcommand):\n"
+	"  --results-repo PATH|URL     results repository (default ./drill-results)\n"
+	"  --results-branch NAME       branch (default main)\n"
+	"  --cache-dir DIR             where a remote repository is cloned\n"
+	"  --push                      publish: push after committing\n"
+	"\n"
+	"environment: DRILLRIG_GIT_TOKEN (HTTPS token, never printed), DRILLRIG_GIT_USER,\n"
+	"DRILLRIG_GIT_AUTHOR (\"Name <email>\")\n";
+
+enum { OPT_REPO = 256, OPT_BRANCH, OPT_CACHE, OPT_PUSH, OPT_STALE, OPT_HISTORY,
+       OPT_COMMIT_HISTORY, OPT_FAIL_REG, OPT_HELP };
+
+struct report_args {
+	struct results_opts ro;
+	const char *stale;
+	const char *history;
+	int nargs;
+	char **args;
+};
+
+static int parse_args(struct report_args *a, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "results-repo", required_argument, NULL, OPT_REPO },
+		{ "results-branch", required_argument, NULL, OPT_BRANCH },
+		{ "cache-dir", required_argument, NULL, OPT_CACHE },
+		{ "push", no_argument, NULL, OPT_PUSH },
+		{ "stale", required_argument, NULL, OPT_STALE },
+		{ "history", required_argument, NULL, OPT_HISTORY },
+		{ "commit-history", no_argument, NULL, OPT_COMMIT_HISTORY },
+		{ "fail-on-regression", required_argument, NULL, OPT_FAIL_REG },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct results_opts dflt = RESULTS_OPTS_INIT;
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->ro = dflt;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_REPO: a->ro.repo = optarg; break;
+		case OPT_BRANCH: a->ro.branch = optarg; break;
+		case OPT_CACHE: a->ro.cache_dir = optarg; break;
+		case OPT_PUSH: a->ro.push = 1; break;
+		case OPT_STALE: a->stale = optarg; break;
+		case OPT_HISTORY: a->history = optarg; break;
+		case OPT_COMMIT_HISTORY: a->ro.commit_history = 1; break;
+		case OPT_FAIL_REG:
+			if (parse_double(&a->ro.fail_on_regression_pct, optarg) != 0 ||
+			    a->ro.fail_on_regression_pct < 0) {
+				fprintf(stderr, "drillrig report: invalid --fail-on-regression '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'h':
+		case OPT_HELP:
+			fputs(report_usage, stdout);
+			return 1;
+		default:
+			fprintf(stderr, "drillrig report: unknown or incomplete option '%s'\n\n%s",
+				argv[optind - 1], report_usage);
+			return -1;
+		}
+	}
+	a->nargs = argc - optind;
+	a->args = argv + optind;
+	return 0;
+}
+
+/* "35d", "12h", "2w", "90m": the staleness window in seconds. */
+static int parse_window(long long *out, const char *text)
+{
+	char *end = NULL;
+	double v;
+	long long mult;
+
+	if (!text || !*text)
+		return -1;
+	v = strtod(text, &end);
+	if (end == text || v <= 0 || !isfinite(v))
+		return -1;
+	if (strcmp(end, "d") == 0) mult = 86400;
+	else if (strcmp(end, "h") == 0) mult = 3600;
+	else if (strcmp(end, "w") == 0) mult = 7 * 86400;
+	else if (strcmp(end, "m") == 0) mult = 60;
+	else if (strcmp(end, "s") == 0) mult = 1;
+	else return -1;
+	*out = (long long)(v * (double)mult);
+	return 0;
+}
+
+static time_t parse_utc(const char *t)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	if (!t || !(end = strptime(t, "%Y-%m-%dT%H:%M:%S", &tm)))
+		return (time_t)-1;
+	return timegm(&tm);
+}
+
+static const char *jstr(const json_t *o, const char *k, const char *dflt)
+{
+	json_t *v = json_object_get(o, k);
+
+	return json_is_string(v) ? json_string_value(v) : dflt;
+}
+
+static void print_ms(const json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	if (json_is_number(v))
+		printf("%-10.2f", json_number_value(v) / 1000.0);
+	else
+		printf("%-10s", "n/a");
+}
+
+static int report_cmd_list(struct report_args *a)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	json_t *index = NULL;
+	long long window = 0;
+	int rc = EXIT_INFRA, stale = 0;
+
+	if (a->stale && parse_window(&window, a->stale) != 0) {
+		fprintf(stderr, "drillrig report list: invalid --stale '%s' (like 35d, 12h, 2w)\n", a->stale);
+		return EXIT_USAGE;
+	}
+	if (results_index_load(&index, NULL, &a->ro, &err) != 0) {
+		fprintf(stderr, "drillrig report list: %s\n", err.msg);
+		return EXIT_INFRA;
+	}
+	printf("%-20s %-24s %-11s %-8s %-10s %-10s %-10s %s\n", "DATE (UTC)", "DRILL", "TARGET",
+	       "VERDICT", "RTO (s)", "RPO", "PROMO (s)", "RUN");
+	for (size_t i = json_array_size(index); i-- > 0;) {
+		const json_t *e = json_array_get(index, i);
+		const char *t = jstr(e, "started_at", "?"), *dir = jstr(e, "dir", "?"), *st = jstr(e, "status", "?");
+		json_t *rpo = json_object_get(e, "rpo_lost_writes");
+		char date[20] = "";
+		char upper[16];
+		size_t k;
+
+		str_copy(date, sizeof(date), t);
+		if (strlen(date) > 10)
+			date[10] = ' ';
+		for (k = 0; st[k] && k < sizeof(upper) - 1; k++)
+			upper[k] = (char)(st[k] >= 'a' && st[k] <= 'z' ? st[k] - 32 : st[k]);
+		upper[k] = '\0';
+		printf("%-20s %-24s %-11s %-8s ", date, jstr(e, "drill", "?"), jstr(e, "target_kind", "?"), upper);
+		print_ms(e, "rto_ms");
+		if (json_is_number(rpo))
+			printf(" %-10.0f ", json_number_value(rpo));
+		else
+			printf(" %-10s ", "n/a");
+		print_ms(e, "promotion_ms");
+		printf(" %s\n", strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir);
+	}
+	rc = EXIT_PASSED;
+	if (a->stale) {
+		time_t now = time(NULL);
+		const char **drills = xcalloc(json_array_size(index) + 1, sizeof(*drills));
+		size_t nd = 0;
+
+		for (size_t i = 0; i < json_array_size(index); i++) {
+			const char *d = jstr(json_array_get(index, i), "drill", "?");
+			size_t k;
+
+			for (k = 0; k < nd && strcmp(drills[k], d) != 0; k++)
+				;
+			if (k == nd)
+				drills[nd++] = d;
+		}
+		printf("\n");
+		for (size_t k = 0; k < nd; k++) {
+			const char *last = NULL;
+
+			for (size_t i = 0; i < json_array_size(index); i++) {
+				const json_t *e = json_array_get(index, i);
+
+				if (strcmp(jstr(e, "drill", ""), drills[k]) == 0 &&
+				    strcmp(jstr(e, "status", ""), "passed") == 0)
+					last = jstr(e, "started_at", NULL);
+			}
+			if (!last) {
+				printf("stale: %s has never passed\n", drills[k]);
+				stale++;
+			} else if (parse_utc(last) == (time_t)-1 || (long long)(now - parse_utc(last)) > window) {
+				printf("stale: %s last passed %s (%.0f days ago, window %s)\n", drills[k], last,
+				       difftime(now, parse_utc(last)) / 86400.0, a->stale);
+				stale++;
+			}
+		}
+		if (!nd)
+			printf("stale: no drill has ever run\n");
+		if (stale || !nd)
+			rc = EXIT_FAILED;
+		else
+			printf("every drill passed within %s\n", a->stale);
+		free(drills);
+	}
+	json_decref(index);
+	return rc;
+}
+
+/* RUN -> journal: a folder with journal.json, a journal file, a run id in
+ * the results repository, or "latest". */
+static json_t *load_run(struct report_args *a, const char *run, struct dr_error *err)
+{
+	json_t *index = NULL, *j = NULL;
+	char repo_dir[PATH_MAX];
+	char *path = NULL;
+	json_error_t jerr;
+
+	if (fs_exists(run)) {
+		char *p = xasprintf("%s/journal.json", run);
+
+		path = fs_exists(p) ? p : (free(p), xstrdup(run));
+	} else {
+		if (results_index_load(&index, repo_dir, &a->ro, err) != 0)
+			goto out;
+		for (size_t i = json_array_size(index); i-- > 0;) {
+			const char *dir = jstr(json_array_get(index, i), "dir", "");
+			const char *base = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+
+			if (strcmp(run, "latest") == 0 || strcmp(run, dir) == 0 || strcmp(run, base) == 0) {
+				path = xasprintf("%s/dr-drill-results/%s/journal.json", repo_dir, dir);
+				break;
+			}
+		}
+		if (!path) {
+			dr_error_set(err, "no run '%s' in the results repository '%s'", run, repo_dir);
+			goto out;
+		}
+	}
+	j = json_load_file(path, 0, &jerr);
+	if (!j)
+		dr_error_set(err, "cannot read journal '%s': %s", path, jerr.text);
+out:
+	free(path);
+	json_decref(index);
+	return j;
+}
+
+static int report_cmd_show(struct report_args *a)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	json_t *j;
+	char *md;
+
+	if (a->nargs != 1) {
+		fprintf(stderr, "usage: drillrig report show RUN\n");
+		return EXIT_USAGE;
+	}
+	j = load_run(a, a->args[0], &err);
+	if (!j) {
+		fprintf(stderr, "drillrig report show: %s\n", err.msg);
+		return EXIT_INFRA;
+	}
+	md = report_summary_markdown(j);
+	fputs(md, stdout);
+	free(md);
+	json_decref(j);
+	return EXIT_PASSED;
+}
+
+static const json_t *objective(const json_t *j, const char *name)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(json_object_get(j, "objectives"), i, o)
+		if (strcmp(jstr(o, "name", ""), name) == 0)
+			return o;
+	return NULL;
+}
+
+static void cmp_row(const char *label, const json_t *a, const json_t *b, const char *key,
+		    double scale, const char *unit)
+{
+	json_t *va = json_object_get(a, key), *vb = json_object_get(b, key);
+	char sa[32] = "n/a", sb[32] = "n/a", sd[32] = "";
+
+	if (json_is_number(va))
+		snprintf(sa, sizeof(sa), "%.3f", json_number_value(va) * scale);
+	if (json_is_number(vb))
+		snprintf(sb, sizeof(sb), "%.3f", json_number_value(vb) * scale);
+	if (json_is_number(va) && json_is_number(vb)) {
+		double x = json_number_value(va) * scale, y = json_number_value(vb) * scale;
+
+		if (x != 0)
+			snprintf(sd, sizeof(sd), "%+.3f (%+.1f%%)", y - x, 100.0 * (y - x) / fabs(x));
+		else
+			snprintf(sd, sizeof(sd), "%+.3f", y - x);
+	}
+	printf("%-28s %-8s %14s %14s  %s\n", label, unit, sa, sb, sd);
+}
+
+static int report_cmd_compare(struct report_args *a)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	json_t *ja = NULL, *jb = NULL;
+	const json_t *ma, *mb;
+	size_t i;
+	json_t *o;
+	int rc = EXIT_INFRA;
+
+	if (a->nargs != 2) {
+		fprintf(stderr, "usage: drillrig report compare RUN_A RUN_B\n");
+		return EXIT_USAGE;
+	}
+	if (!(ja = load_run(a, a->args[0], &err)) || !(jb = load_run(a, a->args[1], &err))) {
+		fprintf(stderr, "drillrig report compare: %s\n", err.msg);
+		goto out;
+	}
+	printf("A: %s %s %s\nB: %s %s %s\n\n",
+	       jstr(json_object_get(ja, "drill"), "name", "?"), jstr(ja, "started_at", "?"), jstr(ja, "status", "?"),
+	       jstr(json_object_get(jb, "drill"), "name", "?"), jstr(jb, "started_at", "?"), jstr(jb, "status", "?"));
+	printf("%-28s %-8s %14s %14s  %s\n", "OBJECTIVE / MEASUREMENT", "UNIT", "A", "B", "DELTA (B-A)");
+	json_array_foreach(json_object_get(ja, "objectives"), i, o) {
+		const json_t *ob = objective(jb, jstr(o, "name", ""));
+		char label[64];
+
+		snprintf(label, sizeof(label), "%s [%s/%s]", jstr(o, "name", "?"),
+			 json_is_true(json_object_get(o, "passed")) ? "pass" : "FAIL",
+			 !ob ? "-" : json_is_true(json_object_get(ob, "passed")) ? "pass" : "FAIL");
+		cmp_row(label, o, ob, "measured", 1.0, jstr(o, "unit", ""));
+	}
+	json_array_foreach(json_object_get(jb, "objectives"), i, o) {
+		if (!objective(ja, jstr(o, "name", ""))) {
+			char label[64];
+
+			snprintf(label, sizeof(label), "%s [-/%s]", jstr(o, "name", "?"),
+				 json_is_true(json_object_get(o, "passed")) ? "pass" : "FAIL");
+			cmp_row(label, NULL, o, "measured", 1.0, jstr(o, "unit", ""));
+		}
+	}
+	ma = json_object_get(ja, "measurements");
+	mb = json_object_get(jb, "measurements");
+	cmp_row("rto", ma, mb, "rto_ms", 1.0, "ms");
+	cmp_row("unavailable", ma, mb, "unavailable_ms", 1.0, "ms");
+	cmp_row("promotion", ma, mb, "promotion_ms", 1.0, "ms");
+	cmp_row("resync", ma, mb, "resync_ms", 1.0, "ms");
+	cmp_row("max lag", ma, mb, "max_lag_ms", 1.0, "ms");
+	cmp_row("rpo lost writes", ma, mb, "rpo_lost_writes", 1.0, "writes");
+	cmp_row("availability", ma, mb, "availability", 100.0, "percent");
+	cmp_row("latency p99", json_object_get(ma, "latency_ms"), json_object_get(mb, "latency_ms"), "p99", 1.0, "ms");
+	cmp_row("latency max", json_object_get(ma, "latency_ms"), json_object_get(mb, "latency_ms"), "max", 1.0, "ms");
+	rc = EXIT_PASSED;
+out:
+	json_decref(ja);
+	json_decref(jb);
+	return rc;
+}
+
+static void print_outcome(const struct results_outcome *out)
+{
+	if (out->warning[0])
+		fprintf(stderr, "drillrig: warning: %s\n", out->warning);
+	if (out->committed)
+		printf("committed %s in %s\n", out->commit_id, out->repo_dir);
+	if (out->pushed)
+		printf("pushed after %d attempt%s\n", out->push_attempts, out->push_attempts == 1 ? "" : "s");
+	if (out->push_failed)
+		fprintf(stderr, "drillrig: push failed, the commit stays local (retry with "
+			"`drillrig report push`): %s\n", out->push_error);
+}
+
+static int report_cmd_push(struct report_args *a)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	struct results_outcome out;
+
+	if (results_push_pending(&out, &a->ro, &err) != 0) {
+		fprintf(stderr, "drillrig report push: %s\n", err.msg);
+		return EXIT_INFRA;
+	}
+	if (out.push_attempts == 0)
+		printf("nothing to push: the remote has every run\n");
+	else
+		print_outcome(&out);
+	return EXIT_PASSED;
+}
+
+static int cmd_publish(struct report_args *a)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	struct results_outcome out;
+	struct results_regression reg;
+	json_error_t jerr;
+	json_t *j;
+	int rc = EXIT_PASSED;
+
+	if (a->nargs != 1) {
+		fprintf(stderr, "usage: drillrig report publish JOURNAL [options]\n");
+		return EXIT_USAGE;
+	}
+	j = json_load_file(a->args[0], 0, &jerr);
+	if (!json_is_object(j)) {
+		fprintf(stderr, "drillrig report publish: cannot read journal '%s': %s\n", a->args[0],
+			j ? "not an object" : jerr.text);
+		json_decref(j);
+		return EXIT_USAGE;
+	}
+	if (results_regression(&reg, j, &a->ro, &err) == 0) {
+		json_object_set_new(j, "regression", results_regression_json(&reg));
+		if (reg.regressed) {
+			fprintf(stderr, "drillrig: RTO regressed: %.1f ms against a baseline of %.1f ms (%+.1f %%)\n",
+				reg.rto_ms, reg.baseline_ms, reg.delta_pct);
+			rc = EXIT_FAILED;
+		}
+	} else {
+		fprintf(stderr, "drillrig: warning: no regression verdict: %s\n", err.msg);
+		dr_error_clear(&err);
+	}
+	if (results_publish(&out, j, a->history, &a->ro, &err) != 0) {
+		fprintf(stderr, "drillrig report publish: %s\n", err.msg);
+		json_decref(j);
+		return EXIT_INFRA;
+	}
+	print_outcome(&out);
+	if (out.push_failed)
+		rc = exit_code_merge(rc, EXIT_INFRA);
+	printf("%s\n", out.report_path);
+	json_decref(j);
+	return rc;
+}
+
+static int cmd_render(struct report_args *a)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	json_error_t jerr;
+	json_t *j;
+	int rc = EXIT_PASSED;
+
+	if (a->nargs != 2) {
+		fprintf(stderr, "usage: drillrig report render JOURNAL DIR\n");
+		return EXIT_USAGE;
+	}
+	j = json_load_file(a->args[0], 0, &jerr);
+	if (!json_is_object(j)) {
+		fprintf(stderr, "drillrig report render: cannot read journal '%s': %s\n", a->args[0],
+			j ? "not an object" : jerr.text);
+		json_decref(j);
+		return EXIT_USAGE;
+	}
+	if (report_write_artifacts(j, a->args[1], &err) != 0) {
+		fprintf(stderr, "drillrig report render: %s\n", err.msg);
+		rc = EXIT_INFRA;
+	} else {
+		printf("%s/report.md\n", a->args[1]);
+	}
+	json_decref(j);
+	return rc;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	struct report_args a;
+	const char *sub;
+	int r;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(report_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_PASSED;
+	}
+	sub = argv[1];
+	r = parse_args(&a, argc - 1, argv + 1);
+	if (r != 0)
+		return r > 0 ? EXIT_PASSED : EXIT_USAGE;
+	if (strcmp(sub, "list") == 0)
+		return report_cmd_list(&a);
+	if (strcmp(sub, "show") == 0)
+		return report_cmd_show(&a);
+	if (strcmp(sub, "compare") == 0)
+		return report_cmd_compare(&a);
+	if (strcmp(sub, "push") == 0)
+		return report_cmd_push(&a);
+	if (strcmp(sub, "publish") == 0)
+		return cmd_publish(&a);
+	if (strcmp(sub, "render") == 0)
+		return cmd_render(&a);
+	fprintf(stderr, "drillrig report: unknown subcommand '%s'\n\n%s", sub, report_usage);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,407 @@
+/* drillrig run PLAN: load and check the plan, run it against its target,
+ * measure, render the reports and commit them to the results repository. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/fsutil.h"
+#include "common/numparse.h"
+#include "common/strbuf.h"
+#include "harness/cli/cli.h"
+#include "harness/core/exit_codes.h"
+#include "harness/core/journal.h"
+#include "harness/plan/plan.h"
+#include "harness/run/progress.h"
+#include "harness/run/run_environment.h"
+#include "harness/run/runner.h"
+#include "harness/target/registry.h"
+#include "harness/cli/version.h"
+#include "reports/reports.h"
+
+
+static const char run_usage[] =
+	"usage: drillrig run PLAN [options]\n"
+	"\n"
+	"Runs a drill plan: steady state, steps, rollback, steady state again, with a\n"
+	"continuous workload measuring RTO and RPO; writes report.md, journal.json,\n"
+	"junit.xml and latency.svg and commits them to the results repository.\n"
+	"\n"
+	"options:\n"
+	"  --target KIND           local (default: the plan's target), kubernetes\n"
+	"  --target-config FILE    the target's configuration (kubernetes)\n"
+	"  --cluster DIR           attach to a running bundled cluster instead of starting one\n"
+	"  --keep-cluster          leave the bundled cluster running afterwards\n"
+	"  --timing E/H            election timeout / heartbeat, e.g. 300ms/30ms\n"
+	"  --var NAME=VALUE        fill ${NAME} in the plan (repeatable)\n"
+	"  --dry-run               print every action it would take; touch nothing\n"
+	"  --yes                   confirm a run against live infrastructure\n"
+	"  --json                  one JSON event per line; the last is {\"event\":\"report\"}\n"
+	"  --results-repo PATH|URL where reports are committed (default ./drill-results)\n"
+	"  --results-branch NAME   branch of the results repository (default main)\n"
+	"  --push                  push the results commit (token: DRILLRIG_GIT_TOKEN)\n"
+	"  --commit-history        also commit history.ndjson (every write attempt)\n"
+	"  --no-results            write nothing to a results repository\n"
+	"  --fail-on-regression P  exit 1 when the RTO is P%% worse than the recent median\n"
+	"  --notify-webhook URL    post to a Slack-compatible webhook at start and end\n"
+	"\n"
+	"exit codes: 0 passed, 1 an objective or expectation failed, 2 usage or invalid\n"
+	"plan, 3 infrastructure error, 4 aborted by signal (rollback ran), 5 rollback\n"
+	"failed (the target may be degraded).  The highest that applies wins.\n";
+
+struct run_args {
+	const char *plan_path;
+	struct target_opts topts;
+	const char *target;
+	const char *timing;
+	const char **vars;
+	size_t nvars;
+	int json;
+	int no_results;
+	struct results_opts ro;
+	const char *notify_url;
+};
+
+static int parse_args(struct run_args *a, int argc, char **argv)
+{
+	enum { O_TARGET = 256, O_TCONFIG, O_CLUSTER, O_KEEP, O_TIMING, O_VAR, O_DRY, O_YES, O_JSON,
+	       O_REPO, O_BRANCH, O_PUSH, O_HISTORY, O_NORESULTS, O_REGRESSION, O_NOTIFY, O_HELP };
+	static const struct option longopts[] = {
+		{ "target", required_argument, NULL, O_TARGET },
+		{ "target-config", required_argument, NULL, O_TCONFIG },
+		{ "cluster", required_argument, NULL, O_CLUSTER },
+		{ "keep-cluster", no_argument, NULL, O_KEEP },
+		{ "timing", required_argument, NULL, O_TIMING },
+		{ "var", required_argument, NULL, O_VAR },
+		{ "dry-run", optional_argument, NULL, O_DRY },
+		{ "yes", no_argument, NULL, O_YES },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "results-repo", required_argument, NULL, O_REPO },
+		{ "results-branch", required_argument, NULL, O_BRANCH },
+		{ "push", no_argument, NULL, O_PUSH },
+		{ "commit-history", no_argument, NULL, O_HISTORY },
+		{ "no-results", no_argument, NULL, O_NORESULTS },
+		{ "fail-on-regression", required_argument, NULL, O_REGRESSION },
+		{ "notify-webhook", required_argument, NULL, O_NOTIFY },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_TARGET: a->target = optarg; break;
+		case O_TCONFIG: a->topts.config_path = optarg; break;
+		case O_CLUSTER: a->topts.cluster_dir = optarg; break;
+		case O_KEEP: a->topts.keep = 1; break;
+		case O_TIMING: a->timing = optarg; break;
+		case O_VAR:
+			a->vars = xrealloc(a->vars, (a->nvars + 1) * sizeof(*a->vars));
+			a->vars[a->nvars++] = optarg;
+			break;
+		case O_DRY:
+			a->topts.dry_run = 1;
+			if (optarg && strcmp(optarg, "server") == 0) {
+				a->topts.server_dry_run = 1;
+				a->topts.dry_run = 0;
+			} else if (optarg && strcmp(optarg, "client") != 0) {
+				fprintf(stderr, "drillrig run: --dry-run takes no value, 'client' or 'server'\n");
+				return -1;
+			}
+			break;
+		case O_YES: a->topts.yes = 1; break;
+		case O_JSON: a->json = 1; break;
+		case O_REPO: a->ro.repo = optarg; break;
+		case O_BRANCH: a->ro.branch = optarg; break;
+		case O_PUSH: a->ro.push = 1; break;
+		case O_HISTORY: a->ro.commit_history = 1; break;
+		case O_NORESULTS: a->no_results = 1; break;
+		case O_REGRESSION:
+			if (parse_double(&a->ro.fail_on_regression_pct, optarg) != 0 ||
+			    a->ro.fail_on_regression_pct < 0) {
+				fprintf(stderr, "drillrig run: --fail-on-regression needs a percentage, got '%s'\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case O_NOTIFY: a->notify_url = optarg; break;
+		case 'h':
+		case O_HELP:
+			fputs(run_usage, stdout);
+			exit(EXIT_PASSED);
+		default:
+			fprintf(stderr, "drillrig run: unknown option '%s'\n\n%s", argv[optind - 1], run_usage);
+			return -1;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "drillrig run: %s\n\n%s",
+			optind >= argc ? "missing PLAN" : "only one PLAN per run", run_usage);
+		return -1;
+	}
+	a->plan_path = argv[optind];
+	return 0;
+}
+
+static json_t *vars_json(const struct plan *plan)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < plan->nvars; i++)
+		json_object_set_new(o, plan->vars[i].name,
+				    json_string(plan->vars[i].secret ? "[REDACTED]" : plan->vars[i].value));
+	return o;
+}
+
+static void journal_header(struct journal *j, const struct plan *plan)
+{
+	char *klass = run_environment_class();
+
+	journal_set(j, "tool", json_pack("{s:s,s:s,s:s}", "name", "drillrig",
+					 "version", DRILLRIG_VERSION, "revision", drillrig_revision()));
+	journal_set(j, "drill", json_pack("{s:s,s:s,s:s,s:s,s:o}", "name", plan->name,
+					  "description", plan->description ? plan->description : "",
+					  "plan_path", plan->path, "plan_source", plan->source,
+					  "vars", vars_json(plan)));
+	journal_set(j, "runner_class", json_string(klass));
+	journal_set(j, "environment", run_environment_json());
+	free(klass);
+}
+
+static void notify(const char *url, json_t *message)
+{
+	struct dr_error err = DR_ERROR_INIT;
+
+	if (url && message && notify_webhook(url, message, 10 * NS_PER_SEC, &err) != 0)
+		fprintf(stderr, "drillrig: notification failed (the verdict is unchanged): %s\n", err.msg);
+	json_decref(message);
+}
+
+/* In a GitHub Actions job, the run's summary goes on the job's page. */
+static void write_step_summary(const json_t *journal)
+{
+	const char *path = getenv("GITHUB_STEP_SUMMARY");
+	char *text;
+	FILE *f;
+
+	if (!path || !*path)
+		return;
+	text = report_summary_markdown(journal);
+	f = fopen(path, "a");
+	if (f) {
+		fputs(text, f);
+		fputc('\n', f);
+		fclose(f);
+	} else {
+		fprintf(stderr, "drillrig: cannot append to $GITHUB_STEP_SUMMARY '%s'\n", path);
+	}
+	free(text);
+}
+
+/* Render and commit; returns the exit code contribution (0, 1 regression, 3 push). */
+static int publish(struct run_args *a, json_t *journal, const char *history_path,
+		   struct progress *progress, char **report_path)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	struct results_regression reg;
+	struct results_outcome outcome;
+	int code = EXIT_PASSED;
+
+	if (results_regression(&reg, journal, &a->ro, &err) == 0) {
+		json_object_set_new(journal, "regression", results_regression_json(&reg));
+		if (reg.regressed) {
+			code = EXIT_FAILED;
+			progress_line(progress, "regression: RTO %.0f ms is %.0f%% above the median %.0f ms of the last %d runs",
+				      reg.rto_ms, reg.delta_pct, reg.baseline_ms, reg.runs);
+		}
+	} else {
+		fprintf(stderr, "drillrig: cannot compare with earlier runs: %s\n", err.msg);
+	}
+	if (history_path && !fs_exists(history_path))
+		history_path = NULL; /* no workload ran */
+	if (results_publish(&outcome, journal, history_path, &a->ro, &err) != 0) {
+		fprintf(stderr, "drillrig: cannot commit the results: %s\n", err.msg);
+		return EXIT_INFRA;
+	}
+	if (outcome.push_failed) {
+		fprintf(stderr, "drillrig: the results were committed locally but not pushed: %s\n"
+			"drillrig: run 'drillrig report push' to send them later\n", outcome.push_error);
+		code = exit_code_merge(code, EXIT_INFRA);
+	}
+	if (outcome.warning[0])
+		fprintf(stderr, "drillrig: warning: %s\n", outcome.warning);
+	progress_line(progress, "results: committed %.12s to %s%s", outcome.commit_id,
+		      outcome.repo_dir, outcome.pushed ? " and pushed" : "");
+	*report_path = xstrdup(outcome.report_path);
+	return code;
+}
+
+static void format_value(char *buf, size_t len, const char *unit, json_t *v)
+{
+	double x = json_number_value(v);
+
+	if (!json_is_number(v))
+		snprintf(buf, len, "n/a");
+	else if (strcmp(unit, "ms") == 0)
+		snprintf(buf, len, x >= 1000 ? "%.2f s" : "%.0f ms", x >= 1000 ? x / 1000 : x);
+	else if (strcmp(unit, "percent") == 0)
+		snprintf(buf, len, "%.2f%%", x);
+	else
+		snprintf(buf, len, "%.0f %s", x, unit);
+}
+
+/* One line per objective: what was measured against what was promised. */
+static void print_objectives(struct progress *progress, struct journal *j)
+{
+	json_t *objectives = journal_get(j, "objectives"), *o;
+	size_t i;
+
+	json_array_foreach(objectives, i, o) {
+		const char *unit = json_string_value(json_object_get(o, "unit")) ?: "";
+		const char *msg = json_string_value(json_object_get(o, "message"));
+		char measured[48], limit[48];
+
+		format_value(measured, sizeof(measured), unit, json_object_get(o, "measured"));
+		format_value(limit, sizeof(limit), unit, json_object_get(o, "limit"));
+		progress_line(progress, "  %-4s %-12s %10s   limit %s%s%s",
+			      json_is_true(json_object_get(o, "passed")) ? "ok" : "FAIL",
+			      json_string_value(json_object_get(o, "name")) ?: "?", measured, limit,
+			      msg ? "  " : "", msg ? msg : "");
+	}
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_args a;
+	struct results_opts ro_init = RESULTS_OPTS_INIT;
+	struct target_opts to_init = TARGET_OPTS_INIT;
+	struct plan_load_opts lo = PLAN_LOAD_OPTS_INIT;
+	struct plan_diags diags = PLAN_DIAGS_INIT;
+	struct runner_opts ropts = RUNNER_OPTS_INIT;
+	struct runner_result result;
+	struct dr_error err = DR_ERROR_INIT;
+	struct plan *plan = NULL;
+	struct target *t = NULL;
+	struct journal *j = NULL;
+	struct progress *progress = NULL;
+	char *history_path = NULL, *report_path = NULL, *tmpdir = NULL;
+	int code = EXIT_USAGE;
+
+	memset(&a, 0, sizeof(a));
+	a.ro = ro_init;
+	a.topts = to_init;
+	if (parse_args(&a, argc, argv) != 0)
+		goto out;
+	lo.target = a.target;
+	lo.vars = a.vars;
+	lo.nvars = a.nvars;
+	lo.timing = a.timing;
+	if (plan_load(&plan, a.plan_path, &lo, &diags) != 0) {
+		plan_diags_print(stderr, &diags);
+		fprintf(stderr, "drillrig run: '%s' is not a valid plan (%zu error%s)\n", a.plan_path,
+			diags.errors, diags.errors == 1 ? "" : "s");
+		goto out;
+	}
+	plan_diags_print(stderr, &diags);
+	progress = progress_new(stdout, a.json ? PROGRESS_JSON : PROGRESS_PLAIN);
+	{
+		int rc = target_create(&t, plan->target, plan, &a.topts, &err);
+
+		if (rc != 0) {
+			fprintf(stderr, "drillrig run: %s\n", err.msg);
+			/* A usage error (TARGET_EUSAGE) touched nothing: exit 2. */
+			code = rc == TARGET_EUSAGE ? EXIT_USAGE : EXIT_INFRA;
+			goto out;
+		}
+	}
+	cli_count_interrupts();
+	j = journal_new();
+	if (a.json)
+		journal_set_listener(j, progress_journal_listener, progress);
+	journal_header(j, plan);
+	progress_line(progress, "drill %s (%s)%s", plan->name, plan->path,
+		      a.topts.dry_run ? ": dry run, nothing is touched" : "");
+	if (!a.topts.dry_run) {
+		tmpdir = xstrdup("/tmp/drillrig-run-XXXXXX");
+		if (!mkdtemp(tmpdir)) {
+			fprintf(stderr, "drillrig run: cannot create a temporary directory\n");
+			code = EXIT_INFRA;
+			goto out;
+		}
+		history_path = xasprintf("%s/%s", tmpdir, REPORT_FILE_HISTORY);
+	}
+	ropts.dry_run = a.topts.dry_run;
+	ropts.server_dry_run = a.topts.server_dry_run;
+	ropts.progress = progress;
+	ropts.interrupts = &cli_interrupts;
+	ropts.history_path = history_path;
+	if (a.notify_url && !a.topts.dry_run) {
+		json_t *snap = journal_snapshot(j);
+
+		notify(a.notify_url, notify_start_message(snap));
+		json_decref(snap);
+	}
+	runner_run(&result, plan, t, j, &ropts);
+	code = result.exit_code;
+	t->close(t, a.topts.keep);
+	t = NULL;
+	print_objectives(progress, j);
+	progress_line(progress, "verdict: %s (exit %d)%s%s", result.status, code,
+		      result.reason[0] ? ": " : "", result.reason);
+	if (!a.topts.dry_run) {
+		json_t *raw = journal_snapshot(j);
+		/* One last pass: commands and probe details may quote a secret. */
+		json_t *journal = plan_redact_json(plan, raw);
+
+		json_decref(raw);
+
+		if (!a.no_results)
+			code = exit_code_merge(code, publish(&a, journal, history_path, progress, &report_path));
+		else {
+			char *dir = xasprintf("%s/report", tmpdir);
+
+			if (report_write_artifacts(journal, dir, &err) == 0)
+				report_path = xasprintf("%s/%s", dir, REPORT_FILE_MARKDOWN);
+			else
+				fprintf(stderr, "drillrig run: %s\n", err.msg);
+			free(dir);
+			free(tmpdir);
+			tmpdir = NULL; /* the report stays there */
+		}
+		notify(a.notify_url, notify_end_message(journal));
+		write_step_summary(journal);
+		json_decref(journal);
+	}
+	if (report_path) {
+		if (a.json) {
+			json_t *ev = json_pack("{s:s,s:s,s:i,s:s}", "event", "report", "path", report_path,
+					       "exit_code", code, "status", result.status);
+
+			progress_json(progress, ev);
+			json_decref(ev);
+		} else {
+			printf("%s\n", report_path);
+		}
+	}
+out:
+	if (t)
+		t->close(t, a.topts.keep);
+	if (history_path)
+		unlink(history_path);
+	if (tmpdir)
+		rmdir(tmpdir);
+	free(history_path);
+	free(tmpdir);
+	free(report_path);
+	journal_free(j);
+	progress_free(progress);
+	plan_free(plan);
+	plan_diags_release(&diags);
+	free(a.vars);
+	return code;
+}

@@ -1,0 +1,28 @@
+/* Ctrl-C and SIGTERM for the commands that change a cluster (run, soak,
+ * recover): counted, never fatal, so the command can roll back (docs/cli.md:
+ * the 1st stops the steps, the 3rd gives up on the rollback). */
+#include <signal.h>
+#include <string.h>
+
+#include "harness/cli/cli.h"
+
+volatile sig_atomic_t cli_interrupts;
+
+static void count_interrupt(int sig)
+{
+	(void)sig;
+	cli_interrupts++;
+}
+
+void cli_count_interrupts(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = count_interrupt;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a blocking call returns so the command sees the signal. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}

@@ -1,0 +1,84 @@
+#include "harness/run/undo_stack.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/fsutil.h"
+#include "common/strbuf.h"
+#include "harness/plan/plan.h"
+
+void undo_stack_init(struct undo_stack *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+void undo_stack_push(struct undo_stack *s, const char *step_name, json_t *action)
+{
+	if (s->n == s->alloc) {
+		s->alloc = s->alloc ? s->alloc * 2 : 8;
+		s->items = xrealloc(s->items, s->alloc * sizeof(*s->items));
+	}
+	s->items[s->n].step_name = xstrdup(step_name);
+	s->items[s->n].action = json_incref(action);
+	s->n++;
+}
+
+int undo_stack_pop(struct undo_stack *s, struct undo_entry *out)
+{
+	if (s->n == 0)
+		return -1;
+	*out = s->items[--s->n];
+	return 0;
+}
+
+void undo_entry_release(struct undo_entry *e)
+{
+	free(e->step_name);
+	json_decref(e->action);
+	e->step_name = NULL;
+	e->action = NULL;
+}
+
+void undo_stack_release(struct undo_stack *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		undo_entry_release(&s->items[i]);
+	free(s->items);
+	memset(s, 0, sizeof(*s));
+}
+
+void undo_stack_save(const struct undo_stack *s, const char *path, const struct plan *plan,
+		     json_t *target)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	json_t *state, *undos, *rollback;
+	char *text;
+
+	if (!path)
+		return;
+	undos = json_array();
+	rollback = json_array();
+	for (size_t i = 0; i < s->n; i++)
+		json_array_append_new(undos, json_pack("{s:s,s:O}", "step", s->items[i].step_name,
+						       "action", s->items[i].action));
+	for (size_t i = 0; plan && i < plan->nrollback; i++)
+		json_array_append_new(rollback, json_pack("{s:s,s:O}", "step", plan->rollback[i].name,
+							  "action", plan->rollback[i].args));
+	state = json_pack("{s:i,s:s?,s:O?,s:o,s:o}", "pid", (int)getpid(),
+			  "plan", plan ? plan->path : NULL, "target", target,
+			  "undos", undos, "rollback", rollback);
+	text = json_dumps(state, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	/* Private: it names the target's clusters and nodes. */
+	if (text && fs_write_atomic_mode(path, text, strlen(text), 0600, &err) != 0)
+		fprintf(stderr, "drillrig: warning: %s\n", err.msg);
+	free(text);
+	json_decref(state);
+}
+
+void undo_stack_remove_state(const char *path)
+{
+	if (path)
+		unlink(path);
+}

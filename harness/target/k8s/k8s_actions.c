@@ -1,0 +1,1043 @@
+/* The Kubernetes target's actions: each one a short sequence of kubectl
+ * commands (harness/target/k8s/k8s_cmd.h) and bounded polls of their effect.
+ * In a dry run each prints the commands it would run, in order, with
+ * <placeholders> where a value would come from reading the cluster. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/strbuf.h"
+#include "harness/core/journal.h"
+#include "harness/plan/plan.h"
+#include "harness/target/k8s/k8s_impl.h"
+
+#define POLL_NS (200 * NS_PER_MS)
+#define MAX_PICK 64
+
+struct pick {
+	const struct k8s_region *r;
+	char pod[254];
+	int64_t id;            /* ledger node id, 0 when unknown */
+};
+
+static const struct k8s_region *arg_region(struct k8s_target *kt, json_t *args, const char *key)
+{
+	return k8s_config_region(kt->cfg, plan_arg_str(args, key));
+}
+
+/* Run one command for an action: the step's journal, the step's deadline
+ * (bounded by the command timeout).  Returns k8s_run's value. */
+static int run(struct k8s_target *kt, const struct action_ctx *ctx, struct k8s_argv *a,
+	       const char *stdin_data, unsigned flags, struct k8s_out *o, struct dr_error *err)
+{
+	int64_t left = ctx->deadline_ns ? ctx->deadline_ns - clock_mono_ns() : 0;
+	int rc;
+
+	if (ctx->deadline_ns && left < NS_PER_SEC)
+		left = NS_PER_SEC; /* a command still gets a chance to report why */
+	rc = k8s_run(kt, o, a, stdin_data, left, flags, ctx->journal, err);
+	return rc;
+}
+
+/* Run and forget the output. */
+static int run1(struct k8s_target *kt, const struct action_ctx *ctx, struct k8s_argv *a,
+		unsigned flags, struct dr_error *err)
+{
+	struct k8s_out o = K8S_OUT_INIT;
+	int rc = run(kt, ctx, a, NULL, flags, &o, err);
+
+	k8s_out_release(&o);
+	k8s_argv_release(a);
+	return rc;
+}
+
+static int status_now(struct k8s_target *kt, const struct action_ctx *ctx, json_t **out,
+		      struct dr_error *err)
+{
+	return k8s_read_status(kt, out, 5 * NS_PER_SEC, ctx->journal, err);
+}
+
+static void fill_pick(struct k8s_target *kt, struct pick *p, json_t *m)
+{
+	const char *pod = json_string_value(json_object_get(m, "pod"));
+	const char *region = json_string_value(json_object_get(m, "region"));
+
+	memset(p, 0, sizeof(*p));
+	p->id = json_integer_value(json_object_get(m, "id"));
+	p->r = k8s_config_region(kt->cfg, region);
+	str_copy(p->pod, sizeof(p->pod), pod ? pod : "");
+}
+
+/* Which pods an action hits: {what, node, region} against the status (and
+ * the pods, for what: region). */
+static int pick_pods(struct k8s_target *kt, json_t *args, const struct action_ctx *ctx,
+		     struct pick *out, size_t *n, struct action_result *res)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	const char *what = plan_arg_str(args, "what");
+	const struct k8s_region *region = arg_region(kt, args, "region");
+	json_t *node = json_object_get(args, "node"), *status = NULL, *m;
+	int64_t leader_id, node_id = 0;
+	const char *node_name = NULL;
+	size_t i;
+
+	*n = 0;
+	if (plan_arg_str(args, "region") && !region) {
+		action_result_set(res, ACTION_FAILED, "unknown region '%s' (not in %s)",
+				  plan_arg_str(args, "region"), kt->cfg->path);
+		return -1;
+	}
+	if (!what)
+		what = node ? "node" : region ? "region" : "leader";
+	if (strcmp(what, "region") == 0) {
+		struct k8s_pod *pods = NULL;
+		size_t np = 0;
+
+		if (kt->dry_run) {
+			k8s_read_pods(kt, region, &pods, &np, ctx->journal, &err);
+			out[0].r = region;
+			str_copy(out[0].pod, sizeof(out[0].pod), "<each pod>");
+			*n = 1;
+			return 0;
+		}
+		if (k8s_read_pods(kt, region, &pods, &np, ctx->journal, &err) != 0) {
+			action_result_set(res, ACTION_FAILED, "%s", err.msg);
+			return -1;
+		}
+		for (size_t k = 0; k < np && *n < MAX_PICK; k++) {
+			if (pods[k].deleting)
+				continue;
+			out[*n].r = region;
+			str_copy(out[*n].pod, sizeof(out[*n].pod), pods[k].name);
+			(*n)++;
+		}
+		free(pods);
+		if (*n == 0) {
+			action_result_set(res, ACTION_FAILED, "region %s has no running pod", region->name);
+			return -1;
+		}
+		return 0;
+	}
+	if (json_is_integer(node))
+		node_id = json_integer_value(node);
+	else if (json_is_string(node)) {
+		const char *s = json_string_value(node);
+		char *end = NULL;
+		long long v = strtoll(s + (s[0] == 'n'), &end, 10);
+
+		if (end && *end == '\0' && v > 0)
+			node_id = v;
+		else
+			node_name = s;
+	}
+	if (node_name && region) {
+		/* A pod named in a region needs no status read. */
+		out[0].r = region;
+		str_copy(out[0].pod, sizeof(out[0].pod), node_name);
+		*n = 1;
+		return 0;
+	}
+	if (k8s_read_status(kt, &status, 5 * NS_PER_SEC, ctx->journal, &err) != 0) {
+		if (kt->dry_run) {
+			out[0].r = region ? region : k8s_config_region(kt->cfg, "primary");
+			str_copy(out[0].pod, sizeof(out[0].pod),
+				 node_name ? node_name : strcmp(what, "leader") == 0 ? "<leader pod>" :
+				 strcmp(what, "follower") == 0 ? "<follower pod>" : "<pod of the node>");
+			*n = 1;
+			return 0;
+		}
+		action_result_set(res, ACTION_FAILED, "cannot read the cluster status: %s", err.msg);
+		return -1;
+	}
+	leader_id = json_integer_value(json_object_get(json_object_get(status, "leader"), "id"));
+	json_array_foreach(json_object_get(status, "members"), i, m) {
+		int64_t id = json_integer_value(json_object_get(m, "id"));
+		const char *mr = json_string_value(json_object_get(m, "region"));
+		const char *state = json_string_value(json_object_get(m, "state"));
+		const char *pod = json_string_value(json_object_get(m, "pod"));
+		int in_region = !region || (mr && strcmp(mr, region->name) == 0);
+		int match = 0;
+
+		if (strcmp(what, "leader") == 0)
+			match = id == leader_id && in_region;
+		else if (strcmp(what, "follower") == 0)
+			match = id != leader_id && in_region && *n == 0 && state &&
+				strcmp(state, "unreachable") != 0 && pod;
+		else if (strcmp(what, "node") == 0)
+			match = (node_id && id == node_id) || (node_name && pod && strcmp(pod, node_name) == 0);
+		if (!match)
+			continue;
+		if (!pod || !k8s_config_region(kt->cfg, mr)) {
+			action_result_set(res, ACTION_FAILED,
+					  "cannot tell which pod runs ledger node %lld (address %s): add node_ids "
+					  "to its region in %s", (long long)id,
+					  json_string_value(json_object_get(m, "address")) ?: "?", kt->cfg->path);
+			json_decref(status);
+			return -1;
+		}
+		if (*n >= 1 && strcmp(what, "node") == 0 && node_name) {
+			action_result_set(res, ACTION_FAILED, "pod %s exists in several regions: add region:",
+					  node_name);
+			json_decref(status);
+			return -1;
+		}
+		if (*n < MAX_PICK)
+			fill_pick(kt, &out[(*n)++], m);
+	}
+	json_decref(status);
+	if (*n == 0) {
+		action_result_set(res, ACTION_FAILED, "no ledger node matches what=%s%s%s", what,
+				  region ? " in region " : "", region ? region->name : "");
+		return -1;
+	}
+	return 0;
+}
+
+static json_t *picks_json(const struct pick *p, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:I}", "region", p[i].r->name,
+						   "context", p[i].r->context, "pod", p[i].pod,
+						   "node_id", (json_int_t)p[i].id));
+	return a;
+}
+
+/* ---- waits ---------------------------------------------------------------- */
+
+/* Poll the StatefulSet until want() holds; records the moment it did. */
+static int wait_sts(struct k8s_target *kt, const struct k8s_region *r, int replicas,
+		    const struct action_ctx *ctx, int64_t *held_at, struct k8s_sts_state *last,
+		    struct dr_error *err)
+{
+	for (;;) {
+		struct k8s_argv a = K8S_ARGV_INIT;
+		struct k8s_out o = K8S_OUT_INIT;
+		int rc;
+
+		k8s_cmd_get_statefulset(&a, kt->cfg, r);
+		rc = run(kt, ctx, &a, NULL, K8S_RUN_READ | K8S_RUN_QUIET, &o, err);
+		if (rc == 0 && k8s_parse_statefulset(last, o.out, err) == 0) {
+			/* 0: every pod is gone (terminated after its grace period), not
+			 * merely asked to go; N: N pods exist and are Ready. */
+			int done = replicas == 0 ? last->replicas == 0
+						 : last->replicas == replicas && last->ready >= replicas;
+
+			if (done) {
+				*held_at = clock_mono_ns();
+				k8s_out_release(&o);
+				k8s_argv_release(&a);
+				return 0;
+			}
+		}
+		k8s_out_release(&o);
+		k8s_argv_release(&a);
+		if (rc == 1)
+			return 1; /* dry run: one read printed is enough */
+		if (action_ctx_expired(ctx))
+			return -1;
+		action_ctx_sleep(ctx, POLL_NS);
+	}
+}
+
+/* Poll the status until the leader is in region (NULL: any) or is node id. */
+static int wait_leader(struct k8s_target *kt, const struct k8s_region *r, int64_t id,
+		       const struct action_ctx *ctx, json_t **out)
+{
+	for (;;) {
+		struct dr_error err = DR_ERROR_INIT;
+		json_t *st = NULL, *leader;
+
+		if (k8s_read_status(kt, &st, 5 * NS_PER_SEC, ctx->journal, &err) == 0) {
+			const char *lr;
+
+			leader = json_object_get(st, "leader");
+			lr = json_string_value(json_object_get(leader, "region"));
+			if (json_is_object(leader) && (!r || (lr && strcmp(lr, r->name) == 0)) &&
+			    (id <= 0 || json_integer_value(json_object_get(leader, "id")) == id)) {
+				*out = st;
+				return 0;
+			}
+			json_decref(st);
+		}
+		if (kt->dry_run)
+			return 1;
+		if (action_ctx_expired(ctx))
+			return -1;
+		action_ctx_sleep(ctx, POLL_NS);
+	}
+}
+
+/* ---- actions -------------------------------------------------------------- */
+
+static void do_scale(struct k8s_target *kt, json_t *args, const struct action_ctx *ctx,
+		     struct action_result *res)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	const struct k8s_region *r = arg_region(kt, args, "region");
+	json_t *rep = json_object_get(args, "replicas");
+	int n = json_is_integer(rep) ? (int)json_integer_value(rep) : -1;
+	struct k8s_argv a = K8S_ARGV_INIT;
+	struct k8s_sts_state st;
+	int64_t start = clock_mono_ns(), done_at = 0;
+	int rc;
+
+	if (!r) {
+		action_result_set(res, ACTION_FAILED, "unknown region '%s'", plan_arg_str(args, "region"));
+		return;
+	}
+	if (n < 0)
+		n = r->replicas;
+	k8s_cmd_scale(&a, kt->cfg, r, n, kt->server_dry_run);
+	rc = run1(kt, ctx, &a, K8S_RUN_CHANGE, &err);
+	if (rc < 0) {
+		action_result_set(res, ACTION_FAILED, "cannot scale region %s: %s", r->name, err.msg);
+		return;
+	}
+	if (kt->server_dry_run) {
+		action_result_set(res, ACTION_OK, "server dry run: scaling statefulset/%s in %s to %d was "
+				  "accepted (nothing changed)", r->statefulset, r->context, n);
+		return;
+	}
+	memset(&st, 0, sizeof(st));
+	rc = wait_sts(kt, r, n, ctx, &done_at, &st, &err);
+	if (rc == 1) {
+		action_result_set(res, ACTION_OK, "would scale region %s (statefulset/%s in %s) to %d",
+				  r->name, r->statefulset, r->context, n);
+		return;
+	}
+	if (rc != 0) {
+		action_result_set(res, action_ctx_cancelled(ctx) ? ACTION_CANCELLED : ACTION_TIMED_OUT,
+				  "region %s scaled to %d but %s (last seen %d pods, %d ready)%s%s", r->name, n,
+				  n == 0 ? "its pods were not gone within the timeout"
+					 : "its pods were not all Ready within the timeout",
+				  st.replicas, st.ready, err.msg[0] ? ": " : "", err.msg);
+		return;
+	}
+	/* Termination grace delays the real fault: the report needs when the
+	 * pods were actually gone, not when the scale was accepted. */
+	if (ctx->journal)
+		journal_event_at(ctx->journal, done_at, n == 0 ? "pods_gone" : "pods_ready",
+				 json_pack("{s:s,s:s,s:i,s:f}", "region", r->name, "context", r->context,
+					   "replicas", n, "after_ms", (double)(done_at - start) / 1e6));
+	action_result_set(res, ACTION_OK, "region %s scaled to %d: %s after %.2fs", r->name, n,
+			  n == 0 ? "every pod gone" : "every pod Ready", (double)(done_at - start) / 1e9);
+	res->data = json_pack("{s:s,s:s,s:s,s:i,s:f}", "region", r->name, "context", r->context,
+			      "statefulset", r->statefulset, "replicas", n,
+			      n == 0 ? "pods_gone_after_ms" : "pods_ready_after_ms",
+			      (double)(done_at - start) / 1e6);
+}
+
+static void do_kill(struct k8s_target *kt, json_t *args, const struct action_ctx *ctx,
+		    struct action_result *res)
+{
+	const char *sig = plan_arg_str(args, "signal");
+	struct pick picks[MAX_PICK];
+	size_t n = 0;
+	int graceful;
+
+	if (!sig)
+		sig = "KILL";
+	/* TERM is a graceful restart: delete the pod and let the StatefulSet
+	 * recreate it.  Anything else is a crash of the container's process. */
+	graceful = strcmp(sig, "TERM") == 0;
+	if (pick_pods(kt, args, ctx, picks, &n, res) != 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct dr_error err = DR_ERROR_INIT;
+		struct k8s_argv a = K8S_ARGV_INIT;
+
+		if (graceful)
+			k8s_cmd_delete_pod(&a, kt->cfg, picks[i].r, picks[i].pod, kt->server_dry_run);
+		else if (kt->server_dry_run) {
+			/* exec has no server-side dry run: show it, do not run it. */
+			char *d;
+
+			k8s_cmd_kill_process(&a, kt->cfg, picks[i].r, picks[i].pod, sig);
+			d = k8s_argv_display(&a);
+			fprintf(kt->out, "  server dry run: not run (exec cannot be dry-run): %s\n", d);
+			free(d);
+			k8s_argv_release(&a);
+			continue;
+		} else
+			k8s_cmd_kill_process(&a, kt->cfg, picks[i].r, picks[i].pod, sig);
+		if (run1(kt, ctx, &a, K8S_RUN_CHANGE, &err) < 0) {
+			action_result_set(res, ACTION_FAILED, "cannot %s pod %s in %s: %s",
+					  graceful ? "delete" : "kill the process of", picks[i].pod,
+					  picks[i].r->context, err.msg);
+			return;
+		}
+	}
+	action_result_set(res, ACTION_OK, "%s %zu pod%s (%s%s)%s", graceful ? "deleted" : "killed", n,
+			  n == 1 ? "" : "s", picks[0].pod, n > 1 ? ", ..." : "",
+			  graceful ? ": the StatefulSet recreates them" : ": the kubelet restarts the container");
+	res->data = json_pack("{s:o,s:s,s:s}", "pods", picks_json(picks, n), "signal", sig,
+			      "how", graceful ? "delete pod" : "kill in container");
+}
+
+static int node_of_pod(struct k8s_target *kt, const struct action_ctx *ctx, const struct pick *p,
+		       char *node, size_t len, struct dr_error *err)
+{
+	struct k8s_argv a = K8S_ARGV_INIT;
+	struct k8s_out o = K8S_OUT_INIT;
+	json_t *pod;
+	int rc;
+
+	k8s_cmd_get_pod(&a, kt->cfg, p->r, p->pod);
+	rc = run(kt, ctx, &a, NULL, K8S_RUN_READ, &o, err);
+	k8s_argv_release(&a);
+	if (rc == 1) {
+		str_copy(node, len, "<node of the pod>");
+		k8s_out_release(&o);
+		return 0;
+	}
+	if (rc != 0) {
+		k8s_out_release(&o);
+		return -1;
+	}
+	pod = json_loads(o.out, 0, NULL);
+	k8s_out_release(&o);
+	if (!json_string_value(json_object_get(json_object_get(pod, "spec"), "nodeName"))) {
+		json_decref(pod);
+		return dr_error_set(err, "pod %s is not scheduled on a node", p->pod);
+	}
+	str_copy(node, len, json_string_value(json_object_get(json_object_get(pod, "spec"), "nodeName")));
+	json_decref(pod);
+	return 0;
+}
+
+static int cordon(struct k8s_target *kt, const struct action_ctx *ctx, const struct k8s_region *r,
+		  const char *node, struct dr_error *err)
+{
+	struct k8s_argv a = K8S_ARGV_INIT;
+
+	k8s_cmd_cordon(&a, kt->cfg, r, node, 0, kt->server_dry_run);
+	if (run1(kt, ctx, &a, K8S_RUN_CHANGE, err) < 0)
+		return -1;
+	/* Remembered before anything else can fail: the end of the drill
+	 * uncordons it whatever happens next. */
+	if (!kt->dry_run && !kt->server_dry_run) {
+		pthread_mutex_lock(&kt->lock);
+		json_array_append_new(kt->cordoned, json_pack("{s:s,s:s}", "region", r->name, "node", node));
+		pthread_mutex_unlock(&kt->lock);
+		k8s_state_note(kt); /* `drillrig recover` uncordons it if we die */
+	}
+	return 0;
+}
+
+static void do_drain(struct k8s_target *kt, json_t *args, const struct action_ctx *ctx,
+		     struct action_result *res)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	struct pick picks[MAX_PICK];
+	struct k8s_argv a = K8S_ARGV_INIT;
+	char node[254];
+	size_t n = 0;
+	int64_t left = ctx->deadline_ns ? (ctx->deadline_ns - clock_mono_ns()) / NS_PER_SEC : 300;
+
+	if (pick_pods(kt, args, ctx, picks, &n, res) != 0)
+		return;
+	if (node_of_pod(kt, ctx, &picks[0], node, sizeof(node), &err) != 0 ||
+	    cordon(kt, ctx, picks[0].r, node, &err) != 0) {
+		action_result_set(res, ACTION_FAILED, "cannot cordon the node of pod %s: %s", picks[0].pod,
+				  err.msg);
+		return;
+	}
+	k8s_cmd_drain(&a, kt->cfg, picks[0].r, node, (int)(left > 5 ? left - 2 : 5), kt->server_dry_run);
+	if (run1(kt, ctx, &a, K8S_RUN_CHANGE, &err) < 0) {
+		action_result_set(res, ACTION_FAILED, "cannot drain node %s (cordoned; uncordoned at the end): %s",
+				  node, err.msg);
+		return;
+	}
+	action_result_set(res, ACTION_OK, "node %s (running pod %s in %s) cordoned and drained", node,
+			  picks[0].pod, picks[0].r->context);
+	res->data = json_pack("{s:s,s:s,s:s}", "node", node, "pod", picks[0].pod, "context",
+			      picks[0].r->context);
+}
+
+static void do_zone_down(struct k8s_target *kt, json_t *args, const struct action_ctx *ctx,
+			 struct action_result *res)
+{
+	const char *zone = plan_arg_str(args, "zone");
+	const struct k8s_region *only = arg_region(kt, args, "region");
+	json_t *hit = json_array();
+	size_t cordoned = 0, evicted = 0;
+
+	for (size_t i = 0; i < kt->cfg->nregions; i++) {
+		const struct k8s_region *r = &kt->cfg->regions[i];
+		struct dr_error err = DR_ERROR_INIT;
+		struct k8s_argv a = K8S_ARGV_INIT;
+		struct k8s_out o = K8S_OUT_INIT;
+		struct k8s_pod *pods = NULL;
+		char **nodes = NULL;
+		size_t nn = 0, np = 0;
+		int rc;
+
+		if (only && only != r)
+			continue;
+		k8s_cmd_get_nodes_in_zone(&a, kt->cfg, r, zone);
+		rc = run(kt, ctx, &a, NULL, K8S_RUN_READ, &o, &err);
+		k8s_argv_release(&a);
+		if (rc == 1) {
+			nodes = xcalloc(2, sizeof(char *));
+			nodes[0] = xstrdup("<each node in the zone>");
+			nn = 1;
+		} else if (rc != 0 || k8s_parse_node_names(&nodes, &nn, o.out, &err) != 0) {
+			k8s_out_release(&o);
+			action_result_set(res, ACTION_FAILED, "cannot list the nodes of zone %s in %s: %s", zone,
+					  r->context, err.msg);
+			goto out;
+		}
+		k8s_out_release(&o);
+		if (nn > 0 && k8s_read_pods(kt, r, &pods, &np, ctx->journal, &err) < 0) {
+			action_result_set(res, ACTION_FAILED, "%s", err.msg);
+			for (size_t k = 0; k < nn; k++)
+				free(nodes[k]);
+			free(nodes);
+			goto out;
+		}
+		for (size_t k = 0; k < nn; k++) {
+			if (cordon(kt, ctx, r, nodes[k], &err) != 0) {
+				action_result_set(res, ACTION_FAILED, "cannot cordon node %s: %s", nodes[k], err.msg);
+				goto next_fail;
+			}
+			cordoned++;
+			json_array_append_new(hit, json_pack("{s:s,s:s}", "context", r->context, "node", nodes[k]));
+			/* Evict the ledger pods on it (graceful deletes): with zonal volumes
+			 * they stay Pending until the zone comes back, as in a real outage. */
+			for (size_t p = 0; p < np || (kt->dry_run && p == 0); p++) {
+				const char *pod = kt->dry_run ? "<each ledger pod on the node>" : pods[p].name;
+
+				if (!kt->dry_run && strcmp(pods[p].node, nodes[k]) != 0)
+					continue;
+				k8s_cmd_delete_pod(&a, kt->cfg, r, pod, kt->server_dry_run);
+				if (run1(kt, ctx, &a, K8S_RUN_CHANGE, &err) < 0) {
+					action_result_set(res, ACTION_FAILED, "cannot evict pod %s: %s", pod, err.msg);
+					goto next_fail;
+				}
+				evicted++;
+				if (kt->dry_run)
+					break;
+			}
+		}
+		for (size_t k = 0; k < nn; k++)
+			free(nodes[k]);
+		free(nodes);
+		free(pods);
+		continue;
+next_fail:
+		for (size_t k = 0; k < nn; k++)
+			free(nodes[k]);
+		free(nodes);
+		free(pods);
+		goto out;
+	}
+	if (cordoned == 0) {
+		action_result_set(res, ACTION_FAILED, "no node has %s=%s", kt->cfg->regions[0].zone_label, zone);
+		goto out;
+	}
+	action_result_set(res, ACTION_OK, "zone %s down: %zu node%s cordoned, %zu ledger pod%s evicted", zone,
+			  cordoned, cordoned == 1 ? "" : "s", evicted, evicted == 1 ? "" : "s");
+	res->data = json_pack("{s:s,s:O,s:I}", "zone", zone, "nodes", hit, "evicted", (json_int_t)evicted);
+out:
+	json_decref(hit);
+}
+
+/* Uncordon every node this drill cordoned (drain_node and zone_down undo). */
+static int uncordon_all(struct k8s_target *kt, const struct action_ctx *ctx, size_t *count,
+			struct dr_error *err)
+{
+	json_t *list;
+	size_t i;
+	json_t *c;
+	int rc = 0;
+
+	pthread_mutex_lock(&kt->lock);
+	list = kt->cordoned;
+	kt->cordoned = json_array();
+	pthread_mutex_unlock(&kt->lock);
+	*count = 0;
+	json_array_foreach(list, i, c) {
+		const struct k8s_region *r = k8s_config_region(kt->cfg, json_string_value(json_object_get(c, "region")));
+		struct k8s_argv a = K8S_ARGV_INIT;
+		struct dr_error e = DR_ERROR_INIT;
+
+		k8s_cmd_cordon(&a, kt->cfg, r, json_string_value(json_object_get(c, "node")), 1,
+			       kt->server_dry_run);
+		if (run1(kt, ctx, &a, K8S_RUN_CHANGE, &e) < 0) {
+			/* Keep it for a later attempt (unlock tries again). */
+			pthread_mutex_lock(&kt->lock);
+			json_array_append(kt->cordoned, c);
+			pthread_mutex_unlock(&kt->lock);
+			if (rc == 0)
+				dr_error_set(err, "%s", e.msg);
+			rc = -1;
+		} else {
+			(*count)++;
+		}
+	}
+	json_decref(list);
+	if (*count)
+		k8s_state_note(kt);
+	return rc;
+}
+
+void k8s_uncordon_all(struct k8s_target *kt, const struct action_ctx *ctx)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	size_t n = 0;
+
+	if (uncordon_all(kt, ctx, &n, &err) != 0)
+		fprintf(stderr, "drillrig: warning: cannot uncordon a node this drill cordoned: %s\n", err.msg);
+}
+
+/* `start` (what: all) on Kubernetes: bring back what drain_node and
+ * zone_down took away by uncordoning their nodes. */
+static void do_uncordon(struct k8s_target *kt, json_t *args, const struct action_ctx *ctx,
+			struct action_result *res)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	size_t n = 0;
+
+	(void)args;
+	if (uncordon_all(kt, ctx, &n, &err) != 0) {
+		action_result_set(res, ACTION_FAILED, "cannot uncordon: %s", err.msg);
+		return;
+	}
+	action_result_set(res, ACTION_OK, n ? "uncordoned %zu node%s" : "nothing to uncordon", n,
+			  n == 1 ? "" : "s");
+}
+
+/* A pod to make an admin call from: the region's first Ready pod (the
+ * admin pod when it is Ready), else the pod that answered the status. */
+static int admin_pod_in(struct k8s_target *kt, const struct action_ctx *ctx, const struct k8s_region *r,
+			char *pod, size_t len, int64_t *node_id, struct dr_error *err)
+{
+	struct k8s_pod *pods = NULL;
+	size_t n = 0;
+
+	*node_id = 0;
+	if (kt->dry_run) {
+		str_copy(pod, len, r->admin_pod);
+		return 0;
+	}
+	if (k8s_read_pods(kt, r, &pods, &n, ctx->journal, err) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!pods[i].ready)
+			continue;
+		str_copy(pod, len, pods[i].name);
+		if (pods[i].ordinal >= 0 && (size_t)pods[i].ordinal < r->nnode_ids)
+			*node_id = r->node_ids[pods[i].ordinal];
+		free(pods);
+		return 0;
+	}
+	free(pods);
+	return dr_error_set(err, "region %s has no Ready pod (context %s)", r->name, r->context);
+}
+
+static int grpc_call_x(struct k8s_target *kt, const struct action_ctx *ctx, const struct k8s_region *r,
+		       const char *pod, enum k8s_call call, json_t *payload, json_t **answer,
+		       int *exit_code, struct dr_error *err);
+
+static int grpc_call(struct k8s_target *kt, const struct action_ctx *ctx, const struct k8s_region *r,
+		     const char *pod, enum k8s_call call, json_t *payload, json_t **answer,
+		     struct dr_error *err)
+{
+	return grpc_call_x(kt, ctx, r, pod, call, payload, answer, NULL, err);
+}
+
+/* grpc_call that also says how kubectl exited (-1: did not run or timed out). */
+static int grpc_call_x(struct k8s_target *kt, const struct action_ctx *ctx, const struct k8s_region *r,
+		       const char *pod, enum k8s_call call, json_t *payload, json_t **answer,
+		       int *exit_code, struct dr_error *err)
+{
+	struct k8s_argv a = K8S_ARGV_INIT;
+	struct k8s_out o = K8S_OUT_INIT;
+	int rc;
+
+	k8s_cmd_grpc(&a, kt->cfg, r, pod, call, payload);
+	if (kt->server_dry_run && call != K8S_CALL_STATUS && call != K8S_CALL_HEALTH) {
+		char *d = k8s_argv_display(&a);
+
+		fprintf(kt->out, "  server dry run: not run (exec cannot be dry-run): %s\n", d);
+		free(d);
+		k8s_argv_release(&a);
+		return 1;
+	}
+	rc = run(kt, ctx, &a, NULL, K8S_RUN_CHANGE, &o, err);
+	if (exit_code)
+		*exit_code = o.timed_out ? -1 : o.exit_code;
+	if (rc == 0 && answer) {
+		json_t *raw = json_loads(o.out, JSON_DECODE_ANY, NULL);
+
+		*answer = raw ? k8s_json_normalize(raw) : json_object();
+		json_decref(raw);
+	}
+	k8s_out_release(&o);
+	k8s_argv_release(&a);
+	return rc;
+}
+
+static void finish_leader_wait(struct k8s_target *kt, const struct action_ctx *ctx,
+			       const struct k8s_region *r, int64_t id, json_t *answer, const char *what,
+			       struct action_result *res)
+{
+	json_t *st = NULL;
+	int rc = wait_leader(kt, r, id, ctx, &st);
+
+	if (rc == 1) {
+		action_result_set(res, ACTION_OK, "would %s", what);
+	} else if (rc != 0) {
+		action_result_set(res, action_ctx_cancelled(ctx) ? ACTION_CANCELLED : ACTION_TIMED_OUT,
+				  "%s: no leader in %s%s within the timeout", what, r ? "region " : "node ",
+				  r ? r->name : "");
+	} else {
+		json_t *leader = json_object_get(st, "leader");
+
+		action_result_set(res, ACTION_OK, "leader is now node %lld in %s (term %lld)",
+				  (long long)json_integer_value(json_object_get(leader, "id")),
+				  json_string_value(json_object_get(leader, "region")) ?: "?",
+				  (long long)json_integer_value(json_object_get(st, "term")));
+	}
+	res->data = answer ? json_incref(answer) : NULL;
+	json_decref(st);
+}
+
+/* One transfer request, sent from a live pod (the one whose region answered
+ * the status).  Returns grpc_call's code. */
+static int issue_transfer(struct k8s_target *kt, const struct action_ctx *ctx,
+			  const struct k8s_region *r, int64_t id, json_t **answer, int *exit_code,
+			  struct dr_error *err)
+{
+	const struct k8s_region *from;
+	json_t *st = NULL, *payload;
+	char pod[254];
+	int rc;
+
+	*exit_code = -1; /* no status: as retryable as a timeout */
+	if (status_now(kt, ctx, &st, err) == 0) {
+		from = k8s_config_region(kt->cfg, json_string_value(json_object_get(
+						json_object_get(st, "answered_by"), "region")));
+		str_copy(pod, sizeof(pod), json_string_value(json_object_get(json_object_get(st, "answered_by"), "pod")) ?: "");
+	} else if (kt->dry_run) {
+		from = k8s_config_region(kt->cfg, "primary");
+		str_copy(pod, sizeof(pod), from->admin_pod);
+	} else {
+		return dr_error_wrap(err, "cannot read the cluster status");
+	}
+	payload = k8s_payload_transfer(kt->cfg, id, r ? r->ledger_region : NULL,
+				       ctx->deadline_ns ? (ctx->deadline_ns - clock_mono_ns()) / NS_PER_MS : 10000);
+	rc = grpc_call_x(kt, ctx, from, pod, K8S_CALL_TRANSFER, payload, answer, exit_code, err);
+	json_decref(payload);
+	json_decref(st);
+	return rc;
+}
+
+/* A refusal worth asking again: the ledger was busy electing (grpcurl
+ * exits 64 + UNAVAILABLE, ABORTED, DEADLINE_EXCEEDED or UNKNOWN) or the
+ * exec timed out.  RBAC, a wrong method, a bad request fail at once. */
+static int transfer_retryable(int exit_code)
+{
+	return exit_code == -1 || exit_code == 64 + 14 || exit_code == 64 + 10 || exit_code == 64 + 4 ||
+	       exit_code == 64 + 2;
+}
+
+/* A transfer can end with another node winning the election (a target
+ * that restarted a moment ago may miss the request): the leader is then
+ * asked again, every TRANSFER_ROUND_NS, until the step's deadline. */
+#define TRANSFER_ROUND_NS (5 * NS_PER_SEC)
+
+static void do_transfer(struct k8s_target *kt, json_t *args, const struct action_ctx *ctx,
+			struct action_result *res)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	const struct k8s_region *r = arg_region(kt, args, "region");
+	json_t *node = json_object_get(args, "node"), *answer = NULL;
+	int64_t id = json_is_integer(node) ? json_integer_value(node) : 0;
+	char pod[254];
+	int rc, round = 0;
+
+	if (json_is_string(node)) {
+		const char *s = json_string_value(node);
+
+		id = strtoll(s + (s[0] == 'n'), NULL, 10);
+	}
+	if (!r && id <= 0) {
+		action_result_set(res, ACTION_FAILED, "transfer_leader needs a known region or a node id");
+		return;
+	}
+	/* ledger.v1 moves leadership to a node: resolve the region to one. */
+	if (kt->cfg->api == K8S_API_LEDGER_V1 && id <= 0) {
+		if (admin_pod_in(kt, ctx, r, pod, sizeof(pod), &id, &err) != 0 ||
+		    (id <= 0 && !kt->dry_run)) {
+			action_result_set(res, ACTION_FAILED, "cannot pick a node of region %s: %s", r->name,
+					  err.msg[0] ? err.msg : "no node_ids for its Ready pods");
+			return;
+		}
+		if (kt->dry_run && id <= 0)
+			id = r->nnode_ids ? r->node_ids[0] : 0;
+	}
+	for (;;) {
+		struct action_ctx this_round = *ctx;
+		json_t *st = NULL;
+		int64_t round_end = clock_mono_ns() + TRANSFER_ROUND_NS;
+
+		int exit_code = 0;
+
+		round++;
+		json_decref(answer);
+		answer = NULL;
+		dr_error_clear(&err);
+		rc = issue_transfer(kt, ctx, r, id, &answer, &exit_code, &err);
+		if (rc == 1 && kt->server_dry_run) {
+			action_result_set(res, ACTION_OK, "server dry run: leadership transfer not run");
+			break;
+		}
+		if (rc < 0 && (kt->dry_run || action_ctx_expired(ctx) || !transfer_retryable(exit_code))) {
+			action_result_set(res, ACTION_FAILED, "%s failed: %s",
+					  k8s_call_method(kt->cfg, K8S_CALL_TRANSFER), err.msg);
+			break;
+		}
+		if (kt->dry_run)
+			break;
+		/* A refused request (another node won, no leader yet) is retried
+		 * like a transfer that landed elsewhere. */
+		if (!ctx->deadline_ns || round_end < ctx->deadline_ns)
+			this_round.deadline_ns = round_end;
+		if (rc == 0) {
+			int w = wait_leader(kt, id > 0 ? NULL : r, id, &this_round, &st);
+
+			json_decref(st);
+			if (w != -1 || action_ctx_expired(ctx))
+				break;
+		} else {
+			/* Refused while the cluster elects: the next round. */
+			int64_t left = round_end - clock_mono_ns();
+
+			if (left > 0)
+				action_ctx_sleep(ctx, left);
+		}
+		if (action_ctx_expired(ctx))
+			break;
+		if (ctx->journal)
+			journal_note(ctx->journal, "%s: leadership is not where it was sent after round %d "
+				     "(%s); asking again", ctx->step_name ? ctx->step_name : "transfer_leader",
+				     round, rc < 0 ? err.msg : "another node leads");
+	}
+	if (!res->message[0])
+		finish_leader_wait(kt, ctx, id > 0 ? NULL : r, id, answer, "transfer leadership", res);
+	json_decref(answer);
+}
+
+static void do_force_election(struct k8s_target *kt, json_t *args, const struct action_ctx *ctx,
+			      struct action_result *res)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	const struct k8s_region *r = arg_region(kt, args, "region");
+	int unsafe = plan_arg_bool(args, "allow_data_loss", 0);
+	json_t *payload, *answer = NULL;
+	char pod[254];
+	int64_t id = 0;
+	int rc;
+
+	if (!r) {
+		action_result_set(res, ACTION_FAILED, "unknown region '%s'", plan_arg_str(args, "region"));
+		return;
+	}
+	if (kt->cfg->api == K8S_API_LEDGER_V1) {
+		if (unsafe) {
+			action_result_set(res, ACTION_FAILED, "api ledger.v1 has no forced election: "
+					  "allow_data_loss cannot be honoured");
+			return;
+		}
+		/* Without data loss a forced election is a transfer to the region. */
+		do_transfer(kt, args, ctx, res);
+		return;
+	}
+	if (admin_pod_in(kt, ctx, r, pod, sizeof(pod), &id, &err) != 0) {
+		action_result_set(res, ACTION_FAILED, "cannot force an election in %s: %s", r->name, err.msg);
+		return;
+	}
+	payload = k8s_payload_force_election(kt->cfg, r->ledger_region, unsafe);
+	rc = grpc_call(kt, ctx, r, pod, K8S_CALL_FORCE_ELECTION, payload, &answer, &err);
+	json_decref(payload);
+	if (rc < 0) {
+		action_result_set(res, ACTION_FAILED, "ForceLeaderElection failed: %s", err.msg);
+		return;
+	}
+	if (rc == 1 && kt->server_dry_run) {
+		action_result_set(res, ACTION_OK, "server dry run: ForceLeaderElection not run");
+		return;
+	}
+	finish_leader_wait(kt, ctx, r, 0, answer, "force an election", res);
+	json_decref(answer);
+}
+
+static void do_snapshot(struct k8s_target *kt, json_t *args, const struct action_ctx *ctx,
+			struct action_result *res)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	struct pick picks[MAX_PICK];
+	struct k8s_argv a = K8S_ARGV_INIT;
+	json_t *sel = json_object(), *answer = NULL;
+	const char *copy_to = plan_arg_str(args, "copy_to"), *path;
+	char *copy = NULL, *pod_path = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (json_object_get(args, "node")) {
+		json_object_set_new(sel, "what", json_string("node"));
+		json_object_set(sel, "node", json_object_get(args, "node"));
+	} else {
+		json_object_set_new(sel, "what", json_string("leader"));
+	}
+	if (json_object_get(args, "region") && !json_object_get(args, "node")) {
+		json_object_set_new(sel, "what", json_string("follower"));
+		json_object_set(sel, "region", json_object_get(args, "region"));
+	}
+	rc = pick_pods(kt, sel, ctx, picks, &n, res);
+	json_decref(sel);
+	if (rc != 0)
+		return;
+	rc = grpc_call(kt, ctx, picks[0].r, picks[0].pod, K8S_CALL_SNAPSHOT, NULL, &answer, &err);
+	if (rc < 0) {
+		action_result_set(res, ACTION_FAILED, "CreateSnapshot in pod %s failed: %s", picks[0].pod, err.msg);
+		goto out;
+	}
+	if (rc == 1 && kt->server_dry_run) {
+		action_result_set(res, ACTION_OK, "server dry run: CreateSnapshot not run");
+		goto out;
+	}
+	path = json_string_value(json_object_get(answer, "path"));
+	if (!path)
+		path = json_string_value(json_object_get(answer, "snapshot_path"));
+	/* The runbook copies the whole snapshot directory when no file is named. */
+	pod_path = xstrdup(path ? path : kt->dry_run ? "<path CreateSnapshot answers>" : kt->cfg->snapshot_dir);
+	copy = copy_to ? xstrdup(copy_to) : xasprintf("snapshot-%s%s", ctx->step_name ? ctx->step_name : "drill",
+						       path ? ".bin" : "");
+	k8s_cmd_cp(&a, kt->cfg, picks[0].r, picks[0].pod, pod_path, copy, 1);
+	if (run1(kt, ctx, &a, K8S_RUN_READ, &err) < 0) {
+		action_result_set(res, ACTION_FAILED, "snapshot taken but copying it out failed: %s", err.msg);
+		goto out;
+	}
+	if (!answer)
+		answer = json_object();
+	json_object_set_new(answer, "copy", json_string(copy));
+	json_object_set_new(answer, "pod", json_string(picks[0].pod));
+	json_object_set_new(answer, "region", json_string(picks[0].r->name));
+	json_object_set_new(answer, "pod_path", json_string(pod_path));
+	pthread_mutex_lock(&kt->lock);
+	json_object_set(kt->snapshots, ctx->step_name ? ctx->step_name : "snapshot", answer);
+	pthread_mutex_unlock(&kt->lock);
+	action_result_set(res, ACTION_OK, "snapshot (index %lld) of pod %s in %s copied to %s",
+			  (long long)json_integer_value(json_object_get(answer, "index")), picks[0].pod,
+			  picks[0].r->context, copy);
+	res->data = answer;
+	answer = NULL;
+out:
+	free(copy);
+	free(pod_path);
+	json_decref(answer);
+}
+
+static void do_restore(struct k8s_target *kt, json_t *args, const struct action_ctx *ctx,
+		       struct action_result *res)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	const char *from = plan_arg_str(args, "from");
+	json_t *snap, *payload, *answer = NULL;
+	const struct k8s_region *r;
+	const char *local, *base;
+	char pod[254], *pod_path;
+	struct k8s_argv a = K8S_ARGV_INIT;
+	int64_t id;
+	int rc;
+
+	pthread_mutex_lock(&kt->lock);
+	snap = json_incref(json_object_get(kt->snapshots, from ? from : ""));
+	pthread_mutex_unlock(&kt->lock);
+	local = snap ? json_string_value(json_object_get(snap, "copy")) : from;
+	r = snap ? k8s_config_region(kt->cfg, json_string_value(json_object_get(snap, "region")))
+		 : k8s_config_region(kt->cfg, "primary");
+	if (!local || !r) {
+		action_result_set(res, ACTION_FAILED, "no snapshot named '%s'", from ? from : "");
+		json_decref(snap);
+		return;
+	}
+	if (admin_pod_in(kt, ctx, r, pod, sizeof(pod), &id, &err) != 0) {
+		action_result_set(res, ACTION_FAILED, "cannot restore: %s", err.msg);
+		json_decref(snap);
+		return;
+	}
+	/* Copy it in (the runbook's kubectl cp ./backup/ POD:DIR), then restore. */
+	base = strrchr(local, '/') ? strrchr(local, '/') + 1 : local;
+	pod_path = xasprintf("%s/%s", kt->cfg->snapshot_dir, base);
+	k8s_cmd_cp(&a, kt->cfg, r, pod, pod_path, local, 0);
+	if (kt->server_dry_run) {
+		char *d = k8s_argv_display(&a);
+
+		fprintf(kt->out, "  server dry run: not run (cp cannot be dry-run): %s\n", d);
+		free(d);
+		k8s_argv_release(&a);
+		action_result_set(res, ACTION_OK, "server dry run: restore not run");
+		goto out;
+	}
+	if (run1(kt, ctx, &a, K8S_RUN_CHANGE, &err) < 0) {
+		action_result_set(res, ACTION_FAILED, "cannot copy the snapshot into pod %s: %s", pod, err.msg);
+		goto out;
+	}
+	payload = k8s_payload_restore(kt->cfg, pod_path);
+	rc = grpc_call(kt, ctx, r, pod, K8S_CALL_RESTORE, payload, &answer, &err);
+	json_decref(payload);
+	if (rc < 0) {
+		action_result_set(res, ACTION_FAILED, "%s failed: %s", k8s_call_method(kt->cfg, K8S_CALL_RESTORE),
+				  err.msg);
+		goto out;
+	}
+	action_result_set(res, ACTION_OK, "restored from %s through pod %s in %s", local, pod, r->context);
+	res->data = answer;
+	answer = NULL;
+out:
+	free(pod_path);
+	json_decref(answer);
+	json_decref(snap);
+}
+
+typedef void (*k8s_action_fn)(struct k8s_target *kt, json_t *args, const struct action_ctx *ctx,
+			      struct action_result *res);
+
+static const struct {
+	const char *name;
+	k8s_action_fn fn;
+} k8s_actions[] = {
+	{ "scale", do_scale },
+	{ "kill", do_kill },
+	{ "drain_node", do_drain },
+	{ "zone_down", do_zone_down },
+	{ "start", do_uncordon },
+	{ "transfer_leader", do_transfer },
+	{ "force_election", do_force_election },
+	{ "snapshot", do_snapshot },
+	{ "restore_snapshot", do_restore },
+};
+
+void k8s_action(struct target *t, const char *action, json_t *args, const struct action_ctx *ctx,
+		struct action_result *res)
+{
+	struct k8s_target *kt = t->impl;
+
+	for (size_t i = 0; i < sizeof(k8s_actions) / sizeof(k8s_actions[0]); i++) {
+		if (strcmp(k8s_actions[i].name, action) != 0)
+			continue;
+		if (kt->dry_run)
+			fprintf(kt->out, "  %s %s:\n", ctx->step_name ? ctx->step_name : "step", action);
+		k8s_actions[i].fn(kt, args, ctx, res);
+		if (kt->dry_run && res->status == ACTION_OK && !res->message[0])
+			action_result_set(res, ACTION_OK, "dry run: commands printed");
+		return;
+	}
+	action_result_set(res, ACTION_UNSUPPORTED, "the kubernetes target cannot run '%s'", action);
+}

@@ -1,0 +1,120 @@
+/* Private to harness/target_k8s*.c: the Kubernetes target's state and the
+ * one function every kubectl call goes through. */
+#ifndef DR_HARNESS_TARGET_K8S_K8S_IMPL_H
+#define DR_HARNESS_TARGET_K8S_K8S_IMPL_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "harness/core/target.h"
+#include "harness/target/k8s/k8s_api.h"
+#include "harness/target/k8s/k8s_cmd.h"
+#include "harness/target/k8s/k8s_config.h"
+
+struct journal;
+
+struct k8s_target {
+	struct k8s_config *cfg;
+	int dry_run;              /* --dry-run: print, run nothing */
+	int server_dry_run;       /* --dry-run=server */
+	FILE *out;                /* where dry-run commands are printed (stdout) */
+	pthread_mutex_t lock;     /* the fields below: status() runs on several threads */
+	struct journal *journal;  /* the drill's journal, from start() */
+	size_t status_region;     /* region whose admin pod answered the last status */
+	char *last_status_cmd;    /* last journaled status read (deduplicated) */
+	int last_status_exit;
+	unsigned long status_reads;
+	int lease_held;
+	char holder[256];         /* this runner's Lease holderIdentity */
+	json_t *snapshots;        /* step name -> {pod, region, path, copy, answer} */
+	json_t *cordoned;         /* [{region, node}] this drill cordoned */
+	int64_t dry_run_commands;
+	json_t *pending;          /* commands run before start() knew the journal */
+	/* The state record beside the state file (harness/target/k8s/k8s_state.h),
+	 * "" until this drill owns one: the Lease holder and cordoned nodes. */
+	char record_path[4096];
+};
+
+/* What one kubectl call left behind. */
+struct k8s_out {
+	int ran;            /* 0: dry run (nothing ran) */
+	int exit_code;      /* -1: did not start, killed or timed out */
+	int timed_out;
+	char *out;          /* stdout (heap, "" when none) */
+	char *errout;       /* stderr */
+};
+
+#define K8S_OUT_INIT { 0, -1, 0, NULL, NULL }
+
+enum k8s_run_flags {
+	K8S_RUN_CHANGE = 1,      /* changes the cluster: printed but not run in a dry run */
+	K8S_RUN_READ = 2,        /* reads: also printed-only in a dry run */
+	K8S_RUN_QUIET = 4,       /* status polls: journaled only when their outcome changes */
+};
+
+/* Run argv with cfg's command timeout (or timeout_ns when > 0 and
+ * shorter), capture its output, journal it (journal may be NULL) and check
+ * the exit status.  In a dry run: print the command and return 1 (nothing
+ * ran).  Returns 0 when it exited 0, -1 with err quoting kubectl's stderr
+ * otherwise.  res is always filled (release with k8s_out_release). */
+int k8s_run(struct k8s_target *kt, struct k8s_out *res, const struct k8s_argv *argv,
+	    const char *stdin_data, int64_t timeout_ns, unsigned flags, struct journal *journal,
+	    struct dr_error *err);
+void k8s_out_release(struct k8s_out *res);
+
+/* The cluster status, trying each region's admin pod (the last one that
+ * answered first).  journal may be NULL. */
+int k8s_read_status(struct k8s_target *kt, json_t **out, int64_t timeout_ns,
+		    struct journal *journal, struct dr_error *err);
+/* Pods of region r (sorted by ordinal). */
+int k8s_read_pods(struct k8s_target *kt, const struct k8s_region *r, struct k8s_pod **out,
+		  size_t *n, struct journal *journal, struct dr_error *err);
+
+/* Actions (harness/target/k8s/k8s_actions.c). */
+void k8s_action(struct target *t, const char *action, json_t *args, const struct action_ctx *ctx,
+		struct action_result *res);
+
+/* Uncordon every node drain_node/zone_down cordoned; warns on failure. */
+void k8s_uncordon_all(struct k8s_target *kt, const struct action_ctx *ctx);
+
+/* The Lease drill lock (harness/target/k8s/k8s_lease.c). */
+int k8s_lease_acquire(struct k8s_target *kt, struct dr_error *err);
+void k8s_lease_release(struct k8s_target *kt);
+
+/* The Lease as read back (k8s_lease_get). */
+struct k8s_lease_info {
+	char holder[256];         /* holderIdentity, "(nobody)" when unset */
+	int64_t renew_s;          /* renewTime (else acquireTime), epoch seconds; -1 unknown */
+	int duration_s;           /* leaseDurationSeconds; 0 unknown */
+};
+
+/* The region whose namespace holds the Lease: the primary, else the first. */
+const struct k8s_region *k8s_lease_region(const struct k8s_config *cfg);
+/* Read the Lease.  *absent = 1 (and -1 returned) when it does not exist.
+ * In a dry run the command is printed and 1 returned. */
+int k8s_lease_get(struct k8s_target *kt, struct k8s_lease_info *li, int *absent,
+		  struct dr_error *err);
+int k8s_lease_delete(struct k8s_target *kt, struct dr_error *err);
+
+/* The state file (harness/target/k8s/k8s_state.c): t->state_path.  Creates the
+ * state directory (0700) and, when no earlier drill's state is there, this
+ * drill's record (0600).  NULL in dry runs. */
+char *k8s_state_path_hook(struct target *t);
+/* Rewrite this drill's record (holder, cordoned nodes) when it owns one;
+ * warns on failure.  Call after kt->cordoned changed. */
+void k8s_state_note(struct k8s_target *kt);
+/* Remove this drill's record (its Lease is released). */
+void k8s_state_forget(struct k8s_target *kt);
+
+/* Confirmation before the first change (harness/target/k8s/k8s_confirm.c).
+ * interactive < 0: decided by isatty.  Returns 0 (confirmed),
+ * TARGET_K8S_EUSAGE (non-interactive without --yes, or declined). */
+int k8s_confirm(const struct k8s_config *cfg, int yes, int interactive, FILE *in, FILE *out,
+		struct dr_error *err);
+/* The summary printed before asking: contexts, namespaces, StatefulSets. */
+void k8s_print_plan(const struct k8s_config *cfg, FILE *out);
+
+#endif

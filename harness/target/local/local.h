@@ -1,0 +1,23 @@
+/* The local target: the bundled ledger cluster (ledger/cluster/cluster.h), started
+ * fresh with the plan's topology and timing, or attached with --cluster. */
+#ifndef DR_HARNESS_TARGET_LOCAL_LOCAL_H
+#define DR_HARNESS_TARGET_LOCAL_LOCAL_H
+
+#include "common/error.h"
+#include "harness/core/target.h"
+
+struct plan;
+
+struct target_local_opts {
+	const char *cluster_dir;  /* attach to this running cluster; NULL: start one */
+	const char *root_dir;     /* where a fresh cluster's directory is made; NULL:
+				   * $DRILLRIG_CLUSTER_ROOT, else $TMPDIR or /tmp */
+	int keep;                 /* leave a started cluster running at the end */
+};
+
+#define TARGET_LOCAL_OPTS_INIT { NULL, NULL, 0 }
+
+int target_local_new(struct target **out, const struct plan *plan,
+		     const struct target_local_opts *opts, struct dr_error *err);
+
+#endif

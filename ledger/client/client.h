@@ -1,0 +1,95 @@
+/* ledger client: libcurl + jansson client of ledgerd's HTTP/JSON API,
+ * shared by the drill harness (workload thread, probes) and the tests.
+ *
+ * One instance keeps one CURL easy handle per node (keep-alive) and a
+ * "current node".  An instance is NOT thread-safe: use one per thread.
+ *
+ * ledger_append makes exactly ONE attempt against the current node and
+ * classifies the outcome; the caller retries with the same (client_id,
+ * sequence), which the ledger deduplicates.  After NOT_LEADER the current
+ * node becomes the named leader (or the next node); after a connection
+ * failure or a timeout it becomes the next node. */
+#ifndef DR_LEDGER_CLIENT_CLIENT_H
+#define DR_LEDGER_CLIENT_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/error.h"
+
+struct ledger_client;
+
+struct ledger_client_opts {
+	long timeout_ms;         /* per Append call (whole request); default 200 */
+	long connect_timeout_ms; /* TCP connect; default 100 */
+	long admin_timeout_ms;   /* ledger_call / status / read; default 2000 */
+	const char *admin_token; /* sent as "Authorization: Bearer ..." (copied); NULL: none */
+};
+
+#define LEDGER_CLIENT_OPTS_INIT { 200, 100, 2000, NULL }
+
+enum ledger_outcome {
+	LEDGER_OUTCOME_OK = 0,            /* acknowledged: committed at index/term */
+	LEDGER_OUTCOME_DEFINITE_FAILURE,  /* certainly not appended */
+	LEDGER_OUTCOME_UNKNOWN,           /* may or may not be appended */
+};
+
+struct ledger_append_result {
+	enum ledger_outcome outcome;
+	uint64_t index;          /* OK only */
+	uint64_t term;           /* OK only */
+	char code[32];           /* error code ("NOT_LEADER", ...), "TRANSPORT" for curl
+				  * failures, "" on OK */
+	char message[256];       /* error text, "" on OK */
+	char leader[128];        /* NOT_LEADER: leader's address, "" when unknown */
+	int node;                /* index of the node the attempt went to */
+	long http_status;        /* 0 when no HTTP answer arrived */
+	int64_t latency_ns;
+	int timed_out;           /* TRANSPORT: the per-call timeout expired */
+	int refused;             /* TRANSPORT: no connection (request never sent) */
+};
+
+/* addresses: "host:port" (or "http://host:port"), copied.  Returns 0 or -1
+ * with err set (no addresses, curl init failure). */
+int ledger_client_new(struct ledger_client **out, const char *const addresses[], size_t n,
+		      const struct ledger_client_opts *opts, struct dr_error *err);
+void ledger_client_free(struct ledger_client *c);
+
+size_t ledger_client_size(const struct ledger_client *c);
+const char *ledger_client_address(const struct ledger_client *c, size_t node);
+int ledger_client_current(const struct ledger_client *c);
+void ledger_client_set_current(struct ledger_client *c, int node);
+
+/* One Append attempt; see the header comment.  Returns 0 when the outcome
+ * is OK, -1 otherwise (res says why). */
+int ledger_append(struct ledger_client *c, const char *client_id, uint64_t sequence,
+		  const char *payload, struct ledger_append_result *res);
+
+/* Generic call: POST /<method> with req (NULL: {}) to node (-1: current).
+ * method is "service/Method", e.g. "inferadb.ledger.v1.Admin/GetClusterStatus".
+ * Returns 0 when an HTTP answer with a JSON body arrived (any status; *resp
+ * is a new reference, *http_status its status), -1 with err set otherwise. */
+int ledger_call(struct ledger_client *c, int node, const char *method, const json_t *req,
+		json_t **resp, long *http_status, struct dr_error *err);
+
+/* GetClusterStatus from the first node that answers 200, starting at the
+ * current one (followers forward to the leader).  *out is a new reference. */
+int ledger_cluster_status(struct ledger_client *c, json_t **out, struct dr_error *err);
+/* Index (into the addresses) of the node the cluster reports as leader;
+ * -1 with err set when there is none or it is not among the addresses. */
+int ledger_leader_index(struct ledger_client *c, struct dr_error *err);
+/* The object with this "id" in a GetClusterStatus members array (or the
+ * supervisor's nodes array), NULL when none.  Borrowed from members. */
+json_t *ledger_member_by_id(const json_t *members, json_int_t id);
+/* Every entry, in index order, paged with Read from the leader.  *entries
+ * is a new JSON array of {index, term, client_id, sequence, payload}. */
+int ledger_read_all(struct ledger_client *c, json_t **entries, struct dr_error *err);
+/* The same, one page at a time: fn sees every entry (borrowed, valid during
+ * the call) in index order, so a reader of a long ledger holds one page. */
+typedef void (*ledger_entry_fn)(const json_t *entry, void *payload);
+int ledger_read_each(struct ledger_client *c, ledger_entry_fn fn, void *payload,
+		     struct dr_error *err);
+
+#endif

@@ -1,0 +1,46 @@
+/* The ledger's wire contract shared by ledgerd and its client: method
+ * paths, error code names and the HTTP status each code travels with.
+ * See docs/ledger-api.md. */
+#ifndef DR_LEDGER_CLIENT_WIRE_H
+#define DR_LEDGER_CLIENT_WIRE_H
+
+#define LEDGER_SVC_LEDGER "inferadb.ledger.v1.Ledger"
+#define LEDGER_SVC_ADMIN "inferadb.ledger.v1.Admin"
+#define LEDGER_SVC_DEBUG "inferadb.ledger.v1.Debug"
+#define LEDGER_SVC_HEALTH "grpc.health.v1.Health"
+
+#define LEDGER_PATH_APPEND "/" LEDGER_SVC_LEDGER "/Append"
+#define LEDGER_PATH_READ "/" LEDGER_SVC_LEDGER "/Read"
+#define LEDGER_PATH_STATUS "/" LEDGER_SVC_ADMIN "/GetClusterStatus"
+
+/* Largest request body the daemon accepts (413 above). */
+#define LEDGER_MAX_BODY (1024 * 1024)
+/* Limits on Append fields (400 above). */
+#define LEDGER_MAX_CLIENT_ID 256
+#define LEDGER_MAX_PAYLOAD (512 * 1024)
+/* Read: default and largest page. */
+#define LEDGER_READ_DEFAULT_LIMIT 1000
+#define LEDGER_READ_MAX_LIMIT 10000
+
+enum ledger_code {
+	LEDGER_OK = 0,
+	LEDGER_NOT_LEADER,
+	LEDGER_UNKNOWN_OUTCOME,
+	LEDGER_INVALID_ARGUMENT,
+	LEDGER_NOT_FOUND,
+	LEDGER_UNAVAILABLE,
+	LEDGER_UNAUTHENTICATED,
+	LEDGER_FAILED_PRECONDITION,
+	LEDGER_METHOD_NOT_ALLOWED, /* code name INVALID_ARGUMENT, status 405 */
+	LEDGER_TOO_LARGE,          /* code name INVALID_ARGUMENT, status 413 */
+	LEDGER_CODE_COUNT
+};
+
+/* "NOT_LEADER", ...; "OK" for LEDGER_OK. */
+const char *ledger_code_name(enum ledger_code code);
+/* The HTTP status a code is answered with (NOT_LEADER: 421). */
+int ledger_code_http_status(enum ledger_code code);
+/* Parse a code name; LEDGER_CODE_COUNT when unknown. */
+enum ledger_code ledger_code_parse(const char *name);
+
+#endif

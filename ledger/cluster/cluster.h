@@ -1,0 +1,133 @@
+/* The local ledger cluster: a set of ledgerd processes on loopback, owned by
+ * a detached supervisor that keeps each region's desired replica count like
+ * a Kubernetes StatefulSet and takes commands over a unix socket.
+ *
+ * A cluster lives in one directory DIR:
+ *   DIR/cluster.json      state: nodes, pids, regions, timing (the supervisor
+ *                         rewrites it atomically on every change)
+ *   DIR/peers.json        the peers file every ledgerd reads
+ *   DIR/supervisor.sock   the supervisor's command socket (one JSON line in,
+ *                         one JSON line out)
+ *   DIR/supervisor.log    the supervisor's own log
+ *   DIR/n<id>/            node data directories, DIR/n<id>.log their output
+ *   DIR/restored/         a cluster restored from a snapshot (a cluster
+ *                         directory of its own, with its own supervisor)
+ *
+ * Callers (the drill runner's local target, `drillrig cluster ...`) never
+ * signal nodes behind the supervisor's back: every action is a request.
+ * All functions return 0 or a negative value with err filled.
+ */
+#ifndef DR_LEDGER_CLUSTER_CLUSTER_H
+#define DR_LEDGER_CLUSTER_CLUSTER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "common/error.h"
+
+#define CLUSTER_MAX_REGIONS 16
+#define CLUSTER_MAX_NODES 64
+#define CLUSTER_NAME_MAX 32
+
+enum cluster_role {
+	CLUSTER_ROLE_PRIMARY,
+	CLUSTER_ROLE_DR,
+	CLUSTER_ROLE_WITNESS,
+};
+
+struct cluster_region_spec {
+	char name[CLUSTER_NAME_MAX + 1];  /* [a-z][a-z0-9-]* */
+	enum cluster_role role;
+	int size;                         /* nodes, >= 1 */
+	int zones;                        /* zones <name>-a, -b, ...; nodes alternate */
+};
+
+struct cluster_spec {
+	struct cluster_region_spec regions[CLUSTER_MAX_REGIONS];
+	int nregions;
+	int election_timeout_ms;          /* default 300 */
+	int heartbeat_ms;                 /* default 30 */
+	int enable_debug;
+	const char *ledgerd_path;         /* NULL: cluster_find_ledgerd() */
+	const char *seed_snapshot;        /* NULL, or every node starts from it */
+	int64_t ready_timeout_ns;         /* cluster_up's wait for a leader; default 30 s */
+};
+
+/* Default topology primary=2,dr=2,witness=1 (2 zones each), 300/30 ms:
+ * losing the whole primary region keeps a quorum of 3 out of 5. */
+void cluster_spec_init(struct cluster_spec *spec);
+
+/* Parse "primary=2,dr=2,witness=1" (a region named after its role) or
+ * "us-west:primary=3,eu:dr=2" (name:role=count); a count may carry a zone
+ * count, "primary=3/3".  Replaces spec's regions; on failure spec's regions
+ * are untouched and err names the offending item. */
+int cluster_topology_parse(struct cluster_spec *spec, const char *text,
+			   struct dr_error *err);
+/* Render the regions back as "name:role=count/zones,..." (heap string). */
+char *cluster_topology_format(const struct cluster_spec *spec);
+
+const char *cluster_role_name(enum cluster_role role);
+int cluster_role_parse(enum cluster_role *out, const char *name);
+
+/* Locate executables: ledgerd next to this executable (/proc/self/exe),
+ * then $LEDGERD_BIN, then PATH; drillrig (which hosts the supervisor) is
+ * this executable when it is drillrig, then next to it, then $DRILLRIG_BIN,
+ * then PATH.  *out is a heap string. */
+int cluster_find_ledgerd(char **out, struct dr_error *err);
+int cluster_find_drillrig(char **out, struct dr_error *err);
+
+/* Start a cluster in dir (created; it must not hold a running cluster):
+ * picks a free random loopback network 127.A.B.0, writes peers.json and
+ * cluster.json, starts the detached supervisor (new session: it outlives
+ * the caller) and returns once a leader is elected and every node answers,
+ * or fails after spec->ready_timeout_ns, taking everything down again. */
+int cluster_up(const char *dir, const struct cluster_spec *spec,
+	       struct dr_error *err);
+
+/* Send one command (a JSON object, serialized as one line) to the
+ * supervisor of dir (ledger/client/supervisor_socket.h) and read its one-line answer into *out (caller owns,
+ * json_decref).  An answer {"ok":false,"error":E} is returned as -1 with
+ * err = E; *out is still set then. */
+int cluster_request(json_t **out, const char *dir, json_t *request,
+		    int64_t timeout_ns, struct dr_error *err);
+
+/* Stop everything: asks the supervisor to shut down (which stops the
+ * nodes and a restored cluster), waits a bounded time, then SIGKILLs any
+ * process cluster.json still names.  Leaves nothing running; data stays. */
+int cluster_down(const char *dir, struct dr_error *err);
+
+/* Read DIR/cluster.json (caller owns *out). */
+int cluster_load(json_t **out, const char *dir, struct dr_error *err);
+
+/* Typed wrappers around cluster_request; *out may be NULL when the caller
+ * does not need the answer. */
+int cluster_kill(json_t **out, const char *dir, int node, const char *signal_name,
+		 struct dr_error *err);
+int cluster_stop(json_t **out, const char *dir, int node, struct dr_error *err);
+int cluster_start(json_t **out, const char *dir, int node, struct dr_error *err);
+int cluster_pause(json_t **out, const char *dir, int node, struct dr_error *err);
+int cluster_resume(json_t **out, const char *dir, int node, struct dr_error *err);
+/* replicas < 0 means the topology's size ("normal"). */
+int cluster_scale(json_t **out, const char *dir, const char *region, int replicas,
+		  struct dr_error *err);
+int cluster_promote(json_t **out, const char *dir, const char *region,
+		    int allow_data_loss, struct dr_error *err);
+int cluster_restore(json_t **out, const char *dir, const char *snapshot,
+		    struct dr_error *err);
+int cluster_supervisor_status(json_t **out, const char *dir, struct dr_error *err);
+
+/* GetClusterStatus from the first node that answers (any node forwards to
+ * the leader), merged with the supervisor's per-node pid, desired state and
+ * restart count (members[].pid, .process, .restarts).  When no node
+ * answers, the supervisor's view alone with "leader": null. */
+int cluster_status(json_t **out, const char *dir, struct dr_error *err);
+
+/* Wait until some node reports a leader and every running node answers. */
+int cluster_wait_ready(const char *dir, int64_t timeout_ns, struct dr_error *err);
+
+/* Signal numbers by name: "KILL", "SIGKILL", "9" (-1 when unknown). */
+int cluster_signal_parse(const char *name);
+
+#endif

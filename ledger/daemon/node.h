@@ -1,0 +1,165 @@
+/* One ledgerd node: the libuv loop with libraft, the ledger state machine,
+ * and the queue of calls that HTTP threads hand to the loop.
+ *
+ * Threads: struct raft, the state machine and everything marked "loop" are
+ * touched only on the loop thread (notes/libraft-0.15.md, gotcha 10).
+ * HTTP threads build a struct ledgerd_call, queue it under node->mu, wake
+ * the loop with uv_async_send and wait on the call's condition variable.
+ * The loop answers every call before it stops, so stopping the HTTP
+ * daemon never hangs. */
+#ifndef DR_LEDGER_DAEMON_NODE_H
+#define DR_LEDGER_DAEMON_NODE_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <raft.h>
+#include <raft/uv.h>
+#include <uv.h>
+
+#include "common/error.h"
+#include "ledger/daemon/config.h"
+#include "ledger/daemon/fsm.h"
+#include "ledger/daemon/metrics.h"
+#include "ledger/daemon/transport.h"
+#include "ledger/client/wire.h"
+
+struct ledgerd_node;
+struct ledgerd_call;
+
+enum ledgerd_route_kind { ROUTE_LEDGER, ROUTE_ADMIN, ROUTE_DEBUG, ROUTE_HEALTH };
+
+struct ledgerd_route {
+	const char *path;       /* "/inferadb.ledger.v1.Ledger/Append" */
+	const char *method;     /* metric label: "Append" */
+	enum ledgerd_route_kind kind;
+	/* HTTP thread: check the request body shape; -1 with err set answers
+	 * INVALID_ARGUMENT.  NULL: any JSON object. */
+	int (*validate)(const json_t *req, struct dr_error *err);
+	/* Loop thread: run the call, now or later, ending in ledgerd_call_*. */
+	void (*run)(struct ledgerd_node *n, struct ledgerd_call *c);
+};
+
+/* What the HTTP thread does once the loop has answered. */
+enum ledgerd_call_action {
+	CALL_ANSWER,      /* send status + resp */
+	CALL_FORWARD,     /* relay the request to forward_addr (the leader) */
+	CALL_SUPERVISOR,  /* send supervisor_msg to the supervisor socket */
+};
+
+struct ledgerd_call {
+	const struct ledgerd_route *route;
+	json_t *req;              /* parsed body (object), owned */
+	int forwarded;            /* arrived from another node's forward */
+	/* answer (written by the loop before done) */
+	int http_status;
+	json_t *resp;
+	enum ledgerd_call_action action;
+	char *forward_addr;
+	json_t *supervisor_msg;
+	int done;                 /* under node->mu */
+	int refs;                 /* under node->mu: HTTP thread + loop */
+	pthread_cond_t cond;
+	/* loop-side state of asynchronous steps */
+	struct raft_apply apply;
+	struct raft_barrier barrier;
+	struct raft_transfer transfer;
+	struct raft_change change;
+	raft_id target;
+	int step;                 /* handler's own progress through async steps */
+	int wrote;                /* raft_apply was called: errors are UNKNOWN_OUTCOME */
+	int answered;             /* loop: the HTTP thread has its answer */
+	int pending;              /* loop: libraft callbacks still to come */
+	struct ledgerd_call *next;             /* queue (under mu) */
+	struct ledgerd_call *inflight_prev, *inflight_next; /* loop */
+	struct ledgerd_node *node;
+};
+
+#define LEDGERD_RING 4096
+#define LEDGERD_MAX_MEMBERS 64
+
+struct ledgerd_node {
+	struct ledgerd_config cfg;
+	struct ledgerd_peers peers;   /* base member metadata (DATA/ledgerd.json) */
+	struct ledgerd_peers peers_arg; /* --peers file, fallback metadata */
+	char *raft_dir;
+	char *snap_dir;
+	char *admin_token;            /* NULL: admin calls need no token */
+
+	uv_loop_t loop;
+	uv_async_t wake;
+	uv_timer_t tick;
+	uv_signal_t sigterm, sigint;
+	struct raft raft;
+	struct raft_io io;
+	struct raft_fsm fsm;
+	struct ledgerd_transport transport;
+	struct ledger_fsm ledger;     /* loop */
+
+	pthread_mutex_t mu;
+	struct ledgerd_call *queue_head, *queue_tail; /* mu */
+	int stopping;                 /* mu: new calls are refused */
+	struct ledgerd_gauges gauges; /* mu */
+
+	/* loop */
+	struct ledgerd_call *inflight;
+	int closing;
+	int was_leader;
+	int ready;                    /* leader and its post-election barrier applied */
+	struct raft_barrier ready_barrier;
+	int ready_barrier_pending;
+	raft_id logged_leader;
+	int64_t refuse_until_ns;
+	int refusing;
+	struct { raft_index index; int64_t ns; } ring[LEDGERD_RING];
+	size_t ring_next;
+	struct { raft_id id; int64_t ns; } contact[LEDGERD_MAX_MEMBERS];
+	int64_t behind_since_ns;
+	int64_t no_leader_since_ns;
+	int64_t leader_since_ns;
+	int witness_transfer_pending;
+	struct raft_transfer witness_transfer;
+
+	struct ledgerd_metrics metrics;
+	struct MHD_Daemon *httpd;
+};
+
+/* Set up everything (data dir, seed, bootstrap, raft, HTTP) and run the
+ * loop until SIGTERM/SIGINT.  Returns the process exit code. */
+int ledgerd_node_run(const struct ledgerd_config *cfg);
+
+/* Hand a call to the loop and wait for its answer (HTTP threads). */
+void ledgerd_node_submit(struct ledgerd_node *n, struct ledgerd_call *c);
+/* Drop a reference (frees the call with the last one). */
+void ledgerd_call_unref(struct ledgerd_node *n, struct ledgerd_call *c);
+
+/* Loop thread: answer a call. resp is stolen. */
+void ledgerd_call_ok(struct ledgerd_node *n, struct ledgerd_call *c, json_t *resp);
+void ledgerd_call_error(struct ledgerd_node *n, struct ledgerd_call *c, enum ledger_code code,
+			const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* NOT_LEADER with the leader's HTTP address (when known). */
+void ledgerd_call_not_leader(struct ledgerd_node *n, struct ledgerd_call *c);
+/* Forward to the leader when one is known and the call was not forwarded
+ * already; returns 1 when it did (the call is answered), else 0. */
+int ledgerd_call_forward_to_leader(struct ledgerd_node *n, struct ledgerd_call *c);
+void ledgerd_call_supervisor(struct ledgerd_node *n, struct ledgerd_call *c, json_t *msg);
+/* Loop thread: a libraft callback for c fired; returns 1 when the call
+ * was answered meanwhile (the callback must then just return). */
+int ledgerd_call_callback(struct ledgerd_node *n, struct ledgerd_call *c);
+
+/* Loop helpers used by the handlers. */
+json_t *ledgerd_member_meta(struct ledgerd_node *n, raft_id id); /* borrowed or NULL */
+const char *ledgerd_member_str(struct ledgerd_node *n, raft_id id, const char *key);
+json_t *ledgerd_leader_json(struct ledgerd_node *n); /* new ref; json null when none */
+int64_t ledgerd_member_last_contact_ns(struct ledgerd_node *n, raft_id id);
+/* Leader: monotonic time an entry at or after index was proposed (0: unknown). */
+int64_t ledgerd_ring_time(struct ledgerd_node *n, raft_index index);
+void ledgerd_ring_record(struct ledgerd_node *n, raft_index index);
+/* Most caught-up voter (other than self unless include_self) whose metadata
+ * matches region (or region_role when by_role); 0 when none. */
+raft_id ledgerd_pick_in_region(struct ledgerd_node *n, const char *region, int by_role,
+			       int include_self);
+void ledgerd_apply_partition(struct ledgerd_node *n, const raft_id *ids, size_t count);
+
+#endif

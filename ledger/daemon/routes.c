@@ -1,0 +1,42 @@
+/* The route table: every method ledgerd serves. */
+#include <string.h>
+
+#include "ledger/daemon/http.h"
+#include "ledger/daemon/node.h"
+#include "ledger/daemon/svc.h"
+
+#define L "/" LEDGER_SVC_LEDGER "/"
+#define A "/" LEDGER_SVC_ADMIN "/"
+#define D "/" LEDGER_SVC_DEBUG "/"
+
+static const struct ledgerd_route routes[] = {
+	{ L "Append", "Append", ROUTE_LEDGER, ledgerd_validate_append, ledgerd_run_append },
+	{ L "Read", "Read", ROUTE_LEDGER, ledgerd_validate_read, ledgerd_run_read },
+	{ "/" LEDGER_SVC_HEALTH "/Check", "HealthCheck", ROUTE_HEALTH, NULL, ledgerd_run_health },
+	{ A "GetClusterStatus", "GetClusterStatus", ROUTE_ADMIN, NULL, ledgerd_run_status },
+	{ A "RequestLeaderTransfer", "RequestLeaderTransfer", ROUTE_ADMIN, ledgerd_validate_transfer,
+	  ledgerd_run_transfer },
+	{ A "ForceLeaderElection", "ForceLeaderElection", ROUTE_ADMIN, ledgerd_validate_force,
+	  ledgerd_run_force },
+	{ A "CreateSnapshot", "CreateSnapshot", ROUTE_ADMIN, NULL, ledgerd_run_snapshot },
+	{ A "RestoreFromSnapshot", "RestoreFromSnapshot", ROUTE_ADMIN, ledgerd_validate_restore,
+	  ledgerd_run_restore },
+	{ A "AddMember", "AddMember", ROUTE_ADMIN, ledgerd_validate_add_member, ledgerd_run_add_member },
+	{ A "RemoveMember", "RemoveMember", ROUTE_ADMIN, ledgerd_validate_remove_member,
+	  ledgerd_run_remove_member },
+	{ D "Partition", "DebugPartition", ROUTE_DEBUG, ledgerd_validate_partition, ledgerd_run_partition },
+	{ D "Heal", "DebugHeal", ROUTE_DEBUG, NULL, ledgerd_run_heal },
+	{ D "RefuseWrites", "DebugRefuseWrites", ROUTE_DEBUG, ledgerd_validate_refuse, ledgerd_run_refuse },
+	{ D "DropEntry", "DebugDropEntry", ROUTE_DEBUG, ledgerd_validate_drop, ledgerd_run_drop },
+	{ D "Digest", "DebugDigest", ROUTE_DEBUG, NULL, ledgerd_run_digest },
+};
+
+const struct ledgerd_route *ledgerd_route_find(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof routes / sizeof routes[0]; i++)
+		if (strcmp(routes[i].path, path) == 0)
+			return &routes[i];
+	return NULL;
+}

@@ -1,0 +1,112 @@
+/* Snapshot file format with an embedded SHA-256 (see ledger/daemon/snapfile.h). */
+#include "ledger/daemon/snapfile.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fsutil.h"
+#include "common/numparse.h"
+#include "common/strbuf.h"
+
+#define SNAP_MAGIC "LEDGERD-SNAPSHOT 1 "
+#define SNAP_MAX_FILE ((size_t)2 << 30)
+
+int ledgerd_snapfile_write(struct ledgerd_snapinfo *out, const char *path,
+			   const char *body, size_t len, uint64_t index, uint64_t term,
+			   struct dr_error *err)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char hex[SHA256_HEX_LEN];
+	int rc = -1;
+
+	sha256_hex(hex, body, len);
+	strbuf_addf(&sb, SNAP_MAGIC "index=%" PRIu64 " term=%" PRIu64 " bytes=%zu sha256=%s\n",
+		    index, term, len, hex);
+	strbuf_add(&sb, body, len);
+	if (fs_write_atomic(path, sb.buf, sb.len, err) != 0) {
+		dr_error_wrap(err, "cannot write snapshot '%s'", path);
+		goto out;
+	}
+	out->index = index;
+	out->term = term;
+	out->size = sb.len;
+	sha256_hex(out->sha256, sb.buf, sb.len);
+	rc = 0;
+out:
+	strbuf_release(&sb);
+	return rc;
+}
+
+/* Parse "key=<uint>" from a header field. */
+static int field_u64(uint64_t *out, const char *field, const char *key)
+{
+	size_t kl = strlen(key);
+	int64_t v;
+
+	if (strncmp(field, key, kl) != 0 || field[kl] != '=')
+		return -1;
+	if (parse_int64(&v, field + kl + 1, 0, INT64_MAX) != 0)
+		return -1;
+	*out = (uint64_t)v;
+	return 0;
+}
+
+int ledgerd_snapfile_read(char **body, size_t *len, struct ledgerd_snapinfo *info,
+			  const char *path, struct dr_error *err)
+{
+	char *data = NULL, *nl, *fields[5], hex[SHA256_HEX_LEN];
+	size_t flen = 0, blen;
+	uint64_t bytes = 0;
+	int rc = -1, n = 0;
+	char *header = NULL, *p;
+
+	if (fs_read_file(&data, &flen, path, SNAP_MAX_FILE, err) != 0)
+		goto out;
+	if (flen < strlen(SNAP_MAGIC) || memcmp(data, SNAP_MAGIC, strlen(SNAP_MAGIC)) != 0) {
+		dr_error_set(err, "snapshot '%s' is not a ledgerd snapshot (bad header)", path);
+		goto out;
+	}
+	nl = memchr(data, '\n', flen < 512 ? flen : 512);
+	if (!nl) {
+		dr_error_set(err, "snapshot '%s' has a truncated header", path);
+		goto out;
+	}
+	header = xstrndup(data + strlen(SNAP_MAGIC), (size_t)(nl - data) - strlen(SNAP_MAGIC));
+	/* Split on single spaces (the writer never emits more). */
+	for (p = header; p && n < 5; n++) {
+		fields[n] = p;
+		p = strchr(p, ' ');
+		if (p)
+			*p++ = '\0';
+	}
+	if (n != 4 || field_u64(&info->index, fields[0], "index") != 0 ||
+	    field_u64(&info->term, fields[1], "term") != 0 ||
+	    field_u64(&bytes, fields[2], "bytes") != 0 || strncmp(fields[3], "sha256=", 7) != 0 ||
+	    strlen(fields[3] + 7) != 64) {
+		dr_error_set(err, "snapshot '%s' has a malformed header", path);
+		goto out;
+	}
+	blen = flen - (size_t)(nl + 1 - data);
+	if (blen != bytes) {
+		dr_error_set(err, "snapshot '%s' is corrupt: body is %zu bytes, header says %" PRIu64,
+			     path, blen, bytes);
+		goto out;
+	}
+	sha256_hex(hex, nl + 1, blen);
+	if (strcmp(hex, fields[3] + 7) != 0) {
+		dr_error_set(err, "snapshot '%s' is corrupt: sha256 mismatch (header %s, content %s)",
+			     path, fields[3] + 7, hex);
+		goto out;
+	}
+	info->size = flen;
+	sha256_hex(info->sha256, data, flen);
+	*len = blen;
+	*body = xstrndup(nl + 1, blen);
+	rc = 0;
+out:
+	free(header);
+	free(data);
+	return rc;
+}

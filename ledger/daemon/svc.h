@@ -1,0 +1,45 @@
+/* Request handlers of ledgerd, one file per service:
+ * ledger/daemon/svc_ledger.c (Ledger, Health), ledger/daemon/svc_admin.c (Admin),
+ * ledger/daemon/svc_debug.c (Debug).  Validators run on HTTP threads and are
+ * exported for unit tests; run functions run on the loop thread. */
+#ifndef DR_LEDGER_DAEMON_SVC_H
+#define DR_LEDGER_DAEMON_SVC_H
+
+#include <jansson.h>
+
+#include "common/error.h"
+
+struct ledgerd_node;
+struct ledgerd_call;
+
+int ledgerd_validate_append(const json_t *req, struct dr_error *err);
+int ledgerd_validate_read(const json_t *req, struct dr_error *err);
+int ledgerd_validate_transfer(const json_t *req, struct dr_error *err);
+int ledgerd_validate_force(const json_t *req, struct dr_error *err);
+int ledgerd_validate_restore(const json_t *req, struct dr_error *err);
+int ledgerd_validate_add_member(const json_t *req, struct dr_error *err);
+int ledgerd_validate_remove_member(const json_t *req, struct dr_error *err);
+int ledgerd_validate_partition(const json_t *req, struct dr_error *err);
+int ledgerd_validate_refuse(const json_t *req, struct dr_error *err);
+int ledgerd_validate_drop(const json_t *req, struct dr_error *err);
+
+void ledgerd_run_append(struct ledgerd_node *n, struct ledgerd_call *c);
+void ledgerd_run_read(struct ledgerd_node *n, struct ledgerd_call *c);
+void ledgerd_run_health(struct ledgerd_node *n, struct ledgerd_call *c);
+void ledgerd_run_status(struct ledgerd_node *n, struct ledgerd_call *c);
+void ledgerd_run_transfer(struct ledgerd_node *n, struct ledgerd_call *c);
+void ledgerd_run_force(struct ledgerd_node *n, struct ledgerd_call *c);
+void ledgerd_run_snapshot(struct ledgerd_node *n, struct ledgerd_call *c);
+void ledgerd_run_restore(struct ledgerd_node *n, struct ledgerd_call *c);
+void ledgerd_run_add_member(struct ledgerd_node *n, struct ledgerd_call *c);
+void ledgerd_run_remove_member(struct ledgerd_node *n, struct ledgerd_call *c);
+void ledgerd_run_partition(struct ledgerd_node *n, struct ledgerd_call *c);
+void ledgerd_run_heal(struct ledgerd_node *n, struct ledgerd_call *c);
+void ledgerd_run_refuse(struct ledgerd_node *n, struct ledgerd_call *c);
+void ledgerd_run_drop(struct ledgerd_node *n, struct ledgerd_call *c);
+void ledgerd_run_digest(struct ledgerd_node *n, struct ledgerd_call *c);
+
+/* Cluster status as this node sees it (leader view or own view). */
+json_t *ledgerd_cluster_status(struct ledgerd_node *n);
+
+#endif

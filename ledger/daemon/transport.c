@@ -1,0 +1,218 @@
+/* Partitionable transport: libraft's TCP transport with a filter in front
+ * (libraft has no hook of its own for dropping traffic). */
+#include "ledger/daemon/transport.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/strbuf.h"
+#include "ledger/daemon/log.h"
+
+struct pending_connect {
+	struct raft_uv_connect inner;
+	struct raft_uv_connect *outer;
+	raft_uv_connect_cb cb;
+	struct ledgerd_transport *t;
+	raft_id id;
+};
+
+int ledgerd_transport_blocked(const struct ledgerd_transport *t, raft_id id)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_blocked; i++)
+		if (t->blocked[i] == id)
+			return 1;
+	return 0;
+}
+
+/* Remember the socket under a stream handed to libraft, by fd and address
+ * pair: libraft owns (and may close) the stream, so we never keep the
+ * handle, only what lets us recognise the same socket later. */
+static void link_track(struct ledgerd_transport *t, raft_id id, struct uv_stream_s *stream)
+{
+	struct ledgerd_link *l;
+	uv_os_fd_t fd;
+	socklen_t len;
+
+	if (uv_fileno((uv_handle_t *)stream, &fd) != 0)
+		return;
+	if (t->n_links == t->alloc_links) {
+		t->alloc_links = t->alloc_links ? t->alloc_links * 2 : 16;
+		t->links = xrealloc(t->links, t->alloc_links * sizeof *t->links);
+	}
+	l = &t->links[t->n_links];
+	memset(l, 0, sizeof *l);
+	l->id = id;
+	l->fd = fd;
+	len = sizeof l->local;
+	if (getsockname(fd, (struct sockaddr *)&l->local, &len) != 0)
+		return;
+	len = sizeof l->peer;
+	if (getpeername(fd, (struct sockaddr *)&l->peer, &len) != 0)
+		return;
+	t->n_links++;
+}
+
+/* Is fd still the socket we recorded? */
+static int link_same(const struct ledgerd_link *l)
+{
+	struct sockaddr_storage a, b;
+	socklen_t la = sizeof a, lb = sizeof b;
+
+	if (getsockname(l->fd, (struct sockaddr *)&a, &la) != 0 ||
+	    getpeername(l->fd, (struct sockaddr *)&b, &lb) != 0)
+		return 0;
+	return memcmp(&a, &l->local, la) == 0 && memcmp(&b, &l->peer, lb) == 0;
+}
+
+static void link_prune_and_cut(struct ledgerd_transport *t)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < t->n_links; i++) {
+		struct ledgerd_link *l = &t->links[i];
+		if (!link_same(l))
+			continue; /* closed by libraft meanwhile */
+		if (ledgerd_transport_blocked(t, l->id)) {
+			/* libraft sees EOF/EPIPE and closes the stream itself. */
+			shutdown(l->fd, SHUT_RDWR);
+			continue;
+		}
+		t->links[kept++] = *l;
+	}
+	t->n_links = kept;
+}
+
+static void close_free_cb(uv_handle_t *h)
+{
+	raft_free(h);
+}
+
+static int tr_init(struct raft_uv_transport *outer, raft_id id, const char *address)
+{
+	struct ledgerd_transport *t = outer->impl;
+	int rv = t->inner.init(&t->inner, id, address);
+
+	if (rv != 0)
+		memcpy(outer->errmsg, t->inner.errmsg, sizeof outer->errmsg);
+	return rv;
+}
+
+static void tr_accept(struct raft_uv_transport *inner, raft_id id, const char *address,
+		      struct uv_stream_s *stream)
+{
+	struct ledgerd_transport *t = inner->data;
+
+	if (ledgerd_transport_blocked(t, id)) {
+		uv_close((uv_handle_t *)stream, close_free_cb);
+		return;
+	}
+	link_track(t, id, stream);
+	t->accept_cb(&t->outer, id, address, stream);
+}
+
+static int tr_listen(struct raft_uv_transport *outer, raft_uv_accept_cb cb)
+{
+	struct ledgerd_transport *t = outer->impl;
+	int rv;
+
+	t->accept_cb = cb;
+	rv = t->inner.listen(&t->inner, tr_accept);
+	if (rv != 0)
+		memcpy(outer->errmsg, t->inner.errmsg, sizeof outer->errmsg);
+	return rv;
+}
+
+static void tr_connect_cb(struct raft_uv_connect *req, struct uv_stream_s *stream, int status)
+{
+	struct pending_connect *pc = req->data;
+	struct ledgerd_transport *t = pc->t;
+
+	if (status == 0 && ledgerd_transport_blocked(t, pc->id)) {
+		uv_close((uv_handle_t *)stream, close_free_cb);
+		stream = NULL;
+		status = RAFT_NOCONNECTION;
+	} else if (status == 0) {
+		link_track(t, pc->id, stream);
+	}
+	pc->cb(pc->outer, stream, status);
+	free(pc);
+}
+
+static int tr_connect(struct raft_uv_transport *outer, struct raft_uv_connect *req, raft_id id,
+		      const char *address, raft_uv_connect_cb cb)
+{
+	struct ledgerd_transport *t = outer->impl;
+	struct pending_connect *pc;
+	int rv;
+
+	if (ledgerd_transport_blocked(t, id))
+		return RAFT_NOCONNECTION; /* libraft retries after its delay */
+	pc = xcalloc(1, sizeof *pc);
+	pc->inner.data = pc;
+	pc->outer = req;
+	pc->cb = cb;
+	pc->t = t;
+	pc->id = id;
+	rv = t->inner.connect(&t->inner, &pc->inner, id, address, tr_connect_cb);
+	if (rv != 0) {
+		memcpy(outer->errmsg, t->inner.errmsg, sizeof outer->errmsg);
+		free(pc);
+	}
+	return rv;
+}
+
+static void tr_close_cb(struct raft_uv_transport *inner)
+{
+	struct ledgerd_transport *t = inner->data;
+
+	if (t->close_cb)
+		t->close_cb(&t->outer);
+}
+
+static void tr_close(struct raft_uv_transport *outer, raft_uv_transport_close_cb cb)
+{
+	struct ledgerd_transport *t = outer->impl;
+
+	t->close_cb = cb;
+	t->inner.close(&t->inner, tr_close_cb);
+}
+
+int ledgerd_transport_init(struct ledgerd_transport *t, struct uv_loop_s *loop)
+{
+	int rv;
+
+	memset(t, 0, sizeof *t);
+	rv = raft_uv_tcp_init(&t->inner, loop);
+	if (rv != 0)
+		return rv;
+	t->inner.data = t;
+	t->outer.impl = t;
+	t->outer.init = tr_init;
+	t->outer.listen = tr_listen;
+	t->outer.connect = tr_connect;
+	t->outer.close = tr_close;
+	return 0;
+}
+
+void ledgerd_transport_release(struct ledgerd_transport *t)
+{
+	raft_uv_tcp_close(&t->inner);
+	free(t->links);
+	t->links = NULL;
+	t->n_links = t->alloc_links = 0;
+}
+
+void ledgerd_transport_partition(struct ledgerd_transport *t, const raft_id *ids, size_t n)
+{
+	size_t i;
+
+	if (n > LEDGERD_MAX_PARTITION)
+		n = LEDGERD_MAX_PARTITION;
+	for (i = 0; i < n; i++)
+		t->blocked[i] = ids[i];
+	t->n_blocked = n;
+	link_prune_and_cut(t);
+}
