@@ -274,7 +274,7 @@ function check_include(cur, ln, name, angle,   path, c, A, B, i, P, txt, u, v) {
 	if (A != B) {
 		if (A in only_line) {
 			if (!((A, B) in only_ok)) {
-				violation(cur, ln, A " includes " path ": " A " may include only itself" (only_list[A] == "" ? "" : ", " words(only_list[A])), "only " A, only_line[A]); return
+				violation(cur, ln, A " includes " path ": " A " may include only " words(" itself" only_list[A]), "only " A, only_line[A]); return
 			}
 		}
 		if ((A in layer) && (B in layer)) {
@@ -449,6 +449,7 @@ $SYMBOL_AWK" "$tmp/nm" >"$tmp/symbols"
 			at=$(nm -A -l "$obj" 2>/dev/null |
 				awk -v s="$sym" '$(NF-2) == "U" && $(NF-1) == s { print $NF; exit }')
 			at=${at#"$root"/}
+			case $at in *:0 | *:\?) at= ;; esac
 			echo "$line${at:+ [used at $at]}"
 		done <"$tmp/symbols"
 	fi
