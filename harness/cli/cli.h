@@ -3,7 +3,7 @@
 #ifndef DR_HARNESS_CLI_CLI_H
 #define DR_HARNESS_CLI_CLI_H
 
-#include <signal.h>
+#include <stdatomic.h>
 
 struct cli_command {
 	const char *name;
@@ -31,7 +31,7 @@ int cmd_soak(int argc, char **argv);
 
 /* SIGINT/SIGTERM counted into cli_interrupts (harness/cli/signals.c); SIGPIPE
  * ignored.  For run, soak and recover. */
-extern volatile sig_atomic_t cli_interrupts;
+extern atomic_int cli_interrupts;
 void cli_count_interrupts(void);    /* harness/cli/soak.c */
 
 #endif

@@ -14,6 +14,7 @@
 #include "harness/cli/cli.h"
 #include "harness/core/exit_codes.h"
 #include "harness/plan/plan.h"
+#include "harness/target/registry.h"
 
 static const char list_usage[] =
 	"usage: drillrig list [DIR]\n"
@@ -121,10 +122,12 @@ int cmd_list(int argc, char **argv)
 	printf("%-22s %-10s %5s  %s\n", "NAME", "TARGET", "STEPS", "DESCRIPTION");
 	for (size_t i = 0; i < n; i++) {
 		char *path = xasprintf("%s/%s", dir, names[i]);
+		struct plan_load_opts lo = PLAN_LOAD_OPTS_INIT;
 		struct plan_diags diags = PLAN_DIAGS_INIT;
 		struct plan *plan = NULL;
 
-		if (plan_load(&plan, path, NULL, &diags) == 0) {
+		lo.targets = target_registry;
+		if (plan_load(&plan, path, &lo, &diags) == 0) {
 			char *desc = first_line(plan->description, 60);
 
 			printf("%-22s %-10s %5zu  %s\n", plan->name, plan->target, plan->nsteps, desc);

@@ -12,8 +12,7 @@
 #include "harness/cli/cli.h"
 #include "harness/core/exit_codes.h"
 #include "harness/plan/plan.h"
-#include "harness/target/k8s/k8s.h"
-#include "harness/target/k8s/k8s_preflight.h"
+#include "harness/target/registry.h"
 
 static const char preflight_usage[] =
 	"usage: drillrig preflight --target-config FILE [options]\n"
@@ -48,6 +47,8 @@ int cmd_preflight(int argc, char **argv)
 	struct plan_load_opts lo = PLAN_LOAD_OPTS_INIT;
 	struct plan_diags diags = PLAN_DIAGS_INIT;
 	struct dr_error err = DR_ERROR_INIT;
+	struct target_opts topts = TARGET_OPTS_INIT;
+	const struct target_kind *kind;
 	struct plan *plan = NULL;
 	const char *config = NULL, *plan_path = NULL, *target = "kubernetes";
 	int json = 0, c, rc, code = EXIT_USAGE;
@@ -75,23 +76,30 @@ int cmd_preflight(int argc, char **argv)
 			!config ? "--target-config FILE is required" : "unexpected argument", preflight_usage);
 		return EXIT_USAGE;
 	}
-	if (strcmp(target, "kubernetes") != 0) {
-		fprintf(stderr, "drillrig preflight: only the kubernetes target has a preflight (got '%s')\n",
-			target);
+	kind = target_kind_find(target);
+	if (!kind || !kind->preflight) {
+		struct strbuf can = STRBUF_INIT;
+
+		target_kind_names(&can, 0, 1);
+		fprintf(stderr, "drillrig preflight: target '%s' has no preflight (targets with one: %s)\n",
+			target, can.buf);
+		strbuf_release(&can);
 		return EXIT_USAGE;
 	}
 	if (plan_path) {
-		lo.target = "kubernetes";
+		lo.target = kind->name;
+		lo.targets = target_registry;
 		if (plan_load(&plan, plan_path, &lo, &diags) != 0) {
 			plan_diags_print(stderr, &diags);
 			fprintf(stderr, "drillrig preflight: '%s' is not a valid plan\n", plan_path);
 			goto out;
 		}
 	}
-	rc = target_k8s_preflight(config, plan, json, stdout, &err);
+	topts.config_path = config;
+	rc = kind->preflight(&topts, plan, json, stdout, &err);
 	if (rc < 0) {
 		fprintf(stderr, "drillrig preflight: %s\n", err.msg);
-		code = rc == TARGET_K8S_EUSAGE ? EXIT_USAGE : EXIT_INFRA;
+		code = rc == TARGET_EUSAGE ? EXIT_USAGE : EXIT_INFRA;
 		goto out;
 	}
 	code = rc == 0 ? EXIT_PASSED : EXIT_INFRA;

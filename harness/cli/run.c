@@ -15,7 +15,7 @@
 #include "harness/core/exit_codes.h"
 #include "harness/core/journal.h"
 #include "harness/plan/plan.h"
-#include "harness/run/progress.h"
+#include "harness/core/progress.h"
 #include "harness/run/run_environment.h"
 #include "harness/run/runner.h"
 #include "harness/target/registry.h"
@@ -297,6 +297,7 @@ int cmd_run(int argc, char **argv)
 	a.topts = to_init;
 	if (parse_args(&a, argc, argv) != 0)
 		goto out;
+	lo.targets = target_registry;
 	lo.target = a.target;
 	lo.vars = a.vars;
 	lo.nvars = a.nvars;

@@ -6,12 +6,17 @@
 
 #include "harness/cli/cli.h"
 
-volatile sig_atomic_t cli_interrupts;
+/* Bumped by the handler and read by the drill's threads: a lock-free atomic
+ * is both async-signal-safe and race-free, where volatile sig_atomic_t is
+ * only the former. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "signal counter needs a lock-free atomic_int");
+
+atomic_int cli_interrupts;
 
 static void count_interrupt(int sig)
 {
 	(void)sig;
-	cli_interrupts++;
+	atomic_fetch_add(&cli_interrupts, 1);
 }
 
 void cli_count_interrupts(void)

@@ -20,7 +20,7 @@
 #include "harness/plan/plan.h"
 #include "harness/soak/soak.h"
 #include "harness/soak/soak_schedule.h"
-#include "harness/target/local/local.h"
+#include "harness/target/registry.h"
 #include "ledger/cluster/cluster.h"
 
 
@@ -325,7 +325,7 @@ int cmd_soak(int argc, char **argv)
 	struct soak_schedule sched = SOAK_SCHEDULE_INIT;
 	struct plan_load_opts lo = PLAN_LOAD_OPTS_INIT;
 	struct plan_diags diags = PLAN_DIAGS_INIT;
-	struct target_local_opts topts = TARGET_LOCAL_OPTS_INIT;
+	struct target_opts topts = TARGET_OPTS_INIT;
 	struct soak_opts so = SOAK_OPTS_INIT;
 	struct soak_result result = { NULL, 0, 0 };
 	struct dr_error err = DR_ERROR_INIT;
@@ -381,6 +381,7 @@ int cmd_soak(int argc, char **argv)
 		}
 	}
 	text = plan_text(&spec, a.rate);
+	lo.targets = target_registry;
 	lo.timing = a.cluster_dir ? NULL : timing;
 	if (plan_load_text(&plan, "soak.yaml", text, strlen(text), &lo, &diags) != 0) {
 		plan_diags_print(stderr, &diags);
@@ -389,7 +390,7 @@ int cmd_soak(int argc, char **argv)
 	}
 	topts.cluster_dir = a.cluster_dir;
 	topts.keep = a.keep;
-	if (target_local_new(&t, plan, &topts, &err) != 0) {
+	if (target_create(&t, "local", plan, &topts, &err) != 0) {
 		fprintf(stderr, "drillrig soak: %s\n", err.msg);
 		code = EXIT_INFRA;
 		goto out;

@@ -9,6 +9,7 @@
 #include "harness/cli/cli.h"
 #include "harness/core/exit_codes.h"
 #include "harness/plan/plan.h"
+#include "harness/target/registry.h"
 
 static const char validate_usage[] =
 	"usage: drillrig validate [options] PLAN...\n"
@@ -47,6 +48,7 @@ int cmd_validate(int argc, char **argv)
 	size_t nfiles = 0;
 	int quiet = 0, rc = EXIT_PASSED;
 
+	opts.targets = target_registry;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v;
 

@@ -1,3 +1,4 @@
+/* Action results, contexts and tables (harness/core/target.h). */
 #include "harness/core/target.h"
 
 #include <stdarg.h>
@@ -37,10 +38,10 @@ const char *action_status_name(enum action_status st)
 
 int action_ctx_cancelled(const struct action_ctx *ctx)
 {
-	if (ctx->abort_requested && *ctx->abort_requested)
+	if (ctx->abort_requested && atomic_load(ctx->abort_requested))
 		return 1;
 	return ctx->interrupts && ctx->interrupt_limit > 0 &&
-	       *ctx->interrupts >= ctx->interrupt_limit;
+	       atomic_load(ctx->interrupts) >= ctx->interrupt_limit;
 }
 
 int action_ctx_expired(const struct action_ctx *ctx)
@@ -68,12 +69,10 @@ int action_ctx_sleep(const struct action_ctx *ctx, int64_t ns)
 	}
 }
 
-int target_region_has_role(json_t *member, const char *region, const char *role)
+const struct target_action *target_action_find(const struct target_action *table, const char *name)
 {
-	const char *r = json_string_value(json_object_get(member, "region"));
-	const char *rr = json_string_value(json_object_get(member, "region_role"));
-
-	if (region && r && strcmp(region, r) == 0)
-		return 1;
-	return role && rr && strcmp(role, rr) == 0;
+	for (; table && table->name && name; table++)
+		if (strcmp(table->name, name) == 0)
+			return table;
+	return NULL;
 }

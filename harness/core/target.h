@@ -3,22 +3,31 @@
  * pointers with a void *impl, filled by the target's constructor; the runner
  * never switches on a target's kind.
  *
+ * A target declares what it can do as a table of actions (struct
+ * target_action); the executor (harness/run/executor.c) looks actions up,
+ * describes dry runs and refuses what a target cannot do, once for every
+ * target.  Each kind of target (struct target_kind) is listed once in the
+ * registry (harness/target/registry.c) with its constructor, its action
+ * table and its optional recover and preflight hooks.
+ *
  * Every operation takes a struct action_ctx carrying its deadline and the
- * cancellation flag, so a target's waits are bounded polls that stop early
+ * cancellation flags, so a target's waits are bounded polls that stop early
  * on SIGINT (except during rollback, which must finish).
  */
 #ifndef DR_HARNESS_CORE_TARGET_H
 #define DR_HARNESS_CORE_TARGET_H
 
 #include <jansson.h>
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "assertions/check.h"
 #include "common/error.h"
 #include "ledger/client/client.h"
 
 struct journal;
+struct plan;
 
 /* A connection the workload writes through, for targets whose store does
  * not speak the bundled ledger's wire contract (etcd).  One per thread.
@@ -65,11 +74,14 @@ void action_result_set(struct action_result *res, enum action_status st,
 void action_result_release(struct action_result *res);
 const char *action_status_name(enum action_status st);
 
+/* Shared between threads (and, for interrupts, a signal handler): atomics,
+ * lock-free on every platform drillrig builds on (harness/cli/signals.c
+ * checks). */
 struct action_ctx {
 	int64_t deadline_ns;                  /* CLOCK_MONOTONIC; 0 = none */
-	volatile sig_atomic_t *interrupts;    /* signals received so far */
+	atomic_int *interrupts;               /* signals received so far */
 	int interrupt_limit;                  /* cancel once *interrupts >= this; 0 = never */
-	volatile int *abort_requested;        /* set by an abort_when condition or the deadline */
+	atomic_int *abort_requested;          /* set by an abort_when condition or the deadline */
 	struct journal *journal;              /* events and commands go here */
 	const char *step_name;
 	int dry_run;                          /* print what would be done, touch nothing */
@@ -85,22 +97,52 @@ int action_ctx_cancelled(const struct action_ctx *ctx);
 /* Sleep up to ns, waking early on cancellation.  Returns 1 if cancelled. */
 int action_ctx_sleep(const struct action_ctx *ctx, int64_t ns);
 
+struct target;
+
+/* One action a target can run ("scale", "kill", "partition", ...), with its
+ * arguments validated against the plan schema (harness/plan/actions.h). */
+typedef void (*target_action_fn)(struct target *t, json_t *args, const struct action_ctx *ctx,
+				 struct action_result *res);
+
+/* Flags of a target action. */
+#define TARGET_ACTION_OWN_DRY_RUN 0x1u  /* runs in a dry run and describes itself
+					 * (the Kubernetes target prints the exact
+					 * kubectl commands); otherwise the executor
+					 * says "would run ..." and calls nothing */
+
+struct target_action {
+	const char *name;        /* the plan's action name */
+	unsigned flags;          /* TARGET_ACTION_* */
+	target_action_fn run;
+};
+
+/* The entry of table (terminated by { NULL }) named name, or NULL. */
+const struct target_action *target_action_find(const struct target_action *table, const char *name);
+
 struct target {
 	const char *kind;        /* "local", "kubernetes", ... (for display only) */
 	void *impl;
+	/* What this target can run besides the generic actions every target
+	 * runs (awaits, probe, exec, sleep, notify): { NULL }-terminated. */
+	const struct target_action *actions;
+	/* A dry run's "would run ... <where>" ("on the bundled cluster"), or NULL. */
+	const char *dry_run_where;
 
 	/* Bring the target up (or attach to it) and wait until it answers. */
 	int (*start)(struct target *t, const struct action_ctx *ctx, struct dr_error *err);
 	/* Take the drill lock; refuses (with the holder named) if another drill holds it. */
 	int (*lock)(struct target *t, struct dr_error *err);
 	void (*unlock)(struct target *t);
-	/* Run one target action ("scale", "kill", "partition", ...) with its
-	 * validated arguments.  ACTION_UNSUPPORTED for anything it cannot do. */
-	void (*action)(struct target *t, const char *action, json_t *args,
-		       const struct action_ctx *ctx, struct action_result *res);
 	/* The cluster's state in GetClusterStatus shape (members, leader, ...).
 	 * Called from the runner and the status poller at once: thread-safe. */
 	int (*status)(struct target *t, json_t **out, int64_t timeout_ns, struct dr_error *err);
+	/* Optional: the cluster's state as the member behind endpoints()[i]
+	 * sees it, GetClusterStatus shape.  The recorder polls every member in
+	 * parallel with it and trusts the freshest highest-term answer, so one
+	 * hung member never stalls the timeline.  Calls for different i may run
+	 * at once; calls for the same i never do. */
+	int (*member_status)(struct target *t, size_t i, json_t **out, int64_t timeout_ns,
+			     struct dr_error *err);
 	/* Ledger endpoints the workload writes through ("127.0.0.1:50051"), or
 	 * NULL when the target has none (status-only measurement). */
 	int (*endpoints)(struct target *t, char ***out, size_t *n, struct dr_error *err);
@@ -133,7 +175,67 @@ struct target {
 	void (*close)(struct target *t, int keep);
 };
 
-/* Free-standing helpers every target uses. */
-int target_region_has_role(json_t *member, const char *region, const char *role);
+/* ---- kinds of target ---------------------------------------------------- */
+
+/* What the CLI passes a target's constructor and its hooks. */
+struct target_opts {
+	const char *cluster_dir;    /* local: attach to a running cluster */
+	int keep;                   /* local: leave the cluster running */
+	const char *config_path;    /* kubernetes/etcd: --target-config */
+	int yes;                    /* confirmed non-interactively (--yes) */
+	int dry_run;
+	int server_dry_run;         /* kubernetes: --dry-run=server */
+};
+
+#define TARGET_OPTS_INIT { NULL, 0, NULL, 0, 0, 0 }
+
+/* A constructor's return for a usage error (bad configuration, a context
+ * not allowed, live infrastructure without --yes): the CLI exits 2. */
+#define TARGET_EUSAGE (-2)
+
+/* The generic part of `drillrig recover` that a kind's recover hook calls
+ * back: the pending undos of state (newest first), its rollback list, then
+ * extra (one more {"step": label, "action": {...}} the kind adds, or NULL),
+ * then a bounded wait for full replication; one failure never skips the
+ * rest.  Prints one line per action.  0 when everything succeeded. */
+typedef int (*target_replay_fn)(struct target *t, struct journal *j, json_t *state,
+				json_t *extra, int dry_run);
+
+struct target_recover_args {
+	struct target_opts opts;
+	target_replay_fn replay;
+	/* Called once the hook is past anything interactive (a confirmation
+	 * prompt): from then on SIGINT/SIGTERM are counted, not fatal, so the
+	 * replay can finish (the 3rd gives up, as in a drill's rollback). */
+	void (*catch_interrupts)(void);
+	/* Set by the hook when the options do not suit its kind (it then
+	 * returns 2 and prints nothing): the CLI prints it with its usage. */
+	char usage_error[256];
+};
+
+/* Flags of a kind. */
+#define TARGET_KIND_PLAN_TOPOLOGY 0x1u  /* builds the cluster from the plan's topology
+					 * (or the default one), so a plan may name its
+					 * regions; other kinds name regions in their
+					 * configuration */
+
+struct target_kind {
+	const char *name;                       /* "local", "kubernetes", "etcd" */
+	unsigned flags;                         /* TARGET_KIND_* */
+	const struct target_action *actions;    /* the same table its targets carry */
+	/* Create a target for plan (NULL: recover and preflight, which have
+	 * no plan).  0, TARGET_EUSAGE or -1 with err. */
+	int (*create)(struct target **out, const struct plan *plan, const struct target_opts *opts,
+		      struct dr_error *err);
+	/* Optional: finish the rollback of a drill whose runner died
+	 * (drillrig recover).  Prints its progress; returns an exit code
+	 * (harness/core/exit_codes.h). */
+	int (*recover)(struct target_recover_args *args);
+	/* Optional: read-only checks that a drill can run (drillrig
+	 * preflight), one line per check on out (JSON objects with json).
+	 * 0 every check passed, 1 one failed, TARGET_EUSAGE or -1 with err. */
+	int (*preflight)(const struct target_opts *opts, const struct plan *plan, int json,
+			 FILE *out, struct dr_error *err);
+};
 
 #endif

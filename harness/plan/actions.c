@@ -11,34 +11,6 @@
 
 #define SEC(n) ((int64_t)(n) * NS_PER_SEC)
 
-#define T_LOCAL ACTION_TARGET_LOCAL
-#define T_K8S ACTION_TARGET_KUBERNETES
-#define T_ETCD ACTION_TARGET_ETCD
-#define T_ALL ACTION_TARGET_ALL
-
-unsigned action_target_bit(const char *name)
-{
-	if (!name)
-		return 0;
-	if (strcmp(name, "local") == 0)
-		return T_LOCAL;
-	if (strcmp(name, "kubernetes") == 0)
-		return T_K8S;
-	if (strcmp(name, "etcd") == 0)
-		return T_ETCD;
-	return 0;
-}
-
-const char *action_target_name(unsigned bit)
-{
-	switch (bit) {
-	case T_LOCAL: return "local";
-	case T_K8S: return "kubernetes";
-	case T_ETCD: return "etcd";
-	default: return "unknown";
-	}
-}
-
 /* ---- enums ------------------------------------------------------------- */
 
 static const char *const what_fault[] = { "leader", "follower", "node", "region", NULL };
@@ -219,61 +191,60 @@ static const struct arg_spec notify_args[] = {
 };
 
 #define FAULT ACTION_MAY_FAULT
+#define GENERIC ACTION_GENERIC
 
 static const struct action_spec a_scale = { "scale", "set a region's replica count",
-	scale_args, SEC(120), FAULT, T_ALL, NULL };
+	scale_args, SEC(120), FAULT, NULL };
 static const struct action_spec a_kill = { "kill",
 	"signal a node's process; it is restarted like a pod", kill_args, SEC(30), FAULT,
-	T_ALL, check_selector };
+	check_selector };
 static const struct action_spec a_stop = { "stop",
 	"stop a node; it stays down until started, like a lost machine", stop_args, SEC(30),
-	FAULT, T_LOCAL | T_ETCD, check_selector };
+	FAULT, check_selector };
 /* On Kubernetes, start uncordons what drain_node / zone_down cordoned. */
 static const struct action_spec a_start = { "start", "start stopped nodes again",
-	start_args, SEC(60), 0, T_LOCAL | T_ETCD | T_K8S, check_selector };
+	start_args, SEC(60), 0, check_selector };
 static const struct action_spec a_pause = { "pause", "freeze a node (SIGSTOP)",
-	stop_args, SEC(10), FAULT, T_LOCAL | T_ETCD, check_selector };
+	stop_args, SEC(10), FAULT, check_selector };
 static const struct action_spec a_resume = { "resume", "thaw paused nodes (SIGCONT)",
-	start_args, SEC(10), 0, T_LOCAL | T_ETCD, check_selector };
+	start_args, SEC(10), 0, check_selector };
 static const struct action_spec a_partition = { "partition",
 	"cut a region or node off from the rest of the cluster", partition_args, SEC(10), FAULT,
-	T_LOCAL, check_selector };
+	check_selector };
 static const struct action_spec a_heal = { "heal", "remove network partitions",
-	start_args, SEC(10), 0, T_LOCAL, check_selector };
+	start_args, SEC(10), 0, check_selector };
 static const struct action_spec a_drain = { "drain_node",
 	"cordon and drain the machine running a node", drain_args, SEC(300), FAULT,
-	T_LOCAL | T_K8S, check_selector };
+	check_selector };
 static const struct action_spec a_zone = { "zone_down", "lose every node of one zone",
-	zone_args, SEC(300), FAULT, T_LOCAL | T_K8S, NULL };
+	zone_args, SEC(300), FAULT, NULL };
 static const struct action_spec a_force = { "force_election",
 	"force a leader election in a region (ForceLeaderElection)", force_election_args,
-	SEC(30), FAULT, T_LOCAL | T_K8S, NULL };
+	SEC(30), FAULT, NULL };
 static const struct action_spec a_transfer = { "transfer_leader",
 	"move leadership to a region or node (RequestLeaderTransfer)", transfer_args, SEC(30),
-	FAULT, T_ALL, check_transfer };
+	FAULT, check_transfer };
 static const struct action_spec a_snapshot = { "snapshot",
-	"create a snapshot (CreateSnapshot) and copy it out", snapshot_args, SEC(120), 0,
-	T_LOCAL | T_K8S, NULL };
+	"create a snapshot (CreateSnapshot) and copy it out", snapshot_args, SEC(120), 0, NULL };
 static const struct action_spec a_restore = { "restore_snapshot",
 	"start a separate cluster from a snapshot (RestoreFromSnapshot); later steps address "
-	"it as region 'restored'", restore_args, SEC(300), 0, T_LOCAL | T_K8S, NULL };
+	"it as region 'restored'", restore_args, SEC(300), 0, NULL };
 static const struct action_spec a_await_leader = { "await_leader",
-	"wait until a leader is elected (in a region)", await_leader_args, SEC(60), 0, T_ALL,
-	NULL };
+	"wait until a leader is elected (in a region)", await_leader_args, SEC(60), GENERIC, NULL };
 static const struct action_spec a_await_repl = { "await_replicated",
 	"wait until every member caught up (\"Fully replicated\")", await_replicated_args,
-	SEC(120), 0, T_ALL, NULL };
+	SEC(120), GENERIC, NULL };
 static const struct action_spec a_await_healthy = { "await_healthy",
-	"wait until every member answers its health check", await_healthy_args, SEC(120), 0,
-	T_ALL, NULL };
+	"wait until every member answers its health check", await_healthy_args, SEC(120), GENERIC,
+	NULL };
 static const struct action_spec a_probe = { "probe", "run one probe; the step fails if it fails",
-	probe_action_args, SEC(60), 0, T_ALL, NULL };
+	probe_action_args, SEC(60), GENERIC, NULL };
 static const struct action_spec a_exec = { "exec", "run a program from an argv list",
-	exec_args, SEC(60), FAULT | ACTION_HAS_STDOUT, T_ALL, NULL };
+	exec_args, SEC(60), FAULT | ACTION_HAS_STDOUT | GENERIC, NULL };
 static const struct action_spec a_sleep = { "sleep", "wait a fixed time", sleep_args,
-	0 /* duration + 5s */, 0, T_ALL, NULL };
+	0 /* duration + 5s */, GENERIC, NULL };
 static const struct action_spec a_notify = { "notify",
-	"post a message to a webhook; never fails the drill", notify_args, SEC(10), 0, T_ALL,
+	"post a message to a webhook; never fails the drill", notify_args, SEC(10), GENERIC,
 	check_notify };
 
 const struct action_spec *const action_specs[] = {

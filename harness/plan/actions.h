@@ -1,6 +1,8 @@
 /* The schema of drill actions and probes: one table entry per action and
  * per probe type, with its arguments (type, required, default), default
- * timeout, whether it may be a fault, and which targets can run it.
+ * timeout, and whether it may be a fault.  Which targets can run an action
+ * is not here: each target declares its own table (struct target_action,
+ * harness/core/target.h), and the plan checker asks the target kind.
  *
  * The plan checker (harness/plan_check*.c) validates plans against these
  * tables; the runner reads spec->default_timeout_ns and the flags; the docs
@@ -11,16 +13,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* Targets, as a bitmask. */
-#define ACTION_TARGET_LOCAL      0x1u
-#define ACTION_TARGET_KUBERNETES 0x2u
-#define ACTION_TARGET_ETCD       0x4u
-#define ACTION_TARGET_ALL        0x7u
-
-/* "local" -> ACTION_TARGET_LOCAL; 0 for an unknown name. */
-unsigned action_target_bit(const char *name);
-const char *action_target_name(unsigned bit);
 
 enum arg_type {
 	ARG_STRING,      /* non-empty string */
@@ -55,6 +47,8 @@ struct arg_spec {
 /* Action flags. */
 #define ACTION_MAY_FAULT 0x1u     /* may carry fault: true (and so an undo) */
 #define ACTION_HAS_STDOUT 0x2u    /* result has exit_code/stdout/stderr (exec) */
+#define ACTION_GENERIC 0x4u       /* every target runs it (the executor's own:
+				   * awaits, probe, exec, sleep, notify) */
 
 struct schema_ctx;      /* the checker's state (harness/plan/plan_check.h) */
 struct json_t;
@@ -65,7 +59,6 @@ struct action_spec {
 	const struct arg_spec *args;    /* terminated by { NULL } */
 	int64_t default_timeout_ns;
 	unsigned flags;                 /* ACTION_* */
-	unsigned targets;               /* ACTION_TARGET_* bitmask */
 	/* Rules across arguments ("node required when what: node"), or NULL.
 	 * Reports through the checker; obj is the validated step object. */
 	void (*check)(struct schema_ctx *ctx, struct json_t *obj, const char *path);

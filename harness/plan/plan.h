@@ -23,6 +23,8 @@
 
 #include "harness/plan/actions.h"
 
+struct target_kind;
+
 /* ---- diagnostics -------------------------------------------------------- */
 
 enum plan_diag_severity {
@@ -136,7 +138,7 @@ struct plan {
 	char *name;
 	char *description;   /* "" when absent */
 	char *target;        /* "local" | "kubernetes" | "etcd" (after --target) */
-	unsigned target_bit; /* ACTION_TARGET_* of target */
+	const struct target_kind *target_kind; /* its kind, from plan_load_opts.targets */
 	struct plan_topology topology;
 	int64_t deadline_ns; /* 0: no deadline */
 	struct plan_objectives objectives;
@@ -153,6 +155,10 @@ struct plan {
 };
 
 struct plan_load_opts {
+	/* The target kinds a plan may name, NULL-terminated: the registry
+	 * (target_registry, harness/target/registry.h).  Required: the checker
+	 * asks a kind's action table whether it runs each step. */
+	const struct target_kind *const *targets;
 	const char *target;            /* NULL: the plan's own target */
 	const char *const *vars;       /* "name=value" strings from --var */
 	size_t nvars;
@@ -165,13 +171,14 @@ struct plan_load_opts {
 #define PLAN_LOAD_FORCE_JSON 0x1u
 #define PLAN_LOAD_FORCE_YAML 0x2u
 
-#define PLAN_LOAD_OPTS_INIT { NULL, NULL, 0, NULL, 0 }
+#define PLAN_LOAD_OPTS_TARGETS(kinds) { kinds, NULL, NULL, 0, NULL, 0 }
+#define PLAN_LOAD_OPTS_INIT PLAN_LOAD_OPTS_TARGETS(NULL)
 
 /* Load and check the plan at path.  On success returns 0 and *out is the
  * plan (caller frees with plan_free); diags may hold warnings.  On failure
  * returns -1, *out is NULL and diags holds at least one error (I/O errors
- * too).  opts may be NULL.  Diagnostics are appended: diags may already
- * hold items of other files. */
+ * too).  opts->targets is required.  Diagnostics are appended: diags may
+ * already hold items of other files. */
 int plan_load(struct plan **out, const char *path, const struct plan_load_opts *opts,
 	      struct plan_diags *diags);
 /* The same from text in memory; path is used in messages and to guess the

@@ -13,7 +13,7 @@ struct schema_ctx {
 	const char *file;
 	struct yj_doc *doc;
 	struct plan_diags *diags;
-	unsigned target_bit;          /* the target the plan is checked for */
+	const struct target_kind *target_kind; /* the target the plan is checked for */
 	const char *target;
 	/* Regions a plan may address: roles plus topology names. */
 	const char *const *region_names;

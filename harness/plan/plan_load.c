@@ -1,5 +1,6 @@
 /* plan_load: read, parse (yaml_json), substitute ${vars}, check every
  * section, and hand back a typed struct plan only when nothing is wrong. */
+#include <assert.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 
 #include "common/fsutil.h"
 #include "common/strbuf.h"
+#include "harness/core/target.h"
 #include "harness/plan/plan_sections.h"
 #include "harness/plan/vars.h"
 
@@ -248,12 +250,59 @@ static int name_ok(const char *s)
 	return 1;
 }
 
+static const struct target_kind *find_kind(const struct target_kind *const *kinds,
+					   const char *name)
+{
+	for (size_t i = 0; kinds[i]; i++)
+		if (strcmp(kinds[i]->name, name) == 0)
+			return kinds[i];
+	return NULL;
+}
+
+/* The plan's target and its kind; an unknown one is reported and the plan
+ * is checked as for the first kind (local), so its other errors show too. */
+static void check_target(struct schema_ctx *ctx, json_t *root, struct plan *plan,
+			 const struct plan_load_opts *opts)
+{
+	const struct target_kind *const *kinds = opts->targets;
+	json_t *v = json_object_get(root, "target");
+	const char *target = opts->target ? opts->target :
+			     json_is_string(v) ? json_string_value(v) : kinds[0]->name;
+	const char *names[16];
+	struct strbuf list = STRBUF_INIT;
+	size_t n = 0;
+
+	for (; kinds[n] && n < 15; n++) {
+		names[n] = kinds[n]->name;
+		strbuf_addf(&list, "%s%s", n ? ", " : "", kinds[n]->name);
+	}
+	names[n] = NULL;
+	if (v && !json_is_string(v)) {
+		schema_err_key(ctx, root, "", "target", "expected one of: %s", list.buf);
+		target = kinds[0]->name;
+	} else if (!find_kind(kinds, target)) {
+		const char *near = action_closest(target, names, n);
+
+		if (opts->target)
+			plan_diags_add(ctx->diags, PLAN_DIAG_ERROR, ctx->file, 0, 0, "--target",
+				       "unknown target '%s' (expected one of: %s)", target, list.buf);
+		else
+			schema_err_key(ctx, root, "", "target", "unknown target '%s' (%s%s%s"
+				       "expected one of: %s)", target, near ? "did you mean '" : "",
+				       near ? near : "", near ? "'? " : "", list.buf);
+		target = kinds[0]->name;
+	}
+	strbuf_release(&list);
+	plan->target = xstrdup(target);
+	plan->target_kind = find_kind(kinds, target);
+	ctx->target = plan->target;
+	ctx->target_kind = plan->target_kind;
+}
+
 static void check_header(struct schema_ctx *ctx, json_t *root, struct plan *plan,
 			 const struct plan_load_opts *opts)
 {
-	static const char *const targets[] = { "local", "kubernetes", "etcd", NULL };
 	json_t *v;
-	const char *target;
 
 	v = json_object_get(root, "version");
 	if (!v)
@@ -280,29 +329,7 @@ static void check_header(struct schema_ctx *ctx, json_t *root, struct plan *plan
 		schema_err_key(ctx, root, "", "description", "expected a string");
 	plan->description = xstrdup(json_is_string(v) ? json_string_value(v) : "");
 
-	v = json_object_get(root, "target");
-	target = opts && opts->target ? opts->target :
-		 json_is_string(v) ? json_string_value(v) : "local";
-	if (v && !json_is_string(v)) {
-		schema_err_key(ctx, root, "", "target", "expected one of: local, kubernetes, etcd");
-	} else if (!action_target_bit(target)) {
-		const char *near = action_closest(target, targets, 3);
-
-		if (opts && opts->target)
-			plan_diags_add(ctx->diags, PLAN_DIAG_ERROR, ctx->file, 0, 0, "--target",
-				       "unknown target '%s' (expected one of: local, kubernetes, "
-				       "etcd)", target);
-		else
-			schema_err_key(ctx, root, "", "target", "unknown target '%s' (%s%s%s"
-				       "expected one of: local, kubernetes, etcd)", target,
-				       near ? "did you mean '" : "", near ? near : "",
-				       near ? "'? " : "");
-		target = "local";
-	}
-	plan->target = xstrdup(target);
-	plan->target_bit = action_target_bit(target);
-	ctx->target = plan->target;
-	ctx->target_bit = plan->target_bit;
+	check_target(ctx, root, plan, opts);
 
 	v = json_object_get(root, "deadline");
 	if (v) {
@@ -345,7 +372,7 @@ static void set_region_names(struct schema_ctx *ctx, struct plan *plan, const ch
 	const char **names;
 	size_t n = 0;
 
-	if (!plan->topology.has_topology && plan->target_bit != ACTION_TARGET_LOCAL)
+	if (!plan->topology.has_topology && !(plan->target_kind->flags & TARGET_KIND_PLAN_TOPOLOGY))
 		return;
 	names = xcalloc(plan->topology.nregions + 4, sizeof(*names));
 	names[n++] = "primary";
@@ -405,8 +432,9 @@ int plan_load_text(struct plan **out, const char *path, const char *text, size_t
 	ctx.doc = &doc;
 	ctx.diags = diags;
 	ctx.snapshot_steps = json_object();
-	ctx.target = "local";
-	ctx.target_bit = ACTION_TARGET_LOCAL;
+	assert(opts && opts->targets && opts->targets[0]);
+	ctx.target = opts->targets[0]->name;
+	ctx.target_kind = opts->targets[0];
 	plan->path = xstrdup(path);
 	plan->source = xstrndup(text, len);
 	if (opts && (opts->flags & PLAN_LOAD_FORCE_JSON))

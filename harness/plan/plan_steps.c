@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "common/strbuf.h"
+#include "harness/core/target.h"
 #include "harness/plan/plan_sections.h"
 
 enum step_mode { MODE_STEP, MODE_UNDO, MODE_ROLLBACK };
@@ -30,14 +31,21 @@ static int step_name_ok(const char *s)
 	return 1;
 }
 
-static char *action_list(unsigned flag_mask, unsigned target_bit)
+/* Whether kind runs the action: generic actions run everywhere, the others
+ * when the kind's own table has them (NULL kind: any target). */
+static int kind_runs(const struct target_kind *kind, const struct action_spec *a)
+{
+	return !kind || (a->flags & ACTION_GENERIC) || target_action_find(kind->actions, a->name);
+}
+
+static char *action_list(unsigned flag_mask, const struct target_kind *kind)
 {
 	struct strbuf sb = STRBUF_INIT;
 
 	for (size_t i = 0; action_specs[i]; i++) {
 		const struct action_spec *a = action_specs[i];
 
-		if ((a->flags & flag_mask) != flag_mask || !(a->targets & target_bit))
+		if ((a->flags & flag_mask) != flag_mask || !kind_runs(kind, a))
 			continue;
 		strbuf_addf(&sb, "%s%s", sb.len ? ", " : "", a->name);
 	}
@@ -149,8 +157,8 @@ static const struct action_spec *check_action(struct schema_ctx *ctx, json_t *ob
 	strbuf_addf(&what, "action '%s'", action);
 	schema_check_args(ctx, obj, path, spec->args, keys, what.buf);
 	strbuf_release(&what);
-	if (!(spec->targets & ctx->target_bit)) {
-		char *can = action_list(0, ctx->target_bit);
+	if (!kind_runs(ctx->target_kind, spec)) {
+		char *can = action_list(0, ctx->target_kind);
 
 		schema_err_key(ctx, obj, path, "action", "target '%s' cannot run action '%s' "
 			       "(it supports: %s)", ctx->target, action, can);
@@ -244,7 +252,7 @@ static void check_fault(struct schema_ctx *ctx, json_t *obj, const char *path,
 		return;
 	fault = json_object_get(obj, "fault");  /* "${flag}" became a boolean */
 	if (json_is_true(fault) && spec && !(spec->flags & ACTION_MAY_FAULT)) {
-		char *all = action_list(ACTION_MAY_FAULT, ACTION_TARGET_ALL);
+		char *all = action_list(ACTION_MAY_FAULT, NULL);
 
 		schema_err_key(ctx, obj, path, "fault", "action '%s' cannot be a fault (faults: "
 			       "%s)", spec->name, all);

@@ -593,24 +593,6 @@ void probe_run_command(struct probe_result *out, struct target *t, json_t *args,
 	out->duration_ns = clock_mono_ns() - out->start_ns;
 }
 
-void probe_result_release(struct probe_result *r)
-{
-	json_decref(r->data);
-	r->data = NULL;
-}
-
-json_t *probe_result_to_json(const struct probe_result *r, struct journal *j)
-{
-	json_t *o = json_pack("{s:s,s:s,s:b,s:f,s:f,s:i,s:s}", "name", r->name, "kind", r->kind,
-			      "ok", r->ok, "t_ms", j ? journal_offset_ms(j, r->start_ns) : 0.0,
-			      "duration_ms", (double)r->duration_ns / 1e6, "attempts", r->attempts,
-			      "message", r->message);
-
-	if (r->data)
-		json_object_set(o, "data", r->data);
-	return o;
-}
-
 /* ---- abort_when --------------------------------------------------------- */
 
 int probe_abort_condition(struct abort_check *out, struct target *t, json_t *cond,

@@ -12,21 +12,10 @@
 #include <stdint.h>
 
 #include "harness/core/target.h"
+#include "harness/probe/probe_result.h"
 
 struct journal;
 
-struct probe_result {
-	char name[128];
-	char kind[32];
-	int ok;
-	int attempts;
-	int64_t start_ns;
-	int64_t duration_ns;
-	char message[1024];
-	json_t *data;        /* details of the last attempt (status code, value, ...) */
-};
-
-#define PROBE_RESULT_INIT { { 0 }, { 0 }, 0, 0, 0, 0, { 0 }, NULL }
 
 /* Run the probe spec (validated by the plan loader) with its retries. */
 void probe_run(struct probe_result *out, struct target *t, json_t *spec,
@@ -34,9 +23,6 @@ void probe_run(struct probe_result *out, struct target *t, json_t *spec,
 /* An `exec` step: run argv once, check exit code / stdout regex from expect. */
 void probe_run_command(struct probe_result *out, struct target *t, json_t *args,
 		       json_t *expect, const struct action_ctx *ctx);
-void probe_result_release(struct probe_result *r);
-/* {"name","kind","ok","t_ms","duration_ms","attempts","message",...} */
-json_t *probe_result_to_json(const struct probe_result *r, struct journal *j);
 
 /* abort_when conditions: evaluated once per call (no retries). */
 struct abort_check {

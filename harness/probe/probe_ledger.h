@@ -6,7 +6,8 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "harness/probe/probe.h"
+#include "harness/core/target.h"
+#include "harness/probe/probe_result.h"
 
 void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t *spec,
 			     int64_t timeout_ns, const struct action_ctx *ctx);

@@ -251,7 +251,15 @@ static const struct {
 	{ "await_healthy", act_await_healthy },
 };
 
-char *action_args_display(json_t *args)
+int executor_is_generic(const char *action)
+{
+	for (size_t i = 0; i < sizeof(generic_actions) / sizeof(generic_actions[0]); i++)
+		if (strcmp(generic_actions[i].name, action) == 0)
+			return 1;
+	return 0;
+}
+
+static char *action_args_display(json_t *args)
 {
 	static const char *const bookkeeping[] = { "name", "action", "fault", "undo",
 						   "continue_on_failure" };
@@ -265,7 +273,8 @@ char *action_args_display(json_t *args)
 	return text ? text : xstrdup("{}");
 }
 
-void action_result_would_run(struct action_result *res, const char *action, json_t *args,
+/* A dry run's answer: ok, "would run <action> <args> <where>". */
+static void describe_dry_run(struct action_result *res, const char *action, json_t *args,
 			     const char *where)
 {
 	char *text = action_args_display(args);
@@ -273,11 +282,6 @@ void action_result_would_run(struct action_result *res, const char *action, json
 	action_result_set(res, ACTION_OK, "would run %s %s%s%s", action, text, where ? " " : "",
 			  where ? where : "");
 	free(text);
-}
-
-static void describe_dry_run(const char *action, json_t *args, struct action_result *res)
-{
-	action_result_would_run(res, action, args, NULL);
 }
 
 static void executor_dispatch(struct target *t, const char *action, json_t *args,
@@ -362,11 +366,13 @@ static struct target *scoped(struct target *t, json_t *args, json_t **scoped_arg
 static void executor_dispatch(struct target *t, const char *action, json_t *args,
 			      const struct action_ctx *ctx, struct action_result *res)
 {
+	const struct target_action *own;
+
 	for (size_t i = 0; i < sizeof(generic_actions) / sizeof(generic_actions[0]); i++) {
 		if (strcmp(generic_actions[i].name, action) != 0)
 			continue;
 		if (ctx->dry_run || ctx->server_dry_run) {
-			describe_dry_run(action, args, res);
+			describe_dry_run(res, action, args, NULL);
 			return;
 		}
 		{
@@ -378,9 +384,19 @@ static void executor_dispatch(struct target *t, const char *action, json_t *args
 		}
 		return;
 	}
-	/* Target actions describe their own dry run: a Kubernetes target prints
+	own = target_action_find(t->actions, action);
+	if (!own) {
+		action_result_set(res, ACTION_UNSUPPORTED, "the %s target cannot run '%s'", t->kind,
+				  action);
+		return;
+	}
+	/* Some actions describe their own dry run: the Kubernetes target prints
 	 * the exact commands it would run. */
-	t->action(t, action, args, ctx, res);
+	if (ctx->dry_run && !(own->flags & TARGET_ACTION_OWN_DRY_RUN)) {
+		describe_dry_run(res, action, args, t->dry_run_where);
+		return;
+	}
+	own->run(t, args, ctx, res);
 	if (res->status == ACTION_UNSUPPORTED && !res->message[0])
 		action_result_set(res, ACTION_UNSUPPORTED, "the %s target cannot run '%s'",
 				  t->kind, action);

@@ -29,7 +29,7 @@ struct run {
 	const struct runner_opts *opts;
 	struct runner_result *out;
 	struct undo_stack undos;
-	volatile int abort_requested;
+	atomic_int abort_requested;
 	char abort_reason[512];
 	int64_t first_fault_ns;
 	int64_t restore_start_ns;
@@ -91,7 +91,7 @@ static void ctx_for(struct run *r, struct action_ctx *ctx, const char *step_name
 
 static int interrupts(const struct run *r)
 {
-	return r->opts->interrupts ? (int)*r->opts->interrupts : 0;
+	return r->opts->interrupts ? atomic_load(r->opts->interrupts) : 0;
 }
 
 /* Run one action (a step, an undo, a rollback entry) and journal it. */

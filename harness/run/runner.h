@@ -11,7 +11,7 @@
 #include <signal.h>
 
 #include "harness/core/journal.h"
-#include "harness/run/progress.h"
+#include "harness/core/progress.h"
 #include "harness/core/target.h"
 
 struct plan;
@@ -23,7 +23,7 @@ struct runner_opts {
 					     * no awaits, no steady state, no measurement */
 	int no_workload;                    /* measurement threads off (tests) */
 	struct progress *progress;
-	volatile sig_atomic_t *interrupts;  /* bumped by the CLI's SIGINT/SIGTERM handler */
+	atomic_int *interrupts;             /* bumped by the CLI's SIGINT/SIGTERM handler */
 	const char *history_path;           /* where the per-attempt history goes; NULL: none */
 };
 

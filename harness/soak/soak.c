@@ -12,7 +12,7 @@
 #include "harness/core/exit_codes.h"
 #include "harness/core/journal.h"
 #include "harness/plan/plan.h"
-#include "harness/run/progress.h"
+#include "harness/core/progress.h"
 #include "harness/workload/recorder.h"
 #include "harness/soak/soak_digest.h"
 #include "harness/soak/soak_fault.h"

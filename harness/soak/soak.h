@@ -69,7 +69,7 @@ struct soak_opts {
 	int64_t warmup_ns;               /* workload before each fault (default 300 ms) */
 	int64_t recovery_timeout_ns;     /* default 60 s */
 	int64_t digest_timeout_ns;       /* default 15 s */
-	volatile sig_atomic_t *interrupts; /* SIGINT/SIGTERM counter, or NULL */
+	atomic_int *interrupts;            /* SIGINT/SIGTERM counter, or NULL */
 	const char *history_dir;         /* keep a failing iteration's history.ndjson here */
 	int strict;                      /* an anomaly fails the soak (exit 1) */
 };

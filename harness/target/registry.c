@@ -1,3 +1,4 @@
+/* The registry of target kinds (harness/target/registry.h). */
 #include "harness/target/registry.h"
 
 #include <string.h>
@@ -6,62 +7,45 @@
 #include "harness/target/k8s/k8s.h"
 #include "harness/target/local/local.h"
 
-typedef int (*target_ctor)(struct target **out, const struct plan *plan,
-			   const struct target_opts *opts, struct dr_error *err);
-
-static int make_local(struct target **out, const struct plan *plan,
-		      const struct target_opts *opts, struct dr_error *err)
-{
-	struct target_local_opts lo = TARGET_LOCAL_OPTS_INIT;
-
-	lo.cluster_dir = opts->cluster_dir;
-	lo.keep = opts->keep;
-	return target_local_new(out, plan, &lo, err);
-}
-
-static int make_kubernetes(struct target **out, const struct plan *plan,
-			   const struct target_opts *opts, struct dr_error *err)
-{
-	struct target_k8s_opts ko = TARGET_K8S_OPTS_INIT;
-	int rc;
-
-	ko.config_path = opts->config_path;
-	ko.yes = opts->yes;
-	ko.dry_run = opts->dry_run;
-	ko.server_dry_run = opts->server_dry_run;
-	rc = target_k8s_new(out, plan, &ko, err);
-	return rc == TARGET_K8S_EUSAGE ? TARGET_EUSAGE : rc;
-}
-
-static int make_etcd(struct target **out, const struct plan *plan,
-		     const struct target_opts *opts, struct dr_error *err)
-{
-	struct target_etcd_opts eo = TARGET_ETCD_OPTS_INIT;
-
-	eo.config_path = opts->config_path;
-	eo.keep = opts->keep;
-	return target_etcd_new(out, plan, &eo, err);
-}
-
-static const struct {
-	const char *kind;
-	target_ctor make;
-} target_table[] = {
-	{ "local", make_local },
-	{ "kubernetes", make_kubernetes },
-	{ "etcd", make_etcd },
+const struct target_kind *const target_registry[] = {
+	&target_kind_local,
+	&target_kind_kubernetes,
+	&target_kind_etcd,
+	NULL,
 };
 
-int target_create(struct target **out, const char *kind, const struct plan *plan,
-		  const struct target_opts *opts, struct dr_error *err)
+const struct target_kind *target_kind_find(const char *name)
 {
-	for (size_t i = 0; i < sizeof(target_table) / sizeof(target_table[0]); i++)
-		if (strcmp(target_table[i].kind, kind) == 0)
-			return target_table[i].make(out, plan, opts, err);
-	return dr_error_set(err, "unknown target '%s' (known: %s)", kind, target_kinds());
+	for (size_t i = 0; name && target_registry[i]; i++)
+		if (strcmp(target_registry[i]->name, name) == 0)
+			return target_registry[i];
+	return NULL;
 }
 
-const char *target_kinds(void)
+void target_kind_names(struct strbuf *sb, int with_recover, int with_preflight)
 {
-	return "local, kubernetes, etcd";
+	size_t before = sb->len;
+
+	for (size_t i = 0; target_registry[i]; i++) {
+		const struct target_kind *k = target_registry[i];
+
+		if ((with_recover && !k->recover) || (with_preflight && !k->preflight))
+			continue;
+		strbuf_addf(sb, "%s%s", sb->len > before ? ", " : "", k->name);
+	}
+}
+
+int target_create(struct target **out, const char *name, const struct plan *plan,
+		  const struct target_opts *opts, struct dr_error *err)
+{
+	const struct target_kind *kind = target_kind_find(name);
+	struct strbuf known = STRBUF_INIT;
+
+	*out = NULL;
+	if (kind)
+		return kind->create(out, plan, opts, err);
+	target_kind_names(&known, 0, 0);
+	dr_error_set(err, "unknown target '%s' (known: %s)", name, known.buf);
+	strbuf_release(&known);
+	return -1;
 }

@@ -1,31 +1,28 @@
-/* The table of targets: a name and a constructor each.  Adding a target is
- * one entry here and one file behind harness/target.h. */
+/* The registry of target kinds: the one place that knows every kind.
+ * Adding a target is a folder harness/target/<kind>/ whose public header
+ * declares its struct target_kind, and one line in registry.c
+ * (docs/architecture.md walks through it). */
 #ifndef DR_HARNESS_TARGET_REGISTRY_H
 #define DR_HARNESS_TARGET_REGISTRY_H
 
 #include "common/error.h"
+#include "common/strbuf.h"
 #include "harness/core/target.h"
 
-struct plan;
+/* Every kind, NULL-terminated, in the order help texts list them.  Plan
+ * loading takes it as plan_load_opts.targets. */
+extern const struct target_kind *const target_registry[];
 
-struct target_opts {
-	const char *cluster_dir;    /* local: attach to a running cluster */
-	int keep;                   /* local: leave the cluster running */
-	const char *config_path;    /* kubernetes/etcd: --target-config */
-	int yes;                    /* confirmed non-interactively (--yes) */
-	int dry_run;
-	int server_dry_run;         /* kubernetes: --dry-run=server */
-};
+/* The kind called name, or NULL. */
+const struct target_kind *target_kind_find(const char *name);
 
-#define TARGET_OPTS_INIT { NULL, 0, NULL, 0, 0, 0 }
+/* "local, kubernetes, etcd" appended to sb; only kinds with a hook when
+ * with_recover / with_preflight. */
+void target_kind_names(struct strbuf *sb, int with_recover, int with_preflight);
 
-/* target_create's return for a usage error (bad configuration, a context
- * not allowed, live infrastructure without --yes): the CLI exits 2. */
-#define TARGET_EUSAGE (-2)
-
-int target_create(struct target **out, const char *kind, const struct plan *plan,
+/* Create a target of the kind called name (see struct target_kind's
+ * create): 0, TARGET_EUSAGE (exit 2) or -1 with err. */
+int target_create(struct target **out, const char *name, const struct plan *plan,
 		  const struct target_opts *opts, struct dr_error *err);
-/* "local, kubernetes, ..." for messages. */
-const char *target_kinds(void);
 
 #endif

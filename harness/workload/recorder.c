@@ -33,7 +33,7 @@ struct node_poller {
 	struct recorder *r;
 	pthread_t thread;
 	int running;
-	char *address;
+	size_t member;          /* index into the target's endpoints */
 	/* Latest answer of this node (guarded by r->status_lock). */
 	json_t *latest;
 	int64_t latest_ns;
@@ -61,6 +61,7 @@ struct recorder {
 	 * owns the timeline */
 	pthread_mutex_t status_lock;
 	struct node_poller *pollers;
+	size_t npollers;        /* one per member when the target has member_status */
 	pthread_t aggregator;
 	int aggregator_running;
 	struct status_timeline timeline;
@@ -227,26 +228,20 @@ static void *writer_main(void *arg)
 
 /* ---- status ------------------------------------------------------------- */
 
+/* One member's view, polled through the target (struct target's
+ * member_status), so one hung member never stalls the others. */
 static void *node_poller_main(void *arg)
 {
 	struct node_poller *np = arg;
 	struct recorder *r = np->r;
-	struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
-	struct ledger_client *c = NULL;
 	struct dr_error err = DR_ERROR_INIT;
-	const char *addrs[1] = { np->address };
 
-	opts.timeout_ms = STATUS_CALL_TIMEOUT_MS;
-	opts.admin_timeout_ms = STATUS_CALL_TIMEOUT_MS;
-	if (ledger_client_new(&c, addrs, 1, &opts, &err) != 0)
-		return NULL;
 	while (!atomic_load(&r->stop)) {
 		int64_t start = clock_mono_ns(), left;
-		json_t *status = NULL, *req = json_object();
-		long http = 0;
+		json_t *status = NULL;
 
-		if (ledger_call(c, 0, "inferadb.ledger.v1.Admin/GetClusterStatus", req, &status,
-				&http, &err) == 0 && http == 200) {
+		if (r->target->member_status(r->target, np->member, &status,
+					     STATUS_CALL_TIMEOUT_MS * NS_PER_MS, &err) == 0) {
 			pthread_mutex_lock(&r->status_lock);
 			json_decref(np->latest);
 			np->latest = status;
@@ -254,13 +249,12 @@ static void *node_poller_main(void *arg)
 			pthread_mutex_unlock(&r->status_lock);
 		} else {
 			json_decref(status);
+			dr_error_clear(&err);
 		}
-		json_decref(req);
 		left = r->poll_interval_ns - (clock_mono_ns() - start);
 		if (left > 0)
 			clock_sleep_ns(left);
 	}
-	ledger_client_free(c);
 	return NULL;
 }
 
@@ -309,7 +303,7 @@ static void *aggregator_main(void *arg)
 		struct status_point p;
 
 		pthread_mutex_lock(&r->status_lock);
-		for (size_t i = 0; i < r->nendpoints; i++) {
+		for (size_t i = 0; i < r->npollers; i++) {
 			struct node_poller *np = &r->pollers[i];
 			int64_t term;
 
@@ -325,9 +319,9 @@ static void *aggregator_main(void *arg)
 				best_ns = np->latest_ns;
 			}
 		}
-		if (!r->nendpoints) {
-			/* No ledger endpoints to poll one by one: the target's own
-			 * status (it applies its own highest-term rule). */
+		if (!r->npollers) {
+			/* No members to poll one by one: the target's own status (it
+			 * applies its own highest-term rule). */
 			struct dr_error err = DR_ERROR_INIT;
 
 			pthread_mutex_unlock(&r->status_lock);
@@ -436,11 +430,12 @@ int recorder_start(struct recorder **out, const struct plan *plan, struct target
 	if (!r->canary)
 		json_object_set_new(workload, "timeout_ms", json_real((double)r->call_timeout_ns / 1e6));
 	journal_set(j, "workload", workload);
-	r->pollers = xcalloc(r->nendpoints, sizeof(*r->pollers));
+	r->npollers = t->member_status ? r->nendpoints : 0;
+	r->pollers = xcalloc(r->npollers, sizeof(*r->pollers));
 	/* Status read through the target alone (kubectl exec: slow): one read
 	 * now, before any step, so the timeline has the state before the
 	 * fault and RTO a baseline. */
-	if (!r->nendpoints) {
+	if (!r->npollers) {
 		json_t *st = NULL;
 		struct dr_error serr = DR_ERROR_INIT;
 		struct status_point p;
@@ -452,9 +447,9 @@ int recorder_start(struct recorder **out, const struct plan *plan, struct target
 		json_decref(st);
 	}
 	block_signals(&old);
-	for (size_t i = 0; i < r->nendpoints; i++) {
+	for (size_t i = 0; i < r->npollers; i++) {
 		r->pollers[i].r = r;
-		r->pollers[i].address = r->endpoints[i];
+		r->pollers[i].member = i;
 		r->pollers[i].running = pthread_create(&r->pollers[i].thread, NULL,
 						       node_poller_main, &r->pollers[i]) == 0;
 	}
@@ -525,13 +520,11 @@ void recorder_mark_restore(struct recorder *r, int64_t mono_ns)
  * aggregator.  Runs after the poller threads have stopped. */
 static void final_poll(struct recorder *r)
 {
-	struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
 	json_t *best = NULL;
 	int64_t best_term = -1;
 	struct status_point p;
 
-	opts.admin_timeout_ms = STATUS_CALL_TIMEOUT_MS;
-	if (!r->nendpoints) {
+	if (!r->npollers) {
 		struct dr_error err = DR_ERROR_INIT;
 
 		if (r->target->status(r->target, &best, STATUS_CALL_TIMEOUT_MS * NS_PER_MS, &err) != 0) {
@@ -539,16 +532,12 @@ static void final_poll(struct recorder *r)
 			best = NULL;
 		}
 	}
-	for (size_t i = 0; i < r->nendpoints; i++) {
+	for (size_t i = 0; i < r->npollers; i++) {
 		struct dr_error err = DR_ERROR_INIT;
-		struct ledger_client *c = NULL;
-		const char *addrs[1] = { r->endpoints[i] };
-		json_t *status = NULL, *req = json_object();
-		long http = 0;
+		json_t *status = NULL;
 
-		if (ledger_client_new(&c, addrs, 1, &opts, &err) == 0 &&
-		    ledger_call(c, 0, "inferadb.ledger.v1.Admin/GetClusterStatus", req, &status,
-				&http, &err) == 0 && http == 200 &&
+		if (r->target->member_status(r->target, i, &status, STATUS_CALL_TIMEOUT_MS * NS_PER_MS,
+					     &err) == 0 &&
 		    json_integer_value(json_object_get(status, "term")) > best_term) {
 			best_term = json_integer_value(json_object_get(status, "term"));
 			json_decref(best);
@@ -556,8 +545,6 @@ static void final_poll(struct recorder *r)
 			status = NULL;
 		}
 		json_decref(status);
-		json_decref(req);
-		ledger_client_free(c);
 	}
 	if (!best)
 		return;
@@ -579,13 +566,13 @@ void recorder_stop(struct recorder *r)
 	}
 	if (r->aggregator_running)
 		pthread_join(r->aggregator, NULL);
-	for (size_t i = 0; r->pollers && i < r->nendpoints; i++)
+	for (size_t i = 0; r->pollers && i < r->npollers; i++)
 		if (r->pollers[i].running)
 			pthread_join(r->pollers[i].thread, NULL);
 	r->writer_running = r->aggregator_running = 0;
 	if (was_polling)
 		final_poll(r);
-	for (size_t i = 0; r->pollers && i < r->nendpoints; i++) {
+	for (size_t i = 0; r->pollers && i < r->npollers; i++) {
 		r->pollers[i].running = 0;
 		json_decref(r->pollers[i].latest);
 		r->pollers[i].latest = NULL;

@@ -17,7 +17,7 @@
 
 #include "common/error.h"
 #include "harness/core/journal.h"
-#include "harness/run/progress.h"
+#include "harness/core/progress.h"
 #include "harness/core/target.h"
 
 struct plan;

@@ -1,5 +1,7 @@
 /* YAML into jansson with positions (libyaml event API).  Semantics in
  * yaml_json.h. */
+#include "harness/yaml/yaml_load.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,8 +9,8 @@
 #include <yaml.h>
 
 #include "common/strbuf.h"
-#include "harness/yaml/yaml_json.h"
 #include "harness/yaml/yaml_posmap.h"
+#include "harness/yaml/yaml_scalar.h"
 
 /* Alias expansion is copying: cap the nodes a document may produce so a
  * "billion laughs" file fails fast instead of eating the machine. */

@@ -1,11 +1,9 @@
-/* The position side table of yaml_json.h: an open-addressing hash keyed by
- * (container pointer, kind, key or index). */
+/* The position side table (harness/yaml/yaml_posmap.h). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/strbuf.h"
-#include "harness/yaml/yaml_json.h"
 #include "harness/yaml/yaml_posmap.h"
 
 enum pos_kind { POS_CONTAINER = 1, POS_KEY, POS_VALUE_KEY, POS_VALUE_INDEX };
@@ -150,41 +148,23 @@ void posmap_set_index(struct yj_posmap *m, const json_t *parent, size_t index,
 	put(m, parent, POS_VALUE_INDEX, NULL, index, pos);
 }
 
-const struct yj_pos *yj_value_pos(const struct yj_doc *doc, const json_t *parent,
+const struct yj_pos *posmap_container(const struct yj_posmap *m, const json_t *c)
+{
+	return get(m, c, POS_CONTAINER, NULL, 0);
+}
+
+const struct yj_pos *posmap_key(const struct yj_posmap *m, const json_t *obj, const char *key)
+{
+	return get(m, obj, POS_KEY, key, 0);
+}
+
+const struct yj_pos *posmap_value(const struct yj_posmap *m, const json_t *parent,
 				  const char *key)
 {
-	return get(doc->pos, parent, POS_VALUE_KEY, key ? key : "", 0);
+	return get(m, parent, POS_VALUE_KEY, key, 0);
 }
 
-const struct yj_pos *yj_index_pos(const struct yj_doc *doc, const json_t *parent,
-				  size_t index)
+const struct yj_pos *posmap_index(const struct yj_posmap *m, const json_t *parent, size_t index)
 {
-	return get(doc->pos, parent, POS_VALUE_INDEX, NULL, index);
-}
-
-const struct yj_pos *yj_key_pos(const struct yj_doc *doc, const json_t *obj,
-				const char *key)
-{
-	return get(doc->pos, obj, POS_KEY, key, 0);
-}
-
-const struct yj_pos *yj_node_pos(const struct yj_doc *doc, const json_t *container)
-{
-	return get(doc->pos, container, POS_CONTAINER, NULL, 0);
-}
-
-void yj_set_value_pos(struct yj_doc *doc, const json_t *parent, const char *key,
-		      const struct yj_pos *pos)
-{
-	if (!doc->pos)
-		doc->pos = posmap_new();
-	posmap_set_value(doc->pos, parent, key ? key : "", pos);
-}
-
-void yj_set_index_pos(struct yj_doc *doc, const json_t *parent, size_t index,
-		      const struct yj_pos *pos)
-{
-	if (!doc->pos)
-		doc->pos = posmap_new();
-	posmap_set_index(doc->pos, parent, index, pos);
+	return get(m, parent, POS_VALUE_INDEX, NULL, index);
 }

@@ -1,10 +1,25 @@
-/* Private to yaml_json: building the position side table. */
+/* The position side table behind struct yj_doc (harness/yaml/yaml_doc.h):
+ * an open-addressing hash keyed by (container, key) or (container, index),
+ * because jansson shares true/false/null singletons and a value's own
+ * pointer cannot identify its place. */
 #ifndef DR_HARNESS_YAML_YAML_POSMAP_H
 #define DR_HARNESS_YAML_YAML_POSMAP_H
 
+#include <stddef.h>
+
 #include <jansson.h>
 
-#include "harness/yaml/yaml_json.h"
+#define YJ_NONFINITE 0x1u   /* a YAML .inf/.nan float kept as a string */
+#define YJ_FROM_VAR  0x2u   /* the string was exactly one ${var} reference */
+#define YJ_QUOTED    0x4u   /* a quoted YAML scalar or a JSON string */
+#define YJ_VAR_ERROR 0x8u   /* ${var} substitution failed (already reported) */
+
+struct yj_pos {
+	unsigned line, column;  /* 1-based */
+	unsigned flags;         /* YJ_* (values only) */
+};
+
+struct yj_posmap;
 
 struct yj_posmap *posmap_new(void);
 void posmap_free(struct yj_posmap *m);
@@ -15,11 +30,11 @@ void posmap_set_value(struct yj_posmap *m, const json_t *parent, const char *key
 		      const struct yj_pos *pos);
 void posmap_set_index(struct yj_posmap *m, const json_t *parent, size_t index,
 		      const struct yj_pos *pos);
-
-/* Loaders (yaml_load.c, json_load.c). */
-int yj_load_yaml(struct yj_doc *doc, const char *text, size_t len,
-		 yj_error_fn on_error, void *payload);
-int yj_load_json(struct yj_doc *doc, const char *text, size_t len,
-		 yj_error_fn on_error, void *payload);
+/* Lookups (m may be NULL); NULL when unknown. */
+const struct yj_pos *posmap_container(const struct yj_posmap *m, const json_t *c);
+const struct yj_pos *posmap_key(const struct yj_posmap *m, const json_t *obj, const char *key);
+const struct yj_pos *posmap_value(const struct yj_posmap *m, const json_t *parent,
+				  const char *key);
+const struct yj_pos *posmap_index(const struct yj_posmap *m, const json_t *parent, size_t index);
 
 #endif

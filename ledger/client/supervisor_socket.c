@@ -15,16 +15,23 @@
 
 #define ANSWER_MAX (16u << 20)
 
+int supervisor_socket_addr(struct sockaddr_un *out, const char *path, struct dr_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	out->sun_family = AF_UNIX;
+	if (str_copy(out->sun_path, sizeof(out->sun_path), path) != 0)
+		return dr_error_set(err, "socket path '%s' is longer than %zu bytes", path,
+				    sizeof(out->sun_path) - 1);
+	return 0;
+}
+
 static int connect_socket(int *out, const char *path, struct dr_error *err)
 {
 	struct sockaddr_un sa;
 	int fd;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (str_copy(sa.sun_path, sizeof(sa.sun_path), path) != 0)
-		return dr_error_set(err, "socket path '%s' is longer than %zu bytes", path,
-				    sizeof(sa.sun_path) - 1);
+	if (supervisor_socket_addr(&sa, path, err) != 0)
+		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return dr_error_errno(err, errno, "cannot create a unix socket");

@@ -7,6 +7,7 @@
 #define DR_LEDGER_CLIENT_SUPERVISOR_SOCKET_H
 
 #include <stdint.h>
+#include <sys/un.h>
 
 #include <jansson.h>
 
@@ -18,5 +19,9 @@
  * within timeout_ns. */
 int supervisor_socket_request(json_t **out, const char *path, const json_t *request,
 			      int64_t timeout_ns, struct dr_error *err);
+
+/* The address of the socket at path (the supervisor listens on it, clients
+ * connect to it); -1 with err when path does not fit a sockaddr_un. */
+int supervisor_socket_addr(struct sockaddr_un *out, const char *path, struct dr_error *err);
 
 #endif

@@ -20,6 +20,7 @@
 #include "common/fsutil.h"
 #include "common/proc.h"
 #include "common/strbuf.h"
+#include "ledger/client/supervisor_socket.h"
 
 #define REQUEST_MAX (64 * 1024)
 #define READ_TIMEOUT_MS 5000
@@ -331,11 +332,8 @@ static int listen_socket(const char *path, struct dr_error *err)
 	struct sockaddr_un sa;
 	int fd;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (str_copy(sa.sun_path, sizeof(sa.sun_path), path) != 0)
-		return dr_error_set(err, "socket path '%s' is longer than %zu bytes", path,
-				    sizeof(sa.sun_path) - 1);
+	if (supervisor_socket_addr(&sa, path, err) != 0)
+		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return dr_error_errno(err, errno, "cannot create a unix socket");

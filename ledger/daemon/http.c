@@ -322,7 +322,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	ledgerd_log("http: %s", buf);
 }
 
-int ledgerd_http_start(struct ledgerd_node *n, struct dr_error *err)
+static int http_start(struct ledgerd_node *n, struct dr_error *err)
 {
 	struct addrinfo hints, *ai = NULL;
 	char host[256];
@@ -361,10 +361,12 @@ int ledgerd_http_start(struct ledgerd_node *n, struct dr_error *err)
 	return 0;
 }
 
-void ledgerd_http_stop(struct ledgerd_node *n)
+static void http_stop(struct ledgerd_node *n)
 {
 	if (n->httpd) {
 		MHD_stop_daemon(n->httpd);
 		n->httpd = NULL;
 	}
 }
+
+const struct ledgerd_frontend ledgerd_http_frontend = { http_start, http_stop };

@@ -5,12 +5,13 @@
 #define DR_LEDGER_DAEMON_HTTP_H
 
 #include "common/error.h"
+#include "ledger/daemon/node.h"
 
 struct ledgerd_node;
 
-int ledgerd_http_start(struct ledgerd_node *n, struct dr_error *err);
-/* Stop accepting and join connection threads (every call is answered). */
-void ledgerd_http_stop(struct ledgerd_node *n);
+/* The node's front end (struct ledgerd_frontend): start serving; stop
+ * accepting and join connection threads (every call is answered). */
+extern const struct ledgerd_frontend ledgerd_http_frontend;
 
 /* The route table (ledgerd_svc_*.c). */
 struct ledgerd_route;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ledger/daemon/config.h"
+#include "ledger/daemon/http.h"
 #include "ledger/daemon/node.h"
 #include "ledger/daemon/offline.h"
 
@@ -26,5 +27,5 @@ int main(int argc, char **argv)
 		ledgerd_usage();
 		return 2;
 	}
-	return ledgerd_node_run(&cfg);
+	return ledgerd_node_run(&cfg, &ledgerd_http_frontend);
 }

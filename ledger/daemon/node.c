@@ -16,7 +16,6 @@
 #include "common/fsutil.h"
 #include "common/strbuf.h"
 #include "ledger/daemon/frame.h"
-#include "ledger/daemon/http.h"
 #include "ledger/daemon/log.h"
 #include "ledger/daemon/snapfile.h"
 
@@ -862,7 +861,7 @@ static int load_token(struct ledgerd_node *n, struct dr_error *err)
 	return 0;
 }
 
-int ledgerd_node_run(const struct ledgerd_config *cfg)
+int ledgerd_node_run(const struct ledgerd_config *cfg, const struct ledgerd_frontend *fe)
 {
 	struct ledgerd_node *n = xcalloc(1, sizeof *n);
 	struct dr_error err = DR_ERROR_INIT;
@@ -892,14 +891,14 @@ int ledgerd_node_run(const struct ledgerd_config *cfg)
 	uv_signal_init(&n->loop, &n->sigint);
 	n->sigint.data = n;
 	uv_signal_start(&n->sigint, on_signal, SIGINT);
-	if (ledgerd_http_start(n, &err) != 0) {
+	if (fe->start(n, &err) != 0) {
 		ledgerd_log("error: %s", err.msg);
 		on_signal(&n->sigterm, SIGTERM);
 		uv_run(&n->loop, UV_RUN_DEFAULT);
 		goto out;
 	}
 	uv_run(&n->loop, UV_RUN_DEFAULT);
-	ledgerd_http_stop(n);
+	fe->stop(n);
 	ledgerd_log("stopped cleanly");
 	rc = 0;
 out:

@@ -125,9 +125,18 @@ struct ledgerd_node {
 	struct MHD_Daemon *httpd;
 };
 
-/* Set up everything (data dir, seed, bootstrap, raft, HTTP) and run the
+/* What serves the node's API to clients: started once the node is set up;
+ * stop answers every pending call and joins its threads before the loop's
+ * resources go.  main.c hands it in, so the node does not depend on the
+ * server that fronts it. */
+struct ledgerd_frontend {
+	int (*start)(struct ledgerd_node *n, struct dr_error *err);
+	void (*stop)(struct ledgerd_node *n);
+};
+
+/* Set up everything (data dir, seed, bootstrap, raft, then fe) and run the
  * loop until SIGTERM/SIGINT.  Returns the process exit code. */
-int ledgerd_node_run(const struct ledgerd_config *cfg);
+int ledgerd_node_run(const struct ledgerd_config *cfg, const struct ledgerd_frontend *fe);
 
 /* Hand a call to the loop and wait for its answer (HTTP threads). */
 void ledgerd_node_submit(struct ledgerd_node *n, struct ledgerd_call *c);

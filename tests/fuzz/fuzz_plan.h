@@ -9,12 +9,13 @@
 
 #include "harness/plan/plan.h"
 #include "tests/fuzz/fuzz_util.h"
+#include "harness/target/registry.h"
 
 static inline int fuzz_plan_one(const uint8_t *data, size_t size, unsigned flags,
 				const char *name)
 {
 	static FILE *devnull;
-	struct plan_load_opts opts = PLAN_LOAD_OPTS_INIT;
+	struct plan_load_opts opts = PLAN_LOAD_OPTS_TARGETS(target_registry);
 	struct plan_diags diags = PLAN_DIAGS_INIT;
 	struct plan *plan = NULL;
 	char *text = fuzz_strndup(data, size);

@@ -602,7 +602,7 @@ static void test_missing_yes_exits_2_before_any_command(void **state)
 	assert_int_equal(log_lines(), 0);
 	free(err);
 	if (rc == 3 && !cli_maps_usage())
-		skip(); /* harness/cli/run.c does not map TARGET_K8S_EUSAGE to exit 2 yet (lead) */
+		skip(); /* harness/cli/run.c does not map TARGET_EUSAGE to exit 2 yet (lead) */
 	assert_int_equal(rc, 2);
 }
 

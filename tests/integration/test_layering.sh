@@ -154,7 +154,7 @@ negative target-internal '^private harness/target/k8s:' --no-symbols -- \
 restore "$f"
 
 # <getopt.h> outside harness/cli.
-f=harness/run/progress.c
+f=harness/run/runner.c
 save "$f"
 n=$(append "$f" '#include <getopt.h>')
 negative getopt-in-run '^header getopt\.h:' --no-symbols -- \

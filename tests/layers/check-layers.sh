@@ -157,7 +157,7 @@ EOF
 # The include check.
 read -r -d '' INCLUDE_AWK <<'EOF'
 function dirname(p) { if (match(p, /.*\//)) return substr(p, 1, RLENGTH - 1); return "." }
-function stem(p) { sub(/\.[ch]$/, "", p); return p }
+function stem(p) { sub(/\.[ch]$/, "", p); sub(/_impl$/, "", p); return p }
 function norm(p,   n, part, out, m, i, s) {
 	n = split(p, part, "/"); m = 0
 	for (i = 1; i <= n; i++) {

@@ -58,12 +58,16 @@ static void dbl_unlock(struct target *t)
 	d->locked = 0;
 }
 
-static void dbl_action(struct target *t, const char *action, json_t *args,
-		       const struct action_ctx *ctx, struct action_result *res)
+/* One entry for every action: the name comes from the step's own args, as
+ * every step and undo carries it. */
+static void dbl_action(struct target *t, json_t *args, const struct action_ctx *ctx,
+		       struct action_result *res)
 {
 	struct target_double *d = t->impl;
+	const char *action = json_string_value(json_object_get(args, "action"));
 
-	(void)args;
+	if (!action)
+		action = "?";
 	if (ctx->dry_run) {
 		/* Like a real target: describe, touch nothing. */
 		append_log(d, "dry", action);
@@ -72,7 +76,7 @@ static void dbl_action(struct target *t, const char *action, json_t *args,
 	}
 	append_log(d, action, ctx->step_name);
 	if (d->interrupt_action && strcmp(action, d->interrupt_action) == 0 && ctx->interrupts)
-		*ctx->interrupts += d->interrupt_times ? d->interrupt_times : 1;
+		atomic_fetch_add(ctx->interrupts, d->interrupt_times ? d->interrupt_times : 1);
 	if (d->lose_leader_action && strcmp(action, d->lose_leader_action) == 0)
 		d->leader = 0;
 	if (d->hang_action && strcmp(action, d->hang_action) == 0) {
@@ -90,6 +94,16 @@ static void dbl_action(struct target *t, const char *action, json_t *args,
 	}
 	action_result_set(res, ACTION_OK, "done");
 }
+
+/* Every target action of the plan schema; dry runs reach the double too
+ * (TARGET_ACTION_OWN_DRY_RUN), so tests see what a dry run would have done. */
+#define DBL(name) { name, TARGET_ACTION_OWN_DRY_RUN, dbl_action }
+static const struct target_action dbl_actions[] = {
+	DBL("scale"), DBL("kill"), DBL("stop"), DBL("start"), DBL("pause"), DBL("resume"),
+	DBL("partition"), DBL("heal"), DBL("drain_node"), DBL("zone_down"),
+	DBL("force_election"), DBL("transfer_leader"), DBL("snapshot"), DBL("restore_snapshot"),
+	{ NULL, 0, NULL },
+};
 
 static int dbl_status(struct target *t, json_t **out, int64_t timeout_ns, struct dr_error *err)
 {
@@ -137,7 +151,7 @@ void target_double_init(struct target_double *d)
 	d->base.start = dbl_start;
 	d->base.lock = dbl_lock;
 	d->base.unlock = dbl_unlock;
-	d->base.action = dbl_action;
+	d->base.actions = dbl_actions;
 	d->base.status = dbl_status;
 	d->base.endpoints = NULL;
 	d->base.resolve_region = dbl_resolve;

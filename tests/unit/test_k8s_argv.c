@@ -15,8 +15,9 @@
 
 #include "common/fsutil.h"
 #include "common/strbuf.h"
+#include "harness/run/executor.h"
 #include "harness/target/k8s/k8s.h"
-#include "harness/target/k8s/k8s_canary.h"
+#include "harness/target/k8s/k8s_canary_api.h"
 #include "harness/target/k8s/k8s_cmd.h"
 #include "harness/target/k8s/k8s_config.h"
 
@@ -75,7 +76,7 @@ static char *render(const char *config_rel)
 		ctx.dry_run = 1;
 		ctx.step_name = actions[i][0];
 		fprintf(mem, "## %s %s\n", actions[i][0], actions[i][1]);
-		t->action(t, actions[i][0], args, &ctx, &res);
+		executor_run(t, actions[i][0], args, NULL, &ctx, &res);
 		fprintf(mem, "=> %s: %s\n", action_status_name(res.status), res.message);
 		action_result_release(&res);
 		json_decref(args);
@@ -225,7 +226,7 @@ static void test_ledger_v1_force_election_with_data_loss_is_refused(void **state
 	o.out = mem;
 	assert_int_equal(target_k8s_new(&t, NULL, &o, &err), 0);
 	ctx.dry_run = 1;
-	t->action(t, "force_election", args, &ctx, &res);
+	executor_run(t, "force_election", args, NULL, &ctx, &res);
 	assert_int_equal(res.status, ACTION_FAILED);
 	assert_non_null(strstr(res.message, "no forced election"));
 	fflush(mem);

@@ -13,7 +13,7 @@
 
 #include "common/base64.h"
 #include "common/strbuf.h"
-#include "harness/target/k8s/k8s_canary.h"
+#include "harness/target/k8s/k8s_canary_api.h"
 #include "harness/target/k8s/k8s_config.h"
 
 #define REGIONS "regions:\n" \

@@ -70,7 +70,7 @@ static void test_anything_else_declines(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
-		assert_int_equal(ask(answers[i], 0, 1, &shown, &err), TARGET_K8S_EUSAGE);
+		assert_int_equal(ask(answers[i], 0, 1, &shown, &err), TARGET_EUSAGE);
 		assert_non_null(strstr(err.msg, "not confirmed"));
 		free(shown);
 	}
@@ -83,7 +83,7 @@ static void test_no_terminal_needs_yes(void **state)
 
 	(void)state;
 	/* Typed input is ignored without a terminal: a pipe is not a human. */
-	assert_int_equal(ask("yes\n", 0, 0, &shown, &err), TARGET_K8S_EUSAGE);
+	assert_int_equal(ask("yes\n", 0, 0, &shown, &err), TARGET_EUSAGE);
 	assert_non_null(strstr(err.msg, "pass --yes"));
 	assert_string_equal(shown, "");
 	free(shown);
@@ -103,7 +103,7 @@ static void test_constructor_refuses_before_anything_without_yes(void **state)
 	(void)state;
 	o.config_path = path;
 	o.interactive = 0;
-	assert_int_equal(target_k8s_new(&t, NULL, &o, &err), TARGET_K8S_EUSAGE);
+	assert_int_equal(target_k8s_new(&t, NULL, &o, &err), TARGET_EUSAGE);
 	assert_null(t);
 	/* A dry run needs no confirmation. */
 	o.dry_run = 1;

@@ -15,6 +15,10 @@
 #include "common/strbuf.h"
 #include "harness/plan/actions.h"
 #include "harness/plan/plan.h"
+#include "harness/target/registry.h"
+
+/* Plans may name any registered target kind. */
+static const struct plan_load_opts any_target = PLAN_LOAD_OPTS_TARGETS(target_registry);
 
 static const char *src_dir(void)
 {
@@ -94,7 +98,7 @@ static void test_bad_plans(void **state)
 
 		if (fs_read_file(&expected, NULL, exp_path, 1 << 20, &err) != 0)
 			fail_msg("%s has no sidecar: %s", names[i], err.msg);
-		if (plan_load(&plan, path, NULL, &diags) == 0) {
+		if (plan_load(&plan, path, &any_target, &diags) == 0) {
 			print_error("%s: loaded, but it should fail\n", names[i]);
 			failures++;
 		}
@@ -158,7 +162,7 @@ static void load_all_ok(const char *dir, json_t *actions, json_t *probes, size_t
 		struct plan_diags diags = PLAN_DIAGS_INIT;
 		struct plan *plan = NULL;
 
-		if (plan_load(&plan, path, NULL, &diags) != 0) {
+		if (plan_load(&plan, path, &any_target, &diags) != 0) {
 			char *got = format_diags(&diags);
 
 			fail_msg("%s should load, got:\n%s", path, got);
@@ -227,7 +231,7 @@ static void check_prefixes(const char *path)
 			continue;
 		for (size_t i = 0; i < cut; i++)
 			lines += text[i] == '\n';
-		rc = plan_load_text(&plan, path, text, cut, NULL, &diags);
+		rc = plan_load_text(&plan, path, text, cut, &any_target, &diags);
 		if (rc == 0)
 			assert_non_null(plan);
 		else

@@ -13,6 +13,10 @@
 #include "common/clock.h"
 #include "common/strbuf.h"
 #include "harness/plan/plan.h"
+#include "harness/target/registry.h"
+
+/* Plans may name any registered target kind. */
+static const struct plan_load_opts any_target = PLAN_LOAD_OPTS_TARGETS(target_registry);
 
 #define MS(n) ((int64_t)(n) * NS_PER_MS)
 #define SEC(n) ((int64_t)(n) * NS_PER_SEC)
@@ -30,7 +34,7 @@ static struct plan *load_ok(const char *name, const char *text,
 	struct plan_diags diags = PLAN_DIAGS_INIT;
 	struct plan *plan = NULL;
 
-	if (plan_load_text(&plan, name, text, strlen(text), opts, &diags) != 0) {
+	if (plan_load_text(&plan, name, text, strlen(text), opts ? opts : &any_target, &diags) != 0) {
 		plan_diags_print(stderr, &diags);
 		fail_msg("%s should load", name);
 	}
@@ -47,7 +51,8 @@ static char *load_bad(const char *name, const char *text, const struct plan_load
 	size_t len = 0;
 	FILE *f;
 
-	assert_int_equal(plan_load_text(&plan, name, text, strlen(text), opts, &diags), -1);
+	assert_int_equal(plan_load_text(&plan, name, text, strlen(text), opts ? opts : &any_target,
+					&diags), -1);
 	assert_null(plan);
 	f = open_memstream(&buf, &len);
 	plan_diags_print(f, &diags);
@@ -64,7 +69,7 @@ static void test_region_failover_model(void **state)
 	const struct plan_step *s;
 
 	(void)state;
-	assert_int_equal(plan_load(&plan, path, NULL, &diags), 0);
+	assert_int_equal(plan_load(&plan, path, &any_target, &diags), 0);
 	assert_int_equal(diags.n, 0);
 	assert_string_equal(plan->name, "region-failover");
 	assert_string_equal(plan->target, "local");
@@ -165,7 +170,7 @@ static void test_defaults(void **state)
 
 static void test_options(void **state)
 {
-	struct plan_load_opts opts = PLAN_LOAD_OPTS_INIT;
+	struct plan_load_opts opts = PLAN_LOAD_OPTS_TARGETS(target_registry);
 	const char *text = "version: 1\nname: o\ntarget: local\nsteps:\n"
 			   "  - {action: partition, what: region, region: dr}\n";
 	struct plan *plan;
@@ -209,7 +214,7 @@ static void test_vars(void **state)
 			   "    replicas: ${n}\n"
 			   "  - {action: notify, url: '${hook}', message: 'to ${region} ${need} $${x}'}\n";
 	const char *vars[] = { "need=given", "n=1" };
-	struct plan_load_opts opts = PLAN_LOAD_OPTS_INIT;
+	struct plan_load_opts opts = PLAN_LOAD_OPTS_TARGETS(target_registry);
 	struct plan *plan;
 	char *out, *red;
 	json_t *rj;
@@ -272,7 +277,7 @@ static void test_several_errors_all_reported(void **state)
 	struct plan *plan = NULL;
 
 	(void)state;
-	assert_int_equal(plan_load_text(&plan, "j.json", text, strlen(text), NULL, &diags), -1);
+	assert_int_equal(plan_load_text(&plan, "j.json", text, strlen(text), &any_target, &diags), -1);
 	assert_int_equal(diags.errors, 3);
 	assert_int_equal(diags.items[0].line, 2);
 	assert_int_equal(diags.items[0].column, 3);
@@ -285,8 +290,8 @@ static void test_several_errors_all_reported(void **state)
 	assert_string_equal(diags.items[2].path, "steps[2].fault");
 	plan_diags_release(&diags);
 	/* Diagnostics of several files accumulate. */
-	assert_int_equal(plan_load(&plan, "/nonexistent/plan.yaml", NULL, &diags), -1);
-	assert_int_equal(plan_load_text(&plan, "j.json", text, strlen(text), NULL, &diags), -1);
+	assert_int_equal(plan_load(&plan, "/nonexistent/plan.yaml", &any_target, &diags), -1);
+	assert_int_equal(plan_load_text(&plan, "j.json", text, strlen(text), &any_target, &diags), -1);
 	assert_int_equal(diags.errors, 4);
 	assert_string_equal(diags.items[0].file, "/nonexistent/plan.yaml");
 	assert_int_equal(diags.items[0].line, 0);

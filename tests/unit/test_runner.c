@@ -14,9 +14,13 @@
 #include "harness/core/exit_codes.h"
 #include "harness/core/journal.h"
 #include "harness/plan/plan.h"
-#include "harness/run/progress.h"
+#include "harness/core/progress.h"
 #include "harness/run/runner.h"
 #include "tests/support/target_double.h"
+#include "harness/target/registry.h"
+
+/* Plans may name any registered target kind. */
+static const struct plan_load_opts any_target = PLAN_LOAD_OPTS_TARGETS(target_registry);
 
 static const char base_plan[] =
 	"version: 1\n"
@@ -49,7 +53,7 @@ struct fixture {
 	struct target_double dbl;
 	struct journal *j;
 	struct progress *progress;
-	volatile sig_atomic_t interrupts;
+	atomic_int interrupts;
 	struct runner_result result;
 };
 
@@ -58,7 +62,7 @@ static struct plan *load(const char *text)
 	struct plan_diags diags = PLAN_DIAGS_INIT;
 	struct plan *plan = NULL;
 
-	if (plan_load_text(&plan, "test.yaml", text, strlen(text), NULL, &diags) != 0) {
+	if (plan_load_text(&plan, "test.yaml", text, strlen(text), &any_target, &diags) != 0) {
 		plan_diags_print(stderr, &diags);
 		fail_msg("test plan does not load");
 	}

@@ -15,6 +15,7 @@
 
 #include "common/strbuf.h"
 #include "harness/plan/plan.h"
+#include "harness/target/registry.h"
 #include "reports/redact.h"
 
 #define CLI_SECRET "cli-secret-5d1e0b7a"
@@ -41,7 +42,7 @@ static const char plan_yaml[] =
 static struct plan *load(const char *text, const char *const *vars, size_t nvars,
 			 struct plan_diags *diags)
 {
-	struct plan_load_opts opts = PLAN_LOAD_OPTS_INIT;
+	struct plan_load_opts opts = PLAN_LOAD_OPTS_TARGETS(target_registry);
 	struct plan *plan = NULL;
 
 	opts.vars = vars;

@@ -1,3 +1,6 @@
+/* The etcd target: a local etcd cluster started by drillrig, or one
+ * attached by its client URLs (harness/target/etcd/etcd.h).  Its actions
+ * are in etcd_actions.c. */
 #include "harness/target/etcd/etcd.h"
 
 #include <arpa/inet.h>
@@ -15,45 +18,14 @@
 #include "common/netport.h"
 #include "common/fsutil.h"
 #include "common/strbuf.h"
-#include "harness/run/executor.h"
-#include "harness/core/lock.h"
 #include "harness/plan/plan.h"
-#include "harness/target/etcd/etcd_http.h"
-#include "harness/target/etcd/etcd_members.h"
+#include "harness/target/etcd/etcd_impl.h"
 #include "harness/target/etcd/etcd_status.h"
 #include "ledger/client/client.h"
 
-#define STATUS_MEMBER_TIMEOUT_MS 250
-#define READY_TIMEOUT_NS (30 * NS_PER_SEC)
-#define SCALE_GRACE_NS (10 * NS_PER_SEC)
-/* stop: SIGTERM, SIGKILL after 5 s, as the local cluster's stop. */
-#define STOP_GRACE_NS (5 * NS_PER_SEC)
-#define POOL_MAX 16
-/* A witness is a tie-breaker: with three times the election timeout it
- * never times out first while a member of another region is alive, as the
- * bundled ledger's witness never keeps leadership. */
-#define WITNESS_ELECTION_FACTOR 3
-
-struct etcd_target {
-	struct etcd_cluster cl;   /* members; cl.dir is ours unless attached */
-	int attached;
-	int keep;
-	int up;                   /* we launched members */
-	int election_ms;
-	struct drill_lock lock;
-	char *lock_path;
-	int stopped[ETCD_MAX_MEMBERS];  /* taken down by stop / zone: `start all` */
-	int paused[ETCD_MAX_MEMBERS];
-	pthread_mutex_t status_lock;    /* members' raft_id / caught_up_ns */
-	pthread_mutex_t pool_lock;
-	struct etcd_client *pool[POOL_MAX];
-	int npool;
-	char *region_names[3];          /* first region of each role */
-};
-
 /* ---- client pool: keep-alive connections shared by threads -------------- */
 
-static struct etcd_client *pool_take(struct etcd_target *et, long timeout_ms)
+struct etcd_client *etcd_pool_take(struct etcd_target *et, long timeout_ms)
 {
 	struct etcd_client *c = NULL;
 
@@ -74,7 +46,7 @@ static struct etcd_client *pool_take(struct etcd_target *et, long timeout_ms)
 	return c;
 }
 
-static void pool_give(struct etcd_target *et, struct etcd_client *c)
+void etcd_pool_give(struct etcd_target *et, struct etcd_client *c)
 {
 	if (!c)
 		return;
@@ -89,7 +61,7 @@ static void pool_give(struct etcd_target *et, struct etcd_client *c)
 
 /* ---- status --------------------------------------------------------------- */
 
-static int etcd_status(struct target *t, json_t **out, int64_t timeout_ns, struct dr_error *err)
+int etcd_status(struct target *t, json_t **out, int64_t timeout_ns, struct dr_error *err)
 {
 	struct etcd_target *et = t->impl;
 	struct etcd_member_answer answers[ETCD_MAX_MEMBERS];
@@ -98,7 +70,7 @@ static int etcd_status(struct target *t, json_t **out, int64_t timeout_ns, struc
 
 	if (per > STATUS_MEMBER_TIMEOUT_MS || per <= 0)
 		per = STATUS_MEMBER_TIMEOUT_MS;
-	c = pool_take(et, per);
+	c = etcd_pool_take(et, per);
 	if (!c)
 		return dr_error_set(err, "cannot create an etcd client");
 	for (int i = 0; i < et->cl.n; i++) {
@@ -112,14 +84,14 @@ static int etcd_status(struct target *t, json_t **out, int64_t timeout_ns, struc
 			answers[i].reachable = 0;
 		json_decref(resp);
 	}
-	pool_give(et, c);
+	etcd_pool_give(et, c);
 	pthread_mutex_lock(&et->status_lock);
 	*out = etcd_status_build(et->cl.m, answers, et->cl.n, clock_mono_ns());
 	pthread_mutex_unlock(&et->status_lock);
 	return 0;
 }
 
-static const char *etcd_resolve_region(struct target *t, const char *ref)
+const char *etcd_resolve_region(struct target *t, const char *ref)
 {
 	struct etcd_target *et = t->impl;
 
@@ -132,6 +104,14 @@ static const char *etcd_resolve_region(struct target *t, const char *ref)
 		if (strcmp(et->cl.m[i].region_role, ref) == 0)
 			return et->cl.m[i].region;
 	return NULL;
+}
+
+int etcd_member_index(const struct etcd_target *et, int64_t id)
+{
+	for (int i = 0; i < et->cl.n; i++)
+		if (et->cl.m[i].id == id)
+			return i;
+	return -1;
 }
 
 /* ---- workload connection (struct workload_conn) -------------------------- */
@@ -179,513 +159,6 @@ static int etcd_workload_connect(struct target *t, int64_t call_timeout_ns,
 	return 0;
 }
 
-/* ---- selection --------------------------------------------------------- */
-
-static int member_by_ref(struct etcd_target *et, json_t *node)
-{
-	long long id = -1;
-
-	if (json_is_integer(node))
-		id = json_integer_value(node);
-	else if (json_is_string(node)) {
-		const char *s = json_string_value(node);
-
-		for (int i = 0; i < et->cl.n; i++)
-			if (strcmp(et->cl.m[i].name, s) == 0)
-				return i;
-		id = strtoll(s + (s[0] == 'n' || s[0] == 'm'), NULL, 10);
-	}
-	for (int i = 0; i < et->cl.n; i++)
-		if (et->cl.m[i].id == id)
-			return i;
-	return -1;
-}
-
-/* Member indexes matching {what, node, region}; status_out (optional)
- * gets the status the choice was made on. */
-static int select_members(struct target *t, json_t *args, int *idx, int *n,
-			  json_t **status_out, struct action_result *res)
-{
-	struct etcd_target *et = t->impl;
-	struct dr_error err = DR_ERROR_INIT;
-	const char *what = plan_arg_str(args, "what");
-	const char *region = etcd_resolve_region(t, plan_arg_str(args, "region"));
-	json_t *node = json_object_get(args, "node"), *status = NULL, *members;
-	int64_t leader;
-
-	*n = 0;
-	if (plan_arg_str(args, "region") && !region) {
-		action_result_set(res, ACTION_FAILED, "unknown region '%s'", plan_arg_str(args, "region"));
-		return -1;
-	}
-	if (etcd_status(t, &status, 2 * NS_PER_SEC, &err) != 0) {
-		action_result_set(res, ACTION_FAILED, "cannot read the cluster status: %s", err.msg);
-		return -1;
-	}
-	if (!what)
-		what = node ? "node" : region ? "region" : "leader";
-	leader = json_integer_value(json_object_get(json_object_get(status, "leader"), "id"));
-	members = json_object_get(status, "members");
-	for (int i = 0; i < et->cl.n; i++) {
-		const struct etcd_member *m = &et->cl.m[i];
-		const char *state = json_string_value(json_object_get(json_array_get(members, (size_t)i),
-								       "state"));
-		int in_region = !region || strcmp(m->region, region) == 0;
-		int match = 0;
-
-		if (strcmp(what, "leader") == 0)
-			match = m->id == leader && in_region;
-		else if (strcmp(what, "follower") == 0)
-			match = m->id != leader && in_region && *n == 0 && state &&
-				strcmp(state, "unreachable") != 0;
-		else if (strcmp(what, "node") == 0)
-			match = member_by_ref(et, node) == i;
-		else if (strcmp(what, "region") == 0)
-			match = region && in_region;
-		else if (strcmp(what, "all") == 0)
-			match = in_region;
-		if (match)
-			idx[(*n)++] = i;
-	}
-	if (*n == 0) {
-		action_result_set(res, ACTION_FAILED, "no member matches what=%s%s%s%s", what,
-				  region ? " in region " : "", region ? region : "",
-				  strcmp(what, "leader") == 0 && !leader ? " (no leader now)" : "");
-		json_decref(status);
-		return -1;
-	}
-	if (status_out)
-		*status_out = status;
-	else
-		json_decref(status);
-	return 0;
-}
-
-static json_t *ids_json(struct etcd_target *et, const int *idx, int n)
-{
-	json_t *a = json_array();
-
-	for (int i = 0; i < n; i++)
-		json_array_append_new(a, json_integer(et->cl.m[idx[i]].id));
-	return a;
-}
-
-static void ids_text(struct etcd_target *et, char *buf, size_t len, const int *idx, int n)
-{
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (int i = 0; i < n && off < len; i++) {
-		int w = snprintf(buf + off, len - off, "%s%d", i ? "," : "", et->cl.m[idx[i]].id);
-
-		off += w > 0 ? (size_t)w : 0;
-	}
-}
-
-static int parse_signal(const char *name)
-{
-	static const struct { const char *name; int sig; } sigs[] = {
-		{ "KILL", SIGKILL }, { "TERM", SIGTERM }, { "INT", SIGINT }, { "HUP", SIGHUP },
-		{ "QUIT", SIGQUIT }, { "ABRT", SIGABRT },
-	};
-
-	if (!name)
-		return SIGKILL;
-	if (strncmp(name, "SIG", 3) == 0)
-		name += 3;
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		if (strcmp(sigs[i].name, name) == 0)
-			return sigs[i].sig;
-	return -1;
-}
-
-/* ---- leadership ---------------------------------------------------------- */
-
-static int wait_leader_where(struct target *t, int want_idx, const char *region,
-			     const struct action_ctx *ctx, json_t **status_out)
-{
-	struct etcd_target *et = t->impl;
-
-	for (;;) {
-		struct dr_error err = DR_ERROR_INIT;
-		json_t *status = NULL;
-
-		if (etcd_status(t, &status, NS_PER_SEC, &err) == 0) {
-			json_t *leader = json_object_get(status, "leader");
-			const char *lr = json_string_value(json_object_get(leader, "region"));
-			int64_t lid = json_integer_value(json_object_get(leader, "id"));
-
-			if (json_is_object(leader) &&
-			    (want_idx < 0 || et->cl.m[want_idx].id == lid) &&
-			    (!region || (lr && strcmp(lr, region) == 0))) {
-				*status_out = status;
-				return 0;
-			}
-			json_decref(status);
-		}
-		if (action_ctx_expired(ctx) || action_ctx_cancelled(ctx))
-			return -1;
-		action_ctx_sleep(ctx, 20 * NS_PER_MS);
-	}
-}
-
-/* The most caught-up reachable member of region (or not of the witness
- * role when avoid_witness), other than the leader; -1 if none. */
-static int best_member(struct etcd_target *et, json_t *status, const char *region, int avoid_witness)
-{
-	json_t *members = json_object_get(status, "members");
-	int64_t leader = json_integer_value(json_object_get(json_object_get(status, "leader"), "id"));
-	int best = -1;
-	json_int_t best_index = -1;
-
-	for (int i = 0; i < et->cl.n; i++) {
-		json_t *m = json_array_get(members, (size_t)i);
-		const char *state = json_string_value(json_object_get(m, "state"));
-		json_int_t index = json_integer_value(json_object_get(m, "match_index"));
-
-		if (et->cl.m[i].id == leader || !state || strcmp(state, "unreachable") == 0)
-			continue;
-		if (region && strcmp(et->cl.m[i].region, region) != 0)
-			continue;
-		if (avoid_witness && strcmp(et->cl.m[i].region_role, "witness") == 0)
-			continue;
-		if (index > best_index) {
-			best = i;
-			best_index = index;
-		}
-	}
-	return best;
-}
-
-/* Ask the leader to hand over to member idx (MoveLeader). */
-static int transfer_to(struct etcd_target *et, json_t *status, int idx, struct dr_error *err)
-{
-	const char *leader_addr = json_string_value(json_object_get(json_object_get(status, "leader"),
-								   "address"));
-	int leader_idx = -1;
-	struct etcd_client *c;
-	json_t *req, *resp = NULL;
-	char target_id[24];
-	long http = 0;
-	int rc;
-
-	for (int i = 0; leader_addr && i < et->cl.n; i++)
-		if (strcmp(et->cl.m[i].address, leader_addr) == 0)
-			leader_idx = i;
-	if (leader_idx < 0)
-		return dr_error_set(err, "no leader to transfer from");
-	pthread_mutex_lock(&et->status_lock);
-	snprintf(target_id, sizeof(target_id), "%llu", (unsigned long long)et->cl.m[idx].raft_id);
-	pthread_mutex_unlock(&et->status_lock);
-	c = pool_take(et, 10000);
-	if (!c)
-		return dr_error_set(err, "cannot create an etcd client");
-	req = json_pack("{s:s}", "targetID", target_id);
-	rc = etcd_call(c, leader_idx, "v3/maintenance/transfer-leadership", req, &resp, &http, err);
-	if (rc == 0 && http != 200)
-		rc = dr_error_set(err, "transfer-leadership on %s answered HTTP %ld: %s",
-				  et->cl.m[leader_idx].address, http,
-				  json_string_value(json_object_get(resp, "error")) ?: "?");
-	json_decref(req);
-	json_decref(resp);
-	pool_give(et, c);
-	return rc;
-}
-
-static void do_transfer(struct target *t, json_t *args, const struct action_ctx *ctx,
-			struct action_result *res)
-{
-	struct etcd_target *et = t->impl;
-	struct dr_error err = DR_ERROR_INIT;
-	const char *region = etcd_resolve_region(t, plan_arg_str(args, "region"));
-	json_t *node = json_object_get(args, "node"), *status = NULL, *leader;
-	int idx = node ? member_by_ref(et, node) : -1;
-	int64_t from;
-
-	if (node && idx < 0) {
-		action_result_set(res, ACTION_FAILED, "no member %s", json_is_string(node) ?
-				  json_string_value(node) : "with that id");
-		return;
-	}
-	if (!node && !region) {
-		action_result_set(res, ACTION_FAILED, "unknown region '%s'", plan_arg_str(args, "region"));
-		return;
-	}
-	if (etcd_status(t, &status, 2 * NS_PER_SEC, &err) != 0 ||
-	    !json_is_object(leader = json_object_get(status, "leader"))) {
-		action_result_set(res, ACTION_FAILED, "no leader to transfer from");
-		goto out;
-	}
-	from = json_integer_value(json_object_get(leader, "id"));
-	if ((idx >= 0 && et->cl.m[idx].id == from) ||
-	    (idx < 0 && strcmp(json_string_value(json_object_get(leader, "region")) ?: "", region) == 0)) {
-		action_result_set(res, ACTION_OK, "leader member %lld is already there", (long long)from);
-		res->data = json_pack("{s:b,s:I}", "transferred", 0, "leader", (json_int_t)from);
-		goto out;
-	}
-	if (idx < 0 && (idx = best_member(et, status, region, 0)) < 0) {
-		action_result_set(res, ACTION_FAILED, "no reachable member in region %s", region);
-		goto out;
-	}
-	if (transfer_to(et, status, idx, &err) != 0) {
-		action_result_set(res, ACTION_FAILED, "cannot transfer leadership: %s", err.msg);
-		goto out;
-	}
-	json_decref(status);
-	status = NULL;
-	if (wait_leader_where(t, idx, NULL, ctx, &status) != 0) {
-		action_result_set(res, ACTION_TIMED_OUT, "leadership did not move to member %d within the timeout",
-				  et->cl.m[idx].id);
-		goto out;
-	}
-	action_result_set(res, ACTION_OK, "leader is now member %d in %s", et->cl.m[idx].id,
-			  et->cl.m[idx].region);
-	res->data = json_pack("{s:b,s:I,s:i}", "transferred", 1, "previous_leader", (json_int_t)from,
-			      "leader", et->cl.m[idx].id);
-out:
-	json_decref(status);
-}
-
-/* After members left gracefully (an etcd leader hands over on SIGTERM), a
- * witness may have received leadership: move it to the most caught-up
- * member of another region, as the bundled ledger's witness does. */
-static void keep_witness_out(struct target *t, const struct action_ctx *ctx)
-{
-	struct etcd_target *et = t->impl;
-	struct dr_error err = DR_ERROR_INIT;
-	struct action_ctx bounded = *ctx;
-	json_t *status = NULL;
-	int idx;
-
-	bounded.deadline_ns = clock_mono_ns() + 5 * NS_PER_SEC;
-	if (wait_leader_where(t, -1, NULL, &bounded, &status) != 0)
-		return;
-	if (strcmp(json_string_value(json_object_get(json_object_get(status, "leader"),
-						     "region_role")) ?: "", "witness") == 0 &&
-	    (idx = best_member(et, status, NULL, 1)) >= 0 && transfer_to(et, status, idx, &err) == 0) {
-		json_decref(status);
-		status = NULL;
-		wait_leader_where(t, idx, NULL, &bounded, &status);
-	}
-	json_decref(status);
-}
-
-/* ---- actions --------------------------------------------------------------- */
-
-static void do_scale(struct target *t, json_t *args, const struct action_ctx *ctx,
-		     struct action_result *res)
-{
-	struct etcd_target *et = t->impl;
-	const char *region = etcd_resolve_region(t, plan_arg_str(args, "region"));
-	json_t *replicas = json_object_get(args, "replicas");
-	int want = json_is_integer(replicas) ? (int)json_integer_value(replicas) : -1;
-	int k = 0, stopped = 0, started = 0;
-
-	if (!region) {
-		action_result_set(res, ACTION_FAILED, "unknown region '%s'", plan_arg_str(args, "region"));
-		return;
-	}
-	for (int i = 0; i < et->cl.n; i++) {
-		struct dr_error err = DR_ERROR_INIT;
-
-		if (strcmp(et->cl.m[i].region, region) != 0)
-			continue;
-		/* The first `replicas` members of the region stay, like a
-		 * StatefulSet's lowest ordinals; scaled-away pods get SIGTERM. */
-		if (want < 0 || k < want) {
-			if (!etcd_member_running(&et->cl, i)) {
-				if (etcd_member_start(&et->cl, i, &err) != 0) {
-					action_result_set(res, ACTION_FAILED, "cannot start member %d: %s",
-							  et->cl.m[i].id, err.msg);
-					return;
-				}
-				started++;
-			}
-			et->stopped[i] = 0;
-		} else {
-			if (etcd_member_running(&et->cl, i))
-				stopped++;
-			if (etcd_member_stop(&et->cl, i, SIGTERM, SCALE_GRACE_NS, &err) != 0) {
-				action_result_set(res, ACTION_FAILED, "cannot stop member %d: %s",
-						  et->cl.m[i].id, err.msg);
-				return;
-			}
-		}
-		k++;
-	}
-	if (stopped)
-		keep_witness_out(t, ctx);
-	if (want < 0)
-		action_result_set(res, ACTION_OK, "region %s scaled back to its normal size (%d started)",
-				  region, started);
-	else
-		action_result_set(res, ACTION_OK, "region %s scaled to %d (%d stopped, %d started)",
-				  region, want, stopped, started);
-	res->data = json_pack("{s:s,s:i,s:i,s:i}", "region", region, "replicas", want < 0 ? k : want,
-			      "stopped", stopped, "started", started);
-}
-
-static void do_kill(struct target *t, json_t *args, const struct action_ctx *ctx,
-		    struct action_result *res)
-{
-	struct etcd_target *et = t->impl;
-	const char *name = plan_arg_str(args, "signal");
-	int sig = parse_signal(name), idx[ETCD_MAX_MEMBERS], n;
-	char list[128];
-
-	(void)ctx;
-	if (sig < 0) {
-		action_result_set(res, ACTION_FAILED, "unknown signal '%s'", name);
-		return;
-	}
-	if (select_members(t, args, idx, &n, NULL, res) != 0)
-		return;
-	for (int i = 0; i < n; i++) {
-		struct dr_error err = DR_ERROR_INIT;
-
-		if (etcd_member_signal(&et->cl, idx[i], sig, &err) != 0) {
-			action_result_set(res, ACTION_FAILED, "cannot kill member %d: %s",
-					  et->cl.m[idx[i]].id, err.msg);
-			return;
-		}
-	}
-	ids_text(et, list, sizeof(list), idx, n);
-	action_result_set(res, ACTION_OK, "sent SIG%s to member%s %s (restarted like a pod)",
-			  name ? name : "KILL", n > 1 ? "s" : "", list);
-	res->data = json_pack("{s:o,s:s}", "nodes", ids_json(et, idx, n), "signal", name ? name : "KILL");
-}
-
-static void take_down(struct target *t, json_t *args, int pause, struct action_result *res)
-{
-	struct etcd_target *et = t->impl;
-	int idx[ETCD_MAX_MEMBERS], n;
-	char list[128];
-
-	if (select_members(t, args, idx, &n, NULL, res) != 0)
-		return;
-	for (int i = 0; i < n; i++) {
-		struct dr_error err = DR_ERROR_INIT;
-		int rc = pause ? etcd_member_pause(&et->cl, idx[i], 1, &err)
-			       : etcd_member_stop(&et->cl, idx[i], SIGTERM, STOP_GRACE_NS, &err);
-
-		if (rc != 0) {
-			action_result_set(res, ACTION_FAILED, "cannot %s member %d: %s",
-					  pause ? "pause" : "stop", et->cl.m[idx[i]].id, err.msg);
-			return;
-		}
-		(pause ? et->paused : et->stopped)[idx[i]] = 1;
-	}
-	ids_text(et, list, sizeof(list), idx, n);
-	action_result_set(res, ACTION_OK, "%s member%s %s", pause ? "paused" : "stopped",
-			  n > 1 ? "s" : "", list);
-	res->data = json_pack("{s:o}", "nodes", ids_json(et, idx, n));
-}
-
-static void bring_back(struct target *t, json_t *args, int resume, struct action_result *res)
-{
-	struct etcd_target *et = t->impl;
-	int *set = resume ? et->paused : et->stopped;
-	const char *what = plan_arg_str(args, "what");
-	int idx[ETCD_MAX_MEMBERS], n = 0;
-	char list[128];
-
-	if (!what || strcmp(what, "all") == 0) {
-		for (int i = 0; i < et->cl.n; i++)
-			if (set[i])
-				idx[n++] = i;
-		if (n == 0) {
-			action_result_set(res, ACTION_OK, "nothing to do: this drill %s no member",
-					  resume ? "paused" : "stopped");
-			return;
-		}
-	} else if (select_members(t, args, idx, &n, NULL, res) != 0) {
-		return;
-	}
-	for (int i = 0; i < n; i++) {
-		struct dr_error err = DR_ERROR_INIT;
-		int rc = resume ? etcd_member_pause(&et->cl, idx[i], 0, &err)
-				: etcd_member_start(&et->cl, idx[i], &err);
-
-		if (rc != 0) {
-			action_result_set(res, ACTION_FAILED, "cannot %s member %d: %s",
-					  resume ? "resume" : "start", et->cl.m[idx[i]].id, err.msg);
-			return;
-		}
-		set[idx[i]] = 0;
-	}
-	ids_text(et, list, sizeof(list), idx, n);
-	action_result_set(res, ACTION_OK, "%s member%s %s", resume ? "resumed" : "started",
-			  n > 1 ? "s" : "", list);
-	res->data = json_pack("{s:o}", "nodes", ids_json(et, idx, n));
-}
-
-static void do_stop(struct target *t, json_t *args, const struct action_ctx *ctx,
-		    struct action_result *res)
-{
-	(void)ctx;
-	take_down(t, args, 0, res);
-}
-
-static void do_start(struct target *t, json_t *args, const struct action_ctx *ctx,
-		     struct action_result *res)
-{
-	(void)ctx;
-	bring_back(t, args, 0, res);
-}
-
-static void do_pause(struct target *t, json_t *args, const struct action_ctx *ctx,
-		     struct action_result *res)
-{
-	(void)ctx;
-	take_down(t, args, 1, res);
-}
-
-static void do_resume(struct target *t, json_t *args, const struct action_ctx *ctx,
-		      struct action_result *res)
-{
-	(void)ctx;
-	bring_back(t, args, 1, res);
-}
-
-static const struct {
-	const char *name;
-	int needs_processes;   /* only on members we launched */
-	void (*fn)(struct target *t, json_t *args, const struct action_ctx *ctx,
-		   struct action_result *res);
-} etcd_actions[] = {
-	{ "scale", 1, do_scale },
-	{ "kill", 1, do_kill },
-	{ "stop", 1, do_stop },
-	{ "start", 1, do_start },
-	{ "pause", 1, do_pause },
-	{ "resume", 1, do_resume },
-	{ "transfer_leader", 0, do_transfer },
-};
-
-static void etcd_action(struct target *t, const char *action, json_t *args,
-			const struct action_ctx *ctx, struct action_result *res)
-{
-	struct etcd_target *et = t->impl;
-
-	for (size_t i = 0; i < sizeof(etcd_actions) / sizeof(etcd_actions[0]); i++) {
-		if (strcmp(etcd_actions[i].name, action) != 0)
-			continue;
-		if (ctx->dry_run) {
-			action_result_would_run(res, action, args, "on the etcd cluster");
-			return;
-		}
-		if (etcd_actions[i].needs_processes && et->attached) {
-			action_result_set(res, ACTION_UNSUPPORTED, "'%s' needs members drillrig started; an "
-					  "attached etcd cluster supports transfer_leader, awaits and probes",
-					  action);
-			return;
-		}
-		etcd_actions[i].fn(t, args, ctx, res);
-		return;
-	}
-	action_result_set(res, ACTION_UNSUPPORTED, "the etcd target cannot run '%s'", action);
-}
-
 /* ---- lifecycle ------------------------------------------------------------ */
 
 static int etcd_lock(struct target *t, struct dr_error *err)
@@ -706,7 +179,7 @@ static void etcd_unlock(struct target *t)
  * client URL when attached). */
 static int learn_ids(struct etcd_target *et, struct dr_error *err)
 {
-	struct etcd_client *c = pool_take(et, 2000);
+	struct etcd_client *c = etcd_pool_take(et, 2000);
 	json_t *resp = NULL, *m;
 	long http = 0;
 	size_t i;
@@ -739,7 +212,7 @@ static int learn_ids(struct etcd_target *et, struct dr_error *err)
 	pthread_mutex_unlock(&et->status_lock);
 out:
 	json_decref(resp);
-	pool_give(et, c);
+	etcd_pool_give(et, c);
 	return rc;
 }
 
@@ -804,7 +277,7 @@ static int etcd_start(struct target *t, const struct action_ctx *ctx, struct dr_
 		json_t *args = json_pack("{s:s}", "region", primary);
 
 		bounded.deadline_ns = clock_mono_ns() + 15 * NS_PER_SEC;
-		do_transfer(t, args, &bounded, &res);
+		etcd_transfer_leader(t, args, &bounded, &res);
 		json_decref(args);
 		action_result_release(&res);
 		if (res.status != ACTION_OK)
@@ -1065,11 +538,12 @@ int target_etcd_new(struct target **out, const struct plan *plan,
 	}
 	free(root);
 	t->kind = "etcd";
+	t->actions = etcd_actions;
+	t->dry_run_where = "on the etcd cluster";
 	t->impl = et;
 	t->start = etcd_start;
 	t->lock = etcd_lock;
 	t->unlock = etcd_unlock;
-	t->action = etcd_action;
 	t->status = etcd_status;
 	t->endpoints = etcd_endpoints;
 	t->resolve_region = etcd_resolve_region;
@@ -1091,3 +565,17 @@ fail:
 	free(t);
 	return -1;
 }
+
+static int etcd_create(struct target **out, const struct plan *plan,
+		       const struct target_opts *opts, struct dr_error *err)
+{
+	struct target_etcd_opts eo = TARGET_ETCD_OPTS_INIT;
+
+	eo.config_path = opts->config_path;
+	eo.keep = opts->keep;
+	return target_etcd_new(out, plan, &eo, err);
+}
+
+const struct target_kind target_kind_etcd = {
+	"etcd", 0, etcd_actions, etcd_create, NULL, NULL,
+};

@@ -27,6 +27,10 @@ struct target_etcd_opts {
 
 #define TARGET_ETCD_OPTS_INIT { NULL, NULL, NULL, 0 }
 
+/* The kind the registry lists (its create attaches with --target-config). */
+extern const struct target_kind target_kind_etcd;
+
+/* An etcd target with options beyond struct target_opts (root_dir, etcd_bin). */
 int target_etcd_new(struct target **out, const struct plan *plan,
 		    const struct target_etcd_opts *opts, struct dr_error *err);
 

@@ -11,7 +11,7 @@
 #include "common/strbuf.h"
 #include "harness/core/journal.h"
 #include "harness/plan/plan.h"
-#include "harness/target/k8s/k8s_canary.h"
+#include "harness/target/k8s/k8s_canary_api.h"
 #include "harness/target/k8s/k8s_impl.h"
 
 #define CAPTURE_MAX ((size_t)8 << 20)
@@ -514,13 +514,13 @@ int target_k8s_new(struct target **out, const struct plan *plan,
 
 	if (!opts || !opts->config_path) {
 		dr_error_set(err, "the kubernetes target needs --target-config FILE (see docs/kubernetes.md)");
-		return TARGET_K8S_EUSAGE;
+		return TARGET_EUSAGE;
 	}
 	if (k8s_config_load(&cfg, opts->config_path, err) != 0)
-		return TARGET_K8S_EUSAGE;
+		return TARGET_EUSAGE;
 	if (check_plan(cfg, plan, err) != 0) {
 		k8s_config_free(cfg);
-		return TARGET_K8S_EUSAGE;
+		return TARGET_EUSAGE;
 	}
 	/* Ask before the first command: the Lease is already a change. */
 	if (!opts->dry_run && !opts->server_dry_run &&
@@ -542,10 +542,10 @@ int target_k8s_new(struct target **out, const struct plan *plan,
 	snprintf(kt->holder, sizeof(kt->holder), "drillrig@%s/%ld", host, (long)getpid());
 	t->kind = "kubernetes";
 	t->impl = kt;
+	t->actions = k8s_actions;
 	t->start = k8s_start;
 	t->lock = k8s_lock;
 	t->unlock = k8s_unlock;
-	t->action = k8s_action;
 	t->status = k8s_status;
 	t->endpoints = k8s_endpoints;
 	t->canary_connect = k8s_canary_connect;
@@ -556,3 +556,19 @@ int target_k8s_new(struct target **out, const struct plan *plan,
 	*out = t;
 	return 0;
 }
+
+static int k8s_create(struct target **out, const struct plan *plan,
+		      const struct target_opts *opts, struct dr_error *err)
+{
+	struct target_k8s_opts ko = TARGET_K8S_OPTS_INIT;
+
+	ko.config_path = opts->config_path;
+	ko.yes = opts->yes;
+	ko.dry_run = opts->dry_run;
+	ko.server_dry_run = opts->server_dry_run;
+	return target_k8s_new(out, plan, &ko, err);
+}
+
+const struct target_kind target_kind_kubernetes = {
+	"kubernetes", 0, k8s_actions, k8s_create, k8s_recover, k8s_preflight,
+};

@@ -16,11 +16,6 @@
 
 struct plan;
 
-/* A failure the CLI reports as a usage error (exit 2): an invalid target
- * configuration, a context outside the allow-list, a run that needs --yes.
- * Every other failure is -1 (exit 3: kubectl missing, context unreachable). */
-#define TARGET_K8S_EUSAGE (-2)
-
 struct target_k8s_opts {
 	const char *config_path;  /* --target-config (required) */
 	int yes;                  /* --yes: confirmed non-interactively */
@@ -32,10 +27,16 @@ struct target_k8s_opts {
 
 #define TARGET_K8S_OPTS_INIT { NULL, 0, 0, 0, -1, NULL }
 
+/* The kind the registry lists: its create takes --target-config, --yes and
+ * the dry-run options; it has a recover and a preflight hook. */
+extern const struct target_kind target_kind_kubernetes;
+
 /* Load and validate the configuration, refuse contexts outside the
  * allow-list, and (unless a dry run) obtain the operator's confirmation,
- * all before any command runs.  Returns 0, -1 or TARGET_K8S_EUSAGE with err
- * set; nothing is left behind on failure. */
+ * all before any command runs.  Returns 0, -1 or TARGET_EUSAGE with err
+ * set (TARGET_EUSAGE: an invalid configuration, a context outside the
+ * allow-list, a run that needs --yes; -1: kubectl missing, a context
+ * unreachable); nothing is left behind on failure. */
 int target_k8s_new(struct target **out, const struct plan *plan,
 		   const struct target_k8s_opts *opts, struct dr_error *err);
 

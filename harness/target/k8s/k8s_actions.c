@@ -1009,35 +1009,49 @@ out:
 typedef void (*k8s_action_fn)(struct k8s_target *kt, json_t *args, const struct action_ctx *ctx,
 			      struct action_result *res);
 
-static const struct {
-	const char *name;
-	k8s_action_fn fn;
-} k8s_actions[] = {
-	{ "scale", do_scale },
-	{ "kill", do_kill },
-	{ "drain_node", do_drain },
-	{ "zone_down", do_zone_down },
-	{ "start", do_uncordon },
-	{ "transfer_leader", do_transfer },
-	{ "force_election", do_force_election },
-	{ "snapshot", do_snapshot },
-	{ "restore_snapshot", do_restore },
-};
-
-void k8s_action(struct target *t, const char *action, json_t *args, const struct action_ctx *ctx,
-		struct action_result *res)
+/* Every action runs through here: a dry run runs it too (the executor
+ * leaves dry runs to actions flagged TARGET_ACTION_OWN_DRY_RUN), and its
+ * printed commands are headed by the step and the action. */
+static void run_action(const char *name, k8s_action_fn fn, struct target *t, json_t *args,
+		       const struct action_ctx *ctx, struct action_result *res)
 {
 	struct k8s_target *kt = t->impl;
 
-	for (size_t i = 0; i < sizeof(k8s_actions) / sizeof(k8s_actions[0]); i++) {
-		if (strcmp(k8s_actions[i].name, action) != 0)
-			continue;
-		if (kt->dry_run)
-			fprintf(kt->out, "  %s %s:\n", ctx->step_name ? ctx->step_name : "step", action);
-		k8s_actions[i].fn(kt, args, ctx, res);
-		if (kt->dry_run && res->status == ACTION_OK && !res->message[0])
-			action_result_set(res, ACTION_OK, "dry run: commands printed");
-		return;
-	}
-	action_result_set(res, ACTION_UNSUPPORTED, "the kubernetes target cannot run '%s'", action);
+	if (kt->dry_run)
+		fprintf(kt->out, "  %s %s:\n", ctx->step_name ? ctx->step_name : "step", name);
+	fn(kt, args, ctx, res);
+	if (kt->dry_run && res->status == ACTION_OK && !res->message[0])
+		action_result_set(res, ACTION_OK, "dry run: commands printed");
 }
+
+#define K8S_ACTION(entry, name, fn)                                                          \
+	static void entry(struct target *t, json_t *args, const struct action_ctx *ctx,      \
+			  struct action_result *res)                                         \
+	{                                                                                    \
+		run_action(name, fn, t, args, ctx, res);                                     \
+	}
+
+K8S_ACTION(scale_entry, "scale", do_scale)
+K8S_ACTION(kill_entry, "kill", do_kill)
+K8S_ACTION(drain_entry, "drain_node", do_drain)
+K8S_ACTION(zone_down_entry, "zone_down", do_zone_down)
+K8S_ACTION(start_entry, "start", do_uncordon)
+K8S_ACTION(transfer_entry, "transfer_leader", do_transfer)
+K8S_ACTION(force_election_entry, "force_election", do_force_election)
+K8S_ACTION(snapshot_entry, "snapshot", do_snapshot)
+K8S_ACTION(restore_entry, "restore_snapshot", do_restore)
+
+#define OWN TARGET_ACTION_OWN_DRY_RUN
+
+const struct target_action k8s_actions[] = {
+	{ "scale", OWN, scale_entry },
+	{ "kill", OWN, kill_entry },
+	{ "drain_node", OWN, drain_entry },
+	{ "zone_down", OWN, zone_down_entry },
+	{ "start", OWN, start_entry },
+	{ "transfer_leader", OWN, transfer_entry },
+	{ "force_election", OWN, force_election_entry },
+	{ "snapshot", OWN, snapshot_entry },
+	{ "restore_snapshot", OWN, restore_entry },
+	{ NULL, 0, NULL },
+};

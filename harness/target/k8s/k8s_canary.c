@@ -3,7 +3,7 @@
  * through k8s_run, so each is journaled like any other kubectl command.
  * Used by the recorder's writer thread, then (after it stopped) by the
  * read-back: never by two threads at once. */
-#include "harness/target/k8s/k8s_canary.h"
+#include "harness/target/k8s/k8s_canary_api.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* The pure half of the canary writes (harness/target/k8s/k8s_canary.h): request
  * bodies in both dialects, the classification of one write, read-back
  * pages.  No kubectl here, so the unit tests feed recorded answers. */
-#include "harness/target/k8s/k8s_canary.h"
+#include "harness/target/k8s/k8s_canary_api.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -39,14 +39,14 @@ int k8s_confirm(const struct k8s_config *cfg, int yes, int interactive, FILE *in
 	if (!interactive) {
 		dr_error_set(err, "refusing to drill live Kubernetes contexts without confirmation: "
 			     "not on a terminal, so pass --yes (or --dry-run to only print the commands)");
-		return TARGET_K8S_EUSAGE;
+		return TARGET_EUSAGE;
 	}
 	k8s_print_plan(cfg, out);
 	fprintf(out, "This drill changes these live clusters. Type 'yes' to continue: ");
 	fflush(out);
 	if (!fgets(answer, sizeof(answer), in) || strcmp(answer, "yes\n") != 0) {
 		dr_error_set(err, "not confirmed: nothing was changed");
-		return TARGET_K8S_EUSAGE;
+		return TARGET_EUSAGE;
 	}
 	return 0;
 }

@@ -73,9 +73,28 @@ int k8s_read_status(struct k8s_target *kt, json_t **out, int64_t timeout_ns,
 int k8s_read_pods(struct k8s_target *kt, const struct k8s_region *r, struct k8s_pod **out,
 		  size_t *n, struct journal *journal, struct dr_error *err);
 
-/* Actions (harness/target/k8s/k8s_actions.c). */
-void k8s_action(struct target *t, const char *action, json_t *args, const struct action_ctx *ctx,
-		struct action_result *res);
+/* The actions ({ NULL }-terminated; harness/target/k8s/k8s_actions.c). */
+extern const struct target_action k8s_actions[];
+
+/* Canary writes (k8s_canary.c; the target's canary_connect hook). */
+int k8s_canary_connect(struct target *t, struct workload_conn **out, struct canary_pace *pace,
+		       struct dr_error *err);
+/* Preflight: one read-back page for a client id nothing wrote, through the
+ * leader's pod, once: proves the read method, the credentials and
+ * (ledger.v1) the organization, vault and caller.  Writes nothing.  *where
+ * is set to "<context>/<pod>" of the leader when it was found. */
+int k8s_canary_check(struct k8s_target *kt, char *where, size_t where_len, struct dr_error *err);
+
+/* drillrig recover (k8s_recover.c). */
+int k8s_recover(struct target_recover_args *args);
+/* drillrig preflight (k8s_preflight.c): every check against the
+ * configuration of opts (actions of plan, when given, decide which RBAC
+ * verbs are needed; NULL: all of them), the table printed to out (json:
+ * one JSON object per check instead).  Returns the number of failed checks
+ * (0: ready), or TARGET_EUSAGE / -1 with err when the configuration itself
+ * is invalid or unreadable. */
+int k8s_preflight(const struct target_opts *opts, const struct plan *plan, int json, FILE *out,
+		  struct dr_error *err);
 
 /* Uncordon every node drain_node/zone_down cordoned; warns on failure. */
 void k8s_uncordon_all(struct k8s_target *kt, const struct action_ctx *ctx);
@@ -111,7 +130,7 @@ void k8s_state_forget(struct k8s_target *kt);
 
 /* Confirmation before the first change (harness/target/k8s/k8s_confirm.c).
  * interactive < 0: decided by isatty.  Returns 0 (confirmed),
- * TARGET_K8S_EUSAGE (non-interactive without --yes, or declined). */
+ * TARGET_EUSAGE (non-interactive without --yes, or declined). */
 int k8s_confirm(const struct k8s_config *cfg, int yes, int interactive, FILE *in, FILE *out,
 		struct dr_error *err);
 /* The summary printed before asking: contexts, namespaces, StatefulSets. */

@@ -1,4 +1,5 @@
-#include "harness/target/k8s/k8s_preflight.h"
+/* `drillrig preflight` for the Kubernetes target: everything a drill needs,
+ * checked read-only before the maintenance window, one line per check. */
 
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,7 @@
 #include "common/strbuf.h"
 #include "harness/plan/plan.h"
 #include "harness/target/k8s/k8s.h"
-#include "harness/target/k8s/k8s_canary.h"
+#include "harness/target/k8s/k8s_canary_api.h"
 #include "harness/target/k8s/k8s_impl.h"
 
 /* kubectl supports one minor version of skew either way with the API server. */
@@ -265,15 +266,19 @@ static void check_canary(struct pf *pf)
 		       k8s_call_method(cfg, K8S_CALL_READ), k8s_call_method(cfg, K8S_CALL_WRITE));
 }
 
-int target_k8s_preflight(const char *config_path, const struct plan *plan, int json, FILE *out,
-			 struct dr_error *err)
+int k8s_preflight(const struct target_opts *opts, const struct plan *plan, int json, FILE *out,
+		  struct dr_error *err)
 {
 	struct target_k8s_opts o = TARGET_K8S_OPTS_INIT;
 	struct target *t = NULL;
 	struct pf pf;
 	int rc;
 
-	o.config_path = config_path;
+	if (!opts->config_path) {
+		dr_error_set(err, "--target-config FILE is required");
+		return TARGET_EUSAGE;
+	}
+	o.config_path = opts->config_path;
 	o.yes = 1;        /* read-only: nothing to confirm */
 	o.interactive = 0;
 	o.out = out;

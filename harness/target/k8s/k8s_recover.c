@@ -1,16 +1,25 @@
-/* recover's side of the Kubernetes drill lock: decide whether the Lease an
- * interrupted drill left behind may go (k8s_lease_decide), delete it, and
- * take it for the recovery itself. */
+/* drillrig recover on Kubernetes: the state of an interrupted drill is in
+ * the runner's state directory (harness/target/k8s/k8s_state.h), named after
+ * the drill lock's context, namespace and Lease.  Before anything changes,
+ * the drill lock is settled: the Lease an interrupted drill left behind
+ * goes when its holder is gone (k8s_lease_decide), a live drill's is
+ * refused (exit 3); then the undos are replayed, the nodes the drill
+ * cordoned uncordoned, and the Lease released. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/clock.h"
 #include "common/strbuf.h"
+#include "harness/core/exit_codes.h"
+#include "harness/core/journal.h"
+#include "harness/target/k8s/k8s.h"
 #include "harness/target/k8s/k8s_impl.h"
 #include "harness/target/k8s/k8s_state.h"
+#include "harness/target/shared/state_file.h"
 
 /* kill(pid, 0) says whether the pid exists; EPERM means it does (another
  * user's process).  A zombie (killed, not yet reaped by its parent) is
@@ -114,4 +123,124 @@ int target_k8s_recover_lock(struct target *t, json_t *record, int take, char *ms
 		return dr_error_wrap(err, "cannot take the drill lock for the recovery");
 	adopt_cordoned(kt, record);
 	return 0;
+}
+
+static int usage_error(struct target_recover_args *args, const char *msg)
+{
+	snprintf(args->usage_error, sizeof(args->usage_error), "%s", msg);
+	return EXIT_USAGE;
+}
+
+/* No pending undos: only a Lease a dead drill left can be in the way. */
+static int release_stale_lock(struct target *t, json_t *record, const char *state_path,
+			      const char *record_path, int dry_run)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	char msg[1024];
+
+	if (target_k8s_recover_lock(t, record, 0, msg, sizeof(msg), &err) != 0) {
+		fprintf(stderr, "drillrig recover: %s\n", err.msg);
+		return EXIT_INFRA;
+	}
+	if (record && !dry_run)
+		unlink(record_path); /* its drill finished; only its Lease was left */
+	if (strncmp(msg, "released", 8) == 0)
+		printf("no interrupted drill left state in '%s'; %s\n", state_path, msg);
+	else
+		printf("nothing to recover: no interrupted drill left state in '%s', and %s\n",
+		       state_path, dry_run ? "this is a dry run" : msg);
+	return EXIT_PASSED;
+}
+
+int k8s_recover(struct target_recover_args *args)
+{
+	const struct target_opts *o = &args->opts;
+	struct dr_error err = DR_ERROR_INIT;
+	struct action_ctx ctx = ACTION_CTX_INIT;
+	struct target *t = NULL;
+	struct journal *j = NULL;
+	char *state_path = NULL, *record_path = NULL, msg[1024];
+	json_t *state = NULL, *record = NULL, *uncordon = NULL;
+	int code = EXIT_INFRA, locked = 0, missing = 0, no_record = 0, rc;
+
+	if (o->cluster_dir || o->keep)
+		return usage_error(args, "--cluster and --keep-cluster are for the local target, not "
+				   "--target kubernetes");
+	if (!o->config_path)
+		return usage_error(args, "--target kubernetes needs --target-config FILE (the "
+				   "configuration the drill ran with)");
+	/* Loads and checks the configuration, and asks for confirmation (or
+	 * needs --yes) before a single kubectl command runs. */
+	rc = target_kind_kubernetes.create(&t, NULL, o, &err);
+	if (rc != 0) {
+		fprintf(stderr, "drillrig recover: %s\n", err.msg);
+		code = rc == TARGET_EUSAGE ? EXIT_USAGE : EXIT_INFRA;
+		goto out;
+	}
+	if (target_k8s_state_path(&state_path, t, &err) != 0) {
+		fprintf(stderr, "drillrig recover: %s\n", err.msg);
+		goto out;
+	}
+	record_path = k8s_state_record_path(state_path);
+	if (state_file_load(&state, &missing, state_path, &err) != 0) {
+		fprintf(stderr, "drillrig recover: %s\n", err.msg);
+		goto out;
+	}
+	if (state_file_load(&record, &no_record, record_path, &err) != 0)
+		fprintf(stderr, "drillrig recover: warning: %s; the Lease holder is not known\n", err.msg);
+	args->catch_interrupts();
+	if (!state) {
+		code = release_stale_lock(t, record, state_path, record_path, o->dry_run);
+		goto out;
+	}
+	/* Settle the lock before touching anything: a live drill's is refused. */
+	if (target_k8s_recover_lock(t, record, 1, msg, sizeof(msg), &err) != 0) {
+		fprintf(stderr, "drillrig recover: %s\n", err.msg);
+		goto out;
+	}
+	locked = !o->dry_run;
+	printf("drill lock: %s\n", msg);
+	j = journal_new();
+	ctx.journal = j;
+	ctx.dry_run = o->dry_run;
+	if (t->start(t, &ctx, &err) != 0) {
+		fprintf(stderr, "drillrig recover: %s\n", err.msg);
+		goto out;
+	}
+	printf("recovering the drill of pid %lld (plan %s%s%s) from %s\n",
+	       (long long)json_integer_value(json_object_get(state, "pid")),
+	       json_string_value(json_object_get(state, "plan")) ?: "?",
+	       record ? ", lock holder " : "",
+	       record ? json_string_value(json_object_get(record, "holder")) ?: "?" : "", state_path);
+	fflush(stdout);
+	if (json_array_size(json_object_get(record, "cordoned")) > 0)
+		uncordon = json_pack("{s:s,s:{s:s,s:s}}", "step", "uncordon the nodes the drill cordoned",
+				     "action", "action", "start", "what", "all");
+	if (args->replay(t, j, state, uncordon, o->dry_run) != 0) {
+		printf("not everything was restored; the state stays in %s\n", state_path);
+		code = EXIT_ROLLBACK_FAILED;
+		goto out;
+	}
+	if (o->dry_run) {
+		printf("dry run: nothing ran; the state stays in %s\n", state_path);
+		code = EXIT_PASSED;
+		goto out;
+	}
+	unlink(state_path);
+	unlink(record_path);
+	printf("restored: the cluster is fully replicated; the drill lock is released\n");
+	code = EXIT_PASSED;
+out:
+	if (t) {
+		if (locked)
+			t->unlock(t); /* uncordons what is left, then deletes our Lease */
+		t->close(t, 1);
+	}
+	journal_free(j);
+	json_decref(uncordon);
+	json_decref(record);
+	json_decref(state);
+	free(record_path);
+	free(state_path);
+	return code;
 }

@@ -17,6 +17,10 @@ struct target_local_opts {
 
 #define TARGET_LOCAL_OPTS_INIT { NULL, NULL, 0 }
 
+/* The kind the registry lists (its create attaches with --cluster DIR). */
+extern const struct target_kind target_kind_local;
+
+/* A local target with options beyond struct target_opts (root_dir). */
 int target_local_new(struct target **out, const struct plan *plan,
 		     const struct target_local_opts *opts, struct dr_error *err);
 

@@ -1,4 +1,4 @@
-#include "harness/run/progress.h"
+#include "harness/core/progress.h"
 
 #include <pthread.h>
 #include <signal.h>

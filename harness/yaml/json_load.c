@@ -3,12 +3,13 @@
  * tree to record where every key and value starts, and reports every
  * duplicate key (jansson would keep the last silently, or with
  * JSON_REJECT_DUPLICATES stop at the first). */
+#include "harness/yaml/json_load.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/strbuf.h"
-#include "harness/yaml/yaml_json.h"
 #include "harness/yaml/yaml_posmap.h"
 
 #define JSON_MAX_DEPTH 200

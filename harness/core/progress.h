@@ -5,8 +5,8 @@
  * plain lines; --json prints every journal event as one JSON line.
  * Thread-safe: the workload and poller threads may report too.
  */
-#ifndef DR_HARNESS_RUN_PROGRESS_H
-#define DR_HARNESS_RUN_PROGRESS_H
+#ifndef DR_HARNESS_CORE_PROGRESS_H
+#define DR_HARNESS_CORE_PROGRESS_H
 
 #include <jansson.h>
 #include <stdint.h>

@@ -20,9 +20,13 @@
  * NotFound).  Anything else (timeouts, a dropped exec stream, UNAVAILABLE,
  * UNKNOWN) is an unknown outcome: the checker then accepts the write
  * present or absent, so a canary never reports a loss it cannot prove.
+ *
+ * This header is the pure part (requests, classification, read-back pages;
+ * tests/unit/test_k8s_canary.c); the writer itself is k8s_canary.c, reached
+ * through k8s_impl.h.
  */
-#ifndef DR_HARNESS_TARGET_K8S_K8S_CANARY_H
-#define DR_HARNESS_TARGET_K8S_K8S_CANARY_H
+#ifndef DR_HARNESS_TARGET_K8S_K8S_CANARY_API_H
+#define DR_HARNESS_TARGET_K8S_K8S_CANARY_API_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -30,11 +34,8 @@
 #include <jansson.h>
 
 #include "assertions/check.h"
-#include "harness/core/target.h"
 #include "harness/target/k8s/k8s_config.h"
 #include "ledger/client/client.h"
-
-/* ---- pure parts (tests/unit/test_k8s_canary.c) ---- */
 
 /* The grpcurl -d body of one canary write (new reference).  now_s: wall
  * seconds, for ledger.v1's expiresAt. */
@@ -74,17 +75,5 @@ struct k8s_canary_page {
  * entries.  -1 with err on an answer of the wrong shape. */
 int k8s_canary_parse_page(struct k8s_canary_page *page, const struct k8s_config *cfg,
 			  const char *client_id, const char *text, struct dr_error *err);
-
-/* ---- the target hook (struct target.canary_connect) ---- */
-
-int k8s_canary_connect(struct target *t, struct workload_conn **out, struct canary_pace *pace,
-		       struct dr_error *err);
-
-/* Preflight: one read-back page for a client id nothing wrote, through the
- * leader's pod, once: proves the read method, the credentials and
- * (ledger.v1) the organization, vault and caller.  Writes nothing.  *where
- * is set to "<context>/<pod>" of the leader when it was found. */
-struct k8s_target;
-int k8s_canary_check(struct k8s_target *kt, char *where, size_t where_len, struct dr_error *err);
 
 #endif

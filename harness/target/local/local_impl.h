@@ -1,0 +1,55 @@
+/* Private to the local target (harness/target/local/): its state and the
+ * helpers its files share. */
+#ifndef DR_HARNESS_TARGET_LOCAL_LOCAL_IMPL_H
+#define DR_HARNESS_TARGET_LOCAL_LOCAL_IMPL_H
+
+#include <jansson.h>
+#include <pthread.h>
+
+#include "harness/core/lock.h"
+#include "harness/core/target.h"
+#include "harness/target/shared/node_select.h"
+#include "ledger/client/client.h"
+#include "ledger/cluster/cluster.h"
+
+#define LOCAL_ADMIN_TIMEOUT_NS (5 * NS_PER_SEC)
+
+struct local_target {
+	struct cluster_spec spec;
+	char *dir;
+	int attached;         /* --cluster: never torn down by us */
+	int keep;
+	int up;               /* we started it and it is running */
+	struct drill_lock lock;
+	char *ledgerd;
+	json_t *snapshots;    /* step name -> CreateSnapshot answer (+ "copy") */
+	struct target *restored; /* the cluster restore_snapshot started (attached) */
+	struct node_set stopped; /* ids this drill stopped, for `start what: all` */
+	struct node_set paused;
+	/* member_status: the members' addresses and one client per member,
+	 * made on first use under member_lock; each client is then used by
+	 * its member's poller alone (struct target's contract). */
+	pthread_mutex_t member_lock;
+	char **member_addrs;
+	size_t nmembers;
+	struct ledger_client **member_clients;
+};
+
+/* The local target's actions ({ NULL }-terminated; local_actions.c). */
+extern const struct target_action local_actions[];
+
+/* A region's name for a role ("dr") or a name; NULL when unknown. */
+const char *local_resolve_region(struct target *t, const char *ref);
+int local_status(struct target *t, json_t **out, int64_t timeout_ns, struct dr_error *err);
+/* One admin call to one node's HTTP address; an answer that is not 2xx is
+ * an error naming its code and message. */
+int local_node_call(json_t **out, const char *address, const char *method, json_t *req,
+		    int64_t timeout_ns, struct dr_error *err);
+/* drillrig recover (local_recover.c). */
+int local_recover(struct target_recover_args *args);
+/* transfer_leader {region | node}: asks until leadership is there or the
+ * deadline of ctx passes. */
+void local_transfer_leader(struct target *t, json_t *args, const struct action_ctx *ctx,
+			   struct action_result *res);
+
+#endif
