@@ -372,13 +372,98 @@ static int check_strmap(struct schema_ctx *ctx, json_t *parent, const char *path
 	return bad ? -1 : 0;
 }
 
-static int check_json_expect(struct schema_ctx *ctx, json_t *parent, const char *path,
-			     const char *key)
+/* One key of an expect.json entry e (at path ep).  Returns -1 when it is
+ * wrong; *nops counts the comparisons seen. */
+static int check_json_expect_key(struct schema_ctx *ctx, json_t *e, const char *ep,
+				 const char *k, int *nops)
+{
+	static const char *const keys[] = { "path", "equals", "ne", "matches", "lt", "le",
+					    "gt", "ge", "exists", NULL };
+	json_t *v = json_object_get(e, k);
+
+	if (!list_has(keys, count(keys), k)) {
+		const char *near = action_closest(k, keys, count(keys));
+
+		err_at_keyname(ctx, e, ep, k, "unknown key '%s'%s%s%s", k,
+			       near ? " (did you mean '" : " (expected path and one "
+			       "of equals, ne, matches, lt, le, gt, ge, exists",
+			       near ? near : "", near ? "'?)" : ")");
+		return -1;
+	}
+	if (strcmp(k, "path") == 0) {
+		if (!json_is_string(v) || !json_string_value(v)[0]) {
+			err_type(ctx, e, ep, k, "a field path like 'leader.region' or "
+				 "'members[0].lag'");
+			return -1;
+		}
+		return 0;
+	}
+	(*nops)++;
+	if (strcmp(k, "matches") == 0) {
+		if (!json_is_string(v)) {
+			err_type(ctx, e, ep, k, "a regular expression");
+			return -1;
+		}
+		if (check_regex(ctx, e, ep, k, json_string_value(v)))
+			return -1;
+	} else if (k[0] == 'l' || k[0] == 'g') {
+		v = coerce_var(ctx, e, k);
+		if (!json_is_number(v)) {
+			err_type(ctx, e, ep, k, "a number");
+			return -1;
+		}
+	} else if (strcmp(k, "exists") == 0) {
+		if (!json_is_boolean(v)) {
+			err_type(ctx, e, ep, k, "a boolean");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Entry i of an expect.json list: {path, and exactly one comparison}. */
+static int check_json_expect_entry(struct schema_ctx *ctx, json_t *list, size_t i,
+				   const char *ep)
 {
 	static const char *const ops[] = { "equals", "ne", "matches", "lt", "le", "gt", "ge",
 					   "exists", NULL };
-	static const char *const keys[] = { "path", "equals", "ne", "matches", "lt", "le",
-					    "gt", "ge", "exists", NULL };
+	json_t *e = json_array_get(list, i), *v;
+	const char *k;
+	int nops = 0, bad = 0;
+
+	if (!json_is_object(e)) {
+		const struct yj_pos *p = yj_index_pos(ctx->doc, list, i);
+		char *got = describe(e, p ? p->flags : 0);
+
+		plan_diags_add(ctx->diags, PLAN_DIAG_ERROR, ctx->file, p ? p->line : 0,
+			       p ? p->column : 0, ep, "expected a mapping {path: ..., "
+			       "equals: ...}, got %s", got);
+		free(got);
+		return -1;
+	}
+	json_object_foreach(e, k, v) {
+		(void)v;
+		if (check_json_expect_key(ctx, e, ep, k, &nops) != 0)
+			bad = 1;
+	}
+	if (!json_object_get(e, "path")) {
+		schema_err_obj(ctx, e, ep, "missing required key 'path'");
+		bad = 1;
+	}
+	if (nops != 1) {
+		char *all = join_list(ops, count(ops));
+
+		schema_err_obj(ctx, e, ep, "expected exactly one comparison (%s), found %d",
+			       all, nops);
+		free(all);
+		bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
+static int check_json_expect(struct schema_ctx *ctx, json_t *parent, const char *path,
+			     const char *key)
+{
 	json_t *list = json_object_get(parent, key);
 	char *full;
 	int bad = 0;
@@ -390,75 +475,10 @@ static int check_json_expect(struct schema_ctx *ctx, json_t *parent, const char 
 	}
 	full = join_key(path, key);
 	for (size_t i = 0; i < json_array_size(list); i++) {
-		json_t *e = json_array_get(list, i), *v;
 		char *ep = xasprintf("%s[%zu]", full, i);
-		const char *k;
-		int nops = 0;
 
-		if (!json_is_object(e)) {
-			const struct yj_pos *p = yj_index_pos(ctx->doc, list, i);
-			char *got = describe(e, p ? p->flags : 0);
-
-			plan_diags_add(ctx->diags, PLAN_DIAG_ERROR, ctx->file, p ? p->line : 0,
-				       p ? p->column : 0, ep, "expected a mapping {path: ..., "
-				       "equals: ...}, got %s", got);
-			free(got);
-			free(ep);
+		if (check_json_expect_entry(ctx, list, i, ep) != 0)
 			bad = 1;
-			continue;
-		}
-		json_object_foreach(e, k, v) {
-			if (!list_has(keys, count(keys), k)) {
-				const char *near = action_closest(k, keys, count(keys));
-
-				err_at_keyname(ctx, e, ep, k, "unknown key '%s'%s%s%s", k,
-					       near ? " (did you mean '" : " (expected path and one "
-					       "of equals, ne, matches, lt, le, gt, ge, exists",
-					       near ? near : "", near ? "'?)" : ")");
-				bad = 1;
-				continue;
-			}
-			if (strcmp(k, "path") == 0) {
-				if (!json_is_string(v) || !json_string_value(v)[0]) {
-					err_type(ctx, e, ep, k, "a field path like 'leader.region' or "
-						 "'members[0].lag'");
-					bad = 1;
-				}
-				continue;
-			}
-			nops++;
-			if (strcmp(k, "matches") == 0) {
-				if (!json_is_string(v)) {
-					err_type(ctx, e, ep, k, "a regular expression");
-					bad = 1;
-				} else if (check_regex(ctx, e, ep, k, json_string_value(v))) {
-					bad = 1;
-				}
-			} else if (k[0] == 'l' || k[0] == 'g') {
-				v = coerce_var(ctx, e, k);
-				if (!json_is_number(v)) {
-					err_type(ctx, e, ep, k, "a number");
-					bad = 1;
-				}
-			} else if (strcmp(k, "exists") == 0) {
-				if (!json_is_boolean(v)) {
-					err_type(ctx, e, ep, k, "a boolean");
-					bad = 1;
-				}
-			}
-		}
-		if (!json_object_get(e, "path")) {
-			schema_err_obj(ctx, e, ep, "missing required key 'path'");
-			bad = 1;
-		}
-		if (nops != 1) {
-			char *all = join_list(ops, count(ops));
-
-			schema_err_obj(ctx, e, ep, "expected exactly one comparison (%s), found %d",
-				       all, nops);
-			free(all);
-			bad = 1;
-		}
 		free(ep);
 	}
 	free(full);
