@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ struct run {
 	/* abort_when monitor */
 	pthread_t monitor;
 	int monitor_running;
-	volatile int monitor_stop;
+	atomic_int monitor_stop;    /* set by the runner, read by the monitor thread */
 };
 
 static void set_reason(struct run *r, const char *fmt, ...)
@@ -216,7 +217,7 @@ static void stop_monitor(struct run *r)
 {
 	if (!r->monitor_running)
 		return;
-	r->monitor_stop = 1;
+	atomic_store(&r->monitor_stop, 1);
 	pthread_join(r->monitor, NULL);
 	r->monitor_running = 0;
 }
@@ -245,7 +246,7 @@ static void *monitor_main(void *arg)
 	int64_t *failing_since = xcalloc(n ? n : 1, sizeof(*failing_since));
 	int64_t start = clock_mono_ns();
 
-	while (!r->monitor_stop && !r->abort_requested) {
+	while (!atomic_load(&r->monitor_stop) && !r->abort_requested) {
 		int64_t now = clock_mono_ns();
 		size_t i;
 		json_t *cond;
@@ -278,7 +279,7 @@ static void *monitor_main(void *arg)
 				break;
 			}
 		}
-		for (int k = 0; k < 10 && !r->monitor_stop; k++)
+		for (int k = 0; k < 10 && !atomic_load(&r->monitor_stop); k++)
 			clock_sleep_ns(10 * NS_PER_MS);
 	}
 	free(failing_since);
