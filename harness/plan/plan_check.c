@@ -1,6 +1,6 @@
 /* The schema checker's building blocks: reporting with positions, value
  * types, argument tables and probes.  The plan's sections are checked in
- * plan_sections.c. */
+ * plan_sections.c and plan_steps.c, its header and vars in plan_load.c. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,5 +1,6 @@
-/* Plan sections other than steps: topology, objectives, workload,
- * steady_state, abort_when.  Rules are documented in docs/plan-reference.md. */
+/* Plan sections other than steps and rollback (plan_steps.c) and vars
+ * (plan_load.c): topology, objectives, workload, steady_state, abort_when.
+ * Rules are documented in docs/plan-reference.md. */
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
