@@ -23,7 +23,7 @@ static long ms_round(double ms)
 	return lround(ms < 0 ? 0 : ms);
 }
 
-static void section_timeline(struct strbuf *sb, const json_t *j)
+static void report_timeline(struct strbuf *sb, const json_t *j)
 {
 	const json_t *steps = j_arr(j, "steps"), *outage = j_obj(j, "outage"), *s;
 	const char *phases[] = { "steps", "undo", "rollback" };
@@ -104,7 +104,7 @@ static void section_timeline(struct strbuf *sb, const json_t *j)
 	strbuf_adds(sb, "```\n\n");
 }
 
-static void section_steps(struct strbuf *sb, const json_t *j)
+static void report_steps(struct strbuf *sb, const json_t *j)
 {
 	const json_t *steps = j_arr(j, "steps"), *s;
 	size_t i;
@@ -169,7 +169,7 @@ static void steady_rows(struct strbuf *sb, const json_t *arr, const char *when)
 	}
 }
 
-static void section_steady_state(struct strbuf *sb, const json_t *j)
+static void report_steady_state(struct strbuf *sb, const json_t *j)
 {
 	const json_t *ss = j_obj(j, "steady_state");
 	const json_t *before = j_arr(ss, "before"), *after = j_arr(ss, "after");
@@ -268,7 +268,7 @@ static const char *mode_explained(const char *mode)
 	return "";
 }
 
-static void section_workload(struct strbuf *sb, const json_t *j)
+static void report_workload(struct strbuf *sb, const json_t *j)
 {
 	const json_t *m = j_obj(j, "measurements");
 	const json_t *w = j_obj(m, "writes"), *lat = j_obj(m, "latency_ms");
@@ -438,7 +438,7 @@ static void cluster_table(struct strbuf *sb, const json_t *c, const char *title)
 	strbuf_addch(sb, '\n');
 }
 
-static void section_cluster(struct strbuf *sb, const json_t *j)
+static void report_cluster(struct strbuf *sb, const json_t *j)
 {
 	strbuf_adds(sb, "## Cluster\n\n");
 	cluster_table(sb, json_object_get(j, "cluster_before"), "Before the first fault");
@@ -447,7 +447,7 @@ static void section_cluster(struct strbuf *sb, const json_t *j)
 
 #define MAX_FAILED_LISTED 10
 
-static void section_commands(struct strbuf *sb, const json_t *j)
+static void report_commands(struct strbuf *sb, const json_t *j)
 {
 	const json_t *cmds = j_arr(j, "commands"), *c;
 	size_t i, listed = 0;
@@ -559,7 +559,7 @@ static void kv_object_rows(struct strbuf *sb, const json_t *obj, const char *pre
 	free(keys);
 }
 
-static void section_environment(struct strbuf *sb, const json_t *j)
+static void report_environment(struct strbuf *sb, const json_t *j)
 {
 	const json_t *tool = j_obj(j, "tool"), *env = j_obj(j, "environment"),
 		     *drill = j_obj(j, "drill"), *target = j_obj(j, "target");
@@ -613,7 +613,7 @@ static void section_environment(struct strbuf *sb, const json_t *j)
 	}
 }
 
-static void section_events(struct strbuf *sb, const json_t *j)
+static void report_events(struct strbuf *sb, const json_t *j)
 {
 	const json_t *events = j_arr(j, "events"), *e;
 	size_t i;
@@ -660,7 +660,7 @@ static void section_events(struct strbuf *sb, const json_t *j)
 	strbuf_adds(sb, "\n</details>\n\n");
 }
 
-static void section_plan(struct strbuf *sb, const json_t *j)
+static void report_plan(struct strbuf *sb, const json_t *j)
 {
 	const json_t *drill = j_obj(j, "drill");
 	const char *src = j_str(drill, "plan_source");
@@ -737,15 +737,15 @@ char *report_render_markdown(const json_t *journal)
 	}
 	report_objectives(&sb, j);
 	report_regression(&sb, j);
-	section_timeline(&sb, j);
-	section_steps(&sb, j);
-	section_steady_state(&sb, j);
-	section_workload(&sb, j);
-	section_cluster(&sb, j);
-	section_commands(&sb, j);
-	section_environment(&sb, j);
-	section_events(&sb, j);
-	section_plan(&sb, j);
+	report_timeline(&sb, j);
+	report_steps(&sb, j);
+	report_steady_state(&sb, j);
+	report_workload(&sb, j);
+	report_cluster(&sb, j);
+	report_commands(&sb, j);
+	report_environment(&sb, j);
+	report_events(&sb, j);
+	report_plan(&sb, j);
 	strbuf_adds(&sb, "---\n\nArtefacts: [" REPORT_FILE_JOURNAL "](" REPORT_FILE_JOURNAL ") · ["
 		    REPORT_FILE_JUNIT "](" REPORT_FILE_JUNIT ") · [" REPORT_FILE_CHART "](" REPORT_FILE_CHART ")\n");
 	json_decref(j);

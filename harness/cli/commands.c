@@ -26,16 +26,6 @@ const struct cli_command *cli_find(const char *name)
 	return NULL;
 }
 
-static const char exit_code_help[] =
-	"exit codes:\n"
-	"  0  drill passed every objective\n"
-	"  1  drill ran, an objective or expectation failed\n"
-	"  2  usage error or invalid plan\n"
-	"  3  infrastructure error: target unreachable, tool missing, unhealthy before the fault\n"
-	"  4  aborted by signal; rollback ran\n"
-	"  5  rollback failed: the target may be left degraded\n"
-	"  when several apply, the highest wins\n";
-
 int cli_usage(int to_stderr)
 {
 	FILE *f = to_stderr ? stderr : stdout;
@@ -43,7 +33,8 @@ int cli_usage(int to_stderr)
 	fprintf(f, "usage: drillrig <command> [options]\n\ncommands:\n");
 	for (const struct cli_command *c = cli_commands; c->name; c++)
 		fprintf(f, "  %-10s %s\n", c->name, c->summary);
-	fprintf(f, "\n%s", exit_code_help);
+	fprintf(f, "\n");
+	exit_codes_print(f, "  ");
 	return to_stderr ? EXIT_USAGE : EXIT_PASSED;
 }
 

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "harness/cli/cli.h"
-#include "harness/core/exit_codes.h"
 
 /* Read by LeakSanitizer in SANITIZE builds (unused otherwise): Debian's
  * libgit2 1.5 leaks pcre2 match data in git_remote_lookup, which is not
@@ -26,10 +25,6 @@ int main(int argc, char **argv)
 		return cmd_version(1, argv + 1);
 	cmd = cli_find(argv[1]);
 	if (!cmd) {
-		if (strcmp(argv[1], "run") == 0) {
-			fprintf(stderr, "drillrig: the drill engine is not built yet\n");
-			return EXIT_INFRA;
-		}
 		fprintf(stderr, "drillrig: unknown command '%s'\n\n", argv[1]);
 		return cli_usage(1);
 	}

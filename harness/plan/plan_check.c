@@ -1,6 +1,6 @@
 /* The schema checker's building blocks: reporting with positions, value
  * types, argument tables and probes.  The plan's sections are checked in
- * plan_sections.c. */
+ * plan_sections.c and plan_steps.c, its header and vars in plan_load.c. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -372,13 +372,98 @@ static int check_strmap(struct schema_ctx *ctx, json_t *parent, const char *path
 	return bad ? -1 : 0;
 }
 
-static int check_json_expect(struct schema_ctx *ctx, json_t *parent, const char *path,
-			     const char *key)
+/* One key of an expect.json entry e (at path ep).  Returns -1 when it is
+ * wrong; *nops counts the comparisons seen. */
+static int check_json_expect_key(struct schema_ctx *ctx, json_t *e, const char *ep,
+				 const char *k, int *nops)
+{
+	static const char *const keys[] = { "path", "equals", "ne", "matches", "lt", "le",
+					    "gt", "ge", "exists", NULL };
+	json_t *v = json_object_get(e, k);
+
+	if (!list_has(keys, count(keys), k)) {
+		const char *near = action_closest(k, keys, count(keys));
+
+		err_at_keyname(ctx, e, ep, k, "unknown key '%s'%s%s%s", k,
+			       near ? " (did you mean '" : " (expected path and one "
+			       "of equals, ne, matches, lt, le, gt, ge, exists",
+			       near ? near : "", near ? "'?)" : ")");
+		return -1;
+	}
+	if (strcmp(k, "path") == 0) {
+		if (!json_is_string(v) || !json_string_value(v)[0]) {
+			err_type(ctx, e, ep, k, "a field path like 'leader.region' or "
+				 "'members[0].lag'");
+			return -1;
+		}
+		return 0;
+	}
+	(*nops)++;
+	if (strcmp(k, "matches") == 0) {
+		if (!json_is_string(v)) {
+			err_type(ctx, e, ep, k, "a regular expression");
+			return -1;
+		}
+		if (check_regex(ctx, e, ep, k, json_string_value(v)))
+			return -1;
+	} else if (k[0] == 'l' || k[0] == 'g') {
+		v = coerce_var(ctx, e, k);
+		if (!json_is_number(v)) {
+			err_type(ctx, e, ep, k, "a number");
+			return -1;
+		}
+	} else if (strcmp(k, "exists") == 0) {
+		if (!json_is_boolean(v)) {
+			err_type(ctx, e, ep, k, "a boolean");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Entry i of an expect.json list: {path, and exactly one comparison}. */
+static int check_json_expect_entry(struct schema_ctx *ctx, json_t *list, size_t i,
+				   const char *ep)
 {
 	static const char *const ops[] = { "equals", "ne", "matches", "lt", "le", "gt", "ge",
 					   "exists", NULL };
-	static const char *const keys[] = { "path", "equals", "ne", "matches", "lt", "le",
-					    "gt", "ge", "exists", NULL };
+	json_t *e = json_array_get(list, i), *v;
+	const char *k;
+	int nops = 0, bad = 0;
+
+	if (!json_is_object(e)) {
+		const struct yj_pos *p = yj_index_pos(ctx->doc, list, i);
+		char *got = describe(e, p ? p->flags : 0);
+
+		plan_diags_add(ctx->diags, PLAN_DIAG_ERROR, ctx->file, p ? p->line : 0,
+			       p ? p->column : 0, ep, "expected a mapping {path: ..., "
+			       "equals: ...}, got %s", got);
+		free(got);
+		return -1;
+	}
+	json_object_foreach(e, k, v) {
+		(void)v;
+		if (check_json_expect_key(ctx, e, ep, k, &nops) != 0)
+			bad = 1;
+	}
+	if (!json_object_get(e, "path")) {
+		schema_err_obj(ctx, e, ep, "missing required key 'path'");
+		bad = 1;
+	}
+	if (nops != 1) {
+		char *all = join_list(ops, count(ops));
+
+		schema_err_obj(ctx, e, ep, "expected exactly one comparison (%s), found %d",
+			       all, nops);
+		free(all);
+		bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
+static int check_json_expect(struct schema_ctx *ctx, json_t *parent, const char *path,
+			     const char *key)
+{
 	json_t *list = json_object_get(parent, key);
 	char *full;
 	int bad = 0;
@@ -390,75 +475,10 @@ static int check_json_expect(struct schema_ctx *ctx, json_t *parent, const char 
 	}
 	full = join_key(path, key);
 	for (size_t i = 0; i < json_array_size(list); i++) {
-		json_t *e = json_array_get(list, i), *v;
 		char *ep = xasprintf("%s[%zu]", full, i);
-		const char *k;
-		int nops = 0;
 
-		if (!json_is_object(e)) {
-			const struct yj_pos *p = yj_index_pos(ctx->doc, list, i);
-			char *got = describe(e, p ? p->flags : 0);
-
-			plan_diags_add(ctx->diags, PLAN_DIAG_ERROR, ctx->file, p ? p->line : 0,
-				       p ? p->column : 0, ep, "expected a mapping {path: ..., "
-				       "equals: ...}, got %s", got);
-			free(got);
-			free(ep);
+		if (check_json_expect_entry(ctx, list, i, ep) != 0)
 			bad = 1;
-			continue;
-		}
-		json_object_foreach(e, k, v) {
-			if (!list_has(keys, count(keys), k)) {
-				const char *near = action_closest(k, keys, count(keys));
-
-				err_at_keyname(ctx, e, ep, k, "unknown key '%s'%s%s%s", k,
-					       near ? " (did you mean '" : " (expected path and one "
-					       "of equals, ne, matches, lt, le, gt, ge, exists",
-					       near ? near : "", near ? "'?)" : ")");
-				bad = 1;
-				continue;
-			}
-			if (strcmp(k, "path") == 0) {
-				if (!json_is_string(v) || !json_string_value(v)[0]) {
-					err_type(ctx, e, ep, k, "a field path like 'leader.region' or "
-						 "'members[0].lag'");
-					bad = 1;
-				}
-				continue;
-			}
-			nops++;
-			if (strcmp(k, "matches") == 0) {
-				if (!json_is_string(v)) {
-					err_type(ctx, e, ep, k, "a regular expression");
-					bad = 1;
-				} else if (check_regex(ctx, e, ep, k, json_string_value(v))) {
-					bad = 1;
-				}
-			} else if (k[0] == 'l' || k[0] == 'g') {
-				v = coerce_var(ctx, e, k);
-				if (!json_is_number(v)) {
-					err_type(ctx, e, ep, k, "a number");
-					bad = 1;
-				}
-			} else if (strcmp(k, "exists") == 0) {
-				if (!json_is_boolean(v)) {
-					err_type(ctx, e, ep, k, "a boolean");
-					bad = 1;
-				}
-			}
-		}
-		if (!json_object_get(e, "path")) {
-			schema_err_obj(ctx, e, ep, "missing required key 'path'");
-			bad = 1;
-		}
-		if (nops != 1) {
-			char *all = join_list(ops, count(ops));
-
-			schema_err_obj(ctx, e, ep, "expected exactly one comparison (%s), found %d",
-				       all, nops);
-			free(all);
-			bad = 1;
-		}
 		free(ep);
 	}
 	free(full);
@@ -532,148 +552,201 @@ static int check_snapshot_ref(struct schema_ctx *ctx, json_t *parent, const char
 	return -1;
 }
 
-int schema_check_value(struct schema_ctx *ctx, json_t *parent, const char *key,
-		       const char *path, const struct arg_spec *spec)
+/* ---- one checker per argument type ----------------------------------------- */
+
+static int check_string(struct schema_ctx *ctx, json_t *parent, const char *path,
+			const char *key)
+{
+	json_t *v = json_object_get(parent, key);
+
+	if (!json_is_string(v) || (value_flags(ctx, parent, key) & YJ_NONFINITE)) {
+		err_type(ctx, parent, path, key, "a string");
+		return -1;
+	}
+	if (!json_string_value(v)[0]) {
+		schema_err_key(ctx, parent, path, key, "expected a non-empty string");
+		return -1;
+	}
+	return 0;
+}
+
+static int check_int(struct schema_ctx *ctx, json_t *parent, const char *path,
+		     const char *key, const struct arg_spec *spec)
+{
+	json_t *v = coerce_var(ctx, parent, key);
+
+	if (!json_is_integer(v)) {
+		err_type(ctx, parent, path, key, "an integer");
+		return -1;
+	}
+	if (spec->max == INT64_MAX && json_integer_value(v) < spec->min) {
+		schema_err_key(ctx, parent, path, key, "%" JSON_INTEGER_FORMAT
+			       " is out of range (at least %lld)", json_integer_value(v),
+			       (long long)spec->min);
+		return -1;
+	}
+	if (spec->min < spec->max && (json_integer_value(v) < spec->min ||
+				      json_integer_value(v) > spec->max)) {
+		schema_err_key(ctx, parent, path, key, "%" JSON_INTEGER_FORMAT
+			       " is out of range (%lld to %lld)", json_integer_value(v),
+			       (long long)spec->min, (long long)spec->max);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_number(struct schema_ctx *ctx, json_t *parent, const char *path,
+			const char *key, const struct arg_spec *spec)
+{
+	json_t *v = coerce_var(ctx, parent, key);
+
+	if (!json_is_number(v)) {
+		err_type(ctx, parent, path, key, "a number");
+		return -1;
+	}
+	if (spec->min < spec->max && (json_number_value(v) < (double)spec->min ||
+				      json_number_value(v) > (double)spec->max)) {
+		schema_err_key(ctx, parent, path, key, "%g is out of range (%lld to %lld)",
+			       json_number_value(v), (long long)spec->min,
+			       (long long)spec->max);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_bool(struct schema_ctx *ctx, json_t *parent, const char *path,
+		      const char *key)
+{
+	json_t *v = coerce_var(ctx, parent, key);
+
+	if (!json_is_boolean(v)) {
+		err_type(ctx, parent, path, key, "a boolean (true or false)");
+		return -1;
+	}
+	return 0;
+}
+
+/* A duration string ("250ms"), or the integer 0. */
+static int check_duration(struct schema_ctx *ctx, json_t *parent, const char *path,
+			  const char *key)
 {
 	json_t *v = json_object_get(parent, key);
 	struct dr_error err = DR_ERROR_INIT;
 	int64_t ns;
 
+	if (json_is_integer(v) && json_integer_value(v) == 0)
+		return 0;
+	if (!json_is_string(v) || (value_flags(ctx, parent, key) & YJ_NONFINITE)) {
+		char *got = describe(v, value_flags(ctx, parent, key));
+
+		if (json_is_number(v))
+			schema_err_key(ctx, parent, path, key, "expected a duration like "
+				       "250ms, 10s or 2m, got %s (add a unit, e.g. '%gs')",
+				       got, json_number_value(v));
+		else
+			schema_err_key(ctx, parent, path, key, "expected a duration like "
+				       "250ms, 10s or 2m, got %s", got);
+		free(got);
+		return -1;
+	}
+	if (duration_parse(&ns, json_string_value(v), &err) != 0) {
+		schema_err_key(ctx, parent, path, key, "invalid duration: %s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_node(struct schema_ctx *ctx, json_t *parent, const char *path,
+		      const char *key)
+{
+	json_t *v = coerce_var(ctx, parent, key);
+
+	if (json_is_integer(v) && json_integer_value(v) >= 1)
+		return 0;
+	if (json_is_string(v) && json_string_value(v)[0] &&
+	    !(value_flags(ctx, parent, key) & YJ_NONFINITE))
+		return 0;
+	err_type(ctx, parent, path, key, "a node id (integer >= 1) or a node name");
+	return -1;
+}
+
+static int check_replicas(struct schema_ctx *ctx, json_t *parent, const char *path,
+			  const char *key)
+{
+	json_t *v = coerce_var(ctx, parent, key);
+
+	if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 100)
+		return 0;
+	if (json_is_string(v) && strcmp(json_string_value(v), "normal") == 0)
+		return 0;
+	err_type(ctx, parent, path, key, "a replica count (0 to 100) or \"normal\"");
+	return -1;
+}
+
+static int check_regex_arg(struct schema_ctx *ctx, json_t *parent, const char *path,
+			   const char *key)
+{
+	json_t *v = json_object_get(parent, key);
+
+	if (!json_is_string(v)) {
+		err_type(ctx, parent, path, key, "a regular expression (string)");
+		return -1;
+	}
+	return check_regex(ctx, parent, path, key, json_string_value(v));
+}
+
+static int check_probe_arg(struct schema_ctx *ctx, json_t *parent, const char *path,
+			   const char *key)
+{
+	char *full = join_key(path, key);
+	int rc = schema_check_probe(ctx, json_object_get(parent, key), full);
+
+	free(full);
+	return rc;
+}
+
+static int check_url(struct schema_ctx *ctx, json_t *parent, const char *path,
+		     const char *key)
+{
+	const char *s = json_string_value(json_object_get(parent, key));
+
+	if (!s) {
+		err_type(ctx, parent, path, key, "a URL (http:// or https://)");
+		return -1;
+	}
+	if ((strncmp(s, "http://", 7) != 0 || !s[7]) &&
+	    (strncmp(s, "https://", 8) != 0 || !s[8])) {
+		schema_err_key(ctx, parent, path, key, "expected an http:// or https:// "
+			       "URL, got '%s'", s);
+		return -1;
+	}
+	return 0;
+}
+
+int schema_check_value(struct schema_ctx *ctx, json_t *parent, const char *key,
+		       const char *path, const struct arg_spec *spec)
+{
 	/* A failed ${var} was reported already; its text says nothing more. */
 	if (value_flags(ctx, parent, key) & YJ_VAR_ERROR)
 		return -1;
 	switch (spec->type) {
-	case ARG_STRING:
-		if (!json_is_string(v) || (value_flags(ctx, parent, key) & YJ_NONFINITE)) {
-			err_type(ctx, parent, path, key, "a string");
-			return -1;
-		}
-		if (!json_string_value(v)[0]) {
-			schema_err_key(ctx, parent, path, key, "expected a non-empty string");
-			return -1;
-		}
-		return 0;
-	case ARG_INT:
-		v = coerce_var(ctx, parent, key);
-		if (!json_is_integer(v)) {
-			err_type(ctx, parent, path, key, "an integer");
-			return -1;
-		}
-		if (spec->max == INT64_MAX && json_integer_value(v) < spec->min) {
-			schema_err_key(ctx, parent, path, key, "%" JSON_INTEGER_FORMAT
-				       " is out of range (at least %lld)", json_integer_value(v),
-				       (long long)spec->min);
-			return -1;
-		}
-		if (spec->min < spec->max && (json_integer_value(v) < spec->min ||
-					      json_integer_value(v) > spec->max)) {
-			schema_err_key(ctx, parent, path, key, "%" JSON_INTEGER_FORMAT
-				       " is out of range (%lld to %lld)", json_integer_value(v),
-				       (long long)spec->min, (long long)spec->max);
-			return -1;
-		}
-		return 0;
-	case ARG_NUMBER:
-		v = coerce_var(ctx, parent, key);
-		if (!json_is_number(v)) {
-			err_type(ctx, parent, path, key, "a number");
-			return -1;
-		}
-		if (spec->min < spec->max && (json_number_value(v) < (double)spec->min ||
-					      json_number_value(v) > (double)spec->max)) {
-			schema_err_key(ctx, parent, path, key, "%g is out of range (%lld to %lld)",
-				       json_number_value(v), (long long)spec->min,
-				       (long long)spec->max);
-			return -1;
-		}
-		return 0;
-	case ARG_BOOL:
-		v = coerce_var(ctx, parent, key);
-		if (!json_is_boolean(v)) {
-			err_type(ctx, parent, path, key, "a boolean (true or false)");
-			return -1;
-		}
-		return 0;
-	case ARG_DURATION:
-		if (json_is_integer(v) && json_integer_value(v) == 0)
-			return 0;
-		if (!json_is_string(v) || (value_flags(ctx, parent, key) & YJ_NONFINITE)) {
-			char *got = describe(v, value_flags(ctx, parent, key));
-
-			if (json_is_number(v))
-				schema_err_key(ctx, parent, path, key, "expected a duration like "
-					       "250ms, 10s or 2m, got %s (add a unit, e.g. '%gs')",
-					       got, json_number_value(v));
-			else
-				schema_err_key(ctx, parent, path, key, "expected a duration like "
-					       "250ms, 10s or 2m, got %s", got);
-			free(got);
-			return -1;
-		}
-		if (duration_parse(&ns, json_string_value(v), &err) != 0) {
-			schema_err_key(ctx, parent, path, key, "invalid duration: %s", err.msg);
-			return -1;
-		}
-		return 0;
-	case ARG_ENUM:
-		return check_enum(ctx, parent, path, key, spec->values);
-	case ARG_REGION:
-		return check_region(ctx, parent, path, key);
-	case ARG_NODE:
-		v = coerce_var(ctx, parent, key);
-		if (json_is_integer(v) && json_integer_value(v) >= 1)
-			return 0;
-		if (json_is_string(v) && json_string_value(v)[0] &&
-		    !(value_flags(ctx, parent, key) & YJ_NONFINITE))
-			return 0;
-		err_type(ctx, parent, path, key, "a node id (integer >= 1) or a node name");
-		return -1;
-	case ARG_REPLICAS:
-		v = coerce_var(ctx, parent, key);
-		if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 100)
-			return 0;
-		if (json_is_string(v) && strcmp(json_string_value(v), "normal") == 0)
-			return 0;
-		err_type(ctx, parent, path, key, "a replica count (0 to 100) or \"normal\"");
-		return -1;
-	case ARG_ARGV:
-		return check_argv(ctx, parent, path, key);
-	case ARG_STRMAP:
-		return check_strmap(ctx, parent, path, key);
-	case ARG_REGEX:
-		if (!json_is_string(v)) {
-			err_type(ctx, parent, path, key, "a regular expression (string)");
-			return -1;
-		}
-		return check_regex(ctx, parent, path, key, json_string_value(v));
-	case ARG_PROBE: {
-		char *full = join_key(path, key);
-		int rc = schema_check_probe(ctx, v, full);
-
-		free(full);
-		return rc;
-	}
-	case ARG_JSON_EXPECT:
-		return check_json_expect(ctx, parent, path, key);
-	case ARG_STATUS:
-		return check_status(ctx, parent, path, key);
-	case ARG_URL: {
-		const char *s = json_string_value(v);
-
-		if (!s) {
-			err_type(ctx, parent, path, key, "a URL (http:// or https://)");
-			return -1;
-		}
-		if ((strncmp(s, "http://", 7) != 0 || !s[7]) &&
-		    (strncmp(s, "https://", 8) != 0 || !s[8])) {
-			schema_err_key(ctx, parent, path, key, "expected an http:// or https:// "
-				       "URL, got '%s'", s);
-			return -1;
-		}
-		return 0;
-	}
-	case ARG_SNAPSHOT:
-		return check_snapshot_ref(ctx, parent, path, key);
+	case ARG_STRING: return check_string(ctx, parent, path, key);
+	case ARG_INT: return check_int(ctx, parent, path, key, spec);
+	case ARG_NUMBER: return check_number(ctx, parent, path, key, spec);
+	case ARG_BOOL: return check_bool(ctx, parent, path, key);
+	case ARG_DURATION: return check_duration(ctx, parent, path, key);
+	case ARG_ENUM: return check_enum(ctx, parent, path, key, spec->values);
+	case ARG_REGION: return check_region(ctx, parent, path, key);
+	case ARG_NODE: return check_node(ctx, parent, path, key);
+	case ARG_REPLICAS: return check_replicas(ctx, parent, path, key);
+	case ARG_ARGV: return check_argv(ctx, parent, path, key);
+	case ARG_STRMAP: return check_strmap(ctx, parent, path, key);
+	case ARG_REGEX: return check_regex_arg(ctx, parent, path, key);
+	case ARG_PROBE: return check_probe_arg(ctx, parent, path, key);
+	case ARG_JSON_EXPECT: return check_json_expect(ctx, parent, path, key);
+	case ARG_STATUS: return check_status(ctx, parent, path, key);
+	case ARG_URL: return check_url(ctx, parent, path, key);
+	case ARG_SNAPSHOT: return check_snapshot_ref(ctx, parent, path, key);
 	}
 	return 0;
 }

@@ -464,12 +464,12 @@ int plan_load_text(struct plan **out, const char *path, const char *text, size_t
 	substitute(&ctx, root, "", plan);
 	check_top_keys(&ctx, root);
 	check_header(&ctx, root, plan, opts);
-	section_topology(&ctx, root, plan, opts ? opts->timing : NULL);
+	plan_section_topology(&ctx, root, plan, opts ? opts->timing : NULL);
 	set_region_names(&ctx, plan, &region_names);
-	section_objectives(&ctx, root, plan);
-	section_workload(&ctx, root, plan);
-	section_steady_state(&ctx, root, plan);
-	section_abort_when(&ctx, root, plan);
+	plan_section_objectives(&ctx, root, plan);
+	plan_section_workload(&ctx, root, plan);
+	plan_section_steady_state(&ctx, root, plan);
+	plan_section_abort_when(&ctx, root, plan);
 	section_steps(&ctx, root, plan);
 	section_rollback(&ctx, root, plan);
 	if (diags->errors == errors_before)

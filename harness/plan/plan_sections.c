@@ -1,5 +1,6 @@
-/* Plan sections other than steps: topology, objectives, workload,
- * steady_state, abort_when.  Rules are documented in docs/plan-reference.md. */
+/* Plan sections other than steps and rollback (plan_steps.c) and vars
+ * (plan_load.c): topology, objectives, workload, steady_state, abort_when.
+ * Rules are documented in docs/plan-reference.md. */
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
@@ -153,8 +154,8 @@ static int parse_timing(int64_t *e, int64_t *h, const char *text)
 	return rc;
 }
 
-void section_topology(struct schema_ctx *ctx, json_t *root, struct plan *plan,
-		      const char *timing_override)
+void plan_section_topology(struct schema_ctx *ctx, json_t *root, struct plan *plan,
+			   const char *timing_override)
 {
 	static const char *const topo_keys[] = { "regions", "timing", NULL };
 	static const struct arg_spec timing_args[] = {
@@ -303,7 +304,7 @@ static int parse_percent(double *out, const json_t *v)
 	return 0;
 }
 
-void section_objectives(struct schema_ctx *ctx, json_t *root, struct plan *plan)
+void plan_section_objectives(struct schema_ctx *ctx, json_t *root, struct plan *plan)
 {
 	static const struct arg_spec args[] = {
 		{ "rto", ARG_DURATION, 0, NULL, NULL, 0, 0, "longest write outage" },
@@ -349,7 +350,7 @@ void section_objectives(struct schema_ctx *ctx, json_t *root, struct plan *plan)
 	}
 }
 
-void section_workload(struct schema_ctx *ctx, json_t *root, struct plan *plan)
+void plan_section_workload(struct schema_ctx *ctx, json_t *root, struct plan *plan)
 {
 	static const struct arg_spec args[] = {
 		{ "enabled", ARG_BOOL, 0, "true", NULL, 0, 0, "run the writer" },
@@ -387,7 +388,7 @@ void section_workload(struct schema_ctx *ctx, json_t *root, struct plan *plan)
 		schema_err_key(ctx, w, "workload", "poll_interval", "must be positive");
 }
 
-void section_steady_state(struct schema_ctx *ctx, json_t *root, struct plan *plan)
+void plan_section_steady_state(struct schema_ctx *ctx, json_t *root, struct plan *plan)
 {
 	json_t *ss = json_object_get(root, "steady_state");
 
@@ -417,7 +418,7 @@ void section_steady_state(struct schema_ctx *ctx, json_t *root, struct plan *pla
 	}
 }
 
-void section_abort_when(struct schema_ctx *ctx, json_t *root, struct plan *plan)
+void plan_section_abort_when(struct schema_ctx *ctx, json_t *root, struct plan *plan)
 {
 	static const struct arg_spec args[] = {
 		{ "name", ARG_STRING, 0, NULL, NULL, 0, 0, "label" },

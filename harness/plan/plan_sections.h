@@ -6,12 +6,12 @@
 
 #include "harness/plan/plan_check.h"
 
-void section_topology(struct schema_ctx *ctx, json_t *root, struct plan *plan,
-		      const char *timing_override);
-void section_objectives(struct schema_ctx *ctx, json_t *root, struct plan *plan);
-void section_workload(struct schema_ctx *ctx, json_t *root, struct plan *plan);
-void section_steady_state(struct schema_ctx *ctx, json_t *root, struct plan *plan);
-void section_abort_when(struct schema_ctx *ctx, json_t *root, struct plan *plan);
+void plan_section_topology(struct schema_ctx *ctx, json_t *root, struct plan *plan,
+			   const char *timing_override);
+void plan_section_objectives(struct schema_ctx *ctx, json_t *root, struct plan *plan);
+void plan_section_workload(struct schema_ctx *ctx, json_t *root, struct plan *plan);
+void plan_section_steady_state(struct schema_ctx *ctx, json_t *root, struct plan *plan);
+void plan_section_abort_when(struct schema_ctx *ctx, json_t *root, struct plan *plan);
 void section_steps(struct schema_ctx *ctx, json_t *root, struct plan *plan);
 void section_rollback(struct schema_ctx *ctx, json_t *root, struct plan *plan);
 

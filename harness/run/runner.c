@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,9 @@ struct run {
 	int steps_failed;
 	int rollback_failed;
 	int interrupted;
+	int locked;           /* the drill lock is ours */
+	int started;          /* the target was started */
+	struct dr_error err;  /* why a target or recorder call failed */
 	struct recorder *recorder;
 	char *state_path;     /* pending undos for `drillrig recover` */
 	int state_path_foreign; /* left by an earlier drill: never ours to remove */
@@ -43,7 +47,7 @@ struct run {
 	/* abort_when monitor */
 	pthread_t monitor;
 	int monitor_running;
-	volatile int monitor_stop;
+	atomic_int monitor_stop;    /* set by the runner, read by the monitor thread */
 };
 
 static void set_reason(struct run *r, const char *fmt, ...)
@@ -213,7 +217,7 @@ static void stop_monitor(struct run *r)
 {
 	if (!r->monitor_running)
 		return;
-	r->monitor_stop = 1;
+	atomic_store(&r->monitor_stop, 1);
 	pthread_join(r->monitor, NULL);
 	r->monitor_running = 0;
 }
@@ -242,7 +246,7 @@ static void *monitor_main(void *arg)
 	int64_t *failing_since = xcalloc(n ? n : 1, sizeof(*failing_since));
 	int64_t start = clock_mono_ns();
 
-	while (!r->monitor_stop && !r->abort_requested) {
+	while (!atomic_load(&r->monitor_stop) && !r->abort_requested) {
 		int64_t now = clock_mono_ns();
 		size_t i;
 		json_t *cond;
@@ -275,7 +279,7 @@ static void *monitor_main(void *arg)
 				break;
 			}
 		}
-		for (int k = 0; k < 10 && !r->monitor_stop; k++)
+		for (int k = 0; k < 10 && !atomic_load(&r->monitor_stop); k++)
 			clock_sleep_ns(10 * NS_PER_MS);
 	}
 	free(failing_since);
@@ -432,14 +436,180 @@ static void finish(struct run *r)
 						   "reason", r->out->reason[0] ? r->out->reason : NULL));
 }
 
+/* The drill lock, then a refusal when an earlier drill left pending undos.
+ * Returns 0, or -1 with the exit code and reason set. */
+static int take_lock(struct run *r)
+{
+	struct target *t = r->t;
+
+	if (t->lock(t, &r->err) != 0) {
+		raise_exit(r, EXIT_INFRA);
+		set_reason(r, "cannot take the drill lock: %s", r->err.msg);
+		return -1;
+	}
+	r->locked = 1;
+	if (t->state_path)
+		r->state_path = t->state_path(t);
+	if (r->state_path && access(r->state_path, F_OK) == 0) {
+		/* The lock is ours, so whoever wrote it is gone without
+		 * restoring: refuse rather than drill a degraded target. */
+		r->state_path_foreign = 1;
+		raise_exit(r, EXIT_INFRA);
+		set_reason(r, "an earlier drill was interrupted and left pending undos in '%s'; "
+			   "run 'drillrig recover' first", r->state_path);
+		return -1;
+	}
+	return 0;
+}
+
+/* The "target" event and progress line, from the journal's description. */
+static void announce_target(struct run *r)
+{
+	json_t *d = journal_get(r->j, "target");
+	const char *dir = json_string_value(json_object_get(d, "cluster_dir"));
+
+	journal_event(r->j, "target", json_pack("{s:s,s:s?,s:s?}", "kind", r->t->kind,
+			"description", json_string_value(json_object_get(d, "description")),
+			"cluster_dir", dir));
+	progress_line(r->opts->progress, "target: %s%s%s%s",
+		      json_string_value(json_object_get(d, "description")) ?: r->t->kind,
+		      dir ? " in " : "", dir ? dir : "", "");
+}
+
+/* Start the target, journal what it is and save the (still empty) undo
+ * state for `drillrig recover`.  Returns 0, or -1 with the exit code and
+ * reason set. */
+static int connect_target(struct run *r)
+{
+	struct target *t = r->t;
+	struct action_ctx ctx;
+
+	ctx_for(r, &ctx, "connect", 0, 0);
+	if (t->start(t, &ctx, &r->err) != 0) {
+		raise_exit(r, interrupts(r) ? EXIT_ABORTED : EXIT_INFRA);
+		set_reason(r, "cannot reach the %s target: %s", t->kind, r->err.msg);
+		return -1;
+	}
+	r->started = 1;
+	journal_set(r->j, "target", t->describe(t));
+	if (r->state_path && !r->opts->dry_run) {
+		r->target_desc = t->describe(t);
+		undo_stack_save(&r->undos, r->state_path, r->plan, r->target_desc);
+	}
+	announce_target(r);
+	return 0;
+}
+
+/* The writer and poller, then the wait for their canary baseline.
+ * Returns 0, or -1 with the exit code and reason set. */
+static int start_workload(struct run *r)
+{
+	struct action_ctx ctx;
+
+	if (recorder_start(&r->recorder, r->plan, r->t, r->j, r->opts->progress, &r->err) != 0) {
+		raise_exit(r, EXIT_INFRA);
+		set_reason(r, "cannot start the workload: %s", r->err.msg);
+		return -1;
+	}
+	ctx_for(r, &ctx, "canary baseline", 0, 0);
+	if (recorder_await_baseline(r->recorder, &ctx, &r->err) != 0) {
+		raise_exit(r, interrupts(r) ? EXIT_ABORTED : EXIT_INFRA);
+		set_reason(r, "%s", r->err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Before the first step (nothing to observe in a dry run): the cluster's
+ * status, the steady state, which must hold, and the workload.  Returns -1
+ * when the steps must not run; the rollback still does. */
+static int before_steps(struct run *r)
+{
+	json_t *status = NULL;
+
+	if (quiet_run(r->opts))
+		return 0;
+	if (r->t->status(r->t, &status, 2 * NS_PER_SEC, &r->err) == 0)
+		journal_set(r->j, "cluster_before", status);
+	if (steady_state(r, "before") != 0) {
+		raise_exit(r, EXIT_INFRA);
+		return -1;
+	}
+	if (!r->opts->no_workload && r->plan->workload.enabled)
+		return start_workload(r);
+	return 0;
+}
+
+/* Why the steps stopped early, if they did: a signal or an abort. */
+static void record_stop(struct run *r)
+{
+	if (interrupts(r)) {
+		r->interrupted = 1;
+		journal_event(r->j, "abort", json_pack("{s:s}", "message", "interrupted by a signal"));
+		set_reason(r, "the drill was interrupted by a signal; rollback ran");
+		raise_exit(r, EXIT_ABORTED);
+	} else if (r->abort_requested) {
+		set_reason(r, "the drill was aborted: %s", r->abort_reason);
+		raise_exit(r, EXIT_FAILED);
+	}
+}
+
+/* The recorded history checked and its objectives measured; the recorder
+ * freed. */
+static void finish_workload(struct run *r)
+{
+	if (recorder_finish(r->recorder, r->plan, r->t, r->j, r->opts->history_path,
+			    &r->err) != 0) {
+		raise_exit(r, EXIT_INFRA);
+		set_reason(r, "cannot check the recorded history: %s", r->err.msg);
+	} else if (recorder_failed_objective(r->recorder, r->out->reason, sizeof(r->out->reason))) {
+		raise_exit(r, EXIT_FAILED);
+	}
+	recorder_free(r->recorder);
+	r->recorder = NULL;
+}
+
+/* After the rollback: the workload stopped, the steady state again (unless
+ * the rollback failed or the target was never healthy), the cluster's
+ * status, then the measurements. */
+static void after_rollback(struct run *r)
+{
+	json_t *status = NULL;
+
+	/* The final steady state checks a settled cluster: under a live write
+	 * load a busy machine shows followers a few entries behind. */
+	if (r->recorder)
+		recorder_stop(r->recorder);
+	if (!quiet_run(r->opts) && !r->rollback_failed && r->out->exit_code != EXIT_INFRA &&
+	    interrupts(r) < ROLLBACK_INTERRUPT_LIMIT) {
+		if (steady_state(r, "after") != 0)
+			raise_exit(r, EXIT_FAILED);
+	}
+	if (r->started && !quiet_run(r->opts) &&
+	    r->t->status(r->t, &status, 2 * NS_PER_SEC, &r->err) == 0)
+		journal_set(r->j, "cluster_after", status);
+	if (r->recorder)
+		finish_workload(r);
+}
+
+/* Unlock and drop the undo state, except one an earlier drill left: that
+ * stays for `drillrig recover`. */
+static void release_run(struct run *r)
+{
+	stop_monitor(r);
+	if (r->locked)
+		r->t->unlock(r->t);
+	undo_stack_release(&r->undos);
+	if (r->state_path && !r->opts->dry_run && r->locked && !r->state_path_foreign)
+		undo_stack_remove_state(r->state_path);
+	free(r->state_path);
+	json_decref(r->target_desc);
+}
+
 void runner_run(struct runner_result *out, const struct plan *plan, struct target *t,
 		struct journal *j, const struct runner_opts *opts)
 {
 	struct run r;
-	struct dr_error err = DR_ERROR_INIT;
-	struct action_ctx ctx;
-	json_t *status = NULL;
-	int locked = 0, started = 0;
 
 	memset(out, 0, sizeof(*out));
 	memset(&r, 0, sizeof(r));
@@ -451,114 +621,19 @@ void runner_run(struct runner_result *out, const struct plan *plan, struct targe
 	undo_stack_init(&r.undos);
 	journal_event(j, "drill_start", json_pack("{s:s}", "drill", plan->name));
 
-	if (!opts->dry_run) {
-		if (t->lock(t, &err) != 0) {
-			raise_exit(&r, EXIT_INFRA);
-			set_reason(&r, "cannot take the drill lock: %s", err.msg);
-			goto done;
-		}
-		locked = 1;
-		if (t->state_path)
-			r.state_path = t->state_path(t);
-		if (r.state_path && access(r.state_path, F_OK) == 0) {
-			/* The lock is ours, so whoever wrote it is gone without
-			 * restoring: refuse rather than drill a degraded target. */
-			r.state_path_foreign = 1;
-			raise_exit(&r, EXIT_INFRA);
-			set_reason(&r, "an earlier drill was interrupted and left pending undos in '%s'; "
-				   "run 'drillrig recover' first", r.state_path);
-			goto done;
-		}
-	}
-	ctx_for(&r, &ctx, "connect", 0, 0);
-	if (t->start(t, &ctx, &err) != 0) {
-		raise_exit(&r, interrupts(&r) ? EXIT_ABORTED : EXIT_INFRA);
-		set_reason(&r, "cannot reach the %s target: %s", t->kind, err.msg);
+	if (!opts->dry_run && take_lock(&r) != 0)
 		goto done;
+	if (connect_target(&r) != 0)
+		goto done;
+	if (before_steps(&r) == 0) {
+		start_monitor(&r);
+		run_steps(&r);
+		stop_monitor(&r);
 	}
-	started = 1;
-	journal_set(j, "target", t->describe(t));
-	if (r.state_path && !opts->dry_run) {
-		r.target_desc = t->describe(t);
-		undo_stack_save(&r.undos, r.state_path, plan, r.target_desc);
-	}
-	{
-		json_t *d = journal_get(j, "target");
-		const char *dir = json_string_value(json_object_get(d, "cluster_dir"));
-
-		journal_event(j, "target", json_pack("{s:s,s:s?,s:s?}", "kind", t->kind,
-				"description", json_string_value(json_object_get(d, "description")),
-				"cluster_dir", dir));
-		progress_line(opts->progress, "target: %s%s%s%s",
-			      json_string_value(json_object_get(d, "description")) ?: t->kind,
-			      dir ? " in " : "", dir ? dir : "", "");
-	}
-	if (!quiet_run(opts) && t->status(t, &status, 2 * NS_PER_SEC, &err) == 0)
-		journal_set(j, "cluster_before", status);
-
-	if (!quiet_run(opts) && steady_state(&r, "before") != 0) {
-		raise_exit(&r, EXIT_INFRA);
-		goto rollback;
-	}
-	if (!quiet_run(opts) && !opts->no_workload && plan->workload.enabled) {
-		if (recorder_start(&r.recorder, plan, t, j, opts->progress, &err) != 0) {
-			raise_exit(&r, EXIT_INFRA);
-			set_reason(&r, "cannot start the workload: %s", err.msg);
-			goto rollback;
-		} else {
-			struct action_ctx bctx;
-
-			ctx_for(&r, &bctx, "canary baseline", 0, 0);
-			if (recorder_await_baseline(r.recorder, &bctx, &err) != 0) {
-				raise_exit(&r, interrupts(&r) ? EXIT_ABORTED : EXIT_INFRA);
-				set_reason(&r, "%s", err.msg);
-				goto rollback;
-			}
-		}
-	}
-	start_monitor(&r);
-	run_steps(&r);
-	stop_monitor(&r);
-rollback:
-	if (interrupts(&r)) {
-		r.interrupted = 1;
-		journal_event(j, "abort", json_pack("{s:s}", "message", "interrupted by a signal"));
-		set_reason(&r, "the drill was interrupted by a signal; rollback ran");
-		raise_exit(&r, EXIT_ABORTED);
-	} else if (r.abort_requested) {
-		set_reason(&r, "the drill was aborted: %s", r.abort_reason);
-		raise_exit(&r, EXIT_FAILED);
-	}
+	record_stop(&r);
 	run_rollback(&r);
-	/* The final steady state checks a settled cluster: under a live write
-	 * load a busy machine shows followers a few entries behind. */
-	if (r.recorder)
-		recorder_stop(r.recorder);
-	if (!quiet_run(opts) && !r.rollback_failed && out->exit_code != EXIT_INFRA &&
-	    interrupts(&r) < ROLLBACK_INTERRUPT_LIMIT) {
-		if (steady_state(&r, "after") != 0)
-			raise_exit(&r, EXIT_FAILED);
-	}
-	if (started && !quiet_run(opts) && t->status(t, &status, 2 * NS_PER_SEC, &err) == 0)
-		journal_set(j, "cluster_after", status);
-	if (r.recorder) {
-		if (recorder_finish(r.recorder, plan, t, j, opts->history_path, &err) != 0) {
-			raise_exit(&r, EXIT_INFRA);
-			set_reason(&r, "cannot check the recorded history: %s", err.msg);
-		} else if (recorder_failed_objective(r.recorder, out->reason, sizeof(out->reason))) {
-			raise_exit(&r, EXIT_FAILED);
-		}
-		recorder_free(r.recorder);
-		r.recorder = NULL;
-	}
+	after_rollback(&r);
 done:
-	stop_monitor(&r);
-	if (locked)
-		t->unlock(t);
-	undo_stack_release(&r.undos);
-	if (r.state_path && !opts->dry_run && locked && !r.state_path_foreign)
-		undo_stack_remove_state(r.state_path);
-	free(r.state_path);
-	json_decref(r.target_desc);
+	release_run(&r);
 	finish(&r);
 }
