@@ -110,7 +110,9 @@ $(BUILD)/obj/%.o: %.c | deps
 
 # The revision is baked into one small object; it rebuilds when HEAD moves.
 $(BUILD)/obj/harness/cli/version.o: CPPFLAGS += -DDRILLRIG_REVISION='"$(GIT_REV)"'
-$(BUILD)/obj/harness/cli/version.o: $(wildcard .git/HEAD .git/refs/heads/*)
+# (git-path: in a worktree HEAD is not under .git/.)
+$(BUILD)/obj/harness/cli/version.o: $(wildcard $(shell git rev-parse --git-path HEAD 2>/dev/null) \
+	$(shell git rev-parse --git-path refs/heads 2>/dev/null)/*)
 
 # Empty archives are valid, so a module without sources yet still links.
 define archive_rule

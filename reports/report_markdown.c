@@ -1,6 +1,7 @@
 /* report.md: the run as a reviewer reads it on GitHub, from the journal
  * alone.  Order: verdict and (when not passed) the one-sentence reason,
- * objectives, timeline, steps, workload, cluster, commands, environment. */
+ * objectives, timeline, steps, steady state, workload, events, cluster,
+ * commands, environment, plan. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

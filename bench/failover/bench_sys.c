@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "common/netport.h"
 #include "common/fsutil.h"
+#include "common/netport.h"
 #include "common/strbuf.h"
 
 static size_t collect(char *p, size_t size, size_t nmemb, void *payload)

@@ -1,5 +1,5 @@
 /* The drillrig command line: a table of commands, one file per command
- * (harness/cli_<name>.c), each with its own options and help text. */
+ * (harness/cli/<name>.c), each with its own options and help text. */
 #ifndef DR_HARNESS_CLI_CLI_H
 #define DR_HARNESS_CLI_CLI_H
 
@@ -32,6 +32,6 @@ int cmd_soak(int argc, char **argv);
 /* SIGINT/SIGTERM counted into cli_interrupts (harness/cli/signals.c); SIGPIPE
  * ignored.  For run, soak and recover. */
 extern atomic_int cli_interrupts;
-void cli_count_interrupts(void);    /* harness/cli/soak.c */
+void cli_count_interrupts(void);
 
 #endif

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/cli/cli.h"
 #include "common/clock.h"
 #include "common/numparse.h"
 #include "common/strbuf.h"
+#include "harness/cli/cli.h"
 #include "harness/core/exit_codes.h"
 #include "harness/plan/duration.h"
 #include "ledger/client/client.h"

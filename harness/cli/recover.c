@@ -17,9 +17,9 @@
 #include "common/fsutil.h"
 #include "common/strbuf.h"
 #include "harness/cli/cli.h"
-#include "harness/run/executor.h"
 #include "harness/core/exit_codes.h"
 #include "harness/core/journal.h"
+#include "harness/run/executor.h"
 #include "harness/target/registry.h"
 
 static const char recover_usage[] =

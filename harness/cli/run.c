@@ -12,14 +12,14 @@
 #include "common/numparse.h"
 #include "common/strbuf.h"
 #include "harness/cli/cli.h"
+#include "harness/cli/version.h"
 #include "harness/core/exit_codes.h"
 #include "harness/core/journal.h"
-#include "harness/plan/plan.h"
 #include "harness/core/progress.h"
+#include "harness/plan/plan.h"
 #include "harness/run/run_environment.h"
 #include "harness/run/runner.h"
 #include "harness/target/registry.h"
-#include "harness/cli/version.h"
 #include "reports/reports.h"
 
 
@@ -31,13 +31,15 @@ static const char run_usage[] =
 	"junit.xml and latency.svg and commits them to the results repository.\n"
 	"\n"
 	"options:\n"
-	"  --target KIND           local (default: the plan's target), kubernetes\n"
-	"  --target-config FILE    the target's configuration (kubernetes)\n"
+	"  --target KIND           local, kubernetes or etcd (default: the plan's target)\n"
+	"  --target-config FILE    the target's configuration (kubernetes, etcd)\n"
 	"  --cluster DIR           attach to a running bundled cluster instead of starting one\n"
 	"  --keep-cluster          leave the bundled cluster running afterwards\n"
 	"  --timing E/H            election timeout / heartbeat, e.g. 300ms/30ms\n"
 	"  --var NAME=VALUE        fill ${NAME} in the plan (repeatable)\n"
 	"  --dry-run               print every action it would take; touch nothing\n"
+	"  --dry-run=server        Kubernetes: also send each change with kubectl's\n"
+	"                          server-side dry run (validated, never persisted)\n"
 	"  --yes                   confirm a run against live infrastructure\n"
 	"  --json                  one JSON event per line; the last is {\"event\":\"report\"}\n"
 	"  --results-repo PATH|URL where reports are committed (default ./drill-results)\n"
@@ -45,12 +47,16 @@ static const char run_usage[] =
 	"  --push                  push the results commit (token: DRILLRIG_GIT_TOKEN)\n"
 	"  --commit-history        also commit history.ndjson (every write attempt)\n"
 	"  --no-results            write nothing to a results repository\n"
-	"  --fail-on-regression P  exit 1 when the RTO is P%% worse than the recent median\n"
+	"  --fail-on-regression P  exit 1 when the RTO is P% worse than the recent median\n"
 	"  --notify-webhook URL    post to a Slack-compatible webhook at start and end\n"
-	"\n"
-	"exit codes: 0 passed, 1 an objective or expectation failed, 2 usage or invalid\n"
-	"plan, 3 infrastructure error, 4 aborted by signal (rollback ran), 5 rollback\n"
-	"failed (the target may be degraded).  The highest that applies wins.\n";
+	"\n";
+
+/* The options, then the one exit-code table (harness/core/exit_codes.c). */
+static void print_usage(FILE *f)
+{
+	fputs(run_usage, f);
+	exit_codes_print(f, "  ");
+}
 
 struct run_args {
 	const char *plan_path;
@@ -132,16 +138,18 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 		case O_NOTIFY: a->notify_url = optarg; break;
 		case 'h':
 		case O_HELP:
-			fputs(run_usage, stdout);
+			print_usage(stdout);
 			exit(EXIT_PASSED);
 		default:
-			fprintf(stderr, "drillrig run: unknown option '%s'\n\n%s", argv[optind - 1], run_usage);
+			fprintf(stderr, "drillrig run: unknown option '%s'\n\n", argv[optind - 1]);
+			print_usage(stderr);
 			return -1;
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "drillrig run: %s\n\n%s",
-			optind >= argc ? "missing PLAN" : "only one PLAN per run", run_usage);
+		fprintf(stderr, "drillrig run: %s\n\n",
+			optind >= argc ? "missing PLAN" : "only one PLAN per run");
+		print_usage(stderr);
 		return -1;
 	}
 	a->plan_path = argv[optind];
@@ -275,13 +283,95 @@ static void print_objectives(struct progress *progress, struct journal *j)
 	}
 }
 
+/* The plan, checked; its warnings printed.  0, or -1 after printing why. */
+static int load_plan(struct plan **plan, const struct run_args *a)
+{
+	struct plan_load_opts lo = PLAN_LOAD_OPTS_INIT;
+	struct plan_diags diags = PLAN_DIAGS_INIT;
+	int rc;
+
+	lo.targets = target_registry;
+	lo.target = a->target;
+	lo.vars = a->vars;
+	lo.nvars = a->nvars;
+	lo.timing = a->timing;
+	rc = plan_load(plan, a->plan_path, &lo, &diags);
+	plan_diags_print(stderr, &diags);
+	if (rc != 0)
+		fprintf(stderr, "drillrig run: '%s' is not a valid plan (%zu error%s)\n", a->plan_path,
+			diags.errors, diags.errors == 1 ? "" : "s");
+	plan_diags_release(&diags);
+	return rc;
+}
+
+/* A run directory for the write history (the report lands beside it when
+ * there is no results repository).  NULL after printing why. */
+static char *make_run_dir(void)
+{
+	char *dir = xstrdup("/tmp/drillrig-run-XXXXXX");
+
+	if (mkdtemp(dir))
+		return dir;
+	fprintf(stderr, "drillrig run: cannot create a temporary directory\n");
+	free(dir);
+	return NULL;
+}
+
+/* After the drill: the redacted journal becomes the report, committed to
+ * the results repository (or left in the run directory with
+ * --no-results); the webhook and the CI step summary hear the end.
+ * Returns the exit code merged with the publication's; *tmpdir is kept
+ * (set to NULL) when the report stays in it. */
+static int deliver(struct run_args *a, const struct plan *plan, struct journal *j,
+		   const char *history_path, struct progress *progress, char **tmpdir,
+		   char **report_path, int code)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	json_t *raw = journal_snapshot(j);
+	/* One last pass: commands and probe details may quote a secret. */
+	json_t *journal = plan_redact_json(plan, raw);
+
+	json_decref(raw);
+	if (!a->no_results) {
+		code = exit_code_merge(code, publish(a, journal, history_path, progress, report_path));
+	} else {
+		char *dir = xasprintf("%s/report", *tmpdir);
+
+		if (report_write_artifacts(journal, dir, &err) == 0)
+			*report_path = xasprintf("%s/%s", dir, REPORT_FILE_MARKDOWN);
+		else
+			fprintf(stderr, "drillrig run: %s\n", err.msg);
+		free(dir);
+		free(*tmpdir);
+		*tmpdir = NULL; /* the report stays there */
+	}
+	notify(a->notify_url, notify_end_message(journal));
+	write_step_summary(journal);
+	json_decref(journal);
+	return code;
+}
+
+/* The last line: where the report is (a JSON event with --json). */
+static void announce_report(const struct run_args *a, struct progress *progress,
+			    const char *report_path, int code, const char *status)
+{
+	json_t *ev;
+
+	if (!a->json) {
+		printf("%s\n", report_path);
+		return;
+	}
+	ev = json_pack("{s:s,s:s,s:i,s:s}", "event", "report", "path", report_path, "exit_code",
+		       code, "status", status);
+	progress_json(progress, ev);
+	json_decref(ev);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_args a;
 	struct results_opts ro_init = RESULTS_OPTS_INIT;
 	struct target_opts to_init = TARGET_OPTS_INIT;
-	struct plan_load_opts lo = PLAN_LOAD_OPTS_INIT;
-	struct plan_diags diags = PLAN_DIAGS_INIT;
 	struct runner_opts ropts = RUNNER_OPTS_INIT;
 	struct runner_result result;
 	struct dr_error err = DR_ERROR_INIT;
@@ -290,35 +380,20 @@ int cmd_run(int argc, char **argv)
 	struct journal *j = NULL;
 	struct progress *progress = NULL;
 	char *history_path = NULL, *report_path = NULL, *tmpdir = NULL;
-	int code = EXIT_USAGE;
+	int code = EXIT_USAGE, rc;
 
 	memset(&a, 0, sizeof(a));
 	a.ro = ro_init;
 	a.topts = to_init;
-	if (parse_args(&a, argc, argv) != 0)
+	if (parse_args(&a, argc, argv) != 0 || load_plan(&plan, &a) != 0)
 		goto out;
-	lo.targets = target_registry;
-	lo.target = a.target;
-	lo.vars = a.vars;
-	lo.nvars = a.nvars;
-	lo.timing = a.timing;
-	if (plan_load(&plan, a.plan_path, &lo, &diags) != 0) {
-		plan_diags_print(stderr, &diags);
-		fprintf(stderr, "drillrig run: '%s' is not a valid plan (%zu error%s)\n", a.plan_path,
-			diags.errors, diags.errors == 1 ? "" : "s");
-		goto out;
-	}
-	plan_diags_print(stderr, &diags);
 	progress = progress_new(stdout, a.json ? PROGRESS_JSON : PROGRESS_PLAIN);
-	{
-		int rc = target_create(&t, plan->target, plan, &a.topts, &err);
-
-		if (rc != 0) {
-			fprintf(stderr, "drillrig run: %s\n", err.msg);
-			/* A usage error (TARGET_EUSAGE) touched nothing: exit 2. */
-			code = rc == TARGET_EUSAGE ? EXIT_USAGE : EXIT_INFRA;
-			goto out;
-		}
+	rc = target_create(&t, plan->target, plan, &a.topts, &err);
+	if (rc != 0) {
+		fprintf(stderr, "drillrig run: %s\n", err.msg);
+		/* A usage error (TARGET_EUSAGE) touched nothing: exit 2. */
+		code = rc == TARGET_EUSAGE ? EXIT_USAGE : EXIT_INFRA;
+		goto out;
 	}
 	cli_count_interrupts();
 	j = journal_new();
@@ -328,9 +403,7 @@ int cmd_run(int argc, char **argv)
 	progress_line(progress, "drill %s (%s)%s", plan->name, plan->path,
 		      a.topts.dry_run ? ": dry run, nothing is touched" : "");
 	if (!a.topts.dry_run) {
-		tmpdir = xstrdup("/tmp/drillrig-run-XXXXXX");
-		if (!mkdtemp(tmpdir)) {
-			fprintf(stderr, "drillrig run: cannot create a temporary directory\n");
+		if (!(tmpdir = make_run_dir())) {
 			code = EXIT_INFRA;
 			goto out;
 		}
@@ -354,41 +427,10 @@ int cmd_run(int argc, char **argv)
 	print_objectives(progress, j);
 	progress_line(progress, "verdict: %s (exit %d)%s%s", result.status, code,
 		      result.reason[0] ? ": " : "", result.reason);
-	if (!a.topts.dry_run) {
-		json_t *raw = journal_snapshot(j);
-		/* One last pass: commands and probe details may quote a secret. */
-		json_t *journal = plan_redact_json(plan, raw);
-
-		json_decref(raw);
-
-		if (!a.no_results)
-			code = exit_code_merge(code, publish(&a, journal, history_path, progress, &report_path));
-		else {
-			char *dir = xasprintf("%s/report", tmpdir);
-
-			if (report_write_artifacts(journal, dir, &err) == 0)
-				report_path = xasprintf("%s/%s", dir, REPORT_FILE_MARKDOWN);
-			else
-				fprintf(stderr, "drillrig run: %s\n", err.msg);
-			free(dir);
-			free(tmpdir);
-			tmpdir = NULL; /* the report stays there */
-		}
-		notify(a.notify_url, notify_end_message(journal));
-		write_step_summary(journal);
-		json_decref(journal);
-	}
-	if (report_path) {
-		if (a.json) {
-			json_t *ev = json_pack("{s:s,s:s,s:i,s:s}", "event", "report", "path", report_path,
-					       "exit_code", code, "status", result.status);
-
-			progress_json(progress, ev);
-			json_decref(ev);
-		} else {
-			printf("%s\n", report_path);
-		}
-	}
+	if (!a.topts.dry_run)
+		code = deliver(&a, plan, j, history_path, progress, &tmpdir, &report_path, code);
+	if (report_path)
+		announce_report(&a, progress, report_path, code, result.status);
 out:
 	if (t)
 		t->close(t, a.topts.keep);
@@ -402,7 +444,6 @@ out:
 	journal_free(j);
 	progress_free(progress);
 	plan_free(plan);
-	plan_diags_release(&diags);
 	free(a.vars);
 	return code;
 }

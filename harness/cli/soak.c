@@ -15,8 +15,8 @@
 #include "common/numparse.h"
 #include "common/strbuf.h"
 #include "harness/cli/cli.h"
-#include "harness/plan/duration.h"
 #include "harness/core/exit_codes.h"
+#include "harness/plan/duration.h"
 #include "harness/plan/plan.h"
 #include "harness/soak/soak.h"
 #include "harness/soak/soak_schedule.h"
@@ -318,21 +318,140 @@ static void close_keeping_evidence(struct target *t, const char *evidence_dir)
 	t->close(t, 0);
 }
 
+/* The schedule: replayed from a file, or generated for the topology (of
+ * the running cluster with --cluster) with the seed.  *timing gets the
+ * election/heartbeat timing (heap).  Returns an exit code: 0, or 2/3
+ * after printing why. */
+static int make_schedule(struct soak_schedule *sched, struct cluster_spec *spec, char **timing,
+			 const struct soak_args *a)
+{
+	struct soak_generate_opts go = { 0, 0, 0, 0, 0, NULL };
+	struct dr_error err = DR_ERROR_INIT;
+
+	cluster_spec_init(spec);
+	if (a->replay) {
+		if (soak_schedule_load(sched, a->replay, &err) != 0 ||
+		    cluster_topology_parse(spec, sched->topology, &err) != 0) {
+			fprintf(stderr, "drillrig soak: %s\n", err.msg);
+			return EXIT_USAGE;
+		}
+		if (a->has_iterations && a->iterations < sched->n)
+			sched->n = a->iterations;
+		*timing = xstrdup(sched->timing);
+		return EXIT_PASSED;
+	}
+	if (a->cluster_dir) {
+		if (spec_from_running(spec, timing, a->cluster_dir, &err) != 0) {
+			fprintf(stderr, "drillrig soak: %s\n", err.msg);
+			return EXIT_INFRA;
+		}
+	} else {
+		if (a->topology && cluster_topology_parse(spec, a->topology, &err) != 0) {
+			fprintf(stderr, "drillrig soak: --topology: %s\n", err.msg);
+			return EXIT_USAGE;
+		}
+		*timing = xstrdup(a->timing ? a->timing : "300ms/30ms");
+	}
+	go.seed = a->has_seed ? a->seed : (uint64_t)clock_wall_ns() ^ ((uint64_t)getpid() << 32);
+	go.iterations = a->iterations;
+	go.kinds = a->kinds;
+	go.hold_min_ns = a->hold_min_ns;
+	go.hold_max_ns = a->hold_max_ns;
+	go.timing = *timing;
+	if (soak_schedule_generate(sched, spec, &go, &err) != 0) {
+		fprintf(stderr, "drillrig soak: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	return EXIT_PASSED;
+}
+
+/* The soak's own plan (workload and timing) and the local target it runs
+ * on; from here on SIGINT/SIGTERM are counted.  Returns an exit code. */
+static int prepare_target(struct target **t, struct plan **plan, const struct soak_args *a,
+			  const struct cluster_spec *spec, const char *timing)
+{
+	struct plan_load_opts lo = PLAN_LOAD_OPTS_INIT;
+	struct plan_diags diags = PLAN_DIAGS_INIT;
+	struct target_opts topts = TARGET_OPTS_INIT;
+	struct dr_error err = DR_ERROR_INIT;
+	char *text = plan_text(spec, a->rate);
+	int rc;
+
+	lo.targets = target_registry;
+	lo.timing = a->cluster_dir ? NULL : timing;
+	rc = plan_load_text(plan, "soak.yaml", text, strlen(text), &lo, &diags);
+	free(text);
+	if (rc != 0) {
+		plan_diags_print(stderr, &diags);
+		plan_diags_release(&diags);
+		fprintf(stderr, "drillrig soak: the topology or timing is not valid\n");
+		return EXIT_USAGE;
+	}
+	plan_diags_release(&diags);
+	topts.cluster_dir = a->cluster_dir;
+	topts.keep = a->keep;
+	if (target_create(t, "local", *plan, &topts, &err) != 0) {
+		fprintf(stderr, "drillrig soak: %s\n", err.msg);
+		return EXIT_INFRA;
+	}
+	cli_count_interrupts();
+	return EXIT_PASSED;
+}
+
+/* Started (or attached) and locked, stopping early on SIGINT. */
+static int start_target(struct target *t, int *locked)
+{
+	struct action_ctx ctx = ACTION_CTX_INIT;
+	struct dr_error err = DR_ERROR_INIT;
+
+	ctx.interrupts = &cli_interrupts;
+	ctx.interrupt_limit = 1;
+	if (t->start(t, &ctx, &err) != 0 || t->lock(t, &err) != 0) {
+		fprintf(stderr, "drillrig soak: %s\n", err.msg);
+		return atomic_load(&cli_interrupts) ? EXIT_ABORTED : EXIT_INFRA;
+	}
+	*locked = 1;
+	return EXIT_PASSED;
+}
+
+/* A failure (or --schedule-out) saves the schedule, up to the failed
+ * iteration, and prints how to replay it.  Returns code, or 3 when the
+ * schedule cannot be saved. */
+static int save_schedule(const struct soak_schedule *sched, const struct soak_result *result,
+			 const struct soak_args *a, const char *schedule_path, int code)
+{
+	struct soak_schedule ran = *sched;
+	struct dr_error err = DR_ERROR_INIT;
+	int failed = code != EXIT_PASSED && result->n > 0;
+
+	/* A failure replays up to the iteration that failed. */
+	if (failed) {
+		ran.n = result->n;
+		fprintf(stdout, "\nsoak FAILED at iteration %zu of %zu (seed %llu)\n", result->n,
+			sched->n, (unsigned long long)sched->seed);
+		print_schedule(stdout, sched, ran.n);
+	}
+	if (soak_schedule_save(&ran, schedule_path, &err) != 0) {
+		fprintf(stderr, "drillrig soak: %s\n", err.msg);
+		return exit_code_merge(code, EXIT_INFRA);
+	}
+	printf("schedule: %s\n", schedule_path);
+	if (failed)
+		printf("replay:   drillrig soak --replay %s%s%s\n", schedule_path,
+		       a->cluster_dir ? " --cluster " : "", a->cluster_dir ? a->cluster_dir : "");
+	return code;
+}
+
 int cmd_soak(int argc, char **argv)
 {
 	struct soak_args a;
 	struct cluster_spec spec;
 	struct soak_schedule sched = SOAK_SCHEDULE_INIT;
-	struct plan_load_opts lo = PLAN_LOAD_OPTS_INIT;
-	struct plan_diags diags = PLAN_DIAGS_INIT;
-	struct target_opts topts = TARGET_OPTS_INIT;
 	struct soak_opts so = SOAK_OPTS_INIT;
 	struct soak_result result = { NULL, 0, 0 };
-	struct dr_error err = DR_ERROR_INIT;
 	struct plan *plan = NULL;
 	struct target *t = NULL;
-	char *timing = NULL, *text = NULL, *schedule_path = NULL, *history_dir = NULL;
-	char *evidence_dir = NULL;
+	char *timing = NULL, *schedule_path = NULL, *history_dir = NULL, *evidence_dir = NULL;
 	int code = EXIT_USAGE, locked = 0;
 
 	memset(&a, 0, sizeof(a));
@@ -342,76 +461,15 @@ int cmd_soak(int argc, char **argv)
 	a.rate = 200;
 	if (parse_args(&a, argc, argv) != 0)
 		goto out;
-	cluster_spec_init(&spec);
-	if (a.replay) {
-		if (soak_schedule_load(&sched, a.replay, &err) != 0 ||
-		    cluster_topology_parse(&spec, sched.topology, &err) != 0) {
-			fprintf(stderr, "drillrig soak: %s\n", err.msg);
-			goto out;
-		}
-		if (a.has_iterations && a.iterations < sched.n)
-			sched.n = a.iterations;
-		timing = xstrdup(sched.timing);
-	} else {
-		struct soak_generate_opts go = { 0, 0, 0, 0, 0, NULL };
-
-		if (a.cluster_dir) {
-			if (spec_from_running(&spec, &timing, a.cluster_dir, &err) != 0) {
-				fprintf(stderr, "drillrig soak: %s\n", err.msg);
-				code = EXIT_INFRA;
-				goto out;
-			}
-		} else {
-			if (a.topology && cluster_topology_parse(&spec, a.topology, &err) != 0) {
-				fprintf(stderr, "drillrig soak: --topology: %s\n", err.msg);
-				goto out;
-			}
-			timing = xstrdup(a.timing ? a.timing : "300ms/30ms");
-		}
-		go.seed = a.has_seed ? a.seed
-				     : (uint64_t)clock_wall_ns() ^ ((uint64_t)getpid() << 32);
-		go.iterations = a.iterations;
-		go.kinds = a.kinds;
-		go.hold_min_ns = a.hold_min_ns;
-		go.hold_max_ns = a.hold_max_ns;
-		go.timing = timing;
-		if (soak_schedule_generate(&sched, &spec, &go, &err) != 0) {
-			fprintf(stderr, "drillrig soak: %s\n", err.msg);
-			goto out;
-		}
-	}
-	text = plan_text(&spec, a.rate);
-	lo.targets = target_registry;
-	lo.timing = a.cluster_dir ? NULL : timing;
-	if (plan_load_text(&plan, "soak.yaml", text, strlen(text), &lo, &diags) != 0) {
-		plan_diags_print(stderr, &diags);
-		fprintf(stderr, "drillrig soak: the topology or timing is not valid\n");
+	if ((code = make_schedule(&sched, &spec, &timing, &a)) != EXIT_PASSED ||
+	    (code = prepare_target(&t, &plan, &a, &spec, timing)) != EXIT_PASSED)
 		goto out;
-	}
-	topts.cluster_dir = a.cluster_dir;
-	topts.keep = a.keep;
-	if (target_create(&t, "local", plan, &topts, &err) != 0) {
-		fprintf(stderr, "drillrig soak: %s\n", err.msg);
-		code = EXIT_INFRA;
-		goto out;
-	}
-	cli_count_interrupts();
 	printf("soak: seed %llu, %zu iterations, topology %s, timing %s%s%s\n",
 	       (unsigned long long)sched.seed, sched.n, sched.topology, sched.timing,
 	       a.replay ? ", replaying " : "", a.replay ? a.replay : "");
 	fflush(stdout);
-	{
-		struct action_ctx ctx = ACTION_CTX_INIT;
-
-		ctx.interrupts = &cli_interrupts;
-		ctx.interrupt_limit = 1;
-		if (t->start(t, &ctx, &err) != 0 || t->lock(t, &err) != 0) {
-			fprintf(stderr, "drillrig soak: %s\n", err.msg);
-			code = cli_interrupts ? EXIT_ABORTED : EXIT_INFRA;
-			goto out;
-		}
-		locked = 1;
-	}
+	if ((code = start_target(t, &locked)) != EXIT_PASSED)
+		goto out;
 	schedule_path = a.schedule_out ? xstrdup(a.schedule_out)
 				       : xasprintf("soak-schedule-%llu.json", (unsigned long long)sched.seed);
 	history_dir = dir_of(schedule_path);
@@ -425,27 +483,8 @@ int cmd_soak(int argc, char **argv)
 	/* Nothing ran when the cluster failed its checks before the first fault. */
 	if (result.n > 0)
 		soak_summary_print(stdout, &result);
-	if ((result.n > 0 && (code == EXIT_FAILED || code == EXIT_INFRA)) || a.schedule_out) {
-		struct soak_schedule ran = sched;
-
-		/* A failure replays up to the iteration that failed. */
-		if (code != EXIT_PASSED && result.n > 0)
-			ran.n = result.n;
-		if (code != EXIT_PASSED && result.n > 0) {
-			fprintf(stdout, "\nsoak FAILED at iteration %zu of %zu (seed %llu)\n", result.n,
-				sched.n, (unsigned long long)sched.seed);
-			print_schedule(stdout, &sched, ran.n);
-		}
-		if (soak_schedule_save(&ran, schedule_path, &err) != 0) {
-			fprintf(stderr, "drillrig soak: %s\n", err.msg);
-			code = exit_code_merge(code, EXIT_INFRA);
-		} else {
-			printf("schedule: %s\n", schedule_path);
-			if (code != EXIT_PASSED && result.n > 0)
-				printf("replay:   drillrig soak --replay %s%s%s\n", schedule_path,
-				       a.cluster_dir ? " --cluster " : "", a.cluster_dir ? a.cluster_dir : "");
-		}
-	}
+	if ((result.n > 0 && (code == EXIT_FAILED || code == EXIT_INFRA)) || a.schedule_out)
+		code = save_schedule(&sched, &result, &a, schedule_path, code);
 	printf("verdict: %s (exit %d)\n", code == EXIT_PASSED ? "passed" :
 	       code == EXIT_FAILED ? "failed" : code == EXIT_ABORTED ? "interrupted" : "infrastructure error",
 	       code);
@@ -461,9 +500,7 @@ out:
 	soak_result_release(&result);
 	soak_schedule_release(&sched);
 	plan_free(plan);
-	plan_diags_release(&diags);
 	free(timing);
-	free(text);
 	free(schedule_path);
 	free(history_dir);
 	free(evidence_dir);

@@ -7,7 +7,7 @@
 
 #include "common/clock.h"
 #include "harness/plan/actions.h"
-#include "harness/plan/plan_check.h"
+#include "harness/plan/schema_report.h"
 
 #define SEC(n) ((int64_t)(n) * NS_PER_SEC)
 

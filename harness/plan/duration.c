@@ -1,5 +1,5 @@
-#include "harness/plan/duration.h"
 #include "common/clock.h"
+#include "harness/plan/duration.h"
 
 #include <ctype.h>
 #include <stdio.h>

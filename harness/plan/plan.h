@@ -21,7 +21,7 @@
 
 #include <jansson.h>
 
-#include "harness/plan/actions.h"
+#include "harness/plan/schema.h"
 
 struct target_kind;
 

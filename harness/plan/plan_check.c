@@ -1,6 +1,7 @@
 /* The schema checker's building blocks: reporting with positions, value
  * types, argument tables and probes.  The plan's sections are checked in
  * plan_sections.c and plan_steps.c, its header and vars in plan_load.c. */
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,87 +12,22 @@
 #include <pcre2.h>
 
 #include "common/strbuf.h"
+#include "harness/plan/actions.h"
 #include "harness/plan/duration.h"
 #include "harness/plan/plan_check.h"
 
-/* ---- reporting ------------------------------------------------------------ */
+/* ---- names ----------------------------------------------------------------- */
 
-static void vreport(struct schema_ctx *ctx, enum plan_diag_severity sev,
-		    const struct yj_pos *pos, const char *path, const char *fmt, va_list ap)
+int schema_name_ok(const char *s)
 {
-	struct strbuf msg = STRBUF_INIT;
+	size_t n = strlen(s);
 
-	strbuf_vaddf(&msg, fmt, ap);
-	plan_diags_add(ctx->diags, sev, ctx->file, pos ? pos->line : 0, pos ? pos->column : 0,
-		       path, "%s", strbuf_str(&msg));
-	strbuf_release(&msg);
-}
-
-static const struct yj_pos *obj_pos(struct schema_ctx *ctx, const json_t *obj)
-{
-	const struct yj_pos *p = yj_node_pos(ctx->doc, obj);
-
-	return p ? p : yj_value_pos(ctx->doc, NULL, "");
-}
-
-static char *join_key(const char *path, const char *key)
-{
-	return path && path[0] ? xasprintf("%s.%s", path, key) : xstrdup(key);
-}
-
-void schema_err_key(struct schema_ctx *ctx, const json_t *obj, const char *path,
-		    const char *key, const char *fmt, ...)
-{
-	const struct yj_pos *pos = yj_value_pos(ctx->doc, obj, key);
-	char *full = join_key(path, key);
-	va_list ap;
-
-	if (!pos)
-		pos = obj_pos(ctx, obj);
-	va_start(ap, fmt);
-	vreport(ctx, PLAN_DIAG_ERROR, pos, full, fmt, ap);
-	va_end(ap);
-	free(full);
-}
-
-void schema_err_obj(struct schema_ctx *ctx, const json_t *obj, const char *path,
-		    const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vreport(ctx, PLAN_DIAG_ERROR, obj_pos(ctx, obj), path, fmt, ap);
-	va_end(ap);
-}
-
-void schema_warn_obj(struct schema_ctx *ctx, const json_t *obj, const char *path,
-		     const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vreport(ctx, PLAN_DIAG_WARNING, obj_pos(ctx, obj), path, fmt, ap);
-	va_end(ap);
-}
-
-/* An error about the key itself (unknown key), at the key's position. */
-static void err_at_keyname(struct schema_ctx *ctx, const json_t *obj, const char *path,
-			   const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-
-static void err_at_keyname(struct schema_ctx *ctx, const json_t *obj, const char *path,
-			   const char *key, const char *fmt, ...)
-{
-	const struct yj_pos *pos = yj_key_pos(ctx->doc, obj, key);
-	char *full = join_key(path, key);
-	va_list ap;
-
-	if (!pos)
-		pos = obj_pos(ctx, obj);
-	va_start(ap, fmt);
-	vreport(ctx, PLAN_DIAG_ERROR, pos, full, fmt, ap);
-	va_end(ap);
-	free(full);
+	if (n == 0 || n > 64 || !isalnum((unsigned char)s[0]))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+			return 0;
+	return 1;
 }
 
 /* ---- value descriptions ---------------------------------------------------- */
@@ -311,7 +247,7 @@ static int check_argv(struct schema_ctx *ctx, json_t *parent, const char *path,
 		err_type(ctx, parent, path, key, "a non-empty list of strings (argv)");
 		return -1;
 	}
-	full = join_key(path, key);
+	full = schema_join_key(path, key);
 	for (size_t i = 0; i < json_array_size(v); i++) {
 		json_t *e = json_array_get(v, i);
 
@@ -345,7 +281,7 @@ static int check_strmap(struct schema_ctx *ctx, json_t *parent, const char *path
 		err_type(ctx, parent, path, key, "a mapping of names to strings");
 		return -1;
 	}
-	full = join_key(path, key);
+	full = schema_join_key(path, key);
 	json_object_foreach(v, k, e) {
 		char *text = NULL;
 
@@ -384,7 +320,7 @@ static int check_json_expect_key(struct schema_ctx *ctx, json_t *e, const char *
 	if (!list_has(keys, count(keys), k)) {
 		const char *near = action_closest(k, keys, count(keys));
 
-		err_at_keyname(ctx, e, ep, k, "unknown key '%s'%s%s%s", k,
+		schema_err_keyname(ctx, e, ep, k, "unknown key '%s'%s%s%s", k,
 			       near ? " (did you mean '" : " (expected path and one "
 			       "of equals, ne, matches, lt, le, gt, ge, exists",
 			       near ? near : "", near ? "'?)" : ")");
@@ -473,7 +409,7 @@ static int check_json_expect(struct schema_ctx *ctx, json_t *parent, const char 
 			 "exists}");
 		return -1;
 	}
-	full = join_key(path, key);
+	full = schema_join_key(path, key);
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		char *ep = xasprintf("%s[%zu]", full, i);
 
@@ -505,7 +441,7 @@ static int check_status(struct schema_ctx *ctx, json_t *parent, const char *path
 			if (!json_is_integer(e) || json_integer_value(e) < 100 ||
 			    json_integer_value(e) > 599) {
 				const struct yj_pos *p = yj_index_pos(ctx->doc, v, i);
-				char *full = join_key(path, key);
+				char *full = schema_join_key(path, key);
 
 				plan_diags_add(ctx->diags, PLAN_DIAG_ERROR, ctx->file,
 					       p ? p->line : 0, p ? p->column : 0, "",
@@ -698,7 +634,7 @@ static int check_regex_arg(struct schema_ctx *ctx, json_t *parent, const char *p
 static int check_probe_arg(struct schema_ctx *ctx, json_t *parent, const char *path,
 			   const char *key)
 {
-	char *full = join_key(path, key);
+	char *full = schema_join_key(path, key);
 	int rc = schema_check_probe(ctx, json_object_get(parent, key), full);
 
 	free(full);
@@ -802,12 +738,12 @@ int schema_check_args(struct schema_ctx *ctx, json_t *obj, const char *path,
 		cands[n] = NULL;
 		near = action_closest(key, cands, n);
 		if (near) {
-			err_at_keyname(ctx, obj, path, key, "unknown key '%s' for %s (did you mean "
+			schema_err_keyname(ctx, obj, path, key, "unknown key '%s' for %s (did you mean "
 				       "'%s'?)", key, what, near);
 		} else {
 			char *all = join_list(cands, n);
 
-			err_at_keyname(ctx, obj, path, key, "unknown key '%s' for %s (expected one "
+			schema_err_keyname(ctx, obj, path, key, "unknown key '%s' for %s (expected one "
 				       "of: %s)", key, what, all);
 			free(all);
 		}
@@ -823,17 +759,6 @@ int schema_check_args(struct schema_ctx *ctx, json_t *obj, const char *path,
 		}
 	}
 	return (int)(ctx->diags->errors - before);
-}
-
-void schema_require_one_of(struct schema_ctx *ctx, json_t *obj, const char *path,
-			   const char *a, const char *b)
-{
-	int ha = json_object_get(obj, a) != NULL, hb = json_object_get(obj, b) != NULL;
-
-	if (!ha && !hb)
-		schema_err_obj(ctx, obj, path, "expected one of '%s' or '%s', found neither", a, b);
-	else if (ha && hb)
-		schema_err_key(ctx, obj, path, b, "'%s' and '%s' exclude each other: give one", a, b);
 }
 
 /* ---- probes ---------------------------------------------------------------- */
@@ -899,7 +824,7 @@ int schema_check_probe(struct schema_ctx *ctx, json_t *probe, const char *path)
 	}
 	expect = json_object_get(probe, "expect");
 	if (expect && spec->expect) {
-		char *ep = join_key(path, "expect");
+		char *ep = schema_join_key(path, "expect");
 
 		if (!json_is_object(expect))
 			err_type(ctx, probe, path, "expect", "a mapping of expectations");

@@ -9,6 +9,7 @@
 #include "common/fsutil.h"
 #include "common/strbuf.h"
 #include "harness/core/target.h"
+#include "harness/plan/actions.h"
 #include "harness/plan/plan_sections.h"
 #include "harness/plan/vars.h"
 
@@ -238,18 +239,6 @@ static void substitute(struct schema_ctx *ctx, json_t *node, const char *path,
 
 /* ---- top level --------------------------------------------------------------- */
 
-static int name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 64 || !isalnum((unsigned char)s[0]))
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
-			return 0;
-	return 1;
-}
-
 static const struct target_kind *find_kind(const struct target_kind *const *kinds,
 					   const char *name)
 {
@@ -318,7 +307,7 @@ static void check_header(struct schema_ctx *ctx, json_t *root, struct plan *plan
 	v = json_object_get(root, "name");
 	if (!v)
 		schema_err_obj(ctx, root, "", "missing required key 'name'");
-	else if (!json_is_string(v) || !name_ok(json_string_value(v)))
+	else if (!json_is_string(v) || !schema_name_ok(json_string_value(v)))
 		schema_err_key(ctx, root, "", "name", "expected a plan name of letters, digits, "
 			       "'.', '_' and '-' (at most 64, starting with a letter or digit)");
 	else
@@ -337,7 +326,7 @@ static void check_header(struct schema_ctx *ctx, json_t *root, struct plan *plan
 						   NULL };
 
 		if (schema_check_value(ctx, root, "deadline", "", &d) == 0)
-			plan->deadline_ns = section_duration(json_object_get(root, "deadline"));
+			plan->deadline_ns = plan_section_duration(json_object_get(root, "deadline"));
 	}
 }
 
@@ -470,8 +459,8 @@ int plan_load_text(struct plan **out, const char *path, const char *text, size_t
 	plan_section_workload(&ctx, root, plan);
 	plan_section_steady_state(&ctx, root, plan);
 	plan_section_abort_when(&ctx, root, plan);
-	section_steps(&ctx, root, plan);
-	section_rollback(&ctx, root, plan);
+	plan_section_steps(&ctx, root, plan);
+	plan_section_rollback(&ctx, root, plan);
 	if (diags->errors == errors_before)
 		warn_quorum(&ctx, root, plan);
 	if (diags->errors == errors_before)

@@ -13,7 +13,7 @@
 
 #define MS(n) ((int64_t)(n) * NS_PER_MS)
 
-int64_t section_duration(const json_t *v)
+int64_t plan_section_duration(const json_t *v)
 {
 	struct dr_error err = DR_ERROR_INIT;
 	int64_t ns = 0;
@@ -226,10 +226,10 @@ void plan_section_topology(struct schema_ctx *ctx, json_t *root, struct plan *pl
 					      "timing") == 0) {
 				t->has_timing = 1;
 				if (json_object_get(timing, "election_timeout"))
-					t->election_timeout_ns = section_duration(
+					t->election_timeout_ns = plan_section_duration(
 						json_object_get(timing, "election_timeout"));
 				if (json_object_get(timing, "heartbeat"))
-					t->heartbeat_ns = section_duration(
+					t->heartbeat_ns = plan_section_duration(
 						json_object_get(timing, "heartbeat"));
 				if (t->heartbeat_ns <= 0 || t->election_timeout_ns <= 0 ||
 				    t->heartbeat_ns >= t->election_timeout_ns)
@@ -330,7 +330,7 @@ void plan_section_objectives(struct schema_ctx *ctx, json_t *root, struct plan *
 	}
 	schema_check_args(ctx, o, "objectives", args, extra, "objectives");
 #define DUR(field, key) \
-	if ((v = json_object_get(o, key))) { ob->has_##field = 1; ob->field##_ns = section_duration(v); }
+	if ((v = json_object_get(o, key))) { ob->has_##field = 1; ob->field##_ns = plan_section_duration(v); }
 	DUR(rto, "rto")
 	DUR(promotion, "promotion")
 	DUR(resync, "resync")
@@ -379,8 +379,8 @@ void plan_section_workload(struct schema_ctx *ctx, json_t *root, struct plan *pl
 		return;
 	wl->enabled = json_is_true(json_object_get(w, "enabled"));
 	wl->rate = json_number_value(json_object_get(w, "rate"));
-	wl->timeout_ns = section_duration(json_object_get(w, "timeout"));
-	wl->poll_interval_ns = section_duration(json_object_get(w, "poll_interval"));
+	wl->timeout_ns = plan_section_duration(json_object_get(w, "timeout"));
+	wl->poll_interval_ns = plan_section_duration(json_object_get(w, "poll_interval"));
 	wl->payload_size = (int)json_integer_value(json_object_get(w, "payload_size"));
 	if (wl->timeout_ns <= 0)
 		schema_err_key(ctx, w, "workload", "timeout", "the call timeout must be positive");

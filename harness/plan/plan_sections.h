@@ -12,10 +12,10 @@ void plan_section_objectives(struct schema_ctx *ctx, json_t *root, struct plan *
 void plan_section_workload(struct schema_ctx *ctx, json_t *root, struct plan *plan);
 void plan_section_steady_state(struct schema_ctx *ctx, json_t *root, struct plan *plan);
 void plan_section_abort_when(struct schema_ctx *ctx, json_t *root, struct plan *plan);
-void section_steps(struct schema_ctx *ctx, json_t *root, struct plan *plan);
-void section_rollback(struct schema_ctx *ctx, json_t *root, struct plan *plan);
+void plan_section_steps(struct schema_ctx *ctx, json_t *root, struct plan *plan);
+void plan_section_rollback(struct schema_ctx *ctx, json_t *root, struct plan *plan);
 
 /* Read a duration already validated (0 when absent). */
-int64_t section_duration(const json_t *v);
+int64_t plan_section_duration(const json_t *v);
 
 #endif

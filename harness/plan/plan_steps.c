@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "common/strbuf.h"
 #include "harness/core/target.h"
+#include "harness/plan/actions.h"
 #include "harness/plan/plan_sections.h"
 
 enum step_mode { MODE_STEP, MODE_UNDO, MODE_ROLLBACK };
@@ -18,18 +19,6 @@ static const char *const rollback_keys[] = { "name", "action", "timeout", "expec
 					     "description", NULL };
 
 static const struct arg_spec bool_arg = { "flag", ARG_BOOL, 0, NULL, NULL, 0, 0, NULL };
-
-static int step_name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 64 || !isalnum((unsigned char)s[0]))
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
-			return 0;
-	return 1;
-}
 
 /* Whether kind runs the action: generic actions run everywhere, the others
  * when the kind's own table has them (NULL kind: any target). */
@@ -165,7 +154,7 @@ static const struct action_spec *check_action(struct schema_ctx *ctx, json_t *ob
 		free(can);
 	}
 	if ((v = json_object_get(obj, "name"))) {
-		if (!json_is_string(v) || !step_name_ok(json_string_value(v)))
+		if (!json_is_string(v) || !schema_name_ok(json_string_value(v)))
 			schema_err_key(ctx, obj, path, "name", "expected a step name of letters, "
 				       "digits, '.', '_' and '-' (at most 64, starting with a letter "
 				       "or digit)");
@@ -177,7 +166,7 @@ static const struct action_spec *check_action(struct schema_ctx *ctx, json_t *ob
 						   NULL };
 
 		if (schema_check_value(ctx, obj, "timeout", path, &t) == 0 &&
-		    section_duration(json_object_get(obj, "timeout")) <= 0)
+		    plan_section_duration(json_object_get(obj, "timeout")) <= 0)
 			schema_err_key(ctx, obj, path, "timeout", "a step timeout must be positive");
 	}
 	if (json_object_get(obj, "continue_on_failure"))
@@ -193,9 +182,9 @@ static int64_t step_timeout(const json_t *obj, const struct action_spec *spec)
 	const json_t *t = json_object_get(obj, "timeout");
 
 	if (t)
-		return section_duration(t);
+		return plan_section_duration(t);
 	if (strcmp(spec->name, "sleep") == 0)
-		return section_duration(json_object_get(obj, "duration")) + 5 * NS_PER_SEC;
+		return plan_section_duration(json_object_get(obj, "duration")) + 5 * NS_PER_SEC;
 	return spec->default_timeout_ns;
 }
 
@@ -351,12 +340,12 @@ static struct plan_step *check_list(struct schema_ctx *ctx, json_t *root, const 
 	return steps;
 }
 
-void section_steps(struct schema_ctx *ctx, json_t *root, struct plan *plan)
+void plan_section_steps(struct schema_ctx *ctx, json_t *root, struct plan *plan)
 {
 	plan->steps = check_list(ctx, root, "steps", MODE_STEP, &plan->nsteps);
 }
 
-void section_rollback(struct schema_ctx *ctx, json_t *root, struct plan *plan)
+void plan_section_rollback(struct schema_ctx *ctx, json_t *root, struct plan *plan)
 {
 	plan->rollback = check_list(ctx, root, "rollback", MODE_ROLLBACK, &plan->nrollback);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/strbuf.h"
+#include "harness/plan/actions.h"
 #include "harness/plan/vars.h"
 
 int vars_valid_name(const char *name)

@@ -4,14 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "assertions/expect.h"
 #include "common/clock.h"
 #include "common/strbuf.h"
-#include "assertions/expect.h"
 #include "harness/plan/actions.h"
 #include "harness/plan/duration.h"
-#include "harness/run/notify.h"
 #include "harness/plan/plan.h"
 #include "harness/probe/probe.h"
+#include "harness/run/notify.h"
 
 #define AWAIT_POLL_NS (50 * NS_PER_MS)
 

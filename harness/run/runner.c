@@ -10,13 +10,13 @@
 
 #include "common/clock.h"
 #include "common/strbuf.h"
-#include "harness/plan/duration.h"
 #include "harness/core/exit_codes.h"
-#include "harness/run/executor.h"
+#include "harness/plan/duration.h"
 #include "harness/plan/plan.h"
 #include "harness/probe/probe.h"
-#include "harness/workload/recorder.h"
+#include "harness/run/executor.h"
 #include "harness/run/undo_stack.h"
+#include "harness/workload/recorder.h"
 
 /* Signals needed to cancel: the first SIGINT stops the steps; rollback
  * ignores the second and gives up at the third (exit 5). */
@@ -228,12 +228,13 @@ static void trip_abort(struct run *r, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (r->abort_requested)
+	if (atomic_load(&r->abort_requested))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(r->abort_reason, sizeof(r->abort_reason), fmt, ap);
 	va_end(ap);
-	r->abort_requested = 1;
+	/* The reason is written before the flag that publishes it. */
+	atomic_store(&r->abort_requested, 1);
 	journal_event(r->j, "abort", json_pack("{s:s}", "message", r->abort_reason));
 }
 
@@ -246,7 +247,7 @@ static void *monitor_main(void *arg)
 	int64_t *failing_since = xcalloc(n ? n : 1, sizeof(*failing_since));
 	int64_t start = clock_mono_ns();
 
-	while (!atomic_load(&r->monitor_stop) && !r->abort_requested) {
+	while (!atomic_load(&r->monitor_stop) && !atomic_load(&r->abort_requested)) {
 		int64_t now = clock_mono_ns();
 		size_t i;
 		json_t *cond;
@@ -293,7 +294,7 @@ static void run_steps(struct run *r)
 		struct action_result res = ACTION_RESULT_INIT;
 		enum action_status st;
 
-		if (interrupts(r) >= STEPS_INTERRUPT_LIMIT || r->abort_requested) {
+		if (interrupts(r) >= STEPS_INTERRUPT_LIMIT || atomic_load(&r->abort_requested)) {
 			for (size_t k = i; k < r->plan->nsteps; k++)
 				journal_add_step(r->j, json_pack("{s:s,s:s,s:s,s:s,s:s}",
 					"name", r->plan->steps[k].name, "action", r->plan->steps[k].action,
@@ -319,7 +320,8 @@ static void run_steps(struct run *r)
 			journal_note(r->j, "notify step '%s' failed (ignored): %s", s->name, res.message);
 			st = ACTION_OK;
 		}
-		if (st == ACTION_CANCELLED || (st != ACTION_OK && (interrupts(r) || r->abort_requested))) {
+		if (st == ACTION_CANCELLED ||
+		    (st != ACTION_OK && (interrupts(r) || atomic_load(&r->abort_requested)))) {
 			action_result_release(&res);
 			continue; /* the loop head records the rest as skipped */
 		}
@@ -416,7 +418,7 @@ static void finish(struct run *r)
 
 	if (r->out->exit_code == EXIT_PASSED)
 		status = "passed";
-	else if (r->interrupted || r->abort_requested)
+	else if (r->interrupted || atomic_load(&r->abort_requested))
 		status = "aborted";
 	else if (r->out->exit_code == EXIT_FAILED)
 		status = "failed";
@@ -548,7 +550,7 @@ static void record_stop(struct run *r)
 		journal_event(r->j, "abort", json_pack("{s:s}", "message", "interrupted by a signal"));
 		set_reason(r, "the drill was interrupted by a signal; rollback ran");
 		raise_exit(r, EXIT_ABORTED);
-	} else if (r->abort_requested) {
+	} else if (atomic_load(&r->abort_requested)) {
 		set_reason(r, "the drill was aborted: %s", r->abort_reason);
 		raise_exit(r, EXIT_FAILED);
 	}

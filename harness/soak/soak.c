@@ -8,14 +8,14 @@
 
 #include "common/clock.h"
 #include "common/strbuf.h"
-#include "harness/run/executor.h"
 #include "harness/core/exit_codes.h"
 #include "harness/core/journal.h"
-#include "harness/plan/plan.h"
 #include "harness/core/progress.h"
-#include "harness/workload/recorder.h"
+#include "harness/plan/plan.h"
+#include "harness/run/executor.h"
 #include "harness/soak/soak_digest.h"
 #include "harness/soak/soak_fault.h"
+#include "harness/workload/recorder.h"
 
 #define ACTION_TIMEOUT_NS (30 * NS_PER_SEC)
 #define DEFAULT_WARMUP_NS (300 * NS_PER_MS)

@@ -22,8 +22,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "harness/soak/soak_schedule.h"
 #include "harness/core/target.h"
+#include "harness/soak/soak_schedule.h"
 
 struct plan;
 

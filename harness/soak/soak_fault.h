@@ -10,8 +10,8 @@
 #include <stdint.h>
 
 #include "common/error.h"
-#include "harness/soak/soak_schedule.h"
 #include "harness/core/target.h"
+#include "harness/soak/soak_schedule.h"
 
 /* What an injected fault hit, for healing it and for the per-iteration line. */
 struct soak_applied {

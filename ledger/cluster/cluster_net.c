@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "common/fsutil.h"
-#include "common/proc.h"
 #include "common/netport.h"
+#include "common/proc.h"
 #include "common/strbuf.h"
 
 uint64_t cluster_random_u64(void)

@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ledger/cluster/cluster_fs.h"
 #include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/proc.h"
 #include "common/strbuf.h"
+#include "ledger/cluster/cluster_fs.h"
 
 #define TOOL_TIMEOUT_NS (30 * NS_PER_SEC)
 #define ADD_MEMBER_TIMEOUT_NS (60 * NS_PER_SEC)

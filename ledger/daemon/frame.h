@@ -1,7 +1,8 @@
 /* Payload framing for Raft entries.
  *
  * libraft 0.15's uv backend needs every entry payload to be a multiple of
- * 8 bytes (notes/libraft-0.15.md, gotcha 1), so each command travels as
+ * 8 bytes (otherwise a node restarted after kill -9 judges its segments
+ * corrupt and drops them), so each command travels as
  *   [4 bytes magic "LDG1"][4 bytes little-endian data length][data][zeros]
  * padded to the next multiple of 8. */
 #ifndef DR_LEDGER_DAEMON_FRAME_H

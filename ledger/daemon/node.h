@@ -2,7 +2,7 @@
  * and the queue of calls that HTTP threads hand to the loop.
  *
  * Threads: struct raft, the state machine and everything marked "loop" are
- * touched only on the loop thread (notes/libraft-0.15.md, gotcha 10).
+ * touched only on the loop thread (libraft 0.15: struct raft is not thread-safe).
  * HTTP threads build a struct ledgerd_call, queue it under node->mu, wake
  * the loop with uv_async_send and wait on the call's condition variable.
  * The loop answers every call before it stops, so stopping the HTTP
@@ -19,11 +19,11 @@
 #include <uv.h>
 
 #include "common/error.h"
+#include "ledger/client/wire.h"
 #include "ledger/daemon/config.h"
 #include "ledger/daemon/fsm.h"
 #include "ledger/daemon/metrics.h"
 #include "ledger/daemon/transport.h"
-#include "ledger/client/wire.h"
 
 struct ledgerd_node;
 struct ledgerd_call;

@@ -3,9 +3,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ledger/client/wire.h"
 #include "ledger/daemon/config.h"
 #include "ledger/daemon/svc.h"
-#include "ledger/client/wire.h"
 
 #define LEDGER_JSON_INT_MAX ((json_int_t)INT64_MAX)
 

@@ -2,7 +2,7 @@
  * (ledger/daemon/http.c on_request): the first line is the URL path, the
  * rest the body; route lookup, strict JSON parse (duplicates rejected),
  * "must be an object", then the route's validator from
- * ledger/ledgerd_svc_validate.c.  The peers-file parser, which reads the
+ * ledger/daemon/svc_validate.c.  The peers-file parser, which reads the
  * other input ledgerd takes from outside, gets the body too. */
 #include <stdio.h>
 

@@ -8,8 +8,8 @@
 #include <stdio.h>
 
 #include "harness/plan/plan.h"
-#include "tests/fuzz/fuzz_util.h"
 #include "harness/target/registry.h"
+#include "tests/fuzz/fuzz_util.h"
 
 static inline int fuzz_plan_one(const uint8_t *data, size_t size, unsigned flags,
 				const char *name)

@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "common/netport.h"
 #include "common/fsutil.h"
+#include "common/netport.h"
 #include "common/proc.h"
 #include "common/strbuf.h"
 

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "common/clock.h"
 #include "common/base64.h"
+#include "common/clock.h"
 #include "harness/target/etcd/etcd_http.h"
 #include "harness/target/etcd/etcd_status.h"
 

@@ -23,10 +23,10 @@
 
 #include "common/fsutil.h"
 #include "common/strbuf.h"
+#include "harness/run/undo_stack.h"
 #include "harness/target/k8s/k8s.h"
 #include "harness/target/k8s/k8s_impl.h"
 #include "harness/target/k8s/k8s_state.h"
-#include "harness/run/undo_stack.h"
 
 static char *tmpdir(void)
 {

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "ledger/client/wire.h"
 #include "ledger/daemon/config.h"
 #include "ledger/daemon/svc.h"
-#include "ledger/client/wire.h"
 
 typedef int (*validator)(const json_t *, struct dr_error *);
 

@@ -13,11 +13,11 @@
 
 #include "harness/core/exit_codes.h"
 #include "harness/core/journal.h"
-#include "harness/plan/plan.h"
 #include "harness/core/progress.h"
+#include "harness/plan/plan.h"
 #include "harness/run/runner.h"
-#include "tests/support/target_double.h"
 #include "harness/target/registry.h"
+#include "tests/support/target_double.h"
 
 /* Plans may name any registered target kind. */
 static const struct plan_load_opts any_target = PLAN_LOAD_OPTS_TARGETS(target_registry);

@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "common/netport.h"
 #include "common/fsutil.h"
+#include "common/netport.h"
 #include "common/strbuf.h"
 #include "harness/plan/plan.h"
 #include "harness/target/etcd/etcd_impl.h"

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/clock.h"
-#include "common/numparse.h"
 #include "common/base64.h"
+#include "common/clock.h"
 #include "common/http_pool.h"
+#include "common/numparse.h"
 #include "common/strbuf.h"
 
 #define KEY_PREFIX "drillrig/"
