@@ -11,6 +11,7 @@
 #include "harness/core/journal.h"
 #include "harness/plan/plan.h"
 #include "harness/target/k8s/k8s_impl.h"
+#include "harness/target/shared/node_select.h"
 
 #define POLL_NS (200 * NS_PER_MS)
 #define MAX_PICK 64
@@ -69,18 +70,104 @@ static void fill_pick(struct k8s_target *kt, struct pick *p, json_t *m)
 	str_copy(p->pod, sizeof(p->pod), pod ? pod : "");
 }
 
+/* what: region: every running pod of the region (from its pods, not the
+ * status: a pod that is not a ledger member yet is hit too). */
+static int pick_region_pods(struct k8s_target *kt, const struct k8s_region *region,
+			    const struct action_ctx *ctx, struct pick *out, size_t *n,
+			    struct action_result *res)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	struct k8s_pod *pods = NULL;
+	size_t np = 0;
+
+	if (kt->dry_run) {
+		k8s_read_pods(kt, region, &pods, &np, ctx->journal, &err);
+		free(pods);
+		out[0].r = region;
+		str_copy(out[0].pod, sizeof(out[0].pod), "<each pod>");
+		*n = 1;
+		return 0;
+	}
+	if (k8s_read_pods(kt, region, &pods, &np, ctx->journal, &err) != 0) {
+		action_result_set(res, ACTION_FAILED, "%s", err.msg);
+		return -1;
+	}
+	for (size_t k = 0; k < np && *n < MAX_PICK; k++) {
+		if (pods[k].deleting)
+			continue;
+		out[*n].r = region;
+		str_copy(out[*n].pod, sizeof(out[*n].pod), pods[k].name);
+		(*n)++;
+	}
+	free(pods);
+	if (*n == 0) {
+		action_result_set(res, ACTION_FAILED, "region %s has no running pod", region->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* The members q selects in the status (harness/target/shared/node_select.h),
+ * as pods: each must map to a pod and a configured region. */
+static int pick_from_status(struct k8s_target *kt, const struct node_query *q,
+			    const struct k8s_region *region, const struct action_ctx *ctx,
+			    struct pick *out, size_t *n, struct action_result *res)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	json_t *status = NULL, *picked[MAX_PICK];
+	size_t found;
+	char why[512];
+
+	if (k8s_read_status(kt, &status, 5 * NS_PER_SEC, ctx->journal, &err) != 0) {
+		if (kt->dry_run) {
+			out[0].r = region ? region : k8s_config_region(kt->cfg, "primary");
+			str_copy(out[0].pod, sizeof(out[0].pod),
+				 q->node.name ? q->node.name : strcmp(q->what, "leader") == 0 ? "<leader pod>" :
+				 strcmp(q->what, "follower") == 0 ? "<follower pod>" : "<pod of the node>");
+			*n = 1;
+			return 0;
+		}
+		action_result_set(res, ACTION_FAILED, "cannot read the cluster status: %s", err.msg);
+		return -1;
+	}
+	found = node_match(picked, MAX_PICK, status, q);
+	if (found > 1 && q->node.name) {
+		action_result_set(res, ACTION_FAILED, "pod %s exists in several regions: add region:",
+				  q->node.name);
+		json_decref(status);
+		return -1;
+	}
+	for (size_t i = 0; i < found && i < MAX_PICK; i++) {
+		json_t *m = picked[i];
+
+		if (!json_string_value(json_object_get(m, "pod")) ||
+		    !k8s_config_region(kt->cfg, json_string_value(json_object_get(m, "region")))) {
+			action_result_set(res, ACTION_FAILED,
+					  "cannot tell which pod runs ledger node %lld (address %s): add node_ids "
+					  "to its region in %s",
+					  (long long)json_integer_value(json_object_get(m, "id")),
+					  json_string_value(json_object_get(m, "address")) ?: "?", kt->cfg->path);
+			json_decref(status);
+			return -1;
+		}
+		fill_pick(kt, &out[(*n)++], m);
+	}
+	if (*n == 0) {
+		node_query_no_match(why, sizeof(why), q, "ledger node", status);
+		action_result_set(res, ACTION_FAILED, "%s", why);
+	}
+	json_decref(status);
+	return *n ? 0 : -1;
+}
+
 /* Which pods an action hits: {what, node, region} against the status (and
  * the pods, for what: region). */
 static int pick_pods(struct k8s_target *kt, json_t *args, const struct action_ctx *ctx,
 		     struct pick *out, size_t *n, struct action_result *res)
 {
-	struct dr_error err = DR_ERROR_INIT;
-	const char *what = plan_arg_str(args, "what");
 	const struct k8s_region *region = arg_region(kt, args, "region");
-	json_t *node = json_object_get(args, "node"), *status = NULL, *m;
-	int64_t leader_id, node_id = 0;
-	const char *node_name = NULL;
-	size_t i;
+	json_t *node = json_object_get(args, "node");
+	struct node_query q;
 
 	*n = 0;
 	if (plan_arg_str(args, "region") && !region) {
@@ -88,110 +175,30 @@ static int pick_pods(struct k8s_target *kt, json_t *args, const struct action_ct
 				  plan_arg_str(args, "region"), kt->cfg->path);
 		return -1;
 	}
-	if (!what)
-		what = node ? "node" : region ? "region" : "leader";
-	if (strcmp(what, "region") == 0) {
-		struct k8s_pod *pods = NULL;
-		size_t np = 0;
-
-		if (kt->dry_run) {
-			k8s_read_pods(kt, region, &pods, &np, ctx->journal, &err);
-			out[0].r = region;
-			str_copy(out[0].pod, sizeof(out[0].pod), "<each pod>");
-			*n = 1;
-			return 0;
-		}
-		if (k8s_read_pods(kt, region, &pods, &np, ctx->journal, &err) != 0) {
-			action_result_set(res, ACTION_FAILED, "%s", err.msg);
+	memset(&q, 0, sizeof(q));
+	q.what = plan_arg_str(args, "what");
+	if (!q.what)
+		q.what = node ? "node" : region ? "region" : "leader";
+	if (strcmp(q.what, "region") == 0)
+		return pick_region_pods(kt, region, ctx, out, n, res);
+	q.region = region ? region->name : NULL;
+	q.name_key = "pod";
+	q.follower_needs_name = 1;
+	if (node) {
+		if (node_ref_parse(&q.node, node) != 0) {
+			action_result_set(res, ACTION_FAILED, "'node' must be a node id or a pod name");
 			return -1;
 		}
-		for (size_t k = 0; k < np && *n < MAX_PICK; k++) {
-			if (pods[k].deleting)
-				continue;
-			out[*n].r = region;
-			str_copy(out[*n].pod, sizeof(out[*n].pod), pods[k].name);
-			(*n)++;
-		}
-		free(pods);
-		if (*n == 0) {
-			action_result_set(res, ACTION_FAILED, "region %s has no running pod", region->name);
-			return -1;
-		}
-		return 0;
+		q.has_node = 1;
 	}
-	if (json_is_integer(node))
-		node_id = json_integer_value(node);
-	else if (json_is_string(node)) {
-		const char *s = json_string_value(node);
-		char *end = NULL;
-		long long v = strtoll(s + (s[0] == 'n'), &end, 10);
-
-		if (end && *end == '\0' && v > 0)
-			node_id = v;
-		else
-			node_name = s;
-	}
-	if (node_name && region) {
+	if (q.node.name && region) {
 		/* A pod named in a region needs no status read. */
 		out[0].r = region;
-		str_copy(out[0].pod, sizeof(out[0].pod), node_name);
+		str_copy(out[0].pod, sizeof(out[0].pod), q.node.name);
 		*n = 1;
 		return 0;
 	}
-	if (k8s_read_status(kt, &status, 5 * NS_PER_SEC, ctx->journal, &err) != 0) {
-		if (kt->dry_run) {
-			out[0].r = region ? region : k8s_config_region(kt->cfg, "primary");
-			str_copy(out[0].pod, sizeof(out[0].pod),
-				 node_name ? node_name : strcmp(what, "leader") == 0 ? "<leader pod>" :
-				 strcmp(what, "follower") == 0 ? "<follower pod>" : "<pod of the node>");
-			*n = 1;
-			return 0;
-		}
-		action_result_set(res, ACTION_FAILED, "cannot read the cluster status: %s", err.msg);
-		return -1;
-	}
-	leader_id = json_integer_value(json_object_get(json_object_get(status, "leader"), "id"));
-	json_array_foreach(json_object_get(status, "members"), i, m) {
-		int64_t id = json_integer_value(json_object_get(m, "id"));
-		const char *mr = json_string_value(json_object_get(m, "region"));
-		const char *state = json_string_value(json_object_get(m, "state"));
-		const char *pod = json_string_value(json_object_get(m, "pod"));
-		int in_region = !region || (mr && strcmp(mr, region->name) == 0);
-		int match = 0;
-
-		if (strcmp(what, "leader") == 0)
-			match = id == leader_id && in_region;
-		else if (strcmp(what, "follower") == 0)
-			match = id != leader_id && in_region && *n == 0 && state &&
-				strcmp(state, "unreachable") != 0 && pod;
-		else if (strcmp(what, "node") == 0)
-			match = (node_id && id == node_id) || (node_name && pod && strcmp(pod, node_name) == 0);
-		if (!match)
-			continue;
-		if (!pod || !k8s_config_region(kt->cfg, mr)) {
-			action_result_set(res, ACTION_FAILED,
-					  "cannot tell which pod runs ledger node %lld (address %s): add node_ids "
-					  "to its region in %s", (long long)id,
-					  json_string_value(json_object_get(m, "address")) ?: "?", kt->cfg->path);
-			json_decref(status);
-			return -1;
-		}
-		if (*n >= 1 && strcmp(what, "node") == 0 && node_name) {
-			action_result_set(res, ACTION_FAILED, "pod %s exists in several regions: add region:",
-					  node_name);
-			json_decref(status);
-			return -1;
-		}
-		if (*n < MAX_PICK)
-			fill_pick(kt, &out[(*n)++], m);
-	}
-	json_decref(status);
-	if (*n == 0) {
-		action_result_set(res, ACTION_FAILED, "no ledger node matches what=%s%s%s", what,
-				  region ? " in region " : "", region ? region->name : "");
-		return -1;
-	}
-	return 0;
+	return pick_from_status(kt, &q, region, ctx, out, n, res);
 }
 
 static json_t *picks_json(const struct pick *p, size_t n)
@@ -756,15 +763,17 @@ static void do_transfer(struct k8s_target *kt, json_t *args, const struct action
 	struct dr_error err = DR_ERROR_INIT;
 	const struct k8s_region *r = arg_region(kt, args, "region");
 	json_t *node = json_object_get(args, "node"), *answer = NULL;
-	int64_t id = json_is_integer(node) ? json_integer_value(node) : 0;
+	struct node_ref ref = { 0, NULL };
+	int64_t id;
 	char pod[254];
 	int rc, round = 0;
 
-	if (json_is_string(node)) {
-		const char *s = json_string_value(node);
-
-		id = strtoll(s + (s[0] == 'n'), NULL, 10);
+	if (node && (node_ref_parse(&ref, node) != 0 || ref.name)) {
+		action_result_set(res, ACTION_FAILED, "transfer_leader names a node by its ledger id "
+				  "(3 or n3), not '%s'", json_string_value(node) ?: "?");
+		return;
 	}
+	id = ref.id;
 	if (!r && id <= 0) {
 		action_result_set(res, ACTION_FAILED, "transfer_leader needs a known region or a node id");
 		return;
