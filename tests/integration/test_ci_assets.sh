@@ -6,6 +6,7 @@
 # verify-dr-health.sh and restore-primary.sh on the local target, and
 # restore-primary.sh on Kubernetes through the kubectl test double.
 # (tests/integration/test_catalog_workflows.c parses the workflows.)
+# The lint also covers the test runner and every shell test.
 set -uo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=../lib/cases.sh
@@ -42,8 +43,8 @@ done
 if command -v shellcheck >/dev/null 2>&1; then
 	case_begin shellcheck
 	# -x follows tests/lib/cases.sh from the scripts that source it.
-	shellcheck -x "${scripts[@]}" tests/integration/test_catalog_*.sh tests/integration/test_ci_assets*.sh \
-		tests/integration/test_alerts*.sh || fail "shellcheck"
+	shellcheck -x "${scripts[@]}" tests/run-tests.sh tests/lib/*.sh tests/integration/*.sh \
+		tests/fuzz/*.sh || fail "shellcheck"
 else
 	case_skip shellcheck "shellcheck not installed (apt-get install shellcheck)"
 fi
