@@ -111,9 +111,15 @@ case_begin c
 exit 3
 EOF
 # A child process (even one that sources the library) adds no case.
+cat >"$tmp/child_inner.sh" <<EOF
+. "$lib"
+case_pass from-child
+case_pass from-child-2
+cases_done
+EOF
 cat >"$fake/child.sh" <<EOF
 . "$lib"
-bash -c '. "$lib"; case_pass from-child; case_pass from-child-2; cases_done'
+bash "$tmp/child_inner.sh"
 case_pass from-parent
 cases_done
 EOF
