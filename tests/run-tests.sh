@@ -241,7 +241,8 @@ run_program() {
 	local prog=$1 name work rc t0 t1 secs shell=0 tail_pid timed_out=0
 	local p=0 f=0 s=0 n st msg left reason
 	local -a cmd leftover
-	if [[ $prog =~ (^|/)tests/(.+)$ ]]; then
+	# The path under the last tests/ (build/tests/unit/test_x: unit/test_x).
+	if [[ $prog =~ ^(.*/)?tests/(.+)$ ]]; then
 		name=${BASH_REMATCH[2]}
 	else
 		name=$prog
