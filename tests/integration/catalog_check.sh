@@ -2,19 +2,17 @@
 # Shared by tests/integration/test_catalog_*.sh: runs the drills named as
 # arguments through ci/drill-all.sh on the bundled cluster with short
 # timeouts; every one must pass, report its figures, and leave no process
-# behind.  Not a test itself (the runner only picks up test_*.sh).
+# behind.  Not a test itself (the runner only picks up test_*.sh).  Cases:
+# drill-all, drill:<plan> for each plan, nothing-left-behind.
 set -uo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=../lib/cases.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/cases.sh"
 
 plans=("$@")
 bin=${DRILLRIG_BIN:?DRILLRIG_BIN not set}
 src=${DRILLRIG_SRC:?DRILLRIG_SRC not set}
 tmp=$(mktemp -d /dev/shm/drillrig-catalog.XXXXXX 2>/dev/null || mktemp -d)
-failures=0
-
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
 
 # Whatever went wrong, no ledgerd or supervisor of ours outlives the test:
 # every cluster lives under $tmp, so its processes name $tmp.
@@ -29,12 +27,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cd "$src" || exit 1
+cd "$src" || fatal "cannot cd to $src"
 args=()
 for p in "${plans[@]}"; do
 	args+=("drills/$p.yaml")
 done
 
+case_begin drill-all
 DRILLRIG=$bin DRILLRIG_CLUSTER_ROOT=$tmp/clusters timeout 170 \
 	ci/drill-all.sh --results-repo "$tmp/results" --artifacts "$tmp/artifacts" \
 	--summary "$tmp/summary.md" --timing 300ms/30ms "${args[@]}" >"$tmp/out" 2>&1
@@ -45,6 +44,7 @@ grep -q "^${#plans[@]} drills: ${#plans[@]} passed, 0 failed$" "$tmp/out" ||
 	fail "the summary line does not say every drill passed"
 
 for p in "${plans[@]}"; do
+	case_begin "drill:$p"
 	row=$(grep -E "^$p +passed +0 " "$tmp/out" || true)
 	[ -n "$row" ] || fail "$p: no passing row in the summary table"
 	# RTO and RPO come from the results index: numbers (or n/a), never '-'.
@@ -61,6 +61,7 @@ for p in "${plans[@]}"; do
 done
 
 # Bounded poll: cluster teardown is synchronous, but give stragglers 5 s.
+case_begin nothing-left-behind
 for _ in $(seq 50); do
 	pgrep -f -- "$tmp/clusters" >/dev/null || break
 	sleep 0.1
@@ -72,5 +73,4 @@ if [ -d "$tmp/clusters" ] && [ -n "$(ls -A "$tmp/clusters")" ]; then
 	fail "cluster directories left behind: $(ls "$tmp/clusters")"
 fi
 
-[ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
-echo "ok: ${plans[*]} passed"
+cases_done

@@ -68,6 +68,7 @@ struct scrape {
 
 static struct testnet net;
 static json_t *rules_tree; /* the rules file as loaded (for promtool) */
+static int promtool_missing; /* a cross-check could not run: the case is skipped */
 
 /* ---- rules file --------------------------------------------------------- */
 
@@ -395,8 +396,9 @@ static void promtool_agrees(const struct scrape *sc, const struct rule *rules, i
 	size_t gi, ri;
 
 	if (!promtool) {
-		fprintf(stderr, "# note: promtool not installed (apt-get install prometheus): "
-				"no promtool cross-check of the %s state\n", state);
+		fprintf(stderr, "# promtool not installed (apt-get install prometheus): "
+				"no promtool cross-check of the %s state; the case is skipped\n", state);
+		promtool_missing = 1;
 		json_decref(series);
 		json_decref(tests);
 		return;
@@ -607,6 +609,10 @@ static void test_healthy_then_leaderless(void **state)
 	testnet_destroy(&net);
 	json_decref(rules_tree);
 	rules_tree = NULL;
+	/* Every other check held, but without promtool the case is not whole:
+	 * a skip, which tests/run-tests.sh shows (and fails under CI=true). */
+	if (promtool_missing)
+		skip();
 }
 
 static int teardown(void **state)

@@ -6,12 +6,15 @@
 # verify-dr-health.sh and restore-primary.sh on the local target, and
 # restore-primary.sh on Kubernetes through the kubectl test double.
 # (tests/integration/test_catalog_workflows.c parses the workflows.)
+# The lint also covers the test runner and every shell test.
 set -uo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=../lib/cases.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/cases.sh"
 
 bin=${DRILLRIG_BIN:?DRILLRIG_BIN not set}
 src=${DRILLRIG_SRC:?DRILLRIG_SRC not set}
 tmp=$(mktemp -d /dev/shm/drillrig-ci-assets.XXXXXX 2>/dev/null || mktemp -d)
-failures=0
 
 cleanup() {
 	local pids
@@ -24,30 +27,30 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-
-cd "$src" || exit 1
+cd "$src" || fatal "cannot cd to $src"
 export DRILLRIG=$bin DRILLRIG_CLUSTER_ROOT=$tmp/clusters
 
+case_begin ci-scripts-executable-and-strict
 scripts=(ci/*.sh)
 for s in "${scripts[@]}"; do
 	[ -x "$s" ] || fail "$s is not executable"
 	grep -q '^set -euo pipefail$' "$s" || fail "$s does not set -euo pipefail"
 done
+case_begin runbook-scripts-present
 for s in ci/dr-drill.sh ci/verify-dr-health.sh ci/restore-primary.sh ci/drill-all.sh; do
 	[ -f "$s" ] || fail "$s is missing"
 done
 if command -v shellcheck >/dev/null 2>&1; then
-	shellcheck "${scripts[@]}" tests/integration/test_catalog_*.sh tests/integration/test_ci_assets*.sh \
-		tests/integration/test_alerts*.sh || fail "shellcheck"
+	case_begin shellcheck
+	# -x follows tests/lib/cases.sh from the scripts that source it.
+	shellcheck -x "${scripts[@]}" tests/run-tests.sh tests/lib/*.sh tests/integration/*.sh \
+		tests/fuzz/*.sh || fail "shellcheck"
 else
-	echo "# note: shellcheck not installed (apt-get install shellcheck): lint skipped"
+	case_skip shellcheck "shellcheck not installed (apt-get install shellcheck)"
 fi
 
 # Usage errors.
+case_begin usage-errors-exit-2
 ci/drill-all.sh --no-such-option >/dev/null 2>&1
 [ $? -eq 2 ] || fail "drill-all.sh: an unknown option does not exit 2"
 TARGET=mars ci/dr-drill.sh region-failover >/dev/null 2>&1
@@ -56,17 +59,20 @@ TARGET=kubernetes TARGET_CONFIG='' ci/dr-drill.sh region-failover >/dev/null 2>&
 	fail "dr-drill.sh: kubernetes without TARGET_CONFIG succeeded"
 
 # verify-dr-health: the local plan validates; a broken plan does not.
+case_begin verify-dr-health
 ci/verify-dr-health.sh region-failover >"$tmp/out" 2>&1 || fail "verify-dr-health.sh: $(cat "$tmp/out")"
 printf 'version: 1\nname: broken\nsteps: []\n' >"$tmp/broken.yaml"
 ci/verify-dr-health.sh "$tmp/broken.yaml" >/dev/null 2>&1
 [ $? -eq 2 ] || fail "verify-dr-health.sh: an invalid plan does not exit 2"
 
 # restore-primary: nothing left behind, nothing to do.
+case_begin restore-primary-with-nothing-to-restore
 mkdir -p "$tmp/clusters"
 ci/restore-primary.sh >"$tmp/out" 2>&1 || fail "restore-primary.sh with nothing to restore: $(cat "$tmp/out")"
 grep -q 'nothing to restore' "$tmp/out" || fail "restore-primary.sh: $(cat "$tmp/out")"
 
 # dr-drill: a passing drill ...
+case_begin dr-drill-passing-drill
 summary=$tmp/summary.md
 : >"$summary"
 ARTIFACTS_DIR=$tmp/art GITHUB_STEP_SUMMARY=$summary RESULTS_REPO=$tmp/results \
@@ -79,6 +85,7 @@ done
 [ "$(grep -c '^# manual-failover: PASSED' "$summary")" -eq 1 ] ||
 	fail "dr-drill.sh: GITHUB_STEP_SUMMARY does not hold the drill's summary exactly once: $(cat "$summary")"
 # ... and a failing one: its exit status 1 reaches the job.
+case_begin dr-drill-failing-drill-fails-the-job
 cat >"$tmp/fails.yaml" <<'PLAN'
 version: 1
 name: fails
@@ -97,6 +104,7 @@ rc=$?
 # restore-primary on Kubernetes (the kubectl test double over a bundled
 # cluster): nothing was left pending, so recover has nothing to do and
 # preflight finds every StatefulSet at its normal size.
+case_begin restore-primary-on-kubernetes
 double_dir=${DRILLRIG_BUILD:-$src/build}/tests/doubles
 if [ -x "$double_dir/kubectl" ]; then
 	"$bin" cluster up --cluster "$tmp/k8s" --timing 300ms/30ms >/dev/null 2>&1 ||
@@ -122,5 +130,4 @@ else
 	fail "the kubectl test double is not built at $double_dir"
 fi
 
-[ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
-echo "ok: CI scripts"
+cases_done

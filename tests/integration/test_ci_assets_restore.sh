@@ -7,10 +7,12 @@
 # running.
 set -uo pipefail
 
+# shellcheck source-path=SCRIPTDIR source=../lib/cases.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/cases.sh"
+
 bin=${DRILLRIG_BIN:?DRILLRIG_BIN not set}
 src=${DRILLRIG_SRC:?DRILLRIG_SRC not set}
 tmp=$(mktemp -d /dev/shm/drillrig-ci-restore.XXXXXX 2>/dev/null || mktemp -d)
-failures=0
 runner=
 
 cleanup() {
@@ -27,15 +29,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-
-cd "$src" || exit 1
+cd "$src" || fatal "cannot cd to $src"
 export DRILLRIG=$bin DRILLRIG_CLUSTER_ROOT=$tmp/clusters
 mkdir -p "$tmp/clusters"
 
+case_begin runner-killed-after-the-fault
 "$bin" run drills/region-failover.yaml --json --no-results >"$tmp/events" 2>"$tmp/err" &
 runner=$!
 # Bounded poll for the end of the fault step (30 s).
@@ -44,8 +42,7 @@ for _ in $(seq 300); do
 	sleep 0.1
 done
 if ! grep -q '"step":"scale-primary-to-zero".*"event":"step_end"' "$tmp/events"; then
-	fail "the drill never finished its fault step: $(tail -n 3 "$tmp/events") $(tail -n 3 "$tmp/err")"
-	exit 1
+	fatal "the drill never finished its fault step: $(tail -n 3 "$tmp/events") $(tail -n 3 "$tmp/err")"
 fi
 kill -9 "$runner"
 wait "$runner" 2>/dev/null
@@ -54,12 +51,14 @@ runner=
 ls "$tmp"/clusters/drillrig-region-failover-*/cluster.json >/dev/null 2>&1 ||
 	fail "the killed drill left no cluster to recover"
 
+case_begin restore-primary-recovers-the-cluster
 timeout 120 ci/restore-primary.sh >"$tmp/out" 2>&1
 rc=$?
 cat "$tmp/out"
 [ "$rc" -eq 0 ] || fail "restore-primary.sh exited $rc"
 grep -q 'recovering the cluster in' "$tmp/out" || fail "restore-primary.sh did not find the cluster"
 
+case_begin nothing-left-running
 for _ in $(seq 50); do
 	pgrep -f -- "$tmp/clusters" >/dev/null || break
 	sleep 0.1
@@ -68,5 +67,4 @@ if pgrep -f -- "$tmp/clusters" >/dev/null; then
 	fail "processes left running after recovery: $(pgrep -af -- "$tmp/clusters")"
 fi
 
-[ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
-echo "ok: restore-primary.sh recovered a killed drill"
+cases_done

@@ -4,20 +4,25 @@
 # (ForceLeaderElection on a DR node), and `down` leaving no process.
 set -uo pipefail
 
+# shellcheck source-path=SCRIPTDIR source=../lib/cases.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/cases.sh"
+
 B=${DRILLRIG_BIN:?}
 L=${LEDGERD_BIN:?}
 if [ ! -x "$B" ] || [ ! -x "$L" ]; then
-	echo "drillrig or ledgerd not built: skipped"
-	exit 0
+	cases_skip_all binaries-built "drillrig or ledgerd not built ($B, $L): make builds them"
 fi
 # Regression: a proxy in the environment (CI runners set one) must not
 # catch the loopback calls of drillrig or of the nodes.  Port 9 is closed.
 export http_proxy=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 all_proxy=http://127.0.0.1:9
 root=$(mktemp -d /dev/shm/drillrig-cli-XXXXXX 2>/dev/null || mktemp -d)
 D=$root/c
-fail() {
-	echo "FAIL: $*"
+# die MESSAGE: the open case fails, the supervisor's log is shown, and the
+# script stops (later cases need the cluster this one failed to set up).
+die() {
+	fail "$*"
 	[ -f "$D/supervisor.log" ] && tail -20 "$D/supervisor.log"
+	cases_done
 	exit 1
 }
 cleanup() {
@@ -33,46 +38,51 @@ expect() {
 	"$@" >"$root/out" 2>"$root/err"
 	local rc=$?
 	err=$(cat "$root/err")
-	[ "$rc" -eq "$want" ] || fail "'$*' exited $rc, expected $want; stderr: $err"
+	[ "$rc" -eq "$want" ] || die "'$*' exited $rc, expected $want; stderr: $err"
 }
 
 # usage errors: 2, with a message naming the problem
+case_begin usage-errors-exit-2
 expect 2 "$B" cluster up --cluster "$D" --topology primary=0
-grep -q "count '0'" <<<"$err" || fail "bad count not named: $err"
+grep -q "count '0'" <<<"$err" || die "bad count not named: $err"
 expect 2 "$B" cluster up --cluster "$D" --topology dr=2
-grep -q "no region with role primary" <<<"$err" || fail "missing primary not named: $err"
+grep -q "no region with role primary" <<<"$err" || die "missing primary not named: $err"
 expect 2 "$B" cluster up --cluster "$D" --timing 30ms/300ms
-grep -q "at least twice" <<<"$err" || fail "bad timing not named: $err"
+grep -q "at least twice" <<<"$err" || die "bad timing not named: $err"
 expect 2 "$B" cluster status
-grep -q "needs --cluster" <<<"$err" || fail "missing --cluster not named: $err"
+grep -q "needs --cluster" <<<"$err" || die "missing --cluster not named: $err"
 expect 2 "$B" cluster frobnicate --cluster "$D"
 # no cluster there: infrastructure error 3
+case_begin no-cluster-exits-3
 expect 3 "$B" cluster status --cluster "$D"
-grep -q "no supervisor answers" <<<"$err" || fail "no-cluster message: $err"
+grep -q "no supervisor answers" <<<"$err" || die "no-cluster message: $err"
 
+case_begin up-and-status
 expect 0 "$B" cluster up --cluster "$D" --topology primary=3,dr=2 --timing 300ms/30ms
-grep -q "^leader " "$root/out" || fail "up printed no leader line: $(cat "$root/out")"
+grep -q "^leader " "$root/out" || die "up printed no leader line: $(cat "$root/out")"
 expect 0 "$B" cluster status --cluster "$D"
-[ "$(grep -cE '^[0-9]+ +(primary|dr) ' "$root/out")" -eq 5 ] || fail "table has not 5 rows: $(cat "$root/out")"
+[ "$(grep -cE '^[0-9]+ +(primary|dr) ' "$root/out")" -eq 5 ] || die "table has not 5 rows: $(cat "$root/out")"
 expect 0 "$B" cluster status --cluster "$D" --json
-grep -q '^  "leader": {' "$root/out" || fail "status --json has no leader: $(cat "$root/out")"
-grep -qE '^  "supervisor_pid": [1-9]' "$root/out" || fail "status --json has no supervisor pid"
+grep -q '^  "leader": {' "$root/out" || die "status --json has no leader: $(cat "$root/out")"
+grep -qE '^  "supervisor_pid": [1-9]' "$root/out" || die "status --json has no supervisor pid"
 # members (5) and nodes (5) each carry a live pid
-[ "$(grep -cE '^      "pid": [1-9]' "$root/out")" -eq 10 ] || fail "status --json pids: $(cat "$root/out")"
+[ "$(grep -cE '^      "pid": [1-9]' "$root/out")" -eq 10 ] || die "status --json pids: $(cat "$root/out")"
+case_begin kill-scale-promote-refusals
 expect 2 "$B" cluster kill --cluster "$D" 1 --signal NOPE
 expect 2 "$B" cluster kill --cluster "$D" one
 expect 3 "$B" cluster kill --cluster "$D" 42
-grep -q "no node 42" <<<"$err" || fail "unknown node not named: $err"
+grep -q "no node 42" <<<"$err" || die "unknown node not named: $err"
 expect 2 "$B" cluster scale --cluster "$D" primary
 expect 3 "$B" cluster scale --cluster "$D" mars=1
 expect 2 "$B" cluster promote --cluster "$D" --region dr
-grep -q "allow-data-loss" <<<"$err" || fail "promote without --allow-data-loss: $err"
+grep -q "allow-data-loss" <<<"$err" || die "promote without --allow-data-loss: $err"
 
 # lose the primary region: dr (2 of 5) has no quorum; ask a DR node for an
 # unsafe election, which it forwards to the supervisor
+case_begin forwarded-unsafe-promotion
 expect 0 "$B" cluster scale --cluster "$D" primary=0
 addr=$(awk -F'"' '/"region": "dr"/ { dr = 1 } dr && /"address":/ { print $4; exit }' "$D/cluster.json")
-[ -n "$addr" ] || fail "no dr node address in cluster.json"
+[ -n "$addr" ] || die "no dr node address in cluster.json"
 ok=
 for _ in $(seq 1 100); do
 	if curl --noproxy '*' -sf -m 5 -X POST -H 'Content-Type: application/json' \
@@ -84,7 +94,7 @@ for _ in $(seq 1 100); do
 	fi
 	sleep 0.1
 done
-[ -n "$ok" ] || fail "ForceLeaderElection was not accepted: $(cat "$root/fle" 2>/dev/null)"
+[ -n "$ok" ] || die "ForceLeaderElection was not accepted: $(cat "$root/fle" 2>/dev/null)"
 ok=
 for _ in $(seq 1 300); do
 	if "$B" cluster status --cluster "$D" >"$root/st" 2>/dev/null &&
@@ -94,10 +104,11 @@ for _ in $(seq 1 300); do
 	fi
 	sleep 0.1
 done
-[ -n "$ok" ] || fail "no leader in dr after the forwarded promotion"
-grep -q "fenced" "$D/cluster.json" || fail "no fenced node"
+[ -n "$ok" ] || die "no leader in dr after the forwarded promotion"
+grep -q "fenced" "$D/cluster.json" || die "no fenced node"
 expect 3 "$B" cluster start --cluster "$D" 1
-grep -q "fenced" <<<"$err" || fail "starting a fenced node: $err"
+grep -q "fenced" <<<"$err" || die "starting a fenced node: $err"
+case_begin primary-rejoins-and-resyncs
 expect 0 "$B" cluster scale --cluster "$D" primary=normal
 ok=
 for _ in $(seq 1 300); do
@@ -108,10 +119,11 @@ for _ in $(seq 1 300); do
 	fi
 	sleep 0.1
 done
-[ -n "$ok" ] || fail "not fully replicated after re-adding primary: $(cat "$root/st")"
+[ -n "$ok" ] || die "not fully replicated after re-adding primary: $(cat "$root/st")"
 
+case_begin down-leaves-no-process
 pids=$(grep -oE '"(supervisor_)?pid": [1-9][0-9]*' "$D/cluster.json" | grep -oE '[0-9]+$')
-[ "$(wc -w <<<"$pids")" -eq 6 ] || fail "cluster.json does not name 6 processes: $pids"
+[ "$(wc -w <<<"$pids")" -eq 6 ] || die "cluster.json does not name 6 processes: $pids"
 expect 0 "$B" cluster down --cluster "$D"
 for p in $pids; do
 	if [ -e "/proc/$p/stat" ] && ! awk '{exit !($3=="Z")}' "/proc/$p/stat"; then
@@ -119,4 +131,4 @@ for p in $pids; do
 	fi
 done
 expect 3 "$B" cluster status --cluster "$D"
-echo "cluster CLI: ok"
+cases_done

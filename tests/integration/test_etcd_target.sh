@@ -5,15 +5,11 @@
 # RPO through the etcd data path, and leave no etcd process or data behind.
 set -uo pipefail
 
+# shellcheck source-path=SCRIPTDIR source=../lib/cases.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/cases.sh"
+
 bin=${DRILLRIG_BIN:?DRILLRIG_BIN not set}
 src=${DRILLRIG_SRC:?DRILLRIG_SRC not set}
-tmp=$(mktemp -d /dev/shm/drillrig-etcdtest.XXXXXX 2>/dev/null || mktemp -d)
-failures=0
-
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
 
 # Every member's argv names its data directory under $tmp: whatever went
 # wrong, nothing of ours outlives the test (never kill by program name).
@@ -26,12 +22,13 @@ cleanup() {
 	fi
 	rm -rf "$tmp"
 }
-trap cleanup EXIT
 
+# Skipped without etcd (a failure under CI=true, where make deps installs it).
 if ! command -v etcd >/dev/null 2>&1; then
-	echo "FAIL: etcd is not installed (apt-get install etcd-server)"
-	exit 1
+	cases_skip_all etcd-installed "etcd is not installed (apt-get install etcd-server)"
 fi
+tmp=$(mktemp -d /dev/shm/drillrig-etcdtest.XXXXXX 2>/dev/null || mktemp -d)
+trap cleanup EXIT
 
 cat >"$tmp/kill-leader.yaml" <<'PLAN'
 version: 1
@@ -100,22 +97,21 @@ run_drill() { # name plan
 		fail "$name: the report shows no acknowledged write"
 }
 
-cd "$src" || exit 1
+cd "$src" || fatal "cannot cd to $src"
+case_begin region-failover-on-etcd
 run_drill region-failover drills/region-failover.yaml
 grep -q "leader [0-9]* in region dr" "$tmp/region-failover/out" ||
 	fail "region-failover: the DR region did not take over"
+case_begin kill-leader-on-etcd
 run_drill kill-leader "$tmp/kill-leader.yaml"
 grep -q "sent SIGKILL to member" "$tmp/kill-leader/out" || fail "kill-leader: no member was killed"
 
 # Teardown is synchronous: nothing may be left running or on disk.
+case_begin nothing-left-behind
 left=$(pgrep -f -- "$tmp/clusters" || true)
 [ -z "$left" ] || fail "etcd processes left running: $left"
 if compgen -G "$tmp/clusters/drillrig-etcd-*" >/dev/null; then
 	fail "etcd data directories left behind: $(echo "$tmp"/clusters/drillrig-etcd-*)"
 fi
 
-if [ "$failures" -ne 0 ]; then
-	echo "test_etcd_target: $failures failure(s)"
-	exit 1
-fi
-echo "test_etcd_target: ok"
+cases_done

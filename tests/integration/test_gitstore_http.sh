@@ -3,8 +3,12 @@
 # with basic auth on a random loopback address.  Checks the token path
 # (DRILLRIG_GIT_TOKEN, never printed), a rejected token, and two concurrent
 # pushes from the same tip that both land (libgit2's local transport has no
-# compare-and-swap on refs, so only a real server proves this).
+# compare-and-swap on refs, so only a real server proves this).  Skipped
+# (exit 77) without lighttpd; a failed check stops the script.
 set -uo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=../lib/cases.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/cases.sh"
 
 DRILLRIG=${DRILLRIG_BIN:-build/drillrig}
 SRC=${DRILLRIG_SRC:-.}
@@ -13,8 +17,8 @@ J=$SRC/tests/data/journals
 lighttpd_bin=$(command -v lighttpd || { [ -x /usr/sbin/lighttpd ] && echo /usr/sbin/lighttpd; })
 backend=$(git --exec-path 2>/dev/null)/git-http-backend
 if [ -z "$lighttpd_bin" ] || [ ! -x "$backend" ]; then
-	echo "note: skipping: needs lighttpd and git-http-backend (apt-get install lighttpd git)"
-	exit 0
+	cases_skip_all lighttpd-and-git-http-backend \
+		"needs lighttpd and git-http-backend (apt-get install lighttpd git)"
 fi
 
 T=$(mktemp -d /dev/shm/dr-githttp-XXXXXX 2>/dev/null || mktemp -d)
@@ -30,15 +34,16 @@ trap cleanup EXIT
 printf 'leak:libpcre2-8.so\n' > "$T/lsan.supp"
 export LSAN_OPTIONS="suppressions=$T/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 
-fail() { echo "FAIL: $*"; exit 1; }
-ok() { echo "ok: $*"; }
+# ok: the open case passed (every check before it held).
+ok() { case_end; }
 
 TOKEN="tok-$RANDOM$RANDOM-secret"
 export DRILLRIG_GIT_AUTHOR="Drill Bot <drill-bot@example.com>"
 export HOME=$T/home XDG_CACHE_HOME=$T/cache
 mkdir -p "$T/home" "$T/srv" "$T/www" "$T/barrier"
 
-git init -q --bare -b main "$T/srv/results.git" || fail "git init --bare"
+case_begin server-up
+git init -q --bare -b main "$T/srv/results.git" || fatal "git init --bare"
 git --git-dir "$T/srv/results.git" config http.receivepack true
 printf 'x-access-token:%s\n' "$TOKEN" > "$T/users"
 
@@ -78,36 +83,41 @@ CONF
 	cat "$T/lighttpd.err" "$T/lighttpd.out" 2>/dev/null
 	return 1
 }
-start_server || fail "lighttpd did not come up"
-ok "git http-backend at $URL"
+start_server || fatal "lighttpd did not come up"
+echo "git http-backend at $URL"
+ok
 
 # 1. No token: the clone is refused (401), exit 3, nothing printed of a token.
+case_begin no-token-refused
 out=$(env -u DRILLRIG_GIT_TOKEN "$DRILLRIG" report publish --results-repo "$URL" \
 	--cache-dir "$T/c0" --push "$J/passed.json" 2>&1); rc=$?
-[ $rc -eq 3 ] || fail "publish without a token exited $rc: $out"
-ok "no token: refused with exit 3"
+[ $rc -eq 3 ] || fatal "publish without a token exited $rc: $out"
+ok
 
 # 2. Wrong token: refused, and the wrong token is never printed.
+case_begin wrong-token-refused-and-not-printed
 WRONG="wrong-$RANDOM$RANDOM-token"
 out=$(DRILLRIG_GIT_TOKEN=$WRONG "$DRILLRIG" report publish --results-repo "$URL" \
 	--cache-dir "$T/c0" --push "$J/passed.json" 2>&1); rc=$?
-[ $rc -eq 3 ] || fail "publish with a wrong token exited $rc: $out"
-case $out in *"$WRONG"*) fail "the token appears in the output: $out" ;; esac
-ok "wrong token: refused, token not printed"
+[ $rc -eq 3 ] || fatal "publish with a wrong token exited $rc: $out"
+case $out in *"$WRONG"*) fatal "the token appears in the output: $out" ;; esac
+ok
 
 export DRILLRIG_GIT_TOKEN=$TOKEN
 # 3. The token path: clone, commit, push.
+case_begin token-push
 out=$("$DRILLRIG" report publish --results-repo "$URL" --cache-dir "$T/c1" --push \
 	"$J/passed.json" 2>&1); rc=$?
-[ $rc -eq 0 ] || fail "publish with the token exited $rc: $out"
-case $out in *"$TOKEN"*) fail "the token appears in the output" ;; esac
-echo "$out" | grep -q "pushed after 1 attempt" || fail "not pushed: $out"
-[ "$(git --git-dir "$T/srv/results.git" rev-list --count main)" = 1 ] || fail "remote has no commit"
-ok "token path: pushed"
+[ $rc -eq 0 ] || fatal "publish with the token exited $rc: $out"
+case $out in *"$TOKEN"*) fatal "the token appears in the output" ;; esac
+echo "$out" | grep -q "pushed after 1 attempt" || fatal "not pushed: $out"
+[ "$(git --git-dir "$T/srv/results.git" rev-list --count main)" = 1 ] || fatal "remote has no commit"
+ok
 
 # 4. Two drills finishing together, from the same tip, both land.
-"$DRILLRIG" report list --results-repo "$URL" --cache-dir "$T/c2" > /dev/null || fail "clone c2"
-"$DRILLRIG" report list --results-repo "$URL" --cache-dir "$T/c3" > /dev/null || fail "clone c3"
+case_begin two-concurrent-pushes-both-land
+"$DRILLRIG" report list --results-repo "$URL" --cache-dir "$T/c2" > /dev/null || fatal "clone c2"
+"$DRILLRIG" report list --results-repo "$URL" --cache-dir "$T/c3" > /dev/null || fatal "clone c3"
 DRILLRIG_TEST_PUSH_BARRIER=$T/barrier "$DRILLRIG" report publish --results-repo "$URL" \
 	--cache-dir "$T/c2" --push "$J/failed-lost-write.json" > "$T/p2.out" 2>&1 &
 p2=$!
@@ -116,24 +126,25 @@ DRILLRIG_TEST_PUSH_BARRIER=$T/barrier "$DRILLRIG" report publish --results-repo 
 p3=$!
 wait $p2; rc2=$?
 wait $p3; rc3=$?
-[ $rc2 -eq 0 ] || fail "concurrent publish 1 exited $rc2: $(cat "$T/p2.out")"
-[ $rc3 -eq 0 ] || fail "concurrent publish 2 exited $rc3: $(cat "$T/p3.out")"
+[ $rc2 -eq 0 ] || fatal "concurrent publish 1 exited $rc2: $(cat "$T/p2.out")"
+[ $rc3 -eq 0 ] || fatal "concurrent publish 2 exited $rc3: $(cat "$T/p3.out")"
 cat "$T/p2.out" "$T/p3.out" | grep -q "pushed after 2 attempts" ||
-	fail "no push was rejected and retried: $(cat "$T/p2.out" "$T/p3.out")"
+	fatal "no push was rejected and retried: $(cat "$T/p2.out" "$T/p3.out")"
 idx=$(git --git-dir "$T/srv/results.git" show main:dr-drill-results/index.ndjson)
-[ "$(echo "$idx" | grep -c '"dir"')" = 3 ] || fail "remote index should list 3 runs: $idx"
+[ "$(echo "$idx" | grep -c '"dir"')" = 3 ] || fatal "remote index should list 3 runs: $idx"
 readme=$(git --git-dir "$T/srv/results.git" show main:dr-drill-results/README.md)
-[ "$(echo "$readme" | grep -c '/report.md) |')" = 3 ] || fail "README should have 3 rows"
+[ "$(echo "$readme" | grep -c '/report.md) |')" = 3 ] || fatal "README should have 3 rows"
 log=$(git --git-dir "$T/srv/results.git" log --format='%an|%s' main)
-[ "$(echo "$log" | grep -c '^Drill Bot|drill: ')" = 3 ] || fail "git log: $log"
-ok "two concurrent pushes both landed"
+[ "$(echo "$log" | grep -c '^Drill Bot|drill: ')" = 3 ] || fatal "git log: $log"
+ok
 
-git --git-dir "$T/srv/results.git" fsck --strict --no-dangling > /dev/null 2>&1 || fail "git fsck on the remote"
+case_begin clean-repositories-token-written-nowhere
+git --git-dir "$T/srv/results.git" fsck --strict --no-dangling > /dev/null 2>&1 || fatal "git fsck on the remote"
 for c in c1 c2 c3; do
 	git -C "$T/cache/$c" status >/dev/null 2>&1 || true
-	[ -z "$(git -C "$T/$c" status --porcelain)" ] || fail "$c work tree is dirty"
-	git -C "$T/$c" fsck --strict --no-dangling > /dev/null 2>&1 || fail "git fsck in $c"
+	[ -z "$(git -C "$T/$c" status --porcelain)" ] || fatal "$c work tree is dirty"
+	git -C "$T/$c" fsck --strict --no-dangling > /dev/null 2>&1 || fatal "git fsck in $c"
 done
-grep -rqF "$TOKEN" "$T/c1" "$T/c2" "$T/c3" "$T/srv" && fail "the token was written somewhere"
-ok "fsck clean, work trees clean, token written nowhere"
-echo "PASS"
+grep -rqF "$TOKEN" "$T/c1" "$T/c2" "$T/c3" "$T/srv" && fatal "the token was written somewhere"
+ok
+cases_done

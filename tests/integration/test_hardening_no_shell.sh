@@ -11,10 +11,12 @@
 # accident.
 set -uo pipefail
 
+# shellcheck source-path=SCRIPTDIR source=../lib/cases.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/cases.sh"
+
 src=${DRILLRIG_SRC:?DRILLRIG_SRC not set}
 tmp=$(mktemp -d /dev/shm/drillrig-noshell.XXXXXX 2>/dev/null || mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-failures=0
 
 # scan FILE...: prints "file:line: what" for every violation.
 scan() {
@@ -58,6 +60,7 @@ for my $file (@ARGV) {
 }
 
 # 1. The scanner catches each kind (and ignores comments and messages).
+case_begin scanner-catches-every-planted-kind
 mkdir -p "$tmp/planted"
 i=0
 for call in 'system("ls")' 'popen("ls", "r")' 'sprintf(buf, "%d", 1)' 'vsprintf(buf, f, ap)' \
@@ -71,15 +74,17 @@ for call in 'system("ls")' 'popen("ls", "r")' 'sprintf(buf, "%d", 1)' 'vsprintf(
 	out=$(scan "$tmp/planted/p$i.c")
 	case "$out" in
 	*"p$i.c:4:"*) ;;
-	*) echo "FAIL: scanner missed: $call (got: $out)"; failures=$((failures + 1)) ;;
+	*) fail "scanner missed: $call (got: $out)" ;;
 	esac
 done
 printf '#!/bin/sh\nbash -c "echo hi"\n' >"$tmp/planted/s1.sh"
+# shellcheck disable=SC2016 # the planted script's own $x
 printf '#!/bin/sh\nx=1; eval "$x"\n' >"$tmp/planted/s2.sh"
 for s in s1 s2; do
-	[ -n "$(scan "$tmp/planted/$s.sh")" ] || { echo "FAIL: scanner missed $s.sh"; failures=$((failures + 1)); }
+	[ -n "$(scan "$tmp/planted/$s.sh")" ] || fail "scanner missed $s.sh"
 done
 # Allowed: comments, messages, snprintf, strtok_r, fgets, a field named system.
+case_begin scanner-allows-comments-messages-and-safe-calls
 cat >"$tmp/planted/ok.c" <<'EOF'
 /* never system(), popen() or sprintf(): see banned.h
  * sh -c is not used either */
@@ -93,9 +98,10 @@ static int ok(char *buf, size_t n, char *s, char **save, FILE *f, struct t *t)
 }
 EOF
 out=$(scan "$tmp/planted/ok.c")
-[ -z "$out" ] || { echo "FAIL: false positives in allowed code: $out"; failures=$((failures + 1)); }
+[ -z "$out" ] || fail "false positives in allowed code: $out"
 
 # 2. The project's source.
+case_begin source-files-found
 files=()
 for d in common harness assertions reports ledger tests/doubles; do
 	[ -d "$src/$d" ] || continue
@@ -105,15 +111,13 @@ done
 while IFS= read -r -d '' f; do files+=("$f"); done \
 	< <(find "$src/ci" -type f \( -name '*.c' -o -name '*.h' -o -name '*.sh' -o -name '*.bash' \) -print0 2>/dev/null)
 if [ ${#files[@]} -lt 50 ]; then
-	echo "FAIL: only ${#files[@]} source files found under $src"
-	failures=$((failures + 1))
+	fail "only ${#files[@]} source files found under $src"
 fi
+case_begin no-shell-no-banned-call-in-source
 out=$(cd "$src" && scan "${files[@]#"$src/"}")
 if [ -n "$out" ]; then
-	echo "FAIL: banned calls in the source:"
+	fail "banned calls in the source:"
 	printf '  %s\n' "$out"
-	failures=$((failures + 1))
 fi
 echo "scanned ${#files[@]} files"
-[ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
-echo "no shell, no banned string functions"
+cases_done

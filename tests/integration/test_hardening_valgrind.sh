@@ -5,19 +5,22 @@
 # error (invalid read/write, use of uninitialised memory) fails.  Only the
 # drillrig process itself is checked: the cluster supervisor and ledgerd
 # are started with posix_spawn and run natively (--trace-children=no).
-# Skipped (with a message) when valgrind is not installed or the build is
-# a sanitizer build (ASan and valgrind do not mix).
+# Skipped (exit 77, with the reason) when valgrind is not installed or the
+# build is a sanitizer build (ASan and valgrind do not mix; the sanitizer
+# build's skip is the one tests/ci-allowed-skips allows).
 set -uo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=../lib/cases.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/cases.sh"
 
 bin=${DRILLRIG_BIN:?DRILLRIG_BIN not set}
 src=${DRILLRIG_SRC:?DRILLRIG_SRC not set}
 build=${DRILLRIG_BUILD:-}
 if ! command -v valgrind >/dev/null 2>&1; then
-	echo "SKIP: valgrind is not installed (apt-get install valgrind)"
-	exit 0
+	cases_skip_all valgrind-installed "valgrind is not installed (apt-get install valgrind)"
 fi
 case "$build" in
-*sanitize*) echo "SKIP: sanitizer build ($build); valgrind runs on the plain build"; exit 0 ;;
+*sanitize*) cases_skip_all sanitizer-build "sanitizer build ($build); valgrind runs on the plain build" ;;
 esac
 tmp=$(mktemp -d /dev/shm/drillrig-valgrind.XXXXXX 2>/dev/null || mktemp -d)
 vg_pid=
@@ -26,8 +29,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 vg=(valgrind --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite
     --error-exitcode=99 --trace-children=no --child-silent-after-fork=yes
@@ -51,6 +52,7 @@ check() {
 }
 
 # 1. validate over the plan corpus (every good and bad plan: all error paths).
+case_begin validate-plan-corpus-under-valgrind
 "${vg[@]}" --log-file="$tmp/validate.vg" "$bin" validate "$src"/tests/data/plans/*/*.yaml \
 	"$src"/tests/data/plans/*/*.json "$src"/drills/*.yaml >"$tmp/validate.out" 2>&1
 rc=$?
@@ -58,8 +60,9 @@ rc=$?
 check "$tmp/validate.vg" "drillrig validate (plan corpus)"
 
 # 2. the real drill.
+case_begin region-failover-under-valgrind
 mkdir -p "$tmp/work"
-cd "$tmp/work" || exit 1
+cd "$tmp/work" || fatal "cannot cd to $tmp/work"
 "${vg[@]}" --log-file="$tmp/run.vg" "$bin" run "$src/drills/region-failover.yaml" \
 	--json --results-repo "$tmp/results" >"$tmp/run.out" 2>"$tmp/run.err" &
 vg_pid=$!
@@ -84,5 +87,4 @@ esac
 grep -q '"event":"report"' "$tmp/run.out" || fail "the drill under valgrind wrote no report"
 check "$tmp/run.vg" "drillrig run region-failover"
 
-[ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
-echo "no definite leak and no memory error under valgrind"
+cases_done

@@ -321,13 +321,18 @@ static void test_metrics_pass_promtool(void **state)
 	assert_non_null(strstr(out, "ledger_requests_total{method=\"Append\",code=\"OK\"}"));
 	assert_non_null(strstr(out, "ledger_request_duration_seconds_bucket{method=\"Append\""));
 	if (access("/usr/bin/promtool", X_OK) != 0 && access("/usr/local/bin/promtool", X_OK) != 0) {
-		fprintf(stderr, "# note: promtool not installed (apt-get install prometheus); skipping promtool check\n");
-	} else {
-		assert_int_equal(proc_run(&pr, argv, out, 20 * NS_PER_SEC, 1 << 16, &err), 0);
-		if (!pr.exited || pr.exit_code != 0)
-			fail_msg("promtool check metrics failed: %s%s", pr.out, pr.errout);
-		proc_result_release(&pr);
+		/* The text checks above held; the promtool check cannot run: a
+		 * skip, which tests/run-tests.sh shows (and fails under CI=true). */
+		fprintf(stderr, "# promtool not installed (apt-get install prometheus): the promtool check is skipped\n");
+		free(out);
+		free(url);
+		testnet_destroy(&t);
+		skip();
 	}
+	assert_int_equal(proc_run(&pr, argv, out, 20 * NS_PER_SEC, 1 << 16, &err), 0);
+	if (!pr.exited || pr.exit_code != 0)
+		fail_msg("promtool check metrics failed: %s%s", pr.out, pr.errout);
+	proc_result_release(&pr);
 	free(out);
 	free(url);
 	testnet_destroy(&t);

@@ -3,16 +3,13 @@
 # invalid plan or usage error).
 set -uo pipefail
 
+# shellcheck source-path=SCRIPTDIR source=../lib/cases.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/cases.sh"
+
 bin=${DRILLRIG_BIN:?DRILLRIG_BIN not set}
 src=${DRILLRIG_SRC:?DRILLRIG_SRC not set}
 tmp=$(mktemp -d /dev/shm/drillrig-validate.XXXXXX 2>/dev/null || mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
 
 # run CMD...: sets rc, out (stdout) and err (stderr)
 run() {
@@ -27,8 +24,9 @@ expect_rc() {
 	[ "$rc" -eq "$want" ] || fail "$what: exit $rc, expected $want (stdout: $out; stderr: $err)"
 }
 
-cd "$src" || exit 1
+cd "$src" || fatal "cannot cd to $src"
 
+case_begin valid-drill
 run "$bin" validate drills/region-failover.yaml
 expect_rc 0 "valid drill"
 [[ $out =~ ^ok:\ drills/region-failover\.yaml\ \([0-9]+\ steps\)$ ]] || fail "ok line: '$out'"
@@ -36,12 +34,14 @@ expect_rc 0 "valid drill"
 run "$bin" validate --target etcd drills/region-failover.yaml
 expect_rc 0 "valid drill on etcd"
 
+case_begin invalid-plan-error-line
 run "$bin" validate tests/data/plans/bad/unknown-key.yaml
 expect_rc 2 "invalid plan"
 grep -q "^tests/data/plans/bad/unknown-key.yaml:6:5: steps\[0\].timout: unknown key 'timout' for action 'sleep' (did you mean 'timeout'?)$" "$tmp/err" ||
 	fail "error line format: $err"
 
 # Every error of every file, valid ones still reported ok; exit 2.
+case_begin every-error-of-every-file
 run "$bin" validate drills/region-failover.yaml tests/data/plans/bad/several-errors.yaml \
 	tests/data/plans/good/all-probes.json
 expect_rc 2 "mixed plans"
@@ -49,21 +49,25 @@ expect_rc 2 "mixed plans"
 	fail "several-errors should print 12 errors: $err"
 grep -q "^ok: tests/data/plans/good/all-probes.json (1 step)$" "$tmp/out" || fail "ok for json: $out"
 
+case_begin local-only-actions-on-kubernetes
 run "$bin" validate --target kubernetes tests/data/plans/good/all-actions.yaml
 expect_rc 2 "local-only actions against kubernetes"
 grep -q "target 'kubernetes' cannot run action 'stop'" "$tmp/err" || fail "target message: $err"
 
+case_begin vars
 run "$bin" validate --var suffix=x tests/data/plans/good/vars.yaml
 expect_rc 0 "--var"
 run "$bin" validate --var nosuch=x tests/data/plans/good/vars.yaml
 expect_rc 2 "--var undeclared"
 grep -q "vars.yaml: --var: variable 'nosuch' is not declared" "$tmp/err" || fail "--var msg: $err"
 
+case_begin timing
 run "$bin" validate --timing 300ms/30ms drills/region-failover.yaml
 expect_rc 0 "--timing"
 run "$bin" validate --timing fast drills/region-failover.yaml
 expect_rc 2 "bad --timing"
 
+case_begin usage-errors
 run "$bin" validate
 expect_rc 2 "no plan"
 run "$bin" validate --bogus drills/region-failover.yaml
@@ -75,6 +79,7 @@ run "$bin" validate --help
 expect_rc 0 "--help"
 
 # list: the catalog, and invalid plans flagged.
+case_begin list
 run "$bin" list
 expect_rc 0 "list"
 grep -Eq '^region-failover +local +[0-9]+  Scale the primary region' "$tmp/out" || fail "list row: $out"
@@ -85,6 +90,7 @@ run "$bin" list "$tmp/none"
 expect_rc 2 "list missing dir"
 
 # The installed layout: PREFIX/bin/drillrig finds PREFIX/share/drillrig/drills.
+case_begin list-installed-catalog
 mkdir -p "$tmp/prefix/bin" "$tmp/prefix/share/drillrig/drills" "$tmp/elsewhere"
 cp "$bin" "$tmp/prefix/bin/drillrig"
 cp drills/region-failover.yaml "$tmp/prefix/share/drillrig/drills/"
@@ -95,8 +101,4 @@ err=$(cat "$tmp/err")
 expect_rc 0 "list installed catalog"
 grep -q '^region-failover' "$tmp/out" || fail "installed catalog: $out"
 
-if [ "$failures" -ne 0 ]; then
-	echo "$failures check(s) failed"
-	exit 1
-fi
-echo "validate/list CLI: all checks passed"
+cases_done
