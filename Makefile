@@ -295,3 +295,5 @@ bench-failover: $(BINARIES) $(BUILD)/bench/failover/bench_failover
 		$(BUILD)/bench/failover/bench_failover --trials $(TRIALS) $(BENCH_FAILOVER_ARGS)
 bench: bench-failover
 -include $(patsubst %.c,$(BUILD)/obj/%.d,$(BENCH_FAILOVER_SRC))
+
+-include tests/mutants/mutants.mk

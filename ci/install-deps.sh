@@ -27,6 +27,8 @@ tools=(
 	"/usr/sbin/lighttpd:lighttpd"
 	"shellcheck:shellcheck"
 	"promtool:prometheus"
+	"valgrind:valgrind"
+	"jq:jq"
 
 	"/usr/bin/etcd:etcd-server"
 )

@@ -11,6 +11,8 @@ set -uo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=../lib/cases.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/cases.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/cluster.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/cluster.sh"
 
 bin=${DRILLRIG_BIN:?DRILLRIG_BIN not set}
 src=${DRILLRIG_SRC:?DRILLRIG_SRC not set}
@@ -109,18 +111,8 @@ double_dir=${DRILLRIG_BUILD:-$src/build}/tests/doubles
 if [ -x "$double_dir/kubectl" ]; then
 	"$bin" cluster up --cluster "$tmp/k8s" --timing 300ms/30ms >/dev/null 2>&1 ||
 		fail "cluster up for the kubernetes restore-primary case"
-	# A cluster just up is still catching its members up: restore-primary
-	# checks a settled one.  Bounded poll.
-	settled=0
-	for _ in $(seq 1 150); do
-		"$bin" cluster status --cluster "$tmp/k8s" >"$tmp/status" 2>/dev/null || true
-		if grep -q 'Fully replicated' "$tmp/status" && ! grep -q ' unreachable ' "$tmp/status"; then
-			settled=1
-			break
-		fi
-		sleep 0.2
-	done
-	[ "$settled" -eq 1 ] || fail "the cluster for the kubernetes restore-primary case never said Fully replicated with every member reachable within 30 s"
+	# restore-primary checks a settled cluster.
+	wait_cluster_settled "$bin" "$tmp/k8s" 30 || fail "the cluster for the kubernetes restore-primary case never said Fully replicated with every member reachable within 30 s"
 	PATH="$double_dir:$PATH" KUBECTL_DOUBLE_CLUSTER=$tmp/k8s TARGET=kubernetes \
 		TARGET_CONFIG=tests/data/k8s/double.yaml timeout 120 ci/restore-primary.sh >"$tmp/out" 2>&1 ||
 		fail "restore-primary.sh on kubernetes: $(cat "$tmp/out")"

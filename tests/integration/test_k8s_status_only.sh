@@ -7,6 +7,8 @@ set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=../lib/cases.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/cases.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/cluster.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/cluster.sh"
 
 src=${DRILLRIG_SRC:-.}
 build=${DRILLRIG_BUILD:-$src/build}
@@ -21,6 +23,9 @@ trap cleanup EXIT
 
 "$drillrig" cluster up --cluster "$root/cluster" --timing 300ms/30ms --enable-debug >/dev/null ||
 	fatal "drillrig cluster up failed"
+# The drill's steady state wants a settled cluster.
+wait_cluster_settled "$drillrig" "$root/cluster" 30 ||
+	fatal "the cluster never said Fully replicated with every member reachable within 30 s"
 
 case_begin status-only-drill-measures-rto-and-promotion
 set +e

@@ -13,26 +13,25 @@
 #      else, is what catches it.
 set -uo pipefail
 
+# shellcheck source-path=SCRIPTDIR source=../lib/cases.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/cases.sh"
+
 src=${DRILLRIG_SRC:?DRILLRIG_SRC not set}
 build=${DRILLRIG_BUILD:-$src/build}
 check=$src/tests/layers/check-layers.sh
 rules=$src/tests/layers/layers.rules
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/drillrig-layering.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
 
 have_objects=0
 [ -f "$build/obj/common/error.o" ] && have_objects=1
 if [ $have_objects -eq 0 ]; then
-	echo "# note: no objects under $build/obj (run make first): symbol checks skipped"
+	case_skip tree-keeps-the-symbol-rules "no objects under $build/obj (run make first)"
+	case_skip symbol-to-the-left "no objects under $build/obj (run make first)"
 fi
 
 # --- 1. The tree keeps the rules ---------------------------------------------
+case_begin tree-keeps-the-rules
 if [ $have_objects -eq 1 ]; then
 	"$check" --root "$src" --rules "$rules" --build "$build" >"$tmp/tree.out" 2>&1
 else
@@ -45,6 +44,7 @@ if [ $rc -ne 0 ]; then
 fi
 
 # --- 2. The rule file and the Makefile agree ---------------------------------
+case_begin rules-match-the-makefile
 # The value of a Makefile variable set with := on one or more lines.
 make_var() {
 	awk -v name="$1" '
@@ -70,6 +70,7 @@ for m in $(make_var MODULES); do
 done
 
 # --- 3. Wrong arrows are caught, on a scratch copy ---------------------------
+case_begin scratch-copy-of-the-sources
 tree=$tmp/tree
 mkdir -p "$tree"
 (cd "$src" && find common assertions reports ledger harness -type f -name '*.[ch]' -print0 |
@@ -101,6 +102,7 @@ match() {
 negative() {
 	local name=$1 rule_re=$2 args=() rc
 	shift 2
+	case_begin "$name"
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
 	shift
 	"$check" --root "$tree" --rules "$rules" "${args[@]}" >"$tmp/$name.out" 2>&1
@@ -120,6 +122,7 @@ negative() {
 	if match "$tmp/$name.norule.out"; then
 		fail "$name: still reported with /$rule_re/ deleted from the rules: $(head -1 "$tmp/match")"
 	fi
+	case_end
 }
 
 # Each case edits copies of the files it names and puts them back after.
@@ -165,6 +168,7 @@ restore "$f"
 # drillrig's link list: the real objects (symbolic links) plus one compiled
 # here into a scratch build directory.
 if [ $have_objects -eq 1 ]; then
+	case_begin symbol-probe-object
 	sym=$(nm -g --defined-only "$build"/obj/harness/cli/*.o 2>/dev/null |
 		awk '$2 == "T" && $3 != "main" && $3 !~ /^_/ { print $3; exit }')
 	mkdir -p "$tmp/build"
@@ -176,6 +180,7 @@ if [ $have_objects -eq 1 ]; then
 	elif ! ${CC:-cc} -c -o "$tmp/build/obj/harness/core/layers_probe.o" "$tree/harness/core/layers_probe.c"; then
 		fail "compiling the probe object"
 	else
+		case_end
 		negative symbol-to-the-left '^link drillrig:' --build "$tmp/build" -- \
 			"$tmp/build/obj/harness/core/layers_probe.o: $sym defined in harness/cli (to the left" \
 			"(rule: link drillrig,"
@@ -183,8 +188,4 @@ if [ $have_objects -eq 1 ]; then
 	rm -f "$tree/harness/core/layers_probe.c"
 fi
 
-if [ $failures -ne 0 ]; then
-	echo "test_layering: $failures failure(s)"
-	exit 1
-fi
-echo "test_layering: ok"
+cases_done
