@@ -33,7 +33,15 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS  = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 GIT_REV   := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-CPPFLAGS  += -I. -D_GNU_SOURCE
+PROTO_ROOT := ledger/proto
+PROTO_SYS  := /usr/include
+GEN        := $(BUILD)/gen
+PROTOS     := $(sort $(shell find $(PROTO_ROOT) -name '*.proto' 2>/dev/null))
+PROTO_WKT  := $(GEN)/google/protobuf/struct.pb-c.c
+PROTO_C    := $(patsubst $(PROTO_ROOT)/%.proto,$(GEN)/%.pb-c.c,$(PROTOS)) $(PROTO_WKT)
+PROTO_H    := $(PROTO_C:.c=.h)
+
+CPPFLAGS  += -I. -I$(GEN) -D_GNU_SOURCE
 ALL_CFLAGS = -std=c11 $(OPT) $(WARN) $(SAN_FLAGS) -MMD -MP $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 SYS_LIBS  := -lpthread -lm
@@ -41,14 +49,14 @@ SYS_LIBS  := -lpthread -lm
 # One folder, one archive: harness/run/*.c become $(BUILD)/lib/harness/run.a.
 # A folder's sources are picked up by pattern; main files stay outside.
 MODULES := common assertions reports \
-	   ledger/client ledger/cluster ledger/daemon \
+	   ledger/proto ledger/client ledger/cluster ledger/daemon \
 	   harness/core harness/yaml harness/plan \
 	   harness/target/shared harness/target/local harness/target/etcd harness/target/k8s \
 	   harness/target harness/probe harness/workload harness/run harness/soak harness/cli
 MAINS   := harness/cli/main.c ledger/daemon/main.c
 
-src_of  = $(filter-out $(MAINS),$(wildcard $(1)/*.c))
-obj     = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+src_of  = $(if $(filter ledger/proto,$(1)),$(PROTO_C),$(filter-out $(MAINS),$(wildcard $(1)/*.c)))
+obj     = $(patsubst $(GEN)/%.c,$(BUILD)/obj/gen/%.o,$(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out $(GEN)/%,$(1))) $(filter $(GEN)/%,$(1)))
 lib     = $(BUILD)/lib/$(1).a
 libs    = $(foreach m,$(1),$(call lib,$(m)))
 
@@ -58,17 +66,21 @@ libs    = $(foreach m,$(1),$(call lib,$(m)))
 DRILLRIG_MODULES := harness/cli harness/soak harness/run harness/workload harness/probe \
 		    harness/target harness/target/local harness/target/etcd harness/target/k8s \
 		    harness/target/shared harness/plan harness/yaml harness/core \
-		    reports assertions ledger/cluster ledger/client common
-LEDGERD_MODULES  := ledger/daemon ledger/client common
+		    reports assertions ledger/cluster ledger/client ledger/proto common
+LEDGERD_MODULES  := ledger/daemon ledger/client ledger/proto common
 # Tests and the kubectl double may use anything: the drill engine's list
 # with the daemon spliced in above the client.
-ALL_MODULES      := $(filter-out ledger/client common,$(DRILLRIG_MODULES)) $(LEDGERD_MODULES)
+ALL_MODULES      := $(filter-out ledger/client ledger/proto common,$(DRILLRIG_MODULES)) \
+		    $(LEDGERD_MODULES)
 
 # Each binary names the Debian libraries it may use; `ldd build/ledgerd`
 # shows no libgit2, libcurl or libyaml because they are not on its list.
-DRILLRIG_PKGS := libcurl jansson yaml-0.1 libpcre2-8 libgit2
-LEDGERD_PKGS  := jansson raft libuv libmicrohttpd
-PKGS          := $(sort $(DRILLRIG_PKGS) $(LEDGERD_PKGS))
+DRILLRIG_PKGS := libcurl jansson yaml-0.1 libpcre2-8 libgit2 libprotobuf-c
+LEDGERD_PKGS  := jansson raft libuv libmicrohttpd libprotobuf-c
+PKGS          := $(sort $(DRILLRIG_PKGS) $(LEDGERD_PKGS) grpc)
+# gRPC core by name: grpc.pc would list every abseil library it uses
+# itself, and the shared library already carries those dependencies.
+GRPC_LIBS     := -lgrpc -lgpr
 pkg_libs       = $(shell pkg-config --libs $(1) 2>/dev/null)
 
 support_SRC := $(wildcard tests/support/*.c)
@@ -104,9 +116,34 @@ help:
 deps:
 	@ci/install-deps.sh
 
-$(BUILD)/obj/%.o: %.c | deps
+$(BUILD)/obj/%.o: %.c | deps $(PROTO_H)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+# The ledger's protocol (ledger/proto/**/*.proto, docs/ledger-api.md),
+# compiled at build time with protoc-c into $(GEN); sources include the
+# generated headers by their proto path ("inferadb/ledger/v1/ledger.pb-c.h").
+# google/protobuf/struct.proto comes with Debian's libprotobuf-dev.  The
+# generated code is not ours to lint: it gets the warnings without -Werror.
+$(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: $(PROTO_ROOT)/%.proto | deps
+	@mkdir -p $(GEN)
+	protoc-c -I$(PROTO_ROOT) -I$(PROTO_SYS) --c_out=$(GEN) $<
+
+$(GEN)/google/protobuf/%.pb-c.c $(GEN)/google/protobuf/%.pb-c.h: $(PROTO_SYS)/google/protobuf/%.proto | deps
+	@mkdir -p $(GEN)
+	protoc-c -I$(PROTO_SYS) --c_out=$(GEN) $<
+
+$(BUILD)/obj/gen/%.o: $(GEN)/%.c | $(PROTO_H)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(filter-out -Werror,$(ALL_CFLAGS)) -c -o $@ $<
+
+# Every message descriptor in one file, for clients that read proto
+# definitions at run time (grpcurl -protoset, the Python test client).
+PROTOSET := $(GEN)/ledger.protoset
+$(PROTOSET): $(PROTOS) | deps
+	@mkdir -p $(@D)
+	protoc -I$(PROTO_ROOT) -I$(PROTO_SYS) --include_imports --descriptor_set_out=$@ \
+		$(patsubst $(PROTO_ROOT)/%,%,$(PROTOS))
 
 # The revision is baked into one small object; it rebuilds when HEAD moves.
 $(BUILD)/obj/harness/cli/version.o: CPPFLAGS += -DDRILLRIG_REVISION='"$(GIT_REV)"'
@@ -128,9 +165,12 @@ $(SUPPORT_LIB): $(call obj,$(support_SRC))
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-DRILLRIG_LINK = $(call libs,$(DRILLRIG_MODULES)) $(call pkg_libs,$(DRILLRIG_PKGS)) $(SYS_LIBS)
-LEDGERD_LINK  = $(call libs,$(LEDGERD_MODULES)) $(call pkg_libs,$(LEDGERD_PKGS)) $(SYS_LIBS)
-LINK_LIBS     = $(call libs,$(ALL_MODULES)) $(call pkg_libs,$(PKGS)) $(SYS_LIBS)
+DRILLRIG_LINK = $(call libs,$(DRILLRIG_MODULES)) $(call pkg_libs,$(DRILLRIG_PKGS)) $(GRPC_LIBS) \
+		$(SYS_LIBS)
+LEDGERD_LINK  = $(call libs,$(LEDGERD_MODULES)) $(call pkg_libs,$(LEDGERD_PKGS)) $(GRPC_LIBS) \
+		$(SYS_LIBS)
+LINK_LIBS     = $(call libs,$(ALL_MODULES)) $(call pkg_libs,$(filter-out grpc,$(PKGS))) \
+		$(GRPC_LIBS) $(SYS_LIBS)
 ARCHIVES      = $(call libs,$(ALL_MODULES))
 
 $(DRILLRIG): $(call obj,harness/cli/main.c) $(call libs,$(DRILLRIG_MODULES))
@@ -170,7 +210,7 @@ install: $(BINARIES)
 clean:
 	rm -rf build
 
--include $(patsubst %.c,$(BUILD)/obj/%.d,$(ALL_SRC))
+-include $(patsubst %.o,%.d,$(call obj,$(ALL_SRC)))
 
 # --- assertions ---
 # Benchmarks are built on demand, never by `make` or `make test`.

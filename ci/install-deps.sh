@@ -16,8 +16,10 @@ libraries=(
 	"raft:libraft-dev"
 	"libuv:libuv1-dev"
 	"libmicrohttpd:libmicrohttpd-dev"
+	"grpc:libgrpc-dev"
+	"libprotobuf-c:libprotobuf-c-dev"
 )
-# command -> Debian package (tools the build and the tests run)
+# command (or file) -> Debian package (tools the build and the tests use)
 tools=(
 	"cc:gcc"
 	"pkg-config:pkg-config"
@@ -29,6 +31,11 @@ tools=(
 	"promtool:prometheus"
 	"valgrind:valgrind"
 	"jq:jq"
+	"protoc-c:protobuf-c-compiler"
+	"protoc:protobuf-compiler"
+	"/usr/include/google/protobuf/struct.proto:libprotobuf-dev"
+	"/usr/lib/python3/dist-packages/grpc/__init__.py:python3-grpcio"
+	"/usr/lib/python3/dist-packages/google/protobuf/__init__.py:python3-protobuf"
 
 	"/usr/bin/etcd:etcd-server"
 )
@@ -47,7 +54,10 @@ done
 for entry in "${tools[@]}"; do
 	tool=${entry%%:*}
 	package=${entry#*:}
-	if ! command -v "$tool" >/dev/null 2>&1; then
+	# A path is a file the package installs; a name is a command.
+	if [[ $tool == /* ]]; then
+		[ -e "$tool" ] || missing+=("$package")
+	elif ! command -v "$tool" >/dev/null 2>&1; then
 		missing+=("$package")
 	fi
 done
