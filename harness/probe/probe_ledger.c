@@ -104,7 +104,7 @@ void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t 
 	json_t *req = NULL, *answer = NULL, *entry, *status = NULL;
 	uint64_t seq;
 	int64_t start = clock_mono_ns(), deadline = start + timeout_ns;
-	long http = 0;
+	enum ledger_code code = LEDGER_CODE_COUNT;
 
 	(void)ctx;
 	if (!t->endpoints || t->endpoints(t, &endpoints, &n, &err) != 0 || n == 0) {
@@ -180,10 +180,10 @@ void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t 
 		goto out;
 	}
 	req = json_pack("{s:I,s:i}", "from_index", (json_int_t)res.index, "limit", 1);
-	if (ledger_call(c, -1, "inferadb.ledger.v1.Ledger/Read", req, &answer, &http, &err) != 0 ||
-	    http != 200) {
+	if (ledger_call(c, -1, "inferadb.ledger.v1.Ledger/Read", req, &answer, &code, &err) != 0 ||
+	    code != LEDGER_OK) {
 		if (!err.msg[0])
-			snprintf(err.msg, sizeof(err.msg), "HTTP %ld %s", http,
+			snprintf(err.msg, sizeof(err.msg), "%s %s", ledger_code_name(code),
 				 json_string_value(json_object_get(answer, "message")) ?: "");
 		snprintf(out->message, sizeof(out->message), "appended at index %llu but the read failed: %.900s",
 			 (unsigned long long)res.index, err.msg);

@@ -139,6 +139,27 @@ static void judge(struct soak_iteration *it)
 		it->verdict = SOAK_VIOLATION;
 }
 
+/* Every member's debug listener (its http_address in the cluster status),
+ * where the digests are read. */
+static int debug_endpoints(char ***out, size_t *n, struct target *t, struct dr_error *err)
+{
+	json_t *status = NULL, *m;
+	size_t i;
+
+	*out = NULL;
+	*n = 0;
+	if (t->status(t, &status, DEFAULT_DIGEST_NS, err) != 0) {
+		json_decref(status);
+		return -1;
+	}
+	*out = xcalloc(json_array_size(json_object_get(status, "members")) + 1, sizeof(char *));
+	json_array_foreach(json_object_get(status, "members"), i, m)
+		if (json_string_value(json_object_get(m, "http_address")))
+			(*out)[(*n)++] = xstrdup(json_string_value(json_object_get(m, "http_address")));
+	json_decref(status);
+	return *n ? 0 : dr_error_set(err, "the cluster status names no member's debug listener");
+}
+
 static void check_digests(struct soak_iteration *it, struct soak_run_ctx *c)
 {
 	struct dr_error err = DR_ERROR_INIT;
@@ -146,7 +167,7 @@ static void check_digests(struct soak_iteration *it, struct soak_run_ctx *c)
 	char **endpoints = NULL;
 	size_t n = 0;
 
-	if (c->t->endpoints(c->t, &endpoints, &n, &err) != 0 ||
+	if (debug_endpoints(&endpoints, &n, c->t, &err) != 0 ||
 	    soak_digests_compare(&d, endpoints, n,
 				 c->o->digest_timeout_ns > 0 ? c->o->digest_timeout_ns : DEFAULT_DIGEST_NS,
 				 &err) != 0) {

@@ -74,15 +74,10 @@ void soak_digests_judge(struct soak_digests *out, json_t *const *answers, size_t
 int soak_digests_compare(struct soak_digests *out, char *const *endpoints, size_t n,
 			 int64_t timeout_ns, struct dr_error *err)
 {
-	struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
-	struct ledger_client *c = NULL;
 	json_t **answers = xcalloc(n ? n : 1, sizeof(*answers));
 	int64_t deadline = clock_mono_ns() + timeout_ns;
-	int rc = -1;
 
-	opts.admin_timeout_ms = DIGEST_CALL_TIMEOUT_MS;
-	if (ledger_client_new(&c, (const char *const *)endpoints, n, &opts, err) != 0)
-		goto out;
+	(void)err;
 	for (;;) {
 		for (size_t i = 0; i < n; i++) {
 			struct dr_error cerr = DR_ERROR_INIT;
@@ -91,8 +86,9 @@ int soak_digests_compare(struct soak_digests *out, char *const *endpoints, size_
 
 			json_decref(answers[i]);
 			answers[i] = NULL;
-			if (ledger_call(c, (int)i, "inferadb.ledger.v1.Debug/Digest", req, &answers[i],
-					&http, &cerr) != 0 || http != 200) {
+			if (ledger_debug_call(endpoints[i], "inferadb.ledger.v1.Debug/Digest", req,
+					      DIGEST_CALL_TIMEOUT_MS, &answers[i], &http, &cerr) != 0 ||
+			    http != 200) {
 				json_decref(answers[i]);
 				answers[i] = NULL;
 			}
@@ -103,11 +99,8 @@ int soak_digests_compare(struct soak_digests *out, char *const *endpoints, size_
 			break;
 		clock_sleep_ns(DIGEST_POLL_NS);
 	}
-	rc = 0;
-out:
 	for (size_t i = 0; i < n; i++)
 		json_decref(answers[i]);
 	free(answers);
-	ledger_client_free(c);
-	return rc;
+	return 0;
 }

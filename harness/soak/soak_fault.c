@@ -68,10 +68,11 @@ static int64_t pick_node(json_t *status, enum candidates which, uint32_t pick)
 	return n ? ids[pick % n] : 0;
 }
 
-static const char *member_address(json_t *status, int64_t id)
+/* A member's debug listener (the debug faults are served over HTTP). */
+static const char *member_debug_address(json_t *status, int64_t id)
 {
 	return json_string_value(json_object_get(
-		ledger_member_by_id(json_object_get(status, "members"), id), "address"));
+		ledger_member_by_id(json_object_get(status, "members"), id), "http_address"));
 }
 
 /* The first node id an action answered with ({"nodes":[...]}). */
@@ -103,8 +104,6 @@ static int kill_role(struct soak_applied *out, struct target *t, const char *wha
  * must report it lost. */
 static int drop_entry(struct soak_applied *out, struct target *t, const char *client_id, uint64_t sequence, struct dr_error *err)
 {
-	struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
-	struct ledger_client *c = NULL;
 	json_t *status = NULL, *req = NULL, *answer = NULL;
 	const char *addr;
 	long http = 0;
@@ -116,15 +115,14 @@ static int drop_entry(struct soak_applied *out, struct target *t, const char *cl
 	 * reads only), so the divergence is planted where the history check
 	 * reads the ledger back: on the leader. */
 	out->node = json_integer_value(json_object_get(json_object_get(status, "leader"), "id"));
-	addr = member_address(status, out->node);
+	addr = member_debug_address(status, out->node);
 	if (!addr) {
 		dr_error_set(err, "drop-entry: no node to drop an entry on");
 		goto out;
 	}
-	if (ledger_client_new(&c, &addr, 1, &opts, err) != 0)
-		goto out;
 	req = json_pack("{s:s,s:I}", "client_id", client_id, "sequence", (json_int_t)sequence);
-	if (ledger_call(c, 0, "inferadb.ledger.v1.Debug/DropEntry", req, &answer, &http, err) != 0)
+	if (ledger_debug_call(addr, "inferadb.ledger.v1.Debug/DropEntry", req, 2000, &answer, &http,
+			      err) != 0)
 		goto out;
 	if (http != 200) {
 		dr_error_set(err, "drop-entry on node %lld answered HTTP %ld: %s", (long long)out->node,
@@ -138,7 +136,6 @@ out:
 	json_decref(answer);
 	json_decref(req);
 	json_decref(status);
-	ledger_client_free(c);
 	return rc;
 }
 

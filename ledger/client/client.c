@@ -1,18 +1,20 @@
-/* ledgerd client (see client.h). */
+/* The ledger client over gRPC (ledger/client/client.h). */
 #include "ledger/client/client.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
-#include "common/http_pool.h"
 #include "common/strbuf.h"
-#include "ledger/client/wire.h"
+#include "ledger/client/pbjson.h"
+#include "ledger/client/rpc.h"
 
 struct ledger_client {
-	struct http_pool *pool;   /* one keep-alive connection per node */
+	struct ledger_channel **ch;   /* one per node */
 	size_t n;
 	int current;
 	struct ledger_client_opts opts;
+	char *authorization;          /* "Bearer <token>" or NULL */
 };
 
 int ledger_client_new(struct ledger_client **out, const char *const addresses[], size_t n,
@@ -20,9 +22,6 @@ int ledger_client_new(struct ledger_client **out, const char *const addresses[],
 {
 	struct ledger_client_opts defaults = LEDGER_CLIENT_OPTS_INIT;
 	struct ledger_client *c;
-	char *token_header = NULL;
-	const char *headers[2] = { NULL, NULL };
-	int rc;
 
 	*out = NULL;
 	if (n == 0)
@@ -31,20 +30,18 @@ int ledger_client_new(struct ledger_client **out, const char *const addresses[],
 	c->opts = opts ? *opts : defaults;
 	if (c->opts.timeout_ms <= 0)
 		c->opts.timeout_ms = defaults.timeout_ms;
-	if (c->opts.connect_timeout_ms <= 0)
-		c->opts.connect_timeout_ms = defaults.connect_timeout_ms;
 	if (c->opts.admin_timeout_ms <= 0)
 		c->opts.admin_timeout_ms = defaults.admin_timeout_ms;
-	c->opts.admin_token = NULL; /* the caller's; only the header keeps it */
+	c->opts.admin_token = NULL; /* the caller's; only our copy is kept */
 	if (opts && opts->admin_token)
-		headers[0] = token_header = xasprintf("Authorization: Bearer %s", opts->admin_token);
+		c->authorization = xasprintf("Bearer %s", opts->admin_token);
+	c->ch = xcalloc(n, sizeof(*c->ch));
 	c->n = n;
-	rc = http_pool_new(&c->pool, addresses, n, headers, err);
-	free(token_header);
-	if (rc != 0) {
-		free(c);
-		return -1;
-	}
+	for (size_t i = 0; i < n; i++)
+		if (ledger_channel_open(&c->ch[i], addresses[i], err) != 0) {
+			ledger_client_free(c);
+			return -1;
+		}
 	*out = c;
 	return 0;
 }
@@ -53,7 +50,10 @@ void ledger_client_free(struct ledger_client *c)
 {
 	if (!c)
 		return;
-	http_pool_free(c->pool);
+	for (size_t i = 0; i < c->n; i++)
+		ledger_channel_close(c->ch[i]);
+	free(c->ch);
+	free(c->authorization);
 	free(c);
 }
 
@@ -64,7 +64,7 @@ size_t ledger_client_size(const struct ledger_client *c)
 
 const char *ledger_client_address(const struct ledger_client *c, size_t node)
 {
-	return http_pool_address(c->pool, node);
+	return node < c->n ? ledger_channel_address(c->ch[node]) : NULL;
 }
 
 int ledger_client_current(const struct ledger_client *c)
@@ -80,7 +80,14 @@ void ledger_client_set_current(struct ledger_client *c, int node)
 
 static int find_node(const struct ledger_client *c, const char *address)
 {
-	return http_pool_find(c->pool, address);
+	if (!address)
+		return -1;
+	if (strncmp(address, "http://", 7) == 0)
+		address += 7;
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(ledger_channel_address(c->ch[i]), address) == 0)
+			return (int)i;
+	return -1;
 }
 
 static void next_node(struct ledger_client *c)
@@ -88,76 +95,101 @@ static void next_node(struct ledger_client *c)
 	c->current = (int)(((size_t)c->current + 1) % c->n);
 }
 
+static int rpc(struct ledger_client *c, int node, const char *method, const json_t *req,
+	       long timeout_ms, unsigned json_flags, struct ledger_rpc_result *res,
+	       struct dr_error *err)
+{
+	struct ledger_rpc_opts opts = LEDGER_RPC_OPTS_INIT;
+
+	opts.timeout_ns = (int64_t)timeout_ms * NS_PER_MS;
+	opts.authorization = c->authorization;
+	opts.json_flags = json_flags;
+	return ledger_rpc(c->ch[node], method, req, &opts, res, err);
+}
+
 int ledger_append(struct ledger_client *c, const char *client_id, uint64_t sequence,
 		  const char *payload, struct ledger_append_result *res)
 {
 	json_t *req = json_pack("{s:s, s:I, s:s}", "client_id", client_id, "sequence",
 				(json_int_t)sequence, "payload", payload);
-	char *body = json_dumps(req, JSON_COMPACT);
-	int64_t start = clock_mono_ns();
-	struct http_answer ans;
-	json_t *resp = NULL;
-	const char *code, *msg, *leader;
-	int node = c->current;
+	struct ledger_rpc_result r = LEDGER_RPC_RESULT_INIT;
+	struct dr_error err = DR_ERROR_INIT;
+	int node = c->current, rc;
 
-	json_decref(req);
 	memset(res, 0, sizeof *res);
 	res->node = node;
-	http_pool_post(c->pool, (size_t)node, LEDGER_SVC_LEDGER "/Append", body, c->opts.timeout_ms,
-		       c->opts.connect_timeout_ms, &ans);
-	free(body);
-	res->latency_ns = clock_mono_ns() - start;
-	res->http_status = ans.status;
-	if (!ans.ok) {
-		str_copy(res->code, sizeof res->code, "TRANSPORT");
-		str_copy(res->message, sizeof res->message, ans.error);
-		res->refused = ans.refused;
-		res->timed_out = ans.timed_out;
-		res->outcome = res->refused ? LEDGER_OUTCOME_DEFINITE_FAILURE : LEDGER_OUTCOME_UNKNOWN;
-		next_node(c);
+	rc = rpc(c, node, LEDGER_SVC_LEDGER "/Append", req, c->opts.timeout_ms, 0, &r, &err);
+	json_decref(req);
+	res->latency_ns = r.latency_ns;
+	if (rc != 0) {
+		/* The request never left: it does not fit the message. */
+		str_copy(res->code, sizeof res->code, "INVALID_ARGUMENT");
+		str_copy(res->message, sizeof res->message, err.msg);
+		res->outcome = LEDGER_OUTCOME_DEFINITE_FAILURE;
 		return -1;
 	}
-	resp = json_loadb(ans.body, ans.len, 0, NULL);
-	if (res->http_status == 200 && resp && json_is_integer(json_object_get(resp, "index"))) {
+	if (r.code == LEDGER_OK && json_is_integer(json_object_get(r.body, "index"))) {
 		res->outcome = LEDGER_OUTCOME_OK;
-		res->index = (uint64_t)json_integer_value(json_object_get(resp, "index"));
-		res->term = (uint64_t)json_integer_value(json_object_get(resp, "term"));
-		json_decref(resp);
+		res->http_status = 200;
+		res->index = (uint64_t)json_integer_value(json_object_get(r.body, "index"));
+		res->term = (uint64_t)json_integer_value(json_object_get(r.body, "term"));
+		ledger_rpc_result_release(&r);
 		return 0;
 	}
-	code = json_string_value(json_object_get(resp, "code"));
-	msg = json_string_value(json_object_get(resp, "message"));
-	leader = json_string_value(json_object_get(resp, "leader"));
-	str_copy(res->code, sizeof res->code, code ? code : "UNKNOWN_OUTCOME");
-	str_copy(res->message, sizeof res->message, msg ? msg : "unparseable answer");
-	if (leader)
-		str_copy(res->leader, sizeof res->leader, leader);
-	if (!code || strcmp(code, "UNKNOWN_OUTCOME") == 0) {
-		res->outcome = LEDGER_OUTCOME_UNKNOWN;
+	str_copy(res->message, sizeof res->message, r.message);
+	if (r.code == LEDGER_CODE_COUNT) {
+		/* No node answered: definite only when the request never left. */
+		str_copy(res->code, sizeof res->code, "TRANSPORT");
+		res->refused = r.refused;
+		res->timed_out = r.timed_out;
+		res->outcome = r.refused ? LEDGER_OUTCOME_DEFINITE_FAILURE : LEDGER_OUTCOME_UNKNOWN;
+		next_node(c);
 	} else {
-		res->outcome = LEDGER_OUTCOME_DEFINITE_FAILURE;
-		if (strcmp(code, "NOT_LEADER") == 0) {
-			int l = find_node(c, leader);
-			if (l >= 0 && l != node)
-				c->current = l;
-			else
-				next_node(c);
+		str_copy(res->code, sizeof res->code, ledger_code_name(r.code));
+		res->http_status = ledger_code_http_status(r.code);
+		if (r.code == LEDGER_UNKNOWN_OUTCOME || r.code == LEDGER_OK) {
+			res->outcome = LEDGER_OUTCOME_UNKNOWN;
+		} else {
+			res->outcome = LEDGER_OUTCOME_DEFINITE_FAILURE;
+			if (r.code == LEDGER_NOT_LEADER) {
+				int l = find_node(c, r.leader);
+
+				str_copy(res->leader, sizeof res->leader, r.leader);
+				if (l >= 0 && l != node)
+					c->current = l;
+				else
+					next_node(c);
+			}
 		}
 	}
-	json_decref(resp);
+	ledger_rpc_result_release(&r);
 	return -1;
 }
 
 int ledger_call(struct ledger_client *c, int node, const char *method, const json_t *req,
-		json_t **resp, long *http_status, struct dr_error *err)
+		json_t **resp, enum ledger_code *code, struct dr_error *err)
 {
+	struct ledger_rpc_result r = LEDGER_RPC_RESULT_INIT;
+
 	*resp = NULL;
+	*code = LEDGER_CODE_COUNT;
 	if (node < 0)
 		node = c->current;
 	if ((size_t)node >= c->n)
 		return dr_error_set(err, "no node %d (client has %zu)", node, c->n);
-	return http_pool_call(c->pool, (size_t)node, method, req, c->opts.admin_timeout_ms,
-			      c->opts.connect_timeout_ms, resp, http_status, err);
+	if (rpc(c, node, method, req, c->opts.admin_timeout_ms, PBJSON_EMIT_DEFAULTS, &r, err) != 0)
+		return -1;
+	if (r.code == LEDGER_CODE_COUNT) {
+		dr_error_set(err, "cannot call %s on '%s': %s%s", method,
+			     ledger_client_address(c, (size_t)node), r.timed_out ? "timed out: " : "",
+			     r.message[0] ? r.message : "no answer");
+		ledger_rpc_result_release(&r);
+		return -1;
+	}
+	*code = r.code;
+	*resp = r.code == LEDGER_OK ? json_incref(r.body) : ledger_rpc_error_json(&r);
+	ledger_rpc_result_release(&r);
+	return 0;
 }
 
 int ledger_cluster_status(struct ledger_client *c, json_t **out, struct dr_error *err)
@@ -168,17 +200,19 @@ int ledger_cluster_status(struct ledger_client *c, json_t **out, struct dr_error
 	*out = NULL;
 	for (i = 0; i < c->n; i++) {
 		int node = (int)(((size_t)c->current + i) % c->n);
+		enum ledger_code code;
 		json_t *resp = NULL;
-		long status = 0;
-		if (ledger_call(c, node, LEDGER_SVC_ADMIN "/GetClusterStatus", NULL, &resp, &status,
+
+		if (ledger_call(c, node, LEDGER_SVC_ADMIN "/GetClusterStatus", NULL, &resp, &code,
 				&last) != 0)
 			continue;
-		if (status == 200) {
+		if (code == LEDGER_OK) {
 			*out = resp;
 			return 0;
 		}
-		dr_error_set(&last, "GetClusterStatus on '%s' answered HTTP %ld", ledger_client_address(c, (size_t)node),
-			     status);
+		dr_error_set(&last, "GetClusterStatus on '%s' answered %s: %s",
+			     ledger_client_address(c, (size_t)node), ledger_code_name(code),
+			     json_string_value(json_object_get(resp, "message")) ?: "");
 		json_decref(resp);
 	}
 	return dr_error_set(err, "no node answered GetClusterStatus: %s", last.msg);
@@ -226,16 +260,19 @@ int ledger_read_each(struct ledger_client *c, ledger_entry_fn fn, void *payload,
 	for (;;) {
 		json_t *req = json_pack("{s:I, s:i}", "from_index", from, "limit", 1000);
 		json_t *resp = NULL, *page, *e;
-		long status = 0;
+		enum ledger_code code = LEDGER_CODE_COUNT;
 		size_t i;
-		int rc = ledger_call(c, leader, LEDGER_SVC_LEDGER "/Read", req, &resp, &status, err);
+		int rc = ledger_call(c, leader, LEDGER_SVC_LEDGER "/Read", req, &resp, &code, err);
+
 		json_decref(req);
-		if (rc != 0 || status != 200) {
+		if (rc != 0 || code != LEDGER_OK) {
 			const char *l = json_string_value(json_object_get(resp, "leader"));
 			int next = find_node(c, l);
+
 			if (rc == 0)
-				dr_error_set(err, "Read on '%s' answered HTTP %ld: %s", ledger_client_address(c, (size_t)leader),
-					     status, json_string_value(json_object_get(resp, "message")));
+				dr_error_set(err, "Read on '%s' answered %s: %s",
+					     ledger_client_address(c, (size_t)leader), ledger_code_name(code),
+					     json_string_value(json_object_get(resp, "message")));
 			json_decref(resp);
 			if (++tries > 20)
 				return -1;

@@ -1,8 +1,10 @@
-/* ledger client: libcurl + jansson client of ledgerd's HTTP/JSON API,
- * shared by the drill harness (workload thread, probes) and the tests.
+/* ledger client: drillrig's gRPC client of the ledger API (both dialects,
+ * JSON in and out through ledger/client/rpc.h), shared by the drill harness
+ * (workload thread, status pollers, probes, the local target's admin
+ * calls, the soak), the cluster supervisor and the tests.
  *
- * One instance keeps one CURL easy handle per node (keep-alive) and a
- * "current node".  An instance is NOT thread-safe: use one per thread.
+ * One instance keeps one gRPC channel per node and a "current node".  An
+ * instance is NOT thread-safe: use one per thread.
  *
  * ledger_append makes exactly ONE attempt against the current node and
  * classifies the outcome; the caller retries with the same (client_id,
@@ -18,14 +20,15 @@
 #include <jansson.h>
 
 #include "common/error.h"
+#include "ledger/client/wire.h"
 
 struct ledger_client;
 
 struct ledger_client_opts {
-	long timeout_ms;         /* per Append call (whole request); default 200 */
-	long connect_timeout_ms; /* TCP connect; default 100 */
+	long timeout_ms;         /* per Append call (its gRPC deadline); default 200 */
+	long connect_timeout_ms; /* unused over gRPC: the deadline covers connecting */
 	long admin_timeout_ms;   /* ledger_call / status / read; default 2000 */
-	const char *admin_token; /* sent as "Authorization: Bearer ..." (copied); NULL: none */
+	const char *admin_token; /* sent as "authorization: Bearer ..." (copied); NULL: none */
 };
 
 #define LEDGER_CLIENT_OPTS_INIT { 200, 100, 2000, NULL }
@@ -40,19 +43,21 @@ struct ledger_append_result {
 	enum ledger_outcome outcome;
 	uint64_t index;          /* OK only */
 	uint64_t term;           /* OK only */
-	char code[32];           /* error code ("NOT_LEADER", ...), "TRANSPORT" for curl
-				  * failures, "" on OK */
+	char code[32];           /* error code ("NOT_LEADER", ...), "TRANSPORT" when no
+				  * node answered, "" on OK */
 	char message[256];       /* error text, "" on OK */
 	char leader[128];        /* NOT_LEADER: leader's address, "" when unknown */
 	int node;                /* index of the node the attempt went to */
-	long http_status;        /* 0 when no HTTP answer arrived */
+	long http_status;        /* the answer's status in HTTP terms (a gRPC answer:
+				  * its wire code's, 200, 421, 503, ...); 0 when no
+				  * answer arrived */
 	int64_t latency_ns;
 	int timed_out;           /* TRANSPORT: the per-call timeout expired */
 	int refused;             /* TRANSPORT: no connection (request never sent) */
 };
 
-/* addresses: "host:port" (or "http://host:port"), copied.  Returns 0 or -1
- * with err set (no addresses, curl init failure). */
+/* addresses: the nodes' gRPC API "host:port" (an "http://" prefix is
+ * ignored), copied.  Returns 0 or -1 with err set (no addresses). */
 int ledger_client_new(struct ledger_client **out, const char *const addresses[], size_t n,
 		      const struct ledger_client_opts *opts, struct dr_error *err);
 void ledger_client_free(struct ledger_client *c);
@@ -67,12 +72,15 @@ void ledger_client_set_current(struct ledger_client *c, int node);
 int ledger_append(struct ledger_client *c, const char *client_id, uint64_t sequence,
 		  const char *payload, struct ledger_append_result *res);
 
-/* Generic call: POST /<method> with req (NULL: {}) to node (-1: current).
- * method is "service/Method", e.g. "inferadb.ledger.v1.Admin/GetClusterStatus".
- * Returns 0 when an HTTP answer with a JSON body arrived (any status; *resp
- * is a new reference, *http_status its status), -1 with err set otherwise. */
+/* Generic call of method ("service/Method", e.g.
+ * "inferadb.ledger.v1.Admin/GetClusterStatus", either dialect) with req
+ * (NULL: {}) on node (-1: current).  Returns 0 when the node answered: *code
+ * is LEDGER_OK and *resp the answer (every field, zero values included), or
+ * *code the wire code and *resp the error {"code","message"[,"leader",
+ * "leader_id"]}; -1 with err when no node answered (unreachable, timed out,
+ * req does not fit the method).  *resp is a new reference. */
 int ledger_call(struct ledger_client *c, int node, const char *method, const json_t *req,
-		json_t **resp, long *http_status, struct dr_error *err);
+		json_t **resp, enum ledger_code *code, struct dr_error *err);
 
 /* GetClusterStatus from the first node that answers 200, starting at the
  * current one (followers forward to the leader).  *out is a new reference. */
@@ -91,5 +99,13 @@ int ledger_read_all(struct ledger_client *c, json_t **entries, struct dr_error *
 typedef void (*ledger_entry_fn)(const json_t *entry, void *payload);
 int ledger_read_each(struct ledger_client *c, ledger_entry_fn fn, void *payload,
 		     struct dr_error *err);
+
+/* A debug fault or digest (inferadb.ledger.v1.Debug/<Method>) on a node's
+ * HTTP listener (its --http address, cluster.json "http_address"): POST
+ * with req (NULL: {}), timeout_ms for the whole call.  Returns 0 when an
+ * HTTP answer with a JSON body arrived (any status; *resp a new reference,
+ * *http_status its status), -1 with err otherwise. */
+int ledger_debug_call(const char *http_address, const char *method, const json_t *req,
+		      long timeout_ms, json_t **resp, long *http_status, struct dr_error *err);
 
 #endif

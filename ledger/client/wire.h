@@ -1,6 +1,6 @@
-/* The ledger's wire contract shared by ledgerd and its client: method
- * paths, error code names and the HTTP status each code travels with.
- * See docs/ledger-api.md. */
+/* The ledger's wire contract shared by ledgerd and its client: service
+ * names, limits, and the error codes with the gRPC status each travels as
+ * (and the HTTP status of the debug listener).  See docs/ledger-api.md. */
 #ifndef DR_LEDGER_CLIENT_WIRE_H
 #define DR_LEDGER_CLIENT_WIRE_H
 
@@ -13,7 +13,7 @@
 #define LEDGER_PATH_READ "/" LEDGER_SVC_LEDGER "/Read"
 #define LEDGER_PATH_STATUS "/" LEDGER_SVC_ADMIN "/GetClusterStatus"
 
-/* Largest request body the daemon accepts (413 above). */
+/* Largest request the daemon accepts (RESOURCE_EXHAUSTED above). */
 #define LEDGER_MAX_BODY (1024 * 1024)
 /* Limits on Append fields (400 above). */
 #define LEDGER_MAX_CLIENT_ID 256
@@ -31,15 +31,18 @@ enum ledger_code {
 	LEDGER_UNAVAILABLE,
 	LEDGER_UNAUTHENTICATED,
 	LEDGER_FAILED_PRECONDITION,
-	LEDGER_METHOD_NOT_ALLOWED, /* code name INVALID_ARGUMENT, status 405 */
-	LEDGER_TOO_LARGE,          /* code name INVALID_ARGUMENT, status 413 */
+	LEDGER_UNIMPLEMENTED,      /* no such method */
+	LEDGER_METHOD_NOT_ALLOWED, /* HTTP only: code name INVALID_ARGUMENT, status 405 */
+	LEDGER_TOO_LARGE,          /* RESOURCE_EXHAUSTED, HTTP 413 */
 	LEDGER_CODE_COUNT
 };
 
 /* "NOT_LEADER", ...; "OK" for LEDGER_OK. */
 const char *ledger_code_name(enum ledger_code code);
-/* The HTTP status a code is answered with (NOT_LEADER: 421). */
+/* The HTTP status a code is answered with on the debug listener (NOT_LEADER: 421). */
 int ledger_code_http_status(enum ledger_code code);
+/* The gRPC status a code travels as (NOT_LEADER: UNAVAILABLE, 14). */
+int ledger_code_grpc_status(enum ledger_code code);
 /* Parse a code name; LEDGER_CODE_COUNT when unknown. */
 enum ledger_code ledger_code_parse(const char *name);
 

@@ -47,7 +47,8 @@ int cluster_net_pick(int *a, int *b, int nnodes, struct dr_error *err)
 		int ta = 1 + (int)(r % 250), tb = 1 + (int)((r >> 16) % 250), ok = 1;
 
 		for (int n = 1; n <= nnodes && ok; n++)
-			ok = port_free(ta, tb, n, CLUSTER_HTTP_PORT) &&
+			ok = port_free(ta, tb, n, CLUSTER_GRPC_PORT) &&
+			     port_free(ta, tb, n, CLUSTER_HTTP_PORT) &&
 			     port_free(ta, tb, n, CLUSTER_RAFT_PORT);
 		if (ok) {
 			*a = ta;

@@ -53,6 +53,8 @@ void cluster_state_from_spec(struct cluster_state *out, const char *dir,
 			snprintf(n->zone, sizeof(n->zone), "%s-%c", rs->name,
 				 'a' + k % reg->zones);
 			snprintf(n->address, sizeof(n->address), "127.%d.%d.%d:%d",
+				 net_a, net_b, id, CLUSTER_GRPC_PORT);
+			snprintf(n->http_address, sizeof(n->http_address), "127.%d.%d.%d:%d",
 				 net_a, net_b, id, CLUSTER_HTTP_PORT);
 			snprintf(n->raft_address, sizeof(n->raft_address), "127.%d.%d.%d:%d",
 				 net_a, net_b, id, CLUSTER_RAFT_PORT);
@@ -122,6 +124,7 @@ static json_t *node_json(const struct cluster_state *st, const struct cluster_no
 	if (full)
 		json_object_set_new(o, "pid", json_integer(n->pid));
 	json_object_set_new(o, "address", json_string(n->address));
+	json_object_set_new(o, "http_address", json_string(n->http_address));
 	json_object_set_new(o, "raft_address", json_string(n->raft_address));
 	if (!full)
 		return o;
@@ -225,6 +228,7 @@ static int parse_node(struct cluster_node *n, json_t *o, int index,
 	    get_str(role, sizeof(role), o, "region_role", where, err) ||
 	    get_str(n->zone, sizeof(n->zone), o, "zone", where, err) ||
 	    get_str(n->address, sizeof(n->address), o, "address", where, err) ||
+	    get_str(n->http_address, sizeof(n->http_address), o, "http_address", where, err) ||
 	    get_str(n->raft_address, sizeof(n->raft_address), o, "raft_address", where, err) ||
 	    get_str(data, sizeof(data), o, "data", where, err) ||
 	    get_int(&pid, o, "pid", 0, 1 << 30, where, err))

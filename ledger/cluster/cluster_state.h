@@ -14,7 +14,8 @@
 
 #include "ledger/cluster/cluster.h"
 
-#define CLUSTER_HTTP_PORT 50051
+#define CLUSTER_GRPC_PORT 50051  /* the ledger API, as the runbook's grpcurl calls it */
+#define CLUSTER_HTTP_PORT 9090   /* /metrics, /healthz, the debug faults */
 #define CLUSTER_RAFT_PORT 7001
 
 struct cluster_node {
@@ -22,7 +23,8 @@ struct cluster_node {
 	char region[CLUSTER_NAME_MAX + 1];
 	enum cluster_role role;
 	char zone[CLUSTER_NAME_MAX + 4];
-	char address[64];         /* HTTP, "127.A.B.N:50051" */
+	char address[64];         /* the gRPC API, "127.A.B.N:50051" */
+	char http_address[64];    /* metrics and debug, "127.A.B.N:9090" */
 	char raft_address[64];
 	char *data;               /* DIR/n<id> */
 	char *log;                /* DIR/n<id>.log */
@@ -99,12 +101,11 @@ struct cluster_region *cluster_state_region(struct cluster_state *st,
 int cluster_net_pick(int *a, int *b, int nnodes, struct dr_error *err);
 uint64_t cluster_random_u64(void);
 
-/* POST a JSON body to http://address/path and parse the JSON answer.
- * Non-2xx answers fail with "<code>: <message>" from the error body;
- * *status_out (may be NULL) gets the HTTP status (0 when unreachable). */
-int cluster_http_call(json_t **out, long *status_out, const char *address,
-		      const char *path, json_t *body, int64_t timeout_ns,
-		      struct dr_error *err);
+/* One ledger API call (gRPC; method "inferadb.ledger.v1.Admin/AddMember")
+ * with body (NULL: {}) to the node at address.  0 with *out the answer;
+ * an error answer fails with "<code>: <message>", no answer with why. */
+int cluster_api_call(json_t **out, const char *address, const char *method, json_t *body,
+		     int64_t timeout_ns, struct dr_error *err);
 
 /* A process that exists and is not a zombie; a zombie child is reaped. */
 int cluster_pid_running(pid_t pid);

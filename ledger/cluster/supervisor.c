@@ -146,6 +146,7 @@ int sv_node_start(struct supervisor *sv, struct cluster_node *n, struct dr_error
 	argv[argc++] = "--id"; argv[argc++] = id;
 	argv[argc++] = "--data"; argv[argc++] = n->data;
 	argv[argc++] = "--listen"; argv[argc++] = n->address;
+	argv[argc++] = "--http"; argv[argc++] = n->http_address;
 	argv[argc++] = "--raft"; argv[argc++] = n->raft_address;
 	argv[argc++] = "--region"; argv[argc++] = n->region;
 	argv[argc++] = "--role"; argv[argc++] = cluster_role_name(n->role);

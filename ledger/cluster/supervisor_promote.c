@@ -250,7 +250,7 @@ static int find_leader(char *buf, size_t len, struct supervisor *sv, struct dr_e
 
 		if (!n->pid || n->paused)
 			continue;
-		if (cluster_http_call(&status, NULL, n->address,
+		if (cluster_api_call(&status, n->address,
 				      "inferadb.ledger.v1.Admin/GetClusterStatus", NULL,
 				      2 * NS_PER_SEC, &e) == 0) {
 			leader = json_object_get(status, "leader");
@@ -268,8 +268,9 @@ static int find_leader(char *buf, size_t len, struct supervisor *sv, struct dr_e
 static int add_member(struct supervisor *sv, struct cluster_node *n, struct dr_error *err)
 {
 	int64_t deadline = clock_mono_ns() + ADD_MEMBER_TIMEOUT_NS;
-	json_t *body = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s}", "id", n->id,
-				 "address", n->address, "raft_address", n->raft_address,
+	json_t *body = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:s}", "id", n->id,
+				 "address", n->address, "http_address", n->http_address,
+				 "raft_address", n->raft_address,
 				 "region", n->region, "region_role", cluster_role_name(n->role),
 				 "zone", n->zone);
 	int rc = -1;
@@ -285,7 +286,7 @@ static int add_member(struct supervisor *sv, struct cluster_node *n, struct dr_e
 			break;
 		}
 		if (find_leader(leader, sizeof(leader), sv, err) == 0 &&
-		    cluster_http_call(&answer, NULL, leader, "inferadb.ledger.v1.Admin/AddMember",
+		    cluster_api_call(&answer, leader, "inferadb.ledger.v1.Admin/AddMember",
 				      body, 30 * NS_PER_SEC, err) == 0)
 			rc = 0;
 		json_decref(answer);

@@ -81,9 +81,10 @@ json_t *sv_cmd_restore(struct supervisor *sv, json_t *req)
 	}
 	nodes = json_array();
 	for (int i = 0; i < rst.nnodes; i++)
-		json_array_append_new(nodes, json_pack("{s:i,s:s,s:s,s:s}", "id",
+		json_array_append_new(nodes, json_pack("{s:i,s:s,s:s,s:s,s:s}", "id",
 						       rst.nodes[i].id, "address",
-						       rst.nodes[i].address, "raft_address",
+						       rst.nodes[i].address, "http_address",
+						       rst.nodes[i].http_address, "raft_address",
 						       rst.nodes[i].raft_address, "region",
 						       rst.nodes[i].region));
 	answer = json_pack("{s:b,s:s,s:s,s:s,s:o}", "ok", 1, "cluster", dir, "cluster_id",

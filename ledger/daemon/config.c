@@ -120,7 +120,7 @@ char *ledgerd_peers_dump(const struct ledgerd_peers *p)
 
 void ledgerd_usage(void)
 {
-	fputs("usage: ledgerd --id N --data DIR --listen ADDR:PORT --raft ADDR:PORT\n"
+	fputs("usage: ledgerd --id N --data DIR --listen ADDR:PORT --raft ADDR:PORT [--http ADDR:PORT]\n"
 	      "               --region NAME --role primary|dr|witness --zone Z --peers FILE\n"
 	      "               [--election-timeout MS] [--heartbeat MS] [--enable-debug]\n"
 	      "               [--snapshot-threshold N] [--seed-snapshot FILE]\n"
@@ -134,7 +134,7 @@ void ledgerd_usage(void)
 enum {
 	OPT_ID = 1, OPT_DATA, OPT_LISTEN, OPT_RAFT, OPT_REGION, OPT_ROLE, OPT_ZONE, OPT_PEERS,
 	OPT_ELECTION, OPT_HEARTBEAT, OPT_DEBUG, OPT_SNAP, OPT_SEED, OPT_SUPERVISOR, OPT_TOKEN,
-	OPT_JOIN, OPT_HELP,
+	OPT_JOIN, OPT_HTTP, OPT_HELP,
 };
 
 int ledgerd_config_parse(struct ledgerd_config *out, int argc, char **argv,
@@ -144,6 +144,7 @@ int ledgerd_config_parse(struct ledgerd_config *out, int argc, char **argv,
 		{ "id", required_argument, NULL, OPT_ID },
 		{ "data", required_argument, NULL, OPT_DATA },
 		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "http", required_argument, NULL, OPT_HTTP },
 		{ "raft", required_argument, NULL, OPT_RAFT },
 		{ "region", required_argument, NULL, OPT_REGION },
 		{ "role", required_argument, NULL, OPT_ROLE },
@@ -181,6 +182,7 @@ int ledgerd_config_parse(struct ledgerd_config *out, int argc, char **argv,
 			break;
 		case OPT_DATA: out->data = optarg; break;
 		case OPT_LISTEN: out->listen = optarg; break;
+		case OPT_HTTP: out->http = optarg; break;
 		case OPT_RAFT: out->raft = optarg; break;
 		case OPT_REGION: out->region = optarg; break;
 		case OPT_ROLE: out->role = optarg; break;
@@ -218,8 +220,9 @@ int ledgerd_config_parse(struct ledgerd_config *out, int argc, char **argv,
 	if (!out->id || !out->data || !out->listen || !out->raft || !out->region ||
 	    !out->role || !out->zone || !out->peers)
 		return dr_error_set(err, "--id, --data, --listen, --raft, --region, --role, --zone and --peers are required");
-	if (!ledgerd_addr_valid(out->listen) || !ledgerd_addr_valid(out->raft))
-		return dr_error_set(err, "--listen and --raft must be ADDR:PORT");
+	if (!ledgerd_addr_valid(out->listen) || !ledgerd_addr_valid(out->raft) ||
+	    (out->http && !ledgerd_addr_valid(out->http)))
+		return dr_error_set(err, "--listen, --raft and --http must be ADDR:PORT");
 	if (!valid_role(out->role))
 		return dr_error_set(err, "--role must be primary, dr or witness, got '%s'", out->role);
 	if (out->heartbeat_ms >= out->election_ms)

@@ -33,7 +33,8 @@ char *ledgerd_peers_dump(const struct ledgerd_peers *p);
 struct ledgerd_config {
 	uint64_t id;
 	const char *data;
-	const char *listen;
+	const char *listen;      /* the gRPC API */
+	const char *http;        /* /metrics, the debug faults, /healthz; NULL: none */
 	const char *raft;
 	const char *region;
 	const char *role;        /* primary | dr | witness */

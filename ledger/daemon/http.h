@@ -1,6 +1,7 @@
-/* ledgerd's HTTP/JSON server (libmicrohttpd, one thread per connection):
- * routing, body limits, auth, JSON parsing, then a call on the loop; also
- * relays to the leader and to the supervisor socket. */
+/* ledgerd's HTTP listener (libmicrohttpd, one thread per connection) on
+ * --http: GET /metrics, GET /healthz, and the debug faults (POST
+ * /inferadb.ledger.v1.Debug/<Method> with a JSON body, only with
+ * --enable-debug).  The ledger API itself is gRPC (grpc_server.h). */
 #ifndef DR_LEDGER_DAEMON_HTTP_H
 #define DR_LEDGER_DAEMON_HTTP_H
 
@@ -12,9 +13,5 @@ struct ledgerd_node;
 /* The node's front end (struct ledgerd_frontend): start serving; stop
  * accepting and join connection threads (every call is answered). */
 extern const struct ledgerd_frontend ledgerd_http_frontend;
-
-/* The route table (ledgerd_svc_*.c). */
-struct ledgerd_route;
-const struct ledgerd_route *ledgerd_route_find(const char *path);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ledger/daemon/config.h"
+#include "ledger/daemon/grpc_server.h"
 #include "ledger/daemon/http.h"
 #include "ledger/daemon/node.h"
 #include "ledger/daemon/offline.h"
@@ -13,6 +14,8 @@ int main(int argc, char **argv)
 {
 	struct ledgerd_config cfg;
 	struct dr_error err = DR_ERROR_INIT;
+	const struct ledgerd_frontend *fes[3];
+	size_t nfes = 0;
 	int rc;
 
 	if (argc > 1 && strcmp(argv[1], "info") == 0)
@@ -27,5 +30,11 @@ int main(int argc, char **argv)
 		ledgerd_usage();
 		return 2;
 	}
-	return ledgerd_node_run(&cfg, &ledgerd_http_frontend);
+	/* The API over gRPC; /metrics, the debug faults and /healthz over HTTP
+	 * when --http is given. */
+	fes[nfes++] = &ledgerd_grpc_frontend;
+	if (cfg.http)
+		fes[nfes++] = &ledgerd_http_frontend;
+	fes[nfes] = NULL;
+	return ledgerd_node_run(&cfg, fes);
 }

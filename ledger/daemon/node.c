@@ -195,8 +195,11 @@ void ledgerd_call_not_leader(struct ledgerd_node *n, struct ledgerd_call *c)
 	c->resp = json_pack("{s:s, s:s, s:o}", "code", "NOT_LEADER", "message",
 			    lid ? "this node is not the leader" : "this node is not the leader and knows no leader",
 			    "leader", http ? json_string(http) : json_null());
-	if (lid)
+	if (lid) {
 		json_object_set_new(c->resp, "leader_id", json_integer((json_int_t)lid));
+		json_object_set_new(c->resp, "leader_term",
+				    json_integer((json_int_t)n->raft.current_term));
+	}
 	c->action = CALL_ANSWER;
 	call_answer(n, c);
 }
@@ -861,11 +864,12 @@ static int load_token(struct ledgerd_node *n, struct dr_error *err)
 	return 0;
 }
 
-int ledgerd_node_run(const struct ledgerd_config *cfg, const struct ledgerd_frontend *fe)
+int ledgerd_node_run(const struct ledgerd_config *cfg, const struct ledgerd_frontend *const *fes)
 {
 	struct ledgerd_node *n = xcalloc(1, sizeof *n);
 	struct dr_error err = DR_ERROR_INIT;
 	int rc = 1, loop_ok = 0;
+	size_t nfes = 0;
 
 	n->cfg = *cfg;
 	ledgerd_log_set_id(cfg->id);
@@ -891,14 +895,19 @@ int ledgerd_node_run(const struct ledgerd_config *cfg, const struct ledgerd_fron
 	uv_signal_init(&n->loop, &n->sigint);
 	n->sigint.data = n;
 	uv_signal_start(&n->sigint, on_signal, SIGINT);
-	if (fe->start(n, &err) != 0) {
+	while (fes[nfes] && fes[nfes]->start(n, &err) == 0)
+		nfes++;
+	if (fes[nfes]) {
 		ledgerd_log("error: %s", err.msg);
 		on_signal(&n->sigterm, SIGTERM);
 		uv_run(&n->loop, UV_RUN_DEFAULT);
+		while (nfes > 0)
+			fes[--nfes]->stop(n);
 		goto out;
 	}
 	uv_run(&n->loop, UV_RUN_DEFAULT);
-	fe->stop(n);
+	while (nfes > 0)
+		fes[--nfes]->stop(n);
 	ledgerd_log("stopped cleanly");
 	rc = 0;
 out:

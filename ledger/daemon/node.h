@@ -134,9 +134,10 @@ struct ledgerd_frontend {
 	void (*stop)(struct ledgerd_node *n);
 };
 
-/* Set up everything (data dir, seed, bootstrap, raft, then fe) and run the
- * loop until SIGTERM/SIGINT.  Returns the process exit code. */
-int ledgerd_node_run(const struct ledgerd_config *cfg, const struct ledgerd_frontend *fe);
+/* Set up everything (data dir, seed, bootstrap, raft, then each front end
+ * of the NULL-terminated fes) and run the loop until SIGTERM/SIGINT; the
+ * front ends stop in reverse order.  Returns the process exit code. */
+int ledgerd_node_run(const struct ledgerd_config *cfg, const struct ledgerd_frontend *const *fes);
 
 /* Hand a call to the loop and wait for its answer (HTTP threads). */
 void ledgerd_node_submit(struct ledgerd_node *n, struct ledgerd_call *c);

@@ -1,7 +1,8 @@
-/* The route table: every method ledgerd serves. */
+/* The route table (ledger/daemon/routes.h). */
+#include "ledger/daemon/routes.h"
+
 #include <string.h>
 
-#include "ledger/daemon/http.h"
 #include "ledger/daemon/node.h"
 #include "ledger/daemon/svc.h"
 

@@ -79,6 +79,9 @@ json_t *ledgerd_cluster_status(struct ledgerd_node *n)
 			unreachable++;
 		json_object_set_new(m, "id", json_integer((json_int_t)s->id));
 		json_object_set_new(m, "address", str_or_null(ledgerd_member_str(n, s->id, "address")));
+		if (ledgerd_member_str(n, s->id, "http_address"))
+			json_object_set_new(m, "http_address",
+					    json_string(ledgerd_member_str(n, s->id, "http_address")));
 		json_object_set_new(m, "raft_address", json_string(s->address));
 		json_object_set_new(m, "region", str_or_null(ledgerd_member_str(n, s->id, "region")));
 		json_object_set_new(m, "region_role",

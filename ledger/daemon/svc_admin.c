@@ -317,6 +317,8 @@ void ledgerd_run_add_member(struct ledgerd_node *n, struct ledgerd_call *c)
 			 json_object_get(c->req, "raft_address"), "region",
 			 json_object_get(c->req, "region"), "region_role",
 			 json_object_get(c->req, "region_role"), "zone", json_object_get(c->req, "zone"));
+	if (json_is_string(json_object_get(c->req, "http_address")))
+		json_object_set(meta, "http_address", json_object_get(c->req, "http_address"));
 	cmd = ledger_cmd_member(meta);
 	json_decref(meta);
 	rv = ledgerd_frame_encode(&buf.base, &buf.len, cmd, strlen(cmd));

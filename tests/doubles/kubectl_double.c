@@ -171,13 +171,17 @@ static int node_call(json_t *node, const char *method, json_t *req, json_t **out
 	struct ledger_client *c = NULL;
 	struct dr_error err = DR_ERROR_INIT;
 	const char *addrs[1] = { json_string_value(json_object_get(node, "address")) };
+	enum ledger_code code = LEDGER_CODE_COUNT;
 	int rc;
 
 	o.timeout_ms = timeout_ms;
 	o.admin_timeout_ms = timeout_ms;
 	if (ledger_client_new(&c, addrs, 1, &o, &err) != 0)
 		return -1;
-	rc = ledger_call(c, 0, method, req, out, http, &err);
+	/* The double speaks HTTP statuses inside (grpcurl's exit codes come
+	 * from them): a gRPC answer's wire code maps to its HTTP status. */
+	rc = ledger_call(c, 0, method, req, out, &code, &err);
+	*http = rc == 0 ? ledger_code_http_status(code) : 0;
 	ledger_client_free(c);
 	if (rc != 0)
 		fprintf(stderr, "%s\n", err.msg);

@@ -1,14 +1,19 @@
-/* Fuzz ledgerd's request decoding as its HTTP handler does it
- * (ledger/daemon/http.c on_request): the first line is the URL path, the
- * rest the body; route lookup, strict JSON parse (duplicates rejected),
- * "must be an object", then the route's validator from
- * ledger/daemon/svc_validate.c.  The peers-file parser, which reads the
- * other input ledgerd takes from outside, gets the body too. */
+/* Fuzz ledgerd's request decoding as its front ends do it: the first line
+ * is the method path, the rest the body.  As the gRPC front end
+ * (ledger/daemon/grpc_server.c serve): route and method lookup, the body
+ * decoded as the method's protobuf message into JSON (pbjson), then the
+ * route's validator from ledger/daemon/svc_validate.c.  As the HTTP debug
+ * listener (ledger/daemon/http.c): strict JSON parse (duplicates
+ * rejected), "must be an object", the validator.  The peers-file parser,
+ * which reads the other input ledgerd takes from outside, gets the body
+ * too. */
 #include <stdio.h>
 
+#include "ledger/client/methods.h"
+#include "ledger/client/pbjson.h"
 #include "ledger/daemon/config.h"
-#include "ledger/daemon/http.h"
 #include "ledger/daemon/node.h"
+#include "ledger/daemon/routes.h"
 #include "ledger/daemon/svc.h"
 #include "tests/fuzz/fuzz_util.h"
 
@@ -23,6 +28,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *req = NULL;
 
 	route = ledgerd_route_find(url);
+	if (route && ledger_method_find(url)) {
+		const struct ledger_method *m = ledger_method_find(url);
+
+		if (pbjson_unpack(&req, m->method->input, body, body_len, 0, &err) == 0 &&
+		    route->validate && route->validate(req, &err) != 0 && err.msg[0] == '\0') {
+			fprintf(stderr, "validator of '%s' failed without a message\n", url);
+			abort();
+		}
+		json_decref(req);
+		req = NULL;
+	}
 	if (route && route->validate) {
 		req = body_len ? json_loadb((const char *)body, body_len, JSON_REJECT_DUPLICATES, NULL)
 			       : json_object();

@@ -177,12 +177,12 @@ static void test_restored_cluster_holds_every_acknowledged_entry(void **state)
 		struct ledger_client *c = NULL;
 		const char *addr = json_string_value(json_object_get(e, "address"));
 		json_t *resp = NULL;
-		long http = 0;
+		enum ledger_code code;
 
 		opts.timeout_ms = 300;
 		opts.admin_timeout_ms = 300;
 		assert_int_equal(ledger_client_new(&c, &addr, 1, &opts, &err), 0);
-		if (ledger_call(c, 0, "grpc.health.v1.Health/Check", NULL, &resp, &http, &err) == 0)
+		if (ledger_call(c, 0, "grpc.health.v1.Health/Check", NULL, &resp, &code, &err) == 0)
 			fail_msg("restored node %s still answers after cluster down", addr);
 		ledger_client_free(c);
 	}

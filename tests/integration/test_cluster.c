@@ -20,6 +20,7 @@
 #include "common/fsutil.h"
 #include "common/proc.h"
 #include "common/strbuf.h"
+#include "ledger/client/client.h"
 #include "ledger/cluster/cluster.h"
 #include "ledger/cluster/cluster_state.h"
 
@@ -166,6 +167,15 @@ static const char *leader_address(json_t *s)
 	return json_string_value(json_object_get(json_object_get(s, "leader"), "address"));
 }
 
+/* The leader's debug listener (Digest is a debug call, over HTTP). */
+static const char *leader_http_address(json_t *s)
+{
+	json_int_t id = json_integer_value(json_object_get(json_object_get(s, "leader"), "id"));
+
+	return json_string_value(json_object_get(
+		ledger_member_by_id(json_object_get(s, "members"), id), "http_address"));
+}
+
 static const char *leader_region(json_t *s)
 {
 	return json_string_value(json_object_get(json_object_get(s, "leader"), "region"));
@@ -187,8 +197,8 @@ static long long append(const char *dir, const char *client, int seq)
 		long long index = -1;
 
 		if (leader_address(s) &&
-		    cluster_http_call(&answer, NULL, leader_address(s),
-				      "inferadb.ledger.v1.Ledger/Append", body, CALL_NS, &err) == 0)
+		    cluster_api_call(&answer, leader_address(s), "inferadb.ledger.v1.Ledger/Append",
+				     body, CALL_NS, &err) == 0)
 			index = json_integer_value(json_object_get(answer, "index"));
 		json_decref(answer);
 		json_decref(body);
@@ -262,15 +272,16 @@ static json_t *member(json_t *s, int id)
 	return NULL;
 }
 
-static char *digest_of(const char *address)
+static char *digest_of(const char *http_address)
 {
 	struct dr_error err = DR_ERROR_INIT;
 	json_t *answer = NULL;
+	long http = 0;
 	char *d;
 
-	if (cluster_http_call(&answer, NULL, address, "inferadb.ledger.v1.Debug/Digest", NULL,
-			      CALL_NS, &err) != 0)
-		fail_msg("Digest on %s: %s", address, err.msg);
+	if (ledger_debug_call(http_address, "inferadb.ledger.v1.Debug/Digest", NULL, CALL_NS / NS_PER_MS,
+			      &answer, &http, &err) != 0 || http != 200)
+		fail_msg("Digest on %s: %s (HTTP %ld)", http_address, err.msg, http);
 	/* the ledger's state, not the raft log position (which differs) */
 	d = xasprintf("%s/%lld", json_string_value(json_object_get(answer, "digest")),
 		      (long long)json_integer_value(json_object_get(answer, "last_index")));
@@ -401,12 +412,12 @@ static void test_snapshot_restore_gives_same_digest(void **state)
 	for (int i = 1; i <= 25; i++)
 		append(f->dir, "t-restore", i);
 	s = await_replicated(f->dir, 5, NULL);
-	if (cluster_http_call(&snap, NULL, leader_address(s), "inferadb.ledger.v1.Admin/CreateSnapshot",
-			      NULL, 10 * NS_PER_SEC, &err) != 0)
+	if (cluster_api_call(&snap, leader_address(s), "inferadb.ledger.v1.Admin/CreateSnapshot",
+			     NULL, 10 * NS_PER_SEC, &err) != 0)
 		fail_msg("CreateSnapshot: %s", err.msg);
 	path = json_string_value(json_object_get(snap, "path"));
 	assert_non_null(path);
-	want = digest_of(leader_address(s));
+	want = digest_of(leader_http_address(s));
 	if (cluster_restore(&answer, f->dir, path, &err) != 0) {
 		rdir = xasprintf("%s/restored", f->dir);
 		dump_logs(rdir);
@@ -421,7 +432,7 @@ static void test_snapshot_restore_gives_same_digest(void **state)
 	restored = await_leader_in(rdir, NULL);
 	raddr = leader_address(restored);
 	assert_string_not_equal(raddr, leader_address(s));
-	got = digest_of(raddr);
+	got = digest_of(leader_http_address(restored));
 	assert_string_equal(got, want);
 	free(got);
 	free(want);

@@ -90,7 +90,8 @@ int testnet_start(struct testnet *t, int n, const char *const *roles)
 		for (i = 0; i < n && ok; i++) {
 			char ip[48];
 			snprintf(ip, sizeof ip, "%s.%d", t->net, i + 1);
-			ok = net_port_free(ip, 50051) && net_port_free(ip, 7001);
+			ok = net_port_free(ip, 50051) && net_port_free(ip, 7001) &&
+			     net_port_free(ip, 9090);
 		}
 		if (ok)
 			break;
@@ -101,8 +102,9 @@ int testnet_start(struct testnet *t, int n, const char *const *roles)
 		str_copy(t->role[i], sizeof t->role[i], role);
 		snprintf(t->addr[i], sizeof t->addr[i], "%s.%d:50051", t->net, i + 1);
 		snprintf(t->raft[i], sizeof t->raft[i], "%s.%d:7001", t->net, i + 1);
-		strbuf_addf(&sb, "%s{\"id\":%d,\"address\":\"%s\",\"raft_address\":\"%s\",\"region\":\"%s\",\"region_role\":\"%s\",\"zone\":\"%s-%c\"}",
-			    i ? "," : "", i + 1, t->addr[i], t->raft[i], role, role, role, 'a' + i);
+		snprintf(t->http[i], sizeof t->http[i], "%s.%d:9090", t->net, i + 1);
+		strbuf_addf(&sb, "%s{\"id\":%d,\"address\":\"%s\",\"http_address\":\"%s\",\"raft_address\":\"%s\",\"region\":\"%s\",\"region_role\":\"%s\",\"zone\":\"%s-%c\"}",
+			    i ? "," : "", i + 1, t->addr[i], t->http[i], t->raft[i], role, role, role, 'a' + i);
 	}
 	strbuf_adds(&sb, "]}");
 	peers = xasprintf("%s/peers.json", t->dir);
@@ -133,6 +135,7 @@ int testnet_start_node(struct testnet *t, int i)
 	argv[a++] = "--id"; argv[a++] = id;
 	argv[a++] = "--data"; argv[a++] = data;
 	argv[a++] = "--listen"; argv[a++] = t->addr[i];
+	argv[a++] = "--http"; argv[a++] = t->http[i];
 	argv[a++] = "--raft"; argv[a++] = t->raft[i];
 	argv[a++] = "--region"; argv[a++] = t->role[i];
 	argv[a++] = "--role"; argv[a++] = t->role[i];
@@ -199,14 +202,22 @@ struct ledger_client *testnet_client(struct testnet *t, long timeout_ms)
 
 long testnet_post(struct testnet *t, int i, const char *method, const char *body, json_t **resp)
 {
-	struct ledger_client *c = testnet_client(t, 2000);
+	struct ledger_client *c;
 	struct dr_error err = DR_ERROR_INIT;
 	json_t *req = body ? json_loads(body, 0, NULL) : NULL;
+	enum ledger_code code = LEDGER_CODE_COUNT;
 	long status = 0;
 
 	*resp = NULL;
-	if (ledger_call(c, i, method, req, resp, &status, &err) != 0)
-		status = 0;
+	if (strstr(method, ".Debug/")) {
+		if (ledger_debug_call(t->http[i], method, req, 2000, resp, &status, &err) != 0)
+			status = 0;
+		json_decref(req);
+		return status;
+	}
+	c = testnet_client(t, 2000);
+	if (ledger_call(c, i, method, req, resp, &code, &err) == 0)
+		status = ledger_code_http_status(code);
 	json_decref(req);
 	ledger_client_free(c);
 	return status;

@@ -18,7 +18,8 @@ struct testnet {
 	int n;
 	char dir[128];
 	char net[16];                 /* "127.A.B" */
-	char addr[TESTNET_MAX][64];   /* HTTP host:port */
+	char addr[TESTNET_MAX][64];   /* gRPC API host:port (:50051) */
+	char http[TESTNET_MAX][64];   /* metrics and debug host:port (:9090) */
 	char raft[TESTNET_MAX][64];
 	char role[TESTNET_MAX][16];   /* primary | dr | witness (region = role) */
 	pid_t pid[TESTNET_MAX];
@@ -43,7 +44,9 @@ struct ledger_client *testnet_client(struct testnet *t, long timeout_ms);
 /* Poll until every running node except `exclude` (-1: none) agrees on one
  * leader other than `exclude`; its index, or -1 after timeout_ms. */
 int testnet_wait_leader(struct testnet *t, int timeout_ms, int exclude);
-/* POST to node i; returns HTTP status (0 on transport failure), *resp new ref. */
+/* Call method on node i (a Debug method on its HTTP listener, anything else
+ * over gRPC); returns the answer's status in HTTP terms (a gRPC answer: its
+ * wire code's, 200, 421, ...; 0 when no answer arrived), *resp new ref. */
 long testnet_post(struct testnet *t, int i, const char *method, const char *body, json_t **resp);
 /* Count lines in node i's log containing text. */
 int testnet_log_count(struct testnet *t, int i, const char *text);

@@ -44,20 +44,37 @@ int local_node_call(json_t **out, const char *address, const char *method, json_
 	struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
 	struct ledger_client *c = NULL;
 	const char *addrs[1] = { address };
-	long http = 0;
+	enum ledger_code code = LEDGER_CODE_COUNT;
 	int rc;
 
 	opts.timeout_ms = (long)(timeout_ns / NS_PER_MS);
 	opts.admin_timeout_ms = opts.timeout_ms;
 	if (ledger_client_new(&c, addrs, 1, &opts, err) != 0)
 		return -1;
-	rc = ledger_call(c, 0, method, req, out, &http, err);
+	rc = ledger_call(c, 0, method, req, out, &code, err);
 	ledger_client_free(c);
+	if (rc == 0 && code != LEDGER_OK) {
+		const char *msg = json_string_value(json_object_get(*out, "message"));
+
+		dr_error_set(err, "%s answered %s: %s", address, ledger_code_name(code),
+			     msg ? msg : "(no message)");
+		return -1;
+	}
+	return rc;
+}
+
+int local_debug_call(json_t **out, const char *http_address, const char *method, json_t *req,
+		     int64_t timeout_ns, struct dr_error *err)
+{
+	long http = 0;
+	int rc = ledger_debug_call(http_address, method, req, (long)(timeout_ns / NS_PER_MS), out,
+				   &http, err);
+
 	if (rc == 0 && (http < 200 || http >= 300)) {
 		const char *code = json_string_value(json_object_get(*out, "code"));
 		const char *msg = json_string_value(json_object_get(*out, "message"));
 
-		dr_error_set(err, "%s answered HTTP %ld %s: %s", address, http, code ? code : "",
+		dr_error_set(err, "%s answered HTTP %ld %s: %s", http_address, http, code ? code : "",
 			     msg ? msg : "(no message)");
 		return -1;
 	}
@@ -159,8 +176,8 @@ static int local_member_status(struct target *t, size_t i, json_t **out, int64_t
 {
 	struct local_target *lt = t->impl;
 	struct ledger_client *c = NULL;
+	enum ledger_code code = LEDGER_CODE_COUNT;
 	json_t *req;
-	long http = 0;
 	int rc = 0;
 
 	*out = NULL;
@@ -186,12 +203,12 @@ static int local_member_status(struct target *t, size_t i, json_t **out, int64_t
 		return -1;
 	/* Only this member's poller uses c (struct target's contract). */
 	req = json_object();
-	rc = ledger_call(c, 0, "inferadb.ledger.v1.Admin/GetClusterStatus", req, out, &http, err);
+	rc = ledger_call(c, 0, "inferadb.ledger.v1.Admin/GetClusterStatus", req, out, &code, err);
 	json_decref(req);
-	if (rc == 0 && http != 200) {
+	if (rc == 0 && code != LEDGER_OK) {
 		json_decref(*out);
 		*out = NULL;
-		return dr_error_set(err, "%s answered HTTP %ld", lt->member_addrs[i], http);
+		return dr_error_set(err, "%s answered %s", lt->member_addrs[i], ledger_code_name(code));
 	}
 	return rc;
 }

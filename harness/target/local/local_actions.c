@@ -155,15 +155,15 @@ static void do_partition(struct target *t, json_t *args, const struct action_ctx
 	json_array_foreach(members, i, m) {
 		struct dr_error err = DR_ERROR_INIT;
 		int64_t id = json_integer_value(json_object_get(m, "id"));
-		const char *addr = json_string_value(json_object_get(m, "address"));
+		const char *addr = json_string_value(json_object_get(m, "http_address"));
 		int in_a = 0;
 		json_t *req, *answer = NULL;
 
 		for (size_t k = 0; k < n; k++)
 			in_a |= ids[k] == id;
 		req = json_pack("{s:O}", "peers", in_a ? side_b : side_a);
-		if (!addr || local_node_call(&answer, addr, "inferadb.ledger.v1.Debug/Partition", req,
-				       LOCAL_ADMIN_TIMEOUT_NS, &err) != 0) {
+		if (!addr || local_debug_call(&answer, addr, "inferadb.ledger.v1.Debug/Partition", req,
+					      LOCAL_ADMIN_TIMEOUT_NS, &err) != 0) {
 			const char *state = json_string_value(json_object_get(m, "state"));
 
 			/* A node that is down cannot be told; it is cut off anyway, and
@@ -206,11 +206,11 @@ static void do_heal(struct target *t, json_t *args, const struct action_ctx *ctx
 	}
 	nodes = json_object_get(info, "nodes");
 	json_array_foreach(nodes, i, node) {
-		const char *addr = json_string_value(json_object_get(node, "address"));
+		const char *addr = json_string_value(json_object_get(node, "http_address"));
 		json_t *req = json_object(), *answer = NULL;
 
-		if (addr && local_node_call(&answer, addr, "inferadb.ledger.v1.Debug/Heal", req,
-				      LOCAL_ADMIN_TIMEOUT_NS, &err) == 0)
+		if (addr && local_debug_call(&answer, addr, "inferadb.ledger.v1.Debug/Heal", req,
+					     LOCAL_ADMIN_TIMEOUT_NS, &err) == 0)
 			healed++;
 		json_decref(req);
 		json_decref(answer);

@@ -1,0 +1,200 @@
+/* One API call through the loop (ledger/daemon/dispatch.h). */
+#include "ledger/daemon/dispatch.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/strbuf.h"
+#include "ledger/client/rpc.h"
+#include "ledger/client/supervisor_socket.h"
+#include "ledger/daemon/log.h"
+
+/* Short: a paused leader must not make followers' status calls hang past
+ * the caller's own timeout; on failure the node answers its own view. */
+#define FORWARD_TIMEOUT_NS (1 * NS_PER_SEC)
+#define SUPERVISOR_TIMEOUT_NS (20 * NS_PER_SEC)
+
+void ledgerd_answer_error(struct ledgerd_answer *out, enum ledger_code code, const char *message)
+{
+	out->code = code;
+	out->http_status = ledger_code_http_status(code);
+	out->body = json_pack("{s:s, s:s}", "code", ledger_code_name(code), "message", message);
+}
+
+int ledgerd_authorized(const struct ledgerd_node *n, const char *authorization)
+{
+	unsigned char diff = 0;
+	size_t tl;
+
+	if (!n->admin_token)
+		return 1;
+	if (!authorization || strncmp(authorization, "Bearer ", 7) != 0)
+		return 0;
+	authorization += 7;
+	tl = strlen(n->admin_token);
+	if (strlen(authorization) != tl)
+		return 0;
+	/* Constant time: how far a guess matches must not show in the timing. */
+	for (size_t i = 0; i < tl; i++)
+		diff |= (unsigned char)(authorization[i] ^ n->admin_token[i]);
+	return diff == 0;
+}
+
+/* One channel per leader address, kept for the node's life: a follower
+ * relays every status poll, and a new connection per relay would cost more
+ * than the call.  Members are few, so the table is small; channels are
+ * thread-safe, so relays run at once. */
+#define RELAY_CHANNELS 64
+
+static pthread_mutex_t relay_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ledger_channel *relay_channels[RELAY_CHANNELS];
+
+static struct ledger_channel *relay_to(const char *address)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	struct ledger_channel *ch = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&relay_lock);
+	for (i = 0; i < RELAY_CHANNELS && relay_channels[i]; i++)
+		if (strcmp(ledger_channel_address(relay_channels[i]), address) == 0)
+			break;
+	if (i < RELAY_CHANNELS && !relay_channels[i] &&
+	    ledger_channel_open(&relay_channels[i], address, &err) != 0)
+		ledgerd_log("cannot reach the leader at %s: %s", address, err.msg);
+	if (i < RELAY_CHANNELS)
+		ch = relay_channels[i];
+	pthread_mutex_unlock(&relay_lock);
+	return ch;
+}
+
+void ledgerd_relay_close(void)
+{
+	pthread_mutex_lock(&relay_lock);
+	for (size_t i = 0; i < RELAY_CHANNELS; i++) {
+		ledger_channel_close(relay_channels[i]);
+		relay_channels[i] = NULL;
+	}
+	pthread_mutex_unlock(&relay_lock);
+}
+
+/* Relay the call to the leader over its gRPC API: 0 with out filled when it
+ * answered, -1 when it did not (the node then answers for itself). */
+static int relay(const struct ledgerd_call *c, const char *authorization,
+		 struct ledgerd_answer *out)
+{
+	struct ledger_rpc_opts opts = LEDGER_RPC_OPTS_INIT;
+	struct ledger_rpc_result res = LEDGER_RPC_RESULT_INIT;
+	struct dr_error err = DR_ERROR_INIT;
+	struct ledger_channel *ch = relay_to(c->forward_addr);
+
+	if (!ch)
+		return -1;
+	opts.timeout_ns = FORWARD_TIMEOUT_NS;
+	opts.authorization = authorization;
+	opts.forwarded = 1;
+	opts.json_flags = 0;
+	if (ledger_rpc(ch, c->route->path, c->req, &opts, &res, &err) != 0 ||
+	    res.code == LEDGER_CODE_COUNT) {
+		ledger_rpc_result_release(&res);
+		return -1;
+	}
+	out->code = res.code;
+	out->http_status = ledger_code_http_status(res.code);
+	out->body = res.code == LEDGER_OK ? json_incref(res.body) : ledger_rpc_error_json(&res);
+	ledger_rpc_result_release(&res);
+	return 0;
+}
+
+/* The supervisor's answer to what the loop asked it (promote, restore). */
+static void ask_supervisor(struct ledgerd_node *n, const struct ledgerd_call *c,
+			   struct ledgerd_answer *out)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	json_t *ack = NULL;
+	const char *cmd = json_string_value(json_object_get(c->supervisor_msg, "cmd"));
+	char *text;
+
+	if (supervisor_socket_request(&ack, n->cfg.supervisor_socket, c->supervisor_msg,
+				      SUPERVISOR_TIMEOUT_NS, &err) != 0) {
+		ledgerd_log("supervisor exchange failed: %s", err.msg);
+		ledgerd_answer_error(out, LEDGER_UNAVAILABLE, err.msg);
+		return;
+	}
+	text = json_dumps(ack, JSON_COMPACT);
+	ledgerd_log("supervisor answered %s", text ? text : "?");
+	free(text);
+	if (json_is_false(json_object_get(ack, "ok")) || json_object_get(ack, "error")) {
+		const char *why = json_string_value(json_object_get(ack, "error"));
+		char *msg = xasprintf("supervisor refused: %s", why ? why : "no reason given");
+
+		ledgerd_answer_error(out, LEDGER_FAILED_PRECONDITION, msg);
+		free(msg);
+		json_decref(ack);
+		return;
+	}
+	out->code = LEDGER_OK;
+	out->http_status = 200;
+	if (cmd && strcmp(cmd, "promote") == 0)
+		out->body = json_pack("{s:b, s:b, s:O, s:o}", "unsafe", 1, "accepted", 1, "region",
+				      json_object_get(c->supervisor_msg, "region"), "supervisor", ack);
+	else
+		out->body = json_pack("{s:o}", "supervisor", ack);
+}
+
+static enum ledger_code code_of(int status, const json_t *body)
+{
+	enum ledger_code code;
+
+	if (status == 200)
+		return LEDGER_OK;
+	code = ledger_code_parse(json_string_value(json_object_get(body, "code")));
+	return code == LEDGER_CODE_COUNT ? LEDGER_UNAVAILABLE : code;
+}
+
+void ledgerd_dispatch(struct ledgerd_node *n, const struct ledgerd_route *route, json_t *req,
+		      const char *authorization, int forwarded, struct ledgerd_answer *out)
+{
+	struct ledgerd_call *c = xcalloc(1, sizeof *c);
+	int done;
+
+	c->route = route;
+	c->req = req;
+	c->forwarded = forwarded;
+	for (;;) {
+		ledgerd_node_submit(n, c);
+		pthread_mutex_lock(&n->mu);
+		done = c->done;
+		pthread_mutex_unlock(&n->mu);
+		if (!done) {
+			int append = strcmp(route->method, "Append") == 0;
+
+			ledgerd_call_unref(n, c);
+			ledgerd_answer_error(out, append ? LEDGER_UNKNOWN_OUTCOME : LEDGER_UNAVAILABLE,
+					     "the node did not answer in time");
+			return;
+		}
+		if (c->action != CALL_FORWARD || relay(c, authorization, out) == 0)
+			break;
+		/* The leader did not answer: let this node answer for itself. */
+		{
+			struct ledgerd_call *again = xcalloc(1, sizeof *again);
+
+			again->route = route;
+			again->req = json_incref(c->req);
+			again->forwarded = 1;
+			ledgerd_call_unref(n, c);
+			c = again;
+		}
+	}
+	if (c->action == CALL_SUPERVISOR) {
+		ask_supervisor(n, c, out);
+	} else if (c->action == CALL_ANSWER) {
+		out->http_status = c->http_status;
+		out->code = code_of(c->http_status, c->resp);
+		out->body = json_incref(c->resp);
+	}
+	ledgerd_call_unref(n, c);
+}

@@ -1,0 +1,36 @@
+/* One API call, whatever carried it (gRPC or the HTTP debug listener):
+ * hand it to the loop, wait for the answer, and do what the loop asked for
+ * outside it (relay to the leader, ask the supervisor).  The front ends
+ * (ledger/daemon/grpc_server.c, http.c) only decode, encode and send. */
+#ifndef DR_LEDGER_DAEMON_DISPATCH_H
+#define DR_LEDGER_DAEMON_DISPATCH_H
+
+#include <jansson.h>
+
+#include "ledger/client/wire.h"
+#include "ledger/daemon/node.h"
+
+struct ledgerd_answer {
+	enum ledger_code code;   /* LEDGER_OK or the error */
+	int http_status;         /* the HTTP status of code (the debug listener) */
+	json_t *body;            /* the answer, or {"code","message",...} on error */
+};
+
+/* Run req (owned: released here) through route.  authorization is the
+ * caller's credential, passed on when the call is relayed to the leader;
+ * forwarded: the call is itself a relay (never relayed again).  Fills out;
+ * release out->body. */
+void ledgerd_dispatch(struct ledgerd_node *n, const struct ledgerd_route *route, json_t *req,
+		      const char *authorization, int forwarded, struct ledgerd_answer *out);
+
+/* Close the channels relays to the leader used (at shutdown). */
+void ledgerd_relay_close(void);
+
+/* An answer of code with a message (no loop involved). */
+void ledgerd_answer_error(struct ledgerd_answer *out, enum ledger_code code, const char *message);
+
+/* Whether the credential ("Bearer <token>") may call admin and debug
+ * methods: always when the node has no admin token.  Constant time. */
+int ledgerd_authorized(const struct ledgerd_node *n, const char *authorization);
+
+#endif
