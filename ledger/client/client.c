@@ -107,19 +107,17 @@ static int rpc(struct ledger_client *c, int node, const char *method, const json
 	return ledger_rpc(c->ch[node], method, req, &opts, res, err);
 }
 
-int ledger_append(struct ledger_client *c, const char *client_id, uint64_t sequence,
-		  const char *payload, struct ledger_append_result *res)
+int ledger_attempt(struct ledger_client *c, const char *method, const json_t *req,
+		   json_t **answer, struct ledger_append_result *res)
 {
-	json_t *req = json_pack("{s:s, s:I, s:s}", "client_id", client_id, "sequence",
-				(json_int_t)sequence, "payload", payload);
 	struct ledger_rpc_result r = LEDGER_RPC_RESULT_INIT;
 	struct dr_error err = DR_ERROR_INIT;
 	int node = c->current, rc;
 
+	*answer = NULL;
 	memset(res, 0, sizeof *res);
 	res->node = node;
-	rc = rpc(c, node, LEDGER_SVC_LEDGER "/Append", req, c->opts.timeout_ms, 0, &r, &err);
-	json_decref(req);
+	rc = rpc(c, node, method, req, c->opts.timeout_ms, 0, &r, &err);
 	res->latency_ns = r.latency_ns;
 	if (rc != 0) {
 		/* The request never left: it does not fit the message. */
@@ -128,11 +126,10 @@ int ledger_append(struct ledger_client *c, const char *client_id, uint64_t seque
 		res->outcome = LEDGER_OUTCOME_DEFINITE_FAILURE;
 		return -1;
 	}
-	if (r.code == LEDGER_OK && json_is_integer(json_object_get(r.body, "index"))) {
+	if (r.code == LEDGER_OK) {
 		res->outcome = LEDGER_OUTCOME_OK;
 		res->http_status = 200;
-		res->index = (uint64_t)json_integer_value(json_object_get(r.body, "index"));
-		res->term = (uint64_t)json_integer_value(json_object_get(r.body, "term"));
+		*answer = json_incref(r.body);
 		ledger_rpc_result_release(&r);
 		return 0;
 	}
@@ -147,7 +144,7 @@ int ledger_append(struct ledger_client *c, const char *client_id, uint64_t seque
 	} else {
 		str_copy(res->code, sizeof res->code, ledger_code_name(r.code));
 		res->http_status = ledger_code_http_status(r.code);
-		if (r.code == LEDGER_UNKNOWN_OUTCOME || r.code == LEDGER_OK) {
+		if (r.code == LEDGER_UNKNOWN_OUTCOME) {
 			res->outcome = LEDGER_OUTCOME_UNKNOWN;
 		} else {
 			res->outcome = LEDGER_OUTCOME_DEFINITE_FAILURE;
@@ -164,6 +161,31 @@ int ledger_append(struct ledger_client *c, const char *client_id, uint64_t seque
 	}
 	ledger_rpc_result_release(&r);
 	return -1;
+}
+
+int ledger_append(struct ledger_client *c, const char *client_id, uint64_t sequence,
+		  const char *payload, struct ledger_append_result *res)
+{
+	json_t *req = json_pack("{s:s, s:I, s:s}", "client_id", client_id, "sequence",
+				(json_int_t)sequence, "payload", payload);
+	json_t *answer = NULL;
+	int rc = ledger_attempt(c, LEDGER_SVC_LEDGER "/Append", req, &answer, res);
+
+	json_decref(req);
+	if (rc != 0)
+		return -1;
+	if (!json_is_integer(json_object_get(answer, "index"))) {
+		/* An OK without an index cannot be placed in the history. */
+		res->outcome = LEDGER_OUTCOME_UNKNOWN;
+		str_copy(res->code, sizeof res->code, "UNKNOWN_OUTCOME");
+		str_copy(res->message, sizeof res->message, "Append answered without an index");
+		json_decref(answer);
+		return -1;
+	}
+	res->index = (uint64_t)json_integer_value(json_object_get(answer, "index"));
+	res->term = (uint64_t)json_integer_value(json_object_get(answer, "term"));
+	json_decref(answer);
+	return 0;
 }
 
 int ledger_call(struct ledger_client *c, int node, const char *method, const json_t *req,

@@ -72,6 +72,14 @@ void ledger_client_set_current(struct ledger_client *c, int node);
 int ledger_append(struct ledger_client *c, const char *client_id, uint64_t sequence,
 		  const char *payload, struct ledger_append_result *res);
 
+/* One attempt of a write-like call (method, req) on the current node,
+ * classified and followed like ledger_append: NOT_LEADER moves the client
+ * to the named leader, a node that did not answer to the next.  0 with
+ * *answer (new reference) when the node answered OK; -1 otherwise (res
+ * says why, *answer NULL). */
+int ledger_attempt(struct ledger_client *c, const char *method, const json_t *req,
+		   json_t **answer, struct ledger_append_result *res);
+
 /* Generic call of method ("service/Method", e.g.
  * "inferadb.ledger.v1.Admin/GetClusterStatus", either dialect) with req
  * (NULL: {}) on node (-1: current).  Returns 0 when the node answered: *code

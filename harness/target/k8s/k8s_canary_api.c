@@ -8,93 +8,53 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/base64.h"
 #include "common/clock.h"
 #include "common/numparse.h"
-#include "common/sha256.h"
 #include "common/strbuf.h"
+#include "ledger/client/ledger_v1.h"
 
 #define READ_PAGE_LIMIT 1000
 
-char *k8s_canary_key(const struct k8s_config *cfg, const char *client_id, uint64_t sequence)
+/* The canary configuration as the ledger.v1 codec's scope. */
+static struct ledger_v1_scope scope_of(const struct k8s_config *cfg)
 {
-	/* Zero-padded: ListEntities returns keys in order, so pages come back
-	 * in sequence order. */
-	return xasprintf("%s%s/%020llu", cfg->canary.key_prefix ? cfg->canary.key_prefix : "",
-			 client_id, (unsigned long long)sequence);
+	struct ledger_v1_scope sc;
+
+	sc.organization = cfg->canary.organization;
+	sc.vault = cfg->canary.vault;
+	sc.caller = cfg->canary.caller;
+	sc.key_prefix = cfg->canary.key_prefix ? cfg->canary.key_prefix : "";
+	sc.ttl_s = cfg->canary.ttl_ns / NS_PER_SEC;
+	return sc;
 }
 
-/* A name-based UUID (version 8, RFC 9562) of (client id, sequence): every
- * retry of one canary write carries the same idempotency key. */
-static char *idempotency_key(const char *client_id, uint64_t sequence)
+char *k8s_canary_key(const struct k8s_config *cfg, const char *client_id, uint64_t sequence)
 {
-	unsigned char digest[SHA256_DIGEST_LEN];
-	struct sha256 h;
-	char seq[32];
+	struct ledger_v1_scope sc = scope_of(cfg);
 
-	snprintf(seq, sizeof(seq), "/%llu", (unsigned long long)sequence);
-	sha256_init(&h);
-	sha256_update(&h, "drillrig-canary:", 16);
-	sha256_update(&h, client_id, strlen(client_id));
-	sha256_update(&h, seq, strlen(seq));
-	sha256_final(&h, digest);
-	digest[6] = (unsigned char)((digest[6] & 0x0f) | 0x80);
-	digest[8] = (unsigned char)((digest[8] & 0x3f) | 0x80);
-	return b64_encode(digest, 16);
+	return ledger_v1_key(&sc, client_id, sequence);
 }
 
 json_t *k8s_canary_write_request(const struct k8s_config *cfg, const char *client_id,
 				 uint64_t sequence, const char *payload, int64_t now_s)
 {
-	const struct k8s_canary *k = &cfg->canary;
-	json_t *entity, *req;
-	char *key, *value, *idem;
+	struct ledger_v1_scope sc = scope_of(cfg);
 
 	if (cfg->api == K8S_API_RUNBOOK)
 		return json_pack("{s:s,s:I,s:s}", "clientId", client_id, "sequence",
 				 (json_int_t)sequence, "payload", payload);
-	key = k8s_canary_key(cfg, client_id, sequence);
-	value = b64_encode(payload, strlen(payload));
-	idem = idempotency_key(client_id, sequence);
-	entity = json_pack("{s:s,s:s}", "key", key, "value", value);
-	if (k->ttl_ns > 0) /* uint64 in proto3 JSON: a decimal string */
-		json_object_set_new(entity, "expiresAt",
-				    json_sprintf("%lld", (long long)(now_s + k->ttl_ns / NS_PER_SEC)));
-	req = json_pack("{s:{s:s},s:{s:s},s:{s:s},s:s,s:[{s:o}],s:{s:s}}",
-			"organization", "slug", k->organization,
-			"vault", "slug", k->vault,
-			"clientId", "id", client_id,
-			"idempotencyKey", idem,
-			"operations", "setEntity", entity,
-			"caller", "slug", k->caller);
-	free(key);
-	free(value);
-	free(idem);
-	return req;
+	return ledger_v1_write_request(&sc, client_id, sequence, payload, now_s);
 }
 
 json_t *k8s_canary_read_request(const struct k8s_config *cfg, const char *client_id,
 				uint64_t from_index, const char *page_token)
 {
-	const struct k8s_canary *k = &cfg->canary;
-	json_t *req;
-	char *prefix;
+	struct ledger_v1_scope sc = scope_of(cfg);
 
 	if (cfg->api == K8S_API_RUNBOOK)
 		return json_pack("{s:I,s:i}", "fromIndex", (json_int_t)(from_index ? from_index : 1),
 				 "limit", READ_PAGE_LIMIT);
-	prefix = xasprintf("%s%s/", k->key_prefix, client_id);
-	req = json_pack("{s:{s:s},s:{s:s},s:s,s:s,s:{s:s},s:i}",
-			"organization", "slug", k->organization,
-			"vault", "slug", k->vault,
-			"keyPrefix", prefix,
-			"consistency", "READ_CONSISTENCY_LINEARIZABLE",
-			"caller", "slug", k->caller,
-			"limit", READ_PAGE_LIMIT);
-	if (page_token && *page_token)
-		json_object_set_new(req, "pageToken", json_string(page_token));
-	free(prefix);
-	return req;
+	return ledger_v1_list_request(&sc, client_id, page_token, READ_PAGE_LIMIT);
 }
 
 /* A proto3 JSON uint64: a decimal string, or a number from a server that
@@ -167,7 +127,7 @@ static void error_text(char *buf, size_t len, const char *errout)
 static void classify_answer(const struct k8s_config *cfg, const char *out,
 			    struct ledger_append_result *res)
 {
-	json_t *ans = json_loads(out ? out : "", 0, NULL), *v;
+	json_t *ans = json_loads(out ? out : "", 0, NULL);
 
 	if (!json_is_object(ans)) {
 		set_result(res, LEDGER_OUTCOME_UNKNOWN, "UNKNOWN_OUTCOME",
@@ -180,30 +140,8 @@ static void classify_answer(const struct k8s_config *cfg, const char *out,
 		else
 			set_result(res, LEDGER_OUTCOME_UNKNOWN, "UNKNOWN_OUTCOME",
 				   "Append answered without an index");
-	} else if (json_is_object(v = json_object_get(ans, "success"))) {
-		res->index = u64_of(json_object_get(v, "blockHeight"));
-		set_result(res, LEDGER_OUTCOME_OK, "", "%s", "");
-	} else if (json_is_object(v = json_object_get(ans, "error"))) {
-		const char *code = json_string_value(json_object_get(v, "code"));
-		const char *msg = json_string_value(json_object_get(v, "message"));
-
-		if (code && strcmp(code, "WRITE_ERROR_CODE_ALREADY_COMMITTED") == 0) {
-			/* A retry of a write that had committed: acknowledged. */
-			res->index = u64_of(json_object_get(v, "committedBlockHeight"));
-			set_result(res, LEDGER_OUTCOME_OK, "", "%s", "");
-		} else if (code && strcmp(code, "WRITE_ERROR_CODE_IDEMPOTENCY_KEY_REUSED") == 0) {
-			/* An earlier attempt with this key reached the ledger; what it
-			 * became is not said. */
-			set_result(res, LEDGER_OUTCOME_UNKNOWN, "UNKNOWN_OUTCOME",
-				   "Write: idempotency key already used%s%s", msg ? ": " : "", msg ? msg : "");
-		} else {
-			set_result(res, LEDGER_OUTCOME_DEFINITE_FAILURE, "FAILED_PRECONDITION",
-				   "Write refused: %s%s%s", code ? code : "(no code)", msg ? ": " : "",
-				   msg ? msg : "");
-		}
 	} else {
-		set_result(res, LEDGER_OUTCOME_UNKNOWN, "UNKNOWN_OUTCOME",
-			   "Write answered neither success nor error");
+		ledger_v1_classify_write(ans, res);
 	}
 	json_decref(ans);
 }
@@ -293,37 +231,24 @@ static int parse_runbook_page(struct k8s_canary_page *page, const char *client_i
 	return 0;
 }
 
+static void add_v1_entry(uint64_t sequence, uint64_t version, void *payload)
+{
+	page_add(payload, sequence, version);
+}
+
 static int parse_ledger_v1_page(struct k8s_canary_page *page, const struct k8s_config *cfg,
 				const char *client_id, json_t *ans, struct dr_error *err)
 {
-	json_t *entities = json_object_get(ans, "entities"), *e;
-	const char *token = json_string_value(json_object_get(ans, "nextPageToken"));
-	char *prefix = xasprintf("%s%s/", cfg->canary.key_prefix, client_id);
-	size_t plen = strlen(prefix), i;
-	int rc = 0;
+	struct ledger_v1_scope sc = scope_of(cfg);
+	char *token = NULL;
+	int rc = ledger_v1_parse_page(ans, &sc, client_id, add_v1_entry, page, &token, err);
 
-	if (entities && !json_is_array(entities)) {
-		rc = dr_error_set(err, "ListEntities answered entities that are not a list");
-		goto out;
-	}
-	json_array_foreach(entities, i, e) {
-		const char *key = json_string_value(json_object_get(e, "key"));
-		uint64_t seq;
-
-		/* Only our own keys: a server that ignored the prefix must not
-		 * turn someone else's entities into ours. */
-		if (!key || strncmp(key, prefix, plen) != 0 ||
-		    parse_uint64(&seq, key + plen, 0, UINT64_MAX) != 0)
-			continue;
-		page_add(page, seq, u64_of(json_object_get(e, "version")));
-	}
-	page->more = token && *token;
+	page->more = rc == 0 && token && *token;
 	str_copy(page->next_token, sizeof(page->next_token), page->more ? token : "");
 	if (page->more && strlen(token) >= sizeof(page->next_token))
 		rc = dr_error_set(err, "ListEntities answered a page token longer than %zu bytes",
 				  sizeof(page->next_token) - 1);
-out:
-	free(prefix);
+	free(token);
 	return rc;
 }
 
