@@ -33,6 +33,8 @@ static const char run_usage[] =
 	"options:\n"
 	"  --target KIND           local, kubernetes or etcd (default: the plan's target)\n"
 	"  --target-config FILE    the target's configuration (kubernetes, etcd)\n"
+	"  --api API               runbook or ledger.v1: the ledger services the drill\n"
+	"                          calls (default: the plan's api, else the target's)\n"
 	"  --cluster DIR           attach to a running bundled cluster instead of starting one\n"
 	"  --keep-cluster          leave the bundled cluster running afterwards\n"
 	"  --timing E/H            election timeout / heartbeat, e.g. 300ms/30ms\n"
@@ -62,6 +64,7 @@ struct run_args {
 	const char *plan_path;
 	struct target_opts topts;
 	const char *target;
+	const char *api;
 	const char *timing;
 	const char **vars;
 	size_t nvars;
@@ -73,11 +76,12 @@ struct run_args {
 
 static int parse_args(struct run_args *a, int argc, char **argv)
 {
-	enum { O_TARGET = 256, O_TCONFIG, O_CLUSTER, O_KEEP, O_TIMING, O_VAR, O_DRY, O_YES, O_JSON,
+	enum { O_TARGET = 256, O_API, O_TCONFIG, O_CLUSTER, O_KEEP, O_TIMING, O_VAR, O_DRY, O_YES, O_JSON,
 	       O_REPO, O_BRANCH, O_PUSH, O_HISTORY, O_NORESULTS, O_REGRESSION, O_NOTIFY, O_HELP };
 	static const struct option longopts[] = {
 		{ "target", required_argument, NULL, O_TARGET },
 		{ "target-config", required_argument, NULL, O_TCONFIG },
+		{ "api", required_argument, NULL, O_API },
 		{ "cluster", required_argument, NULL, O_CLUSTER },
 		{ "keep-cluster", no_argument, NULL, O_KEEP },
 		{ "timing", required_argument, NULL, O_TIMING },
@@ -103,6 +107,7 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 		switch (c) {
 		case O_TARGET: a->target = optarg; break;
 		case O_TCONFIG: a->topts.config_path = optarg; break;
+		case O_API: a->api = optarg; break;
 		case O_CLUSTER: a->topts.cluster_dir = optarg; break;
 		case O_KEEP: a->topts.keep = 1; break;
 		case O_TIMING: a->timing = optarg; break;
@@ -292,6 +297,7 @@ static int load_plan(struct plan **plan, const struct run_args *a)
 
 	lo.targets = target_registry;
 	lo.target = a->target;
+	lo.api = a->api;
 	lo.vars = a->vars;
 	lo.nvars = a->nvars;
 	lo.timing = a->timing;

@@ -122,6 +122,13 @@ const struct target_action *target_action_find(const struct target_action *table
 struct target {
 	const char *kind;        /* "local", "kubernetes", ... (for display only) */
 	void *impl;
+	/* The ledger dialect the drill's writes, read-back, probes and
+	 * transfers use (zero: the runbook's); set by the constructor from
+	 * the plan's `api` / --api or the target's configuration. */
+	enum ledger_api api;
+	/* LEDGER_API_V1: where those writes go; NULL: the bundled ledger's
+	 * scope (LEDGER_V1_SCOPE_BUNDLED). */
+	const struct ledger_v1_scope *v1_scope;
 	/* What this target can run besides the generic actions every target
 	 * runs (awaits, probe, exec, sleep, notify): { NULL }-terminated. */
 	const struct target_action *actions;
@@ -218,6 +225,8 @@ struct target_recover_args {
 					 * (or the default one), so a plan may name its
 					 * regions; other kinds name regions in their
 					 * configuration */
+#define TARGET_KIND_LEDGER_API 0x2u     /* speaks the ledger API in either dialect, so
+					 * a plan's `api` (or --api) applies */
 
 struct target_kind {
 	const char *name;                       /* "local", "kubernetes", "etcd" */

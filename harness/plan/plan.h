@@ -139,6 +139,9 @@ struct plan {
 	char *description;   /* "" when absent */
 	char *target;        /* "local" | "kubernetes" | "etcd" (after --target) */
 	const struct target_kind *target_kind; /* its kind, from plan_load_opts.targets */
+	char *api;           /* "runbook" | "ledger.v1" (after --api); NULL: the
+			      * target's own (runbook, or a Kubernetes target's
+			      * configuration) */
 	struct plan_topology topology;
 	int64_t deadline_ns; /* 0: no deadline */
 	struct plan_objectives objectives;
@@ -160,6 +163,7 @@ struct plan_load_opts {
 	 * asks a kind's action table whether it runs each step. */
 	const struct target_kind *const *targets;
 	const char *target;            /* NULL: the plan's own target */
+	const char *api;               /* NULL: the plan's own api */
 	const char *const *vars;       /* "name=value" strings from --var */
 	size_t nvars;
 	const char *timing;            /* "300ms/30ms" (election/heartbeat) or NULL */
@@ -171,7 +175,7 @@ struct plan_load_opts {
 #define PLAN_LOAD_FORCE_JSON 0x1u
 #define PLAN_LOAD_FORCE_YAML 0x2u
 
-#define PLAN_LOAD_OPTS_TARGETS(kinds) { kinds, NULL, NULL, 0, NULL, 0 }
+#define PLAN_LOAD_OPTS_TARGETS(kinds) { kinds, NULL, NULL, NULL, 0, NULL, 0 }
 #define PLAN_LOAD_OPTS_INIT PLAN_LOAD_OPTS_TARGETS(NULL)
 
 /* Load and check the plan at path.  On success returns 0 and *out is the

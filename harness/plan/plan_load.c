@@ -12,10 +12,11 @@
 #include "harness/plan/actions.h"
 #include "harness/plan/plan_sections.h"
 #include "harness/plan/vars.h"
+#include "ledger/client/types.h"
 
 #define PLAN_MAX_BYTES (4u << 20)
 
-static const char *const top_keys[] = { "version", "name", "description", "target",
+static const char *const top_keys[] = { "version", "name", "description", "target", "api",
 					"topology", "vars", "deadline", "abort_when",
 					"objectives", "workload", "steady_state", "steps",
 					"rollback", NULL };
@@ -288,6 +289,44 @@ static void check_target(struct schema_ctx *ctx, json_t *root, struct plan *plan
 	ctx->target_kind = plan->target_kind;
 }
 
+/* The ledger dialect: a name the client knows, on a kind that speaks the
+ * ledger API (etcd has its own). */
+static void check_api(struct schema_ctx *ctx, json_t *root, struct plan *plan,
+		      const struct plan_load_opts *opts)
+{
+	json_t *v = json_object_get(root, "api");
+	const char *api = opts->api ? opts->api : json_string_value(v);
+	enum ledger_api parsed;
+
+	if (!opts->api && v && !json_is_string(v)) {
+		schema_err_key(ctx, root, "", "api", "expected runbook or ledger.v1");
+		return;
+	}
+	if (!api)
+		return;
+	if (ledger_api_parse(&parsed, api) != 0) {
+		if (opts->api)
+			plan_diags_add(ctx->diags, PLAN_DIAG_ERROR, ctx->file, 0, 0, "--api",
+				       "unknown ledger API '%s' (expected runbook or ledger.v1)", api);
+		else
+			schema_err_key(ctx, root, "", "api", "unknown ledger API '%s' (expected "
+				       "runbook or ledger.v1)", api);
+		return;
+	}
+	if (!(plan->target_kind->flags & TARGET_KIND_LEDGER_API)) {
+		if (opts->api)
+			plan_diags_add(ctx->diags, PLAN_DIAG_ERROR, ctx->file, 0, 0, "--api",
+				       "the %s target does not speak the ledger API (--api applies "
+				       "to the local and kubernetes targets)", plan->target);
+		else
+			schema_err_key(ctx, root, "", "api", "the %s target does not speak the "
+				       "ledger API (api applies to the local and kubernetes targets)",
+				       plan->target);
+		return;
+	}
+	plan->api = xstrdup(ledger_api_name(parsed));
+}
+
 static void check_header(struct schema_ctx *ctx, json_t *root, struct plan *plan,
 			 const struct plan_load_opts *opts)
 {
@@ -319,6 +358,7 @@ static void check_header(struct schema_ctx *ctx, json_t *root, struct plan *plan
 	plan->description = xstrdup(json_is_string(v) ? json_string_value(v) : "");
 
 	check_target(ctx, root, plan, opts);
+	check_api(ctx, root, plan, opts);
 
 	v = json_object_get(root, "deadline");
 	if (v) {
@@ -511,6 +551,7 @@ void plan_free(struct plan *plan)
 	free(plan->name);
 	free(plan->description);
 	free(plan->target);
+	free(plan->api);
 	for (size_t i = 0; i < plan->topology.nregions; i++)
 		free(plan->topology.regions[i].name);
 	free(plan->topology.regions);

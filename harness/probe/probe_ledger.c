@@ -91,6 +91,19 @@ out:
 	free(entries);
 }
 
+struct found_write {
+	uint64_t sequence, index;
+	int found;
+};
+
+static void find_write(const json_t *entry, void *payload)
+{
+	struct found_write *f = payload;
+
+	f->found |= (uint64_t)json_integer_value(json_object_get(entry, "sequence")) == f->sequence &&
+		    (uint64_t)json_integer_value(json_object_get(entry, "index")) == f->index;
+}
+
 void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t *spec,
 			     int64_t timeout_ns, const struct action_ctx *ctx)
 {
@@ -146,6 +159,8 @@ void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t 
 	}
 	opts.timeout_ms = (long)(timeout_ns / NS_PER_MS / 2 > 0 ? timeout_ns / NS_PER_MS / 2 : 1);
 	opts.admin_timeout_ms = opts.timeout_ms;
+	opts.api = t->api;
+	opts.v1_scope = t->v1_scope;
 	if (t->workload_connect) {
 		struct workload_conn *wc = NULL;
 
@@ -177,6 +192,22 @@ void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t 
 	if (res.outcome != LEDGER_OUTCOME_OK) {
 		snprintf(out->message, sizeof(out->message), "append failed: %s%s%s", res.code,
 			 res.message[0] ? ": " : "", res.message);
+		goto out;
+	}
+	if (t->api == LEDGER_API_V1) {
+		/* ledger.v1 reads by key: list the probe's own prefix. */
+		struct found_write f = { seq, res.index, 0 };
+
+		if (ledger_read_client(c, client_id, find_write, &f, &err) != 0)
+			snprintf(out->message, sizeof(out->message),
+				 "wrote at block height %llu but ListEntities failed: %.900s",
+				 (unsigned long long)res.index, err.msg);
+		else if (!f.found)
+			snprintf(out->message, sizeof(out->message),
+				 "wrote at block height %llu but ListEntities did not return it",
+				 (unsigned long long)res.index);
+		else
+			round_trip_ok(out, &res, start);
 		goto out;
 	}
 	req = json_pack("{s:I,s:i}", "from_index", (json_int_t)res.index, "limit", 1);

@@ -130,7 +130,8 @@ static int open_conn(struct recorder *r, struct workload_conn **out, struct dr_e
 	}
 	if (r->target->workload_connect)
 		return r->target->workload_connect(r->target, r->call_timeout_ns, out, err);
-	return workload_ledger_connect(out, r->endpoints, r->nendpoints, r->call_timeout_ns, err);
+	return workload_ledger_connect(out, r->endpoints, r->nendpoints, r->call_timeout_ns,
+				       r->target->api, r->target->v1_scope, err);
 }
 
 static void sleep_unless_stopped(struct recorder *r, int64_t ns)

@@ -41,7 +41,7 @@ static int ledger_conn_read_all(struct workload_conn *c, const char *client_id,
 {
 	struct refs r = { client_id, NULL, 0, 0 };
 
-	if (ledger_read_each(c->impl, collect_ref, &r, err) != 0) {
+	if (ledger_read_client(c->impl, client_id, collect_ref, &r, err) != 0) {
 		free(r.items);
 		return -1;
 	}
@@ -59,7 +59,8 @@ static void ledger_conn_close(struct workload_conn *c)
 }
 
 int workload_ledger_connect(struct workload_conn **out, char *const *endpoints, size_t n,
-			    int64_t call_timeout_ns, struct dr_error *err)
+			    int64_t call_timeout_ns, enum ledger_api api,
+			    const struct ledger_v1_scope *v1_scope, struct dr_error *err)
 {
 	struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
 	struct ledger_client *client = NULL;
@@ -68,6 +69,8 @@ int workload_ledger_connect(struct workload_conn **out, char *const *endpoints, 
 	opts.timeout_ms = (long)(call_timeout_ns / NS_PER_MS);
 	/* Reading the whole ledger back pages through it: give that room. */
 	opts.admin_timeout_ms = 10000;
+	opts.api = api;
+	opts.v1_scope = v1_scope;
 	if (ledger_client_new(&client, (const char *const *)endpoints, n, &opts, err) != 0)
 		return -1;
 	c = xcalloc(1, sizeof(*c));

@@ -1,6 +1,6 @@
-/* The default workload connection: the bundled ledger's wire contract over
- * the ledger client (keep-alive, follows NOT_LEADER), for every target
- * whose endpoints speak it. */
+/* The default workload connection: the ledger client (one gRPC channel
+ * per node, follows NOT_LEADER) in the target's dialect, for every target
+ * whose endpoints speak the ledger API. */
 #ifndef DR_HARNESS_WORKLOAD_WORKLOAD_LEDGER_H
 #define DR_HARNESS_WORKLOAD_WORKLOAD_LEDGER_H
 
@@ -10,6 +10,7 @@
 #include "harness/core/target.h"
 
 int workload_ledger_connect(struct workload_conn **out, char *const *endpoints, size_t n,
-			    int64_t call_timeout_ns, struct dr_error *err);
+			    int64_t call_timeout_ns, enum ledger_api api,
+			    const struct ledger_v1_scope *v1_scope, struct dr_error *err);
 
 #endif

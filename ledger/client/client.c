@@ -4,10 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/base64.h"
 #include "common/clock.h"
 #include "common/strbuf.h"
+#include "ledger/client/ledger_v1.h"
 #include "ledger/client/pbjson.h"
 #include "ledger/client/rpc.h"
+
+#define V1_LIST_PAGE_LIMIT 1000
 
 struct ledger_client {
 	struct ledger_channel **ch;   /* one per node */
@@ -15,7 +19,30 @@ struct ledger_client {
 	int current;
 	struct ledger_client_opts opts;
 	char *authorization;          /* "Bearer <token>" or NULL */
+	/* LEDGER_API_V1: our copy of the scope (its strings owned) and the
+	 * wall second expires_at counts from, fixed so a retried write is the
+	 * same request. */
+	struct ledger_v1_scope scope;
+	int64_t start_s;
 };
+
+static const char *const api_names[] = { [LEDGER_API_RUNBOOK] = "runbook",
+					   [LEDGER_API_V1] = "ledger.v1" };
+
+const char *ledger_api_name(enum ledger_api api)
+{
+	return (unsigned)api < sizeof(api_names) / sizeof(api_names[0]) ? api_names[api] : "?";
+}
+
+int ledger_api_parse(enum ledger_api *out, const char *name)
+{
+	for (size_t i = 0; i < sizeof(api_names) / sizeof(api_names[0]); i++)
+		if (name && strcmp(name, api_names[i]) == 0) {
+			*out = (enum ledger_api)i;
+			return 0;
+		}
+	return -1;
+}
 
 int ledger_client_new(struct ledger_client **out, const char *const addresses[], size_t n,
 		      const struct ledger_client_opts *opts, struct dr_error *err)
@@ -33,6 +60,18 @@ int ledger_client_new(struct ledger_client **out, const char *const addresses[],
 	if (c->opts.admin_timeout_ms <= 0)
 		c->opts.admin_timeout_ms = defaults.admin_timeout_ms;
 	c->opts.admin_token = NULL; /* the caller's; only our copy is kept */
+	if (c->opts.api == LEDGER_API_V1) {
+		static const struct ledger_v1_scope bundled = LEDGER_V1_SCOPE_BUNDLED;
+		const struct ledger_v1_scope *sc = opts->v1_scope ? opts->v1_scope : &bundled;
+
+		c->scope.organization = xstrdup(sc->organization ? sc->organization : "");
+		c->scope.vault = xstrdup(sc->vault ? sc->vault : "");
+		c->scope.caller = xstrdup(sc->caller ? sc->caller : "");
+		c->scope.key_prefix = xstrdup(sc->key_prefix ? sc->key_prefix : "");
+		c->scope.ttl_s = sc->ttl_s;
+		c->start_s = clock_wall_ns() / NS_PER_SEC;
+	}
+	c->opts.v1_scope = NULL;
 	if (opts && opts->admin_token)
 		c->authorization = xasprintf("Bearer %s", opts->admin_token);
 	c->ch = xcalloc(n, sizeof(*c->ch));
@@ -54,6 +93,10 @@ void ledger_client_free(struct ledger_client *c)
 		ledger_channel_close(c->ch[i]);
 	free(c->ch);
 	free(c->authorization);
+	free((char *)c->scope.organization);
+	free((char *)c->scope.vault);
+	free((char *)c->scope.caller);
+	free((char *)c->scope.key_prefix);
 	free(c);
 }
 
@@ -163,9 +206,91 @@ int ledger_attempt(struct ledger_client *c, const char *method, const json_t *re
 	return -1;
 }
 
+/* ledger.v1: one Write attempt, classified (ledger_v1.h). */
+static int v1_write(struct ledger_client *c, const struct ledger_v1_scope *s,
+		    const char *client_id, uint64_t sequence, const char *payload, int64_t now_s,
+		    struct ledger_append_result *res)
+{
+	json_t *req = ledger_v1_write_request(s, client_id, sequence, payload, now_s), *answer = NULL;
+	int rc = ledger_attempt(c, LEDGER_V1_WRITE, req, &answer, res);
+
+	json_decref(req);
+	if (rc != 0)
+		return -1;
+	ledger_v1_classify_write(answer, res);
+	json_decref(answer);
+	return res->outcome == LEDGER_OUTCOME_OK ? 0 : -1;
+}
+
+static int v1_read_all(struct ledger_client *c, const struct ledger_v1_scope *s,
+		       const char *client_id, ledger_v1_entry_fn fn, void *payload,
+		       struct dr_error *err)
+{
+	char *token = xstrdup("");
+	int leader = ledger_leader_index(c, err), tries = 0, rc = -1;
+
+	if (leader < 0)
+		goto out;
+	for (;;) {
+		json_t *req = ledger_v1_list_request(s, client_id, token, V1_LIST_PAGE_LIMIT), *resp = NULL;
+		enum ledger_code code = LEDGER_CODE_COUNT;
+		int crc = ledger_call(c, leader, LEDGER_V1_LIST, req, &resp, &code, err);
+
+		json_decref(req);
+		if (crc != 0 || code != LEDGER_OK) {
+			if (crc == 0)
+				dr_error_set(err, "ListEntities answered %s: %s", ledger_code_name(code),
+					     json_string_value(json_object_get(resp, "message")) ?: "");
+			json_decref(resp);
+			if (++tries > 20)
+				goto out;
+			clock_sleep_ns(50 * NS_PER_MS);
+			leader = ledger_leader_index(c, err);
+			if (leader < 0)
+				leader = 0;
+			continue;
+		}
+		free(token);
+		token = NULL;
+		crc = ledger_v1_parse_page(resp, s, client_id, fn, payload, &token, err);
+		json_decref(resp);
+		if (crc != 0)
+			goto out;
+		if (!*token)
+			break;
+	}
+	rc = 0;
+out:
+	free(token);
+	return rc;
+}
+
+struct v1_each {
+	ledger_entry_fn fn;
+	void *payload;
+};
+
+static void v1_entry(const char *client_id, uint64_t sequence, uint64_t version,
+		     const char *value_b64, void *payload)
+{
+	struct v1_each *e = payload;
+	size_t len = 0;
+	char *value = b64_decode(value_b64, &len);
+	json_t *entry = json_pack("{s:I,s:i,s:s,s:I,s:s%}", "index", (json_int_t)version, "term", 0,
+				  "client_id", client_id, "sequence", (json_int_t)sequence,
+				  "payload", value ? value : "", value ? len : (size_t)0);
+
+	e->fn(entry, e->payload);
+	json_decref(entry);
+	free(value);
+}
+
 int ledger_append(struct ledger_client *c, const char *client_id, uint64_t sequence,
 		  const char *payload, struct ledger_append_result *res)
 {
+	if (c->opts.api == LEDGER_API_V1)
+		return v1_write(c, &c->scope, client_id, sequence, payload, c->start_s, res);
+
 	json_t *req = json_pack("{s:s, s:I, s:s}", "client_id", client_id, "sequence",
 				(json_int_t)sequence, "payload", payload);
 	json_t *answer = NULL;
@@ -217,6 +342,8 @@ int ledger_call(struct ledger_client *c, int node, const char *method, const jso
 int ledger_cluster_status(struct ledger_client *c, json_t **out, struct dr_error *err)
 {
 	struct dr_error last = DR_ERROR_INIT;
+	int v1 = c->opts.api == LEDGER_API_V1;
+	const char *method_name = v1 ? "GetClusterInfo" : "GetClusterStatus";
 	size_t i;
 
 	*out = NULL;
@@ -225,19 +352,27 @@ int ledger_cluster_status(struct ledger_client *c, json_t **out, struct dr_error
 		enum ledger_code code;
 		json_t *resp = NULL;
 
-		if (ledger_call(c, node, LEDGER_SVC_ADMIN "/GetClusterStatus", NULL, &resp, &code,
-				&last) != 0)
+		if (ledger_call(c, node, v1 ? LEDGER_V1_CLUSTER_INFO : LEDGER_SVC_ADMIN "/GetClusterStatus",
+				NULL, &resp, &code, &last) != 0)
 			continue;
-		if (code == LEDGER_OK) {
+		if (code == LEDGER_OK && !v1) {
 			*out = resp;
 			return 0;
 		}
-		dr_error_set(&last, "GetClusterStatus on '%s' answered %s: %s",
+		if (code == LEDGER_OK) {
+			int rc = ledger_v1_status_of_info(resp, out, &last);
+
+			json_decref(resp);
+			if (rc == 0)
+				return 0;
+			continue;
+		}
+		dr_error_set(&last, "%s on '%s' answered %s: %s", method_name,
 			     ledger_client_address(c, (size_t)node), ledger_code_name(code),
 			     json_string_value(json_object_get(resp, "message")) ?: "");
 		json_decref(resp);
 	}
-	return dr_error_set(err, "no node answered GetClusterStatus: %s", last.msg);
+	return dr_error_set(err, "no node answered %s: %s", method_name, last.msg);
 }
 
 int ledger_leader_index(struct ledger_client *c, struct dr_error *err)
@@ -271,12 +406,46 @@ json_t *ledger_member_by_id(const json_t *members, json_int_t id)
 	return NULL;
 }
 
+struct one_client {
+	const char *client_id;
+	ledger_entry_fn fn;
+	void *payload;
+};
+
+static void of_one_client(const json_t *entry, void *payload)
+{
+	struct one_client *o = payload;
+	const char *cid = json_string_value(json_object_get(entry, "client_id"));
+
+	if (cid && strcmp(cid, o->client_id) == 0)
+		o->fn(entry, o->payload);
+}
+
+int ledger_read_client(struct ledger_client *c, const char *client_id, ledger_entry_fn fn,
+		       void *payload, struct dr_error *err)
+{
+	struct one_client o = { client_id, fn, payload };
+
+	if (c->opts.api == LEDGER_API_V1) {
+		struct v1_each e = { fn, payload };
+
+		return v1_read_all(c, &c->scope, client_id, v1_entry, &e, err);
+	}
+	return ledger_read_each(c, of_one_client, &o, err);
+}
+
 int ledger_read_each(struct ledger_client *c, ledger_entry_fn fn, void *payload,
 		     struct dr_error *err)
 {
 	json_int_t from = 1;
-	int leader = ledger_leader_index(c, err), tries = 0;
+	int leader, tries = 0;
 
+	if (c->opts.api == LEDGER_API_V1) {
+		struct v1_each e = { fn, payload };
+
+		return v1_read_all(c, &c->scope, NULL, v1_entry, &e, err);
+	}
+	leader = ledger_leader_index(c, err);
 	if (leader < 0)
 		return -1;
 	for (;;) {
@@ -338,4 +507,31 @@ int ledger_read_all(struct ledger_client *c, json_t **entries, struct dr_error *
 	}
 	*entries = all;
 	return 0;
+}
+
+int ledger_transfer_leader(struct ledger_client *c, int64_t node_id, struct dr_error *err)
+{
+	int v1 = c->opts.api == LEDGER_API_V1;
+	int leader = ledger_leader_index(c, err);
+	json_t *req, *resp = NULL;
+	enum ledger_code code = LEDGER_CODE_COUNT;
+	int rc;
+
+	if (leader < 0)
+		return -1;
+	req = v1 ? json_pack("{s:I}", "target_node_id", (json_int_t)node_id)
+		 : json_pack("{s:I}", "node_id", (json_int_t)node_id);
+	rc = ledger_call(c, leader, v1 ? LEDGER_V1_TRANSFER : LEDGER_SVC_ADMIN "/RequestLeaderTransfer",
+			 req, &resp, &code, err);
+	json_decref(req);
+	if (rc == 0 && code != LEDGER_OK)
+		rc = dr_error_set(err, "%s on '%s' answered %s: %s",
+				  v1 ? "TransferLeadership" : "RequestLeaderTransfer",
+				  ledger_client_address(c, (size_t)leader), ledger_code_name(code),
+				  json_string_value(json_object_get(resp, "message")) ?: "");
+	else if (rc == 0 && v1 && json_is_false(json_object_get(resp, "success")))
+		rc = dr_error_set(err, "TransferLeadership to node %lld refused: %s", (long long)node_id,
+				  json_string_value(json_object_get(resp, "message")) ?: "(no message)");
+	json_decref(resp);
+	return rc;
 }

@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "common/error.h"
+#include "ledger/client/types.h"
 #include "ledger/client/wire.h"
 
 struct ledger_client;
@@ -29,32 +30,13 @@ struct ledger_client_opts {
 	long connect_timeout_ms; /* unused over gRPC: the deadline covers connecting */
 	long admin_timeout_ms;   /* ledger_call / status / read; default 2000 */
 	const char *admin_token; /* sent as "authorization: Bearer ..." (copied); NULL: none */
+	enum ledger_api api;     /* default LEDGER_API_RUNBOOK */
+	/* LEDGER_API_V1: the scope of writes and reads (copied); NULL: the
+	 * bundled one. */
+	const struct ledger_v1_scope *v1_scope;
 };
 
-#define LEDGER_CLIENT_OPTS_INIT { 200, 100, 2000, NULL }
-
-enum ledger_outcome {
-	LEDGER_OUTCOME_OK = 0,            /* acknowledged: committed at index/term */
-	LEDGER_OUTCOME_DEFINITE_FAILURE,  /* certainly not appended */
-	LEDGER_OUTCOME_UNKNOWN,           /* may or may not be appended */
-};
-
-struct ledger_append_result {
-	enum ledger_outcome outcome;
-	uint64_t index;          /* OK only */
-	uint64_t term;           /* OK only */
-	char code[32];           /* error code ("NOT_LEADER", ...), "TRANSPORT" when no
-				  * node answered, "" on OK */
-	char message[256];       /* error text, "" on OK */
-	char leader[128];        /* NOT_LEADER: leader's address, "" when unknown */
-	int node;                /* index of the node the attempt went to */
-	long http_status;        /* the answer's status in HTTP terms (a gRPC answer:
-				  * its wire code's, 200, 421, 503, ...); 0 when no
-				  * answer arrived */
-	int64_t latency_ns;
-	int timed_out;           /* TRANSPORT: the per-call timeout expired */
-	int refused;             /* TRANSPORT: no connection (request never sent) */
-};
+#define LEDGER_CLIENT_OPTS_INIT { 200, 100, 2000, NULL, LEDGER_API_RUNBOOK, NULL }
 
 /* addresses: the nodes' gRPC API "host:port" (an "http://" prefix is
  * ignored), copied.  Returns 0 or -1 with err set (no addresses). */
@@ -67,8 +49,10 @@ const char *ledger_client_address(const struct ledger_client *c, size_t node);
 int ledger_client_current(const struct ledger_client *c);
 void ledger_client_set_current(struct ledger_client *c, int node);
 
-/* One Append attempt; see the header comment.  Returns 0 when the outcome
- * is OK, -1 otherwise (res says why). */
+/* One write attempt; see the header comment: Append, or in the ledger.v1
+ * dialect one Write of the entity ledger_v1_key names, its idempotency key
+ * derived from (client_id, sequence).  Returns 0 when the outcome is OK,
+ * -1 otherwise (res says why). */
 int ledger_append(struct ledger_client *c, const char *client_id, uint64_t sequence,
 		  const char *payload, struct ledger_append_result *res);
 
@@ -90,8 +74,12 @@ int ledger_attempt(struct ledger_client *c, const char *method, const json_t *re
 int ledger_call(struct ledger_client *c, int node, const char *method, const json_t *req,
 		json_t **resp, enum ledger_code *code, struct dr_error *err);
 
-/* GetClusterStatus from the first node that answers 200, starting at the
- * current one (followers forward to the leader).  *out is a new reference. */
+/* GetClusterStatus from the first node that answers OK, starting at the
+ * current one (followers forward to the leader).  In the ledger.v1 dialect
+ * GetClusterInfo, in the same shape as far as it goes: term, leader
+ * {id,address}, members [{id,address,role,state}], "api":"ledger.v1" (no
+ * lag, no commit index: ledger.v1 does not report them).  *out is a new
+ * reference. */
 int ledger_cluster_status(struct ledger_client *c, json_t **out, struct dr_error *err);
 /* Index (into the addresses) of the node the cluster reports as leader;
  * -1 with err set when there is none or it is not among the addresses. */
@@ -100,13 +88,27 @@ int ledger_leader_index(struct ledger_client *c, struct dr_error *err);
  * supervisor's nodes array), NULL when none.  Borrowed from members. */
 json_t *ledger_member_by_id(const json_t *members, json_int_t id);
 /* Every entry, in index order, paged with Read from the leader.  *entries
- * is a new JSON array of {index, term, client_id, sequence, payload}. */
+ * is a new JSON array of {index, term, client_id, sequence, payload}.  In
+ * the ledger.v1 dialect every entity under the scope's key prefix, paged
+ * with ListEntities (linearizable) in key order, as {index: its version,
+ * term: 0, client_id, sequence, payload}. */
 int ledger_read_all(struct ledger_client *c, json_t **entries, struct dr_error *err);
 /* The same, one page at a time: fn sees every entry (borrowed, valid during
  * the call) in index order, so a reader of a long ledger holds one page. */
 typedef void (*ledger_entry_fn)(const json_t *entry, void *payload);
 int ledger_read_each(struct ledger_client *c, ledger_entry_fn fn, void *payload,
 		     struct dr_error *err);
+/* The entries of one client id, the same way: in the ledger.v1 dialect only
+ * that client's key prefix is listed; the runbook's Read has no filter, so
+ * every entry is read and the others skipped. */
+int ledger_read_client(struct ledger_client *c, const char *client_id, ledger_entry_fn fn,
+		       void *payload, struct dr_error *err);
+
+/* Move leadership to node_id (RequestLeaderTransfer {node_id}, or
+ * TransferLeadership {target_node_id}), asking the leader the cluster
+ * reports.  0 when the ledger accepted (it may still not move: Raft
+ * transfers are best effort; callers watch the status), -1 with err. */
+int ledger_transfer_leader(struct ledger_client *c, int64_t node_id, struct dr_error *err);
 
 /* A debug fault or digest (inferadb.ledger.v1.Debug/<Method>) on a node's
  * HTTP listener (its --http address, cluster.json "http_address"): POST

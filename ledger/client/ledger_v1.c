@@ -68,7 +68,8 @@ json_t *ledger_v1_write_request(const struct ledger_v1_scope *s, const char *cli
 json_t *ledger_v1_list_request(const struct ledger_v1_scope *s, const char *client_id,
 			       const char *page_token, int limit)
 {
-	char *prefix = xasprintf("%s%s/", s->key_prefix ? s->key_prefix : "", client_id);
+	char *prefix = xasprintf("%s%s%s", s->key_prefix ? s->key_prefix : "",
+				 client_id ? client_id : "", client_id ? "/" : "");
 	json_t *req = json_pack("{s:{s:s},s:{s:s},s:s,s:s,s:{s:s},s:i}",
 				"organization", "slug", s->organization,
 				"vault", "slug", s->vault,
@@ -159,7 +160,8 @@ int ledger_v1_parse_page(const json_t *answer, const struct ledger_v1_scope *s,
 {
 	json_t *entities = json_object_get(answer, "entities"), *e;
 	const char *token = json_string_value(field(answer, "next_page_token", "nextPageToken"));
-	char *prefix = xasprintf("%s%s/", s->key_prefix ? s->key_prefix : "", client_id);
+	char *prefix = xasprintf("%s%s%s", s->key_prefix ? s->key_prefix : "",
+				 client_id ? client_id : "", client_id ? "/" : "");
 	size_t plen = strlen(prefix), i;
 
 	*next_token = NULL;
@@ -169,72 +171,61 @@ int ledger_v1_parse_page(const json_t *answer, const struct ledger_v1_scope *s,
 	}
 	json_array_foreach(entities, i, e) {
 		const char *key = json_string_value(json_object_get(e, "key"));
+		const char *value = json_string_value(json_object_get(e, "value"));
+		const char *slash;
+		char *cid;
 		uint64_t seq;
 
-		if (!key || strncmp(key, prefix, plen) != 0 ||
-		    parse_uint64(&seq, key + plen, 0, UINT64_MAX) != 0)
+		if (!key || strncmp(key, prefix, plen) != 0)
 			continue;
-		fn(seq, u64_of(json_object_get(e, "version")), payload);
+		/* <prefix><client id>/<sequence>: a client id may hold '/', a
+		 * sequence never does. */
+		if (client_id) {
+			slash = key + plen - 1;
+		} else {
+			slash = strrchr(key + plen, '/');
+			if (!slash || slash == key + plen)
+				continue;
+		}
+		if (parse_uint64(&seq, slash + 1, 0, UINT64_MAX) != 0)
+			continue;
+		cid = client_id ? xstrdup(client_id) : xstrndup(key + plen, (size_t)(slash - (key + plen)));
+		fn(cid, seq, u64_of(json_object_get(e, "version")), value ? value : "", payload);
+		free(cid);
 	}
 	*next_token = xstrdup(token ? token : "");
 	free(prefix);
 	return 0;
 }
 
-int ledger_v1_write(struct ledger_client *c, const struct ledger_v1_scope *s,
-		    const char *client_id, uint64_t sequence, const char *payload, int64_t now_s,
-		    struct ledger_append_result *res)
+int ledger_v1_status_of_info(const json_t *info, json_t **out, struct dr_error *err)
 {
-	json_t *req = ledger_v1_write_request(s, client_id, sequence, payload, now_s), *answer = NULL;
-	int rc = ledger_attempt(c, LEDGER_V1_WRITE, req, &answer, res);
+	json_t *members = json_object_get(info, "members"), *m, *list, *leader = json_null();
+	uint64_t leader_id = u64_of(field(info, "leader_id", "leaderId"));
+	size_t i, voters = 0;
 
-	json_decref(req);
-	if (rc != 0)
-		return -1;
-	ledger_v1_classify_write(answer, res);
-	json_decref(answer);
-	return res->outcome == LEDGER_OUTCOME_OK ? 0 : -1;
-}
+	*out = NULL;
+	if (!json_is_array(members))
+		return dr_error_set(err, "GetClusterInfo answered without a members list");
+	list = json_array();
+	json_array_foreach(members, i, m) {
+		uint64_t id = u64_of(field(m, "node_id", "nodeId"));
+		const char *addr = json_string_value(json_object_get(m, "address"));
+		const char *role = json_string_value(json_object_get(m, "role"));
+		int learner = role && strcmp(role, "CLUSTER_MEMBER_ROLE_LEARNER") == 0;
+		int is_leader = json_is_true(field(m, "is_leader", "isLeader")) ||
+				(leader_id && id == leader_id);
 
-int ledger_v1_read_all(struct ledger_client *c, const struct ledger_v1_scope *s,
-		       const char *client_id, ledger_v1_entry_fn fn, void *payload,
-		       struct dr_error *err)
-{
-	char *token = xstrdup("");
-	int leader = ledger_leader_index(c, err), tries = 0, rc = -1;
-
-	if (leader < 0)
-		goto out;
-	for (;;) {
-		json_t *req = ledger_v1_list_request(s, client_id, token, LIST_PAGE_LIMIT), *resp = NULL;
-		enum ledger_code code = LEDGER_CODE_COUNT;
-		int crc = ledger_call(c, leader, LEDGER_V1_LIST, req, &resp, &code, err);
-
-		json_decref(req);
-		if (crc != 0 || code != LEDGER_OK) {
-			if (crc == 0)
-				dr_error_set(err, "ListEntities answered %s: %s", ledger_code_name(code),
-					     json_string_value(json_object_get(resp, "message")) ?: "");
-			json_decref(resp);
-			if (++tries > 20)
-				goto out;
-			clock_sleep_ns(50 * NS_PER_MS);
-			leader = ledger_leader_index(c, err);
-			if (leader < 0)
-				leader = 0;
-			continue;
-		}
-		free(token);
-		token = NULL;
-		crc = ledger_v1_parse_page(resp, s, client_id, fn, payload, &token, err);
-		json_decref(resp);
-		if (crc != 0)
-			goto out;
-		if (!*token)
-			break;
+		if (is_leader && !json_is_object(leader))
+			leader = json_pack("{s:I,s:s}", "id", (json_int_t)id, "address", addr ? addr : "");
+		voters += !learner;
+		json_array_append_new(list, json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)id,
+						      "address", addr ? addr : "",
+						      "role", learner ? "learner" : "voter",
+						      "state", is_leader ? "leader" : "follower"));
 	}
-	rc = 0;
-out:
-	free(token);
-	return rc;
+	*out = json_pack("{s:I,s:o,s:i,s:o,s:s}",
+			 "term", (json_int_t)u64_of(json_object_get(info, "term")), "leader", leader,
+			 "voters", (int)voters, "members", list, "api", "ledger.v1");
+	return 0;
 }

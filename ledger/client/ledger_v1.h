@@ -15,20 +15,12 @@
 #include <jansson.h>
 
 #include "common/error.h"
-#include "ledger/client/client.h"
+#include "ledger/client/types.h"
 
 #define LEDGER_V1_WRITE "ledger.v1.WriteService/Write"
 #define LEDGER_V1_LIST "ledger.v1.ReadService/ListEntities"
-
-/* Where the writes go and who writes them: ledger.v1 slugs as decimal
- * uint64 strings, the key prefix, a time to live. */
-struct ledger_v1_scope {
-	const char *organization;
-	const char *vault;
-	const char *caller;
-	const char *key_prefix;   /* "" allowed */
-	int64_t ttl_s;            /* expires_at = now + ttl_s; 0: never */
-};
+#define LEDGER_V1_CLUSTER_INFO "ledger.v1.AdminService/GetClusterInfo"
+#define LEDGER_V1_TRANSFER "ledger.v1.AdminService/TransferLeadership"
 
 /* The entity key of one write (heap). */
 char *ledger_v1_key(const struct ledger_v1_scope *s, const char *client_id, uint64_t sequence);
@@ -39,7 +31,8 @@ json_t *ledger_v1_write_request(const struct ledger_v1_scope *s, const char *cli
 				uint64_t sequence, const char *payload, int64_t now_s);
 
 /* The ListEntities request of one page of the client's writes (new
- * reference); page_token NULL or "" for the first page. */
+ * reference); client_id NULL: every client's; page_token NULL or "" for
+ * the first page. */
 json_t *ledger_v1_list_request(const struct ledger_v1_scope *s, const char *client_id,
 			       const char *page_token, int limit);
 
@@ -51,26 +44,22 @@ json_t *ledger_v1_list_request(const struct ledger_v1_scope *s, const char *clie
 void ledger_v1_classify_write(const json_t *answer, struct ledger_append_result *res);
 
 /* One ListEntities answer (either spelling): fn sees each of the client's
- * writes on the page (sequence, and the entity's version as its index);
- * *next_token (heap, "" when done) the page token of the next page.  Keys
- * outside the client's prefix are skipped (a server that ignored the
- * prefix must not turn someone else's entities into ours).  -1 with err on
- * an answer of the wrong shape. */
-typedef void (*ledger_v1_entry_fn)(uint64_t sequence, uint64_t version, void *payload);
+ * writes on the page (client_id NULL: every client's under the key
+ * prefix): its client id, sequence, the entity's version as its index and
+ * its value (base64 as on the wire, borrowed); *next_token (heap, "" when
+ * done) the page token of the next page.  Keys outside the prefix are
+ * skipped (a server that ignored the prefix must not turn someone else's
+ * entities into ours).  -1 with err on an answer of the wrong shape. */
+typedef void (*ledger_v1_entry_fn)(const char *client_id, uint64_t sequence, uint64_t version,
+				   const char *value_b64, void *payload);
 int ledger_v1_parse_page(const json_t *answer, const struct ledger_v1_scope *s,
 			 const char *client_id, ledger_v1_entry_fn fn, void *payload,
 			 char **next_token, struct dr_error *err);
 
-/* One write attempt through a client (its current node, NOT_LEADER and
- * transport failures handled as ledger_append does): the request of
- * ledger_v1_write_request, classified into res.  0 when acknowledged. */
-int ledger_v1_write(struct ledger_client *c, const struct ledger_v1_scope *s,
-		    const char *client_id, uint64_t sequence, const char *payload, int64_t now_s,
-		    struct ledger_append_result *res);
-
-/* Every write of client_id, page by page from the leader, into fn. */
-int ledger_v1_read_all(struct ledger_client *c, const struct ledger_v1_scope *s,
-		       const char *client_id, ledger_v1_entry_fn fn, void *payload,
-		       struct dr_error *err);
+/* A GetClusterInfo answer (either spelling) in GetClusterStatus shape, as
+ * far as ledger.v1 goes: {term, leader: {id, address} or null, voters,
+ * members: [{id, address, role, state: "leader"|"follower"}], "api":
+ * "ledger.v1"}.  New reference; -1 with err when it has no members list. */
+int ledger_v1_status_of_info(const json_t *info, json_t **out, struct dr_error *err);
 
 #endif

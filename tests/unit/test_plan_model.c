@@ -201,6 +201,44 @@ static void test_options(void **state)
 	free(out);
 }
 
+/* api: absent leaves the target's default (NULL); the plan's value and
+ * --api are checked, --api wins; a kind without dialects refuses both. */
+static void test_api(void **state)
+{
+	struct plan_load_opts opts = PLAN_LOAD_OPTS_TARGETS(target_registry);
+	const char *plain = "version: 1\nname: a\nsteps:\n  - {action: sleep, duration: 1s}\n";
+	const char *v1 = "version: 1\nname: a\napi: ledger.v1\nsteps:\n"
+			 "  - {action: sleep, duration: 1s}\n";
+	struct plan *plan;
+	char *out;
+
+	(void)state;
+	plan = load_ok("a.yaml", plain, &opts);
+	assert_null(plan->api);
+	plan_free(plan);
+	plan = load_ok("a.yaml", v1, &opts);
+	assert_string_equal(plan->api, "ledger.v1");
+	plan_free(plan);
+	opts.api = "runbook";
+	plan = load_ok("a.yaml", v1, &opts);
+	assert_string_equal(plan->api, "runbook");
+	plan_free(plan);
+	opts.api = "ledger.v2";
+	out = load_bad("a.yaml", plain, &opts);
+	assert_non_null(strstr(out, "a.yaml: --api: unknown ledger API 'ledger.v2' (expected "
+			       "runbook or ledger.v1)"));
+	free(out);
+	opts.api = "ledger.v1";
+	opts.target = "etcd";
+	out = load_bad("a.yaml", plain, &opts);
+	assert_non_null(strstr(out, "--api: the etcd target does not speak the ledger API"));
+	free(out);
+	opts.api = NULL;
+	out = load_bad("a.yaml", v1, &opts);
+	assert_non_null(strstr(out, "a.yaml:3:6: api: the etcd target does not speak the ledger API"));
+	free(out);
+}
+
 static void test_vars(void **state)
 {
 	const char *text = "version: 1\nname: v\nvars:\n"
@@ -330,6 +368,7 @@ int main(void)
 		cmocka_unit_test(test_region_failover_model),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_api),
 		cmocka_unit_test(test_vars),
 		cmocka_unit_test(test_several_errors_all_reported),
 		cmocka_unit_test(test_arg_readers),

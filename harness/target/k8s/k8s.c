@@ -484,6 +484,13 @@ static int check_plan(const struct k8s_config *cfg, const struct plan *plan, str
 
 	if (!plan)
 		return 0;
+	/* The configuration says what the cluster speaks; a plan (or --api)
+	 * asking for the other dialect would measure a client that does not
+	 * exist. */
+	if (plan->api && strcmp(plan->api, k8s_api_name(cfg->api)) != 0)
+		return dr_error_set(err, "%s: api %s, but '%s' says the cluster speaks %s (set api "
+				    "there, or drop it from the plan and --api)", plan->path, plan->api,
+				    cfg->path, k8s_api_name(cfg->api));
 	/* The Lease is not renewed: it must outlive the drill. */
 	if (plan->deadline_ns > (int64_t)cfg->lease_seconds * NS_PER_SEC)
 		return dr_error_set(err, "%s: the plan's deadline (%llds) is longer than the drill lock's "
@@ -542,6 +549,11 @@ int target_k8s_new(struct target **out, const struct plan *plan,
 	snprintf(kt->holder, sizeof(kt->holder), "drillrig@%s/%ld", host, (long)getpid());
 	t->kind = "kubernetes";
 	t->impl = kt;
+	t->api = cfg->api == K8S_API_LEDGER_V1 ? LEDGER_API_V1 : LEDGER_API_RUNBOOK;
+	if (cfg->canary.organization) {
+		kt->v1_scope = k8s_canary_scope(cfg);
+		t->v1_scope = &kt->v1_scope;
+	}
 	t->actions = k8s_actions;
 	t->start = k8s_start;
 	t->lock = k8s_lock;
@@ -570,5 +582,5 @@ static int k8s_create(struct target **out, const struct plan *plan,
 }
 
 const struct target_kind target_kind_kubernetes = {
-	"kubernetes", 0, k8s_actions, k8s_create, k8s_recover, k8s_preflight,
+	"kubernetes", TARGET_KIND_LEDGER_API, k8s_actions, k8s_create, k8s_recover, k8s_preflight,
 };

@@ -16,7 +16,7 @@
 #define READ_PAGE_LIMIT 1000
 
 /* The canary configuration as the ledger.v1 codec's scope. */
-static struct ledger_v1_scope scope_of(const struct k8s_config *cfg)
+struct ledger_v1_scope k8s_canary_scope(const struct k8s_config *cfg)
 {
 	struct ledger_v1_scope sc;
 
@@ -30,7 +30,7 @@ static struct ledger_v1_scope scope_of(const struct k8s_config *cfg)
 
 char *k8s_canary_key(const struct k8s_config *cfg, const char *client_id, uint64_t sequence)
 {
-	struct ledger_v1_scope sc = scope_of(cfg);
+	struct ledger_v1_scope sc = k8s_canary_scope(cfg);
 
 	return ledger_v1_key(&sc, client_id, sequence);
 }
@@ -38,7 +38,7 @@ char *k8s_canary_key(const struct k8s_config *cfg, const char *client_id, uint64
 json_t *k8s_canary_write_request(const struct k8s_config *cfg, const char *client_id,
 				 uint64_t sequence, const char *payload, int64_t now_s)
 {
-	struct ledger_v1_scope sc = scope_of(cfg);
+	struct ledger_v1_scope sc = k8s_canary_scope(cfg);
 
 	if (cfg->api == K8S_API_RUNBOOK)
 		return json_pack("{s:s,s:I,s:s}", "clientId", client_id, "sequence",
@@ -49,7 +49,7 @@ json_t *k8s_canary_write_request(const struct k8s_config *cfg, const char *clien
 json_t *k8s_canary_read_request(const struct k8s_config *cfg, const char *client_id,
 				uint64_t from_index, const char *page_token)
 {
-	struct ledger_v1_scope sc = scope_of(cfg);
+	struct ledger_v1_scope sc = k8s_canary_scope(cfg);
 
 	if (cfg->api == K8S_API_RUNBOOK)
 		return json_pack("{s:I,s:i}", "fromIndex", (json_int_t)(from_index ? from_index : 1),
@@ -231,15 +231,18 @@ static int parse_runbook_page(struct k8s_canary_page *page, const char *client_i
 	return 0;
 }
 
-static void add_v1_entry(uint64_t sequence, uint64_t version, void *payload)
+static void add_v1_entry(const char *client_id, uint64_t sequence, uint64_t version,
+			 const char *value_b64, void *payload)
 {
+	(void)client_id;
+	(void)value_b64;
 	page_add(payload, sequence, version);
 }
 
 static int parse_ledger_v1_page(struct k8s_canary_page *page, const struct k8s_config *cfg,
 				const char *client_id, json_t *ans, struct dr_error *err)
 {
-	struct ledger_v1_scope sc = scope_of(cfg);
+	struct ledger_v1_scope sc = k8s_canary_scope(cfg);
 	char *token = NULL;
 	int rc = ledger_v1_parse_page(ans, &sc, client_id, add_v1_entry, page, &token, err);
 

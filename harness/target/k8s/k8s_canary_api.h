@@ -46,6 +46,10 @@ json_t *k8s_canary_write_request(const struct k8s_config *cfg, const char *clien
 json_t *k8s_canary_read_request(const struct k8s_config *cfg, const char *client_id,
 				uint64_t from_index, const char *page_token);
 /* ledger.v1: the entity key of one canary write (heap). */
+/* The canary configuration (organization, vault, caller, key prefix, time
+ * to live) as the ledger.v1 codec's scope; its strings borrowed from cfg. */
+struct ledger_v1_scope k8s_canary_scope(const struct k8s_config *cfg);
+
 char *k8s_canary_key(const struct k8s_config *cfg, const char *client_id, uint64_t sequence);
 
 /* What one `kubectl exec ... grpcurl` of a write left behind. */

@@ -18,6 +18,7 @@ struct journal;
 
 struct k8s_target {
 	struct k8s_config *cfg;
+	struct ledger_v1_scope v1_scope; /* the canary's, for the workload's ledger.v1 writes */
 	int dry_run;              /* --dry-run: print, run nothing */
 	int server_dry_run;       /* --dry-run=server */
 	FILE *out;                /* where dry-run commands are printed (stdout) */

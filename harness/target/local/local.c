@@ -237,6 +237,7 @@ static json_t *local_describe(struct target *t)
 		      "contexts",
 		      "cluster_dir", lt->dir);
 	json_object_set_new(d, "nodes", json_integer(nodes));
+	json_object_set_new(d, "api", json_string(ledger_api_name(t->api)));
 	/* `recover` tears down a cluster the interrupted drill had started. */
 	json_object_set_new(d, "owned", json_boolean(!lt->attached && !lt->keep));
 	if (cluster_load(&info, lt->dir, &err) == 0)
@@ -412,6 +413,8 @@ int target_local_new(struct target **out, const struct plan *plan,
 	}
 	t->kind = "local";
 	t->impl = lt;
+	if (plan && plan->api)
+		ledger_api_parse(&t->api, plan->api); /* checked by the plan loader */
 	t->actions = local_actions;
 	t->dry_run_where = "on the bundled cluster";
 	t->start = local_start;
@@ -447,5 +450,5 @@ static int local_create(struct target **out, const struct plan *plan,
 }
 
 const struct target_kind target_kind_local = {
-	"local", TARGET_KIND_PLAN_TOPOLOGY, local_actions, local_create, local_recover, NULL,
+	"local", TARGET_KIND_PLAN_TOPOLOGY | TARGET_KIND_LEDGER_API, local_actions, local_create, local_recover, NULL,
 };

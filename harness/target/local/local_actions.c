@@ -300,6 +300,60 @@ static int wait_leader_where(struct target *t, const char *region, int64_t node,
 	}
 }
 
+/* ledger.v1's TransferLeadership names a node, never a region: for a
+ * region, the member of it that is reachable and least behind. */
+static int64_t v1_transfer_node(const json_t *status, const char *region)
+{
+	json_t *m;
+	int64_t best = 0, best_lag = INT64_MAX;
+	size_t i;
+
+	json_array_foreach(json_object_get(status, "members"), i, m) {
+		const char *r = json_string_value(json_object_get(m, "region"));
+		const char *st = json_string_value(json_object_get(m, "state"));
+		int64_t lag = json_integer_value(json_object_get(m, "lag_entries"));
+
+		if (!r || strcmp(r, region) != 0 || !st || strcmp(st, "follower") != 0)
+			continue;
+		if (lag < best_lag) {
+			best_lag = lag;
+			best = json_integer_value(json_object_get(m, "id"));
+		}
+	}
+	return best;
+}
+
+/* One TransferLeadership request to the leader at addr; what went wrong
+ * goes to last. */
+static void transfer_v1(const json_t *status, const char *addr, int64_t node_id, const char *region,
+			char *last, size_t last_size)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	int64_t to = node_id > 0 ? node_id : region ? v1_transfer_node(status, region) : 0;
+	json_t *req, *answer = NULL;
+
+	if (to <= 0) {
+		snprintf(last, last_size, "no reachable follower in region %s to transfer to",
+			 region ? region : "?");
+		return;
+	}
+	if (!addr)
+		return;
+	/* The server waits for the move up to timeout_ms: stay inside our own
+	 * call's deadline, so a slow move is an answer, not a timeout. */
+	req = json_pack("{s:I,s:i}", "target_node_id", (json_int_t)to, "timeout_ms",
+			(int)(LOCAL_ADMIN_TIMEOUT_NS / NS_PER_MS) - 1000);
+	if (local_node_call(&answer, addr, "ledger.v1.AdminService/TransferLeadership", req,
+			    LOCAL_ADMIN_TIMEOUT_NS, &err) != 0)
+		snprintf(last, last_size, "TransferLeadership to node %lld: %.400s", (long long)to,
+			 err.msg);
+	else if (!json_is_true(json_object_get(answer, "success")))
+		snprintf(last, last_size, "TransferLeadership to node %lld: %.400s", (long long)to,
+			 json_string_value(json_object_get(answer, "message")) ?: "not successful");
+	json_decref(req);
+	json_decref(answer);
+}
+
 /* Leadership transfers are best effort in Raft: the target may not catch
  * up in time, a new election may intervene, or the leader we asked may
  * just have lost its role.  So ask, wait a few election timeouts, and ask
@@ -343,14 +397,19 @@ void local_transfer_leader(struct target *t, json_t *args, const struct action_c
 				return;
 			}
 			addr = leader_address(status);
-			req = node_id > 0 ? json_pack("{s:I}", "node_id", (json_int_t)node_id) :
-					    json_pack("{s:s}", "region", region ? region : "");
 			attempts++;
-			if (addr && local_node_call(&answer, addr, "inferadb.ledger.v1.Admin/RequestLeaderTransfer",
-					      req, LOCAL_ADMIN_TIMEOUT_NS, &err) != 0)
-				snprintf(last, sizeof(last), "RequestLeaderTransfer: %.400s", err.msg);
-			json_decref(req);
-			json_decref(answer);
+			if (t->api == LEDGER_API_V1)
+				transfer_v1(status, addr, node_id, region, last, sizeof(last));
+			else {
+				req = node_id > 0 ? json_pack("{s:I}", "node_id", (json_int_t)node_id) :
+						    json_pack("{s:s}", "region", region ? region : "");
+				if (addr && local_node_call(&answer, addr,
+							    "inferadb.ledger.v1.Admin/RequestLeaderTransfer",
+							    req, LOCAL_ADMIN_TIMEOUT_NS, &err) != 0)
+					snprintf(last, sizeof(last), "RequestLeaderTransfer: %.400s", err.msg);
+				json_decref(req);
+				json_decref(answer);
+			}
 		} else {
 			snprintf(last, sizeof(last), "no leader to transfer from%s%.400s",
 				 err.msg[0] ? ": " : "", err.msg);
