@@ -10,6 +10,8 @@
 #   --summary FILE       append each drill's markdown summary and the
 #                        catalog table to FILE (e.g. "$GITHUB_STEP_SUMMARY")
 #   --timing E/H         passed to every run (e.g. 300ms/30ms)
+#   --api API            passed to every run: runbook or ledger.v1, the
+#                        ledger services the drills call
 #   --fail-on-regression PCT
 #                        passed to every run: exit 1 when a drill's RTO is
 #                        PCT % worse than its recent median
@@ -27,9 +29,10 @@ artifacts=
 summary=
 run_args=()
 plans=()
+api=
 
 usage() {
-	sed -n '6,18p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '6,20p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -39,6 +42,7 @@ while [ $# -gt 0 ]; do
 	--artifacts) artifacts=${2:?--artifacts needs a directory}; shift 2 ;;
 	--summary) summary=${2:?--summary needs a file}; shift 2 ;;
 	--timing) run_args+=(--timing "${2:?--timing needs E/H}"); shift 2 ;;
+	--api) api=${2:?--api needs runbook or ledger.v1}; run_args+=(--api "$api"); shift 2 ;;
 	--fail-on-regression) run_args+=(--fail-on-regression "${2:?--fail-on-regression needs a percentage}"); shift 2 ;;
 	--) shift; run_args+=("$@"); break ;;
 	-h | --help) usage ;;
@@ -136,7 +140,7 @@ figure() {
 }
 
 echo
-echo "drill catalog summary"
+echo "drill catalog summary${api:+ (api $api)}"
 printf '%-22s %-16s %4s %9s %8s %6s %10s  %s\n' DRILL VERDICT EXIT "RTO (s)" RPO TIME "PROMO (s)" RUN
 failed=0
 rows=()
@@ -158,7 +162,7 @@ done
 echo "${#names[@]} drills: $((${#names[@]} - failed)) passed, $failed failed"
 if [ -n "$summary" ]; then
 	{
-		echo "## Drill catalog"
+		echo "## Drill catalog${api:+ (api $api)}"
 		echo
 		echo "| drill | verdict | exit | RTO (s) | RPO | promotion (s) | time |"
 		echo "|---|---|---:|---:|---:|---:|---:|"

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Shared by tests/integration/test_catalog_*.sh: runs the drills named as
 # arguments through ci/drill-all.sh on the bundled cluster with short
-# timeouts; every one must pass, report its figures, and leave no process
-# behind.  Not a test itself (the runner only picks up test_*.sh).  Cases:
-# drill-all, drill:<plan> for each plan, nothing-left-behind.
+# timeouts, in both ledger dialects; every one must pass, report its
+# figures, and leave no process behind.  Not a test itself (the runner
+# only picks up test_*.sh).  Cases:
+# drill-all, drill:<plan> for each plan (then the same with @ledger.v1),
+# nothing-left-behind.
 set -uo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=../lib/cases.sh
@@ -33,31 +35,40 @@ for p in "${plans[@]}"; do
 	args+=("drills/$p.yaml")
 done
 
-case_begin drill-all
-DRILLRIG=$bin DRILLRIG_CLUSTER_ROOT=$tmp/clusters timeout 170 \
-	ci/drill-all.sh --results-repo "$tmp/results" --artifacts "$tmp/artifacts" \
-	--summary "$tmp/summary.md" --timing 300ms/30ms "${args[@]}" >"$tmp/out" 2>&1
-rc=$?
-cat "$tmp/out"
-[ "$rc" -eq 0 ] || fail "drill-all exited $rc, expected 0"
-grep -q "^${#plans[@]} drills: ${#plans[@]} passed, 0 failed$" "$tmp/out" ||
-	fail "the summary line does not say every drill passed"
+# Every drill in both of the bundled ledger's dialects (CATALOG_APIS to
+# narrow it): the runbook's native services and the public ledger.v1.
+for api in ${CATALOG_APIS:-runbook ledger.v1}; do
+	tag=
+	[ "$api" = runbook ] || tag="@$api"
+	mkdir -p "$tmp/$api"
+	case_begin "drill-all$tag"
+	DRILLRIG=$bin DRILLRIG_CLUSTER_ROOT=$tmp/clusters timeout 170 \
+		ci/drill-all.sh --results-repo "$tmp/$api/results" --artifacts "$tmp/$api/artifacts" \
+		--summary "$tmp/$api/summary.md" --timing 300ms/30ms --api "$api" "${args[@]}" >"$tmp/$api/out" 2>&1
+	rc=$?
+	cat "$tmp/$api/out"
+	[ "$rc" -eq 0 ] || fail "drill-all exited $rc, expected 0"
+	grep -q "^${#plans[@]} drills: ${#plans[@]} passed, 0 failed$" "$tmp/$api/out" ||
+		fail "the summary line does not say every drill passed"
 
-for p in "${plans[@]}"; do
-	case_begin "drill:$p"
-	row=$(grep -E "^$p +passed +0 " "$tmp/out" || true)
-	[ -n "$row" ] || fail "$p: no passing row in the summary table"
-	# RTO and RPO come from the results index: numbers (or n/a), never '-'.
-	rto=$(awk '{print $4}' <<<"$row")
-	[[ $rto =~ ^([0-9]+(\.[0-9]+)?|n/a)$ ]] || fail "$p: RTO column '$rto'"
-	for f in journal.json junit.xml report.md; do
-		[ -s "$tmp/artifacts/$p/$f" ] || fail "$p: artifact $f missing"
+	for p in "${plans[@]}"; do
+		case_begin "drill:$p$tag"
+		row=$(grep -E "^$p +passed +0 " "$tmp/$api/out" || true)
+		[ -n "$row" ] || fail "$p: no passing row in the summary table"
+		# RTO and RPO come from the results index: numbers (or n/a), never '-'.
+		rto=$(awk '{print $4}' <<<"$row")
+		[[ $rto =~ ^([0-9]+(\.[0-9]+)?|n/a)$ ]] || fail "$p: RTO column '$rto'"
+		for f in journal.json junit.xml report.md; do
+			[ -s "$tmp/$api/artifacts/$p/$f" ] || fail "$p: artifact $f missing"
+		done
+		grep -q '"status": *"passed"' "$tmp/$api/artifacts/$p/journal.json" ||
+			fail "$p: journal.json does not record a pass"
+		grep -q "\"api\": *\"$api\"" "$tmp/$api/artifacts/$p/journal.json" ||
+			fail "$p: journal.json does not record the $api dialect"
+		grep -q "| $p | passed | 0 |" "$tmp/$api/summary.md" || fail "$p: not in the markdown summary table"
+		[ "$(grep -c "^# $p: PASSED" "$tmp/$api/summary.md")" -eq 1 ] ||
+			fail "$p: its markdown summary is not in the summary file exactly once"
 	done
-	grep -q '"status": *"passed"' "$tmp/artifacts/$p/journal.json" ||
-		fail "$p: journal.json does not record a pass"
-	grep -q "| $p | passed | 0 |" "$tmp/summary.md" || fail "$p: not in the markdown summary table"
-	[ "$(grep -c "^# $p: PASSED" "$tmp/summary.md")" -eq 1 ] ||
-		fail "$p: its markdown summary is not in the summary file exactly once"
 done
 
 # Bounded poll: cluster teardown is synchronous, but give stragglers 5 s.
