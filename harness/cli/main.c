@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "harness/cli/cli.h"
+#include "ledger/client/rpc.h"
 
 /* Read by LeakSanitizer in SANITIZE builds (unused otherwise): Debian's
  * libgit2 1.5 leaks pcre2 match data in git_remote_lookup, which is not
@@ -16,6 +17,7 @@ const char *__lsan_default_suppressions(void)
 int main(int argc, char **argv)
 {
 	const struct cli_command *cmd;
+	int rc;
 
 	if (argc < 2)
 		return cli_usage(1);
@@ -28,5 +30,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "drillrig: unknown command '%s'\n\n", argv[1]);
 		return cli_usage(1);
 	}
-	return cmd->run(argc - 1, argv + 1);
+	rc = cmd->run(argc - 1, argv + 1);
+	/* Every channel is closed by now; gRPC's own threads go with it. */
+	ledger_rpc_shutdown();
+	return rc;
 }

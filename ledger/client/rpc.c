@@ -2,6 +2,7 @@
 #include "ledger/client/rpc.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +36,12 @@ struct ledger_channel {
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static atomic_int grpc_started;
 
 static void init_grpc(void)
 {
 	grpc_init();
+	atomic_store(&grpc_started, 1);
 }
 
 int ledger_channel_open(struct ledger_channel **out, const char *address, struct dr_error *err)
@@ -99,7 +102,9 @@ const char *ledger_channel_address(const struct ledger_channel *ch)
 
 void ledger_rpc_shutdown(void)
 {
-	if (pthread_once(&init_once, init_grpc) == 0)
+	/* A program that never opened a channel never started gRPC: do not
+	 * start it only to stop it. */
+	if (atomic_exchange(&grpc_started, 0))
 		grpc_shutdown();
 }
 
