@@ -200,12 +200,16 @@ DRILL ?= drills/region-failover.yaml
 drill: $(BINARIES)
 	$(DRILLRIG) run $(DRILL) $(DRILL_ARGS)
 
-install: $(BINARIES)
+install: $(BINARIES) $(BUILD)/gen/ledger.protoset
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/drillrig/drills \
 		$(DESTDIR)$(PREFIX)/share/doc/drillrig
 	install -m 0755 $(BINARIES) $(DESTDIR)$(PREFIX)/bin/
 	$(if $(wildcard drills/*.yaml),install -m 0644 $(wildcard drills/*.yaml) $(DESTDIR)$(PREFIX)/share/drillrig/drills/)
 	install -m 0644 README.md $(wildcard docs/*.md) $(DESTDIR)$(PREFIX)/share/doc/drillrig/
+	# The API's .proto files (grpcurl -import-path) and their descriptor set.
+	cd ledger/proto && find . -name '*.proto' -exec install -D -m 0644 {} \
+		$(DESTDIR)$(PREFIX)/share/drillrig/proto/{} \;
+	install -m 0644 $(BUILD)/gen/ledger.protoset $(DESTDIR)$(PREFIX)/share/drillrig/
 
 clean:
 	rm -rf build
