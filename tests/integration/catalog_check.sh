@@ -4,7 +4,7 @@
 # timeouts, in both ledger dialects; every one must pass, report its
 # figures, and leave no process behind.  Not a test itself (the runner
 # only picks up test_*.sh).  Cases:
-# drill-all, drill:<plan> for each plan (then the same with @ledger.v1),
+# drill-all, drill:<plan> for each plan (then the same with /ledger.v1),
 # nothing-left-behind.
 set -uo pipefail
 
@@ -39,7 +39,7 @@ done
 # narrow it): the runbook's native services and the public ledger.v1.
 for api in ${CATALOG_APIS:-runbook ledger.v1}; do
 	tag=
-	[ "$api" = runbook ] || tag="@$api"
+	[ "$api" = runbook ] || tag="/$api"
 	mkdir -p "$tmp/$api"
 	case_begin "drill-all$tag"
 	DRILLRIG=$bin DRILLRIG_CLUSTER_ROOT=$tmp/clusters timeout 170 \
