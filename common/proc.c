@@ -1,3 +1,9 @@
+/* Child processes, always from an argv array with posix_spawn, never a
+ * shell and never a bare fork(): drillrig and ledgerd run gRPC core, whose
+ * threads (executor, timers, pollers) do not survive a fork; a forked
+ * child that touched gRPC, or even held one of its locks at the moment of
+ * the fork, can deadlock (fork support is off in gRPC 1.51).  posix_spawn
+ * goes straight to exec, so the child never runs our code. */
 #include "common/proc.h"
 
 #include <errno.h>
