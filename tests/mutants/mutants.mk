@@ -4,7 +4,8 @@
 # is applied to a copy of the tree under $(BUILD)/mutants (never to the tree
 # itself), the unit tests are rebuilt and run, and the kill rate and the
 # survivors are printed.  MUTANTS=name1,name2 checks only those;
-# MUTANTS_JOBS (default 2) mutants are checked at a time.  Not part of
+# MUTANTS_JOBS (default 2) mutants are checked at a time; with SANITIZE the
+# copies are built with the sanitizers too.  Not part of
 # `make test` (a build per mutant); `make test` runs the tool's own test,
 # tests/integration/test_mutants_tool.sh.
 MUTANTS ?=
@@ -12,6 +13,5 @@ MUTANTS_JOBS ?= 2
 .PHONY: mutants
 
 mutants: $(UNIT_BIN) $(KUBECTL_DOUBLE)
-	$(if $(SANITIZE),$(error make mutants builds plain copies: run it without SANITIZE))
 	@tests/mutants/run-mutants.sh --jobs $(MUTANTS_JOBS) --seed-build $(BUILD) \
 		--scratch $(BUILD)/mutants $(if $(MUTANTS),--only $(MUTANTS))

@@ -240,8 +240,14 @@ for t in "${unit_tests[@]}"; do
 	targets+=("build/tests/unit/$t")
 done
 
+# The copies build into their own build/, with the seed's sanitizers when
+# SANITIZE is set (make test SANITIZE=... exports it; the seed is then
+# build/sanitize).
+sanitize=()
+[ -n "${SANITIZE:-}" ] && sanitize=("SANITIZE=$SANITIZE")
 build() { # build DIR JOBS LOG
-	make -C "$1" -j"$2" --no-print-directory WERROR= "${targets[@]}" >>"$3" 2>&1
+	make -C "$1" -j"$2" --no-print-directory WERROR= BUILD=build "${sanitize[@]}" \
+		"${targets[@]}" >>"$3" 2>&1
 }
 
 # run_tests DIR LOG HINTS: the unit tests, hinted ones first, until one
