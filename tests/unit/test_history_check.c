@@ -250,6 +250,44 @@ static void test_ack_without_index_is_not_reordered(void **state)
 	assert_int_equal(r.lost, 0);
 }
 
+/* The same acknowledgement without an index, missing from the ledger: lost
+ * like any other acknowledged write (and the oldest lost ack is its). */
+static void test_lost_write_acknowledged_without_index(void **state)
+{
+	struct fixture *f = *state;
+	struct check_result r;
+
+	add(f, 1, 0, 1, HISTORY_OK, 11);
+	add(f, 2, 2, 3, HISTORY_OK, 0);
+	add(f, 3, 4, 5, HISTORY_OK, 13);
+	in_ledger(f, 1, 11);
+	in_ledger(f, 3, 13);
+	r = run(f);
+	assert_int_equal(r.ok, 3);
+	assert_int_equal(r.lost, 1);
+	assert_int_equal(r.n_lost_sequences, 1);
+	assert_int_equal(r.lost_sequences[0], 2);
+	assert_int_equal(r.oldest_lost_ack_ns, 3 * MS);
+	assert_int_equal(r.reordered, 0);
+}
+
+/* A write acknowledged twice (a retry whose first attempt was answered
+ * too) counts from its earliest acknowledgement: that is when the client
+ * was told it was durable. */
+static void test_earliest_acknowledgement_counts(void **state)
+{
+	struct fixture *f = *state;
+	struct check_result r;
+
+	add(f, 1, 0, 3, HISTORY_OK, 11);
+	add(f, 1, 5, 8, HISTORY_OK, 11);
+	r = run(f);
+	assert_int_equal(r.logical, 1);
+	assert_int_equal(r.ok, 1);
+	assert_int_equal(r.lost, 1);
+	assert_int_equal(r.oldest_lost_ack_ns, 3 * MS);
+}
+
 static void test_concurrent_writes_may_order_freely(void **state)
 {
 	struct fixture *f = *state;
@@ -452,6 +490,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retry_acknowledged_counts_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reordering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_without_index_is_not_reordered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_write_acknowledged_without_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_earliest_acknowledgement_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_writes_may_order_freely, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unexpected_sequence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsorted_history_and_ledger, setup, teardown),

@@ -156,6 +156,23 @@ static void test_outage_with_failures(void **state)
 	assert_true(f->m.fault_start_ms == 100.0);
 }
 
+/* Nearest rank: the p50 of 4, 1, 3 and 2 ms is 2 ms (the smallest value
+ * with half the samples at or below it), not the mean of the middle two
+ * or the upper middle; p99 and max are 4 ms. */
+static void test_latency_percentiles_nearest_rank(void **state)
+{
+	struct fixture *f = *state;
+
+	attempt(f, 1, 0, 4, HISTORY_OK);
+	attempt(f, 2, 10, 11, HISTORY_OK);
+	attempt(f, 3, 20, 23, HISTORY_OK);
+	attempt(f, 4, 30, 32, HISTORY_OK);
+	compute(f);
+	assert_ms(&f->m.latency_p50_ms, 2.0);
+	assert_ms(&f->m.latency_p99_ms, 4.0);
+	assert_ms(&f->m.latency_max_ms, 4.0);
+}
+
 /* Same writes, drill started 1000 ms earlier: every *_ms is relative to
  * the drill start, durations do not move. */
 static void test_times_are_relative_to_drill_start(void **state)
@@ -770,6 +787,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_outage_with_failures),
+		T(test_latency_percentiles_nearest_rank),
 		T(test_times_are_relative_to_drill_start),
 		T(test_outage_without_failures),
 		T(test_stalled_write_counts),

@@ -140,6 +140,23 @@ static void test_match_each_what(void **state)
 	json_decref(st);
 }
 
+/* A follower is never picked among unreachable members: a fault on it
+ * would change nothing. */
+static void test_follower_skips_an_unreachable_member(void **state)
+{
+	json_t *st = five_members(3);
+	struct node_query q;
+	int64_t ids[8];
+
+	(void)state;
+	memset(&q, 0, sizeof(q));
+	q.what = "follower";
+	q.region = "us-west"; /* 3 leads, 4 is unreachable */
+	assert_int_equal(match_ids(ids, st, &q), 1);
+	assert_int_equal(ids[0], 5);
+	json_decref(st);
+}
+
 static void test_match_by_name_only_where_members_have_names(void **state)
 {
 	json_t *st = five_members(2);
@@ -326,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_node_ref_with_trailing_characters_is_a_name),
 		cmocka_unit_test(test_node_ref_rejects_what_is_no_reference),
 		cmocka_unit_test(test_match_each_what),
+		cmocka_unit_test(test_follower_skips_an_unreachable_member),
 		cmocka_unit_test(test_match_by_name_only_where_members_have_names),
 		cmocka_unit_test(test_follower_that_needs_a_name_skips_nameless_members),
 		cmocka_unit_test(test_no_match_message_names_the_reference),

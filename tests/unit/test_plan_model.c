@@ -362,6 +362,33 @@ static void test_arg_readers(void **state)
 	json_decref(args);
 }
 
+/* Diagnostics read top to bottom whatever order the checks ran in, and
+ * the same message at the same place is reported once. */
+static void test_diagnostics_in_file_order_once(void **state)
+{
+	struct plan_diags diags = PLAN_DIAGS_INIT;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	plan_diags_add(&diags, PLAN_DIAG_ERROR, "p.yaml", 5, 3, "steps[1].b", "second %s", "b");
+	plan_diags_add(&diags, PLAN_DIAG_ERROR, "p.yaml", 2, 1, "a", "first");
+	plan_diags_add(&diags, PLAN_DIAG_ERROR, "p.yaml", 5, 3, "steps[1].b", "second %s", "b");
+	plan_diags_add(&diags, PLAN_DIAG_WARNING, "p.yaml", 5, 1, "steps[1]", "between");
+	assert_int_equal(diags.n, 3);
+	assert_int_equal(diags.errors, 2);
+	assert_int_equal(diags.warnings, 1);
+	f = open_memstream(&buf, &len);
+	plan_diags_print(f, &diags);
+	fclose(f);
+	assert_string_equal(buf, "p.yaml:2:1: a: first\n"
+				 "p.yaml:5:1: warning: steps[1]: between\n"
+				 "p.yaml:5:3: steps[1].b: second b\n");
+	free(buf);
+	plan_diags_release(&diags);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -372,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_vars),
 		cmocka_unit_test(test_several_errors_all_reported),
 		cmocka_unit_test(test_arg_readers),
+		cmocka_unit_test(test_diagnostics_in_file_order_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

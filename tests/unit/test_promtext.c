@@ -122,6 +122,49 @@ static void test_find_errors(void **state)
 	find_err("ledger_raft_leader", "{a=\"b\"} x", "unexpected text after '}'");
 }
 
+/* Signed infinities keep their sign, in any case Go accepts. */
+static void test_infinities_keep_their_sign(void **state)
+{
+	static const char page[] =
+		"low{k=\"a\"} -Inf\n"
+		"low{k=\"b\"} -inf\n"
+		"high{k=\"a\"} +Inf\n"
+		"high{k=\"b\"} Inf\n";
+	struct dr_error err = DR_ERROR_INIT;
+	double v = 0;
+
+	(void)state;
+	assert_int_equal(promtext_find(&v, page, "low", "k=\"a\"", &err), 0);
+	assert_true(isinf(v) && v < 0);
+	assert_int_equal(promtext_find(&v, page, "low", "k=\"b\"", &err), 0);
+	assert_true(isinf(v) && v < 0);
+	assert_int_equal(promtext_find(&v, page, "high", "k=\"a\"", &err), 0);
+	assert_true(isinf(v) && v > 0);
+	assert_int_equal(promtext_find(&v, page, "high", "k=\"b\"", &err), 0);
+	assert_true(isinf(v) && v > 0);
+}
+
+/* A filter label="" matches a sample without that label, never one whose
+ * label has a value (Prometheus semantics). */
+static void test_empty_label_filter_needs_the_label_absent(void **state)
+{
+	static const char page[] =
+		"up{job=\"ledger\",zone=\"a\"} 1\n"
+		"up{job=\"ledger\"} 0\n";
+	struct dr_error err = DR_ERROR_INIT;
+	double v = -1;
+
+	(void)state;
+	assert_int_equal(promtext_find(&v, page, "up", "zone=\"\"", &err), 0);
+	assert_true(v == 0.0);
+	v = -1;
+	assert_int_equal(promtext_find(&v, page, "up", "zone=\"a\"", &err), 0);
+	assert_true(v == 1.0);
+	/* On the realistic page: the one leader sample has region="dr". */
+	find_err("ledger_raft_is_leader", "region=\"\"",
+		 "no sample 'ledger_raft_is_leader' with labels {region=\"\"}");
+}
+
 /* Each malformed page fails naming its line and the problem. */
 static void bad(const char *text, const char *fragment)
 {
@@ -199,6 +242,8 @@ int main(void)
 		cmocka_unit_test(test_parse_realistic_page),
 		cmocka_unit_test(test_find_values),
 		cmocka_unit_test(test_find_errors),
+		cmocka_unit_test(test_infinities_keep_their_sign),
+		cmocka_unit_test(test_empty_label_filter_needs_the_label_absent),
 		cmocka_unit_test(test_malformed_lines),
 		cmocka_unit_test(test_empty_and_comments_only),
 		cmocka_unit_test(test_parse_filter),

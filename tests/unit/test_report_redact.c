@@ -59,6 +59,59 @@ static void test_redact_text_kinds(void **state)
 	redact_clear_secrets();
 }
 
+/* A secret that contains another is replaced whole, whatever order they
+ * were registered in: replacing the inner one first would leave the outer
+ * one's head and tail in the text. */
+static void test_overlapping_secrets_redacted_whole(void **state)
+{
+	char *s;
+
+	(void)state;
+	redact_add_secret("inner-5ecret");
+	redact_add_secret("head-inner-5ecret-tail");
+	s = redact_text("got head-inner-5ecret-tail and inner-5ecret");
+	assert_string_equal(s, "got [REDACTED] and [REDACTED]");
+	free(s);
+	redact_clear_secrets();
+	/* The same from the environment, shorter one first in environ. */
+	setenv("DRILLRIG_TEST_A_TOKEN", "inner-5ecret", 1);
+	setenv("DRILLRIG_TEST_B_TOKEN", "head-inner-5ecret-tail", 1);
+	s = redact_text("got head-inner-5ecret-tail");
+	assert_string_equal(s, "got [REDACTED]");
+	free(s);
+	unsetenv("DRILLRIG_TEST_A_TOKEN");
+	unsetenv("DRILLRIG_TEST_B_TOKEN");
+}
+
+/* X-Api-Key carries a credential whatever it looks like: in text (a curl
+ * command line, a YAML flow mapping) and as a header field of a probe's
+ * arguments in the journal. */
+static void test_x_api_key_header_redacted(void **state)
+{
+	json_t *in, *out;
+	char *s;
+
+	(void)state;
+	s = redact_text("curl -H 'X-Api-Key: k3y-plain-0042' http://127.0.0.1:1/\n"
+			"headers: {x-api-key: \"k3y-quoted-0043\"}\nnext line");
+	assert_null(strstr(s, "k3y-plain-0042"));
+	assert_null(strstr(s, "k3y-quoted-0043"));
+	assert_non_null(strstr(s, "X-Api-Key: [REDACTED]' http://127.0.0.1:1/\n"));
+	assert_non_null(strstr(s, "x-api-key: \"[REDACTED]\"}"));
+	assert_non_null(strstr(s, "next line"));
+	free(s);
+	in = json_pack("{s:s,s:{s:s,s:s}}", "url", "http://127.0.0.1:1/health", "headers",
+		       "X-Api-Key", "k3y-json-0044", "Accept", "application/json");
+	out = redact_json(in);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(out, "headers"),
+								  "X-Api-Key")), "[REDACTED]");
+	/* Other headers are left alone. */
+	assert_string_equal(json_string_value(json_object_get(json_object_get(out, "headers"),
+								  "Accept")), "application/json");
+	json_decref(out);
+	json_decref(in);
+}
+
 static json_t *planted_journal(void)
 {
 	const char *src = getenv("DRILLRIG_SRC");
@@ -175,6 +228,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_redact_text_kinds),
+		cmocka_unit_test(test_overlapping_secrets_redacted_whole),
+		cmocka_unit_test(test_x_api_key_header_redacted),
 		cmocka_unit_test(test_planted_secrets_never_written),
 	};
 

@@ -212,6 +212,28 @@ static void test_third_interrupt_gives_up_with_exit_5(void **state)
 	assert_false(target_double_called(&f->dbl, "scale(final-scale)"));
 }
 
+/* When several exit codes apply the highest wins, not the latest: a
+ * SIGINT (4) during the fault, then the steady state after the rollback
+ * fails (1) because the leader never came back. */
+static void test_highest_exit_code_wins_over_a_later_lower_one(void **state)
+{
+	struct fixture *f = *state;
+	json_t *after;
+
+	f->dbl.interrupt_action = "pause";
+	f->dbl.lose_leader_action = "pause";
+	run(f);
+	/* The later failure did happen ... */
+	after = json_object_get(journal_get(f->j, "steady_state"), "after");
+	assert_int_equal(json_array_size(after), 1);
+	assert_false(json_is_true(json_object_get(json_array_get(after, 0), "ok")));
+	/* ... yet the signal's code stands, and so does the first reason. */
+	assert_int_equal(f->result.exit_code, EXIT_ABORTED);
+	assert_int_equal(json_integer_value(journal_get(f->j, "exit_code")), EXIT_ABORTED);
+	assert_string_equal(f->result.status, "aborted");
+	assert_non_null(strstr(f->result.reason, "interrupted by a signal"));
+}
+
 static void test_unhealthy_before_is_exit_3_without_fault(void **state)
 {
 	struct fixture *f = *state;
@@ -344,6 +366,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sigint_during_fault_exits_4_after_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failing_undo_does_not_skip_others, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_third_interrupt_gives_up_with_exit_5, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_highest_exit_code_wins_over_a_later_lower_one, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unhealthy_before_is_exit_3_without_fault, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_held_by_another_is_exit_3, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_failure_never_fails_drill, setup, teardown),

@@ -1,0 +1,131 @@
+/* The results index and the regression verdict as pure functions, without
+ * a git repository (tests/unit/test_gitstore.c runs them through one):
+ * - the verdict's baseline is the median RTO of the previous comparable
+ *   passed runs; a run regresses when it is over the threshold in percent
+ *   AND over the floor in milliseconds (an increase within the floor is
+ *   noise, whatever its percentage);
+ * - the index is sorted by start time, runs of the same second by their
+ *   directory, so every clone writes the same index. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <cmocka.h>
+
+#include "common/strbuf.h"
+#include "reports/reports.h"
+#include "reports/results_private.h"
+
+static json_t *fixture(const char *name)
+{
+	const char *src = getenv("DRILLRIG_SRC");
+	char *path = xasprintf("%s/tests/data/journals/%s.json", src && *src ? src : ".", name);
+	json_error_t jerr;
+	json_t *j = json_load_file(path, 0, &jerr);
+
+	if (!j)
+		fail_msg("cannot load '%s': %s", path, jerr.text);
+	free(path);
+	return j;
+}
+
+/* The passed fixture on day `day` of October 2026 with this RTO. */
+static json_t *run_on(int day, double rto_ms)
+{
+	json_t *j = fixture("passed");
+	char t[64];
+
+	snprintf(t, sizeof(t), "2026-10-%02dT03:00:00.000Z", day);
+	json_object_set_new(j, "started_at", json_string(t));
+	json_object_set_new(json_object_get(j, "measurements"), "rto_ms", json_real(rto_ms));
+	return j;
+}
+
+/* An index of five earlier runs, RTO 1000..1400 ms (median 1200), listed
+ * out of order, plus one of another drill that must not count. */
+static json_t *earlier_runs(void)
+{
+	const double rtos[] = { 1300, 1000, 1400, 1100, 1200 };
+	json_t *index = json_array(), *other;
+
+	for (int i = 0; i < 5; i++) {
+		json_t *j = run_on(i + 1, rtos[i]);
+
+		json_array_append_new(index, results_index_entry(j));
+		json_decref(j);
+	}
+	other = run_on(6, 90000);
+	json_object_set_new(json_object_get(other, "drill"), "name", json_string("another-drill"));
+	json_array_append_new(index, results_index_entry(other));
+	json_decref(other);
+	results_index_sort(index);
+	return index;
+}
+
+static struct results_regression verdict(const json_t *index, double rto_ms)
+{
+	struct results_opts o = RESULTS_OPTS_INIT;
+	struct results_regression r;
+	json_t *j = run_on(20, rto_ms);
+
+	o.fail_on_regression_pct = 10;
+	o.regression_floor_ms = 250;
+	results_regression_compute(&r, j, index, &o);
+	json_decref(j);
+	return r;
+}
+
+static void test_regression_needs_percent_and_floor(void **state)
+{
+	json_t *index = earlier_runs();
+	struct results_regression r;
+
+	(void)state;
+	/* 1400 ms: 16.7 % over the median, but only 200 ms: within the floor. */
+	r = verdict(index, 1400);
+	assert_true(r.computed);
+	assert_int_equal(r.runs, 5);
+	assert_true(r.baseline_ms == 1200.0);
+	assert_true(r.delta_ms == 200.0);
+	assert_false(r.regressed);
+	/* 1500 ms: 25 % and 300 ms over: a regression. */
+	r = verdict(index, 1500);
+	assert_true(r.regressed);
+	assert_true(fabs(r.delta_pct - 25.0) < 1e-9);
+	/* 1290 ms: 90 ms and 7.5 % over: under both. */
+	r = verdict(index, 1290);
+	assert_false(r.regressed);
+	json_decref(index);
+}
+
+static void test_index_sorted_by_time_then_directory(void **state)
+{
+	json_t *index = json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s}]",
+				  "started_at", "2026-10-02T03:00:00.000Z", "dir", "2026/10/b-run",
+				  "started_at", "2026-10-02T03:00:00.000Z", "dir", "2026/10/a-run",
+				  "started_at", "2026-10-01T03:00:00.000Z", "dir", "2026/10/z-run",
+				  "started_at", "2026-10-02T03:00:00.000Z", "dir", "2026/10/c-run");
+	const char *want[] = { "2026/10/z-run", "2026/10/a-run", "2026/10/b-run", "2026/10/c-run" };
+
+	(void)state;
+	results_index_sort(index);
+	assert_int_equal(json_array_size(index), 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_string_equal(json_string_value(json_object_get(json_array_get(index, i), "dir")),
+				    want[i]);
+	json_decref(index);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_regression_needs_percent_and_floor),
+		cmocka_unit_test(test_index_sorted_by_time_then_directory),
+	};
+
+	return cmocka_run_group_tests_name("results_index", tests, NULL, NULL);
+}

@@ -1,0 +1,174 @@
+/* The undo stack (harness/run/undo_stack.h) and the state file it keeps for
+ * `drillrig recover`, read back with the reader recover uses
+ * (harness/target/shared/state_file.h):
+ * - undos come back newest first;
+ * - the state file lists the pending undos in the order they were pushed,
+ *   each with its step and whole action, the plan's rollback list, the
+ *   plan's path, the target and the runner's pid, and is private (0600);
+ * - it follows every push and pop, and is gone once removed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "common/fsutil.h"
+#include "common/strbuf.h"
+#include "harness/plan/plan.h"
+#include "harness/run/undo_stack.h"
+#include "harness/target/registry.h"
+#include "harness/target/shared/state_file.h"
+
+static const char plan_yaml[] =
+	"version: 1\n"
+	"name: undo-test\n"
+	"workload: {enabled: false}\n"
+	"steps:\n"
+	"  - {name: fault-a, action: pause, what: leader, fault: true, undo: {action: resume, what: all}}\n"
+	"rollback:\n"
+	"  - {name: final-scale, action: scale, region: primary, replicas: normal}\n"
+	"  - {name: final-heal, action: heal}\n";
+
+static struct plan *load_plan(void)
+{
+	struct plan_load_opts opts = PLAN_LOAD_OPTS_TARGETS(target_registry);
+	struct plan_diags diags = PLAN_DIAGS_INIT;
+	struct plan *plan = NULL;
+
+	if (plan_load_text(&plan, "undo-test.yaml", plan_yaml, strlen(plan_yaml), &opts, &diags) != 0) {
+		plan_diags_print(stderr, &diags);
+		fail_msg("the test plan does not load");
+	}
+	plan_diags_release(&diags);
+	return plan;
+}
+
+static void test_pop_returns_newest_first(void **state)
+{
+	struct undo_stack s;
+	struct undo_entry e;
+	json_t *a = json_pack("{s:s}", "action", "resume"), *b = json_pack("{s:s}", "action", "start"),
+	       *c = json_pack("{s:s}", "action", "heal");
+
+	(void)state;
+	undo_stack_init(&s);
+	undo_stack_push(&s, "one", a);
+	undo_stack_push(&s, "two", b);
+	undo_stack_push(&s, "three", c);
+	assert_int_equal(undo_stack_pop(&s, &e), 0);
+	assert_string_equal(e.step_name, "three");
+	assert_ptr_equal(e.action, c);
+	undo_entry_release(&e);
+	assert_int_equal(undo_stack_pop(&s, &e), 0);
+	assert_string_equal(e.step_name, "two");
+	undo_entry_release(&e);
+	undo_stack_push(&s, "four", c);
+	assert_int_equal(undo_stack_pop(&s, &e), 0);
+	assert_string_equal(e.step_name, "four");
+	undo_entry_release(&e);
+	assert_int_equal(undo_stack_pop(&s, &e), 0);
+	assert_string_equal(e.step_name, "one");
+	assert_ptr_equal(e.action, a);
+	undo_entry_release(&e);
+	assert_int_equal(undo_stack_pop(&s, &e), -1);
+	undo_stack_release(&s);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+}
+
+static json_t *load_state(const char *path)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	json_t *st = NULL;
+	int missing = -1;
+
+	if (state_file_load(&st, &missing, path, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_false(missing);
+	return st;
+}
+
+static void test_state_file_lists_pending_undos_for_recover(void **state)
+{
+	char tmpl[] = "/tmp/drillrig-undo-XXXXXX";
+	char *dir = mkdtemp(tmpl), *path;
+	struct plan *plan = load_plan();
+	struct undo_stack s;
+	struct undo_entry e;
+	struct stat sb;
+	json_t *target = json_pack("{s:s,s:s}", "kind", "local", "cluster_dir", "/tmp/c");
+	json_t *resume = json_pack("{s:s,s:s}", "action", "resume", "what", "all");
+	json_t *start = json_pack("{s:s,s:s}", "action", "start", "what", "all");
+	json_t *st, *undos, *rollback;
+	struct dr_error err = DR_ERROR_INIT;
+	int missing = 0;
+
+	(void)state;
+	assert_non_null(dir);
+	path = xasprintf("%s/local.state.json", dir);
+	undo_stack_init(&s);
+	undo_stack_push(&s, "fault-a", resume);
+	undo_stack_push(&s, "fault-b", start);
+	undo_stack_save(&s, path, plan, target);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+
+	st = load_state(path);
+	assert_int_equal(json_integer_value(json_object_get(st, "pid")), getpid());
+	assert_string_equal(json_string_value(json_object_get(st, "plan")), plan->path);
+	assert_true(json_equal(json_object_get(st, "target"), target));
+	undos = json_object_get(st, "undos");
+	assert_int_equal(json_array_size(undos), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(undos, 0), "step")), "fault-a");
+	assert_true(json_equal(json_object_get(json_array_get(undos, 0), "action"), resume));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(undos, 1), "step")), "fault-b");
+	assert_true(json_equal(json_object_get(json_array_get(undos, 1), "action"), start));
+	rollback = json_object_get(st, "rollback");
+	assert_int_equal(json_array_size(rollback), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rollback, 0), "step")),
+			    "final-scale");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(rollback, 0),
+									       "action"), "replicas")), "normal");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rollback, 1), "step")),
+			    "final-heal");
+	json_decref(st);
+
+	/* The newest undo ran: the file follows. */
+	assert_int_equal(undo_stack_pop(&s, &e), 0);
+	undo_entry_release(&e);
+	undo_stack_save(&s, path, plan, target);
+	st = load_state(path);
+	undos = json_object_get(st, "undos");
+	assert_int_equal(json_array_size(undos), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(undos, 0), "step")), "fault-a");
+	json_decref(st);
+
+	undo_stack_remove_state(path);
+	assert_int_equal(state_file_load(&st, &missing, path, &err), 0);
+	assert_true(missing);
+	assert_null(st);
+
+	undo_stack_release(&s);
+	json_decref(resume);
+	json_decref(start);
+	json_decref(target);
+	plan_free(plan);
+	fs_remove_tree(dir, NULL);
+	free(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pop_returns_newest_first),
+		cmocka_unit_test(test_state_file_lists_pending_undos_for_recover),
+	};
+
+	return cmocka_run_group_tests_name("undo_stack", tests, NULL, NULL);
+}
