@@ -263,7 +263,7 @@ KUBECTL_DOUBLE := $(BUILD)/tests/doubles/kubectl
 $(KUBECTL_DOUBLE): $(call obj,tests/doubles/kubectl_double.c) $(ARCHIVES)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
-test integration: $(KUBECTL_DOUBLE)
+test unit integration: $(KUBECTL_DOUBLE)
 -include $(patsubst %.c,$(BUILD)/obj/%.d,$(wildcard tests/doubles/*.c))
 
 # --- fuzz ---
