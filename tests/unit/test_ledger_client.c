@@ -230,6 +230,28 @@ static void test_unknown_outcomes(void **state)
 	ledger_client_free(c);
 }
 
+/* A server that answered UNAVAILABLE got the request, whatever its message
+ * says: only gRPC's own "could not connect" makes a write definitely not
+ * sent.  (A proxy in front of a node answers such messages.) */
+static void test_answer_mentioning_refused_is_not_definite(void **state)
+{
+	struct ledger_client *c = client_for(addr(0), addr(1), 1000);
+	struct ledger_append_result res;
+
+	(void)state;
+	fake_grpc_server_set_mode(servers[0], FAKE_GRPC_BARE_UNAVAILABLE);
+	fake_grpc_server_set_message(servers[0], "upstream connect error or disconnect/reset before "
+				     "headers. reset reason: connection failure, transport failure "
+				     "reason: delayed connect error: Connection refused");
+	assert_int_equal(ledger_append(c, "c", 1, "x", &res), -1);
+	fake_grpc_server_set_message(servers[0], NULL);
+	fake_grpc_server_set_mode(servers[0], FAKE_GRPC_OK);
+	assert_string_equal(res.code, "TRANSPORT");
+	assert_false(res.refused);
+	assert_int_equal(res.outcome, LEDGER_OUTCOME_UNKNOWN);
+	ledger_client_free(c);
+}
+
 static void test_refused_connection_is_definite(void **state)
 {
 	char dead[64];
@@ -501,6 +523,7 @@ int main(void)
 		cmocka_unit_test(test_ok_on_one_connection),
 		cmocka_unit_test(test_not_leader_follows_the_hint),
 		cmocka_unit_test(test_unknown_outcomes),
+		cmocka_unit_test(test_answer_mentioning_refused_is_not_definite),
 		cmocka_unit_test(test_refused_connection_is_definite),
 		cmocka_unit_test(test_reconnects_quickly_after_restart),
 		cmocka_unit_test(test_generic_call),
