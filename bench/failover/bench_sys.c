@@ -75,8 +75,13 @@ int bench_sys_launch(struct bench_sys *s, enum bench_kind kind, int n, int elect
 		s->tn.election_ms = election_ms;
 		s->tn.heartbeat_ms = heartbeat_ms;
 		rc = testnet_start(&s->tn, n, NULL);
-		for (int i = 0; i < n; i++)
+		/* The API is gRPC; /metrics is on the HTTP listener, the
+		 * http_address the testnet gives each member in its peers
+		 * file (cluster.json's and the status members' field). */
+		for (int i = 0; i < n; i++) {
 			snprintf(s->addr[i], sizeof(s->addr[i]), "%s", s->tn.addr[i]);
+			snprintf(s->http_addr[i], sizeof(s->http_addr[i]), "%s", s->tn.http[i]);
+		}
 	} else {
 		rc = etcd_start(s);
 	}
@@ -117,7 +122,7 @@ int bench_sys_running(struct bench_sys *s, int i)
 	return s->kind == BENCH_LEDGERD ? s->tn.pid[i] > 0 : etcd_member_running(&s->ec, i);
 }
 
-/* ledgerd: GET /metrics, "ledger_raft_is_leader 1"; etcd: its own
+/* ledgerd: GET /metrics on its HTTP listener, "ledger_raft_is_leader 1"; etcd: its own
  * /v3/maintenance/status names itself as leader.  Both are the node's own
  * view: a follower does not forward these. */
 int bench_sys_self_leader(struct bench_sys *s, int i, long timeout_ms)
@@ -130,7 +135,7 @@ int bench_sys_self_leader(struct bench_sys *s, int i, long timeout_ms)
 
 	curl_easy_reset(h);
 	if (s->kind == BENCH_LEDGERD) {
-		url = xasprintf("http://%s/metrics", s->addr[i]);
+		url = xasprintf("http://%s/metrics", s->http_addr[i]);
 	} else {
 		url = xasprintf("http://%s/v3/maintenance/status", s->addr[i]);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "{}");

@@ -29,7 +29,8 @@ struct bench_sys {
 	struct testnet tn;        /* ledgerd */
 	struct etcd_cluster ec;   /* etcd */
 	int ec_up;
-	char addr[ETCD_MAX_MEMBERS][64];
+	char addr[ETCD_MAX_MEMBERS][64];      /* the API: ledgerd's gRPC, etcd's client URL */
+	char http_addr[ETCD_MAX_MEMBERS][64]; /* ledgerd: the node's http_address (/metrics) */
 	void *probe[ETCD_MAX_MEMBERS];  /* CURL handles for leadership probes */
 };
 

@@ -672,12 +672,91 @@ int pbjson_pack(void **data, size_t *len, const ProtobufCMessageDescriptor *d, c
 	return 0;
 }
 
+static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	uint64_t r = 0;
+
+	for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
+		uint8_t b = *(*p)++;
+
+		r |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = r;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* protobuf-c hands strings over NUL-terminated, without their length: a
+ * NUL inside one would cut it short without a word ("a\0b" read as "a"),
+ * and jansson drops a string that is not UTF-8 (which proto3 strings must
+ * be).  So every string field, in nested messages too, is checked on the
+ * wire first.  Bytes that are malformed otherwise are left to protobuf-c,
+ * which refuses them. */
+static int check_strings(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
+			 int depth, struct dr_error *err)
+{
+	const uint8_t *end = p + len;
+
+	if (depth > MAX_DEPTH)
+		return 0;
+	while (p < end) {
+		const ProtobufCFieldDescriptor *f;
+		uint64_t key, n;
+		json_t *s;
+
+		if (read_varint(&p, end, &key) != 0)
+			return 0;
+		switch (key & 7) {
+		case 0:
+			if (read_varint(&p, end, &n) != 0)
+				return 0;
+			continue;
+		case 1:
+			if ((size_t)(end - p) < 8)
+				return 0;
+			p += 8;
+			continue;
+		case 5:
+			if ((size_t)(end - p) < 4)
+				return 0;
+			p += 4;
+			continue;
+		case 2:
+			break;
+		default:
+			return 0;
+		}
+		if (read_varint(&p, end, &n) != 0 || n > (uint64_t)(end - p))
+			return 0;
+		f = key >> 3 <= UINT_MAX ?
+			    protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3)) : NULL;
+		if (f && f->type == PROTOBUF_C_TYPE_STRING) {
+			if (memchr(p, 0, n))
+				return dr_error_set(err, "field '%s' contains a NUL character", f->name);
+			s = json_stringn((const char *)p, n);
+			if (!s)
+				return dr_error_set(err, "field '%s' is not UTF-8", f->name);
+			json_decref(s);
+		} else if (f && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+			   check_strings(f->descriptor, p, n, depth + 1, err) != 0) {
+			return -1;
+		}
+		p += n;
+	}
+	return 0;
+}
+
 int pbjson_unpack(json_t **out, const ProtobufCMessageDescriptor *d, const void *data, size_t len,
 		  unsigned flags, struct dr_error *err)
 {
-	ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, len, data);
+	ProtobufCMessage *m;
 
 	*out = NULL;
+	if (check_strings(d, data, len, 0, err) != 0)
+		return dr_error_wrap(err, "the bytes are not a valid %s message", d->name);
+	m = protobuf_c_message_unpack(d, NULL, len, data);
 	if (!m)
 		return dr_error_set(err, "the bytes are not a %s message", d->name);
 	*out = pbjson_from_message(m, flags);

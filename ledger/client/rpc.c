@@ -169,8 +169,12 @@ static void read_trailers(struct ledger_rpc_result *res, const grpc_metadata_arr
 }
 
 /* A call no node answered: was the request provably never sent?  Only when
- * no connection could be made; anything else may have reached the node. */
-static int never_sent(const char *message)
+ * no connection could be made, as gRPC's own error string says; anything
+ * else may have reached the node.  A status that came from a peer (a proxy
+ * in front of a node, a server going away) proves the request reached
+ * something, whatever its message says ("... Connection refused" from an
+ * upstream), so the status message is never read here. */
+static int never_sent(const char *error_string)
 {
 	static const char *const refused[] = {
 		"failed to connect", "Failed to connect", "Connection refused",
@@ -178,8 +182,10 @@ static int never_sent(const char *message)
 		"Network is unreachable", "DNS resolution failed",
 	};
 
+	if (!error_string || strstr(error_string, "Error received from peer"))
+		return 0;
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
-		if (strstr(message, refused[i]))
+		if (strstr(error_string, refused[i]))
 			return 1;
 	return 0;
 }
@@ -303,8 +309,7 @@ int ledger_rpc(struct ledger_channel *ch, const char *path, const json_t *req,
 	} else if (res->code == LEDGER_CODE_COUNT) {
 		/* No node answered: the transport's own failure. */
 		res->timed_out = status == GRPC_STATUS_DEADLINE_EXCEEDED;
-		res->refused = status == GRPC_STATUS_UNAVAILABLE &&
-			       (never_sent(res->message) || (error_string && never_sent(error_string)));
+		res->refused = status == GRPC_STATUS_UNAVAILABLE && never_sent(error_string);
 	}
 	for (size_t i = 0; i < nmd; i++)
 		grpc_slice_unref(md[i].value);

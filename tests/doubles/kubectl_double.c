@@ -164,24 +164,24 @@ static int pod_exists(json_t *node)
 	       !json_is_true(json_object_get(node, "stopped"));
 }
 
-static int node_call(json_t *node, const char *method, json_t *req, json_t **out, long *http,
-		     long timeout_ms)
+/* method on the node's gRPC API: 0 when the node answered, *code its wire
+ * code and *out the answer or the error {"code","message"}; -1 when no
+ * node answered. */
+static int node_call(json_t *node, const char *method, json_t *req, json_t **out,
+		     enum ledger_code *code, long timeout_ms)
 {
 	struct ledger_client_opts o = LEDGER_CLIENT_OPTS_INIT;
 	struct ledger_client *c = NULL;
 	struct dr_error err = DR_ERROR_INIT;
 	const char *addrs[1] = { json_string_value(json_object_get(node, "address")) };
-	enum ledger_code code = LEDGER_CODE_COUNT;
 	int rc;
 
+	*code = LEDGER_CODE_COUNT;
 	o.timeout_ms = timeout_ms;
 	o.admin_timeout_ms = timeout_ms;
 	if (ledger_client_new(&c, addrs, 1, &o, &err) != 0)
 		return -1;
-	/* The double speaks HTTP statuses inside (grpcurl's exit codes come
-	 * from them): a gRPC answer's wire code maps to its HTTP status. */
-	rc = ledger_call(c, 0, method, req, out, &code, &err);
-	*http = rc == 0 ? ledger_code_http_status(code) : 0;
+	rc = ledger_call(c, 0, method, req, out, code, &err);
 	ledger_client_free(c);
 	if (rc != 0)
 		fprintf(stderr, "%s\n", err.msg);
@@ -191,12 +191,13 @@ static int node_call(json_t *node, const char *method, json_t *req, json_t **out
 static int pod_ready(json_t *node)
 {
 	json_t *ans = NULL;
-	long http = 0;
+	enum ledger_code code;
 	int ok;
 
 	if (!pod_exists(node) || strcmp(json_string_value(json_object_get(node, "process")) ?: "", "running") != 0)
 		return 0;
-	ok = node_call(node, "grpc.health.v1.Health/Check", NULL, &ans, &http, 300) == 0 && http == 200;
+	ok = node_call(node, "grpc.health.v1.Health/Check", NULL, &ans, &code, 300) == 0 &&
+	     code == LEDGER_OK;
 	json_decref(ans);
 	return ok;
 }
@@ -324,20 +325,20 @@ static char *pod_path(json_t *node, const char *p)
 	return xstrdup(p);
 }
 
-static int grpc_status(const char *code)
+/* A node's error as grpcurl prints it and exits: the gRPC status the wire
+ * code travels as (NOT_LEADER: UNAVAILABLE, ledger/client/wire.c) under
+ * grpcurl's name for it, and exit 64 + that status. */
+static int rpc_error(enum ledger_code code, json_t *ans)
 {
-	static const char *const names[] = { "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT",
-		"DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED",
-		"RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-		"UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", NULL };
+	static const char *const names[] = { "OK", "Canceled", "Unknown", "InvalidArgument",
+		"DeadlineExceeded", "NotFound", "AlreadyExists", "PermissionDenied",
+		"ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange",
+		"Unimplemented", "Internal", "Unavailable", "DataLoss", "Unauthenticated" };
+	int status = ledger_code_grpc_status(code);
 
-	for (int i = 0; code && names[i]; i++)
-		if (strcmp(names[i], code) == 0)
-			return i;
-	/* The bundled ledger's own codes, as a gRPC server would send them. */
-	if (code && strcmp(code, "NOT_LEADER") == 0)
-		return 9;
-	return 2;
+	return fail(64 + status, "ERROR:\n  Code: %s\n  Message: %s",
+		    status >= 0 && status < (int)(sizeof(names) / sizeof(names[0])) ? names[status] : "Unknown",
+		    json_string_value(json_object_get(ans, "message")) ?: "");
 }
 
 /* ---- ledger.v1 entities, emulated on the bundled ledger's entries ------- */
@@ -387,7 +388,8 @@ static int cmp_entity(const void *a, const void *b)
 /* ReadService/ListEntities: every entry read from the leader, the entities
  * under key_prefix in key order, paged by limit with the offset as the
  * page token.  *out in ledger snake_case (to_proto3 prints it). */
-static int list_entities(json_t *node, json_t *req, json_t **out, json_t **err_ans, long *http)
+static int list_entities(json_t *node, json_t *req, json_t **out, json_t **err_ans,
+			 enum ledger_code *code)
 {
 	const char *key_prefix = json_string_value(json_object_get(req, "key_prefix")) ?: "";
 	const char *token = json_string_value(json_object_get(req, "page_token"));
@@ -403,14 +405,14 @@ static int list_entities(json_t *node, json_t *req, json_t **out, json_t **err_a
 	for (;;) {
 		json_t *rreq = json_pack("{s:I,s:i}", "from_index", (json_int_t)from, "limit", 10000), *ans = NULL, *e;
 
-		if (node_call(node, "inferadb.ledger.v1.Ledger/Read", rreq, &ans, http, 30000) != 0) {
+		if (node_call(node, "inferadb.ledger.v1.Ledger/Read", rreq, &ans, code, 30000) != 0) {
 			json_decref(rreq);
 			json_decref(found);
 			json_decref(page);
 			return -1;
 		}
 		json_decref(rreq);
-		if (*http != 200) {
+		if (*code != LEDGER_OK) {
 			*err_ans = ans;
 			json_decref(found);
 			json_decref(page);
@@ -445,7 +447,7 @@ static int list_entities(json_t *node, json_t *req, json_t **out, json_t **err_a
 		json_object_set_new(*out, "next_page_token", json_sprintf("%zu", i));
 	free(sorted);
 	json_decref(found);
-	*http = 200;
+	*code = LEDGER_OK;
 	return 0;
 }
 
@@ -454,7 +456,7 @@ static int do_grpcurl(json_t *node, char **argv, int argc)
 	const char *method = NULL, *data = NULL;
 	json_t *req = NULL, *ans = NULL, *out = NULL;
 	const char *call;
-	long http = 0;
+	enum ledger_code code = LEDGER_CODE_COUNT;
 	int rc = 0;
 
 	for (int i = 0; i < argc; i++) {
@@ -522,16 +524,13 @@ static int do_grpcurl(json_t *node, char **argv, int argc)
 	} else if (strcmp(method, "ledger.v1.ReadService/ListEntities") == 0) {
 		json_t *err_ans = NULL;
 
-		if (list_entities(node, req, &out, &err_ans, &http) != 0) {
+		if (list_entities(node, req, &out, &err_ans, &code) != 0) {
 			json_decref(req);
 			return fail(64 + 14, "Failed to dial target host \"localhost:50051\": connection refused");
 		}
 		json_decref(req);
 		if (err_ans) {
-			const char *code = json_string_value(json_object_get(err_ans, "code"));
-
-			rc = fail(64 + grpc_status(code), "ERROR:\n  Code: %s\n  Message: %s", code ? code : "Unknown",
-				  json_string_value(json_object_get(err_ans, "message")) ?: "");
+			rc = rpc_error(code, err_ans);
 			json_decref(err_ans);
 			return rc;
 		}
@@ -545,16 +544,13 @@ static int do_grpcurl(json_t *node, char **argv, int argc)
 		return fail(64 + 12, "ERROR:\n  Code: Unimplemented\n  Message: unknown service %.*s",
 			    (int)(strchr(method, '/') - method), method);
 	}
-	if (node_call(node, call, req, &ans, &http, 30000) != 0) {
+	if (node_call(node, call, req, &ans, &code, 30000) != 0) {
 		json_decref(req);
 		return fail(64 + 14, "Failed to dial target host \"localhost:50051\": connection refused");
 	}
 	json_decref(req);
-	if (http < 200 || http >= 300) {
-		const char *code = json_string_value(json_object_get(ans, "code"));
-
-		rc = fail(64 + grpc_status(code), "ERROR:\n  Code: %s\n  Message: %s", code ? code : "Unknown",
-			  json_string_value(json_object_get(ans, "message")) ?: "");
+	if (code != LEDGER_OK) {
+		rc = rpc_error(code, ans);
 		json_decref(ans);
 		return rc;
 	}

@@ -132,7 +132,7 @@ static void scrape_all(struct scrape *sc)
 
 		if (net.pid[i] <= 0)
 			continue;
-		url = xasprintf("http://%s/metrics", net.addr[i]);
+		url = xasprintf("http://%s/metrics", net.http[i]);
 		curl = curl_easy_init();
 		curl_easy_setopt(curl, CURLOPT_URL, url);
 		curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 2000L);

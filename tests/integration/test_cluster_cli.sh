@@ -13,8 +13,10 @@ if [ ! -x "$B" ] || [ ! -x "$L" ]; then
 	cases_skip_all binaries-built "drillrig or ledgerd not built ($B, $L): make builds them"
 fi
 # Regression: a proxy in the environment (CI runners set one) must not
-# catch the loopback calls of drillrig or of the nodes.  Port 9 is closed.
-export http_proxy=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 all_proxy=http://127.0.0.1:9
+# catch the loopback calls of drillrig or of the nodes (gRPC reads grpc_proxy
+# first, then https_proxy and http_proxy).  Port 9 is closed.
+export http_proxy=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 all_proxy=http://127.0.0.1:9 \
+	grpc_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9
 root=$(mktemp -d /dev/shm/drillrig-cli-XXXXXX 2>/dev/null || mktemp -d)
 D=$root/c
 # die MESSAGE: the open case fails, the supervisor's log is shown, and the
@@ -78,16 +80,19 @@ expect 2 "$B" cluster promote --cluster "$D" --region dr
 grep -q "allow-data-loss" <<<"$err" || die "promote without --allow-data-loss: $err"
 
 # lose the primary region: dr (2 of 5) has no quorum; ask a DR node for an
-# unsafe election, which it forwards to the supervisor
+# unsafe election, which it forwards to the supervisor.  The call is gRPC,
+# made as the runbook makes it (grpcurl in a pod of the region), through
+# the kubectl test double, whose grpcurl calls the node's gRPC address.
 case_begin forwarded-unsafe-promotion
+double_dir=${DRILLRIG_BUILD:-$(dirname "$B")}/tests/doubles
+[ -x "$double_dir/kubectl" ] || die "kubectl test double not built at $double_dir"
 expect 0 "$B" cluster scale --cluster "$D" primary=0
-addr=$(awk -F'"' '/"region": "dr"/ { dr = 1 } dr && /"address":/ { print $4; exit }' "$D/cluster.json")
-[ -n "$addr" ] || die "no dr node address in cluster.json"
 ok=
 for _ in $(seq 1 100); do
-	if curl --noproxy '*' -sf -m 5 -X POST -H 'Content-Type: application/json' \
-		-d '{"region":"dr","allow_data_loss":true}' \
-		"http://$addr/inferadb.ledger.v1.Admin/ForceLeaderElection" >"$root/fle" 2>/dev/null &&
+	if PATH="$double_dir:$PATH" KUBECTL_DOUBLE_CLUSTER=$D \
+		kubectl --context drill-dr -n inferadb exec inferadb-ledger-0 -- grpcurl -plaintext \
+		-d '{"region":"dr","allowDataLoss":true}' localhost:50051 \
+		inferadb.ledger.v1.Admin/ForceLeaderElection >"$root/fle" 2>&1 &&
 		grep -q '"unsafe": *true' "$root/fle"; then
 		ok=1
 		break

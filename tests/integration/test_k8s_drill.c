@@ -398,7 +398,20 @@ static void test_lost_canary_write_fails_the_drill(void **state)
 	addr = json_string_value(json_object_get(json_object_get(st, "leader"), "address"));
 	if (!addr)
 		fail_msg("the cluster has no leader to hide an entry on");
-	leader_var = xasprintf("leader=%s", addr);
+	/* DropEntry is a debug fault: on the leader's HTTP listener, the
+	 * member's httpAddress (grpcurl prints camelCase). */
+	{
+		json_t *member;
+		const char *http = NULL;
+		size_t i;
+
+		json_array_foreach(json_object_get(st, "members"), i, member)
+			if (strcmp(json_string_value(json_object_get(member, "address")) ?: "", addr) == 0)
+				http = json_string_value(json_object_get(member, "httpAddress"));
+		if (!http)
+			fail_msg("the leader %s has no httpAddress in the cluster status", addr);
+		leader_var = xasprintf("leader=%s", http);
+	}
 	json_decref(st);
 	setenv("DRILLRIG_WORKLOAD_CLIENT_ID", client, 1);
 	rc = run_plan(&p, "tests/data/plans/k8s/canary-lost.yaml", "tests/data/k8s/double-canary.yaml",

@@ -1,4 +1,7 @@
-/* ledgerd's HTTP contract on a single real node: bad input answers, the
+/* ledgerd's API contract on real nodes: bad gRPC input gets its status
+ * (INVALID_ARGUMENT, UNIMPLEMENTED, RESOURCE_EXHAUSTED, UNAUTHENTICATED) and
+ * the node stays up, a follower names the leader in ErrorDetails, the HTTP
+ * listener's own contract (/healthz, debug faults, 404/405/413), the
  * RefuseWrites window, snapshots (checksum, corruption, seeding a new
  * cluster), /metrics through promtool, SIGTERM. */
 #include <setjmp.h>
@@ -14,6 +17,7 @@
 #include <cmocka.h>
 
 #include <curl/curl.h>
+#include <grpc/status.h>
 
 #include "common/clock.h"
 #include "common/fsutil.h"
@@ -22,6 +26,9 @@
 #include "common/strbuf.h"
 #include "ledger/client/client.h"
 #include "ledger/client/wire.h"
+#include "inferadb/ledger/v1/ledger.pb-c.h"
+#include "ledger/v1/ledger.pb-c.h"
+#include "tests/support/grpc_raw.h"
 #include "tests/support/ledger_testnet.h"
 
 #define LEDGER_BIG (LEDGER_MAX_BODY + 4096)
@@ -56,23 +63,6 @@ static long raw(const char *method, const char *url, const char *body, size_t le
 	return status;
 }
 
-static void expect_4xx(struct testnet *t, const char *method, const char *path, const char *body,
-		       size_t len, long want, const char *code)
-{
-	char *url = xasprintf("http://%s%s", t->addr[0], path), *out = NULL;
-	long status = raw(method, url, body, len, &out);
-	json_t *j = json_loads(out, 0, NULL);
-
-	if (status != want)
-		fail_msg("%s %s: HTTP %ld, want %ld: %s", method, path, status, want, out);
-	if (!j || !json_is_string(json_object_get(j, "message")) ||
-	    strcmp(json_string_value(json_object_get(j, "code")), code) != 0)
-		fail_msg("%s %s: answer is not a {code:%s, message} JSON error: %s", method, path, code, out);
-	json_decref(j);
-	free(out);
-	free(url);
-}
-
 static int teardown(void **state)
 {
 	(void)state;
@@ -93,36 +83,354 @@ static void append_ok(struct ledger_client *c, const char *cid, uint64_t seq, co
 	}
 }
 
-static void test_bad_input_gets_4xx_json(void **state)
+/* ---- the gRPC API: bad input gets its status, the node stays up -------- */
+
+#define APPEND_PATH "/inferadb.ledger.v1.Ledger/Append"
+#define STATUS_PATH "/inferadb.ledger.v1.Admin/GetClusterStatus"
+
+/* One raw call on address; fails the test unless the status is want and
+ * the trailing ledger-code is want_code ("" when gRPC itself answers, as
+ * for oversized messages, and no ledger-code is expected). */
+static void expect_status(const char *address, const char *path, const void *bytes, size_t len,
+			  const char *authorization, int want, const char *want_code)
+{
+	struct grpc_raw_opts o = GRPC_RAW_OPTS_INIT;
+	struct grpc_raw_result r;
+
+	o.authorization = authorization;
+	if (grpc_raw_call(&r, address, path, bytes, len, &o) != 0)
+		fail_msg("%s: the call could not be started", path);
+	if (r.status != want || strcmp(r.ledger_code, want_code) != 0)
+		fail_msg("%s (%zu bytes): %s ledger-code '%s' (%s), want %s ledger-code '%s'", path, len,
+			 grpc_raw_status_name(r.status), r.ledger_code, r.message,
+			 grpc_raw_status_name(want), want_code);
+	if (want != 0 && !r.message[0])
+		fail_msg("%s: %s without a message", path, grpc_raw_status_name(r.status));
+	grpc_raw_result_release(&r);
+}
+
+/* An AppendRequest's bytes (generated code), heap. */
+static unsigned char *append_bytes(size_t *len, const char *client_id, uint64_t seq,
+				   const char *payload)
+{
+	Inferadb__Ledger__V1__AppendRequest a = INFERADB__LEDGER__V1__APPEND_REQUEST__INIT;
+	unsigned char *b;
+
+	a.client_id = (char *)client_id;
+	a.sequence = seq;
+	a.payload = (char *)payload;
+	*len = inferadb__ledger__v1__append_request__get_packed_size(&a);
+	b = xmalloc(*len + 1);
+	inferadb__ledger__v1__append_request__pack(&a, b);
+	return b;
+}
+
+static json_int_t last_index(struct testnet *t, int i)
+{
+	json_t *resp = NULL;
+	json_int_t v;
+
+	assert_int_equal(testnet_post(t, i, "inferadb.ledger.v1.Ledger/Read", "{}", &resp), 200);
+	v = json_integer_value(json_object_get(resp, "last_index"));
+	json_decref(resp);
+	return v;
+}
+
+static void test_bad_messages_get_grpc_errors(void **state)
 {
 	static struct testnet t;
-	const char *A = "/inferadb.ledger.v1.Ledger/Append";
-	char *big = xmalloc(LEDGER_BIG);
+	/* client_id as a varint (wrong wire type), then sequence 1, payload "x" */
+	static const unsigned char wrong_type[] = { 0x08, 0x01, 0x10, 0x01, 0x1a, 0x01, 'x' };
+	/* payload "a\0b": a NUL inside a string */
+	static const unsigned char nul[] = { 0x0a, 0x01, 'c', 0x10, 0x01, 0x1a, 0x03, 'a', 0x00, 'b' };
+	/* client_id "\xff": not UTF-8, which proto3 strings must be */
+	static const unsigned char not_utf8[] = { 0x0a, 0x01, 0xff, 0x10, 0x01, 0x1a, 0x01, 'x' };
+	struct ledger_client *c;
+	struct ledger_append_result res;
+	unsigned char *b;
+	char *payload;
+	size_t len;
 	json_t *resp = NULL;
 
 	(void)state;
 	assert_int_equal(testnet_start(&t, 1, NULL), 0);
 	assert_true(testnet_wait_leader(&t, 10000, -1) == 0);
-	expect_4xx(&t, "POST", A, "{bad", 4, 400, "INVALID_ARGUMENT");
-	expect_4xx(&t, "POST", A, "[1,2]", 5, 400, "INVALID_ARGUMENT");
-	expect_4xx(&t, "POST", A, "{\"client_id\":1,\"sequence\":1,\"payload\":\"x\"}", 42, 400, "INVALID_ARGUMENT");
-	expect_4xx(&t, "POST", A, "{\"client_id\":\"c\",\"payload\":\"x\"}", 31, 400, "INVALID_ARGUMENT");
-	expect_4xx(&t, "POST", A, "{\"client_id\":\"c\",\"client_id\":\"d\",\"sequence\":1,\"payload\":\"x\"}", 59, 400, "INVALID_ARGUMENT");
-	expect_4xx(&t, "POST", A, "{\"client_id\":\"c\",\"sequence\":1,\"payload\":\"a\\u0000b\"}", 48, 400, "INVALID_ARGUMENT");
-	memset(big, 'a', LEDGER_BIG);
-	expect_4xx(&t, "POST", A, big, LEDGER_BIG, 413, "INVALID_ARGUMENT");
-	expect_4xx(&t, "GET", A, NULL, 0, 405, "INVALID_ARGUMENT");
-	expect_4xx(&t, "POST", "/inferadb.ledger.v1.Ledger/Nope", "{}", 2, 404, "NOT_FOUND");
-	expect_4xx(&t, "POST", "/", "{}", 2, 404, "NOT_FOUND");
-	expect_4xx(&t, "POST", "/inferadb.ledger.v1.Ledger/Read", "{\"limit\":0}", 11, 400, "INVALID_ARGUMENT");
-	expect_4xx(&t, "POST", "/inferadb.ledger.v1.Admin/RequestLeaderTransfer", "{}", 2, 400, "INVALID_ARGUMENT");
-	expect_4xx(&t, "POST", "/inferadb.ledger.v1.Debug/DropEntry", "{\"client_id\":\"zz\",\"sequence\":1}", 31, 404, "NOT_FOUND");
-	expect_4xx(&t, "PUT", "/metrics", "", 0, 405, "INVALID_ARGUMENT");
-	/* nothing was appended by any of it */
-	assert_int_equal(testnet_post(&t, 0, "inferadb.ledger.v1.Ledger/Read", "{}", &resp), 200);
+	/* malformed message bytes */
+	expect_status(t.addr[0], APPEND_PATH, "{bad", 4, NULL, GRPC_STATUS_INVALID_ARGUMENT,
+		      "INVALID_ARGUMENT");
+	expect_status(t.addr[0], APPEND_PATH, wrong_type, sizeof(wrong_type), NULL,
+		      GRPC_STATUS_INVALID_ARGUMENT, "INVALID_ARGUMENT");
+	b = append_bytes(&len, "c", 1, "truncated");
+	expect_status(t.addr[0], APPEND_PATH, b, len - 3, NULL, GRPC_STATUS_INVALID_ARGUMENT,
+		      "INVALID_ARGUMENT");
+	free(b);
+	expect_status(t.addr[0], APPEND_PATH, nul, sizeof(nul), NULL, GRPC_STATUS_INVALID_ARGUMENT,
+		      "INVALID_ARGUMENT");
+	expect_status(t.addr[0], APPEND_PATH, not_utf8, sizeof(not_utf8), NULL,
+		      GRPC_STATUS_INVALID_ARGUMENT, "INVALID_ARGUMENT");
+	/* well-formed but invalid: no sequence, no client_id, too long a payload */
+	b = append_bytes(&len, "c", 0, "x");
+	expect_status(t.addr[0], APPEND_PATH, b, len, NULL, GRPC_STATUS_INVALID_ARGUMENT,
+		      "INVALID_ARGUMENT");
+	free(b);
+	b = append_bytes(&len, "", 1, "x");
+	expect_status(t.addr[0], APPEND_PATH, b, len, NULL, GRPC_STATUS_INVALID_ARGUMENT,
+		      "INVALID_ARGUMENT");
+	free(b);
+	payload = xmalloc(LEDGER_MAX_PAYLOAD + 2);
+	memset(payload, 'a', LEDGER_MAX_PAYLOAD + 1);
+	payload[LEDGER_MAX_PAYLOAD + 1] = '\0';
+	b = append_bytes(&len, "c", 1, payload);
+	expect_status(t.addr[0], APPEND_PATH, b, len, NULL, GRPC_STATUS_INVALID_ARGUMENT,
+		      "INVALID_ARGUMENT");
+	free(b);
+	free(payload);
+	/* over 1 MiB: gRPC's own limit answers, before the node decodes it */
+	payload = xmalloc(LEDGER_BIG + 1);
+	memset(payload, 'a', LEDGER_BIG);
+	payload[LEDGER_BIG] = '\0';
+	b = append_bytes(&len, "c", 1, payload);
+	assert_true(len > LEDGER_MAX_BODY);
+	expect_status(t.addr[0], APPEND_PATH, b, len, NULL, GRPC_STATUS_RESOURCE_EXHAUSTED, "");
+	free(b);
+	free(payload);
+	/* unknown methods and services; the debug faults are not on gRPC */
+	expect_status(t.addr[0], "/inferadb.ledger.v1.Ledger/Nope", "", 0, NULL,
+		      GRPC_STATUS_UNIMPLEMENTED, "UNIMPLEMENTED");
+	expect_status(t.addr[0], "/nope.v1.Nothing/Call", "", 0, NULL, GRPC_STATUS_UNIMPLEMENTED,
+		      "UNIMPLEMENTED");
+	expect_status(t.addr[0], "/inferadb.ledger.v1.Debug/DropEntry", "", 0, NULL,
+		      GRPC_STATUS_UNIMPLEMENTED, "UNIMPLEMENTED");
+	/* fields out of range, through the client */
+	assert_int_equal(testnet_post(&t, 0, "inferadb.ledger.v1.Ledger/Read", "{\"limit\":10001}", &resp),
+			 400);
+	assert_string_equal(json_string_value(json_object_get(resp, "code")), "INVALID_ARGUMENT");
+	json_decref(resp);
+	assert_int_equal(testnet_post(&t, 0, "inferadb.ledger.v1.Admin/RequestLeaderTransfer", "{}",
+				      &resp), 400);
+	assert_string_equal(json_string_value(json_object_get(resp, "code")), "INVALID_ARGUMENT");
+	assert_non_null(strstr(json_string_value(json_object_get(resp, "message")), "node_id"));
+	json_decref(resp);
+
+	/* nothing was appended by any of it; the node is up and answers */
+	assert_int_equal(kill(t.pid[0], 0), 0);
+	assert_int_equal(last_index(&t, 0), 0);
+	expect_status(t.addr[0], STATUS_PATH, "", 0, NULL, GRPC_STATUS_OK, "OK");
+	c = testnet_client(&t, 2000);
+	append_ok(c, "after", 1, "fine");
+	assert_int_equal(ledger_append(c, "after", 2, "second", &res), 0);
+	assert_int_equal(res.index, 2);
+	ledger_client_free(c);
+	assert_int_equal(last_index(&t, 0), 2);
+	testnet_destroy(&t);
+}
+
+/* A follower answers UNAVAILABLE with the leader's id, address and term in
+ * a ledger.v1.ErrorDetails (grpc-status-details-bin), as the public ledger
+ * does; the client follows it. */
+static void test_follower_names_the_leader(void **state)
+{
+	static struct testnet t;
+	struct grpc_raw_opts o = GRPC_RAW_OPTS_INIT;
+	struct grpc_raw_result r;
+	struct ledger_client *c;
+	struct ledger_append_result res;
+	Ledger__V1__ErrorDetails *d;
+	json_t *st = NULL;
+	char term[32], id[16];
+	unsigned char *b;
+	size_t len;
+	int leader, follower, seen = 0;
+
+	(void)state;
+	assert_int_equal(testnet_start(&t, 3, NULL), 0);
+	leader = testnet_wait_leader(&t, 10000, -1);
+	assert_true(leader >= 0);
+	follower = (leader + 1) % 3;
+	assert_int_equal(testnet_post(&t, leader, "inferadb.ledger.v1.Admin/GetClusterStatus", "{}", &st),
+			 200);
+	snprintf(term, sizeof(term), "%lld", (long long)json_integer_value(json_object_get(st, "term")));
+	json_decref(st);
+	snprintf(id, sizeof(id), "%d", leader + 1);
+
+	b = append_bytes(&len, "f", 1, "to a follower");
+	assert_int_equal(grpc_raw_call(&r, t.addr[follower], APPEND_PATH, b, len, &o), 0);
+	free(b);
+	if (r.status != GRPC_STATUS_UNAVAILABLE || strcmp(r.ledger_code, "NOT_LEADER") != 0)
+		fail_msg("Append on a follower: %s ledger-code '%s' (%s)", grpc_raw_status_name(r.status),
+			 r.ledger_code, r.message);
+	assert_string_equal(r.message, "this node is not the leader");
+	assert_non_null(r.details);
+	d = ledger__v1__error_details__unpack(NULL, r.details_len, r.details);
+	assert_non_null(d);
+	assert_true(d->is_retryable);
+	for (size_t i = 0; i < d->n_context; i++) {
+		const char *k = d->context[i]->key, *v = d->context[i]->value;
+		const char *want = strcmp(k, "leader_id") == 0 ? id :
+				   strcmp(k, "leader_endpoint") == 0 ? t.addr[leader] :
+				   strcmp(k, "leader_term") == 0 ? term : NULL;
+
+		if (!want)
+			continue;
+		if (strcmp(v, want) != 0)
+			fail_msg("ErrorDetails context %s is '%s', want '%s'", k, v, want);
+		seen |= strcmp(k, "leader_id") == 0 ? 1 : strcmp(k, "leader_endpoint") == 0 ? 2 : 4;
+	}
+	if (seen != 7)
+		fail_msg("ErrorDetails lacks leader_id, leader_endpoint or leader_term (have mask %d)", seen);
+	ledger__v1__error_details__free_unpacked(d, NULL);
+	grpc_raw_result_release(&r);
+
+	/* the follower still answers: status relayed from the leader, and
+	 * the client, sent there first, ends on the leader */
+	assert_int_equal(testnet_post(&t, follower, "inferadb.ledger.v1.Admin/GetClusterStatus", "{}", &st),
+			 200);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "leader"), "id")),
+			 leader + 1);
+	json_decref(st);
+	c = testnet_client(&t, 2000);
+	ledger_client_set_current(c, follower);
+	assert_int_equal(ledger_append(c, "f", 1, "x", &res), -1);
+	assert_string_equal(res.code, "NOT_LEADER");
+	assert_string_equal(res.leader, t.addr[leader]);
+	assert_int_equal(ledger_client_current(c), leader);
+	assert_int_equal(ledger_append(c, "f", 1, "x", &res), 0);
+	assert_int_equal(res.index, 1);
+	ledger_client_free(c);
+	testnet_destroy(&t);
+}
+
+/* With --admin-token-file, admin calls without the token, or with a wrong
+ * one, get UNAUTHENTICATED; the ledger's own methods need none. */
+static void test_admin_calls_need_the_token(void **state)
+{
+	static struct testnet t;
+	struct dr_error err = DR_ERROR_INIT;
+	struct ledger_client_opts lo = LEDGER_CLIENT_OPTS_INIT;
+	struct ledger_client *c = NULL;
+	const char *addrs[1];
+	char token_file[] = "/tmp/ledgerd-token-XXXXXX";
+	const char *bearer = "Bearer s3cr3t-admin";
+	json_t *st = NULL;
+	unsigned char *b;
+	size_t len;
+	int64_t deadline;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(token_file);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "s3cr3t-admin\n", 13), 13);
+	close(fd);
+	t.extra_arg = "--admin-token-file";
+	t.extra_val = token_file;
+	assert_int_equal(testnet_start(&t, 1, NULL), 0);
+	addrs[0] = t.addr[0];
+	lo.admin_token = "s3cr3t-admin";
+	assert_int_equal(ledger_client_new(&c, addrs, 1, &lo, &err), 0);
+	deadline = clock_mono_ns() + 10 * NS_PER_SEC;
+	while (ledger_cluster_status(c, &st, &err) != 0 ||
+	       !json_is_object(json_object_get(st, "leader"))) {
+		json_decref(st);
+		st = NULL;
+		if (clock_mono_ns() > deadline)
+			fail_msg("no leader with the admin token within 10 s: %s", err.msg);
+		clock_sleep_ns(30 * NS_PER_MS);
+	}
+	json_decref(st);
+	unlink(token_file);
+
+	expect_status(t.addr[0], STATUS_PATH, "", 0, NULL, GRPC_STATUS_UNAUTHENTICATED,
+		      "UNAUTHENTICATED");
+	expect_status(t.addr[0], STATUS_PATH, "", 0, "Bearer s3cr3t-admiN", GRPC_STATUS_UNAUTHENTICATED,
+		      "UNAUTHENTICATED");
+	expect_status(t.addr[0], STATUS_PATH, "", 0, "Bearer s3cr3t-admin-and-more",
+		      GRPC_STATUS_UNAUTHENTICATED, "UNAUTHENTICATED");
+	expect_status(t.addr[0], STATUS_PATH, "", 0, "s3cr3t-admin", GRPC_STATUS_UNAUTHENTICATED,
+		      "UNAUTHENTICATED");
+	expect_status(t.addr[0], "/inferadb.ledger.v1.Admin/CreateSnapshot", "", 0, NULL,
+		      GRPC_STATUS_UNAUTHENTICATED, "UNAUTHENTICATED");
+	expect_status(t.addr[0], STATUS_PATH, "", 0, bearer, GRPC_STATUS_OK, "OK");
+	/* the ledger's own methods are not admin methods */
+	b = append_bytes(&len, "t", 1, "no token needed");
+	expect_status(t.addr[0], APPEND_PATH, b, len, NULL, GRPC_STATUS_OK, "OK");
+	free(b);
+	/* the node is still up and serves the token holder */
+	assert_int_equal(ledger_cluster_status(c, &st, &err), 0);
+	assert_int_equal(json_integer_value(json_object_get(st, "last_index")), 1);
+	json_decref(st);
+	ledger_client_free(c);
+	testnet_destroy(&t);
+}
+
+/* ---- the HTTP listener (--http): metrics, health, debug faults ---------- */
+
+static void expect_http(struct testnet *t, const char *method, const char *path, const char *body,
+			size_t len, long want, const char *code, const char *in_message)
+{
+	char *url = xasprintf("http://%s%s", t->http[0], path), *out = NULL;
+	long status = raw(method, url, body, len, &out);
+	json_t *j = json_loads(out, 0, NULL);
+	const char *msg = json_string_value(json_object_get(j, "message"));
+
+	if (status != want)
+		fail_msg("%s %s: HTTP %ld, want %ld: %s", method, path, status, want, out);
+	if (!j || !msg || strcmp(json_string_value(json_object_get(j, "code")) ?: "", code) != 0)
+		fail_msg("%s %s: answer is not a {code:%s, message} JSON error: %s", method, path, code, out);
+	if (in_message && !strstr(msg, in_message))
+		fail_msg("%s %s: message does not name '%s': %s", method, path, in_message, msg);
+	json_decref(j);
+	free(out);
+	free(url);
+}
+
+static void test_http_listener_contract(void **state)
+{
+	static struct testnet t;
+	char *url, *out = NULL, *big = xmalloc(LEDGER_BIG);
+	json_t *j, *resp = NULL;
+
+	(void)state;
+	assert_int_equal(testnet_start(&t, 1, NULL), 0);
+	assert_true(testnet_wait_leader(&t, 10000, -1) == 0);
+	/* /healthz: SERVING with a leader */
+	url = xasprintf("http://%s/healthz", t.http[0]);
+	assert_int_equal(raw("GET", url, NULL, 0, &out), 200);
+	j = json_loads(out, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "SERVING");
+	json_decref(j);
+	free(out);
+	free(url);
+	/* a debug method is served here */
+	assert_int_equal(testnet_post(&t, 0, "inferadb.ledger.v1.Debug/Digest", "{}", &resp), 200);
+	assert_true(json_is_string(json_object_get(resp, "digest")));
 	assert_int_equal(json_integer_value(json_object_get(resp, "last_index")), 0);
 	json_decref(resp);
+	expect_http(&t, "POST", "/inferadb.ledger.v1.Debug/DropEntry",
+		    "{\"client_id\":\"zz\",\"sequence\":1}", 31, 404, "NOT_FOUND", NULL);
+	expect_http(&t, "POST", "/inferadb.ledger.v1.Debug/RefuseWrites", "{bad", 4, 400,
+		    "INVALID_ARGUMENT", NULL);
+	expect_http(&t, "POST", "/inferadb.ledger.v1.Debug/RefuseWrites", "[1,2]", 5, 400,
+		    "INVALID_ARGUMENT", NULL);
+	/* the API is not: 404 naming the gRPC address */
+	expect_http(&t, "POST", "/inferadb.ledger.v1.Ledger/Append",
+		    "{\"client_id\":\"c\",\"sequence\":1,\"payload\":\"x\"}", 42, 404, "NOT_FOUND", t.addr[0]);
+	expect_http(&t, "POST", "/inferadb.ledger.v1.Admin/GetClusterStatus", "{}", 2, 404,
+		    "NOT_FOUND", t.addr[0]);
+	expect_http(&t, "POST", "/inferadb.ledger.v1.Ledger/Nope", "{}", 2, 404, "NOT_FOUND", NULL);
+	expect_http(&t, "POST", "/", "{}", 2, 404, "NOT_FOUND", NULL);
+	/* methods and sizes */
+	expect_http(&t, "GET", "/inferadb.ledger.v1.Debug/Digest", NULL, 0, 405, "INVALID_ARGUMENT",
+		    NULL);
+	expect_http(&t, "PUT", "/metrics", "", 0, 405, "INVALID_ARGUMENT", NULL);
+	expect_http(&t, "POST", "/healthz", "", 0, 405, "INVALID_ARGUMENT", NULL);
+	memset(big, 'a', LEDGER_BIG);
+	expect_http(&t, "POST", "/inferadb.ledger.v1.Debug/RefuseWrites", big, LEDGER_BIG, 413,
+		    "RESOURCE_EXHAUSTED", NULL);
 	free(big);
+	/* none of it touched the ledger; the node still answers */
+	assert_int_equal(kill(t.pid[0], 0), 0);
+	assert_int_equal(last_index(&t, 0), 0);
 	testnet_destroy(&t);
 }
 
@@ -313,7 +621,7 @@ static void test_metrics_pass_promtool(void **state)
 	c = testnet_client(&t, 2000);
 	append_ok(c, "m", 1, "x");
 	ledger_client_free(c);
-	url = xasprintf("http://%s/metrics", t.addr[0]);
+	url = xasprintf("http://%s/metrics", t.http[0]);
 	assert_int_equal(raw("GET", url, NULL, 0, &out), 200);
 	assert_non_null(strstr(out, "ledger_raft_leader{"));
 	assert_non_null(strstr(out, "ledger_raft_is_leader{node=\"1\""));
@@ -341,7 +649,10 @@ static void test_metrics_pass_promtool(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_bad_input_gets_4xx_json, teardown),
+		cmocka_unit_test_teardown(test_bad_messages_get_grpc_errors, teardown),
+		cmocka_unit_test_teardown(test_follower_names_the_leader, teardown),
+		cmocka_unit_test_teardown(test_admin_calls_need_the_token, teardown),
+		cmocka_unit_test_teardown(test_http_listener_contract, teardown),
 		cmocka_unit_test_teardown(test_refuse_writes_window_logged, teardown),
 		cmocka_unit_test_teardown(test_drop_entry_and_health, teardown),
 		cmocka_unit_test_teardown(test_snapshot_seeds_a_new_cluster, teardown),

@@ -276,7 +276,10 @@ static void test_supervisor_socket(void **state)
 	snprintf(body, sizeof body, "{\"path\":\"%s\"}",
 		 json_string_value(json_object_get(snap, "path")));
 	resp = post_ok(&t, 2, "inferadb.ledger.v1.Admin/RestoreFromSnapshot", body);
-	assert_string_equal(json_string_value(json_object_get(resp, "cluster")), "restored-1");
+	/* RestoreFromSnapshotResponse carries the supervisor's answer as it
+	 * gave it, in 'supervisor' */
+	assert_string_equal(json_string_value(json_object_get(json_object_get(resp, "supervisor"),
+							      "cluster")) ?: "(none)", "restored-1");
 	json_decref(resp);
 	assert_int_equal(sup.n, 2);
 	assert_string_equal(sup.lines[0], "{\"cmd\":\"promote\",\"region\":\"dr\",\"allow_data_loss\":true}\n");

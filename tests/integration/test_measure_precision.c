@@ -18,6 +18,7 @@
 #include "common/fsutil.h"
 #include "common/proc.h"
 #include "common/strbuf.h"
+#include "ledger/client/client.h"
 #include "tests/support/drill_proc.h"
 
 struct fixture {
@@ -64,11 +65,18 @@ static int setup(void **state)
 		status = json_loads(pr.out, 0, NULL);
 		proc_result_release(&pr);
 	}
-	f->leader = xstrdup(json_string_value(json_object_get(json_object_get(status, "leader"),
-							      "address")) ?: "");
+	/* The debug faults are on the leader's HTTP listener, not its gRPC
+	 * address: the member's http_address. */
+	{
+		json_t *m = ledger_member_by_id(json_object_get(status, "members"),
+						json_integer_value(json_object_get(
+							json_object_get(status, "leader"), "id")));
+
+		f->leader = xstrdup(json_string_value(json_object_get(m, "http_address")) ?: "");
+	}
 	json_decref(status);
 	if (!f->leader[0]) {
-		fprintf(stderr, "no leader in the precision cluster\n");
+		fprintf(stderr, "no leader (or no http_address for it) in the precision cluster\n");
 		return -1;
 	}
 	*state = f;

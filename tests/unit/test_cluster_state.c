@@ -166,7 +166,8 @@ static void test_damaged_cluster_json(void **state)
 			  "\"nodes\":[{\"id\":\"1\"}]}", "nodes[0]: 'id'");
 	expect_load_error("{\"cluster_id\":\"c-1\",\"network\":\"127.1.2.0\",\"regions\":[],"
 			  "\"nodes\":[{\"id\":1,\"region\":\"p\",\"region_role\":\"boss\",\"zone\":\"z\","
-			  "\"address\":\"a\",\"http_address\":\"h\",\"raft_address\":\"r\",\"data\":\"d\",\"pid\":0,\"log\":\"l\"}]}",
+			  "\"address\":\"a\",\"http_address\":\"h\",\"raft_address\":\"r\",\"data\":\"d\","
+			  "\"pid\":0,\"log\":\"l\"}]}",
 			  "unknown region_role 'boss'");
 }
 

@@ -105,6 +105,21 @@ static void test_wire_codes(void **state)
 	assert_int_equal(ledger_code_http_status(LEDGER_UNKNOWN_OUTCOME), 500);
 	assert_int_equal(ledger_code_http_status(LEDGER_INVALID_ARGUMENT), 400);
 	assert_int_equal(ledger_code_http_status(LEDGER_TOO_LARGE), 413);
+	/* the gRPC status each code travels as (the ledger-code trailer tells
+	 * NOT_LEADER from the node's own UNAVAILABLE) */
+	assert_int_equal(ledger_code_grpc_status(LEDGER_OK), 0);
+	assert_int_equal(ledger_code_grpc_status(LEDGER_NOT_LEADER), 14);
+	assert_int_equal(ledger_code_grpc_status(LEDGER_UNAVAILABLE), 14);
+	assert_int_equal(ledger_code_grpc_status(LEDGER_UNKNOWN_OUTCOME), 2);
+	assert_int_equal(ledger_code_grpc_status(LEDGER_INVALID_ARGUMENT), 3);
+	assert_int_equal(ledger_code_grpc_status(LEDGER_METHOD_NOT_ALLOWED), 3);
+	assert_int_equal(ledger_code_grpc_status(LEDGER_NOT_FOUND), 5);
+	assert_int_equal(ledger_code_grpc_status(LEDGER_TOO_LARGE), 8);
+	assert_int_equal(ledger_code_grpc_status(LEDGER_FAILED_PRECONDITION), 9);
+	assert_int_equal(ledger_code_grpc_status(LEDGER_UNIMPLEMENTED), 12);
+	assert_int_equal(ledger_code_grpc_status(LEDGER_UNAUTHENTICATED), 16);
+	assert_int_equal(ledger_code_parse("NOT_LEADER"), LEDGER_NOT_LEADER);
+	assert_int_equal(ledger_code_parse("RESOURCE_EXHAUSTED"), LEDGER_TOO_LARGE);
 	assert_int_equal(ledger_code_parse("UNAVAILABLE"), LEDGER_UNAVAILABLE);
 	assert_int_equal(ledger_code_parse("BOGUS"), LEDGER_CODE_COUNT);
 	assert_string_equal(ledger_code_name(LEDGER_METHOD_NOT_ALLOWED), "INVALID_ARGUMENT");

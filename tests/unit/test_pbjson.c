@@ -189,6 +189,37 @@ static void test_garbage_bytes_are_refused(void **state)
 	assert_non_null(strstr(err.msg, "inferadb.ledger.v1.AppendRequest"));
 }
 
+/* protobuf-c keeps strings NUL-terminated: a NUL inside a string must be
+ * refused, not read as a shorter string ("a\0b" as "a"); a string that is
+ * not UTF-8 is refused by name, in nested messages too. */
+static void test_strings_with_nul_or_bad_utf8_are_refused(void **state)
+{
+	static const unsigned char nul[] = { 0x0a, 0x01, 'c', 0x10, 0x01, 0x1a, 0x03, 'a', 0x00, 'b' };
+	static const unsigned char latin1[] = { 0x0a, 0x02, 'c', 0xe9, 0x10, 0x01, 0x1a, 0x01, 'x' };
+	/* ReadResponse { entries { payload "a\0" } } */
+	static const unsigned char nested[] = { 0x0a, 0x04, 0x2a, 0x02, 'a', 0x00 };
+	static const unsigned char utf8[] = { 0x0a, 0x01, 'c', 0x10, 0x01, 0x1a, 0x02, 0xc3, 0xa9 };
+	struct dr_error err = DR_ERROR_INIT;
+	json_t *out = NULL;
+
+	(void)state;
+	assert_int_equal(pbjson_unpack(&out, &inferadb__ledger__v1__append_request__descriptor, nul,
+				       sizeof(nul), 0, &err), -1);
+	assert_null(out);
+	assert_non_null(strstr(err.msg, "'payload' contains a NUL"));
+	assert_int_equal(pbjson_unpack(&out, &inferadb__ledger__v1__append_request__descriptor, latin1,
+				       sizeof(latin1), 0, &err), -1);
+	assert_non_null(strstr(err.msg, "'client_id' is not UTF-8"));
+	assert_int_equal(pbjson_unpack(&out, &inferadb__ledger__v1__read_response__descriptor, nested,
+				       sizeof(nested), 0, &err), -1);
+	assert_non_null(strstr(err.msg, "'payload' contains a NUL"));
+	/* valid UTF-8 beyond ASCII is kept whole */
+	assert_int_equal(pbjson_unpack(&out, &inferadb__ledger__v1__append_request__descriptor, utf8,
+				       sizeof(utf8), 0, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(out, "payload")), "\xc3\xa9");
+	json_decref(out);
+}
+
 static void test_method_table_routes_both_dialects(void **state)
 {
 	const struct ledger_method *m;
@@ -218,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_struct_carries_any_json),
 		cmocka_unit_test(test_bad_input_is_named_by_its_path),
 		cmocka_unit_test(test_garbage_bytes_are_refused),
+		cmocka_unit_test(test_strings_with_nul_or_bad_utf8_are_refused),
 		cmocka_unit_test(test_method_table_routes_both_dialects),
 	};
 
