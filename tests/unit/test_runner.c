@@ -321,7 +321,24 @@ static void test_dry_run_touches_nothing(void **state)
 	opts.interrupts = &f->interrupts;
 	runner_run(&f->result, f->plan, &f->dbl.base, f->j, &opts);
 	assert_int_equal(f->result.exit_code, EXIT_PASSED);
+	/* No drill ran, so no verdict: the dry run completed. */
+	assert_string_equal(f->result.status, "dry_run");
+	assert_string_equal(json_string_value(journal_get(f->j, "status")), "dry_run");
 	assert_false(f->dbl.started);
+	/* Each step says what it would do, never what it did. */
+	{
+		json_t *s;
+		size_t i;
+
+		assert_true(json_array_size(journal_get(f->j, "steps")) >= 5);
+		json_array_foreach(journal_get(f->j, "steps"), i, s) {
+			const char *msg = json_string_value(json_object_get(s, "message"));
+
+			if (!msg || strncmp(msg, "would ", 6) != 0)
+				fail_msg("step '%s' of a dry run says '%s'",
+					 json_string_value(json_object_get(s, "name")), msg ? msg : "");
+		}
+	}
 	/* every target action was only described, in plan order, undos included */
 	assert_called_before(&f->dbl, "dry(transfer_leader)", "dry(pause)");
 	assert_true(target_double_called(&f->dbl, "dry(resume)"));
