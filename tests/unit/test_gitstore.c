@@ -182,7 +182,7 @@ static void test_fresh_init_history_grows(void **state)
 	/* Newest first: the December kubernetes run before the November ones. */
 	assert_text_before(readme, "2026-12-01 03:00:00 UTC", "2026-11-28 03:00:05 UTC");
 	assert_text_before(readme, "2026-11-28 03:00:05 UTC", "2026-11-27 16:10:00 UTC");
-	assert_non_null(strstr(readme, "| 1 write (0.84 s) |"));
+	assert_non_null(strstr(readme, "| 1 write (0.01 s) |"));
 	free(readme);
 	log = git_out(0, "-C", repo, "log", "--format=%an <%ae>|%s", NULL);
 	assert_int_equal(count_lines(log, "Drill Bot <drill-bot@example.com>|drill: "), 4);
