@@ -1,6 +1,7 @@
 /* drillrig run PLAN: load and check the plan, run it against its target,
  * measure, render the reports and commit them to the results repository. */
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -256,8 +257,10 @@ static void format_value(char *buf, size_t len, const char *unit, json_t *v)
 
 	if (!json_is_number(v))
 		snprintf(buf, len, "n/a");
+	else if (strcmp(unit, "ms") == 0 && round(fabs(x)) < 1000)
+		snprintf(buf, len, "%.0f ms", x); /* 999.6 ms shows as 1.00 s, not 1000 ms */
 	else if (strcmp(unit, "ms") == 0)
-		snprintf(buf, len, x >= 1000 ? "%.2f s" : "%.0f ms", x >= 1000 ? x / 1000 : x);
+		snprintf(buf, len, "%.2f s", x / 1000);
 	else if (strcmp(unit, "percent") == 0)
 		snprintf(buf, len, "%.2f%%", x);
 	else

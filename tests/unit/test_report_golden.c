@@ -521,6 +521,31 @@ static void test_render_is_deterministic(void **state)
 }
 
 /* Hostile text in every field stays well-formed XML and a sane table. */
+/* A duration is rounded before its unit is chosen. */
+static void test_fmt_ms_rounds_before_choosing_the_unit(void **state)
+{
+	static const struct {
+		double ms;
+		const char *shown;
+	} cases[] = {
+		{ 12.54, "12.5 ms" }, { 999.94, "999.9 ms" }, { 999.96, "1.00 s" },
+		{ 1420.5, "1.42 s" }, { 59994.0, "59.99 s" }, { 59996.0, "1 min" },
+		{ 60049.0, "1 min" }, { 123100.0, "2 min 3.1 s" }, { 119990.0, "2 min" },
+		{ 119940.0, "1 min 59.9 s" }, { -1500.0, "-1.50 s" }, { -61000.0, "-1 min 1.0 s" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct strbuf sb = STRBUF_INIT;
+
+		fmt_ms(&sb, cases[i].ms);
+		if (strcmp(strbuf_str(&sb), cases[i].shown) != 0)
+			fail_msg("fmt_ms(%g) = '%s', expected '%s'", cases[i].ms, strbuf_str(&sb),
+				 cases[i].shown);
+		strbuf_release(&sb);
+	}
+}
+
 static void test_hostile_text_is_escaped(void **state)
 {
 	json_t *j = load_fixture("failed-lost-write"), *step;
@@ -571,6 +596,7 @@ int main(void)
 		cmocka_unit_test(test_golden_local_run),
 		cmocka_unit_test(test_golden_results_index),
 		cmocka_unit_test(test_render_is_deterministic),
+		cmocka_unit_test(test_fmt_ms_rounds_before_choosing_the_unit),
 		cmocka_unit_test(test_hostile_text_is_escaped),
 	};
 	(void)fixtures;
