@@ -218,7 +218,7 @@ struct target_recover_args {
 					 * (or the default one), so a plan may name its
 					 * regions; other kinds name regions in their
 					 * configuration */
-#define TARGET_KIND_SERVER_DRY_RUN 0x2u /* has a server-side dry run (--dry-run=server);
+#define TARGET_KIND_SERVER_DRY_RUN 0x4u /* has a server-side dry run (--dry-run=server);
 					 * other kinds refuse it, since without one
 					 * every action would really run */
 
