@@ -15,7 +15,8 @@ const json_t *j_arr(const json_t *obj, const char *key);     /* NULL if not an a
 /* j_str with a fallback for NULL. */
 const char *j_str_or(const json_t *obj, const char *key, const char *dflt);
 
-/* "12.5 ms", "1.42 s", "2 min 3.1 s". */
+/* "12.5 ms", "1.42 s", "2 min 3.1 s": rounded to 0.1 ms, 10 ms or 0.1 s,
+ * the unit chosen after rounding. */
 void fmt_ms(struct strbuf *sb, double ms);
 /* An offset since the drill's start: "+12.5 ms" / "+1.420 s". */
 void fmt_offset(struct strbuf *sb, double ms);

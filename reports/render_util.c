@@ -63,17 +63,28 @@ void fmt_num(struct strbuf *sb, double v)
 
 void fmt_ms(struct strbuf *sb, double ms)
 {
-	double a = fabs(ms);
+	double a = fabs(ms), tenths;
+	const char *sign = ms < 0 ? "-" : "";
+	long min;
 
-	if (a < 1000.0)
+	/* The unit follows the value as shown, not as measured: 999.96 ms is
+	 * "1.00 s" (not "1000.0 ms"), 59.999 s is "1 min" (not "60.00 s"),
+	 * and 119.99 s is "2 min" (not "1 min 60.0 s"). */
+	if (round(a * 10.0) < 10000.0) {
 		strbuf_addf(sb, "%.1f ms", ms);
-	else if (a < 60000.0)
+		return;
+	}
+	if (round(a / 10.0) < 6000.0) {
 		strbuf_addf(sb, "%.2f s", ms / 1000.0);
-	else if (fmod(a, 60000.0) < 50.0)
-		strbuf_addf(sb, "%s%d min", ms < 0 ? "-" : "", (int)(a / 60000.0));
+		return;
+	}
+	tenths = round(a / 100.0);               /* of a second */
+	min = (long)(tenths / 600.0);
+	tenths -= (double)min * 600.0;
+	if (tenths < 0.5)
+		strbuf_addf(sb, "%s%ld min", sign, min);
 	else
-		strbuf_addf(sb, "%s%d min %.1f s", ms < 0 ? "-" : "", (int)(a / 60000.0),
-			    fmod(a, 60000.0) / 1000.0);
+		strbuf_addf(sb, "%s%ld min %.1f s", sign, min, tenths / 10.0);
 }
 
 void fmt_offset(struct strbuf *sb, double ms)

@@ -55,7 +55,9 @@ static void report_timeline(struct strbuf *sb, const json_t *j)
 			if (open)
 				end = dur > start ? dur : start + 1;
 			strbuf_adds(sb, "    ");
-			if (open) {
+			/* A span that never recovered ends at the last attempt, and
+			 * says so (a journal before the outages list: no end). */
+			if (open || json_is_false(json_object_get(o, "recovered"))) {
 				strbuf_adds(sb, "outage (not recovered)");
 			} else {
 				strbuf_adds(sb, "outage ");

@@ -1,6 +1,7 @@
 /* drillrig run PLAN: load and check the plan, run it against its target,
  * measure, render the reports and commit them to the results repository. */
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,8 +40,9 @@ static const char run_usage[] =
 	"  --keep-cluster          leave the bundled cluster running afterwards\n"
 	"  --timing E/H            election timeout / heartbeat, e.g. 300ms/30ms\n"
 	"  --var NAME=VALUE        fill ${NAME} in the plan (repeatable)\n"
-	"  --dry-run               print every action it would take; touch nothing\n"
-	"  --dry-run=server        Kubernetes: also send each change with kubectl's\n"
+	"  --dry-run               print every action it would take; touch nothing;\n"
+	"                          no verdict and no report\n"
+	"  --dry-run=server        kubernetes only: also send each change with kubectl's\n"
 	"                          server-side dry run (validated, never persisted)\n"
 	"  --yes                   confirm a run against live infrastructure\n"
 	"  --json                  one JSON event per line; the last is {\"event\":\"report\"}\n"
@@ -260,8 +262,10 @@ static void format_value(char *buf, size_t len, const char *unit, json_t *v)
 
 	if (!json_is_number(v))
 		snprintf(buf, len, "n/a");
+	else if (strcmp(unit, "ms") == 0 && round(fabs(x)) < 1000)
+		snprintf(buf, len, "%.0f ms", x); /* 999.6 ms shows as 1.00 s, not 1000 ms */
 	else if (strcmp(unit, "ms") == 0)
-		snprintf(buf, len, x >= 1000 ? "%.2f s" : "%.0f ms", x >= 1000 ? x / 1000 : x);
+		snprintf(buf, len, "%.2f s", x / 1000);
 	else if (strcmp(unit, "percent") == 0)
 		snprintf(buf, len, "%.2f%%", x);
 	else
@@ -286,6 +290,20 @@ static void print_objectives(struct progress *progress, struct journal *j)
 			      json_string_value(json_object_get(o, "name")) ?: "?", measured, limit,
 			      msg ? "  " : "", msg ? msg : "");
 	}
+}
+
+/* A dry run's last line: it ran no drill, so it passes no verdict. */
+static void print_dry_run_end(struct progress *progress, const struct run_args *a, int code,
+			      const char *reason)
+{
+	const char *kind = a->topts.server_dry_run ? "server dry run" : "dry run";
+
+	if (code == EXIT_PASSED)
+		progress_line(progress, "%s complete (exit 0): nothing was %s", kind,
+			      a->topts.server_dry_run ? "persisted" : "touched");
+	else
+		progress_line(progress, "%s stopped (exit %d)%s%s", kind, code, reason[0] ? ": " : "",
+			      reason);
 }
 
 /* The plan, checked; its warnings printed.  0, or -1 after printing why. */
@@ -386,7 +404,7 @@ int cmd_run(int argc, char **argv)
 	struct journal *j = NULL;
 	struct progress *progress = NULL;
 	char *history_path = NULL, *report_path = NULL, *tmpdir = NULL;
-	int code = EXIT_USAGE, rc;
+	int code = EXIT_USAGE, rc, dry;
 
 	memset(&a, 0, sizeof(a));
 	a.ro = ro_init;
@@ -394,6 +412,8 @@ int cmd_run(int argc, char **argv)
 	if (parse_args(&a, argc, argv) != 0 || load_plan(&plan, &a) != 0)
 		goto out;
 	progress = progress_new(stdout, a.json ? PROGRESS_JSON : PROGRESS_PLAIN);
+	/* Either dry run measures nothing: no history, no webhook, no report. */
+	dry = a.topts.dry_run || a.topts.server_dry_run;
 	rc = target_create(&t, plan->target, plan, &a.topts, &err);
 	if (rc != 0) {
 		fprintf(stderr, "drillrig run: %s\n", err.msg);
@@ -407,8 +427,9 @@ int cmd_run(int argc, char **argv)
 		journal_set_listener(j, progress_journal_listener, progress);
 	journal_header(j, plan);
 	progress_line(progress, "drill %s (%s)%s", plan->name, plan->path,
-		      a.topts.dry_run ? ": dry run, nothing is touched" : "");
-	if (!a.topts.dry_run) {
+		      a.topts.dry_run ? ": dry run, nothing is touched"
+		      : a.topts.server_dry_run ? ": server dry run, nothing is persisted" : "");
+	if (!dry) {
 		if (!(tmpdir = make_run_dir())) {
 			code = EXIT_INFRA;
 			goto out;
@@ -420,7 +441,7 @@ int cmd_run(int argc, char **argv)
 	ropts.progress = progress;
 	ropts.interrupts = &cli_interrupts;
 	ropts.history_path = history_path;
-	if (a.notify_url && !a.topts.dry_run) {
+	if (a.notify_url && !dry) {
 		json_t *snap = journal_snapshot(j);
 
 		notify(a.notify_url, notify_start_message(snap));
@@ -431,9 +452,12 @@ int cmd_run(int argc, char **argv)
 	t->close(t, a.topts.keep);
 	t = NULL;
 	print_objectives(progress, j);
-	progress_line(progress, "verdict: %s (exit %d)%s%s", result.status, code,
-		      result.reason[0] ? ": " : "", result.reason);
-	if (!a.topts.dry_run)
+	if (dry)
+		print_dry_run_end(progress, &a, code, result.reason);
+	else
+		progress_line(progress, "verdict: %s (exit %d)%s%s", result.status, code,
+			      result.reason[0] ? ": " : "", result.reason);
+	if (!dry)
 		code = deliver(&a, plan, j, history_path, progress, &tmpdir, &report_path, code);
 	if (report_path)
 		announce_report(&a, progress, report_path, code, result.status);

@@ -227,6 +227,9 @@ struct target_recover_args {
 					 * configuration */
 #define TARGET_KIND_LEDGER_API 0x2u     /* speaks the ledger API in either dialect, so
 					 * a plan's `api` (or --api) applies */
+#define TARGET_KIND_SERVER_DRY_RUN 0x4u /* has a server-side dry run (--dry-run=server);
+					 * other kinds refuse it, since without one
+					 * every action would really run */
 
 struct target_kind {
 	const char *name;                       /* "local", "kubernetes", "etcd" */

@@ -39,8 +39,11 @@ static unsigned value_flags(struct schema_ctx *ctx, const json_t *parent, const 
 	return p ? p->flags : 0;
 }
 
-/* "the integer 10", "the string 'x'", "a list" -- for "expected X, got Y". */
-static char *describe(const json_t *v, unsigned flags)
+/* "the integer 10", "the string 'x'", "a list" -- for "expected X, got Y".
+ * A string is cut to 40 characters after the values of secret variables
+ * are redacted in it: cut first, a long secret would keep its first 40
+ * characters, which plan_load_text's redaction of whole values misses. */
+static char *describe(const struct schema_ctx *ctx, const json_t *v, unsigned flags)
 {
 	if (flags & YJ_NONFINITE)
 		return xasprintf("the non-finite float '%s'", json_string_value(v));
@@ -48,11 +51,16 @@ static char *describe(const json_t *v, unsigned flags)
 	case JSON_OBJECT: return xstrdup("a mapping");
 	case JSON_ARRAY: return xstrdup("a list");
 	case JSON_STRING: {
-		const char *s = json_string_value(v);
+		char *s = ctx->plan ? plan_redact(ctx->plan, json_string_value(v))
+				    : xstrdup(json_string_value(v));
+		char *out;
 
 		if (strlen(s) > 40)
-			return xasprintf("the string '%.40s...'", s);
-		return xasprintf("the string '%s'", s);
+			out = xasprintf("the string '%.40s...'", s);
+		else
+			out = xasprintf("the string '%s'", s);
+		free(s);
+		return out;
 	}
 	case JSON_INTEGER: return xasprintf("the integer %" JSON_INTEGER_FORMAT, json_integer_value(v));
 	case JSON_REAL: return xasprintf("the number %g", json_real_value(v));
@@ -66,7 +74,7 @@ static void err_type(struct schema_ctx *ctx, const json_t *parent, const char *p
 		     const char *key, const char *expected)
 {
 	json_t *v = json_object_get(parent, key);
-	char *got = describe(v, value_flags(ctx, parent, key));
+	char *got = describe(ctx, v, value_flags(ctx, parent, key));
 	const char *hint = "";
 
 	if (json_is_string(v) && strstr(expected, "boolean")) {
@@ -253,7 +261,7 @@ static int check_argv(struct schema_ctx *ctx, json_t *parent, const char *path,
 
 		if (!json_is_string(e) || (i == 0 && !json_string_value(e)[0])) {
 			const struct yj_pos *p = yj_index_pos(ctx->doc, v, i);
-			char *got = describe(e, p ? p->flags : 0);
+			char *got = describe(ctx, e, p ? p->flags : 0);
 
 			plan_diags_add(ctx->diags, PLAN_DIAG_ERROR, ctx->file, p ? p->line : 0,
 				       p ? p->column : 0, "", "%s[%zu]: expected %s, got %s", full,
@@ -369,7 +377,7 @@ static int check_json_expect_entry(struct schema_ctx *ctx, json_t *list, size_t 
 
 	if (!json_is_object(e)) {
 		const struct yj_pos *p = yj_index_pos(ctx->doc, list, i);
-		char *got = describe(e, p ? p->flags : 0);
+		char *got = describe(ctx, e, p ? p->flags : 0);
 
 		plan_diags_add(ctx->diags, PLAN_DIAG_ERROR, ctx->file, p ? p->line : 0,
 			       p ? p->column : 0, ep, "expected a mapping {path: ..., "
@@ -573,7 +581,7 @@ static int check_duration(struct schema_ctx *ctx, json_t *parent, const char *pa
 	if (json_is_integer(v) && json_integer_value(v) == 0)
 		return 0;
 	if (!json_is_string(v) || (value_flags(ctx, parent, key) & YJ_NONFINITE)) {
-		char *got = describe(v, value_flags(ctx, parent, key));
+		char *got = describe(ctx, v, value_flags(ctx, parent, key));
 
 		if (json_is_number(v))
 			schema_err_key(ctx, parent, path, key, "expected a duration like "
@@ -586,7 +594,17 @@ static int check_duration(struct schema_ctx *ctx, json_t *parent, const char *pa
 		return -1;
 	}
 	if (duration_parse(&ns, json_string_value(v), &err) != 0) {
-		schema_err_key(ctx, parent, path, key, "invalid duration: %s", err.msg);
+		char *shown = ctx->plan ? plan_redact(ctx->plan, json_string_value(v)) : NULL;
+
+		/* The parser's message quotes pieces of the value (a character,
+		 * an unknown unit), which redacting whole values afterwards
+		 * misses: for a value holding a secret, only the redacted value. */
+		if (shown && strcmp(shown, json_string_value(v)) != 0)
+			schema_err_key(ctx, parent, path, key, "invalid duration '%s' (expected "
+				       "e.g. '250ms', '10s', '2m')", shown);
+		else
+			schema_err_key(ctx, parent, path, key, "invalid duration: %s", err.msg);
+		free(shown);
 		return -1;
 	}
 	return 0;
@@ -777,7 +795,7 @@ int schema_check_probe(struct schema_ctx *ctx, json_t *probe, const char *path)
 		types[n] = probe_specs[n]->name;
 	types[n] = NULL;
 	if (!json_is_object(probe)) {
-		char *got = describe(probe, 0);
+		char *got = describe(ctx, probe, 0);
 
 		schema_err_obj(ctx, probe, path, "expected a probe mapping like {type: write_read}, "
 			       "got %s", got);

@@ -464,6 +464,7 @@ int plan_load_text(struct plan **out, const char *path, const char *text, size_t
 	assert(opts && opts->targets && opts->targets[0]);
 	ctx.target = opts->targets[0]->name;
 	ctx.target_kind = opts->targets[0];
+	ctx.plan = plan;
 	plan->path = xstrdup(path);
 	plan->source = xstrndup(text, len);
 	if (opts && (opts->flags & PLAN_LOAD_FORCE_JSON))

@@ -16,6 +16,9 @@ struct schema_ctx {
 	struct plan_diags *diags;
 	const struct target_kind *target_kind; /* the target the plan is checked for */
 	const char *target;
+	/* The plan being checked: its secret variables are redacted from a
+	 * value before a message quotes (and cuts) it.  NULL: none known. */
+	const struct plan *plan;
 	/* Regions a plan may address: roles plus topology names. */
 	const char *const *region_names;
 	size_t nregion_names;

@@ -416,7 +416,10 @@ static void finish(struct run *r)
 	const char *status;
 	char wall[40];
 
-	if (r->out->exit_code == EXIT_PASSED)
+	/* A dry run is no drill: it passes no verdict, it completes. */
+	if (r->out->exit_code == EXIT_PASSED && quiet_run(r->opts))
+		status = "dry_run";
+	else if (r->out->exit_code == EXIT_PASSED)
 		status = "passed";
 	else if (r->interrupted || atomic_load(&r->abort_requested))
 		status = "aborted";

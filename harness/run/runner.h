@@ -31,7 +31,8 @@ struct runner_opts {
 
 struct runner_result {
 	int exit_code;          /* enum exit_code */
-	const char *status;     /* "passed", "failed", "aborted", "error" */
+	const char *status;     /* "passed", "failed", "aborted", "error"; "dry_run" for
+				 * a dry run (client or server side) that completed */
 	char reason[1024];      /* one sentence when not passed */
 };
 

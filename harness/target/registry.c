@@ -42,6 +42,11 @@ int target_create(struct target **out, const char *name, const struct plan *plan
 	struct strbuf known = STRBUF_INIT;
 
 	*out = NULL;
+	if (kind && opts && opts->server_dry_run && !(kind->flags & TARGET_KIND_SERVER_DRY_RUN)) {
+		dr_error_set(err, "--dry-run=server needs a target with a server-side dry run "
+			     "(kubernetes); the %s target has none (use --dry-run)", kind->name);
+		return TARGET_EUSAGE;
+	}
 	if (kind)
 		return kind->create(out, plan, opts, err);
 	target_kind_names(&known, 0, 0);

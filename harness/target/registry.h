@@ -21,7 +21,8 @@ const struct target_kind *target_kind_find(const char *name);
 void target_kind_names(struct strbuf *sb, int with_recover, int with_preflight);
 
 /* Create a target of the kind called name (see struct target_kind's
- * create): 0, TARGET_EUSAGE (exit 2) or -1 with err. */
+ * create): 0, TARGET_EUSAGE (exit 2) or -1 with err.  A server-side dry
+ * run of a kind without one (TARGET_KIND_SERVER_DRY_RUN) is TARGET_EUSAGE. */
 int target_create(struct target **out, const char *name, const struct plan *plan,
 		  const struct target_opts *opts, struct dr_error *err);
 

@@ -1,5 +1,6 @@
 /* The drill engine end to end on the real bundled cluster: the default
- * drill passes and leaves nothing running; SIGINT during the fault exits 4
+ * drill passes and leaves nothing running; a dry run says "would", ends
+ * without a verdict and makes nothing; SIGINT during the fault exits 4
  * with the cluster restored; a held drill lock refuses a second drill. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -211,6 +212,80 @@ static void test_held_lock_refuses_second_drill(void **state)
 	free(dir);
 }
 
+/* A dry run on the local target: every step says what it would do, the
+ * last line says "dry run complete" (no verdict), and no cluster directory,
+ * report or results repository is made.  --dry-run=server, which only the
+ * kubernetes target has, is refused before anything runs. */
+static void test_dry_run_says_would_and_touches_nothing(void **state)
+{
+	char *dir = drill_tmpdir("dry"), *plan = drill_src_path("drills/region-failover.yaml");
+	char *root = xasprintf("%s/clusters", dir), *results = xasprintf("%s/results", dir);
+	const char *dry[] = { "run", plan, "--dry-run", "--results-repo", results, NULL };
+	const char *server[] = { "run", plan, "--dry-run=server", "--results-repo", results, NULL };
+	const char *old_root = getenv("DRILLRIG_CLUSTER_ROOT");
+	char *saved_root = old_root ? xstrdup(old_root) : NULL, *out, *err_text, *line, *next;
+	const char *last = NULL;
+	struct drill_proc p;
+	int rc, steps = 0;
+
+	(void)state;
+	assert_int_equal(fs_mkdir_p(root, NULL), 0);
+	setenv("DRILLRIG_CLUSTER_ROOT", root, 1);
+	assert_int_equal(drill_proc_start(&p, dir, dry), 0);
+	rc = drill_proc_wait(&p, 60 * 1000);
+	if (rc != 0)
+		dump(&p);
+	assert_int_equal(rc, 0);
+	out = drill_proc_stdout(&p);
+	for (line = out; line && *line; line = next) {
+		const char *res;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		last = line;
+		if (strncmp(line, "verdict:", 8) == 0)
+			fail_msg("a dry run printed a verdict: %s", line);
+		/* "         NAME: ok in 0.00s: MESSAGE", the end of a step */
+		if (strncmp(line, "         ", 9) != 0 || !(res = strstr(line, ": ok in ")))
+			continue;
+		steps++;
+		if (!strstr(res, "s: would "))
+			fail_msg("a step of the dry run does not say 'would': %s", line);
+	}
+	assert_true(steps >= 7); /* the plan's six steps and the undo */
+	if (!last || strcmp(last, "dry run complete (exit 0): nothing was touched") != 0)
+		fail_msg("the dry run's last line is '%s', not 'dry run complete ...'", last ? last : "");
+	free(out);
+	/* No cluster directory, no results repository. */
+	assert_int_equal(rmdir(root), 0);
+	assert_false(fs_exists(results));
+
+	assert_int_equal(fs_mkdir_p(root, NULL), 0);
+	assert_int_equal(drill_proc_start(&p, dir, server), 0);
+	rc = drill_proc_wait(&p, 60 * 1000);
+	if (rc != 2)
+		dump(&p);
+	assert_int_equal(rc, 2);
+	err_text = drill_proc_stderr(&p);
+	if (!strstr(err_text, "--dry-run=server needs a target with a server-side dry run"))
+		fail_msg("no refusal of --dry-run=server on the local target: %s", err_text);
+	free(err_text);
+	assert_int_equal(rmdir(root), 0);
+	assert_false(fs_exists(results));
+
+	if (saved_root)
+		setenv("DRILLRIG_CLUSTER_ROOT", saved_root, 1);
+	else
+		unsetenv("DRILLRIG_CLUSTER_ROOT");
+	free(saved_root);
+	fs_remove_tree(dir, NULL);
+	free(results);
+	free(root);
+	free(plan);
+	free(dir);
+}
+
 /* restore_snapshot's cluster is addressable as region `restored`: a write
  * there lands right after the snapshot's last entry. */
 static void test_restored_cluster_is_addressable(void **state)
@@ -247,6 +322,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_region_failover_passes),
+		cmocka_unit_test(test_dry_run_says_would_and_touches_nothing),
 		cmocka_unit_test(test_sigint_during_fault_exits_4_restored),
 		cmocka_unit_test(test_held_lock_refuses_second_drill),
 		cmocka_unit_test(test_restored_cluster_is_addressable),

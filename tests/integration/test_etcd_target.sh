@@ -98,6 +98,29 @@ run_drill() { # name plan
 }
 
 cd "$src" || fatal "cannot cd to $src"
+# A dry run starts no member and passes no verdict: each step says what it
+# would do, and the last line says the dry run completed.
+case_begin dry-run-on-etcd
+mkdir -p "$tmp/dry"
+DRILLRIG_CLUSTER_ROOT=$tmp/clusters timeout 100 "$bin" run drills/region-failover.yaml --target etcd \
+	--dry-run --results-repo "$tmp/dry/results" >"$tmp/dry/out" 2>"$tmp/dry/err"
+rc=$?
+[ "$rc" -eq 0 ] || fail "dry run: drillrig exited $rc, expected 0: $(cat "$tmp/dry/err")"
+steps=$(grep -cE '^ +[a-z0-9-]+( [a-z0-9-]+)?: ok in [0-9.]+s: ' "$tmp/dry/out")
+would=$(grep -cE '^ +[a-z0-9-]+( [a-z0-9-]+)?: ok in [0-9.]+s: would run ' "$tmp/dry/out")
+if [ "$steps" -lt 7 ] || [ "$steps" -ne "$would" ]; then
+	fail "dry run: $would of $steps steps say 'would run':
+$(cat "$tmp/dry/out")"
+fi
+grep -q ': would run scale .* on the etcd cluster$' "$tmp/dry/out" ||
+	fail "dry run: the scale is not described as the etcd cluster's"
+grep -q '^verdict' "$tmp/dry/out" && fail "dry run: a verdict was printed"
+[ "$(tail -n 1 "$tmp/dry/out")" = "dry run complete (exit 0): nothing was touched" ] ||
+	fail "dry run: last line '$(tail -n 1 "$tmp/dry/out")'"
+[ -e "$tmp/dry/results" ] && fail "dry run: a results repository was made"
+left=$(pgrep -f -- "$tmp/clusters" || true)
+[ -z "$left" ] || fail "dry run: etcd members were started: $left"
+
 case_begin region-failover-on-etcd
 run_drill region-failover drills/region-failover.yaml
 grep -q "leader [0-9]* in region dr" "$tmp/region-failover/out" ||

@@ -77,7 +77,9 @@ ok
 
 case_begin compare
 out=$("$DRILLRIG" report compare 20261127T144420Z-region-failover 20261128T030005Z-region-failover) || fatal "compare"
-grep -E "^rto \[pass/FAIL\] +ms +1420.500 +2420.500 +\+1000.000" <<< "$out" > /dev/null || fatal "compare rto: $out"
+# The lost write fails rpo in B only; RTO grew by a second within its limit.
+grep -E "^rpo \[pass/FAIL\] +writes +0.000 +1.000 +\+1.000" <<< "$out" > /dev/null || fatal "compare rpo: $out"
+grep -E "^rto \[pass/pass\] +ms +1420.500 +2420.500 +\+1000.000" <<< "$out" > /dev/null || fatal "compare rto: $out"
 ok
 
 # Staleness: a drill whose last pass is long ago is listed; exit 1.

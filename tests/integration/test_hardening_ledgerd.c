@@ -7,10 +7,10 @@
  *  - an oversized body is a 413 JSON error and costs the daemon no memory;
  *  - a client sending one byte a second, and many idle connections, delay
  *    no other client: Append and GetClusterStatus from another client keep
- *    answering within SLOW_BUDGET_MS.
- * Checks of things ledgerd does not do yet (a per-client connection limit,
- * refusing a world-readable token file, a deadline for a request's
- * headers) print "GAP:" and pass unless DRILLRIG_STRICT_HARDENING=1. */
+ *    answering within SLOW_BUDGET_MS;
+ *  - a token file others can read is refused at start.
+ * What ledgerd does not do yet (a per-client connection limit: issue 17)
+ * prints "GAP:" and passes unless DRILLRIG_STRICT_HARDENING=1. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

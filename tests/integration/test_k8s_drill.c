@@ -570,7 +570,8 @@ static void test_context_not_allowed_refused_before_any_command(void **state)
 	assert_int_equal(drill_proc_start(&p, cfg_dir, args), 0);
 	rc = drill_proc_wait(&p, 30000);
 	err = drill_proc_stderr(&p);
-	assert_true(rc == 2 || rc == 3);
+	/* A usage error: refused before any command, exit 2 (not 3). */
+	assert_int_equal(rc, 2);
 	if (!strstr(err, "context 'eks-production' of region 'dr' is not in allowed_contexts"))
 		fail_msg("unexpected refusal: %s", err);
 	assert_int_equal(log_lines(), 0); /* not a single kubectl command ran */
@@ -581,22 +582,6 @@ static void test_context_not_allowed_refused_before_any_command(void **state)
 	free(cfg);
 	free(cfg_dir);
 	strbuf_release(&sb);
-}
-
-static int cli_maps_usage(void)
-{
-	char *src = drill_src_path("harness/cli/run.c"), *text = NULL;
-	size_t len = 0;
-	int yes;
-
-	if (fs_read_file(&text, &len, src, 1 << 20, NULL) != 0) {
-		free(src);
-		return 0;
-	}
-	yes = strstr(text, "EUSAGE") != NULL;
-	free(text);
-	free(src);
-	return yes;
 }
 
 static void test_missing_yes_exits_2_before_any_command(void **state)
@@ -614,8 +599,6 @@ static void test_missing_yes_exits_2_before_any_command(void **state)
 		fail_msg("no --yes hint: %s", err);
 	assert_int_equal(log_lines(), 0);
 	free(err);
-	if (rc == 3 && !cli_maps_usage())
-		skip(); /* harness/cli/run.c does not map TARGET_EUSAGE to exit 2 yet (lead) */
 	assert_int_equal(rc, 2);
 }
 
@@ -671,8 +654,49 @@ static void test_kubectl_failure_mid_drill_still_rolls_back(void **state)
 	json_decref(journal);
 }
 
+/* The --json events of a dry run: every step's result starts with one of
+ * the prefixes (it says what it would do, never what it did), the drill
+ * ends with status dry_run (no verdict), and no report is written. */
+static void assert_dry_run_events(const char *out, const char *const prefixes[])
+{
+	const char *line = out;
+	int steps = 0, ended = 0;
+
+	while (line && *line) {
+		const char *eol = strchr(line, '\n');
+		json_t *ev = line[0] == '{' ? json_loadb(line, eol ? (size_t)(eol - line) : strlen(line), 0, NULL)
+					    : NULL;
+		const char *event = json_string_value(json_object_get(ev, "event"));
+
+		if (event && strcmp(event, "step_end") == 0) {
+			const char *msg = json_string_value(json_object_get(ev, "message")) ?: "";
+			int said = 0;
+
+			for (size_t i = 0; prefixes[i]; i++)
+				said |= strncmp(msg, prefixes[i], strlen(prefixes[i])) == 0;
+			if (!said)
+				fail_msg("step '%s' of a dry run says '%s'",
+					 json_string_value(json_object_get(ev, "step")), msg);
+			steps++;
+		} else if (event && strcmp(event, "drill_end") == 0) {
+			if (strcmp(json_string_value(json_object_get(ev, "status")) ?: "", "dry_run") != 0)
+				fail_msg("a dry run ends with status '%s', not dry_run",
+					 json_string_value(json_object_get(ev, "status")));
+			ended = 1;
+		} else if (event && strcmp(event, "report") == 0) {
+			fail_msg("a dry run wrote a report: %.*s", (int)(eol ? eol - line : 200), line);
+		}
+		json_decref(ev);
+		line = eol ? eol + 1 : NULL;
+	}
+	if (steps < 7 || !ended)
+		fail_msg("%d step results and %s drill_end event in the dry run's output:\n%s", steps,
+			 ended ? "a" : "no", out);
+}
+
 static void test_dry_run_prints_and_runs_nothing(void **state)
 {
+	static const char *const would[] = { "would ", NULL };
 	struct drill_proc p;
 	char *out;
 	int rc;
@@ -687,7 +711,47 @@ static void test_dry_run_prints_and_runs_nothing(void **state)
 	if (!strstr(out, "would run: kubectl --context drill-primary -n inferadb scale statefulset/inferadb-ledger --replicas=0") ||
 	    !strstr(out, "would run: kubectl --context drill-primary -n inferadb scale statefulset/inferadb-ledger --replicas=2"))
 		fail_msg("the dry run did not print the scale commands:\n%s", out);
+	assert_dry_run_events(out, would);
 	assert_int_equal(log_lines(), 0);
+	free(out);
+}
+
+/* --dry-run=server sends each change with kubectl's server-side dry run:
+ * its results say what the API server accepted, and nothing is scaled. */
+static void test_server_dry_run_changes_nothing(void **state)
+{
+	static const char *const said[] = { "would ", "server dry run: ", NULL };
+	struct drill_proc p;
+	char *out, *log = NULL;
+	size_t len = 0, scales = 0;
+	int rc;
+
+	(void)state;
+	reset_log();
+	rc = run_drill(&p, "tests/data/k8s/double.yaml",
+		       (const char *const[]){ "--dry-run=server", "--yes", NULL }, NULL);
+	out = drill_proc_stdout(&p);
+	if (rc != 0)
+		dump(&p);
+	assert_int_equal(rc, 0);
+	assert_dry_run_events(out, said);
+	if (!strstr(out, "server dry run: scaling statefulset/inferadb-ledger in drill-primary to 0 was "
+			 "accepted (nothing changed)"))
+		fail_msg("no accepted server-side scale to 0 in:\n%s", out);
+	/* Every scale the double saw was a server-side dry run. */
+	assert_int_equal(fs_read_file(&log, &len, fx.log, 1 << 24, NULL), 0);
+	for (char *l = log, *eol; l && *l; l = eol ? eol + 1 : NULL) {
+		eol = strchr(l, '\n');
+		if (eol)
+			*eol = '\0';
+		if (!strstr(l, " scale "))
+			continue;
+		scales++;
+		if (!strstr(l, "--dry-run=server"))
+			fail_msg("a server dry run scaled for real: %s", l);
+	}
+	assert_true(scales >= 3);
+	free(log);
 	free(out);
 }
 
@@ -792,6 +856,7 @@ int main(void)
 		cmocka_unit_test(test_context_not_allowed_refused_before_any_command),
 		cmocka_unit_test(test_missing_yes_exits_2_before_any_command),
 		cmocka_unit_test(test_dry_run_prints_and_runs_nothing),
+		cmocka_unit_test(test_server_dry_run_changes_nothing),
 		cmocka_unit_test(test_region_failover_runbook),
 		cmocka_unit_test(test_region_failover_ledger_v1),
 		cmocka_unit_test(test_canary_writes_measure_rpo_runbook),

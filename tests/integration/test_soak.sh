@@ -8,8 +8,10 @@
 #     schedule are printed, the schedule file replays the same failure;
 #   - usage errors exit 2 and name the problem;
 #   - nothing keeps running afterwards.
-# The two known-bug checks run with DRILLRIG_SOAK_KNOWN_BUGS=1; otherwise
-# they are reported as skipped (tests/ci-allowed-skips allows it in CI).
+#   - a restarted follower resyncs quickly over 45 seeded iterations (the
+#     30 s snapshot stall, fixed);
+#   - a leadership handover to a just-restarted node lands: an expected
+#     failure (libraft 0.15, issue 19) that fails once it always lands.
 set -uo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=../lib/cases.sh
@@ -161,52 +163,90 @@ expect_rc 1 "replay of the planted loss"
 grep -qE '^soak 1/1  drop-entry .* lost 1 .* VIOLATION$' <<<"$out" || fail "replay repeats the failure: $out"
 expect_nothing_running "after replaying the planted loss"
 
-# ---- known bug: a leadership transfer to a node restarted a moment ago -------
+# ---- expected failure: a leadership handover to a node restarted a moment ago --
 # Replaying kill-leader then transfer-leader (to the killed node, back after
-# its restart) ends about half the time with a third node leading: the target
-# campaigns at term N+1, gets no majority, another node wins term N+2 (libraft
-# 0.15's transport loses the first message to a restarted peer).  ledgerd now
-# answers such a transfer with 503 naming the winner instead of "transferred",
-# and drills re-issue transfers; the libraft cause remains, so this test runs
-# on request only: DRILLRIG_SOAK_KNOWN_BUGS=1.
+# its restart): the target campaigns at term N+1, but the other followers'
+# first messages to its new process (their votes) go into their streams to
+# the old one and are lost (libraft 0.15's transport), so another node wins
+# term N+2.  ledgerd answers such a transfer with 503 naming the winner, the
+# drill's transfer asks again until the target leads, so the soak passes
+# (--strict: a transfer that never lands fails it).  The bug shows in the
+# nodes' logs: a handover to the restarted node ("leadership transfer to
+# node N started", or a witness "transferring leadership to node N")
+# followed by another node's "became leader".
+#
+# Expected failure (XFAIL) until issue 19 replaces the transport: the case
+# passes as soon as one attempt shows the lost handover (17-33 % of
+# attempts on the 2-core machine, about 3 s each), and FAILS when
+# $xfail_attempts attempts in a row all land: the bug looks fixed, so the
+# check must become a plain one (0.83^40: one run in 1700 at the lowest rate
+# measured).
+xfail_attempts=40
+cat >"$tmp/handover.awk" <<'AWK'
+# Node logs sorted by time; n: the restarted node.  Prints "missed M" when a
+# handover to n after its restart ended with node M leading, else "landed".
+$0 ~ ("ledgerd\\[" n "\\] raft started") { starts++; next }
+starts >= 2 && ($0 ~ ("leadership transfer to node " n " started") ||
+		$0 ~ ("transferring leadership to node " n "$")) { pending = 1; next }
+pending && / became leader at term / {
+	if ($0 !~ ("ledgerd\\[" n "\\] became")) {
+		match($0, /ledgerd\[[0-9]+\]/)
+		missed = substr($0, RSTART + 8, RLENGTH - 9)
+	}
+	pending = 0
+}
+END { print (missed != "" ? "missed " missed : "landed") }
+AWK
 transfer_to_restarted_node_lands() {
+	local attempt node dir seen
 	cat >"$tmp/transfer.json" <<-'EOF'
 	{"version": 1, "seed": "20261127", "topology": "primary:primary=2/2,dr:dr=2/2,witness:witness=1/2",
 	 "timing": "300ms/30ms", "faults": [
 	  {"fault": "kill-leader", "pick": 386, "hold_ms": 724},
 	  {"fault": "transfer-leader", "pick": 117, "hold_ms": 208}]}
 	EOF
-	for attempt in 1 2 3 4; do
-		run "$bin" soak --replay "$tmp/transfer.json" --strict --rate 1
+	for attempt in $(seq 1 "$xfail_attempts"); do
+		run "$bin" soak --replay "$tmp/transfer.json" --strict --rate 1 --keep-cluster
+		dir=$(find "$tmp" -maxdepth 1 -name 'drillrig-soak-*' -type d | head -n 1)
+		node=$(sed -nE 's/^soak 2\/2  transfer-leader to node ([0-9]+) .*/\1/p' <<<"$out")
+		seen=
+		[ -n "$dir" ] && [ -n "$node" ] &&
+			seen=$(sort -n "$dir"/n*.log | awk -v n="$node" -f "$tmp/handover.awk")
+		if [ -n "$dir" ]; then
+			"$bin" cluster down --cluster "$dir" >/dev/null 2>&1
+			rm -rf "$dir"
+		fi
 		expect_rc 0 "transfer_to_restarted_node_lands (attempt $attempt)"
 		[ "$rc" -eq 0 ] || return
+		if [ -z "$dir" ] || [ -z "$node" ] || [ -z "$seen" ]; then
+			fail "attempt $attempt: no kept cluster, transfer line or logs to read: $out"
+			return
+		fi
+		if [ "$seen" != landed ]; then
+			echo "expected failure (libraft 0.15, issue 19), attempt $attempt: a handover to" \
+				"node $node just after its restart ended with node ${seen#missed } leading"
+			return
+		fi
 	done
+	fail "every leadership handover to a just-restarted node landed, $xfail_attempts attempts in a row: the known libraft 0.15 bug (issue 19) looks fixed; make transfer_to_restarted_node_lands a plain check"
 }
-# ---- known bug: a restarted follower waits 30 s for a lost snapshot ----------
+case_begin xfail:transfer_to_restarted_node_lands
+transfer_to_restarted_node_lands
+expect_nothing_running "after transfer_to_restarted_node_lands"
+
+# ---- regression: a restarted follower waited 30 s for a lost snapshot --------
 # Seed 4242 regenerates the schedule of a 150-iteration soak whose iteration
 # 45 (scale-region primary) left node 1 at its own snapshot for 30 s while
 # node 2 got the leader's snapshot in 1.5 s: libraft's default
-# install-snapshot timeout (30 s, ledgerd does not set it) after a lost
+# install-snapshot timeout (30 s, ledgerd did not set it) after a lost
 # InstallSnapshot.  Fixed: ledgerd sets the timeout to 5 election timeouts.
-# Timing-dependent (about 1 in 50-100 iterations) and about 2.5 minutes
-# long, so it runs on request (DRILLRIG_SOAK_KNOWN_BUGS=1), not in make test.
-restarted_follower_resyncs_quickly() {
-	run "$bin" soak --seed 4242 --iterations 45 --recovery-timeout 10s
-	expect_rc 0 "restarted_follower_resyncs_quickly"
-}
-if [ "${DRILLRIG_SOAK_KNOWN_BUGS:-0}" = 1 ]; then
-	case_begin transfer_to_restarted_node_lands
-	transfer_to_restarted_node_lands
-	expect_nothing_running "after transfer_to_restarted_node_lands"
-	case_begin restarted_follower_resyncs_quickly
-	restarted_follower_resyncs_quickly
-	expect_nothing_running "after restarted_follower_resyncs_quickly"
-else
-	case_skip transfer_to_restarted_node_lands \
-		"known ledgerd bug, reported to the lead (DRILLRIG_SOAK_KNOWN_BUGS=1 runs it)"
-	case_skip restarted_follower_resyncs_quickly \
-		"fixed in ledgerd; 2.5 min and timing-dependent, so on request only (DRILLRIG_SOAK_KNOWN_BUGS=1)"
-fi
+# The loss is timing-dependent (about 1 in 50-100 iterations), so this
+# guards it only by chance; every one of the 45 iterations must also
+# recover within 10 s (0.38 s at most, measured).  About 1 min 45 s.
+case_begin restarted_follower_resyncs_quickly
+run "$bin" soak --seed 4242 --iterations 45 --recovery-timeout 10s
+expect_rc 0 "restarted_follower_resyncs_quickly"
+expect_nothing_running "after restarted_follower_resyncs_quickly"
 
 # ---- attach: --cluster uses a running cluster and leaves it running ----------
 case_begin attach-refuses-a-cluster-without-debug-endpoints

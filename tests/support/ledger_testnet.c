@@ -17,38 +17,51 @@
 #include "common/proc.h"
 #include "common/strbuf.h"
 
-/* Live testnets, so a failed assertion (which longjmps out of the test)
- * still leaves no process behind: tests call testnet_destroy_all from
- * their teardown, and it also runs at exit. */
-static struct testnet *live[16];
+/* What a failed test leaves behind, so its teardown (testnet_destroy_all,
+ * also run at exit) can clean up: each testnet's directory and pids,
+ * copied here.  Never a pointer to the caller's struct: a struct testnet on
+ * the stack of a test that failed (cmocka longjmps out of it) is gone by
+ * the time the teardown runs, and reading it killed garbage pids and left
+ * the real ledgerd running. */
+#define LIVE_MAX 16
+static struct {
+	int used;
+	char dir[128];
+	pid_t pid[TESTNET_MAX];
+} live[LIVE_MAX];
 
-static void live_add(struct testnet *t)
+/* Kill and reap pid if it is still a running child of ours; one that was
+ * reaped already (by testnet_kill or the test itself) is not touched, so a
+ * reused pid is never hit. */
+static void kill_child(pid_t pid)
 {
-	size_t i;
+	int status;
 
-	for (i = 0; i < 16; i++)
-		if (!live[i]) {
-			live[i] = t;
-			return;
-		}
+	if (pid <= 0 || waitpid(pid, &status, WNOHANG) != 0)
+		return;
+	kill(pid, SIGKILL);
+	proc_wait(pid, &status, 0);
 }
 
-static void live_remove(struct testnet *t)
+static void live_release(int slot)
 {
-	size_t i;
+	struct dr_error err = DR_ERROR_INIT;
 
-	for (i = 0; i < 16; i++)
-		if (live[i] == t)
-			live[i] = NULL;
+	if (slot < 0 || slot >= LIVE_MAX || !live[slot].used)
+		return;
+	for (int i = 0; i < TESTNET_MAX; i++)
+		kill_child(live[slot].pid[i]);
+	if (getenv("LEDGER_TESTNET_KEEP"))
+		fprintf(stderr, "testnet: kept %s\n", live[slot].dir);
+	else if (live[slot].dir[0])
+		fs_remove_tree(live[slot].dir, &err);
+	memset(&live[slot], 0, sizeof(live[slot]));
 }
 
 void testnet_destroy_all(void)
 {
-	size_t i;
-
-	for (i = 0; i < 16; i++)
-		if (live[i])
-			testnet_destroy(live[i]);
+	for (int k = 0; k < LIVE_MAX; k++)
+		live_release(k);
 }
 
 int testnet_start(struct testnet *t, int n, const char *const *roles)
@@ -74,7 +87,14 @@ int testnet_start(struct testnet *t, int n, const char *const *roles)
 		t->election_ms = el ? el : 300;
 		t->heartbeat_ms = hb ? hb : 30;
 	}
-	live_add(t);
+	t->slot = -1;
+	for (int k = 0; k < LIVE_MAX && t->slot < 0; k++)
+		if (!live[k].used)
+			t->slot = k;
+	if (t->slot < 0) {
+		fprintf(stderr, "testnet: more than %d testnets at once\n", LIVE_MAX);
+		return -1;
+	}
 	t->n = n;
 	t->bin = getenv("LEDGERD_BIN") ? getenv("LEDGERD_BIN") : "build/ledgerd";
 	str_copy(t->dir, sizeof t->dir, "/dev/shm/ledgerd-test-XXXXXX");
@@ -83,6 +103,8 @@ int testnet_start(struct testnet *t, int n, const char *const *roles)
 		if (!mkdtemp(t->dir))
 			return -1;
 	}
+	live[t->slot].used = 1;
+	str_copy(live[t->slot].dir, sizeof(live[t->slot].dir), t->dir);
 	srand((unsigned)(clock_mono_ns() ^ getpid()));
 	for (tries = 0; tries < 50; tries++) {
 		int ok = 1;
@@ -156,6 +178,8 @@ int testnet_start_node(struct testnet *t, int i)
 		fprintf(stderr, "testnet: %s\n", err.msg);
 		return -1;
 	}
+	if (t->slot >= 0 && t->slot < LIVE_MAX && live[t->slot].used)
+		live[t->slot].pid[i] = t->pid[i];
 	return 0;
 }
 
@@ -167,21 +191,20 @@ void testnet_kill(struct testnet *t, int i, int sig)
 		return;
 	kill(t->pid[i], sig);
 	proc_wait(t->pid[i], &status, 0);
+	if (t->slot >= 0 && t->slot < LIVE_MAX && live[t->slot].pid[i] == t->pid[i])
+		live[t->slot].pid[i] = 0;
 	t->pid[i] = 0;
 }
 
 void testnet_destroy(struct testnet *t)
 {
-	struct dr_error err = DR_ERROR_INIT;
 	int i;
 
-	live_remove(t);
 	for (i = 0; i < t->n; i++)
 		testnet_kill(t, i, SIGKILL);
-	if (getenv("LEDGER_TESTNET_KEEP"))
-		fprintf(stderr, "testnet: kept %s\n", t->dir);
-	else if (t->dir[0])
-		fs_remove_tree(t->dir, &err);
+	/* Also what the test reaped or forgot itself, and the directory. */
+	live_release(t->slot);
+	t->slot = -1;
 	t->dir[0] = '\0';
 }
 

@@ -27,6 +27,7 @@ struct testnet {
 	int election_ms, heartbeat_ms;
 	const char *extra_arg;        /* appended to every node's argv (or NULL) */
 	const char *extra_val;
+	int slot;                     /* its entry in the cleanup list (private) */
 };
 
 /* roles: n strings; NULL means all "primary". Starts every node.  Set
@@ -37,7 +38,10 @@ int testnet_start(struct testnet *t, int n, const char *const *roles);
 int testnet_start_node(struct testnet *t, int i);
 void testnet_kill(struct testnet *t, int i, int sig);   /* and reap */
 void testnet_destroy(struct testnet *t);                /* kill -9 all, remove dir */
-/* Destroy every testnet still alive (test teardown; also runs at exit). */
+/* Kill every ledgerd a testnet started and is still running, and remove
+ * the directories (test teardown; also runs at exit).  Works from copies
+ * kept by this module: safe after a failed test whose struct testnet (on
+ * its stack) is gone. */
 void testnet_destroy_all(void);
 /* A client over every node (caller frees). */
 struct ledger_client *testnet_client(struct testnet *t, long timeout_ms);

@@ -86,6 +86,20 @@ static int count_lines(const char *s, const char *needle)
 	return n;
 }
 
+/* Fails unless s holds both texts, first before then: a missing text is a
+ * failure of its own, never a NULL that compares as earlier. */
+static void assert_text_before(const char *s, const char *first, const char *then)
+{
+	const char *a = strstr(s, first), *b = strstr(s, then);
+
+	if (!a)
+		fail_msg("'%s' is missing from:\n%s", first, s);
+	if (!b)
+		fail_msg("'%s' is missing from:\n%s", then, s);
+	if (a >= b)
+		fail_msg("'%s' comes after '%s' in:\n%s", first, then, s);
+}
+
 static void assert_clean_and_fsck(const char *repo)
 {
 	char *st = git_out(0, "-C", repo, "status", "--porcelain", "--untracked-files=all", NULL);
@@ -166,9 +180,9 @@ static void test_fresh_init_history_grows(void **state)
 	}
 	assert_int_equal(fs_read_file(&readme, NULL, readme_path, 1 << 20, &err), 0);
 	/* Newest first: the December kubernetes run before the November ones. */
-	assert_true(strstr(readme, "2026-12-01 03:00:00 UTC") < strstr(readme, "2026-11-28 03:00:05 UTC"));
-	assert_true(strstr(readme, "2026-11-28 03:00:05 UTC") < strstr(readme, "2026-11-27 16:10:00 UTC"));
-	assert_non_null(strstr(readme, "| 1 write (0.84 s) |"));
+	assert_text_before(readme, "2026-12-01 03:00:00 UTC", "2026-11-28 03:00:05 UTC");
+	assert_text_before(readme, "2026-11-28 03:00:05 UTC", "2026-11-27 16:10:00 UTC");
+	assert_non_null(strstr(readme, "| 1 write (0.01 s) |"));
 	free(readme);
 	log = git_out(0, "-C", repo, "log", "--format=%an <%ae>|%s", NULL);
 	assert_int_equal(count_lines(log, "Drill Bot <drill-bot@example.com>|drill: "), 4);

@@ -42,6 +42,7 @@ static const char *const actions[][2] = {
 	{ "force_election", "{\"region\":\"dr\"}" },
 	{ "snapshot", "{\"copy_to\":\"/var/backups/ledger.snap\"}" },
 	{ "restore_snapshot", "{\"from\":\"/var/backups/ledger.snap\"}" },
+	{ "start", "{\"what\":\"all\"}" },
 };
 
 /* Every action's dry run, then the builders, one block per action. */
@@ -208,6 +209,35 @@ static void test_every_command_is_explicit_and_secret_free(void **state)
 	free(text);
 }
 
+/* Independent of the golden files: a dry run's result says what each
+ * action would do ("would ..."), never that it did it. */
+static void test_dry_run_results_say_would(void **state)
+{
+	static const char *const configs[] = { "tests/data/k8s/eks-runbook.yaml",
+						"tests/data/k8s/eks-ledger-v1.yaml" };
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(configs) / sizeof(configs[0]); c++) {
+		char *text = render(configs[c]), *line, *next;
+		size_t results = 0;
+
+		for (line = text; line && *line; line = next) {
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			if (strncmp(line, "=> ", 3) != 0)
+				continue;
+			results++;
+			if (strncmp(line, "=> ok: would ", 13) != 0)
+				fail_msg("%s: a dry run's result that does not say 'would': %s", configs[c],
+					 line);
+		}
+		/* Every action reported a result. */
+		assert_int_equal(results, sizeof(actions) / sizeof(actions[0]));
+		free(text);
+	}
+}
+
 static void test_ledger_v1_force_election_with_data_loss_is_refused(void **state)
 {
 	struct target_k8s_opts o = TARGET_K8S_OPTS_INIT;
@@ -245,6 +275,7 @@ int main(void)
 		cmocka_unit_test(test_golden_argv_runbook),
 		cmocka_unit_test(test_golden_argv_ledger_v1),
 		cmocka_unit_test(test_every_command_is_explicit_and_secret_free),
+		cmocka_unit_test(test_dry_run_results_say_would),
 		cmocka_unit_test(test_ledger_v1_force_election_with_data_loss_is_refused),
 	};
 

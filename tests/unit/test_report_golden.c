@@ -1,5 +1,7 @@
-/* Golden tests: every fixture journal under tests/data/journals renders to
- * exactly the files under tests/data/golden/<fixture>/.  UPDATE_GOLDEN=1
+/* Golden tests: every fixture journal under tests/data/journals is first
+ * checked to be a journal a drill could have written (its figures agree as
+ * measure_compute makes them), then renders to exactly the files under
+ * tests/data/golden/<fixture>/.  UPDATE_GOLDEN=1
  * rewrites the goldens instead (review the diff before committing).
  * xmllint --noout must accept every junit.xml and SVG. */
 #include <setjmp.h>
@@ -92,6 +94,273 @@ static void xmllint_ok(const char *path)
 	proc_result_release(&res);
 }
 
+/* ---- the fixtures must be journals a drill could have written ----------
+ *
+ * The hand-written fixtures once held figures no measurement can produce
+ * (outages summing to 2.66 s with 1.40 s unavailable), and the goldens
+ * blessed them.  Every fixture is now held to what assertions/measure.c
+ * guarantees (docs/measurement.md), within the journal's rounding. */
+
+#define EPS 0.0015 /* ms: two figures rounded to microseconds, subtracted */
+
+static int near(double a, double b, double eps)
+{
+	return a > b - eps && a < b + eps;
+}
+
+/* obj[key] as a number into *out: 1; null or absent: 0; anything else fails. */
+static int num_at(const char *fx, const json_t *obj, const char *key, double *out)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_number(v))
+		fail_msg("%s: '%s' is not a number", fx, key);
+	*out = json_number_value(v);
+	return 1;
+}
+
+/* measurements.outages: each span's duration is end - start, spans are in
+ * time order and apart, inside the drill, only the last one may be not
+ * recovered, and unavailable_ms is their total. */
+static void check_outages(const char *fx, const json_t *m, double drill_ms)
+{
+	const json_t *outages = json_object_get(m, "outages"), *o;
+	double unavailable = 0, total = 0, prev_end = -1;
+	size_t i, n = json_array_size(outages);
+
+	if (!outages)
+		return; /* journals older than the outages list (local-run) */
+	json_array_foreach(outages, i, o) {
+		double start = -1, end = -1, dur = -1;
+
+		if (!num_at(fx, o, "start_ms", &start) || !num_at(fx, o, "end_ms", &end) ||
+		    !num_at(fx, o, "duration_ms", &dur))
+			fail_msg("%s: outage %zu lacks start_ms, end_ms or duration_ms (an unrecovered "
+				 "span ends at the last attempt's completion, never null)", fx, i);
+		if (!near(dur, end - start, EPS))
+			fail_msg("%s: outage %zu lasts %.3f ms, but runs from %.3f to %.3f ms", fx, i,
+				 dur, start, end);
+		if (start < 0 || end <= start || end > drill_ms + EPS)
+			fail_msg("%s: outage %zu [%.3f, %.3f] is not inside the drill (%.3f ms)", fx, i,
+				 start, end, drill_ms);
+		if (start < prev_end)
+			fail_msg("%s: outage %zu starts at %.3f ms, before the previous one ended "
+				 "(%.3f ms): spans are merged and in time order", fx, i, start, prev_end);
+		if (!json_is_true(json_object_get(o, "recovered")) && i + 1 != n)
+			fail_msg("%s: outage %zu is not recovered, yet another one follows", fx, i);
+		prev_end = end;
+		total += dur;
+	}
+	if (n < 100 && num_at(fx, m, "unavailable_ms", &unavailable) &&
+	    !near(unavailable, total, EPS * (double)(n + 1)))
+		fail_msg("%s: unavailable_ms is %.3f, but its %zu outages sum to %.3f ms", fx,
+			 unavailable, n, total);
+	if (n > 0 && !num_at(fx, m, "unavailable_ms", &unavailable))
+		fail_msg("%s: %zu outages but unavailable_ms is not measured", fx, n);
+}
+
+/* The fault's outage (journal "outage") against rto_ms and the spans. */
+static void check_rto(const char *fx, const json_t *j, const json_t *m)
+{
+	const json_t *outage = json_object_get(j, "outage"), *o;
+	const char *note = json_string_value(json_object_get(m, "rto_note"));
+	double fault = 0, start = 0, end = 0, rto = 0;
+	int has_fault = num_at(fx, j, "fault_start_ms", &fault);
+	int has_rto = num_at(fx, m, "rto_ms", &rto);
+	size_t i;
+
+	if (!json_is_object(outage)) {
+		if (has_rto && !(rto == 0 && note && strcmp(note, "no interruption") == 0))
+			fail_msg("%s: no outage, yet rto_ms is %.3f (only 0, 'no interruption')", fx, rto);
+		return;
+	}
+	if (!has_fault || !num_at(fx, outage, "start_ms", &start) || !near(start, fault, EPS))
+		fail_msg("%s: the outage starts at %.3f ms, not at the fault (%s)", fx, start,
+			 has_fault ? "fault_start_ms" : "no fault_start_ms");
+	if (!num_at(fx, outage, "end_ms", &end)) {
+		if (has_rto || !note || strcmp(note, "not recovered") != 0)
+			fail_msg("%s: an outage without an end is 'not recovered' with rto_ms null", fx);
+		return;
+	}
+	if (!has_rto || !near(rto, end - start, EPS))
+		fail_msg("%s: rto_ms %.3f is not the outage's end - start (%.3f - %.3f)", fx, rto, end,
+			 start);
+	if (!json_object_get(m, "outages"))
+		return;
+	/* Its end is the end of a span: the first good write after it. */
+	json_array_foreach(json_object_get(m, "outages"), i, o) {
+		double e = 0;
+
+		if (num_at(fx, o, "end_ms", &e) && near(e, end, EPS))
+			return;
+	}
+	fail_msg("%s: the outage ends at %.3f ms, but no span of measurements.outages does", fx, end);
+}
+
+/* 1 when [a, b] lies inside one span of outages. */
+static int in_span(const json_t *outages, double a, double b)
+{
+	const json_t *o;
+	size_t i;
+
+	json_array_foreach(outages, i, o)
+		if (json_number_value(json_object_get(o, "start_ms")) <= a + EPS &&
+		    b <= json_number_value(json_object_get(o, "end_ms")) + EPS)
+			return 1;
+	return 0;
+}
+
+/* Latency figures, the chart's series, availability and RPO. */
+static void check_writes(const char *fx, const json_t *j, const json_t *m, double drill_ms)
+{
+	const json_t *lat = json_object_get(m, "latency_ms"), *w = json_object_get(m, "writes");
+	const json_t *series = json_object_get(json_object_get(j, "workload"), "series"), *pt;
+	double maxl = 0, p50 = 0, p99 = 0, lmax = 0, avail = 0, unavailable = 0, rpo_s = 0;
+	const json_t *outages = json_object_get(m, "outages");
+	double fault = 0, prev_t = 0, timeout = 0;
+	int has_max = num_at(fx, m, "max_latency_ms", &maxl);
+	size_t i;
+
+	if (num_at(fx, lat, "p50", &p50) && num_at(fx, lat, "p99", &p99) && num_at(fx, lat, "max", &lmax) &&
+	    (p50 > p99 || p99 > lmax || !has_max || !near(lmax, maxl, EPS)))
+		fail_msg("%s: latency p50 %.3f, p99 %.3f, max %.3f and max_latency_ms %.3f disagree", fx,
+			 p50, p99, lmax, maxl);
+	if (!num_at(fx, json_object_get(j, "workload"), "timeout_ms", &timeout))
+		timeout = 200; /* the workload's default per-call timeout */
+	json_array_foreach(series, i, pt) {
+		double t = json_number_value(json_array_get(pt, 0));
+		double l = json_number_value(json_array_get(pt, 1));
+		const char *outcome = json_string_value(json_array_get(pt, 2));
+		int bad = !outcome || strcmp(outcome, "ok") != 0 || l > timeout;
+
+		/* [completion, attempt latency, outcome]: sent after the start, and
+		 * after the previous attempt ended (the recorder has one writer). */
+		if (t - l < -EPS || t > drill_ms + EPS || t - l < prev_t - EPS)
+			fail_msg("%s: series point %zu [%.3f, %.3f] was sent before the drill started "
+				 "or before the previous attempt ended (%.3f), or ends after the drill",
+				 fx, i, t, l, prev_t);
+		/* An ok attempt is part of an ok write, which is no slower than the slowest. */
+		if (!bad && has_max && l > maxl + EPS)
+			fail_msg("%s: series point %zu is an ok attempt of %.3f ms, slower than "
+				 "max_latency_ms %.3f", fx, i, l, maxl);
+		/* Every failed, unknown or stalled attempt is kept in the series,
+		 * and lies inside an unavailable span. */
+		if (bad && outages && !in_span(outages, t - l, t))
+			fail_msg("%s: series point %zu [%.3f, %.3f, %s] is a bad attempt outside every "
+				 "outage", fx, i, t, l, outcome ? outcome : "?");
+		prev_t = t;
+	}
+	/* Each span starts with the invoke of a bad attempt. */
+	json_array_foreach(outages, i, pt) {
+		double start = json_number_value(json_object_get(pt, "start_ms"));
+		const json_t *q;
+		size_t k;
+		int found = 0;
+
+		json_array_foreach(series, k, q) {
+			double t = json_number_value(json_array_get(q, 0));
+			double l = json_number_value(json_array_get(q, 1));
+			const char *outcome = json_string_value(json_array_get(q, 2));
+
+			found |= (!outcome || strcmp(outcome, "ok") != 0 || l > timeout) &&
+				 near(t - l, start, EPS);
+		}
+		if (!found)
+			fail_msg("%s: outage %zu starts at %.3f ms, when no bad attempt of the series was "
+				 "sent", fx, i, start);
+	}
+	/* The write time is inside the drill, so the unavailable share of it is
+	 * at least the unavailable share of the drill. */
+	if (num_at(fx, m, "availability", &avail) &&
+	    (avail < 0 || avail > 1 ||
+	     (num_at(fx, m, "unavailable_ms", &unavailable) && avail > 1 - unavailable / drill_ms + 1e-6)))
+		fail_msg("%s: availability %.6f with %.3f ms unavailable in a %.3f ms drill", fx, avail,
+			 unavailable, drill_ms);
+	if (!json_is_object(w))
+		return;
+	if (json_integer_value(json_object_get(m, "rpo_lost_writes")) != json_integer_value(json_object_get(w, "lost")) ||
+	    json_array_size(json_object_get(m, "lost_sequences")) !=
+		    (size_t)(json_integer_value(json_object_get(w, "lost")) < 100 ? json_integer_value(json_object_get(w, "lost")) : 100))
+		fail_msg("%s: rpo_lost_writes, writes.lost and lost_sequences disagree", fx);
+	if (num_at(fx, m, "rpo_seconds", &rpo_s)) {
+		if (json_integer_value(json_object_get(w, "lost")) == 0 && rpo_s != 0)
+			fail_msg("%s: rpo_seconds %.6f without a lost write", fx, rpo_s);
+		/* The oldest lost write was acknowledged after the drill started. */
+		if (num_at(fx, j, "fault_start_ms", &fault) && rpo_s * 1000.0 > fault + EPS)
+			fail_msg("%s: rpo_seconds %.6f, but the fault came %.3f ms after the drill started",
+				 fx, rpo_s, fault);
+	}
+}
+
+/* Each objective judges the figure of measurements it names. */
+static void check_objectives(const char *fx, const json_t *j, const json_t *m)
+{
+	static const struct {
+		const char *name, *figure;
+		double scale;
+	} figures[] = {
+		{ "rto", "rto_ms", 1 }, { "promotion", "promotion_ms", 1 }, { "resync", "resync_ms", 1 },
+		{ "max_lag", "max_lag_ms", 1 }, { "rpo_window", "rpo_seconds", 1000 },
+		{ "availability", "availability", 100 }, { "rpo", "rpo_lost_writes", 1 },
+	};
+	const json_t *o;
+	size_t i;
+	int failed = 0;
+
+	json_array_foreach(json_object_get(j, "objectives"), i, o) {
+		const char *name = json_string_value(json_object_get(o, "name"));
+		int floor = name && strcmp(name, "availability") == 0, passed;
+		double limit = 0, measured = 0, margin = 0, figure = 0;
+
+		passed = json_is_true(json_object_get(o, "passed"));
+		failed |= !passed;
+		if (!passed && !json_string_value(json_object_get(o, "message")))
+			fail_msg("%s: objective %s failed without a message", fx, name);
+		if (!num_at(fx, o, "measured", &measured)) {
+			if (passed)
+				fail_msg("%s: objective %s passed without a measurement", fx, name);
+			continue;
+		}
+		if (!num_at(fx, o, "limit", &limit) || !num_at(fx, o, "margin", &margin) ||
+		    !near(margin, floor ? measured - limit : limit - measured, EPS) ||
+		    passed != (floor ? measured >= limit : measured <= limit))
+			fail_msg("%s: objective %s: limit %.3f, measured %.3f, margin %.3f and passed %d "
+				 "disagree", fx, name, limit, measured, margin, passed);
+		for (size_t k = 0; k < sizeof(figures) / sizeof(figures[0]); k++)
+			if (name && strcmp(name, figures[k].name) == 0 &&
+			    (!num_at(fx, m, figures[k].figure, &figure) ||
+			     !near(figure * figures[k].scale, measured, 0.01)))
+				fail_msg("%s: objective %s measured %.3f, but measurements.%s is %.6f", fx,
+					 name, measured, figures[k].figure, figure);
+	}
+	if (failed && json_integer_value(json_object_get(j, "exit_code")) == 0)
+		fail_msg("%s: an objective failed, yet the drill exited 0", fx);
+	if (strcmp(json_string_value(json_object_get(j, "status")) ?: "", "passed") == 0 &&
+	    (failed || json_integer_value(json_object_get(j, "exit_code")) != 0))
+		fail_msg("%s: status passed with a failed objective or a non-zero exit", fx);
+}
+
+static void assert_consistent(const char *fx, const json_t *j)
+{
+	const json_t *m = json_object_get(j, "measurements");
+	double drill_ms = 0, promotion = 0, resync = 0, fault = 0, restore = 0;
+
+	if (!num_at(fx, j, "duration_ms", &drill_ms) || !json_is_object(m))
+		fail_msg("%s: no duration_ms or measurements", fx);
+	check_outages(fx, m, drill_ms);
+	check_rto(fx, j, m);
+	check_writes(fx, j, m, drill_ms);
+	check_objectives(fx, j, m);
+	if (num_at(fx, m, "promotion_ms", &promotion) &&
+	    (!num_at(fx, j, "fault_start_ms", &fault) || fault + promotion > drill_ms + EPS))
+		fail_msg("%s: promotion_ms %.3f does not fit after the fault in the drill", fx, promotion);
+	if (num_at(fx, m, "resync_ms", &resync) &&
+	    (!num_at(fx, j, "restore_start_ms", &restore) || restore + resync > drill_ms + EPS))
+		fail_msg("%s: resync_ms %.3f does not fit after the restore in the drill", fx, resync);
+}
+
 static void check_fixture(const char *name)
 {
 	json_t *j = load_fixture(name);
@@ -102,6 +371,7 @@ static void check_fixture(const char *name)
 
 	xml_unchecked = 0;
 	assert_non_null(dir);
+	assert_consistent(name, j);
 	if (report_write_artifacts(j, dir, &err) != 0)
 		fail_msg("report_write_artifacts(%s): %s", name, err.msg);
 	summary = report_summary_markdown(j);
@@ -251,6 +521,31 @@ static void test_render_is_deterministic(void **state)
 }
 
 /* Hostile text in every field stays well-formed XML and a sane table. */
+/* A duration is rounded before its unit is chosen. */
+static void test_fmt_ms_rounds_before_choosing_the_unit(void **state)
+{
+	static const struct {
+		double ms;
+		const char *shown;
+	} cases[] = {
+		{ 12.54, "12.5 ms" }, { 999.94, "999.9 ms" }, { 999.96, "1.00 s" },
+		{ 1420.5, "1.42 s" }, { 59994.0, "59.99 s" }, { 59996.0, "1 min" },
+		{ 60049.0, "1 min" }, { 123100.0, "2 min 3.1 s" }, { 119990.0, "2 min" },
+		{ 119940.0, "1 min 59.9 s" }, { -1500.0, "-1.50 s" }, { -61000.0, "-1 min 1.0 s" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct strbuf sb = STRBUF_INIT;
+
+		fmt_ms(&sb, cases[i].ms);
+		if (strcmp(strbuf_str(&sb), cases[i].shown) != 0)
+			fail_msg("fmt_ms(%g) = '%s', expected '%s'", cases[i].ms, strbuf_str(&sb),
+				 cases[i].shown);
+		strbuf_release(&sb);
+	}
+}
+
 static void test_hostile_text_is_escaped(void **state)
 {
 	json_t *j = load_fixture("failed-lost-write"), *step;
@@ -301,6 +596,7 @@ int main(void)
 		cmocka_unit_test(test_golden_local_run),
 		cmocka_unit_test(test_golden_results_index),
 		cmocka_unit_test(test_render_is_deterministic),
+		cmocka_unit_test(test_fmt_ms_rounds_before_choosing_the_unit),
 		cmocka_unit_test(test_hostile_text_is_escaped),
 	};
 	(void)fixtures;

@@ -103,6 +103,22 @@ static void run(struct fixture *f)
 	runner_run(&f->result, f->plan, &f->dbl.base, f->j, &opts);
 }
 
+/* Fails unless both calls are in the double's log, first before then: a
+ * missing call is a failure of its own, never a position -1 that compares
+ * as earlier. */
+static void assert_called_before(const struct target_double *d, const char *first,
+				 const char *then)
+{
+	int a = target_double_pos(d, first), b = target_double_pos(d, then);
+
+	if (a < 0)
+		fail_msg("'%s' was never called (calls: %s)", first, d->log);
+	if (b < 0)
+		fail_msg("'%s' was never called (calls: %s)", then, d->log);
+	if (a >= b)
+		fail_msg("'%s' was called after '%s' (calls: %s)", first, then, d->log);
+}
+
 static const char *step_result(struct fixture *f, const char *name)
 {
 	json_t *steps = journal_get(f->j, "steps"), *s;
@@ -122,16 +138,12 @@ static void test_clean_run_order(void **state)
 	assert_int_equal(f->result.exit_code, EXIT_PASSED);
 	assert_string_equal(f->result.status, "passed");
 	/* steps in order, then undos newest first, then the rollback list */
-	assert_true(target_double_pos(&f->dbl, "transfer_leader(before)") <
-		    target_double_pos(&f->dbl, "pause(fault-a)"));
-	assert_true(target_double_pos(&f->dbl, "pause(fault-a)") <
-		    target_double_pos(&f->dbl, "stop(fault-b)"));
-	assert_true(target_double_pos(&f->dbl, "heal(after)") <
-		    target_double_pos(&f->dbl, "start(undo fault-b)"));
-	assert_true(target_double_pos(&f->dbl, "start(undo fault-b)") <
-		    target_double_pos(&f->dbl, "resume(undo fault-a)"));
-	assert_true(target_double_pos(&f->dbl, "resume(undo fault-a)") <
-		    target_double_pos(&f->dbl, "scale(final-scale)"));
+	assert_called_before(&f->dbl, "transfer_leader(before)", "pause(fault-a)");
+	assert_called_before(&f->dbl, "pause(fault-a)", "stop(fault-b)");
+	assert_called_before(&f->dbl, "stop(fault-b)", "heal(after)");
+	assert_called_before(&f->dbl, "heal(after)", "start(undo fault-b)");
+	assert_called_before(&f->dbl, "start(undo fault-b)", "resume(undo fault-a)");
+	assert_called_before(&f->dbl, "resume(undo fault-a)", "scale(final-scale)");
 	assert_string_equal(json_string_value(journal_get(f->j, "status")), "passed");
 	assert_false(f->dbl.locked); /* released */
 }
@@ -331,10 +343,26 @@ static void test_dry_run_touches_nothing(void **state)
 	opts.interrupts = &f->interrupts;
 	runner_run(&f->result, f->plan, &f->dbl.base, f->j, &opts);
 	assert_int_equal(f->result.exit_code, EXIT_PASSED);
+	/* No drill ran, so no verdict: the dry run completed. */
+	assert_string_equal(f->result.status, "dry_run");
+	assert_string_equal(json_string_value(journal_get(f->j, "status")), "dry_run");
 	assert_false(f->dbl.started);
+	/* Each step says what it would do, never what it did. */
+	{
+		json_t *s;
+		size_t i;
+
+		assert_true(json_array_size(journal_get(f->j, "steps")) >= 5);
+		json_array_foreach(journal_get(f->j, "steps"), i, s) {
+			const char *msg = json_string_value(json_object_get(s, "message"));
+
+			if (!msg || strncmp(msg, "would ", 6) != 0)
+				fail_msg("step '%s' of a dry run says '%s'",
+					 json_string_value(json_object_get(s, "name")), msg ? msg : "");
+		}
+	}
 	/* every target action was only described, in plan order, undos included */
-	assert_true(target_double_pos(&f->dbl, "dry(transfer_leader)") <
-		    target_double_pos(&f->dbl, "dry(pause)"));
+	assert_called_before(&f->dbl, "dry(transfer_leader)", "dry(pause)");
 	assert_true(target_double_called(&f->dbl, "dry(resume)"));
 	assert_true(target_double_called(&f->dbl, "dry(scale)"));
 	assert_false(target_double_called(&f->dbl, "pause(fault-a)"));

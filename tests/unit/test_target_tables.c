@@ -1,7 +1,8 @@
 /* The action tables agree: every action a target kind declares is in the
  * plan schema and is not one the executor runs itself; the executor's
  * generic actions are exactly the schema's ACTION_GENERIC ones; every other
- * schema action is run by some kind; the registry finds every kind. */
+ * schema action is run by some kind; the registry finds every kind and
+ * refuses a server-side dry run to the kinds without one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -66,6 +67,35 @@ static void test_every_target_action_has_a_kind(void **state)
 	}
 }
 
+/* --dry-run=server on a kind without a server-side dry run is a usage
+ * error before the target exists: its actions would otherwise really run
+ * (the local target once started a cluster and killed a node). */
+static void test_server_dry_run_only_where_a_kind_has_one(void **state)
+{
+	struct target_opts opts = TARGET_OPTS_INIT;
+	int with = 0;
+
+	(void)state;
+	opts.server_dry_run = 1;
+	for (size_t k = 0; target_registry[k]; k++) {
+		const struct target_kind *kind = target_registry[k];
+		struct dr_error err = DR_ERROR_INIT;
+		struct target *t = NULL;
+
+		if (kind->flags & TARGET_KIND_SERVER_DRY_RUN) {
+			with++;
+			continue;
+		}
+		assert_int_equal(target_create(&t, kind->name, NULL, &opts, &err), TARGET_EUSAGE);
+		assert_null(t);
+		if (!strstr(err.msg, "--dry-run=server needs a target with a server-side dry run"))
+			fail_msg("%s: %s", kind->name, err.msg);
+	}
+	/* kubernetes has one. */
+	assert_int_equal(with, 1);
+	assert_true(target_kind_find("kubernetes")->flags & TARGET_KIND_SERVER_DRY_RUN);
+}
+
 static void test_unknown_kind_is_not_found(void **state)
 {
 	(void)state;
@@ -80,6 +110,7 @@ int main(void)
 		cmocka_unit_test(test_kind_tables_name_schema_actions_once),
 		cmocka_unit_test(test_generic_actions_are_the_executors),
 		cmocka_unit_test(test_every_target_action_has_a_kind),
+		cmocka_unit_test(test_server_dry_run_only_where_a_kind_has_one),
 		cmocka_unit_test(test_unknown_kind_is_not_found),
 	};
 

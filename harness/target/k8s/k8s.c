@@ -582,5 +582,6 @@ static int k8s_create(struct target **out, const struct plan *plan,
 }
 
 const struct target_kind target_kind_kubernetes = {
-	"kubernetes", TARGET_KIND_LEDGER_API, k8s_actions, k8s_create, k8s_recover, k8s_preflight,
+	"kubernetes", TARGET_KIND_LEDGER_API | TARGET_KIND_SERVER_DRY_RUN, k8s_actions, k8s_create,
+	k8s_recover, k8s_preflight,
 };

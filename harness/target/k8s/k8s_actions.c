@@ -1,7 +1,10 @@
 /* The Kubernetes target's actions: each one a short sequence of kubectl
  * commands (harness/target/k8s/k8s_cmd.h) and bounded polls of their effect.
  * In a dry run each prints the commands it would run, in order, with
- * <placeholders> where a value would come from reading the cluster. */
+ * <placeholders> where a value would come from reading the cluster, and
+ * its result says what it would do ("would ..."), never what it did.  In a
+ * server-side dry run a result says which changes the API server accepted
+ * and which commands were not run. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,9 +380,25 @@ static void do_kill(struct k8s_target *kt, json_t *args, const struct action_ctx
 			return;
 		}
 	}
-	action_result_set(res, ACTION_OK, "%s %zu pod%s (%s%s)%s", graceful ? "deleted" : "killed", n,
-			  n == 1 ? "" : "s", picks[0].pod, n > 1 ? ", ..." : "",
-			  graceful ? ": the StatefulSet recreates them" : ": the kubelet restarts the container");
+	if (kt->dry_run && graceful)
+		action_result_set(res, ACTION_OK, "would delete pod %s in %s: the StatefulSet would "
+				  "recreate it", picks[0].pod, picks[0].r->context);
+	else if (kt->dry_run)
+		action_result_set(res, ACTION_OK, "would kill the process (SIG%s) in pod %s in %s: the "
+				  "kubelet would restart the container", sig, picks[0].pod,
+				  picks[0].r->context);
+	else if (kt->server_dry_run && graceful)
+		action_result_set(res, ACTION_OK, "server dry run: deleting %zu pod%s (%s%s) was accepted "
+				  "(nothing changed)", n, n == 1 ? "" : "s", picks[0].pod, n > 1 ? ", ..." : "");
+	else if (kt->server_dry_run)
+		action_result_set(res, ACTION_OK, "server dry run: killing the process of %zu pod%s (%s%s) "
+				  "not run (exec cannot be dry-run)", n, n == 1 ? "" : "s", picks[0].pod,
+				  n > 1 ? ", ..." : "");
+	else
+		action_result_set(res, ACTION_OK, "%s %zu pod%s (%s%s)%s", graceful ? "deleted" : "killed", n,
+				  n == 1 ? "" : "s", picks[0].pod, n > 1 ? ", ..." : "",
+				  graceful ? ": the StatefulSet recreates them"
+					   : ": the kubelet restarts the container");
 	res->data = json_pack("{s:o,s:s,s:s}", "pods", picks_json(picks, n), "signal", sig,
 			      "how", graceful ? "delete pod" : "kill in container");
 }
@@ -458,8 +477,16 @@ static void do_drain(struct k8s_target *kt, json_t *args, const struct action_ct
 				  node, err.msg);
 		return;
 	}
-	action_result_set(res, ACTION_OK, "node %s (running pod %s in %s) cordoned and drained", node,
-			  picks[0].pod, picks[0].r->context);
+	if (kt->dry_run)
+		action_result_set(res, ACTION_OK, "would cordon and drain node %s (running pod %s in %s)",
+				  node, picks[0].pod, picks[0].r->context);
+	else if (kt->server_dry_run)
+		action_result_set(res, ACTION_OK, "server dry run: cordoning and draining node %s (running "
+				  "pod %s in %s) was accepted (nothing changed)", node, picks[0].pod,
+				  picks[0].r->context);
+	else
+		action_result_set(res, ACTION_OK, "node %s (running pod %s in %s) cordoned and drained",
+				  node, picks[0].pod, picks[0].r->context);
 	res->data = json_pack("{s:s,s:s,s:s}", "node", node, "pod", picks[0].pod, "context",
 			      picks[0].r->context);
 }
@@ -545,8 +572,18 @@ next_fail:
 		action_result_set(res, ACTION_FAILED, "no node has %s=%s", kt->cfg->regions[0].zone_label, zone);
 		goto out;
 	}
-	action_result_set(res, ACTION_OK, "zone %s down: %zu node%s cordoned, %zu ledger pod%s evicted", zone,
-			  cordoned, cordoned == 1 ? "" : "s", evicted, evicted == 1 ? "" : "s");
+	if (kt->dry_run)
+		action_result_set(res, ACTION_OK, "would take zone %s down%s%s: cordon each of its nodes "
+				  "and evict the ledger pods on them", zone, only ? " in " : "",
+				  only ? only->context : "");
+	else if (kt->server_dry_run)
+		action_result_set(res, ACTION_OK, "server dry run: zone %s down (%zu node%s cordoned, %zu "
+				  "ledger pod%s evicted) was accepted (nothing changed)", zone, cordoned,
+				  cordoned == 1 ? "" : "s", evicted, evicted == 1 ? "" : "s");
+	else
+		action_result_set(res, ACTION_OK, "zone %s down: %zu node%s cordoned, %zu ledger pod%s "
+				  "evicted", zone, cordoned, cordoned == 1 ? "" : "s", evicted,
+				  evicted == 1 ? "" : "s");
 	res->data = json_pack("{s:s,s:O,s:I}", "zone", zone, "nodes", hit, "evicted", (json_int_t)evicted);
 out:
 	json_decref(hit);
@@ -613,8 +650,14 @@ static void do_uncordon(struct k8s_target *kt, json_t *args, const struct action
 		action_result_set(res, ACTION_FAILED, "cannot uncordon: %s", err.msg);
 		return;
 	}
-	action_result_set(res, ACTION_OK, n ? "uncordoned %zu node%s" : "nothing to uncordon", n,
-			  n == 1 ? "" : "s");
+	/* Dry runs cordon nothing, so there is nothing to uncordon either. */
+	if (kt->dry_run)
+		action_result_set(res, ACTION_OK, "would uncordon the nodes this drill cordoned");
+	else if (kt->server_dry_run)
+		action_result_set(res, ACTION_OK, "server dry run: no node was cordoned, none to uncordon");
+	else
+		action_result_set(res, ACTION_OK, n ? "uncordoned %zu node%s" : "nothing to uncordon", n,
+				  n == 1 ? "" : "s");
 }
 
 /* A pod to make an admin call from: the region's first Ready pod (the
@@ -688,19 +731,27 @@ static int grpc_call_x(struct k8s_target *kt, const struct action_ctx *ctx, cons
 	return rc;
 }
 
+/* Wait for the leader a transfer or an election asked for: in region r, or
+ * node id when r is NULL.  what is the request ("transfer leadership"),
+ * prep how it meets its target ("to", "in"). */
 static void finish_leader_wait(struct k8s_target *kt, const struct action_ctx *ctx,
 			       const struct k8s_region *r, int64_t id, json_t *answer, const char *what,
-			       struct action_result *res)
+			       const char *prep, struct action_result *res)
 {
 	json_t *st = NULL;
 	int rc = wait_leader(kt, r, id, ctx, &st);
 
-	if (rc == 1) {
-		action_result_set(res, ACTION_OK, "would %s", what);
+	if (rc == 1 && r) {
+		action_result_set(res, ACTION_OK, "would %s %s region %s", what, prep, r->name);
+	} else if (rc == 1) {
+		action_result_set(res, ACTION_OK, "would %s %s node %lld", what, prep, (long long)id);
+	} else if (rc != 0 && r) {
+		action_result_set(res, action_ctx_cancelled(ctx) ? ACTION_CANCELLED : ACTION_TIMED_OUT,
+				  "%s: no leader in region %s within the timeout", what, r->name);
 	} else if (rc != 0) {
 		action_result_set(res, action_ctx_cancelled(ctx) ? ACTION_CANCELLED : ACTION_TIMED_OUT,
-				  "%s: no leader in %s%s within the timeout", what, r ? "region " : "node ",
-				  r ? r->name : "");
+				  "%s: node %lld did not become the leader within the timeout", what,
+				  (long long)id);
 	} else {
 		json_t *leader = json_object_get(st, "leader");
 
@@ -837,7 +888,8 @@ static void do_transfer(struct k8s_target *kt, json_t *args, const struct action
 				     round, rc < 0 ? err.msg : "another node leads");
 	}
 	if (!res->message[0])
-		finish_leader_wait(kt, ctx, id > 0 ? NULL : r, id, answer, "transfer leadership", res);
+		finish_leader_wait(kt, ctx, id > 0 ? NULL : r, id, answer, "transfer leadership", "to",
+				   res);
 	json_decref(answer);
 }
 
@@ -881,7 +933,7 @@ static void do_force_election(struct k8s_target *kt, json_t *args, const struct 
 		action_result_set(res, ACTION_OK, "server dry run: ForceLeaderElection not run");
 		return;
 	}
-	finish_leader_wait(kt, ctx, r, 0, answer, "force an election", res);
+	finish_leader_wait(kt, ctx, r, 0, answer, "force an election", "in", res);
 	json_decref(answer);
 }
 
@@ -941,9 +993,13 @@ static void do_snapshot(struct k8s_target *kt, json_t *args, const struct action
 	pthread_mutex_lock(&kt->lock);
 	json_object_set(kt->snapshots, ctx->step_name ? ctx->step_name : "snapshot", answer);
 	pthread_mutex_unlock(&kt->lock);
-	action_result_set(res, ACTION_OK, "snapshot (index %lld) of pod %s in %s copied to %s",
-			  (long long)json_integer_value(json_object_get(answer, "index")), picks[0].pod,
-			  picks[0].r->context, copy);
+	if (kt->dry_run)
+		action_result_set(res, ACTION_OK, "would take a snapshot in pod %s in %s and copy it to %s",
+				  picks[0].pod, picks[0].r->context, copy);
+	else
+		action_result_set(res, ACTION_OK, "snapshot (index %lld) of pod %s in %s copied to %s",
+				  (long long)json_integer_value(json_object_get(answer, "index")),
+				  picks[0].pod, picks[0].r->context, copy);
 	res->data = answer;
 	answer = NULL;
 out:
@@ -1006,7 +1062,12 @@ static void do_restore(struct k8s_target *kt, json_t *args, const struct action_
 				  err.msg);
 		goto out;
 	}
-	action_result_set(res, ACTION_OK, "restored from %s through pod %s in %s", local, pod, r->context);
+	if (kt->dry_run)
+		action_result_set(res, ACTION_OK, "would copy %s into pod %s in %s and restore from it",
+				  local, pod, r->context);
+	else
+		action_result_set(res, ACTION_OK, "restored from %s through pod %s in %s", local, pod,
+				  r->context);
 	res->data = answer;
 	answer = NULL;
 out:
@@ -1030,7 +1091,7 @@ static void run_action(const char *name, k8s_action_fn fn, struct target *t, jso
 		fprintf(kt->out, "  %s %s:\n", ctx->step_name ? ctx->step_name : "step", name);
 	fn(kt, args, ctx, res);
 	if (kt->dry_run && res->status == ACTION_OK && !res->message[0])
-		action_result_set(res, ACTION_OK, "dry run: commands printed");
+		action_result_set(res, ACTION_OK, "would run the commands printed above");
 }
 
 #define K8S_ACTION(entry, name, fn)                                                          \

@@ -230,17 +230,20 @@ static json_t *local_describe(struct target *t)
 	d = json_pack("{s:s,s:s,s:{s:o,s:{s:i,s:i}},s:n,s:s}",
 		      "kind", "local",
 		      "description", lt->attached ? "bundled ledger cluster (attached)"
-						  : "bundled ledger cluster",
+				     : lt->dir ? "bundled ledger cluster"
+					       : "bundled ledger cluster (dry run: none is started)",
 		      "topology", "regions", regions,
 		      "timing", "election_timeout_ms", lt->spec.election_timeout_ms,
 		      "heartbeat_ms", lt->spec.heartbeat_ms,
 		      "contexts",
-		      "cluster_dir", lt->dir);
+		      "cluster_dir", lt->dir ? lt->dir : "");
 	json_object_set_new(d, "nodes", json_integer(nodes));
 	json_object_set_new(d, "api", json_string(ledger_api_name(t->api)));
 	/* `recover` tears down a cluster the interrupted drill had started. */
 	json_object_set_new(d, "owned", json_boolean(!lt->attached && !lt->keep));
-	if (cluster_load(&info, lt->dir, &err) == 0)
+	if (!lt->dir)
+		json_object_del(d, "cluster_dir");
+	else if (cluster_load(&info, lt->dir, &err) == 0)
 		json_object_set(d, "supervisor_pid", json_object_get(info, "supervisor_pid"));
 	json_decref(info);
 	return d;
@@ -282,8 +285,9 @@ static void local_close(struct target *t, int keep)
 			dr_error_clear(&err);
 		}
 	}
-	if (!lt->attached && !(lt->up && keep)) {
-		/* The directory is ours (mkdtemp), started or not. */
+	if (lt->dir && !lt->attached && !(lt->up && keep)) {
+		/* The directory is ours (mkdtemp), started or not; a dry run
+		 * made none. */
 		if (lt->up && cluster_down(lt->dir, &err) != 0)
 			fprintf(stderr, "drillrig: warning: %s\n", err.msg);
 		else if (fs_remove_tree(lt->dir, &err) != 0)
@@ -393,7 +397,7 @@ int target_local_new(struct target **out, const struct plan *plan,
 		 * "primary" and "normal" mean. */
 		spec_from_cluster(&lt->spec, info);
 		json_decref(info);
-	} else {
+	} else if (!opts->dry_run) {
 		const char *root = opts->root_dir ? opts->root_dir : getenv("DRILLRIG_CLUSTER_ROOT");
 		char *tmpl;
 
@@ -446,6 +450,7 @@ static int local_create(struct target **out, const struct plan *plan,
 
 	lo.cluster_dir = opts->cluster_dir;
 	lo.keep = opts->keep;
+	lo.dry_run = opts->dry_run;
 	return target_local_new(out, plan, &lo, err);
 }
 

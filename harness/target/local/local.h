@@ -13,9 +13,11 @@ struct target_local_opts {
 	const char *root_dir;     /* where a fresh cluster's directory is made; NULL:
 				   * $DRILLRIG_CLUSTER_ROOT, else $TMPDIR or /tmp */
 	int keep;                 /* leave a started cluster running at the end */
+	int dry_run;              /* --dry-run: a fresh cluster is neither started nor
+				   * given a directory */
 };
 
-#define TARGET_LOCAL_OPTS_INIT { NULL, NULL, 0 }
+#define TARGET_LOCAL_OPTS_INIT { NULL, NULL, 0, 0 }
 
 /* The kind the registry lists (its create attaches with --cluster DIR). */
 extern const struct target_kind target_kind_local;
