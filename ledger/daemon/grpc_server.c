@@ -26,6 +26,7 @@
 #include "ledger/client/pbjson.h"
 #include "ledger/daemon/dispatch.h"
 #include "ledger/daemon/log.h"
+#include "ledger/daemon/reflection.h"
 #include "ledger/daemon/routes.h"
 #include "ledger/v1/ledger.pb-c.h"
 
@@ -294,6 +295,9 @@ static int grpc_start(struct ledgerd_node *n, struct dr_error *err)
 	}
 	front.shutdown_cq = grpc_completion_queue_create_for_pluck(NULL);
 	grpc_server_register_completion_queue(front.server, front.shutdown_cq, NULL);
+	/* Reflection streams run on a thread of their own, not in the pool. */
+	if (ledgerd_reflection_register(front.server, err) != 0)
+		return -1;
 	creds = grpc_insecure_server_credentials_create();
 	port = grpc_server_add_http2_port(front.server, n->cfg.listen, creds);
 	grpc_server_credentials_release(creds);
@@ -301,6 +305,8 @@ static int grpc_start(struct ledgerd_node *n, struct dr_error *err)
 		return dr_error_set(err, "cannot listen for gRPC on '%s' (address in use?)",
 				    n->cfg.listen);
 	grpc_server_start(front.server);
+	if (ledgerd_reflection_start(err) != 0)
+		return -1;
 	for (size_t i = 0; i < WORKERS; i++)
 		front.workers[i].running = pthread_create(&front.workers[i].thread, NULL, worker_main,
 							  &front.workers[i]) == 0;
@@ -317,6 +323,7 @@ static void grpc_stop(struct ledgerd_node *n)
 	grpc_server_cancel_all_calls(front.server);
 	grpc_completion_queue_pluck(front.shutdown_cq, (void *)&front,
 				    gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+	ledgerd_reflection_stop();
 	for (size_t i = 0; i < WORKERS; i++)
 		grpc_completion_queue_shutdown(front.workers[i].cq);
 	for (size_t i = 0; i < WORKERS; i++) {
