@@ -112,11 +112,49 @@ static void answer_extension_numbers(refl_response *r, struct scratch *s,
 	r->all_extension_numbers_response = &s->numbers;
 }
 
+/* The request as understood, for original_request.  Not req itself:
+ * protobuf-c keeps the unknown fields it skipped, field number 0 among them,
+ * and would write them back where no decoder reads them. */
+static void echo_request(refl_request *echo, Grpc__Reflection__V1alpha__ExtensionRequest *ext,
+			 const refl_request *req)
+{
+	grpc__reflection__v1alpha__server_reflection_request__init(echo);
+	grpc__reflection__v1alpha__extension_request__init(ext);
+	echo->host = req->host;
+	echo->message_request_case = req->message_request_case;
+	switch (req->message_request_case) {
+	case REQ(FILE_BY_FILENAME):
+		echo->file_by_filename = req->file_by_filename;
+		break;
+	case REQ(FILE_CONTAINING_SYMBOL):
+		echo->file_containing_symbol = req->file_containing_symbol;
+		break;
+	case REQ(FILE_CONTAINING_EXTENSION):
+		if (req->file_containing_extension) {
+			ext->containing_type = req->file_containing_extension->containing_type;
+			ext->extension_number = req->file_containing_extension->extension_number;
+		}
+		echo->file_containing_extension = ext;
+		break;
+	case REQ(ALL_EXTENSION_NUMBERS_OF_TYPE):
+		echo->all_extension_numbers_of_type = req->all_extension_numbers_of_type;
+		break;
+	case REQ(LIST_SERVICES):
+		echo->list_services = req->list_services;
+		break;
+	default:
+		echo->message_request_case = REQ(_NOT_SET);
+		break;
+	}
+}
+
 int ledgerd_reflection_answer(uint8_t **out, size_t *out_len, const struct ledgerd_descriptors *d,
 			      const uint8_t *data, size_t len)
 {
 	refl_request *req = grpc__reflection__v1alpha__server_reflection_request__unpack(NULL, len, data);
 	refl_response r = GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_RESPONSE__INIT;
+	refl_request echo;
+	Grpc__Reflection__V1alpha__ExtensionRequest echo_ext;
 	struct scratch s;
 	const Grpc__Reflection__V1alpha__ExtensionRequest *ext;
 	const struct ledgerd_proto_file *f = NULL;
@@ -129,8 +167,9 @@ int ledgerd_reflection_answer(uint8_t **out, size_t *out_len, const struct ledge
 	grpc__reflection__v1alpha__list_service_response__init(&s.list);
 	grpc__reflection__v1alpha__extension_number_response__init(&s.numbers);
 	grpc__reflection__v1alpha__error_response__init(&s.error);
+	echo_request(&echo, &echo_ext, req);
 	r.valid_host = req->host;
-	r.original_request = req;
+	r.original_request = &echo;
 	switch (req->message_request_case) {
 	case REQ(FILE_BY_FILENAME):
 		f = ledgerd_descriptors_file(d, req->file_by_filename);
