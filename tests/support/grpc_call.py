@@ -216,7 +216,7 @@ def show_enum(e, indent):
             ["%s  %s = %d;" % (indent, v.name, v.number) for v in e.values] + [indent + "}"])
 
 
-def call(channel, refl, target, data, metadata, deadline):
+def call(channel, refl, target, data, metadata, deadline, emit_defaults=False):
     if "/" in target:
         service, method = target.rsplit("/", 1)
     else:
@@ -249,6 +249,7 @@ def call(channel, refl, target, data, metadata, deadline):
         answers = rpc(request, metadata=metadata, timeout=timeout)
         for answer in (answers if md.server_streaming else [answers]):
             print(json_format.MessageToJson(answer, preserving_proto_field_name=True,
+                                            including_default_value_fields=emit_defaults,
                                             descriptor_pool=refl.pool, ensure_ascii=False))
     except grpc.RpcError as e:
         raise CallError.of(e) from None
@@ -261,6 +262,7 @@ def parse_args(argv):
     p.add_argument("-H", dest="headers", action="append", default=[])
     p.add_argument("-d", dest="data")
     p.add_argument("-max-time", dest="max_time", type=float, default=30.0)
+    p.add_argument("-emit-defaults", dest="emit_defaults", action="store_true")
     p.add_argument("addr")
     p.add_argument("verb")
     p.add_argument("arg", nargs="?")
@@ -303,7 +305,8 @@ def main(argv):
             if args.arg:
                 print("grpc_call.py: unexpected argument '%s'" % args.arg, file=sys.stderr)
                 return 2
-            call(channel, refl, args.verb, args.data, args.metadata, deadline)
+            call(channel, refl, args.verb, args.data, args.metadata, deadline,
+                 args.emit_defaults)
         return 0
     except CallError as e:
         print("ERROR:\n  Code: %s\n  Message: %s" % (CODE_NAMES.get(e.code, str(e.code)),
