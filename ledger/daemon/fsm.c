@@ -18,6 +18,7 @@ void ledger_fsm_init(struct ledger_fsm *f)
 	memset(f, 0, sizeof *f);
 	f->idem = json_object();
 	f->members = json_object();
+	ledger_entities_init(&f->ents);
 }
 
 static void entries_free(struct ledger_entry *entries, size_t n)
@@ -37,6 +38,7 @@ void ledger_fsm_release(struct ledger_fsm *f)
 	entries_free(f->entries, f->n);
 	json_decref(f->idem);
 	json_decref(f->members);
+	ledger_entities_release(&f->ents);
 	memset(f, 0, sizeof *f);
 }
 
@@ -121,6 +123,13 @@ int ledger_fsm_apply(struct ledger_fsm *f, uint64_t *index_out, const char *cmd,
 				   (int64_t)ts_ms);
 			*index_out = f->n;
 		}
+	} else if (strcmp(op, "write") == 0) {
+		struct ledger_write w;
+
+		if (ledger_write_from_cmd(&w, o, err) != 0)
+			goto out;
+		ledger_entities_apply(&f->ents, &w, index_out);
+		ledger_write_release(&w);
 	} else if (strcmp(op, "member") == 0) {
 		if (json_unpack(o, "{s:o}", "member", &member) != 0 ||
 		    !json_is_integer(json_object_get(member, "id"))) {
@@ -256,16 +265,28 @@ char *ledger_fsm_serialize(struct ledger_fsm *f, size_t *len)
 {
 	struct strbuf sb = STRBUF_INIT;
 	char *members = json_dumps(f->members, JSON_COMPACT);
+	char *ents = NULL;
 
+	if (f->ents.height) {
+		json_t *j = ledger_entities_to_json(&f->ents);
+		ents = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+	}
 	ser_extend(f);
-	strbuf_grow(&sb, f->ser_len + strlen(members) + 96);
-	strbuf_adds(&sb, "{\"format\":\"ledgerd-state\",\"version\":1,\"members\":");
+	strbuf_grow(&sb, f->ser_len + strlen(members) + (ents ? strlen(ents) : 0) + 128);
+	strbuf_addf(&sb, "{\"format\":\"ledgerd-state\",\"version\":%d,\"members\":",
+		    ents ? 2 : 1);
 	strbuf_adds(&sb, members);
+	if (ents) {
+		strbuf_adds(&sb, ",\"entities\":");
+		strbuf_adds(&sb, ents);
+	}
 	strbuf_adds(&sb, ",\"entries\":[");
 	if (f->ser_len)
 		strbuf_add(&sb, f->ser, f->ser_len - 1); /* without the last comma */
 	strbuf_adds(&sb, "]}");
 	free(members);
+	free(ents);
 	*len = sb.len;
 	return strbuf_detach(&sb);
 }
@@ -274,7 +295,7 @@ int ledger_fsm_restore(struct ledger_fsm *f, const char *text, size_t len,
 		       struct dr_error *err)
 {
 	json_error_t jerr;
-	json_t *root = json_loadb(text, len, 0, &jerr), *arr, *members, *row;
+	json_t *root = json_loadb(text, len, 0, &jerr), *arr, *members, *row, *ents;
 	struct ledger_fsm next;
 	const char *format = NULL;
 	json_int_t version = 0;
@@ -288,9 +309,19 @@ int ledger_fsm_restore(struct ledger_fsm *f, const char *text, size_t len,
 	}
 	if (json_unpack(root, "{s:s, s:I, s:o, s:o}", "format", &format, "version", &version,
 			"entries", &arr, "members", &members) != 0 ||
-	    strcmp(format, "ledgerd-state") != 0 || version != 1 || !json_is_array(arr) ||
-	    !json_is_object(members)) {
-		dr_error_set(err, "ledger state is not format ledgerd-state version 1");
+	    strcmp(format, "ledgerd-state") != 0 || (version != 1 && version != 2) ||
+	    !json_is_array(arr) || !json_is_object(members)) {
+		dr_error_set(err, "ledger state is not format ledgerd-state version 1 or 2");
+		goto out;
+	}
+	ents = json_object_get(root, "entities");
+	if ((version == 2) != (ents != NULL)) {
+		dr_error_set(err, "ledger state version %" JSON_INTEGER_FORMAT " %s entities",
+			     version, ents ? "must not have" : "must have");
+		goto out;
+	}
+	if (ents && ledger_entities_from_json(&next.ents, ents, err) != 0) {
+		dr_error_wrap(err, "ledger state");
 		goto out;
 	}
 	next.alloc = json_array_size(arr) ? json_array_size(arr) : 1;
@@ -346,5 +377,9 @@ void ledger_fsm_digest(const struct ledger_fsm *f, char hex[SHA256_HEX_LEN])
 		sha256_update(&s, "\n", 1);
 	}
 	strbuf_release(&sb);
+	/* Nothing for a ledger without entities: its digest stays what it was
+	 * before the ledger.v1 dialect had any. */
+	if (f->ents.height)
+		ledger_entities_digest(&f->ents, &s);
 	sha256_final_hex(&s, hex);
 }

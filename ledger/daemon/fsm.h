@@ -1,7 +1,8 @@
 /* The ledger state machine: an append-only list of entries with a dense
  * ledger index (1, 2, 3, ...) and an index of (client_id, sequence) for
  * idempotency, plus the replicated member metadata (region, zone,
- * addresses) of members added after bootstrap.
+ * addresses) of members added after bootstrap, plus the entities of the
+ * ledger.v1 dialect (ledger/daemon/entities.h).
  *
  * Pure logic, no Raft: the daemon feeds it decoded commands on the loop
  * thread, unit tests feed it directly.  Not thread-safe. */
@@ -15,6 +16,7 @@
 
 #include "common/error.h"
 #include "common/sha256.h"
+#include "ledger/daemon/entities.h"
 
 struct ledger_entry {
 	uint64_t index;
@@ -32,6 +34,7 @@ struct ledger_fsm {
 	size_t alloc;
 	json_t *idem;     /* "client_id\x1fsequence" -> index */
 	json_t *members;  /* "id" -> {id, address, raft_address, region, region_role, zone} */
+	struct ledger_entities ents; /* ledger.v1 Writes */
 	/* Serialization cache: entries[0..ser_n) already rendered as JSON
 	 * rows, each followed by a comma.  The ledger is append-only, so a
 	 * snapshot renders only what was appended since the last one (a full
@@ -51,8 +54,10 @@ char *ledger_cmd_member(const json_t *member);
 
 /* Apply one command.  For an append *index_out is the new entry's index,
  * or the original index when (client_id, sequence) was seen before (nothing
- * is appended then); 0 for other commands.  Returns -1 with err set for a
- * malformed command (state untouched). */
+ * is appended then); for a write (ledger_cmd_write) the block height (the
+ * original one for a known idempotency key; details in f->ents.last); 0
+ * for other commands.  Returns -1 with err set for a malformed command
+ * (state untouched). */
 int ledger_fsm_apply(struct ledger_fsm *f, uint64_t *index_out, const char *cmd,
 		     size_t len, struct dr_error *err);
 
@@ -69,13 +74,18 @@ json_t *ledger_fsm_member(const struct ledger_fsm *f, uint64_t id);
 void ledger_fsm_set_member(struct ledger_fsm *f, const json_t *member);
 
 /* Whole state as JSON text (heap, *len bytes).  Hidden flags are local and
- * not part of it.  Extends the serialization cache (hence not const). */
+ * not part of it.  Format ledgerd-state version 1 while no entity was
+ * written, version 2 (with "entities") after: an older ledgerd refuses a
+ * state it would otherwise restore without its entities.  Extends the
+ * serialization cache (hence not const). */
 char *ledger_fsm_serialize(struct ledger_fsm *f, size_t *len);
-/* Replace the whole state with a serialized one.  On error f is untouched. */
+/* Replace the whole state with a serialized one (version 1 or 2).  On
+ * error f is untouched. */
 int ledger_fsm_restore(struct ledger_fsm *f, const char *text, size_t len,
 		       struct dr_error *err);
-/* SHA-256 over every entry (index, term, client_id, sequence, payload),
- * equal on replicas that applied the same entries. */
+/* SHA-256 over every entry (index, term, client_id, sequence, payload)
+ * and, once any was written, the entity state (entities, sequences,
+ * idempotency records), equal on replicas that applied the same commands. */
 void ledger_fsm_digest(const struct ledger_fsm *f, char hex[SHA256_HEX_LEN]);
 
 #endif
