@@ -425,6 +425,7 @@ static void on_wake(uv_async_t *h)
 	for (; c; c = next) {
 		next = c->next;
 		c->step = 0;
+		c->tick = NULL;
 		c->answered = 0;
 		c->pending = 0;
 		c->inflight_prev = NULL;
@@ -582,6 +583,16 @@ static void on_tick(uv_timer_t *t)
 		contact_set(n, n->cfg.id, now);
 		if (strcmp(n->cfg.role, "witness") == 0)
 			witness_hand_over(n);
+	}
+	/* Calls waiting for the cluster to change (answering one may free it). */
+	{
+		struct ledgerd_call *c, *next;
+
+		for (c = n->inflight; c; c = next) {
+			next = c->inflight_next;
+			if (c->tick && !c->answered)
+				c->tick(n, c);
+		}
 	}
 	if (n->refusing && now >= n->refuse_until_ns) {
 		n->refusing = 0;

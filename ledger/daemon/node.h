@@ -71,6 +71,12 @@ struct ledgerd_call {
 	int wrote;                /* raft_apply was called: errors are UNKNOWN_OUTCOME */
 	int answered;             /* loop: the HTTP thread has its answer */
 	int pending;              /* loop: libraft callbacks still to come */
+	/* loop: while set, the tick calls it (about every heartbeat) until the
+	 * call is answered; for handlers that wait for the cluster to change
+	 * (ledger.v1 TransferLeadership waits for a new leader). */
+	void (*tick)(struct ledgerd_node *n, struct ledgerd_call *c);
+	int64_t deadline_ns;      /* the handler's own deadline (monotonic), for tick */
+	unsigned char tx_id[16];  /* ledger.v1 Write: the transaction id it proposed */
 	struct ledgerd_call *next;             /* queue (under mu) */
 	struct ledgerd_call *inflight_prev, *inflight_next; /* loop */
 	struct ledgerd_node *node;

@@ -39,6 +39,16 @@ void ledgerd_run_refuse(struct ledgerd_node *n, struct ledgerd_call *c);
 void ledgerd_run_drop(struct ledgerd_node *n, struct ledgerd_call *c);
 void ledgerd_run_digest(struct ledgerd_node *n, struct ledgerd_call *c);
 
+/* Leader and ready (its post-election barrier applied): 1; otherwise the
+ * call is answered (NOT_LEADER, or UNAVAILABLE while not ready) and 0. */
+int ledgerd_leader_ready(struct ledgerd_node *n, struct ledgerd_call *c);
+
+/* Write this node's applied state to the snapshot file path
+ * (ledger/daemon/snapfile.h, atomically); fills *info.  -1 with err. */
+struct ledgerd_snapinfo;
+int ledgerd_snapshot_take(struct ledgerd_node *n, const char *path, struct ledgerd_snapinfo *info,
+			  struct dr_error *err);
+
 /* Cluster status as this node sees it (leader view or own view). */
 json_t *ledgerd_cluster_status(struct ledgerd_node *n);
 

@@ -187,13 +187,10 @@ void ledgerd_run_snapshot(struct ledgerd_node *n, struct ledgerd_call *c)
 	struct dr_error err = DR_ERROR_INIT;
 	struct ledgerd_snapinfo info;
 	uint64_t last = ledger_fsm_last_index(&n->ledger);
-	const struct ledger_entry *e = ledger_fsm_entry(&n->ledger, last);
-	size_t len = 0;
-	char *body = ledger_fsm_serialize(&n->ledger, &len);
 	char *path = xasprintf("%s/snapshot-%" PRIu64 "-%" PRId64 ".ledgersnap", n->snap_dir, last,
 			       clock_wall_ns() / NS_PER_MS);
 
-	if (ledgerd_snapfile_write(&info, path, body, len, last, e ? e->term : 0, &err) != 0) {
+	if (ledgerd_snapshot_take(n, path, &info, &err) != 0) {
 		ledgerd_call_error(n, c, LEDGER_UNAVAILABLE, "%s", err.msg);
 	} else {
 		ledgerd_log("snapshot written: %s (index %" PRIu64 ", %zu bytes, sha256 %s)", path, last,
@@ -202,7 +199,6 @@ void ledgerd_run_snapshot(struct ledgerd_node *n, struct ledgerd_call *c)
 						(json_int_t)info.index, "term", (json_int_t)info.term,
 						"size", (json_int_t)info.size, "sha256", info.sha256));
 	}
-	free(body);
 	free(path);
 }
 

@@ -9,7 +9,7 @@
 #include "ledger/daemon/node.h"
 #include "ledger/daemon/svc.h"
 
-static int leader_ready(struct ledgerd_node *n, struct ledgerd_call *c)
+int ledgerd_leader_ready(struct ledgerd_node *n, struct ledgerd_call *c)
 {
 	if (raft_state(&n->raft) != RAFT_LEADER) {
 		ledgerd_call_not_leader(n, c);
@@ -63,7 +63,7 @@ void ledgerd_run_append(struct ledgerd_node *n, struct ledgerd_call *c)
 				   "writes are refused for a while (Debug/RefuseWrites)");
 		return;
 	}
-	if (!leader_ready(n, c))
+	if (!ledgerd_leader_ready(n, c))
 		return;
 	e = ledger_fsm_find(&n->ledger, client_id, seq);
 	if (e) { /* already applied, hence committed: the original answer */
@@ -134,7 +134,7 @@ void ledgerd_run_read(struct ledgerd_node *n, struct ledgerd_call *c)
 {
 	int rv;
 
-	if (!leader_ready(n, c))
+	if (!ledgerd_leader_ready(n, c))
 		return;
 	/* A barrier makes the read linearizable: everything committed before
 	 * the call started is applied when it fires. */
