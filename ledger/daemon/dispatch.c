@@ -169,10 +169,12 @@ void ledgerd_dispatch(struct ledgerd_node *n, const struct ledgerd_route *route,
 		done = c->done;
 		pthread_mutex_unlock(&n->mu);
 		if (!done) {
-			int append = strcmp(route->method, "Append") == 0;
+			/* A write may have been proposed: its outcome is unknown. */
+			int write = strcmp(route->method, "Append") == 0 ||
+				    strcmp(route->method, "WriteService.Write") == 0;
 
 			ledgerd_call_unref(n, c);
-			ledgerd_answer_error(out, append ? LEDGER_UNKNOWN_OUTCOME : LEDGER_UNAVAILABLE,
+			ledgerd_answer_error(out, write ? LEDGER_UNKNOWN_OUTCOME : LEDGER_UNAVAILABLE,
 					     "the node did not answer in time");
 			return;
 		}
