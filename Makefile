@@ -145,6 +145,8 @@ $(PROTOSET): $(PROTOS) | deps
 	@mkdir -p $(@D)
 	protoc -I$(PROTO_ROOT) -I$(PROTO_SYS) --include_imports --descriptor_set_out=$@ \
 		$(patsubst $(PROTO_ROOT)/%,%,$(PROTOS))
+# `make` builds it; the independent client of tests/integration/test_ledgerd_v1.c needs it.
+all test integration: $(PROTOSET)
 
 # The same set compiled into ledgerd, which serves it by server reflection
 # (ledger/daemon/reflection.c): protoc's bytes as a C array, written with od
