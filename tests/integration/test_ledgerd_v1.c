@@ -86,16 +86,18 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Run one scenario of the script; its output goes to the test's output. */
-static void scenario(const char *name)
+/* Run one scenario of the script against nodes [first, first + count);
+ * its output goes to the test's output. */
+static void scenario_on(const char *name, int first, int count)
 {
 	struct dr_error err = DR_ERROR_INIT;
 	struct proc_result res;
-	char http[3 * 64 + 3];
+	struct strbuf http = STRBUF_INIT;
 	char *argv[16];
 	int a = 0;
 
-	snprintf(http, sizeof http, "%s,%s,%s", net.http[0], net.http[1], net.http[2]);
+	for (int i = first; i < first + count; i++)
+		strbuf_addf(&http, "%s%s", i > first ? "," : "", net.http[i]);
 	argv[a++] = PYTHON;
 	argv[a++] = script;
 	argv[a++] = "--protoset";
@@ -103,13 +105,14 @@ static void scenario(const char *name)
 	argv[a++] = "--token-file";
 	argv[a++] = token_path;
 	argv[a++] = "--http";
-	argv[a++] = http;
+	argv[a++] = http.buf;
 	argv[a++] = (char *)name;
-	for (int i = 0; i < NODES; i++)
+	for (int i = first; i < first + count; i++)
 		argv[a++] = net.addr[i];
 	argv[a] = NULL;
 	if (proc_run(&res, argv, NULL, 180 * NS_PER_SEC, 1 << 20, &err) != 0)
 		fail_msg("cannot run %s: %s", script, err.msg);
+	strbuf_release(&http);
 	printf("%s%s", res.out ? res.out : "", res.errout ? res.errout : "");
 	if (!res.exited || res.exit_code != 0 || res.timed_out) {
 		int code = res.exit_code, timed_out = res.timed_out;
@@ -119,6 +122,11 @@ static void scenario(const char *name)
 			 timed_out ? ", timed out" : "", net.dir);
 	}
 	proc_result_release(&res);
+}
+
+static void scenario(const char *name)
+{
+	scenario_on(name, 0, NODES);
 }
 
 static void test_v1_cluster_comes_up_healthy(void **state)
@@ -184,6 +192,15 @@ static void test_native_dialect_from_the_same_client(void **state)
 	scenario("native");
 }
 
+/* Last: two of three nodes killed, the survivor knows no leader. */
+static void test_v1_no_quorum_is_unavailable(void **state)
+{
+	(void)state;
+	testnet_kill(&net, 1, SIGKILL);
+	testnet_kill(&net, 2, SIGKILL);
+	scenario_on("no-leader", 0, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +214,7 @@ int main(void)
 		cmocka_unit_test(test_v1_snapshot_and_backup),
 		cmocka_unit_test(test_v1_bad_input_keeps_nodes_up),
 		cmocka_unit_test(test_native_dialect_from_the_same_client),
+		cmocka_unit_test(test_v1_no_quorum_is_unavailable),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -321,6 +321,23 @@ def s_write(L):
     check(nxt.success.assigned_sequence == first.success.assigned_sequence + 1,
           "next sequence %d after %d" % (nxt.success.assigned_sequence,
                                          first.success.assigned_sequence))
+    # retries racing each other (both may pass the leader's check before
+    # either is applied): one block, every other answer names it
+    req = L.write_req(org, vault, "racer", idem(), [("race:1", b"one")])
+    fn = L.channels[leader].unary_unary(V1 + "WriteService/Write",
+                                        request_serializer=lambda m: m.SerializeToString(),
+                                        response_deserializer=L.cls("ledger.v1.WriteResponse")
+                                        .FromString)
+    answers = [f.result() for f in [fn.future(req, timeout=10) for _ in range(8)]]
+    wins = [a.success for a in answers if a.WhichOneof("result") == "success"]
+    check(len(wins) == 1, "%d of 8 racing retries succeeded" % len(wins))
+    for a in answers:
+        if a.WhichOneof("result") == "error":
+            check(a.error.committed_block_height == wins[0].block_height and
+                  a.error.committed_tx_id.id == wins[0].tx_id.id,
+                  "a racing retry names another block: %s" % a)
+    ents = L.list(leader, org, vault, key_prefix="race:", consistency=2).entities
+    check(len(ents) == 1 and ents[0].version == wins[0].block_height, "race entities %s" % ents)
     all_ents = {x.key: x for x in L.list(leader, org, vault, consistency=2, limit=1000).entities}
     for k in ("multi:a", "multi:b", "multi:c"):
         check(all_ents[k].version == multi, "%s version %d, block %d" % (k, all_ents[k].version,
@@ -582,6 +599,19 @@ def s_native(L):
     check(g.status == 1, "grpc.health.v1 status %d" % g.status)
 
 
+def s_no_leader(L):
+    """Run against one node whose peers are gone: UNAVAILABLE health, and
+    writes refused with UNAVAILABLE (no leader to name)."""
+    unavailable = L.pool.FindEnumTypeByName("ledger.v1.HealthStatus").values_by_name[
+        "HEALTH_STATUS_UNAVAILABLE"].number
+    h = wait_until(lambda: (lambda h: h if h.status == unavailable else None)(L.health(0)), 15,
+                   "HEALTH_STATUS_UNAVAILABLE without a quorum")
+    check(h.message and "leader_id" not in h.details, "health %s" % h)
+    L.error(lambda: L.write(0, 7, 3, "py", idem(), [("nq:1", b"x")]), grpc.StatusCode.UNAVAILABLE)
+    r = L.list(0, 7, 3, key_prefix="item:0")
+    check(len(r.entities) == 10, "EVENTUAL read without a leader: %d entities" % len(r.entities))
+
+
 SCENARIOS = {
     "wait": s_wait,
     "cluster-info": s_cluster_info,
@@ -593,6 +623,7 @@ SCENARIOS = {
     "snapshot-backup": s_snapshot_backup,
     "bad-input": s_bad_input,
     "native": s_native,
+    "no-leader": s_no_leader,
 }
 
 
