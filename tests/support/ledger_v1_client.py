@@ -498,6 +498,19 @@ def s_snapshot_backup(L):
     # the live state is untouched: writes go on
     w = L.write(leader, 9, 9, "snap", idem(), [("snap:2", b"after")])
     check(w.WhichOneof("result") == "success", "write after restore: %s" % w)
+    # an archive whose bytes changed does not verify, and is not staged
+    with open(b.backup_path, "rb") as f:
+        data = bytearray(f.read())
+    data[data.index(b"snap:1")] ^= 0x20
+    bad = os.path.join(os.path.dirname(b.backup_path), "backup-tampered-1.ledgersnap")
+    with open(bad, "wb") as f:
+        f.write(bytes(data))
+    L.error(lambda: L.call(leader, V1 + "AdminService/RestoreBackup",
+                           L.msg("ledger.v1.RestoreBackupRequest", backup_id="tampered-1"),
+                           "ledger.v1.RestoreBackupResponse", admin=True),
+            grpc.StatusCode.FAILED_PRECONDITION, "does not verify")
+    check(not os.path.exists(os.path.join(os.path.dirname(s.staging_dir), "tampered-1")),
+          "a tampered backup was staged")
     L.error(lambda: L.call(leader, V1 + "AdminService/RestoreBackup",
                            L.msg("ledger.v1.RestoreBackupRequest", backup_id="no-such-backup"),
                            "ledger.v1.RestoreBackupResponse", admin=True),
