@@ -218,9 +218,11 @@ static void test_cluster_killed_comes_back_with_its_entities(void **state)
 	free(before);
 }
 
+/* Static, as every testnet a failing case may leave to the teardown. */
+static struct testnet seeded;
+
 static void test_seed_snapshot_carries_entities(void **state)
 {
-	struct testnet seeded;
 	json_t *resp = NULL;
 	char *path, *src_digest, *d;
 	int leader;
