@@ -80,8 +80,8 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 		ledgerd_log("cannot restore raft snapshot: %s", err.msg);
 		return RAFT_MALFORMED;
 	}
-	ledgerd_log("restored state from a raft snapshot: %" PRIu64 " entries",
-		    ledger_fsm_last_index(&n->ledger));
+	ledgerd_log("restored state from a raft snapshot: %" PRIu64 " entries, %zu entities at block height %" PRIu64,
+		    ledger_fsm_last_index(&n->ledger), n->ledger.ents.n_entities, n->ledger.ents.height);
 	raft_free(buf->base); /* the FSM owns the buffer on success */
 	return 0;
 }
@@ -703,8 +703,9 @@ static int seed_from_snapshot(struct ledgerd_node *n, const char *seed_path, str
 	}
 	if (fs_write_atomic(seed_path, body, len, err) != 0)
 		goto out;
-	ledgerd_log("seeded from snapshot '%s': %" PRIu64 " entries, sha256 %s",
-		    n->cfg.seed_snapshot, info.index, info.sha256);
+	ledgerd_log("seeded from snapshot '%s': %" PRIu64 " entries, %zu entities at block height %" PRIu64 ", sha256 %s",
+		    n->cfg.seed_snapshot, info.index, n->ledger.ents.n_entities, n->ledger.ents.height,
+		    info.sha256);
 	rc = 0;
 out:
 	free(body);
