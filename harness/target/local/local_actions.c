@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "common/fsutil.h"
+#include "common/sha256.h"
 #include "common/strbuf.h"
 #include "harness/plan/plan.h"
 #include "harness/target/local/local.h"
@@ -514,6 +515,42 @@ static int copy_file(const char *from, const char *to, struct dr_error *err)
 	return rc;
 }
 
+/* ledger.v1's CreateSnapshot answers a block height and a path, no digest:
+ * the answer in the native shape, so plans and restore do not depend on
+ * the dialect ("index" is the block height, size and sha256 are of the
+ * file as written). */
+static int v1_snapshot(json_t **out, const char *addr, struct dr_error *err)
+{
+	json_t *req = json_object(), *answer = NULL;
+	const char *path;
+	char hex[SHA256_HEX_LEN], *data = NULL;
+	size_t len = 0;
+	json_int_t height;
+	int rc = local_node_call(&answer, addr, "ledger.v1.AdminService/CreateSnapshot", req,
+				 LOCAL_ADMIN_TIMEOUT_NS * 6, err);
+
+	json_decref(req);
+	*out = NULL;
+	if (rc != 0)
+		return -1;
+	path = json_string_value(json_object_get(answer, "snapshot_path"));
+	if (!path || !*path) {
+		json_decref(answer);
+		return dr_error_set(err, "CreateSnapshot answered without a snapshot_path");
+	}
+	if (fs_read_file(&data, &len, path, (size_t)1 << 31, err) != 0) {
+		json_decref(answer);
+		return -1;
+	}
+	sha256_hex(hex, data, len);
+	free(data);
+	height = json_integer_value(json_object_get(answer, "block_height"));
+	*out = json_pack("{s:s,s:I,s:I,s:I,s:s}", "path", path, "index", height,
+			 "block_height", height, "size", (json_int_t)len, "sha256", hex);
+	json_decref(answer);
+	return 0;
+}
+
 static void do_snapshot(struct target *t, json_t *args, const struct action_ctx *ctx,
 			struct action_result *res)
 {
@@ -529,8 +566,13 @@ static void do_snapshot(struct target *t, json_t *args, const struct action_ctx 
 				  err.msg);
 		goto out;
 	}
-	if (local_node_call(&answer, addr, "inferadb.ledger.v1.Admin/CreateSnapshot", req,
-		      LOCAL_ADMIN_TIMEOUT_NS * 6, &err) != 0) {
+	if (t->api == LEDGER_API_V1) {
+		if (v1_snapshot(&answer, addr, &err) != 0) {
+			action_result_set(res, ACTION_FAILED, "CreateSnapshot failed: %s", err.msg);
+			goto out;
+		}
+	} else if (local_node_call(&answer, addr, "inferadb.ledger.v1.Admin/CreateSnapshot", req,
+				   LOCAL_ADMIN_TIMEOUT_NS * 6, &err) != 0) {
 		action_result_set(res, ACTION_FAILED, "CreateSnapshot failed: %s", err.msg);
 		goto out;
 	}
@@ -549,7 +591,8 @@ static void do_snapshot(struct target *t, json_t *args, const struct action_ctx 
 	}
 	json_object_set_new(answer, "copy", json_string(copy));
 	json_object_set(lt->snapshots, ctx->step_name ? ctx->step_name : "snapshot", answer);
-	action_result_set(res, ACTION_OK, "snapshot at index %lld (%lld bytes, sha256 %.12s...) copied to %s",
+	action_result_set(res, ACTION_OK, "snapshot at %s %lld (%lld bytes, sha256 %.12s...) copied to %s",
+			  t->api == LEDGER_API_V1 ? "block height" : "index",
 			  (long long)json_integer_value(json_object_get(answer, "index")),
 			  (long long)json_integer_value(json_object_get(answer, "size")),
 			  json_string_value(json_object_get(answer, "sha256")) ?: "?", copy);
@@ -617,6 +660,8 @@ static void do_restore(struct target *t, json_t *args, const struct action_ctx *
 			return;
 		}
 		free(rdir);
+		/* Probes of the restored cluster speak the drill's dialect. */
+		lt->restored->api = t->api;
 	}
 	action_result_set(res, ACTION_OK, "restored a separate cluster from %s", path);
 	res->data = answer;
