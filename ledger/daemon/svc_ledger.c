@@ -49,7 +49,8 @@ static void append_cb(struct raft_apply *req, int status, void *result)
 void ledgerd_run_append(struct ledgerd_node *n, struct ledgerd_call *c)
 {
 	const char *client_id = json_string_value(json_object_get(c->req, "client_id"));
-	const char *payload = json_string_value(json_object_get(c->req, "payload"));
+	/* Absent at their proto3 zero value (svc_validate.c): "" and 0. */
+	const char *payload = json_string_value(json_object_get(c->req, "payload")) ?: "";
 	uint64_t seq = (uint64_t)json_integer_value(json_object_get(c->req, "sequence"));
 	const struct ledger_entry *e;
 	struct raft_buffer buf;

@@ -57,11 +57,14 @@ int ledgerd_validate_append(const json_t *req, struct dr_error *err)
 	json_int_t seq;
 	json_t *p = json_object_get(req, "payload");
 
+	/* proto3 sends no field at its zero value: a missing sequence is
+	 * sequence 0 and a missing payload the empty one, both valid.  Only
+	 * client_id must be there, since it may not be empty. */
 	if (want_string(&s, req, "client_id", 1, LEDGER_MAX_CLIENT_ID, err) != 0 ||
-	    want_int(&seq, req, "sequence", 1, 0, LEDGER_JSON_INT_MAX, err) != 0)
+	    want_int(&seq, req, "sequence", 0, 0, LEDGER_JSON_INT_MAX, err) != 0)
 		return -1;
 	if (!p)
-		return dr_error_set(err, "field 'payload' is required");
+		return 0;
 	if (!json_is_string(p))
 		return dr_error_set(err, "field 'payload' must be a string");
 	if (json_string_length(p) > LEDGER_MAX_PAYLOAD)

@@ -38,11 +38,12 @@ static void test_append_bodies(void **state)
 	check(ledgerd_validate_append, "{\"sequence\":7,\"payload\":\"x\"}", 0, "client_id");
 	check(ledgerd_validate_append, "{\"client_id\":\"\",\"sequence\":7,\"payload\":\"x\"}", 0, "client_id");
 	check(ledgerd_validate_append, "{\"client_id\":5,\"sequence\":7,\"payload\":\"x\"}", 0, "client_id");
-	check(ledgerd_validate_append, "{\"client_id\":\"c\",\"payload\":\"x\"}", 0, "sequence");
+	/* proto3: an absent sequence or payload is its zero value, valid */
+	check(ledgerd_validate_append, "{\"client_id\":\"c\",\"payload\":\"x\"}", 1, NULL);
+	check(ledgerd_validate_append, "{\"client_id\":\"c\"}", 1, NULL);
 	check(ledgerd_validate_append, "{\"client_id\":\"c\",\"sequence\":\"7\",\"payload\":\"x\"}", 0, "sequence");
 	check(ledgerd_validate_append, "{\"client_id\":\"c\",\"sequence\":1.5,\"payload\":\"x\"}", 0, "sequence");
 	check(ledgerd_validate_append, "{\"client_id\":\"c\",\"sequence\":-1,\"payload\":\"x\"}", 0, "sequence");
-	check(ledgerd_validate_append, "{\"client_id\":\"c\",\"sequence\":1}", 0, "payload");
 	check(ledgerd_validate_append, "{\"client_id\":\"c\",\"sequence\":1,\"payload\":null}", 0, "payload");
 	check(ledgerd_validate_append, "{\"client_id\":\"c\",\"sequence\":1,\"payload\":{}}", 0, "payload");
 }
