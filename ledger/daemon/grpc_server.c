@@ -9,6 +9,7 @@
 #include "ledger/daemon/grpc_server.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,11 @@ struct grpc_front {
 	grpc_server *server;
 	grpc_completion_queue *shutdown_cq;
 	struct worker workers[WORKERS];
+	/* Set before the server shuts down: a worker done with a call asks
+	 * for no other.  (A request on a server already shut down is failed
+	 * onto the worker's queue, which must then still be open: the queues
+	 * are shut down only after every worker has been joined.) */
+	atomic_int stopping;
 };
 
 /* One front end per process (main.c starts one node). */
@@ -248,6 +254,8 @@ static void *worker_main(void *arg)
 		grpc_event ev;
 		char *path;
 
+		if (atomic_load(&front.stopping))
+			break;
 		grpc_call_details_init(&details);
 		grpc_metadata_array_init(&md);
 		if (grpc_server_request_call(front.server, &call, &details, &md, w->cq, w->cq,
@@ -319,18 +327,21 @@ static void grpc_stop(struct ledgerd_node *n)
 	(void)n;
 	if (!front.server)
 		return;
+	atomic_store(&front.stopping, 1);
 	grpc_server_shutdown_and_notify(front.server, front.shutdown_cq, (void *)&front);
 	grpc_server_cancel_all_calls(front.server);
 	grpc_completion_queue_pluck(front.shutdown_cq, (void *)&front,
 				    gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 	ledgerd_reflection_stop();
+	/* Every pending request fails with the shutdown, so each worker ends;
+	 * join them all before any queue closes (see struct grpc_front). */
 	for (size_t i = 0; i < WORKERS; i++)
-		grpc_completion_queue_shutdown(front.workers[i].cq);
+		if (front.workers[i].running)
+			pthread_join(front.workers[i].thread, NULL);
 	for (size_t i = 0; i < WORKERS; i++) {
 		grpc_event ev;
 
-		if (front.workers[i].running)
-			pthread_join(front.workers[i].thread, NULL);
+		grpc_completion_queue_shutdown(front.workers[i].cq);
 		do
 			ev = grpc_completion_queue_next(front.workers[i].cq,
 							gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
