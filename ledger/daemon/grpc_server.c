@@ -235,8 +235,10 @@ static void serve(struct worker *w, grpc_call *call, const char *path,
 	} else {
 		ledgerd_answer_error(&a, LEDGER_INVALID_ARGUMENT, "unreadable request message");
 	}
-	respond(w, call, m, &a);
+	/* Counted before it is sent: a client that has its answer finds it
+	 * in /metrics (the duration leaves out only the send itself). */
 	ledgerd_metrics_observe(&n->metrics, label, a.code, (double)(clock_mono_ns() - start) / 1e9);
+	respond(w, call, m, &a);
 	json_decref(a.body);
 	json_decref(req);
 	if (bb)
