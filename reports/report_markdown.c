@@ -578,6 +578,10 @@ static void report_environment(struct strbuf *sb, const json_t *j)
 	kv_row(sb, "Plan", j_str(drill, "plan_path"));
 	kv_row(sb, "Target", j_str(target, "kind"));
 	kv_row(sb, "Target description", j_str(target, "description"));
+	/* Which of the ledger's service sets the drill's calls used (targets
+	 * with ledger dialects say; others have none). */
+	if (j_str(target, "api"))
+		kv_row(sb, "Ledger API", j_str(target, "api"));
 	kv_row(sb, "Runner class", j_str(j, "runner_class"));
 	kv_row(sb, "Host", j_str(env, "hostname"));
 	kv_row(sb, "OS", j_str(env, "os"));
