@@ -1,16 +1,28 @@
 /* ledgerd hardening, on real single-node daemons on a random 127.A.B.x
- * network (tests/support/ledger_testnet.h):
- *  - with --admin-token-file, every Admin method answers 401
- *    UNAUTHENTICATED without the exact bearer token, data and health calls
- *    do not need it;
- *  - the daemon listens only on the addresses --listen/--raft name;
- *  - an oversized body is a 413 JSON error and costs the daemon no memory;
- *  - a client sending one byte a second, and many idle connections, delay
- *    no other client: Append and GetClusterStatus from another client keep
- *    answering within SLOW_BUDGET_MS;
+ * network (tests/support/ledger_testnet.h).  The API is gRPC on --listen;
+ * the HTTP listener (--http) serves /metrics, /healthz and the debug faults.
+ *  - with --admin-token-file, every admin method (both dialects) answers
+ *    UNAUTHENTICATED without the exact metadata "authorization: Bearer
+ *    <token>", and every debug fault 401 without the same HTTP header;
+ *    neither answer nor the log echoes the token; data, health and metrics
+ *    calls need no token;
+ *  - the daemon listens only on the addresses --listen/--http/--raft name;
+ *  - a request over 1 MiB is RESOURCE_EXHAUSTED over gRPC and 413 over
+ *    HTTP, and the node keeps serving; the HTTP listener drops an
+ *    oversized body as it arrives instead of buffering it;
+ *  - a client sending one byte a second, and 300 idle connections, delay no
+ *    other client, on either port: Append and GetClusterStatus (gRPC),
+ *    /metrics and /healthz (HTTP) from other clients keep answering within
+ *    SLOW_BUDGET_MS at the median;
  *  - a token file others can read is refused at start.
  * What ledgerd does not do yet (a per-client connection limit: issue 17)
- * prints "GAP:" and passes unless DRILLRIG_STRICT_HARDENING=1. */
+ * prints "GAP:" and passes unless DRILLRIG_STRICT_HARDENING=1.  Three known
+ * failures are expected failures (docs/testing.md), which pass while the
+ * failure is seen and fail once it is gone:
+ * xfail:oversized_grpc_message_costs_no_memory,
+ * xfail:stalled_calls_delay_no_one and
+ * xfail:idle_grpc_connections_shut_out_http (docs/security.md). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,17 +34,28 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include <curl/curl.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/status.h>
+#include <grpc/support/time.h>
 
 #include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/strbuf.h"
+#include "inferadb/ledger/v1/ledger.pb-c.h"
+#include "ledger/client/client.h"
+#include "ledger/client/methods.h"
+#include "ledger/client/pbjson.h"
+#include "ledger/client/rpc.h"
 #include "ledger/client/wire.h"
+#include "tests/support/grpc_raw.h"
 #include "tests/support/ledger_testnet.h"
 
 #define TOKEN "hardening-token-7f3a9c"
@@ -43,6 +66,16 @@
 #define SLOW_BUDGET_MS 100.0
 #define SLOW_MAX_MS 1000.0
 #define LAT_MAX 1024
+/* The deadline of a measured call: well past SLOW_MAX_MS, so a slow answer
+ * is measured as slow (and fails the check) rather than cut short. */
+#define MEASURE_TIMEOUT_MS 5000L
+#define LEADER_WAIT_S 20
+
+#define ADMIN_SVC "inferadb.ledger.v1.Admin"
+#define ADMIN_V1_SVC "ledger.v1.AdminService"
+
+/* The client preface every HTTP/2 connection starts with (RFC 9113 3.4). */
+static const char h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 static char tokdir[128];
 
@@ -69,6 +102,8 @@ static void gap(const char *fmt, ...)
 		fail_msg("hardening gap (DRILLRIG_STRICT_HARDENING=1)");
 }
 
+/* ---- the HTTP listener ---------------------------------------------------- */
+
 static size_t collect(char *p, size_t size, size_t nmemb, void *payload)
 {
 	strbuf_add(payload, p, size * nmemb);
@@ -78,18 +113,28 @@ static size_t collect(char *p, size_t size, size_t nmemb, void *payload)
 struct answer {
 	long status;    /* 0: no HTTP answer */
 	json_t *body;   /* parsed body or NULL */
+	char *text;     /* the raw body (heap, "" when none) */
 	double ms;      /* wall time of the call */
 };
 
-/* POST path on node i with body and an optional Authorization header. */
-static struct answer call(struct testnet *t, int i, const char *path, const char *body,
-			  size_t len, const char *auth)
+static void answer_release(struct answer *a)
+{
+	json_decref(a->body);
+	free(a->text);
+	a->body = NULL;
+	a->text = NULL;
+}
+
+/* path on node 0's HTTP listener: POST body (len bytes) with an optional
+ * Authorization header, or GET when body is NULL. */
+static struct answer http_call(struct testnet *t, const char *path, const char *body, size_t len,
+			       const char *auth)
 {
 	CURL *h = curl_easy_init();
 	struct curl_slist *hdrs = NULL;
 	struct strbuf sb = STRBUF_INIT;
-	struct answer a = { 0, NULL, 0 };
-	char *url = xasprintf("http://%s%s", t->addr[i], path);
+	struct answer a = { 0, NULL, NULL, 0 };
+	char *url = xasprintf("http://%s%s", t->http[0], path);
 	char *authz = auth ? xasprintf("Authorization: %s", auth) : NULL;
 	int64_t start;
 
@@ -106,6 +151,7 @@ static struct answer call(struct testnet *t, int i, const char *path, const char
 	}
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &sb);
 	start = clock_mono_ns();
@@ -113,21 +159,12 @@ static struct answer call(struct testnet *t, int i, const char *path, const char
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a.status);
 	a.ms = (double)(clock_mono_ns() - start) / 1e6;
 	a.body = sb.len ? json_loadb(sb.buf, sb.len, 0, NULL) : NULL;
+	a.text = sb.len ? strbuf_detach(&sb) : xstrdup("");
 	strbuf_release(&sb);
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(h);
 	free(url);
 	free(authz);
-	return a;
-}
-
-static struct answer post(struct testnet *t, const char *method, const char *body,
-			  const char *auth)
-{
-	char *path = xasprintf("/%s", method);
-	struct answer a = call(t, 0, path, body, body ? strlen(body) : 0, auth);
-
-	free(path);
 	return a;
 }
 
@@ -138,21 +175,109 @@ static const char *code_of(const struct answer *a)
 	return c ? c : "(no code)";
 }
 
-/* Poll until the single node leads (bounded), authenticating when asked. */
-static void wait_leader(struct testnet *t, const char *auth)
+/* ---- the gRPC API ----------------------------------------------------------- */
+
+/* A client of node 0 as a new client makes one: its own channel (so its own
+ * connection and HTTP/2 handshake), "authorization: Bearer token" when
+ * token is set. */
+static struct ledger_client *new_client(struct testnet *t, const char *token)
 {
-	int64_t deadline = clock_mono_ns() + 10 * NS_PER_SEC;
+	struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
+	struct dr_error err = DR_ERROR_INIT;
+	struct ledger_client *c = NULL;
+	const char *addrs[1] = { t->addr[0] };
+
+	opts.timeout_ms = MEASURE_TIMEOUT_MS;
+	opts.admin_timeout_ms = MEASURE_TIMEOUT_MS;
+	opts.admin_token = token;
+	if (ledger_client_new(&c, addrs, 1, &opts, &err) != 0)
+		fail_msg("cannot create a client of %s: %s", t->addr[0], err.msg);
+	return c;
+}
+
+/* One raw call of path on node 0 with exactly this authorization metadata
+ * (NULL: none); the test fails when the call cannot be started. */
+static void raw_call(struct grpc_raw_result *r, struct testnet *t, const char *path,
+		     const void *req, size_t len, const char *auth)
+{
+	struct grpc_raw_opts o = GRPC_RAW_OPTS_INIT;
+
+	o.authorization = auth;
+	if (grpc_raw_call(r, t->addr[0], path, req, len, &o) != 0)
+		fail_msg("%s on %s: the call could not be started", path, t->addr[0]);
+}
+
+/* An AppendRequest's bytes (heap); payload_len bytes of 'x'. */
+static unsigned char *append_bytes(size_t *len, const char *client_id, uint64_t seq,
+				   size_t payload_len)
+{
+	Inferadb__Ledger__V1__AppendRequest a = INFERADB__LEDGER__V1__APPEND_REQUEST__INIT;
+	char *payload = xmalloc(payload_len + 1);
+	unsigned char *b;
+
+	memset(payload, 'x', payload_len);
+	payload[payload_len] = '\0';
+	a.client_id = (char *)client_id;
+	a.sequence = seq;
+	a.payload = payload;
+	*len = inferadb__ledger__v1__append_request__get_packed_size(&a);
+	b = xmalloc(*len + 1);
+	inferadb__ledger__v1__append_request__pack(&a, b);
+	free(payload);
+	return b;
+}
+
+/* An AppendRequest of exactly size bytes (heap). */
+static unsigned char *append_bytes_sized(size_t size, const char *client_id, uint64_t seq)
+{
+	size_t payload_len = size, len = 0;
+	unsigned char *b = NULL;
+
+	for (int i = 0; i < 4; i++) {
+		free(b);
+		b = append_bytes(&len, client_id, seq, payload_len);
+		if (len == size)
+			return b;
+		payload_len = payload_len + size - len;
+	}
+	free(b);
+	fail_msg("cannot build an AppendRequest of exactly %zu bytes (got %zu)", size, len);
+	return NULL;
+}
+
+/* Poll until the single node leads (bounded), authenticating with token
+ * when set.  Each attempt on a new client: a channel of drillrig's client
+ * whose first connects were refused (the node still starting) connects
+ * again only about 5 s later, which would cost every case 5 s (gRPC's
+ * re-resolution delay: the channels leave
+ * GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS at its default). */
+static void wait_leader(struct testnet *t, const char *token)
+{
+	int64_t deadline = clock_mono_ns() + LEADER_WAIT_S * NS_PER_SEC;
+	char last[1200] = "no answer";
 
 	while (clock_mono_ns() < deadline) {
-		struct answer a = post(t, "inferadb.ledger.v1.Admin/GetClusterStatus", "{}", auth);
-		int ok = a.status == 200 && json_is_object(json_object_get(a.body, "leader"));
+		struct ledger_client *c = new_client(t, token);
+		struct dr_error err = DR_ERROR_INIT;
+		enum ledger_code code = LEDGER_CODE_COUNT;
+		json_t *resp = NULL;
+		int ok = 0;
 
-		json_decref(a.body);
+		if (ledger_call(c, 0, LEDGER_PATH_STATUS, NULL, &resp, &code, &err) != 0)
+			snprintf(last, sizeof last, "%s", err.msg);
+		else if (code != LEDGER_OK)
+			snprintf(last, sizeof last, "%s: %s", ledger_code_name(code),
+				 json_string_value(json_object_get(resp, "message")) ?: "");
+		else
+			ok = json_is_object(json_object_get(resp, "leader"));
+		json_decref(resp);
+		ledger_client_free(c);
 		if (ok)
 			return;
 		clock_sleep_ns(30 * NS_PER_MS);
 	}
-	fail_msg("node %s has no leader after 10 s", t->addr[0]);
+	fail_msg("node %s has no leader after %d s (last GetClusterStatus: %s)", t->addr[0],
+		 LEADER_WAIT_S, last);
 }
 
 static void write_token(const char *path, mode_t mode)
@@ -172,7 +297,34 @@ static void start_node(struct testnet *t, const char *token_file)
 		t->extra_val = token_file;
 	}
 	assert_int_equal(testnet_start(t, 1, NULL), 0);
-	wait_leader(t, token_file ? "Bearer " TOKEN : NULL);
+	wait_leader(t, token_file ? TOKEN : NULL);
+}
+
+/* Is this refusal one a well-behaved client retries (a leader not ready
+ * yet, e.g. after a re-election on a loaded machine)? */
+static int retryable(enum ledger_code code)
+{
+	return code == LEDGER_NOT_LEADER || code == LEDGER_UNAVAILABLE;
+}
+
+/* An Append that must succeed soon (after a request the node must
+ * survive): NOT_LEADER and UNAVAILABLE are retried with the same sequence,
+ * bounded. */
+static void append_ok(struct testnet *t, const char *client_id, uint64_t seq)
+{
+	struct ledger_client *c = new_client(t, NULL);
+	struct ledger_append_result res;
+	int64_t deadline = clock_mono_ns() + 10 * NS_PER_SEC;
+
+	while (ledger_append(c, client_id, seq, "p", &res) != 0) {
+		if (!retryable(ledger_code_parse(res.code)) || clock_mono_ns() > deadline) {
+			ledger_client_free(c);
+			fail_msg("Append %s/%llu: %s %s", client_id, (unsigned long long)seq, res.code,
+				 res.message);
+		}
+		clock_sleep_ns(20 * NS_PER_MS);
+	}
+	ledger_client_free(c);
 }
 
 static int setup(void **state)
@@ -201,62 +353,209 @@ static int each_teardown(void **state)
 	return 0;
 }
 
+/* Wrong or missing credentials: each must be refused.  NULL: none. */
+static const char *const wrong_auth[] = {
+	NULL, "Bearer", "Bearer ", "Bearer wrong", "Bearer " TOKEN "x",
+	"Bearer hardening-token", "Basic " TOKEN, "bearer" TOKEN, TOKEN,
+	"Bearer  " TOKEN,
+};
+#define NWRONG (sizeof wrong_auth / sizeof wrong_auth[0])
+
+static const char *const debug_methods[] = {
+	"Partition", "Heal", "RefuseWrites", "DropEntry", "Digest",
+};
+#define NDEBUG_METHODS (sizeof debug_methods / sizeof debug_methods[0])
+
+/* Bytes that are no protobuf message (a varint cut short): a served
+ * method answers INVALID_ARGUMENT to them, after the token check. */
+static const unsigned char not_a_message[] = { 0xff, 0xff };
+
 static void test_admin_calls_need_the_token(void **state)
 {
-	static const char *const admin[] = {
+	static const char *const runbook_admin[] = {
 		"GetClusterStatus", "RequestLeaderTransfer", "ForceLeaderElection",
 		"CreateSnapshot", "RestoreFromSnapshot", "AddMember", "RemoveMember",
 	};
-	static const char *const wrong[] = {
-		NULL, "Bearer", "Bearer ", "Bearer wrong", "Bearer " TOKEN "x",
-		"Bearer hardening-token", "Basic " TOKEN, "bearer" TOKEN, TOKEN,
-		"Bearer  " TOKEN,
-	};
 	struct testnet t;
 	char *tok = xasprintf("%s/token", tokdir);
+	const struct ledger_method *methods;
+	struct grpc_raw_result r;
+	struct answer a;
+	size_t n, served_runbook = 0, checked = 0, open_methods = 0;
+
+	(void)state;
+	write_token(tok, 0600);
+	start_node(&t, tok);
+	methods = ledger_methods(&n);
+	for (size_t i = 0; i < n; i++) {
+		const char *svc = methods[i].service->name;
+		int runbook = strcmp(svc, ADMIN_SVC) == 0;
+
+		if (!runbook && strcmp(svc, ADMIN_V1_SVC) != 0) {
+			/* Any other method needs no token: without one it gets
+			 * past the check to the message, which it refuses. */
+			raw_call(&r, &t, methods[i].path, not_a_message, sizeof not_a_message, NULL);
+			if (r.status != GRPC_STATUS_INVALID_ARGUMENT)
+				fail_msg("%s without a token and with a broken message: %s ledger-code "
+					 "'%s' (%s), expected INVALID_ARGUMENT", methods[i].path,
+					 grpc_raw_status_name(r.status), r.ledger_code, r.message);
+			grpc_raw_result_release(&r);
+			open_methods++;
+			continue;
+		}
+		/* Served?  With the token, bytes that are no message:
+		 * INVALID_ARGUMENT (and nothing runs); UNIMPLEMENTED would mean
+		 * the method is not served, and its token check not tested. */
+		raw_call(&r, &t, methods[i].path, not_a_message, sizeof not_a_message,
+			 "Bearer " TOKEN);
+		if (r.status != GRPC_STATUS_INVALID_ARGUMENT ||
+		    strcmp(r.ledger_code, "INVALID_ARGUMENT") != 0)
+			fail_msg("%s with the token and a broken message: %s ledger-code '%s' (%s), "
+				 "expected INVALID_ARGUMENT", methods[i].path,
+				 grpc_raw_status_name(r.status), r.ledger_code, r.message);
+		grpc_raw_result_release(&r);
+		served_runbook += runbook;
+		/* Every wrong or missing credential: UNAUTHENTICATED (an empty
+		 * message is a valid request of every type, so a method that
+		 * skipped the check would run it). */
+		for (size_t w = 0; w < NWRONG; w++) {
+			raw_call(&r, &t, methods[i].path, "", 0, wrong_auth[w]);
+			if (r.status != GRPC_STATUS_UNAUTHENTICATED ||
+			    strcmp(r.ledger_code, "UNAUTHENTICATED") != 0)
+				fail_msg("%s with authorization '%s': %s ledger-code '%s' (%s), expected "
+					 "UNAUTHENTICATED", methods[i].path,
+					 wrong_auth[w] ? wrong_auth[w] : "(none)",
+					 grpc_raw_status_name(r.status), r.ledger_code, r.message);
+			/* The refusal must not echo the token it was offered. */
+			if (!r.message[0] || strstr(r.message, TOKEN))
+				fail_msg("%s: the status message '%s' is empty or echoes the token",
+					 methods[i].path, r.message);
+			grpc_raw_result_release(&r);
+			checked++;
+		}
+	}
+	printf("%zu admin calls with a wrong or missing token refused (%zu of them to the runbook's "
+	       "methods); %zu other methods reached without one\n", checked, served_runbook * NWRONG,
+	       open_methods);
+	assert_true(served_runbook >= sizeof runbook_admin / sizeof runbook_admin[0]);
+	for (size_t i = 0; i < sizeof runbook_admin / sizeof runbook_admin[0]; i++) {
+		char *path = xasprintf("/" ADMIN_SVC "/%s", runbook_admin[i]);
+		assert_non_null(ledger_method_find(path));
+		free(path);
+	}
+	/* The exact token opens them: through the client (start_node waited
+	 * for the leader with it) and as raw metadata. */
+	raw_call(&r, &t, LEDGER_PATH_STATUS, "", 0, "Bearer " TOKEN);
+	if (r.status != GRPC_STATUS_OK)
+		fail_msg("GetClusterStatus with the token: %s (%s)", grpc_raw_status_name(r.status),
+			 r.message);
+	{
+		struct dr_error err = DR_ERROR_INIT;
+		json_t *st = NULL;
+
+		assert_int_equal(pbjson_unpack(&st, ledger_method_find(LEDGER_PATH_STATUS)->method->output,
+					       r.answer, r.answer_len, 0, &err), 0);
+		assert_true(json_is_object(json_object_get(st, "leader")));
+		json_decref(st);
+	}
+	grpc_raw_result_release(&r);
+	/* The debug faults are not reachable over gRPC, token or not. */
+	for (size_t i = 0; i < NDEBUG_METHODS; i++) {
+		char *path = xasprintf("/" LEDGER_SVC_DEBUG "/%s", debug_methods[i]);
+
+		raw_call(&r, &t, path, "", 0, "Bearer " TOKEN);
+		if (r.status != GRPC_STATUS_UNIMPLEMENTED)
+			fail_msg("%s over gRPC: %s, expected UNIMPLEMENTED", path,
+				 grpc_raw_status_name(r.status));
+		grpc_raw_result_release(&r);
+		free(path);
+	}
+	/* Nor are the admin methods over HTTP, where the metadata check does
+	 * not run. */
+	for (size_t i = 0; i < sizeof runbook_admin / sizeof runbook_admin[0]; i++) {
+		char *path = xasprintf("/" ADMIN_SVC "/%s", runbook_admin[i]);
+
+		a = http_call(&t, path, "{}", 2, NULL);
+		if (a.status != 404)
+			fail_msg("POST %s on the HTTP listener: HTTP %ld %s, expected 404", path, a.status,
+				 code_of(&a));
+		answer_release(&a);
+		free(path);
+	}
+	/* Data, health and metrics need no token. */
+	{
+		size_t len;
+		unsigned char *b = append_bytes(&len, "hardening", 1, 1);
+
+		raw_call(&r, &t, LEDGER_PATH_APPEND, b, len, NULL);
+		if (r.status != GRPC_STATUS_OK)
+			fail_msg("Append without a token: %s ledger-code '%s' (%s)",
+				 grpc_raw_status_name(r.status), r.ledger_code, r.message);
+		grpc_raw_result_release(&r);
+		free(b);
+	}
+	{
+		Inferadb__Ledger__V1__ReadRequest rd = INFERADB__LEDGER__V1__READ_REQUEST__INIT;
+		unsigned char buf[64];
+		size_t len;
+
+		rd.from_index = 1;
+		len = inferadb__ledger__v1__read_request__pack(&rd, buf);
+		raw_call(&r, &t, LEDGER_PATH_READ, buf, len, NULL);
+		if (r.status != GRPC_STATUS_OK)
+			fail_msg("Read without a token: %s (%s)", grpc_raw_status_name(r.status), r.message);
+		grpc_raw_result_release(&r);
+	}
+	raw_call(&r, &t, "/" LEDGER_SVC_HEALTH "/Check", "", 0, NULL);
+	if (r.status != GRPC_STATUS_OK)
+		fail_msg("Health/Check without a token: %s (%s)", grpc_raw_status_name(r.status),
+			 r.message);
+	grpc_raw_result_release(&r);
+	a = http_call(&t, "/metrics", NULL, 0, NULL);
+	assert_int_equal(a.status, 200);
+	answer_release(&a);
+	a = http_call(&t, "/healthz", NULL, 0, NULL);
+	assert_int_equal(a.status, 200);
+	answer_release(&a);
+	/* Neither the offered token nor the real one reaches the log. */
+	if (testnet_log_count(&t, 0, TOKEN) != 0)
+		fail_msg("the admin token appears in ledgerd's log %s/n1.log", t.dir);
+	testnet_destroy(&t);
+	free(tok);
+}
+
+static void test_debug_calls_need_the_token(void **state)
+{
+	struct testnet t;
+	char *tok = xasprintf("%s/token-debug", tokdir);
 	struct answer a;
 
 	(void)state;
 	write_token(tok, 0600);
 	start_node(&t, tok);
-	for (size_t i = 0; i < sizeof admin / sizeof admin[0]; i++)
-		for (size_t w = 0; w < sizeof wrong / sizeof wrong[0]; w++) {
-			char *m = xasprintf("inferadb.ledger.v1.Admin/%s", admin[i]);
-			a = post(&t, m, "{}", wrong[w]);
+	for (size_t i = 0; i < NDEBUG_METHODS; i++) {
+		char *path = xasprintf("/" LEDGER_SVC_DEBUG "/%s", debug_methods[i]);
+
+		for (size_t w = 0; w < NWRONG; w++) {
+			a = http_call(&t, path, "{}", 2, wrong_auth[w]);
 			if (a.status != 401 || strcmp(code_of(&a), "UNAUTHENTICATED") != 0)
 				fail_msg("%s with Authorization '%s': HTTP %ld %s, expected 401 UNAUTHENTICATED",
-					 admin[i], wrong[w] ? wrong[w] : "(none)", a.status, code_of(&a));
-			json_decref(a.body);
-			free(m);
+					 path, wrong_auth[w] ? wrong_auth[w] : "(none)", a.status,
+					 code_of(&a));
+			/* A 401 body must not echo the token it was offered. */
+			if (strstr(a.text, TOKEN))
+				fail_msg("%s: the 401 body echoes the token: %s", path, a.text);
+			answer_release(&a);
 		}
-	a = post(&t, "inferadb.ledger.v1.Admin/GetClusterStatus", "{}", "Bearer " TOKEN);
-	assert_int_equal(a.status, 200);
-	json_decref(a.body);
-	/* Data, health and metrics need no token. */
-	a = post(&t, "inferadb.ledger.v1.Ledger/Append",
-		 "{\"client_id\":\"hardening\",\"sequence\":1,\"payload\":\"x\"}", NULL);
-	if (a.status != 200)
-		fail_msg("Append without a token: HTTP %ld %s", a.status, code_of(&a));
-	json_decref(a.body);
-	a = post(&t, "inferadb.ledger.v1.Ledger/Read", "{\"from_index\":1}", NULL);
-	assert_int_equal(a.status, 200);
-	json_decref(a.body);
-	a = post(&t, "grpc.health.v1.Health/Check", "{}", NULL);
-	assert_int_equal(a.status, 200);
-	json_decref(a.body);
-	a = call(&t, 0, "/metrics", NULL, 0, NULL);
-	assert_int_equal(a.status, 200);
-	json_decref(a.body);
-	/* A 401 body must not echo the token it was offered. */
-	{
-		struct answer b = post(&t, "inferadb.ledger.v1.Admin/GetClusterStatus", "{}",
-				       "Bearer " TOKEN "x");
-		char *text = json_dumps(b.body, 0);
-		assert_non_null(text);
-		assert_null(strstr(text, TOKEN));
-		free(text);
-		json_decref(b.body);
+		free(path);
 	}
+	/* The exact header opens them (Digest changes nothing). */
+	a = http_call(&t, "/" LEDGER_SVC_DEBUG "/Digest", "{}", 2, "Bearer " TOKEN);
+	if (a.status != 200 || !json_is_string(json_object_get(a.body, "digest")))
+		fail_msg("Digest with the token: HTTP %ld %s", a.status, a.text);
+	answer_release(&a);
+	if (testnet_log_count(&t, 0, TOKEN) != 0)
+		fail_msg("the admin token appears in ledgerd's log %s/n1.log", t.dir);
 	testnet_destroy(&t);
 	free(tok);
 }
@@ -284,16 +583,30 @@ static void test_world_readable_token_file(void **state)
 		assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);
 		t.pid[0] = 0;
 	}
+	/* For that reason, not another one. */
+	if (testnet_log_count(&t, 0, "readable by others (mode 644); chmod 600 it") != 1)
+		fail_msg("ledgerd did not say why it refused the token file (see %s/n1.log)", t.dir);
 	testnet_destroy(&t);
 	free(tok);
 }
 
-/* Local addresses ("a.b.c.d:port") of the TCP sockets in LISTEN state that
- * process pid holds, from /proc/PID/fd and /proc/net/tcp{,6}. */
-static size_t listening_addrs(char out[][64], size_t max, pid_t pid, int *v6)
+/* The local addresses of the TCP sockets in LISTEN state that process pid
+ * holds, from /proc/PID/fd and /proc/net/tcp{,6}: "a.b.c.d:port" for IPv4
+ * and for IPv6 sockets bound to a v4-mapped address (::ffff:a.b.c.d, what
+ * gRPC core binds for an IPv4 --listen, which accepts that IPv4 address
+ * only), "[v6]:port" for any other IPv6 socket.  Each address once, with
+ * how many sockets listen on it (gRPC opens one per completion queue, with
+ * SO_REUSEPORT).  Returns how many addresses. */
+struct listener {
+	char addr[80];
+	int sockets;
+};
+
+static size_t listening_addrs(struct listener *out, size_t max, pid_t pid)
 {
+	enum { MAX_INODES = 4096 };
 	char path[64], link[128], line[512];
-	unsigned long inodes[256];
+	static unsigned long inodes[MAX_INODES];
 	size_t ninodes = 0, n = 0;
 	struct dirent *de;
 	DIR *d;
@@ -302,7 +615,7 @@ static size_t listening_addrs(char out[][64], size_t max, pid_t pid, int *v6)
 	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
 	d = opendir(path);
 	assert_non_null(d);
-	while ((de = readdir(d)) != NULL && ninodes < 256) {
+	while ((de = readdir(d)) != NULL && ninodes < MAX_INODES) {
 		char fdpath[sizeof path + sizeof de->d_name + 2];
 		ssize_t l;
 		snprintf(fdpath, sizeof fdpath, "%s/%s", path, de->d_name);
@@ -314,31 +627,55 @@ static size_t listening_addrs(char out[][64], size_t max, pid_t pid, int *v6)
 			ninodes++;
 	}
 	closedir(d);
-	*v6 = 0;
+	assert_true(ninodes < MAX_INODES);
 	for (int fam = 0; fam < 2; fam++) {
 		f = fopen(fam ? "/proc/net/tcp6" : "/proc/net/tcp", "r");
 		if (!f)
 			continue;
 		while (fgets(line, sizeof line, f)) {
-			char local[64];
-			unsigned st;
+			char local[64], addr[80], text[INET6_ADDRSTRLEN];
+			unsigned st, port, w[4];
 			unsigned long inode;
+			size_t k, j;
+
 			if (sscanf(line, " %*d: %63s %*s %x %*s %*s %*s %*s %*s %lu", local, &st,
 				   &inode) != 3 || st != 0x0A)
 				continue;
-			for (size_t k = 0; k < ninodes; k++) {
-				if (inodes[k] != inode)
-					continue;
-				if (fam) {
-					*v6 = 1;
-				} else if (n < max) {
-					unsigned ip, port;
-					struct in_addr ia;
-					sscanf(local, "%x:%x", &ip, &port);
-					ia.s_addr = ip; /* /proc prints the raw network-order word */
-					snprintf(out[n++], 64, "%s:%u", inet_ntoa(ia), port);
-				}
+			for (k = 0; k < ninodes && inodes[k] != inode; k++)
+				;
+			if (k == ninodes)
+				continue;
+			/* /proc prints each 32-bit word of the address as the raw
+			 * host-order value, then the port. */
+			if (!fam) {
+				struct in_addr ia;
+
+				assert_int_equal(sscanf(local, "%8x:%x", &w[0], &port), 2);
+				ia.s_addr = w[0];
+				snprintf(addr, sizeof addr, "%s:%u", inet_ntoa(ia), port);
+			} else {
+				struct in6_addr a6;
+
+				assert_int_equal(sscanf(local, "%8x%8x%8x%8x:%x", &w[0], &w[1], &w[2], &w[3],
+							&port), 5);
+				memcpy(&a6, w, sizeof a6);
+				if (IN6_IS_ADDR_V4MAPPED(&a6))
+					inet_ntop(AF_INET, &a6.s6_addr[12], text, sizeof text);
+				else
+					inet_ntop(AF_INET6, &a6, text, sizeof text);
+				snprintf(addr, sizeof addr, IN6_IS_ADDR_V4MAPPED(&a6) ? "%s:%u" : "[%s]:%u",
+					 text, port);
 			}
+			for (j = 0; j < n && strcmp(out[j].addr, addr) != 0; j++)
+				;
+			if (j == n) {
+				if (n == max)
+					fail_msg("ledgerd listens on more than %zu addresses (%s, ...)", max,
+						 out[0].addr);
+				snprintf(out[n++].addr, sizeof out[0].addr, "%s", addr);
+				out[j].sockets = 0;
+			}
+			out[j].sockets++;
 		}
 		fclose(f);
 	}
@@ -348,69 +685,197 @@ static size_t listening_addrs(char out[][64], size_t max, pid_t pid, int *v6)
 static void test_listens_only_where_told(void **state)
 {
 	struct testnet t;
-	char addrs[16][64];
+	static struct listener l[256];
 	size_t n;
-	int v6 = 0, http = 0, raft = 0;
+	int api = 0, http = 0, raft = 0;
 
 	(void)state;
 	start_node(&t, NULL);
-	n = listening_addrs(addrs, 16, t.pid[0], &v6);
-	assert_int_equal(v6, 0);
-	assert_true(n >= 1);
+	n = listening_addrs(l, sizeof l / sizeof l[0], t.pid[0]);
 	for (size_t i = 0; i < n; i++) {
-		printf("ledgerd listens on %s\n", addrs[i]);
-		if (strcmp(addrs[i], t.addr[0]) == 0)
+		printf("ledgerd listens on %s (%d socket%s)\n", l[i].addr, l[i].sockets,
+		       l[i].sockets == 1 ? "" : "s");
+		if (strcmp(l[i].addr, t.addr[0]) == 0)
+			api = 1;
+		else if (strcmp(l[i].addr, t.http[0]) == 0)
 			http = 1;
-		else if (strcmp(addrs[i], t.raft[0]) == 0)
+		else if (strcmp(l[i].addr, t.raft[0]) == 0)
 			raft = 1;
 		else
-			fail_msg("ledgerd listens on %s, which neither --listen %s nor --raft %s names",
-				 addrs[i], t.addr[0], t.raft[0]);
+			fail_msg("ledgerd listens on %s, which neither --listen %s, --http %s nor --raft %s names",
+				 l[i].addr, t.addr[0], t.http[0], t.raft[0]);
 	}
-	assert_true(http);
+	if (!api || !http)
+		fail_msg("ledgerd does not listen on %s%s%s", api ? "" : t.addr[0],
+			 !api && !http ? " and " : "", http ? "" : t.http[0]);
 	if (!raft)
 		printf("note: the raft address %s is not a listening socket of the process\n", t.raft[0]);
 	testnet_destroy(&t);
 }
 
-static void test_oversized_body_is_413(void **state)
+/* ---- request size ---------------------------------------------------------- */
+
+/* A line of /proc/PID/status in kB ("VmHWM", "VmRSS"); -1 when absent. */
+static long proc_kb(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	size_t klen = strlen(key);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			v = strtol(line + klen + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/* Start measuring pid's peak resident memory: reset its high-water mark
+ * (clear_refs 5, Linux 4.0) and return the peak to compare with, in kB. */
+static long peak_reset(pid_t pid)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/clear_refs", (int)pid);
+	f = fopen(path, "w");
+	if (f) {
+		fputs("5", f);
+		fclose(f);
+	}
+	return proc_kb(pid, "VmHWM");
+}
+
+#define HTTP_BIG (32 << 20)
+
+static void test_oversized_request_is_refused(void **state)
 {
 	struct testnet t;
-	size_t big = 8u << 20;
+	size_t big = 8u << 20, len;
 	char *body = xmalloc(big);
+	unsigned char *msg;
+	struct grpc_raw_result r;
 	struct answer a;
+	long before, grew;
 
 	(void)state;
 	start_node(&t, NULL);
+	/* gRPC: an 8 MiB Append and one a byte over the limit are refused by
+	 * size (gRPC's own RESOURCE_EXHAUSTED, no ledger-code), ... */
+	msg = append_bytes(&len, "hardening", 1, big);
+	raw_call(&r, &t, LEDGER_PATH_APPEND, msg, len, NULL);
+	if (r.status != GRPC_STATUS_RESOURCE_EXHAUSTED || !r.message[0])
+		fail_msg("an 8 MiB Append message: %s ledger-code '%s' (%s), expected RESOURCE_EXHAUSTED",
+			 grpc_raw_status_name(r.status), r.ledger_code, r.message);
+	grpc_raw_result_release(&r);
+	free(msg);
+	msg = append_bytes_sized(LEDGER_MAX_BODY + 1, "hardening", 1);
+	raw_call(&r, &t, LEDGER_PATH_APPEND, msg, LEDGER_MAX_BODY + 1, NULL);
+	if (r.status != GRPC_STATUS_RESOURCE_EXHAUSTED)
+		fail_msg("an Append message of 1 MiB + 1 byte: %s ledger-code '%s' (%s), expected RESOURCE_EXHAUSTED",
+			 grpc_raw_status_name(r.status), r.ledger_code, r.message);
+	grpc_raw_result_release(&r);
+	free(msg);
+	/* ... while one of exactly 1 MiB gets past the size limit and reaches
+	 * the node, which refuses its payload (over 512 KiB) itself. */
+	msg = append_bytes_sized(LEDGER_MAX_BODY, "hardening", 1);
+	raw_call(&r, &t, LEDGER_PATH_APPEND, msg, LEDGER_MAX_BODY, NULL);
+	if (r.status != GRPC_STATUS_INVALID_ARGUMENT || strcmp(r.ledger_code, "INVALID_ARGUMENT") != 0)
+		fail_msg("an Append message of exactly 1 MiB: %s ledger-code '%s' (%s), expected the node's "
+			 "INVALID_ARGUMENT (payload over 512 KiB)",
+			 grpc_raw_status_name(r.status), r.ledger_code, r.message);
+	grpc_raw_result_release(&r);
+	free(msg);
+	append_ok(&t, "hardening", 2);
+	/* HTTP: 413 with a JSON error, for 8 MiB and for 1 MiB + 1. */
 	memset(body, ' ', big);
 	body[0] = '{';
 	body[big - 1] = '}';
-	a = call(&t, 0, "/inferadb.ledger.v1.Ledger/Append", body, big, NULL);
-	if (a.status != 413)
-		fail_msg("an 8 MiB Append body: HTTP %ld %s, expected 413", a.status, code_of(&a));
-	assert_non_null(a.body); /* a JSON error, not an empty answer */
-	json_decref(a.body);
-	/* Just over the limit too, and the daemon still serves. */
-	a = call(&t, 0, "/inferadb.ledger.v1.Ledger/Append", body, LEDGER_MAX_BODY + 1, NULL);
+	a = http_call(&t, "/" LEDGER_SVC_DEBUG "/Digest", body, big, NULL);
+	if (a.status != 413 || strcmp(code_of(&a), "RESOURCE_EXHAUSTED") != 0)
+		fail_msg("an 8 MiB Digest body: HTTP %ld %s, expected 413 RESOURCE_EXHAUSTED", a.status,
+			 code_of(&a));
+	answer_release(&a);
+	a = http_call(&t, "/" LEDGER_SVC_DEBUG "/Digest", body, LEDGER_MAX_BODY + 1, NULL);
 	assert_int_equal(a.status, 413);
-	json_decref(a.body);
-	a = post(&t, "inferadb.ledger.v1.Ledger/Append",
-		 "{\"client_id\":\"hardening\",\"sequence\":2,\"payload\":\"after\"}", NULL);
+	answer_release(&a);
+	/* The HTTP listener keeps at most the first 1 MiB of a body and drops
+	 * the rest as it arrives: a 32 MiB body costs the daemon a few MiB of
+	 * peak memory (the 1 MiB kept, a connection thread), not its size. */
+	free(body);
+	body = xmalloc(HTTP_BIG);
+	memset(body, ' ', HTTP_BIG);
+	before = peak_reset(t.pid[0]);
+	a = http_call(&t, "/" LEDGER_SVC_DEBUG "/Digest", body, HTTP_BIG, NULL);
+	assert_int_equal(a.status, 413);
+	answer_release(&a);
+	grew = proc_kb(t.pid[0], "VmHWM") - before;
+	printf("HTTP: peak memory grew by %ld kB over one %d MiB body\n", grew, HTTP_BIG >> 20);
+	if (before < 0 || grew > (HTTP_BIG >> 10) / 4)
+		fail_msg("ledgerd's peak memory grew by %ld kB over a %d MiB body it refused "
+			 "(VmHWM before: %ld kB): the body is buffered", grew, HTTP_BIG >> 20, before);
+	/* Both listeners still serve. */
+	a = http_call(&t, "/" LEDGER_SVC_DEBUG "/Digest", "{}", 2, NULL);
 	assert_int_equal(a.status, 200);
-	json_decref(a.body);
+	answer_release(&a);
+	append_ok(&t, "hardening", 3);
 	free(body);
 	testnet_destroy(&t);
 }
 
-/* A TCP connection to node 0 that has sent nothing yet (-1 on failure). */
-static int open_conn(struct testnet *t)
+/* Expected failure: gRPC core 1.51 assembles a whole message before its
+ * size check, so an oversized one costs ledgerd its size in memory until
+ * it is refused (a 256 MiB message: about 350 MB peak). */
+static void test_xfail_oversized_grpc_message(void **state)
+{
+	enum { MIB = 32 };
+	struct testnet t;
+	struct grpc_raw_result r;
+	unsigned char *msg;
+	size_t len;
+	long before, grew;
+
+	(void)state;
+	start_node(&t, NULL);
+	msg = append_bytes(&len, "hardening", 1, (size_t)MIB << 20);
+	before = peak_reset(t.pid[0]);
+	assert_true(before > 0);
+	raw_call(&r, &t, LEDGER_PATH_APPEND, msg, len, NULL);
+	grew = proc_kb(t.pid[0], "VmHWM") - before;
+	free(msg);
+	if (r.status != GRPC_STATUS_RESOURCE_EXHAUSTED)
+		fail_msg("a %d MiB Append message: %s (%s), expected RESOURCE_EXHAUSTED", MIB,
+			 grpc_raw_status_name(r.status), r.message);
+	grpc_raw_result_release(&r);
+	append_ok(&t, "hardening", 2);
+	printf("gRPC: peak memory grew by %ld kB over one %d MiB message\n", grew, MIB);
+	if (grew < (MIB << 10) / 2)
+		fail_msg("ledgerd's peak memory grew by only %ld kB over a %d MiB message it refused: "
+			 "the known failure (the message is assembled before its size check) is gone; "
+			 "make this a plain check (grew < 2 MiB) and drop the xfail", grew, MIB);
+	printf("expected failure (gRPC core 1.51 buffers a whole message before refusing it by "
+	       "size; see docs/security.md): %ld kB for a %d MiB message\n", grew, MIB);
+	testnet_destroy(&t);
+}
+
+/* ---- slow and idle clients ---------------------------------------------- */
+
+/* A TCP connection to address ("a.b.c.d:port") that has sent nothing yet
+ * (-1 on failure). */
+static int open_conn(const char *address)
 {
 	struct sockaddr_in sa;
 	char host[64];
 	char *colon;
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	snprintf(host, sizeof host, "%s", t->addr[0]);
+	snprintf(host, sizeof host, "%s", address);
 	colon = strrchr(host, ':');
 	*colon = '\0';
 	memset(&sa, 0, sizeof sa);
@@ -425,13 +890,20 @@ static int open_conn(struct testnet *t)
 	return fd;
 }
 
-/* Is the server's side of fd still open?  (A closed one reads EOF.) */
+/* Is the server's side of fd still open?  What the server sent (gRPC sends
+ * its SETTINGS at once) is read and dropped; a closed side reads EOF (or a
+ * reset), an open and silent one would block. */
 static int conn_open(int fd)
 {
-	char c;
-	ssize_t r = recv(fd, &c, 1, MSG_DONTWAIT | MSG_PEEK);
+	char buf[4096];
 
-	return r < 0; /* EAGAIN: open and silent; 0: closed; >0: it answered */
+	for (;;) {
+		ssize_t r = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+
+		if (r > 0)
+			continue;
+		return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+	}
 }
 
 struct latency {
@@ -464,13 +936,20 @@ static void lat_add(struct latency *lat, double ms)
 	lat->n++;
 }
 
+static void lat_print(struct latency *lat, const char *what)
+{
+	printf("%s: %d calls, median %.1f ms, mean %.1f ms, max %.1f ms\n", what, lat->n,
+	       median_ms(lat), lat->n ? lat->sum_ms / lat->n : 0, lat->max_ms);
+}
+
 /* The verdict on one series of calls beside misbehaving clients. */
 static void lat_check(struct latency *lat, const char *beside)
 {
+	char *what = xasprintf("beside %s", beside);
 	double med = median_ms(lat);
 
-	printf("beside %s: %d calls, median %.1f ms, mean %.1f ms, max %.1f ms\n", beside, lat->n,
-	       med, lat->sum_ms / lat->n, lat->max_ms);
+	lat_print(lat, what);
+	free(what);
 	if (med > SLOW_BUDGET_MS)
 		fail_msg("median call took %.1f ms beside %s (budget %.0f ms)", med, beside,
 			 SLOW_BUDGET_MS);
@@ -479,116 +958,470 @@ static void lat_check(struct latency *lat, const char *beside)
 			 SLOW_MAX_MS);
 }
 
-/* A call as a well-behaved client makes it: a 503 UNAVAILABLE (a leader
- * not ready yet, e.g. after a re-election on a loaded machine) is retried
- * after 20 ms, and the time reported covers every attempt. */
-static struct answer post_retry(struct testnet *t, const char *method, const char *body)
+/* One Append and one GetClusterStatus from a new gRPC client (its own
+ * connection), as a well-behaved client makes them: UNAVAILABLE with
+ * ledger-code NOT_LEADER or UNAVAILABLE is retried after 20 ms (the same
+ * client_id and sequence: the ledger deduplicates), for up to
+ * SLOW_MAX_MS; the time reported covers every attempt. */
+static void measure_grpc(struct testnet *t, struct latency *lat, int *seq)
 {
+	struct ledger_client *c = new_client(t, NULL);
+	struct ledger_append_result res;
+	struct dr_error err = DR_ERROR_INIT;
+	enum ledger_code code = LEDGER_CODE_COUNT;
+	json_t *resp = NULL;
+	uint64_t s = (uint64_t)(*seq)++;
 	int64_t start = clock_mono_ns();
-	struct answer a = post(t, method, body, NULL);
+	int rc;
 
-	while (a.status == 503 && clock_mono_ns() - start < (int64_t)(SLOW_MAX_MS * 1e6)) {
-		printf("note: %s answered 503 %s: %s; retrying\n", method, code_of(&a),
-		       json_string_value(json_object_get(a.body, "message")));
-		json_decref(a.body);
+	while ((rc = ledger_append(c, "victim", s, "p", &res)) != 0 &&
+	       retryable(ledger_code_parse(res.code)) &&
+	       clock_mono_ns() - start < (int64_t)(SLOW_MAX_MS * 1e6)) {
+		printf("note: Append answered %s: %s; retrying\n", res.code, res.message);
 		clock_sleep_ns(20 * NS_PER_MS);
-		a = post(t, method, body, NULL);
 	}
-	a.ms = (double)(clock_mono_ns() - start) / 1e6;
-	return a;
+	if (rc != 0) {
+		ledger_client_free(c);
+		fail_msg("Append while misbehaving clients are connected: %s: %s", res.code,
+			 res.message);
+	}
+	lat_add(lat, (double)(clock_mono_ns() - start) / 1e6);
+	start = clock_mono_ns();
+	while ((rc = ledger_call(c, 0, LEDGER_PATH_STATUS, NULL, &resp, &code, &err)) == 0 &&
+	       retryable(code) && clock_mono_ns() - start < (int64_t)(SLOW_MAX_MS * 1e6)) {
+		printf("note: GetClusterStatus answered %s; retrying\n", ledger_code_name(code));
+		json_decref(resp);
+		resp = NULL;
+		clock_sleep_ns(20 * NS_PER_MS);
+	}
+	json_decref(resp);
+	ledger_client_free(c);
+	if (rc != 0 || code != LEDGER_OK)
+		fail_msg("GetClusterStatus while misbehaving clients are connected: %s",
+			 rc != 0 ? err.msg : ledger_code_name(code));
+	lat_add(lat, (double)(clock_mono_ns() - start) / 1e6);
 }
 
-/* One Append and one GetClusterStatus from a well-behaved client. */
-static void measure(struct testnet *t, struct latency *lat, int *seq)
+/* GET /metrics and GET /healthz on the HTTP listener, each on a new
+ * connection; a 503 /healthz (no leader known yet) is retried like the
+ * gRPC calls. */
+static void measure_http(struct testnet *t, struct latency *lat)
 {
-	char body[128];
-	struct answer a;
+	struct answer a = http_call(t, "/metrics", NULL, 0, NULL);
+	double ms = 0;
 
-	snprintf(body, sizeof body, "{\"client_id\":\"victim\",\"sequence\":%d,\"payload\":\"p\"}",
-		 (*seq)++);
-	a = post_retry(t, "inferadb.ledger.v1.Ledger/Append", body);
 	if (a.status != 200)
-		fail_msg("Append while slow clients are connected: HTTP %ld %s: %s", a.status,
-			 code_of(&a), json_string_value(json_object_get(a.body, "message")));
-	json_decref(a.body);
+		fail_msg("GET /metrics while misbehaving clients are connected: HTTP %ld", a.status);
 	lat_add(lat, a.ms);
-	a = post_retry(t, "inferadb.ledger.v1.Admin/GetClusterStatus", "{}");
+	answer_release(&a);
+	for (;;) {
+		a = http_call(t, "/healthz", NULL, 0, NULL);
+		ms += a.ms;
+		if (a.status != 503 || ms >= SLOW_MAX_MS)
+			break;
+		printf("note: /healthz answered 503 %s; retrying\n", a.text);
+		answer_release(&a);
+		clock_sleep_ns(20 * NS_PER_MS);
+		ms += 20;
+	}
 	if (a.status != 200)
-		fail_msg("GetClusterStatus while slow clients are connected: HTTP %ld", a.status);
-	json_decref(a.body);
-	lat_add(lat, a.ms);
+		fail_msg("GET /healthz while misbehaving clients are connected: HTTP %ld %s", a.status,
+			 a.text);
+	answer_release(&a);
+	lat_add(lat, ms);
 }
 
-static void test_slow_client_delays_no_one(void **state)
+/* A client that sends what[] one byte a second for 5 s to address, while
+ * other clients call: gRPC ones always, HTTP ones when lat_http is set.  A
+ * server that closes the slow connection is fine (that is hardening too):
+ * the slow client stops sending and the others go on. */
+static void slow_client(struct testnet *t, const char *address, const char *what, size_t what_len,
+			struct latency *lat, struct latency *lat_http, int *seq)
 {
-	static const char req[] = "POST /inferadb.ledger.v1.Ledger/Append HTTP/1.1\r\n"
-				  "Host: x\r\nContent-Type: application/json\r\n"
-				  "Content-Length: 60\r\n\r\n{\"client_id\":\"slow\"";
-	struct testnet t;
-	static struct latency base, lat;
-	int seq = 1, fd;
 	size_t sent = 0;
 	int64_t start, next_byte;
+	int fd = open_conn(address), closed = 0;
 
-	(void)state;
-	start_node(&t, NULL);
-	for (int i = 0; i < 10; i++)
-		measure(&t, &base, &seq);
-	fd = open_conn(&t);
 	assert_true(fd >= 0);
-	/* One byte a second for 5 s, with calls of another client in between. */
 	start = clock_mono_ns();
 	next_byte = start;
 	while (clock_mono_ns() - start < 5 * NS_PER_SEC) {
-		if (clock_mono_ns() >= next_byte && sent < sizeof req - 1) {
-			assert_int_equal(send(fd, req + sent, 1, MSG_NOSIGNAL), 1);
-			sent++;
+		if (!closed && clock_mono_ns() >= next_byte && sent < what_len) {
+			if (send(fd, what + sent, 1, MSG_NOSIGNAL) == 1) {
+				sent++;
+			} else {
+				printf("note: the server closed the slow connection to %s after %zu bytes "
+				       "in %.1f s (%s)\n", address, sent,
+				       (double)(clock_mono_ns() - start) / 1e9, strerror(errno));
+				closed = 1;
+			}
 			next_byte += NS_PER_SEC;
 		}
-		measure(&t, &lat, &seq);
+		measure_grpc(t, lat, seq);
+		if (lat_http)
+			measure_http(t, lat_http);
 		clock_sleep_ns(50 * NS_PER_MS);
 	}
-	printf("baseline: %d calls, median %.1f ms, max %.1f ms\n", base.n, median_ms(&base),
-	       base.max_ms);
-	lat_check(&lat, "a 1 byte/s client");
-	if (conn_open(fd))
-		printf("note: the slow connection is still open after %zu bytes in 5 s\n", sent);
+	if (!closed && conn_open(fd))
+		printf("note: the slow connection to %s is still open after %zu bytes in 5 s\n", address,
+		       sent);
 	close(fd);
+}
+
+static void test_slow_grpc_client_delays_no_one(void **state)
+{
+	struct testnet t;
+	static struct latency base, lat;
+	int seq = 1;
+
+	(void)state;
+	memset(&base, 0, sizeof base);
+	memset(&lat, 0, sizeof lat);
+	start_node(&t, NULL);
+	for (int i = 0; i < 10; i++)
+		measure_grpc(&t, &base, &seq);
+	/* The HTTP/2 client preface, one byte a second. */
+	slow_client(&t, t.addr[0], h2_preface, sizeof h2_preface - 1, &lat, NULL, &seq);
+	lat_print(&base, "baseline (gRPC)");
+	lat_check(&lat, "a 1 byte/s client of the gRPC port");
 	testnet_destroy(&t);
 }
 
-static void test_many_idle_connections(void **state)
+static void test_slow_http_client_delays_no_one(void **state)
 {
-	enum { N = 300 };
-	static const char partial[] = "POST /inferadb.ledger.v1.Ledger/Append HTTP/1.1\r\nHost: x\r\n";
+	static const char req[] = "POST /inferadb.ledger.v1.Debug/Digest HTTP/1.1\r\n"
+				  "Host: x\r\nContent-Type: application/json\r\n"
+				  "Content-Length: 60\r\n\r\n{";
 	struct testnet t;
-	static struct latency lat;
-	int fds[N], open_n = 0, seq = 1, still = 0;
+	static struct latency base, base_http, lat, lat_http;
+	int seq = 1;
+
+	(void)state;
+	memset(&base, 0, sizeof base);
+	memset(&base_http, 0, sizeof base_http);
+	memset(&lat, 0, sizeof lat);
+	memset(&lat_http, 0, sizeof lat_http);
+	start_node(&t, NULL);
+	for (int i = 0; i < 10; i++) {
+		measure_grpc(&t, &base, &seq);
+		measure_http(&t, &base_http);
+	}
+	slow_client(&t, t.http[0], req, sizeof req - 1, &lat, &lat_http, &seq);
+	lat_print(&base_http, "baseline (HTTP)");
+	lat_print(&base, "baseline (gRPC)");
+	lat_check(&lat_http, "a 1 byte/s client of the HTTP listener (HTTP calls)");
+	lat_check(&lat, "a 1 byte/s client of the HTTP listener (gRPC calls)");
+	testnet_destroy(&t);
+}
+
+enum { IDLE_N = 300 };
+
+/* Open IDLE_N connections to address, sending each partial (half of them
+ * only, when alternate is set: the others send nothing). */
+static int open_idle(int *fds, const char *address, const char *partial, size_t len,
+		     int alternate)
+{
+	int open_n = 0;
+
+	for (int i = 0; i < IDLE_N; i++) {
+		fds[i] = open_conn(address);
+		if (fds[i] < 0)
+			continue;
+		open_n++;
+		if (!alternate || i % 2)
+			(void)send(fds[i], partial, len, MSG_NOSIGNAL);
+	}
+	return open_n;
+}
+
+/* How many of the IDLE_N connections the server keeps open; closes them. */
+static int close_idle(int *fds)
+{
+	int still = 0;
+
+	for (int i = 0; i < IDLE_N; i++) {
+		if (fds[i] < 0)
+			continue;
+		still += conn_open(fds[i]);
+		close(fds[i]);
+	}
+	return still;
+}
+
+static void test_many_idle_grpc_connections(void **state)
+{
+	struct testnet t;
+	static struct latency base, lat;
+	int fds[IDLE_N], open_n, seq = 1, still;
+
+	(void)state;
+	memset(&base, 0, sizeof base);
+	memset(&lat, 0, sizeof lat);
+	start_node(&t, NULL);
+	for (int i = 0; i < 10; i++)
+		measure_grpc(&t, &base, &seq);
+	/* Half send nothing, half the first 10 bytes of the preface. */
+	open_n = open_idle(fds, t.addr[0], h2_preface, 10, 1);
+	for (int i = 0; i < 20; i++)
+		measure_grpc(&t, &lat, &seq);
+	printf("%d of %d idle connections to the gRPC port open\n", open_n, IDLE_N);
+	still = close_idle(fds);
+	assert_int_equal(open_n, IDLE_N);
+	lat_print(&base, "baseline (gRPC)");
+	lat_check(&lat, "300 idle connections to the gRPC port");
+	if (still == IDLE_N)
+		gap("ledgerd's gRPC port keeps all %d idle connections from one client open "
+		    "(no per-client connection limit; gRPC closes a connection that has not "
+		    "finished its HTTP/2 handshake after 120 s, and ledgerd sets no idle limit "
+		    "for one that has)", IDLE_N);
+	testnet_destroy(&t);
+}
+
+static void test_many_idle_http_connections(void **state)
+{
+	static const char partial[] = "POST /inferadb.ledger.v1.Debug/Digest HTTP/1.1\r\nHost: x\r\n";
+	struct testnet t;
+	static struct latency lat, lat_http;
+	int fds[IDLE_N], open_n, seq = 1, still;
+
+	(void)state;
+	memset(&lat, 0, sizeof lat);
+	memset(&lat_http, 0, sizeof lat_http);
+	start_node(&t, NULL);
+	open_n = open_idle(fds, t.http[0], partial, sizeof partial - 1, 0);
+	for (int i = 0; i < 20; i++) {
+		measure_http(&t, &lat_http);
+		measure_grpc(&t, &lat, &seq);
+	}
+	printf("%d of %d half-sent connections to the HTTP listener open\n", open_n, IDLE_N);
+	still = close_idle(fds);
+	assert_int_equal(open_n, IDLE_N);
+	lat_check(&lat_http, "300 half-sent connections to the HTTP listener (HTTP calls)");
+	lat_check(&lat, "300 half-sent connections to the HTTP listener (gRPC calls)");
+	if (still == IDLE_N)
+		gap("ledgerd's HTTP listener keeps all %d half-sent connections from one client open "
+		    "(no per-client connection limit; each holds a thread until the 120 s "
+		    "idle timeout, and 1 byte a second resets that timeout)", IDLE_N);
+	testnet_destroy(&t);
+}
+
+/* How many descriptors process pid has open (-1 when unknown). */
+static int fd_count(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* Expected failure: libmicrohttpd, started without MHD_USE_POLL, watches
+ * each connection with select(), which takes no descriptor from FD_SETSIZE
+ * (1024) up; gRPC keeps idle connections open (120 s without a handshake),
+ * so about 940 of them push ledgerd's descriptors past 1024 and every new
+ * HTTP connection (/metrics, /healthz, the debug faults) is refused. */
+#define FD_PAST 1100
+#define FD_CONNS_MAX 1500
+
+static void test_xfail_idle_grpc_connections_shut_out_http(void **state)
+{
+	static int fds[FD_CONNS_MAX];
+	struct rlimit rl;
+	struct testnet t;
+	struct latency lat;
+	struct answer a;
+	long during;
+	int n = 0, nfd = 0, seq = 1, recovered = 0;
+	int64_t deadline;
+
+	(void)state;
+	/* Room for FD_CONNS_MAX connections in this process. */
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_cur < FD_CONNS_MAX + 256 && rl.rlim_max >= FD_CONNS_MAX + 256) {
+		rl.rlim_cur = FD_CONNS_MAX + 256;
+		assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	}
+	if (rl.rlim_cur < FD_CONNS_MAX + 256) {
+		printf("this process may open %llu descriptors, not the %d the check needs "
+		       "(ulimit -n)\n", (unsigned long long)rl.rlim_cur, FD_CONNS_MAX + 256);
+		skip();
+	}
+	memset(&lat, 0, sizeof lat);
+	start_node(&t, NULL);
+	a = http_call(&t, "/metrics", NULL, 0, NULL);
+	assert_int_equal(a.status, 200);
+	answer_release(&a);
+	while (n < FD_CONNS_MAX && (nfd = fd_count(t.pid[0])) < FD_PAST) {
+		/* The kernel completes connect() before ledgerd accepts: open a
+		 * batch, then count again. */
+		for (int k = 0; k < 50 && n < FD_CONNS_MAX; k++)
+			if ((fds[n] = open_conn(t.addr[0])) >= 0)
+				n++;
+		clock_sleep_ns(20 * NS_PER_MS);
+	}
+	nfd = fd_count(t.pid[0]);
+	a = http_call(&t, "/metrics", NULL, 0, NULL);
+	during = a.status;
+	answer_release(&a);
+	measure_grpc(&t, &lat, &seq); /* the gRPC API itself still serves */
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	deadline = clock_mono_ns() + 10 * NS_PER_SEC;
+	while (!recovered && clock_mono_ns() < deadline) {
+		a = http_call(&t, "/metrics", NULL, 0, NULL);
+		recovered = a.status == 200;
+		answer_release(&a);
+		if (!recovered)
+			clock_sleep_ns(100 * NS_PER_MS);
+	}
+	printf("%d idle connections to the gRPC port: ledgerd holds %d descriptors; GET /metrics: "
+	       "HTTP %ld; gRPC Append and GetClusterStatus: %.1f ms at most\n", n, nfd, during,
+	       lat.max_ms);
+	if (nfd < FD_PAST)
+		fail_msg("ledgerd holds only %d descriptors after %d idle gRPC connections (wanted %d)",
+			 nfd, n, FD_PAST);
+	if (!recovered)
+		fail_msg("GET /metrics did not answer within 10 s after the idle connections closed");
+	if (during == 200)
+		fail_msg("GET /metrics answered beside %d idle gRPC connections (%d descriptors): the "
+			 "known failure is gone; make this a plain check and drop the xfail", n, nfd);
+	printf("expected failure (ledgerd's HTTP listener uses select(), FD_SETSIZE 1024; see "
+	       "docs/security.md): no HTTP answer with %d descriptors open\n", nfd);
+	testnet_destroy(&t);
+}
+
+/* Expected failure: ledgerd's gRPC front end serves each call on one of
+ * its 64 workers from the moment the call's headers arrive, and the worker
+ * waits for the request message there; calls whose message never comes
+ * (and that have no deadline) hold every worker, and no other client is
+ * served until they go away. */
+#define STALLED 256
+
+static void test_xfail_stalled_calls(void **state)
+{
+	grpc_arg args[] = {
+		{ GRPC_ARG_INTEGER, (char *)GRPC_ARG_ENABLE_HTTP_PROXY, { .integer = 0 } },
+		{ GRPC_ARG_INTEGER, (char *)GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, { .integer = 1 } },
+	};
+	grpc_channel_args cargs = { sizeof(args) / sizeof(args[0]), args };
+	static grpc_call *calls[STALLED];
+	grpc_channel_credentials *creds;
+	grpc_completion_queue *cq;
+	grpc_channel *ch;
+	grpc_slice method;
+	struct testnet t;
+	struct grpc_raw_result r;
+	char other[1200] = "";
+	int started = 0, sent = 0, served_ok = 0, seen = 0, recovered = 0, seq = 1;
+	int64_t deadline, t0;
+	double blocked_ms = 0, recover_ms = 0;
 
 	(void)state;
 	start_node(&t, NULL);
-	for (int i = 0; i < N; i++) {
-		fds[i] = open_conn(&t);
-		if (fds[i] >= 0) {
-			open_n++;
-			(void)send(fds[i], partial, sizeof partial - 1, MSG_NOSIGNAL);
-		}
+	grpc_init();
+	creds = grpc_insecure_credentials_create();
+	ch = grpc_channel_create(t.addr[0], creds, &cargs);
+	grpc_channel_credentials_release(creds);
+	cq = grpc_completion_queue_create_for_next(NULL);
+	method = grpc_slice_from_static_string(LEDGER_PATH_APPEND);
+	/* STALLED Appends that send their headers and nothing else, with no
+	 * deadline. */
+	for (int i = 0; i < STALLED; i++) {
+		grpc_op op;
+
+		calls[i] = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, method, NULL,
+						    gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+		memset(&op, 0, sizeof op);
+		op.op = GRPC_OP_SEND_INITIAL_METADATA;
+		started += grpc_call_start_batch(calls[i], &op, 1, &calls[i], NULL) == GRPC_CALL_OK;
 	}
-	for (int i = 0; i < 20; i++)
-		measure(&t, &lat, &seq);
-	printf("%d of %d half-sent connections open\n", open_n, N);
-	assert_int_equal(open_n, N);
-	lat_check(&lat, "300 half-sent connections");
-	for (int i = 0; i < N; i++)
-		if (fds[i] >= 0 && conn_open(fds[i]))
-			still++;
-	if (still == N)
-		gap("ledgerd keeps all %d half-sent connections from one client open "
-		    "(no per-client connection limit; each holds a thread until the 120 s "
-		    "idle timeout, and 1 byte a second resets that timeout)", N);
-	for (int i = 0; i < N; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
+	deadline = clock_mono_ns() + 10 * NS_PER_SEC;
+	while (sent < started && clock_mono_ns() < deadline) {
+		grpc_event ev = grpc_completion_queue_next(
+			cq, gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(100, GPR_TIMESPAN)),
+			NULL);
+
+		sent += ev.type == GRPC_OP_COMPLETE && ev.success;
+	}
+	/* Another client's Appends, each on its own connection with a 2 s
+	 * deadline, until one is held past it (bounded: 10 s). */
+	deadline = clock_mono_ns() + 10 * NS_PER_SEC;
+	while (sent == STALLED && !seen && !other[0] && clock_mono_ns() < deadline) {
+		struct grpc_raw_opts o = GRPC_RAW_OPTS_INIT;
+		size_t len;
+		unsigned char *b = append_bytes(&len, "victim", (uint64_t)seq++, 1);
+
+		o.timeout_ns = 2 * NS_PER_SEC;
+		t0 = clock_mono_ns();
+		if (grpc_raw_call(&r, t.addr[0], LEDGER_PATH_APPEND, b, len, &o) != 0)
+			snprintf(other, sizeof other, "the victim's Append could not be started");
+		else if (r.status == GRPC_STATUS_DEADLINE_EXCEEDED)
+			seen = 1;
+		else if (r.status == GRPC_STATUS_OK)
+			served_ok++;
+		else
+			snprintf(other, sizeof other, "the victim's Append: %s ledger-code '%s' (%s)",
+				 grpc_raw_status_name(r.status), r.ledger_code, r.message);
+		blocked_ms = (double)(clock_mono_ns() - t0) / 1e6;
+		grpc_raw_result_release(&r);
+		free(b);
+		if (!seen)
+			clock_sleep_ns(100 * NS_PER_MS);
+	}
+	/* The stalled client goes away: its calls are cancelled, and the
+	 * node must serve again (bounded poll). */
+	for (int i = 0; i < STALLED; i++) {
+		grpc_call_cancel(calls[i], NULL);
+		grpc_call_unref(calls[i]);
+		calls[i] = NULL;
+	}
+	grpc_completion_queue_shutdown(cq);
+	while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+	       GRPC_QUEUE_SHUTDOWN)
+		;
+	grpc_completion_queue_destroy(cq);
+	grpc_channel_destroy(ch);
+	grpc_shutdown();
+	t0 = clock_mono_ns();
+	deadline = t0 + 10 * NS_PER_SEC;
+	while (!recovered && clock_mono_ns() < deadline) {
+		struct grpc_raw_opts o = GRPC_RAW_OPTS_INIT;
+		size_t len;
+		unsigned char *b = append_bytes(&len, "victim", (uint64_t)seq, 1);
+
+		o.timeout_ns = 1 * NS_PER_SEC;
+		if (grpc_raw_call(&r, t.addr[0], LEDGER_PATH_APPEND, b, len, &o) == 0 &&
+		    r.status == GRPC_STATUS_OK)
+			recovered = 1;
+		grpc_raw_result_release(&r);
+		free(b);
+		if (!recovered)
+			clock_sleep_ns(50 * NS_PER_MS);
+	}
+	recover_ms = (double)(clock_mono_ns() - t0) / 1e6;
+	if (sent != STALLED)
+		fail_msg("only %d of %d stalled calls sent their headers within 10 s", sent, STALLED);
+	if (other[0])
+		fail_msg("%s", other);
+	if (!recovered)
+		fail_msg("ledgerd served no Append within 10 s after the stalled calls were cancelled");
+	printf("%d Appends served beside %d stalled calls before one was held; recovered in %.0f ms "
+	       "after they were cancelled\n", served_ok, STALLED, recover_ms);
+	if (!seen)
+		fail_msg("another client's Appends kept being served for 10 s beside %d calls that never "
+			 "sent their message: the known failure is gone; make this a plain check "
+			 "(lat_check beside stalled calls) and drop the xfail", STALLED);
+	printf("expected failure (ledgerd's 64 gRPC workers each wait in receive() for the message "
+	       "of the call they took; see docs/security.md): another client's Append was held "
+	       "%.0f ms, past its deadline, beside %d stalled calls\n", blocked_ms, STALLED);
 	testnet_destroy(&t);
 }
 
@@ -596,13 +1429,26 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_admin_calls_need_the_token, each_teardown),
+		cmocka_unit_test_teardown(test_debug_calls_need_the_token, each_teardown),
 		cmocka_unit_test_teardown(test_world_readable_token_file, each_teardown),
 		cmocka_unit_test_teardown(test_listens_only_where_told, each_teardown),
-		cmocka_unit_test_teardown(test_oversized_body_is_413, each_teardown),
-		cmocka_unit_test_teardown(test_slow_client_delays_no_one, each_teardown),
-		cmocka_unit_test_teardown(test_many_idle_connections, each_teardown),
+		cmocka_unit_test_teardown(test_oversized_request_is_refused, each_teardown),
+		{ "xfail:oversized_grpc_message_costs_no_memory", test_xfail_oversized_grpc_message,
+		  NULL, each_teardown, NULL },
+		cmocka_unit_test_teardown(test_slow_grpc_client_delays_no_one, each_teardown),
+		cmocka_unit_test_teardown(test_slow_http_client_delays_no_one, each_teardown),
+		cmocka_unit_test_teardown(test_many_idle_grpc_connections, each_teardown),
+		cmocka_unit_test_teardown(test_many_idle_http_connections, each_teardown),
+		{ "xfail:stalled_calls_delay_no_one", test_xfail_stalled_calls, NULL, each_teardown,
+		  NULL },
+		{ "xfail:idle_grpc_connections_shut_out_http",
+		  test_xfail_idle_grpc_connections_shut_out_http, NULL, each_teardown, NULL },
 	};
+	int rc;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	return cmocka_run_group_tests(tests, setup, teardown);
+	rc = cmocka_run_group_tests(tests, setup, teardown);
+	ledger_rpc_shutdown();
+	curl_global_cleanup();
+	return rc;
 }
