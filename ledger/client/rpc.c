@@ -54,6 +54,13 @@ int ledger_channel_open(struct ledger_channel **out, const char *address, struct
 		{ GRPC_ARG_INTEGER, (char *)GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
 		  { .integer = RECONNECT_MAX_MS } },
 		{ GRPC_ARG_INTEGER, (char *)GRPC_ARG_ENABLE_RETRIES, { .integer = 0 } },
+		/* A channel whose connects were refused re-resolves its address
+		 * before it tries again, and the resolver waits 30 s between
+		 * resolutions by default: a node back from a restart was found
+		 * only ~4.4 s later (measured), which a drill would have counted
+		 * as outage. */
+		{ GRPC_ARG_INTEGER, (char *)GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS,
+		  { .integer = RECONNECT_MIN_MS } },
 		{ GRPC_ARG_INTEGER, (char *)GRPC_ARG_ENABLE_HTTP_PROXY, { .integer = 0 } },
 		{ GRPC_ARG_INTEGER, (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
 		  { .integer = MAX_ANSWER_BYTES } },
