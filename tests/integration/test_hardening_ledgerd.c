@@ -860,7 +860,7 @@ static void test_xfail_oversized_grpc_message(void **state)
 			 "the known failure (the message is assembled before its size check) is gone; "
 			 "make this a plain check (grew < 2 MiB) and drop the xfail", grew, MIB);
 	printf("expected failure (gRPC core 1.51 buffers a whole message before refusing it by "
-	       "size; see docs/security.md): %ld kB for a %d MiB message\n", grew, MIB);
+	       "size; issue 17, docs/security.md): %ld kB for a %d MiB message\n", grew, MIB);
 	testnet_destroy(&t);
 }
 
@@ -1293,7 +1293,7 @@ static void test_xfail_idle_grpc_connections_shut_out_http(void **state)
 	if (during == 200)
 		fail_msg("GET /metrics answered beside %d idle gRPC connections (%d descriptors): the "
 			 "known failure is gone; make this a plain check and drop the xfail", n, nfd);
-	printf("expected failure (ledgerd's HTTP listener uses select(), FD_SETSIZE 1024; see "
+	printf("expected failure (issue 17: ledgerd's HTTP listener uses select(), FD_SETSIZE 1024; see "
 	       "docs/security.md): no HTTP answer with %d descriptors open\n", nfd);
 	testnet_destroy(&t);
 }
@@ -1419,7 +1419,7 @@ static void test_xfail_stalled_calls(void **state)
 		fail_msg("another client's Appends kept being served for 10 s beside %d calls that never "
 			 "sent their message: the known failure is gone; make this a plain check "
 			 "(lat_check beside stalled calls) and drop the xfail", STALLED);
-	printf("expected failure (ledgerd's 64 gRPC workers each wait in receive() for the message "
+	printf("expected failure (issue 17: ledgerd's 64 gRPC workers each wait in receive() for the message "
 	       "of the call they took; see docs/security.md): another client's Append was held "
 	       "%.0f ms, past its deadline, beside %d stalled calls\n", blocked_ms, STALLED);
 	testnet_destroy(&t);
