@@ -800,6 +800,7 @@ static int node_setup(struct ledgerd_node *n, struct dr_error *err)
 	raft_uv_set_segment_size(&n->io, 256 * 1024);
 	raft_uv_set_auto_recovery(&n->io, false);
 	raft_uv_set_connect_retry_delay(&n->io, 100);
+	ledgerd_transport_filter_recv(&n->transport, &n->io); /* Debug/DropInstallSnapshot */
 	n->fsm.version = 1;
 	n->fsm.data = n;
 	n->fsm.apply = fsm_apply;

@@ -48,6 +48,8 @@ static const struct ledgerd_route routes[] = {
 	{ D "Heal", "DebugHeal", ROUTE_DEBUG, NULL, ledgerd_run_heal },
 	{ D "RefuseWrites", "DebugRefuseWrites", ROUTE_DEBUG, ledgerd_validate_refuse, ledgerd_run_refuse },
 	{ D "DropEntry", "DebugDropEntry", ROUTE_DEBUG, ledgerd_validate_drop, ledgerd_run_drop },
+	{ D "DropInstallSnapshot", "DebugDropInstallSnapshot", ROUTE_DEBUG,
+	  ledgerd_validate_drop_install_snapshot, ledgerd_run_drop_install_snapshot },
 	{ D "Digest", "DebugDigest", ROUTE_DEBUG, NULL, ledgerd_run_digest },
 };
 

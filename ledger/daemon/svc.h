@@ -12,6 +12,9 @@
 struct ledgerd_node;
 struct ledgerd_call;
 
+/* Debug/DropInstallSnapshot: the largest count one call arms. */
+#define LEDGERD_MAX_DROP_INSTALL_SNAPSHOT 1000
+
 int ledgerd_validate_append(const json_t *req, struct dr_error *err);
 int ledgerd_validate_read(const json_t *req, struct dr_error *err);
 int ledgerd_validate_transfer(const json_t *req, struct dr_error *err);
@@ -22,6 +25,7 @@ int ledgerd_validate_remove_member(const json_t *req, struct dr_error *err);
 int ledgerd_validate_partition(const json_t *req, struct dr_error *err);
 int ledgerd_validate_refuse(const json_t *req, struct dr_error *err);
 int ledgerd_validate_drop(const json_t *req, struct dr_error *err);
+int ledgerd_validate_drop_install_snapshot(const json_t *req, struct dr_error *err);
 
 void ledgerd_run_append(struct ledgerd_node *n, struct ledgerd_call *c);
 void ledgerd_run_read(struct ledgerd_node *n, struct ledgerd_call *c);
@@ -37,6 +41,7 @@ void ledgerd_run_partition(struct ledgerd_node *n, struct ledgerd_call *c);
 void ledgerd_run_heal(struct ledgerd_node *n, struct ledgerd_call *c);
 void ledgerd_run_refuse(struct ledgerd_node *n, struct ledgerd_call *c);
 void ledgerd_run_drop(struct ledgerd_node *n, struct ledgerd_call *c);
+void ledgerd_run_drop_install_snapshot(struct ledgerd_node *n, struct ledgerd_call *c);
 void ledgerd_run_digest(struct ledgerd_node *n, struct ledgerd_call *c);
 
 /* Leader and ready (its post-election barrier applied): 1; otherwise the

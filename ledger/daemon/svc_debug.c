@@ -70,12 +70,30 @@ void ledgerd_run_drop(struct ledgerd_node *n, struct ledgerd_call *c)
 	ledgerd_call_ok(n, c, json_pack("{s:I, s:b}", "index", (json_int_t)e->index, "hidden", 1));
 }
 
+/* Arms a count; the drops themselves happen, and are logged as taking
+ * effect, in the transport's receive filter (ledger/daemon/transport.c). */
+void ledgerd_run_drop_install_snapshot(struct ledgerd_node *n, struct ledgerd_call *c)
+{
+	json_int_t count = json_integer_value(json_object_get(c->req, "count"));
+
+	ledgerd_transport_drop_install_snapshot(&n->transport, (unsigned)count);
+	ledgerd_log("debug: DropInstallSnapshot armed: the next %" JSON_INTEGER_FORMAT
+		    " InstallSnapshot messages this node receives are dropped", count);
+	ledgerd_call_ok(n, c, json_pack("{s:I, s:I}", "count", count, "mono_ms",
+					(json_int_t)(clock_mono_ns() / NS_PER_MS)));
+}
+
 void ledgerd_run_digest(struct ledgerd_node *n, struct ledgerd_call *c)
 {
+	const struct raft *r = &n->raft;
 	char hex[SHA256_HEX_LEN];
+	/* The newest snapshot libraft has, counting one it is still writing. */
+	raft_index snap = r->snapshot.pending.term ? r->snapshot.pending.index :
+			  r->log.snapshot.last_index;
 
 	ledger_fsm_digest(&n->ledger, hex);
-	ledgerd_call_ok(n, c, json_pack("{s:s, s:I, s:I}", "digest", hex, "last_index",
+	ledgerd_call_ok(n, c, json_pack("{s:s, s:I, s:I, s:I}", "digest", hex, "last_index",
 					(json_int_t)ledger_fsm_last_index(&n->ledger), "applied_index",
-					(json_int_t)n->raft.last_applied));
+					(json_int_t)r->last_applied, "snapshot_index",
+					(json_int_t)snap));
 }

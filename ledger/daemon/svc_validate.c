@@ -168,6 +168,13 @@ int ledgerd_validate_refuse(const json_t *req, struct dr_error *err)
 	return want_int(&ms, req, "duration_ms", 1, 1, 3600000, err);
 }
 
+int ledgerd_validate_drop_install_snapshot(const json_t *req, struct dr_error *err)
+{
+	json_int_t count;
+
+	return want_int(&count, req, "count", 1, 0, LEDGERD_MAX_DROP_INSTALL_SNAPSHOT, err);
+}
+
 int ledgerd_validate_drop(const json_t *req, struct dr_error *err)
 {
 	const char *s;

@@ -1,7 +1,9 @@
 /* Partitionable transport: libraft's TCP transport with a filter in front
- * (libraft has no hook of its own for dropping traffic). */
+ * (libraft has no hook of its own for dropping traffic), and the filter on
+ * received messages behind Debug/DropInstallSnapshot. */
 #include "ledger/daemon/transport.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -197,8 +199,90 @@ int ledgerd_transport_init(struct ledgerd_transport *t, struct uv_loop_s *loop)
 	return 0;
 }
 
+/* ---- the receive filter ---- */
+
+/* The transports whose io's messages are filtered.  libraft calls io->start
+ * and the receive callback with the io alone, and both of the io's own
+ * pointers are taken (data: the struct raft, impl: libuv backend's state),
+ * so the filter finds its transport here.  Loop thread only; ledgerd runs
+ * one node, so the list holds one entry. */
+static struct ledgerd_transport *filters;
+
+static struct ledgerd_transport *filter_find(const struct raft_io *io)
+{
+	struct ledgerd_transport *t;
+
+	for (t = filters; t; t = t->next_filter)
+		if (t->io == io)
+			return t;
+	return NULL;
+}
+
+static void filter_recv(struct raft_io *io, struct raft_message *m)
+{
+	struct ledgerd_transport *t = filter_find(io);
+
+	assert(t && t->recv_cb);
+	if (m->type == RAFT_IO_INSTALL_SNAPSHOT && t->drop_install_snapshot > 0) {
+		struct raft_install_snapshot *is = &m->install_snapshot;
+
+		t->drop_install_snapshot--;
+		ledgerd_log("debug: DropInstallSnapshot took effect: InstallSnapshot from node %llu "
+			    "(last index %llu, term %llu, %zu bytes) dropped, not applied and not "
+			    "answered; %u more to drop",
+			    m->server_id, is->last_index, is->last_term, is->data.len,
+			    t->drop_install_snapshot);
+		/* What the message owns, freed as libraft's own recvCb does
+		 * for a message that arrives while it is unavailable. */
+		raft_configuration_close(&is->conf);
+		raft_free(is->data.base);
+		return;
+	}
+	t->recv_cb(io, m);
+}
+
+static int filter_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
+			raft_io_recv_cb recv)
+{
+	struct ledgerd_transport *t = filter_find(io);
+
+	assert(t && t->io_start);
+	t->recv_cb = recv;
+	return t->io_start(io, msecs, tick, filter_recv);
+}
+
+void ledgerd_transport_filter_recv(struct ledgerd_transport *t, struct raft_io *io)
+{
+	assert(!t->io && !filter_find(io));
+	t->io = io;
+	t->io_start = io->start;
+	io->start = filter_start;
+	t->next_filter = filters;
+	filters = t;
+}
+
+void ledgerd_transport_drop_install_snapshot(struct ledgerd_transport *t, unsigned count)
+{
+	t->drop_install_snapshot = count;
+}
+
+static void filter_remove(struct ledgerd_transport *t)
+{
+	struct ledgerd_transport **p;
+
+	for (p = &filters; *p; p = &(*p)->next_filter) {
+		if (*p == t) {
+			*p = t->next_filter;
+			break;
+		}
+	}
+	t->next_filter = NULL;
+	t->io = NULL;
+}
+
 void ledgerd_transport_release(struct ledgerd_transport *t)
 {
+	filter_remove(t);
 	raft_uv_tcp_close(&t->inner);
 	free(t->links);
 	t->links = NULL;

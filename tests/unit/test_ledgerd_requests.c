@@ -78,6 +78,12 @@ static void test_admin_bodies(void **state)
 	check(ledgerd_validate_partition, "{\"peers\":1}", 0, "peers");
 	check(ledgerd_validate_refuse, "{\"duration_ms\":0}", 0, "duration_ms");
 	check(ledgerd_validate_drop, "{\"client_id\":\"c\"}", 0, "sequence");
+	check(ledgerd_validate_drop_install_snapshot, "{\"count\":1}", 1, NULL);
+	check(ledgerd_validate_drop_install_snapshot, "{\"count\":0}", 1, NULL);
+	check(ledgerd_validate_drop_install_snapshot, "{}", 0, "count");
+	check(ledgerd_validate_drop_install_snapshot, "{\"count\":\"1\"}", 0, "count");
+	check(ledgerd_validate_drop_install_snapshot, "{\"count\":-1}", 0, "count");
+	check(ledgerd_validate_drop_install_snapshot, "{\"count\":1001}", 0, "count");
 }
 
 static void test_peers_file(void **state)
