@@ -4,9 +4,10 @@
 # mutant the unit tests kill is reported killed by the right program; a
 # harmless one (only a comment changes) survives and is named as an
 # unexplained survivor (exit 1), and with a reason in its entry it passes
-# (exit 0); a snippet not found exactly once, or an unknown name, stops the
-# tool before anything is copied or built (exit 2); the tree is never
-# changed.
+# (exit 0); an entry's integration: test runs after the unit tests (its
+# output in the mutant's log); a snippet not found exactly once, an unknown
+# name or an integration: test that does not exist stops the tool before
+# anything is copied or built (exit 2); the tree is never changed.
 set -uo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=../lib/cases.sh
@@ -24,7 +25,8 @@ target=assertions/promtext.c
 before=$(sha256sum "$src/$target")
 
 # The list: one mutant the unit tests kill, one that changes only a comment.
-# $1: a survives: line for the harmless one (or nothing).
+# $1: a survives: line for the harmless one (or nothing); $2: an
+# integration: line for it (or nothing).
 write_list() {
 	cat >"$tmp/list" <<EOF
 # the tool's own test list
@@ -41,6 +43,7 @@ mutant: harmless-comment
 file: $target
 breaks: nothing: only a comment changes
 $1
+${2-}
 find:
 | /* A sample value: a float, +Inf, -Inf, NaN (any case, as Go parses). */
 replace:
@@ -87,6 +90,21 @@ run_tool --list "$tmp/list" --only harmless-comment --jobs 1
 grep -q '^      explained: a comment is not behaviour$' <<<"$out" || fail "the reason is not shown: $out"
 grep -qE '^mutants: 0 killed, 1 survived, 0 not run of 1 ' <<<"$out" || fail "summary: $out"
 
+case_begin an-integration-test-runs-for-its-entry
+# A fast integration test, run once unmutated and once with the mutant, with
+# the copy's own ledgerd.
+write_list "survives: a comment is not behaviour" "integration: test_ledgerd_snapshot_resync"
+run_tool --list "$tmp/list" --only harmless-comment --jobs 1
+[ "$rc" -eq 0 ] || fail "exit $rc with only an explained survivor, expected 0: $out"
+grep -qE '^SURVIVED +harmless-comment +every unit test and test_ledgerd_snapshot_resync passed' <<<"$out" ||
+	fail "the survivor line does not name the integration test: $out"
+for log in baseline harmless-comment; do
+	grep -q '^==== test_ledgerd_snapshot_resync$' "$tmp/scratch/logs/$log.log" ||
+		fail "the integration test did not run in the $log run"
+	grep -q "resynced [0-9]* ms" "$tmp/scratch/logs/$log.log" ||
+		fail "the integration test's output is not in the $log log"
+done
+
 case_begin a-snippet-not-found-once-stops-before-building
 sed 's/^| \*out = -INFINITY;$/| *out = -INFINITY; \/\* not in the file \*\//' "$tmp/list" >"$tmp/list-bad"
 rm -rf "$tmp/scratch"
@@ -105,6 +123,13 @@ case_begin an-unknown-name-is-refused
 run_tool --list "$tmp/list" --only no-such-mutant
 [ "$rc" -eq 2 ] || fail "exit $rc for an unknown mutant, expected 2: $out"
 grep -q "no mutant named 'no-such-mutant'" <<<"$out" || fail "message: $out"
+write_list "" "integration: test_no_such_program"
+rm -rf "$tmp/scratch"
+run_tool --list "$tmp/list"
+[ "$rc" -eq 2 ] || fail "exit $rc for an integration test that does not exist, expected 2: $out"
+grep -q "mutant 'harmless-comment': no integration test 'test_no_such_program'" <<<"$out" ||
+	fail "the message does not name the mutant and the test: $out"
+[ -e "$tmp/scratch/w1" ] && fail "the tool copied the tree before checking the integration test"
 
 case_begin the-project-list-is-well-formed
 # Every entry of the real list parses and its snippet is in its file

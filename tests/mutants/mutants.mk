@@ -2,8 +2,8 @@
 # `make mutants`: the project's own mutation check (tests/mutants/, docs/
 # testing.md "The mutation check").  Each mutant of tests/mutants/mutants.list
 # is applied to a copy of the tree under $(BUILD)/mutants (never to the tree
-# itself), the unit tests are rebuilt and run, and the kill rate and the
-# survivors are printed.  MUTANTS=name1,name2 checks only those;
+# itself), the unit tests (and the integration tests its entry names) are
+# rebuilt and run, and the kill rate and the survivors are printed.  MUTANTS=name1,name2 checks only those;
 # MUTANTS_JOBS (default 2) mutants are checked at a time; with SANITIZE the
 # copies are built with the sanitizers too.  Not part of
 # `make test` (a build per mutant); `make test` runs the tool's own test,

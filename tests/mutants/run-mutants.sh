@@ -4,8 +4,10 @@
 # a file, an exact snippet, its replacement, the behaviour it breaks) it
 # changes a scratch copy of the tree, never the tree itself, rebuilds what
 # the unit tests need, runs the unit test programs (build/tests/unit/*) with
-# a timeout, and records whether one of them failed (killed) or all passed
-# (survived).  At the end: the kill rate and the survivors.
+# a timeout, then the integration tests its entry names (`integration:`, for
+# a mutant only real processes can catch), and records whether one of them
+# failed (killed) or all passed (survived).  At the end: the kill rate and
+# the survivors.
 #
 #   tests/mutants/run-mutants.sh [--list FILE] [--only NAME,NAME] [--jobs N]
 #                                [--scratch DIR] [--seed-build DIR]
@@ -18,14 +20,16 @@
 # --scratch   where the copies go (default build/mutants; emptied first)
 # --seed-build a build directory whose objects the copies start from, so
 #             only what a mutant touches is rebuilt (default build)
-# --tests     only these unit test programs (the tool's own test uses it)
-# --timeout   seconds one unit test program may run (default 60)
+# --tests     only these unit test programs (the tool's own test uses it;
+#             an entry's integration: tests still run)
+# --timeout   seconds one test program may run (default 60)
 #
 # Exit status: 0 when every mutant was killed or survived with the reason
 # its entry gives (`survives:`); 1 when a mutant survived unexplained, an
 # explained one was killed after all, or a mutant did not compile; 2 when
 # the list or the tree is wrong (a snippet not found exactly once, an
-# unknown name, unit tests that fail without any mutant).
+# unknown name, an integration: test that does not exist, unit or named
+# integration tests that fail without any mutant).
 set -uo pipefail
 shopt -u patsub_replacement 2>/dev/null || true
 
@@ -54,7 +58,7 @@ while [ $# -gt 0 ]; do
 	--tests) only_tests=${2-}; shift 2 ;;
 	--timeout) test_timeout=${2:?--timeout needs seconds}; shift 2 ;;
 	--check) check_only=1; shift ;;
-	-h | --help) sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option '$1' (--help lists them)" ;;
 	esac
 done
@@ -74,7 +78,7 @@ unset MAKEFLAGS MFLAGS MAKELEVEL
 # snippet's lines, each written as "| " and the line itself (a lone "|" is
 # an empty line); blank lines and lines starting with '#' are comments.
 
-names=() files=() breaks=() hints=() finds=() repls=() survives=()
+names=() files=() breaks=() hints=() integs=() finds=() repls=() survives=()
 
 parse_list() {
 	local line n=-1 mode="" first=0 lineno=0 key value sep
@@ -109,14 +113,16 @@ parse_list() {
 				[ "$k" != "$value" ] || die "$list:$lineno: mutant '$value' is listed twice"
 			done
 			n=$((n + 1))
-			names[n]=$value files[n]="" breaks[n]="" hints[n]="" finds[n]="" repls[n]="" survives[n]=""
+			names[n]=$value files[n]="" breaks[n]="" hints[n]="" integs[n]="" finds[n]=""
+			repls[n]="" survives[n]=""
 			;;
-		file | breaks | tests | survives | find | replace)
+		file | breaks | tests | integration | survives | find | replace)
 			[ $n -ge 0 ] || die "$list:$lineno: '$key:' before the first 'mutant:'"
 			case $key in
 			file) files[n]=$value ;;
 			breaks) breaks[n]=$value ;;
 			tests) hints[n]=$value ;;
+			integration) integs[n]=$value ;;
 			survives) survives[n]=$value ;;
 			find | replace)
 				[ -z "$value" ] || die "$list:$lineno: the snippet goes on '| ' lines below '$key:'"
@@ -125,7 +131,7 @@ parse_list() {
 				;;
 			esac
 			;;
-		*) die "$list:$lineno: unknown key '$key' (mutant, file, breaks, tests, survives, find, replace)" ;;
+		*) die "$list:$lineno: unknown key '$key' (mutant, file, breaks, tests, integration, survives, find, replace)" ;;
 		esac
 	done <"$list"
 	for i in "${!names[@]}"; do
@@ -176,9 +182,25 @@ occurrences() {
 	echo "$n"
 }
 
-# Every snippet must be in the tree exactly once before anything is built.
+# integ_path NAME: how an integration test named in a list entry runs from
+# the top of a copy: build/tests/integration/NAME (tests/integration/NAME.c)
+# or tests/integration/NAME.sh; nothing when there is neither.
+integ_path() {
+	if [ -f "$src/tests/integration/$1.c" ]; then
+		echo "build/tests/integration/$1"
+	elif [ -f "$src/tests/integration/$1.sh" ]; then
+		echo "tests/integration/$1.sh"
+	fi
+}
+
+# Every snippet must be in the tree exactly once, and every integration
+# test named must exist, before anything is built.
 content=""
 for i in "${selected[@]}"; do
+	for t in ${integs[i]}; do
+		[[ $t =~ ^test_[A-Za-z0-9_]+$ && -n $(integ_path "$t") ]] ||
+			die "mutant '${names[i]}': no integration test '$t' (tests/integration/$t.c or $t.sh)"
+	done
 	f=$src/${files[i]}
 	[ -f "$f" ] || die "mutant '${names[i]}': no file '${files[i]}'"
 	read_file content "$f" || die "cannot read '$f'"
@@ -239,21 +261,61 @@ targets=(build/tests/doubles/kubectl)
 for t in "${unit_tests[@]}"; do
 	targets+=("build/tests/unit/$t")
 done
+# The integration tests any selected entry names: run once unmutated, then
+# with the mutants that name them.
+integ_tests=()
+for i in "${selected[@]}"; do
+	for t in ${integs[i]}; do
+		[[ " ${integ_tests[*]} " == *" $t "* ]] || integ_tests+=("$t")
+	done
+done
+# integ_targets TEST...: what those tests need built, the binaries they
+# start included (nothing for none).
+integ_targets() {
+	local t p
+	[ $# -gt 0 ] || return 0
+	echo build/ledgerd build/drillrig
+	for t in "$@"; do
+		p=$(integ_path "$t")
+		[[ $p == build/* ]] && echo "$p"
+	done
+}
 
 # The copies build into their own build/, with the seed's sanitizers when
 # SANITIZE is set (make test SANITIZE=... exports it; the seed is then
 # build/sanitize).
 sanitize=()
 [ -n "${SANITIZE:-}" ] && sanitize=("SANITIZE=$SANITIZE")
-build() { # build DIR JOBS LOG
-	make -C "$1" -j"$2" --no-print-directory WERROR= BUILD=build "${sanitize[@]}" \
-		"${targets[@]}" >>"$3" 2>&1
+build() { # build DIR JOBS LOG [TARGET...]: the unit tests and these
+	local dir=$1 j=$2 log=$3
+	shift 3
+	make -C "$dir" -j"$j" --no-print-directory WERROR= BUILD=build "${sanitize[@]}" \
+		"${targets[@]}" "$@" >>"$log" 2>&1
 }
 
-# run_tests DIR LOG HINTS: the unit tests, hinted ones first, until one
-# fails.  Prints "killed PROGRAM", "killed PROGRAM (timeout)" or "survived".
+# run_one DIR LOG NAME PROGRAM...: run one test program in the copy DIR.
+# Prints nothing when it passes (or exits 77), else "killed NAME" or
+# "killed NAME (timeout)".
+run_one() {
+	local dir=$1 log=$2 name=$3 rc
+	shift 3
+	printf '\n==== %s\n' "$name" >>"$log"
+	(cd "$dir" && DRILLRIG_SRC=$dir DRILLRIG_BUILD=$dir/build DRILLRIG_BIN=$dir/build/drillrig \
+		LEDGERD_BIN=$dir/build/ledgerd DRILLRIG_STATE_DIR=$dir/state \
+		timeout -k 5 "$test_timeout" "$@") >>"$log" 2>&1 </dev/null
+	rc=$?
+	case $rc in
+	0 | 77) ;;
+	124 | 137) echo "killed $name (timeout)" ;;
+	*) echo "killed $name" ;;
+	esac
+}
+
+# run_tests DIR LOG HINTS INTEGS: the unit tests, hinted ones first, then
+# the named integration tests, until one fails.  Prints "killed PROGRAM",
+# "killed PROGRAM (timeout)" or "survived".
 run_tests() {
-	local dir=$1 log=$2 order=() t h rc
+	local dir=$1 log=$2 order=() t h p verdict
 	for h in $3; do
 		for t in "${unit_tests[@]}"; do
 			[ "$t" = "$h" ] && order+=("$t")
@@ -263,29 +325,32 @@ run_tests() {
 		[[ " ${order[*]} " == *" $t "* ]] || order+=("$t")
 	done
 	for t in "${order[@]}"; do
-		printf '\n==== %s\n' "$t" >>"$log"
-		(cd "$dir" && DRILLRIG_SRC=$dir DRILLRIG_BUILD=$dir/build DRILLRIG_BIN=$dir/build/drillrig \
-			LEDGERD_BIN=$dir/build/ledgerd DRILLRIG_STATE_DIR=$dir/state \
-			timeout -k 5 "$test_timeout" "build/tests/unit/$t") >>"$log" 2>&1 </dev/null
-		rc=$?
-		case $rc in
-		0 | 77) ;;
-		124 | 137) echo "killed $t (timeout)"; return ;;
-		*) echo "killed $t"; return ;;
-		esac
+		verdict=$(run_one "$dir" "$log" "$t" "build/tests/unit/$t")
+		[ -z "$verdict" ] || { echo "$verdict"; return; }
+	done
+	for t in $4; do
+		p=$(integ_path "$t")
+		if [[ $p == *.sh ]]; then
+			verdict=$(run_one "$dir" "$log" "$t" bash "$p")
+		else
+			verdict=$(run_one "$dir" "$log" "$t" "$p")
+		fi
+		[ -z "$verdict" ] || { echo "$verdict"; return; }
 	done
 	echo survived
 }
 
-printf 'mutants: %d of %s, %d at a time, unit tests: %d programs; copies in %s\n' \
-	"${#selected[@]}" "${list#"$src"/}" "$jobs" "${#unit_tests[@]}" "$scratch"
+printf 'mutants: %d of %s, %d at a time, unit tests: %d programs%s; copies in %s\n' \
+	"${#selected[@]}" "${list#"$src"/}" "$jobs" "${#unit_tests[@]}" \
+	"${integ_tests[*]:+, integration tests named by entries: ${integ_tests[*]}}" "$scratch"
 base_log=$scratch/logs/baseline.log
-if ! build "$w1" "$jobs" "$base_log"; then
+# shellcheck disable=SC2046 # target names have no spaces
+if ! build "$w1" "$jobs" "$base_log" $(integ_targets "${integ_tests[@]}"); then
 	die "the unmutated copy does not build: $base_log"
 fi
-verdict=$(run_tests "$w1" "$base_log" "")
+verdict=$(run_tests "$w1" "$base_log" "" "${integ_tests[*]}")
 [ "$verdict" = survived ] ||
-	die "the unit tests fail without any mutant (${verdict#killed }): fix that first; $base_log"
+	die "the unit or named integration tests fail without any mutant (${verdict#killed }): fix that first; $base_log"
 for ((k = 2; k <= jobs; k++)); do
 	cp -a "$w1" "$scratch/w$k" || die "cannot copy '$w1'"
 done
@@ -307,10 +372,11 @@ check_mutant() { # check_mutant WORKDIR INDEX: one line in results, one printed
 		status=error detail="snippet found $count times in ${files[i]}"
 	else
 		printf '%s%s%s' "${original%%"${finds[i]}"*}" "${repls[i]}" "${original#*"${finds[i]}"}" >"$f"
-		if ! build "$dir" 1 "$log"; then
+		# shellcheck disable=SC2046,SC2086 # names without spaces, split on purpose
+		if ! build "$dir" 1 "$log" $(integ_targets ${integs[i]}); then
 			status=broken detail="does not compile (see $log)"
 		else
-			detail=$(run_tests "$dir" "$log" "${hints[i]}")
+			detail=$(run_tests "$dir" "$log" "${hints[i]}" "${integs[i]}")
 			status=${detail%% *}
 			detail=${detail#"$status"}
 			detail=${detail# }
@@ -323,7 +389,10 @@ check_mutant() { # check_mutant WORKDIR INDEX: one line in results, one printed
 		>>"$scratch/results/$(basename "$dir")"
 	case $status in
 	killed) printf 'killed    %-36s by %s (%ss)\n' "$name" "$detail" "$(secs_since "$t0")" ;;
-	survived) printf 'SURVIVED  %-36s every unit test passed (%ss)\n' "$name" "$(secs_since "$t0")" ;;
+	survived)
+		printf 'SURVIVED  %-36s every unit test%s passed (%ss)\n' "$name" \
+			"${integs[i]:+ and ${integs[i]// /, }}" "$(secs_since "$t0")"
+		;;
 	*) printf '%-9s %-36s %s\n' "${status^^}" "$name" "$detail" ;;
 	esac
 }
@@ -373,7 +442,7 @@ for i in "${selected[@]}"; do
 			survivor_lines+=("  $name (${files[i]}): ${breaks[i]}" "      explained: ${survives[i]}")
 		else
 			bad=1
-			survivor_lines+=("  $name (${files[i]}): ${breaks[i]}" "      NOT EXPLAINED: add a unit test that fails, or say why none can (survives:)")
+			survivor_lines+=("  $name (${files[i]}): ${breaks[i]}" "      NOT EXPLAINED: add a unit test that fails (or an integration: test, when only real processes can catch it), or say why none can (survives:)")
 		fi
 		;;
 	*)
