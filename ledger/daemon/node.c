@@ -21,6 +21,10 @@
 
 /* How long an HTTP thread waits for the loop before giving up. */
 #define CALL_WAIT_NS (30 * NS_PER_SEC)
+/* How long shutdown waits for the node's own log writes before it closes
+ * raft anyway (see close_raft_when_stored): a stuck disk must not keep
+ * SIGTERM from stopping the node. */
+#define CLOSE_DRAIN_NS (5 * NS_PER_SEC)
 
 /* ---- state machine callbacks (loop thread) ---- */
 
@@ -530,6 +534,8 @@ static void publish_gauges(struct ledgerd_node *n, int is_leader, raft_id lid, d
 	pthread_mutex_unlock(&n->mu);
 }
 
+static void close_raft_when_stored(struct ledgerd_node *n); /* shutdown, below */
+
 static void on_tick(uv_timer_t *t)
 {
 	struct ledgerd_node *n = t->data;
@@ -541,8 +547,10 @@ static void on_tick(uv_timer_t *t)
 	double lag = 0;
 	unsigned i;
 
-	if (n->closing)
+	if (n->closing) {
+		close_raft_when_stored(n);
 		return;
+	}
 	is_leader = raft_state(r) == RAFT_LEADER;
 	raft_leader(r, &lid, &laddr);
 	if (is_leader && !n->was_leader) {
@@ -623,6 +631,32 @@ static void handle_closed(uv_handle_t *h)
 	(void)h;
 }
 
+/* libraft 0.15's uv backend can fire its close callback twice: a segment
+ * writer whose handles are still closing when the callback fires checks
+ * again when they are closed, finds nothing left open and fires it again
+ * (fixed upstream in cowsql/raft#45).  raft's own callback would then free
+ * the node's address, log and configuration a second time and call
+ * on_raft_closed again, so this wrapper of io->close passes the callback
+ * on once.  That late check reads the backend's struct, too: raft_uv_close
+ * waits until the loop has run every close callback (ledgerd_node_run). */
+static void io_closed_once(struct raft_io *io)
+{
+	struct ledgerd_node *n = ((struct raft *)io->data)->data;
+	raft_io_close_cb cb = n->io_close_cb;
+
+	n->io_close_cb = NULL;
+	if (cb)
+		cb(io);
+}
+
+static void io_close(struct raft_io *io, raft_io_close_cb cb)
+{
+	struct ledgerd_node *n = ((struct raft *)io->data)->data;
+
+	n->io_close_cb = cb;
+	n->uv_io_close(io, io_closed_once);
+}
+
 static void on_raft_closed(struct raft *r)
 {
 	struct ledgerd_node *n = r->data;
@@ -631,7 +665,9 @@ static void on_raft_closed(struct raft *r)
 	/* Answer whatever libraft did not call back for, then let go. */
 	for (c = n->inflight; c; c = next) {
 		next = c->inflight_next;
-		c->pending = 0; /* no callback comes after raft_close's */
+		/* raft_close failed every request it held before this (and
+		 * io_closed_once makes sure this runs once) */
+		c->pending = 0;
 		if (c->answered)
 			call_maybe_release(n, c);
 		else if (c->wrote)
@@ -640,8 +676,7 @@ static void on_raft_closed(struct raft *r)
 		else
 			ledgerd_call_error(n, c, LEDGER_UNAVAILABLE, "node is shutting down");
 	}
-	raft_uv_close(&n->io);
-	ledgerd_transport_release(&n->transport);
+	n->raft_closed = 1; /* io and transport are released once uv_run returns */
 	pthread_mutex_lock(&n->mu);
 	uv_close((uv_handle_t *)&n->wake, handle_closed);
 	pthread_mutex_unlock(&n->mu);
@@ -649,6 +684,31 @@ static void on_raft_closed(struct raft *r)
 	uv_close((uv_handle_t *)&n->sigterm, handle_closed);
 	uv_close((uv_handle_t *)&n->sigint, handle_closed);
 	ledgerd_log("raft closed");
+}
+
+/* libraft 0.15 must not close while two or more of its own log appends
+ * wait in the uv backend's queue: uvClose cancels them in order, the first
+ * one's appendLeaderCb truncates the log from its index (taking the later
+ * ones' entries with it), and the next one truncates past the end of the
+ * log.  Debian builds libraft without asserts, so that walks off the log
+ * array: SIGSEGV in raft_close under concurrent Appends
+ * (canonical/raft#338, fixed upstream in 0.17.1).  So shutdown closes raft
+ * only once every entry in the log is stored, which means no append is
+ * queued or being written; new calls are refused meanwhile, so that comes
+ * within a write or two.  Called from on_signal, then from the tick until
+ * it closes. */
+static void close_raft_when_stored(struct ledgerd_node *n)
+{
+	int stored = n->raft.last_stored >= raft_last_index(&n->raft);
+
+	if (n->raft_closing || (!stored && clock_mono_ns() < n->close_deadline_ns))
+		return;
+	if (!stored)
+		ledgerd_log("closing raft with log writes still pending (stored %llu of %llu)",
+			    n->raft.last_stored, raft_last_index(&n->raft));
+	n->raft_closing = 1;
+	uv_timer_stop(&n->tick);
+	raft_close(&n->raft, on_raft_closed);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -662,14 +722,15 @@ static void on_signal(uv_signal_t *s, int signum)
 	n->stopping = 1;
 	pthread_mutex_unlock(&n->mu);
 	n->closing = 1;
+	n->close_deadline_ns = clock_mono_ns() + CLOSE_DRAIN_NS;
 	on_wake(&n->wake); /* answer what is queued */
-	uv_timer_stop(&n->tick);
 	uv_signal_stop(&n->sigterm);
 	uv_signal_stop(&n->sigint);
 	pthread_mutex_lock(&n->mu);
 	n->gauges.running = 0;
 	pthread_mutex_unlock(&n->mu);
-	raft_close(&n->raft, on_raft_closed);
+	/* The tick keeps running until raft is closed: it polls for that. */
+	close_raft_when_stored(n);
 }
 
 /* ---- start-up ---- */
@@ -797,6 +858,8 @@ static int node_setup(struct ledgerd_node *n, struct dr_error *err)
 		dr_error_set(err, "cannot set up raft storage in '%s': %s", n->raft_dir, n->io.errmsg);
 		goto out;
 	}
+	n->uv_io_close = n->io.close; /* see io_closed_once */
+	n->io.close = io_close;
 	raft_uv_set_segment_size(&n->io, 256 * 1024);
 	raft_uv_set_auto_recovery(&n->io, false);
 	raft_uv_set_connect_retry_delay(&n->io, 100);
@@ -926,6 +989,10 @@ int ledgerd_node_run(const struct ledgerd_config *cfg, const struct ledgerd_fron
 out:
 	if (rc != 0 && err.msg[0])
 		fprintf(stderr, "ledgerd: %s\n", err.msg);
+	if (n->raft_closed) { /* uv_run returned: libraft closes nothing more */
+		raft_uv_close(&n->io);
+		ledgerd_transport_release(&n->transport);
+	}
 	if (loop_ok)
 		uv_loop_close(&n->loop);
 	ledger_fsm_release(&n->ledger);

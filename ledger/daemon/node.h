@@ -110,7 +110,14 @@ struct ledgerd_node {
 
 	/* loop */
 	struct ledgerd_call *inflight;
-	int closing;
+	int closing;                  /* shutting down: calls are refused */
+	int64_t close_deadline_ns;    /* closing: raft_close by then at the latest */
+	int raft_closing;             /* raft_close was called */
+	int raft_closed;              /* on_raft_closed ran */
+	/* libraft's io->close and raft's callback for it (see node.c,
+	 * io_closed_once) */
+	void (*uv_io_close)(struct raft_io *io, raft_io_close_cb cb);
+	raft_io_close_cb io_close_cb;
 	int was_leader;
 	int ready;                    /* leader and its post-election barrier applied */
 	struct raft_barrier ready_barrier;
