@@ -36,6 +36,7 @@ tools=(
 	"/usr/include/google/protobuf/struct.proto:libprotobuf-dev"
 	"/usr/lib/python3/dist-packages/grpc/__init__.py:python3-grpcio"
 	"/usr/lib/python3/dist-packages/google/protobuf/__init__.py:python3-protobuf"
+	"/usr/lib/python3/dist-packages/grpc_tools/__init__.py:python3-grpc-tools"
 
 	"/usr/bin/etcd:etcd-server"
 )

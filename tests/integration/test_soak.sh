@@ -240,11 +240,15 @@ expect_nothing_running "after transfer_to_restarted_node_lands"
 # node 2 got the leader's snapshot in 1.5 s: libraft's default
 # install-snapshot timeout (30 s, ledgerd did not set it) after a lost
 # InstallSnapshot.  Fixed: ledgerd sets the timeout to 5 election timeouts.
-# The loss is timing-dependent (about 1 in 50-100 iterations), so this
-# guards it only by chance; every one of the 45 iterations must also
-# recover within 10 s (0.38 s at most, measured).  About 1 min 45 s.
+# The loss is timing-dependent (about 1 in 50-100 iterations), so a soak
+# guards it only by chance: the deterministic guard is
+# test_ledgerd_snapshot_resync (Debug/DropInstallSnapshot loses the
+# snapshot on purpose; the mutants list names it).  Here the seeded
+# schedule's first 15 iterations, the snapshot-heavy region scalings
+# among them, must each recover within 10 s (0.38 s at most, measured
+# over 45).  About 35 s.
 case_begin restarted_follower_resyncs_quickly
-run "$bin" soak --seed 4242 --iterations 45 --recovery-timeout 10s
+run "$bin" soak --seed 4242 --iterations 15 --recovery-timeout 10s
 expect_rc 0 "restarted_follower_resyncs_quickly"
 expect_nothing_running "after restarted_follower_resyncs_quickly"
 
