@@ -259,6 +259,19 @@ bench-ledger: $(LEDGERD) $(BUILD)/bench/ledger/bench_ledger
 bench: bench-ledger
 -include $(BUILD)/obj/bench/ledger/bench_ledger.d
 
+# `make bench-rpc`: the cost of one gRPC call through drillrig's client to a
+# 3-node ledgerd cluster (Health/Check, Append, 1- and 16-client Append
+# throughput), ledgerd alone; not part of `make bench` (bench/README.md).
+# BENCH_RPC_ARGS: --rounds R --calls N --seconds S.
+$(BUILD)/bench/rpc/bench_rpc: $(BUILD)/obj/bench/rpc/bench_rpc.o $(ARCHIVES) $(SUPPORT_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(SUPPORT_LIB) $(LINK_LIBS)
+
+.PHONY: bench-rpc
+bench-rpc: $(LEDGERD) $(BUILD)/bench/rpc/bench_rpc
+	LEDGERD_BIN=$(abspath $(LEDGERD)) $(BUILD)/bench/rpc/bench_rpc $(BENCH_RPC_ARGS)
+-include $(BUILD)/obj/bench/rpc/bench_rpc.d
+
 # --- catalog ---
 # The whole drill catalog, one drill after another, with one summary table
 # at the end; exits with the highest exit status of any drill.

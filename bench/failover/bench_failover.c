@@ -5,11 +5,12 @@
  *   failover     kill -9 the leader during a closed-loop write workload,
  *                trials interleaved ledgerd, etcd, ledgerd, ...; RTO,
  *                new-leader time and lost acknowledged writes
- *   throughput   1 and 16 closed-loop clients for a fixed time each
+ *   throughput   1 and 16 closed-loop clients for a fixed time each, in
+ *                --rounds R rounds (ledgerd, etcd, ledgerd, ...); medians
  *   cold start   cluster launch to the first acknowledged write
  *   runner cost  peak RSS and CPU seconds of `drillrig run` (a 60 s drill)
  *
- * Usage: bench_failover [--trials N] [--seconds S] [--cold N]
+ * Usage: bench_failover [--trials N] [--seconds S] [--rounds R] [--cold N]
  *                       [--runner-plan FILE] [--only failover,throughput,cold,runner]
  * LEDGERD_BIN, DRILLRIG_BIN and DRILLRIG_ETCD_BIN (default etcd) name the
  * programs. */
@@ -370,42 +371,58 @@ static double throughput_run(struct bench_sys *s, int clients, int seconds, doub
 	return rate;
 }
 
-static void throughput(int seconds)
+/* R rounds per client count, each a ledgerd run then an etcd run (a fresh
+ * cluster each), so both systems see the same moments of a shared
+ * machine; the ratio is of the medians over the rounds, and every
+ * round's own ratio is printed so the spread shows. */
+static void throughput(int seconds, int rounds)
 {
 	static const int clients[] = { 1, 16 };
 
-	printf("\nthroughput at 1000/100 ms, 3 nodes, closed loop, %d s per run, every client "
-	       "starts at the leader, 40-byte payload\n", seconds);
+	printf("\nthroughput at 1000/100 ms, 3 nodes, closed loop, %d s per run, %d round%s "
+	       "(ledgerd then etcd), every client starts at the leader, 40-byte payload\n",
+	       seconds, rounds, rounds > 1 ? "s" : "");
 	for (size_t c = 0; c < 2; c++) {
-		double rate[2] = { 0, 0 }, p50[2], p99[2];
+		double rate[2][64], p50[2][64], p99[2][64];
+		int n[2] = { 0, 0 };
 
-		for (int k = 0; k < 2; k++) {
-			struct bench_sys s;
+		for (int r = 0; r < rounds && r < 64; r++) {
+			double rr[2] = { 0, 0 };
 
-			memset(&s, 0, sizeof(s));
-			if (bench_sys_start(&s, k == 0 ? BENCH_LEDGERD : BENCH_ETCD, 3, 1000, 100) != 0) {
-				fprintf(stderr, "bench: cannot start %s\n", k == 0 ? "ledgerd" : "etcd");
+			for (int k = 0; k < 2; k++) {
+				struct bench_sys s;
+
+				memset(&s, 0, sizeof(s));
+				if (bench_sys_start(&s, k == 0 ? BENCH_LEDGERD : BENCH_ETCD, 3, 1000,
+						    100) != 0) {
+					fprintf(stderr, "bench: cannot start %s\n",
+						k == 0 ? "ledgerd" : "etcd");
+					bench_sys_destroy(&s);
+					continue;
+				}
+				rr[k] = throughput_run(&s, clients[c], seconds, &p50[k][n[k]],
+						       &p99[k][n[k]]);
+				rate[k][n[k]] = rr[k];
+				printf("  round %-2d %-8s %2d client%s %8.0f writes/s  p50 %6.2f ms  "
+				       "p99 %6.2f ms\n", r + 1, s.name, clients[c],
+				       clients[c] > 1 ? "s" : " ", rr[k], p50[k][n[k]], p99[k][n[k]]);
+				fflush(stdout);
+				n[k]++;
 				bench_sys_destroy(&s);
-				continue;
 			}
-			rate[k] = throughput_run(&s, clients[c], seconds, &p50[k], &p99[k]);
-			printf("  %-8s %2d client%s %8.0f writes/s  p50 %6.2f ms  p99 %6.2f ms\n", s.name,
-			       clients[c], clients[c] > 1 ? "s" : " ", rate[k], p50[k], p99[k]);
-			fflush(stdout);
-			bench_sys_destroy(&s);
+			if (rr[0] > 0 && rr[1] > 0)
+				printf("  round %-2d ratio ledgerd/etcd %.2f\n", r + 1, rr[0] / rr[1]);
 		}
 		{
 			char what[96];
+			const char *pl = clients[c] > 1 ? "s" : "";
 
-			snprintf(what, sizeof(what), "throughput, %d client%s", clients[c],
-				 clients[c] > 1 ? "s" : "");
-			add_ratio(what, rate[0], rate[1], "w/s");
-			snprintf(what, sizeof(what), "p50 latency, %d client%s", clients[c],
-				 clients[c] > 1 ? "s" : "");
-			add_ratio(what, p50[0], p50[1], "ms");
-			snprintf(what, sizeof(what), "p99 latency, %d client%s", clients[c],
-				 clients[c] > 1 ? "s" : "");
-			add_ratio(what, p99[0], p99[1], "ms");
+			snprintf(what, sizeof(what), "throughput, %d client%s (median)", clients[c], pl);
+			add_ratio(what, median(rate[0], n[0]), median(rate[1], n[1]), "w/s");
+			snprintf(what, sizeof(what), "p50 latency, %d client%s (median)", clients[c], pl);
+			add_ratio(what, median(p50[0], n[0]), median(p50[1], n[1]), "ms");
+			snprintf(what, sizeof(what), "p99 latency, %d client%s (median)", clients[c], pl);
+			add_ratio(what, median(p99[0], n[0]), median(p99[1], n[1]), "ms");
 		}
 	}
 }
@@ -627,9 +644,10 @@ int main(int argc, char **argv)
 		{ "cold", required_argument, NULL, 'c' },
 		{ "runner-plan", required_argument, NULL, 'r' },
 		{ "only", required_argument, NULL, 'o' },
+		{ "rounds", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int trials = 10, seconds = 10, cold = 5, opt;
+	int trials = 10, seconds = 10, cold = 5, rounds = 1, opt;
 	const char *runner_plan = "bench/failover/runner-cost.yaml", *only = NULL;
 	const char *drillrig = getenv("DRILLRIG_BIN") ? getenv("DRILLRIG_BIN") : "build/drillrig";
 
@@ -643,11 +661,12 @@ int main(int argc, char **argv)
 		case 'c': bad = parse_int(&cold, optarg, 1, 64); break;
 		case 'r': runner_plan = optarg; break;
 		case 'o': only = optarg; break;
+		case 'R': bad = parse_int(&rounds, optarg, 1, 64); break;
 		default: bad = 1;
 		}
 		if (bad) {
-			fprintf(stderr, "usage: bench_failover [--trials N] [--seconds S] [--cold N] "
-				"[--runner-plan FILE] [--only failover,throughput,cold,runner]\n");
+			fprintf(stderr, "usage: bench_failover [--trials N] [--seconds S] [--rounds R] "
+				"[--cold N] [--runner-plan FILE] [--only failover,throughput,cold,runner]\n");
 			return 2;
 		}
 	}
@@ -658,7 +677,7 @@ int main(int argc, char **argv)
 		failover(150, 15, 25, trials);
 	}
 	if (wants(only, "throughput"))
-		throughput(seconds);
+		throughput(seconds, rounds);
 	if (wants(only, "cold"))
 		cold_start(cold);
 	if (wants(only, "runner"))

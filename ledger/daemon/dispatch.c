@@ -70,8 +70,11 @@ static struct ledger_channel *relay_to(const char *address)
 	return ch;
 }
 
+static void helpers_stop(void);
+
 void ledgerd_relay_close(void)
 {
+	helpers_stop();
 	pthread_mutex_lock(&relay_lock);
 	for (size_t i = 0; i < RELAY_CHANNELS; i++) {
 		ledger_channel_close(relay_channels[i]);
@@ -144,6 +147,186 @@ static void ask_supervisor(struct ledgerd_node *n, const struct ledgerd_call *c,
 		out->body = json_pack("{s:o}", "supervisor", ack);
 }
 
+/* ---- calls answered without a waiting thread (ledgerd_dispatch_async) ---- */
+
+/* What the front end gave: where the answer goes, and what a relay needs. */
+struct pending {
+	struct ledgerd_node *n;
+	const struct ledgerd_route *route;
+	char *authorization;      /* owned copy, or NULL */
+	ledgerd_answer_fn fn;
+	void *payload;
+};
+
+/* Relays and supervisor exchanges block (up to FORWARD_TIMEOUT_NS and
+ * SUPERVISOR_TIMEOUT_NS): neither the loop nor the gRPC front end's few
+ * threads may wait on them, so helper threads do, started as needed up to
+ * HELPERS_MAX at once (the bound the front end's 64 workers used to set)
+ * and kept idle for the node's life. */
+#define HELPERS_MAX 64
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	struct ledgerd_call *head, *tail;   /* linked through ->next */
+	pthread_t threads[HELPERS_MAX];
+	int nthreads, idle, stop;
+} helpers = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, { 0 }, 0, 0, 0 };
+
+static void pending_answer(struct pending *p, struct ledgerd_call *c, struct ledgerd_answer *a)
+{
+	p->fn(a, p->payload);
+	json_decref(a->body);
+	ledgerd_call_unref(p->n, c);
+	free(p->authorization);
+	free(p);
+}
+
+static void on_done(struct ledgerd_node *n, struct ledgerd_call *c, int timed_out);
+
+/* A helper thread: relay to the leader or ask the supervisor, then answer. */
+static void helper_run(struct ledgerd_call *c)
+{
+	struct pending *p = c->done_payload;
+	struct ledgerd_answer a = { LEDGER_OK, 200, NULL };
+
+	if (c->action == CALL_SUPERVISOR) {
+		ask_supervisor(p->n, c, &a);
+	} else if (relay(c, p->authorization, &a) != 0) {
+		/* The leader did not answer: let this node answer for itself. */
+		struct ledgerd_call *again = xcalloc(1, sizeof *again);
+
+		again->route = p->route;
+		again->req = json_incref(c->req);
+		again->forwarded = 1;
+		again->done_payload = p;
+		ledgerd_call_unref(p->n, c);
+		ledgerd_node_submit_async(p->n, again, on_done);
+		return;
+	}
+	pending_answer(p, c, &a);
+}
+
+static void *helper_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&helpers.mu);
+	for (;;) {
+		struct ledgerd_call *c = helpers.head;
+
+		if (!c) {
+			if (helpers.stop)
+				break;
+			helpers.idle++;
+			pthread_cond_wait(&helpers.cond, &helpers.mu);
+			helpers.idle--;
+			continue;
+		}
+		helpers.head = c->next;
+		if (!helpers.head)
+			helpers.tail = NULL;
+		pthread_mutex_unlock(&helpers.mu);
+		helper_run(c);
+		pthread_mutex_lock(&helpers.mu);
+	}
+	pthread_mutex_unlock(&helpers.mu);
+	return NULL;
+}
+
+static void helpers_push(struct ledgerd_call *c)
+{
+	int none;
+
+	pthread_mutex_lock(&helpers.mu);
+	c->next = NULL;
+	if (helpers.tail)
+		helpers.tail->next = c;
+	else
+		helpers.head = c;
+	helpers.tail = c;
+	if (helpers.idle > 0) {
+		pthread_cond_signal(&helpers.cond);
+	} else if (helpers.nthreads < HELPERS_MAX &&
+		   pthread_create(&helpers.threads[helpers.nthreads], NULL, helper_main, NULL) == 0) {
+		helpers.nthreads++;
+	}
+	/* else: the next helper to finish takes it */
+	none = helpers.nthreads == 0;
+	if (none) {
+		helpers.head = helpers.tail = NULL;
+		ledgerd_log("cannot start a relay thread: relaying on this thread");
+	}
+	pthread_mutex_unlock(&helpers.mu);
+	if (none)
+		helper_run(c);
+}
+
+/* Join the helpers once their work is done (front end stopped). */
+static void helpers_stop(void)
+{
+	int n;
+
+	pthread_mutex_lock(&helpers.mu);
+	helpers.stop = 1;
+	pthread_cond_broadcast(&helpers.cond);
+	n = helpers.nthreads;
+	pthread_mutex_unlock(&helpers.mu);
+	for (int i = 0; i < n; i++)
+		pthread_join(helpers.threads[i], NULL);
+	pthread_mutex_lock(&helpers.mu);
+	helpers.nthreads = 0;
+	helpers.stop = 0;
+	pthread_mutex_unlock(&helpers.mu);
+}
+
+static int is_write(const struct ledgerd_route *route)
+{
+	return strcmp(route->method, "Append") == 0 || strcmp(route->method, "WriteService.Write") == 0;
+}
+
+static enum ledger_code code_of(int status, const json_t *body);
+
+/* The loop answered c (or the watchdog gave up on it). */
+static void on_done(struct ledgerd_node *n, struct ledgerd_call *c, int timed_out)
+{
+	struct pending *p = c->done_payload;
+	struct ledgerd_answer a = { LEDGER_OK, 200, NULL };
+
+	(void)n;
+	if (timed_out) {
+		/* A write may have been proposed: its outcome is unknown. */
+		ledgerd_answer_error(&a, is_write(p->route) ? LEDGER_UNKNOWN_OUTCOME : LEDGER_UNAVAILABLE,
+				     "the node did not answer in time");
+	} else if (c->action == CALL_FORWARD || c->action == CALL_SUPERVISOR) {
+		helpers_push(c);
+		return;
+	} else {
+		a.http_status = c->http_status;
+		a.code = code_of(c->http_status, c->resp);
+		a.body = json_incref(c->resp);
+	}
+	pending_answer(p, c, &a);
+}
+
+void ledgerd_dispatch_async(struct ledgerd_node *n, const struct ledgerd_route *route, json_t *req,
+			    const char *authorization, int forwarded, ledgerd_answer_fn fn,
+			    void *payload)
+{
+	struct ledgerd_call *c = xcalloc(1, sizeof *c);
+	struct pending *p = xcalloc(1, sizeof *p);
+
+	p->n = n;
+	p->route = route;
+	p->authorization = authorization ? xstrdup(authorization) : NULL;
+	p->fn = fn;
+	p->payload = payload;
+	c->route = route;
+	c->req = req;
+	c->forwarded = forwarded;
+	c->done_payload = p;
+	ledgerd_node_submit_async(n, c, on_done);
+}
+
 static enum ledger_code code_of(int status, const json_t *body)
 {
 	enum ledger_code code;
@@ -170,12 +353,9 @@ void ledgerd_dispatch(struct ledgerd_node *n, const struct ledgerd_route *route,
 		pthread_mutex_unlock(&n->mu);
 		if (!done) {
 			/* A write may have been proposed: its outcome is unknown. */
-			int write = strcmp(route->method, "Append") == 0 ||
-				    strcmp(route->method, "WriteService.Write") == 0;
-
 			ledgerd_call_unref(n, c);
-			ledgerd_answer_error(out, write ? LEDGER_UNKNOWN_OUTCOME : LEDGER_UNAVAILABLE,
-					     "the node did not answer in time");
+			ledgerd_answer_error(out, is_write(route) ? LEDGER_UNKNOWN_OUTCOME :
+					     LEDGER_UNAVAILABLE, "the node did not answer in time");
 			return;
 		}
 		if (c->action != CALL_FORWARD || relay(c, authorization, out) == 0)

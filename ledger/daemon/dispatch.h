@@ -23,7 +23,22 @@ struct ledgerd_answer {
 void ledgerd_dispatch(struct ledgerd_node *n, const struct ledgerd_route *route, json_t *req,
 		      const char *authorization, int forwarded, struct ledgerd_answer *out);
 
-/* Close the channels relays to the leader used (at shutdown). */
+/* Where ledgerd_dispatch_async delivers the answer: a (and a->body) is
+ * borrowed for the call's duration.  It runs on the loop thread (most
+ * answers), a relay helper thread (relayed calls, supervisor exchanges),
+ * the node's watchdog (no answer in 30 s) or the submitting thread (the
+ * node is shutting down): it must not block. */
+typedef void (*ledgerd_answer_fn)(const struct ledgerd_answer *a, void *payload);
+
+/* ledgerd_dispatch without a waiting thread: the same answer, delivered
+ * once to fn(a, payload).  req is owned (released once answered);
+ * authorization is copied. */
+void ledgerd_dispatch_async(struct ledgerd_node *n, const struct ledgerd_route *route, json_t *req,
+			    const char *authorization, int forwarded, ledgerd_answer_fn fn,
+			    void *payload);
+
+/* At shutdown, once no call is in flight: join the helper threads that
+ * relayed calls and close the channels to the leader they used. */
 void ledgerd_relay_close(void);
 
 /* An answer of code with a message (no loop involved). */

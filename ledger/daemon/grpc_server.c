@@ -1,15 +1,24 @@
 /* ledgerd's gRPC front end (ledger/daemon/grpc_server.h).
  *
- * A pool of workers, each with its own completion queue, asks gRPC for the
- * next call and serves it to the end: read the request, decode it with the
- * method's descriptor, dispatch it through the loop (it waits there, as an
- * HTTP thread did), encode the answer or the error.  A worker blocks while
- * the loop works on its call, so the pool bounds how many calls are in
- * flight; gRPC queues the rest. */
+ * Event-driven, on one completion queue that a few workers wait on (gRPC's
+ * recommended layout for a server of its core API: the worker that polls
+ * the socket takes the event it produced, no other thread is woken for
+ * it).  Every method of the ledger's table is registered with its payload
+ * read ahead (GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER), so a call
+ * reaches a worker with its request message; calls whose message has not
+ * arrived hold nothing.  A generic request takes any other method and
+ * answers UNIMPLEMENTED.  The worker decodes the request, checks it and
+ * hands it to the loop (ledgerd_dispatch_async) without waiting; whoever
+ * has the answer -- the loop thread, a relay helper, the node's watchdog --
+ * encodes it and starts the send batch itself (grpc_call_start_batch is
+ * thread-safe), and that batch's completion, on a worker, releases the
+ * call.  So a call costs one hand-over (worker to loop), not three.
+ *
+ * Every call in progress is a struct fcall, tagged on the queue by its
+ * state; the front end counts them, and stops only once none is left. */
 #include "ledger/daemon/grpc_server.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,28 +40,65 @@
 #include "ledger/daemon/routes.h"
 #include "ledger/v1/ledger.pb-c.h"
 
-#define WORKERS 64
+/* Threads waiting on the queue.  None of them ever waits for the loop, a
+ * relay or a client: they only decode requests and release finished
+ * calls, so a few are enough. */
+#define WORKERS 8
+/* Calls asked for ahead, per method: a call that arrives while none is
+ * asked for waits inside gRPC until the next request. */
+#define REQUESTS_AHEAD 2
+#define MAX_SLOTS 64
 
-struct worker {
-	pthread_t thread;
-	grpc_completion_queue *cq;
-	struct ledgerd_node *node;
-	int running;
+/* A registered method (handle set) or the generic request (handle NULL). */
+struct slot {
+	const struct ledger_method *m;
+	const struct ledgerd_route *route;
+	void *handle;
+};
+
+struct fcall {
+	/* The answer's batch completes on call_cq, a callback queue: this
+	 * runs, inline on the thread that completed it where gRPC can (the
+	 * one that started the batch, for an answer written at once), and
+	 * frees the call.  No worker is woken for it. */
+	grpc_completion_queue_functor sent;
+	const struct slot *slot;
+	grpc_call *call;
+	grpc_metadata_array md;
+	grpc_call_details details;      /* the generic request only */
+	gpr_timespec deadline;
+	grpc_byte_buffer *payload;      /* the request message (registered) */
+	int64_t start_ns;
+	/* the answer, kept until its batch completes */
+	grpc_byte_buffer *send_bb;
+	grpc_slice status_text, status_details;
+	grpc_metadata trailing[2];
+	int cancelled;
 };
 
 struct grpc_front {
 	grpc_server *server;
+	grpc_completion_queue *cq;          /* new calls (the workers wait on it) */
+	grpc_completion_queue *call_cq;     /* the calls' own batches (callbacks) */
+	grpc_completion_queue_functor call_cq_shut;
 	grpc_completion_queue *shutdown_cq;
-	struct worker workers[WORKERS];
-	/* Set before the server shuts down: a worker done with a call asks
-	 * for no other.  (A request on a server already shut down is failed
-	 * onto the worker's queue, which must then still be open: the queues
-	 * are shut down only after every worker has been joined.) */
-	atomic_int stopping;
+	struct ledgerd_node *node;
+	struct slot slots[MAX_SLOTS];
+	size_t nslots;
+	pthread_t workers[WORKERS];
+	int nworkers;
+	/* Requests are asked for under mu and only while !stopping: one
+	 * asked for after the server shut down would be failed onto the
+	 * queue, which may be closed by then. */
+	pthread_mutex_t mu;
+	pthread_cond_t idle;                /* live reached 0 */
+	int stopping;
+	long live;                          /* struct fcall in existence */
 };
 
 /* One front end per process (main.c starts one node). */
-static struct grpc_front front;
+static struct grpc_front front = { .mu = PTHREAD_MUTEX_INITIALIZER,
+				   .idle = PTHREAD_COND_INITIALIZER };
 
 /* The value of the request metadata key (a copy in buf), or NULL. */
 static const char *metadata(char *buf, size_t len, const grpc_metadata_array *md, const char *key)
@@ -71,19 +117,6 @@ static const char *metadata(char *buf, size_t len, const grpc_metadata_array *md
 		return buf;
 	}
 	return NULL;
-}
-
-/* Run one batch on the worker's queue and wait for it. */
-static int run_batch(struct worker *w, grpc_call *call, const grpc_op *ops, size_t n)
-{
-	grpc_event ev;
-
-	if (grpc_call_start_batch(call, ops, n, (void *)call, NULL) != GRPC_CALL_OK)
-		return -1;
-	do
-		ev = grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-	while (ev.type == GRPC_OP_COMPLETE && ev.tag != (void *)call);
-	return ev.type == GRPC_OP_COMPLETE && ev.success ? 0 : -1;
 }
 
 /* A call that reached a follower: the leader's id, address and term in a
@@ -114,19 +147,79 @@ static grpc_slice not_leader_details(const json_t *body)
 	return s;
 }
 
-/* Send the answer: the message on success, else the status; every answer
- * carries its wire code in the trailing metadata "ledger-code". */
-static void respond(struct worker *w, grpc_call *call, const struct ledger_method *m,
-		    const struct ledgerd_answer *a)
+static void fcall_free(struct fcall *fc)
 {
-	grpc_metadata trailing[2];
-	grpc_byte_buffer *bb = NULL;
-	grpc_slice details, code_slice, status_details = grpc_empty_slice();
+	grpc_metadata_array_destroy(&fc->md);
+	if (!fc->slot->handle)
+		grpc_call_details_destroy(&fc->details);
+	if (fc->payload)
+		grpc_byte_buffer_destroy(fc->payload);
+	if (fc->send_bb)
+		grpc_byte_buffer_destroy(fc->send_bb);
+	grpc_slice_unref(fc->status_text);
+	grpc_slice_unref(fc->status_details);
+	if (fc->call)
+		grpc_call_unref(fc->call);
+	free(fc);
+	pthread_mutex_lock(&front.mu);
+	if (--front.live == 0)
+		pthread_cond_broadcast(&front.idle);
+	pthread_mutex_unlock(&front.mu);
+}
+
+static void on_sent(grpc_completion_queue_functor *f, int ok)
+{
+	(void)ok; /* sent, or the call ended without it: done either way */
+	fcall_free((struct fcall *)f);
+}
+
+/* Ask gRPC for the next call of slot s. */
+static void request(const struct slot *s)
+{
+	struct fcall *fc = xcalloc(1, sizeof(*fc));
+	grpc_call_error e;
+
+	fc->sent.functor_run = on_sent;
+	fc->sent.inlineable = 1;
+	fc->slot = s;
+	fc->status_text = grpc_empty_slice();
+	fc->status_details = grpc_empty_slice();
+	grpc_metadata_array_init(&fc->md);
+	if (!s->handle)
+		grpc_call_details_init(&fc->details);
+	pthread_mutex_lock(&front.mu);
+	front.live++;
+	if (front.stopping) {
+		pthread_mutex_unlock(&front.mu);
+		fcall_free(fc);
+		return;
+	}
+	if (s->handle)
+		e = grpc_server_request_registered_call(front.server, s->handle, &fc->call,
+							&fc->deadline, &fc->md, &fc->payload,
+							front.call_cq, front.cq, fc);
+	else
+		e = grpc_server_request_call(front.server, &fc->call, &fc->details, &fc->md,
+					     front.call_cq, front.cq, fc);
+	pthread_mutex_unlock(&front.mu);
+	if (e != GRPC_CALL_OK) {
+		ledgerd_log("cannot ask gRPC for calls of %s: error %d", s->m ? s->m->path : "any method",
+			    (int)e);
+		fcall_free(fc);
+	}
+}
+
+/* Send the answer: the message on success, else the status; every answer
+ * carries its wire code in the trailing metadata "ledger-code".  Any
+ * thread; fc is the queue's again once the batch started (or freed here
+ * when it could not start). */
+static void respond(struct fcall *fc, const struct ledgerd_answer *a)
+{
+	const struct ledger_method *m = fc->slot->route ? fc->slot->m : NULL;
 	grpc_op ops[4];
 	size_t nops = 0, ntrail = 0;
 	enum ledger_code code = a->code;
 	const char *message = json_string_value(json_object_get(a->body, "message"));
-	int recv_cancelled = 0;
 
 	if (code == LEDGER_OK && m) {
 		struct dr_error err = DR_ERROR_INIT;
@@ -136,7 +229,7 @@ static void respond(struct worker *w, grpc_call *call, const struct ledger_metho
 		if (pbjson_pack(&data, &len, m->method->output, a->body, &err) == 0) {
 			grpc_slice payload = grpc_slice_from_copied_buffer(data, len);
 
-			bb = grpc_raw_byte_buffer_create(&payload, 1);
+			fc->send_bb = grpc_raw_byte_buffer_create(&payload, 1);
 			grpc_slice_unref(payload);
 		} else {
 			ledgerd_log("cannot encode the answer of %s: %s", m->path, err.msg);
@@ -145,144 +238,166 @@ static void respond(struct worker *w, grpc_call *call, const struct ledger_metho
 		}
 		free(data);
 	}
-	code_slice = grpc_slice_from_static_string(ledger_code_name(code));
-	trailing[ntrail].key = grpc_slice_from_static_string("ledger-code");
-	trailing[ntrail++].value = code_slice;
+	fc->trailing[ntrail].key = grpc_slice_from_static_string("ledger-code");
+	fc->trailing[ntrail++].value = grpc_slice_from_static_string(ledger_code_name(code));
 	if (code == LEDGER_NOT_LEADER) {
-		status_details = not_leader_details(a->body);
-		trailing[ntrail].key = grpc_slice_from_static_string("grpc-status-details-bin");
-		trailing[ntrail++].value = status_details;
+		fc->status_details = not_leader_details(a->body);
+		fc->trailing[ntrail].key = grpc_slice_from_static_string("grpc-status-details-bin");
+		fc->trailing[ntrail++].value = fc->status_details;
 	}
-	details = grpc_slice_from_copied_string(code == LEDGER_OK ? "" : message ? message : "");
+	fc->status_text = grpc_slice_from_copied_string(code == LEDGER_OK ? "" : message ? message : "");
 	memset(ops, 0, sizeof(ops));
 	ops[nops++].op = GRPC_OP_SEND_INITIAL_METADATA;
-	if (bb) {
+	if (fc->send_bb) {
 		ops[nops].op = GRPC_OP_SEND_MESSAGE;
-		ops[nops++].data.send_message.send_message = bb;
+		ops[nops++].data.send_message.send_message = fc->send_bb;
 	}
 	ops[nops].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
 	ops[nops].data.send_status_from_server.status =
 		(grpc_status_code)ledger_code_grpc_status(code);
-	ops[nops].data.send_status_from_server.status_details = &details;
+	ops[nops].data.send_status_from_server.status_details = &fc->status_text;
 	ops[nops].data.send_status_from_server.trailing_metadata_count = ntrail;
-	ops[nops++].data.send_status_from_server.trailing_metadata = trailing;
+	ops[nops++].data.send_status_from_server.trailing_metadata = fc->trailing;
 	ops[nops].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-	ops[nops++].data.recv_close_on_server.cancelled = &recv_cancelled;
-	run_batch(w, call, ops, nops);
-	grpc_slice_unref(details);
-	grpc_slice_unref(status_details);
-	if (bb)
-		grpc_byte_buffer_destroy(bb);
+	ops[nops++].data.recv_close_on_server.cancelled = &fc->cancelled;
+	if (grpc_call_start_batch(fc->call, ops, nops, &fc->sent, NULL) != GRPC_CALL_OK) {
+		ledgerd_log("cannot send the answer of %s", m ? m->path : "a call");
+		fcall_free(fc);
+	}
 }
 
-/* The request's bytes, or NULL (the client gave up, or sent none). */
-static grpc_byte_buffer *receive(struct worker *w, grpc_call *call)
+/* The answer, from whichever thread has it (ledgerd_dispatch_async). */
+static void on_answer(const struct ledgerd_answer *a, void *payload)
 {
-	grpc_byte_buffer *bb = NULL;
-	grpc_op op;
+	struct fcall *fc = payload;
 
-	memset(&op, 0, sizeof(op));
-	op.op = GRPC_OP_RECV_MESSAGE;
-	op.data.recv_message.recv_message = &bb;
-	if (run_batch(w, call, &op, 1) != 0) {
-		if (bb)
-			grpc_byte_buffer_destroy(bb);
-		return NULL;
-	}
-	return bb;
-}
-
-static void serve(struct worker *w, grpc_call *call, const char *path,
-		  const grpc_metadata_array *md)
-{
-	struct ledgerd_node *n = w->node;
-	const struct ledger_method *m = ledger_method_find(path);
-	const struct ledgerd_route *route = ledgerd_route_find(path);
-	struct ledgerd_answer a = { LEDGER_OK, 200, NULL };
-	struct dr_error err = DR_ERROR_INIT;
-	grpc_byte_buffer *bb = receive(w, call);
-	grpc_byte_buffer_reader reader;
-	char auth[512], fwd[8];
-	const char *authorization = metadata(auth, sizeof(auth), md, "authorization");
-	const char *label = route ? route->method : "Unknown";
-	int64_t start = clock_mono_ns();
-	json_t *req = NULL;
-
-	if (!m || !route || route->kind == ROUTE_DEBUG) {
-		char *msg = xasprintf("unknown method '%s'", path);
-
-		ledgerd_answer_error(&a, LEDGER_UNIMPLEMENTED, msg);
-		free(msg);
-	} else if (!bb) {
-		ledgerd_answer_error(&a, LEDGER_INVALID_ARGUMENT, "no request message");
-	} else if ((route->kind == ROUTE_ADMIN) && !ledgerd_authorized(n, authorization)) {
-		ledgerd_answer_error(&a, LEDGER_UNAUTHENTICATED,
-				     "admin methods need 'authorization: Bearer <token>'");
-	} else if (grpc_byte_buffer_reader_init(&reader, bb)) {
-		grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
-
-		grpc_byte_buffer_reader_destroy(&reader);
-		if (pbjson_unpack(&req, m->method->input, GRPC_SLICE_START_PTR(all),
-				  GRPC_SLICE_LENGTH(all), 0, &err) != 0)
-			ledgerd_answer_error(&a, LEDGER_INVALID_ARGUMENT, err.msg);
-		else if (route->validate && route->validate(req, &err) != 0)
-			ledgerd_answer_error(&a, LEDGER_INVALID_ARGUMENT, err.msg);
-		else
-			ledgerd_dispatch(n, route, json_incref(req),
-					 authorization, metadata(fwd, sizeof(fwd), md,
-								 "x-ledger-forwarded") != NULL, &a);
-		grpc_slice_unref(all);
-	} else {
-		ledgerd_answer_error(&a, LEDGER_INVALID_ARGUMENT, "unreadable request message");
-	}
 	/* Counted before it is sent: a client that has its answer finds it
 	 * in /metrics (the duration leaves out only the send itself). */
-	ledgerd_metrics_observe(&n->metrics, label, a.code, (double)(clock_mono_ns() - start) / 1e9);
-	respond(w, call, m, &a);
+	ledgerd_metrics_observe(&front.node->metrics, fc->slot->route->method, a->code,
+				(double)(clock_mono_ns() - fc->start_ns) / 1e9);
+	respond(fc, a);
+}
+
+/* An answer that needs no loop (a refusal), sent from the worker. */
+static void answer_now(struct fcall *fc, enum ledger_code code, const char *message)
+{
+	struct ledgerd_answer a;
+
+	ledgerd_answer_error(&a, code, message);
+	ledgerd_metrics_observe(&front.node->metrics,
+				fc->slot->route ? fc->slot->route->method : "Unknown", a.code,
+				(double)(clock_mono_ns() - fc->start_ns) / 1e9);
+	respond(fc, &a);
 	json_decref(a.body);
-	json_decref(req);
-	if (bb)
-		grpc_byte_buffer_destroy(bb);
+}
+
+/* A call arrived with its request (worker): decode, check, hand over. */
+static void serve(struct fcall *fc)
+{
+	struct ledgerd_node *n = front.node;
+	const struct slot *s = fc->slot;
+	struct dr_error err = DR_ERROR_INIT;
+	grpc_byte_buffer_reader reader;
+	char auth[512], fwd[8];
+	const char *authorization = metadata(auth, sizeof(auth), &fc->md, "authorization");
+	json_t *req = NULL;
+	grpc_slice all;
+
+	fc->start_ns = clock_mono_ns();
+	if (!s->route) {
+		char *path = grpc_slice_to_c_string(fc->details.method);
+		char *msg = xasprintf("unknown method '%s'", path);
+
+		answer_now(fc, LEDGER_UNIMPLEMENTED, msg);
+		free(msg);
+		gpr_free(path);
+		return;
+	}
+	if (!fc->payload) {
+		answer_now(fc, LEDGER_INVALID_ARGUMENT, "no request message");
+		return;
+	}
+	if (s->route->kind == ROUTE_ADMIN && !ledgerd_authorized(n, authorization)) {
+		answer_now(fc, LEDGER_UNAUTHENTICATED,
+			   "admin methods need 'authorization: Bearer <token>'");
+		return;
+	}
+	if (!grpc_byte_buffer_reader_init(&reader, fc->payload)) {
+		answer_now(fc, LEDGER_INVALID_ARGUMENT, "unreadable request message");
+		return;
+	}
+	all = grpc_byte_buffer_reader_readall(&reader);
+	grpc_byte_buffer_reader_destroy(&reader);
+	if (pbjson_unpack(&req, s->m->method->input, GRPC_SLICE_START_PTR(all),
+			  GRPC_SLICE_LENGTH(all), 0, &err) != 0 ||
+	    (s->route->validate && s->route->validate(req, &err) != 0)) {
+		grpc_slice_unref(all);
+		json_decref(req);
+		answer_now(fc, LEDGER_INVALID_ARGUMENT, err.msg);
+		return;
+	}
+	grpc_slice_unref(all);
+	/* The request is decoded: its bytes are not needed any more. */
+	grpc_byte_buffer_destroy(fc->payload);
+	fc->payload = NULL;
+	ledgerd_dispatch_async(n, s->route, req, authorization,
+			       metadata(fwd, sizeof(fwd), &fc->md, "x-ledger-forwarded") != NULL,
+			       on_answer, fc);
 }
 
 static void *worker_main(void *arg)
 {
-	struct worker *w = arg;
-
+	(void)arg;
 	for (;;) {
-		grpc_call *call = NULL;
-		grpc_call_details details;
-		grpc_metadata_array md;
-		grpc_event ev;
-		char *path;
+		grpc_event ev = grpc_completion_queue_next(front.cq, gpr_inf_future(GPR_CLOCK_REALTIME),
+							   NULL);
+		struct fcall *fc = ev.tag;
 
-		if (atomic_load(&front.stopping))
+		if (ev.type == GRPC_QUEUE_SHUTDOWN)
 			break;
-		grpc_call_details_init(&details);
-		grpc_metadata_array_init(&md);
-		if (grpc_server_request_call(front.server, &call, &details, &md, w->cq, w->cq,
-					     (void *)w) != GRPC_CALL_OK) {
-			grpc_call_details_destroy(&details);
-			grpc_metadata_array_destroy(&md);
-			break;
+		if (ev.type != GRPC_OP_COMPLETE)
+			continue;
+		if (!ev.success) {
+			/* Only the server's shutdown fails a request. */
+			fcall_free(fc);
+			continue;
 		}
-		ev = grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-		if (ev.type != GRPC_OP_COMPLETE || !ev.success) {
-			/* The server is shutting down. */
-			if (call)
-				grpc_call_unref(call);
-			grpc_call_details_destroy(&details);
-			grpc_metadata_array_destroy(&md);
-			break;
-		}
-		path = grpc_slice_to_c_string(details.method);
-		serve(w, call, path, &md);
-		gpr_free(path);
-		grpc_call_unref(call);
-		grpc_call_details_destroy(&details);
-		grpc_metadata_array_destroy(&md);
+		request(fc->slot); /* the next call of this method */
+		serve(fc);
 	}
 	return NULL;
+}
+
+/* Register every method the node serves over gRPC, then the generic slot. */
+static int register_methods(struct dr_error *err)
+{
+	size_t nm;
+	const struct ledger_method *ms = ledger_methods(&nm);
+
+	for (size_t i = 0; i < nm; i++) {
+		const struct ledgerd_route *route = ledgerd_route_find(ms[i].path);
+		struct slot *s;
+
+		if (!route || route->kind == ROUTE_DEBUG)
+			continue; /* answered UNIMPLEMENTED by the generic slot */
+		if (front.nslots + 1 >= MAX_SLOTS)
+			return dr_error_set(err, "grpc: too many methods to register");
+		s = &front.slots[front.nslots++];
+		s->m = &ms[i];
+		s->route = route;
+		s->handle = grpc_server_register_method(front.server, ms[i].path, NULL,
+							GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+		if (!s->handle)
+			return dr_error_set(err, "grpc: cannot register method '%s'", ms[i].path);
+	}
+	front.slots[front.nslots++] = (struct slot){ NULL, NULL, NULL };
+	return 0;
+}
+
+static void call_cq_closed(grpc_completion_queue_functor *f, int ok)
+{
+	(void)f;
+	(void)ok;
 }
 
 static int grpc_start(struct ledgerd_node *n, struct dr_error *err)
@@ -297,14 +412,16 @@ static int grpc_start(struct ledgerd_node *n, struct dr_error *err)
 	int port;
 
 	grpc_init();
+	front.node = n;
 	front.server = grpc_server_create(&cargs, NULL);
-	for (size_t i = 0; i < WORKERS; i++) {
-		front.workers[i].cq = grpc_completion_queue_create_for_next(NULL);
-		front.workers[i].node = n;
-		grpc_server_register_completion_queue(front.server, front.workers[i].cq, NULL);
-	}
+	front.cq = grpc_completion_queue_create_for_next(NULL);
+	grpc_server_register_completion_queue(front.server, front.cq, NULL);
+	front.call_cq_shut.functor_run = call_cq_closed;
+	front.call_cq = grpc_completion_queue_create_for_callback(&front.call_cq_shut, NULL);
 	front.shutdown_cq = grpc_completion_queue_create_for_pluck(NULL);
 	grpc_server_register_completion_queue(front.server, front.shutdown_cq, NULL);
+	if (register_methods(err) != 0)
+		return -1;
 	/* Reflection streams run on a thread of their own, not in the pool. */
 	if (ledgerd_reflection_register(front.server, err) != 0)
 		return -1;
@@ -317,9 +434,14 @@ static int grpc_start(struct ledgerd_node *n, struct dr_error *err)
 	grpc_server_start(front.server);
 	if (ledgerd_reflection_start(err) != 0)
 		return -1;
-	for (size_t i = 0; i < WORKERS; i++)
-		front.workers[i].running = pthread_create(&front.workers[i].thread, NULL, worker_main,
-							  &front.workers[i]) == 0;
+	for (size_t i = 0; i < front.nslots; i++)
+		for (int k = 0; k < REQUESTS_AHEAD; k++)
+			request(&front.slots[i]);
+	for (int i = 0; i < WORKERS; i++)
+		if (pthread_create(&front.workers[front.nworkers], NULL, worker_main, NULL) == 0)
+			front.nworkers++;
+	if (front.nworkers == 0)
+		return dr_error_set(err, "grpc: cannot start a worker thread");
 	ledgerd_log("grpc listening on %s", n->cfg.listen);
 	return 0;
 }
@@ -329,27 +451,29 @@ static void grpc_stop(struct ledgerd_node *n)
 	(void)n;
 	if (!front.server)
 		return;
-	atomic_store(&front.stopping, 1);
+	pthread_mutex_lock(&front.mu);
+	front.stopping = 1;
+	pthread_mutex_unlock(&front.mu);
 	grpc_server_shutdown_and_notify(front.server, front.shutdown_cq, (void *)&front);
 	grpc_server_cancel_all_calls(front.server);
 	grpc_completion_queue_pluck(front.shutdown_cq, (void *)&front,
 				    gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 	ledgerd_reflection_stop();
-	/* Every pending request fails with the shutdown, so each worker ends;
-	 * join them all before any queue closes (see struct grpc_front). */
-	for (size_t i = 0; i < WORKERS; i++)
-		if (front.workers[i].running)
-			pthread_join(front.workers[i].thread, NULL);
-	for (size_t i = 0; i < WORKERS; i++) {
-		grpc_event ev;
-
-		grpc_completion_queue_shutdown(front.workers[i].cq);
-		do
-			ev = grpc_completion_queue_next(front.workers[i].cq,
-							gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-		while (ev.type != GRPC_QUEUE_SHUTDOWN);
-		grpc_completion_queue_destroy(front.workers[i].cq);
-	}
+	/* Every call still held -- a request the shutdown failed, an answer
+	 * being sent, a relay finishing on a helper -- comes through the
+	 * queue; close it only once none is left (a batch started on a
+	 * closed queue aborts in grpc_cq_begin_op). */
+	pthread_mutex_lock(&front.mu);
+	while (front.live > 0 && front.nworkers > 0)
+		pthread_cond_wait(&front.idle, &front.mu);
+	pthread_mutex_unlock(&front.mu);
+	grpc_completion_queue_shutdown(front.cq);
+	for (int i = 0; i < front.nworkers; i++)
+		pthread_join(front.workers[i], NULL);
+	front.nworkers = 0;
+	grpc_completion_queue_destroy(front.cq);
+	grpc_completion_queue_shutdown(front.call_cq);
+	grpc_completion_queue_destroy(front.call_cq);
 	grpc_server_destroy(front.server);
 	grpc_completion_queue_shutdown(front.shutdown_cq);
 	grpc_completion_queue_pluck(front.shutdown_cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);

@@ -237,8 +237,11 @@ static int http_start(struct ledgerd_node *n, struct dr_error *err)
 	if (rv != 0)
 		return dr_error_set(err, "cannot resolve --http '%s': %s", n->cfg.http,
 				    gai_strerror(rv));
+	/* MHD_USE_POLL: with select() (MHD's default) a connection whose
+	 * descriptor is FD_SETSIZE (1024) or more is refused, and idle gRPC
+	 * connections alone can push the node's descriptors past that. */
 	n->httpd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-					    MHD_USE_ERROR_LOG,
+					    MHD_USE_POLL | MHD_USE_ERROR_LOG,
 				    0, NULL, NULL, on_request, n,
 				    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, n,
 				    MHD_OPTION_SOCK_ADDR, ai->ai_addr,

@@ -19,8 +19,12 @@
 #include "ledger/daemon/log.h"
 #include "ledger/daemon/snapfile.h"
 
-/* How long an HTTP thread waits for the loop before giving up. */
+/* How long a call waits for the loop before it is answered without it. */
 #define CALL_WAIT_NS (30 * NS_PER_SEC)
+/* How often the watchdog looks for calls past CALL_WAIT_NS: a call may
+ * wait that much longer.  (No wake-up per call: a busy node's calls come
+ * and go without the watchdog ever running.) */
+#define WATCHDOG_PERIOD_NS (1 * NS_PER_SEC)
 /* How long shutdown waits for the node's own log writes before it closes
  * raft anyway (see close_raft_when_stored): a stuck disk must not keep
  * SIGTERM from stopping the node. */
@@ -134,14 +138,38 @@ static void call_maybe_release(struct ledgerd_node *n, struct ledgerd_call *c)
 	ledgerd_call_unref(n, c);
 }
 
+/* mu held: take c off the list of calls waiting without a thread. */
+static void waiting_remove(struct ledgerd_node *n, struct ledgerd_call *c)
+{
+	if (c->wait_prev)
+		c->wait_prev->wait_next = c->wait_next;
+	else if (n->waiting_head == c)
+		n->waiting_head = c->wait_next;
+	if (c->wait_next)
+		c->wait_next->wait_prev = c->wait_prev;
+	else if (n->waiting_tail == c)
+		n->waiting_tail = c->wait_prev;
+	c->wait_prev = c->wait_next = NULL;
+}
+
 static void call_answer(struct ledgerd_node *n, struct ledgerd_call *c)
 {
+	ledgerd_call_done_fn done = NULL;
+
 	pthread_mutex_lock(&n->mu);
 	c->done = 1;
-	pthread_cond_signal(&c->cond);
+	if (!c->done_fn) {
+		pthread_cond_signal(&c->cond);
+	} else if (!c->timed_out) {
+		waiting_remove(n, c);
+		done = c->done_fn;
+	}
 	pthread_mutex_unlock(&n->mu);
 	c->answered = 1;
 	call_maybe_release(n, c);
+	/* The submitter's reference keeps c alive through done. */
+	if (done)
+		done(n, c, 0);
 }
 
 int ledgerd_call_callback(struct ledgerd_node *n, struct ledgerd_call *c)
@@ -271,6 +299,101 @@ void ledgerd_node_submit(struct ledgerd_node *n, struct ledgerd_call *c)
 			break;
 	}
 	pthread_mutex_unlock(&n->mu);
+}
+
+void ledgerd_node_submit_async(struct ledgerd_node *n, struct ledgerd_call *c,
+			       ledgerd_call_done_fn done)
+{
+	pthread_cond_init(&c->cond, NULL);
+	c->node = n;
+	c->done_fn = done;
+	pthread_mutex_lock(&n->mu);
+	if (n->stopping) {
+		pthread_mutex_unlock(&n->mu);
+		c->http_status = 503;
+		c->resp = json_pack("{s:s, s:s}", "code", "UNAVAILABLE", "message",
+				    "node is shutting down");
+		c->action = CALL_ANSWER;
+		c->done = 1;
+		c->refs = 1;
+		done(n, c, 0);
+		return;
+	}
+	c->refs = 2;
+	c->done = 0;
+	c->next = NULL;
+	if (n->queue_tail)
+		n->queue_tail->next = c;
+	else
+		n->queue_head = c;
+	n->queue_tail = c;
+	c->wait_until_ns = clock_mono_ns() + CALL_WAIT_NS;
+	c->wait_next = NULL;
+	c->wait_prev = n->waiting_tail;
+	if (n->waiting_tail)
+		n->waiting_tail->wait_next = c;
+	else
+		n->waiting_head = c;
+	n->waiting_tail = c;
+	/* Under mu: the loop closes the handle under mu too, after stopping. */
+	uv_async_send(&n->wake);
+	pthread_mutex_unlock(&n->mu);
+}
+
+/* The watchdog: answers calls submitted without waiting that the loop has
+ * not answered within CALL_WAIT_NS (a loop stuck on a disk, a libraft
+ * callback that never comes), as a waiting HTTP thread gives up. */
+static void *watchdog_main(void *arg)
+{
+	struct ledgerd_node *n = arg;
+
+	pthread_mutex_lock(&n->mu);
+	while (!n->watchdog_stop) {
+		struct ledgerd_call *c = n->waiting_head;
+		int64_t now = clock_mono_ns();
+
+		if (c && c->wait_until_ns <= now) {
+			waiting_remove(n, c);
+			c->timed_out = 1;
+			pthread_mutex_unlock(&n->mu);
+			c->done_fn(n, c, 1);
+			pthread_mutex_lock(&n->mu);
+			continue;
+		}
+		{
+			int64_t until = now + WATCHDOG_PERIOD_NS;
+			struct timespec ts = { (time_t)(until / NS_PER_SEC), (long)(until % NS_PER_SEC) };
+
+			pthread_cond_timedwait(&n->watchdog_cond, &n->mu, &ts);
+		}
+	}
+	pthread_mutex_unlock(&n->mu);
+	return NULL;
+}
+
+static int watchdog_start(struct ledgerd_node *n)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&n->watchdog_cond, &attr);
+	pthread_condattr_destroy(&attr);
+	n->watchdog_running = pthread_create(&n->watchdog, NULL, watchdog_main, n) == 0;
+	return n->watchdog_running ? 0 : -1;
+}
+
+static void watchdog_stop(struct ledgerd_node *n)
+{
+	if (!n->watchdog_running)
+		return;
+	pthread_mutex_lock(&n->mu);
+	n->watchdog_stop = 1;
+	pthread_cond_signal(&n->watchdog_cond);
+	pthread_mutex_unlock(&n->mu);
+	pthread_join(n->watchdog, NULL);
+	pthread_cond_destroy(&n->watchdog_cond);
+	n->watchdog_running = 0;
 }
 
 /* ---- member metadata ---- */
@@ -971,6 +1094,12 @@ int ledgerd_node_run(const struct ledgerd_config *cfg, const struct ledgerd_fron
 	uv_signal_init(&n->loop, &n->sigint);
 	n->sigint.data = n;
 	uv_signal_start(&n->sigint, on_signal, SIGINT);
+	if (watchdog_start(n) != 0) {
+		dr_error_set(&err, "cannot start the call watchdog thread");
+		on_signal(&n->sigterm, SIGTERM);
+		uv_run(&n->loop, UV_RUN_DEFAULT);
+		goto out;
+	}
 	while (fes[nfes] && fes[nfes]->start(n, &err) == 0)
 		nfes++;
 	if (fes[nfes]) {
@@ -979,11 +1108,13 @@ int ledgerd_node_run(const struct ledgerd_config *cfg, const struct ledgerd_fron
 		uv_run(&n->loop, UV_RUN_DEFAULT);
 		while (nfes > 0)
 			fes[--nfes]->stop(n);
+		watchdog_stop(n);
 		goto out;
 	}
 	uv_run(&n->loop, UV_RUN_DEFAULT);
 	while (nfes > 0)
 		fes[--nfes]->stop(n);
+	watchdog_stop(n);
 	ledgerd_log("stopped cleanly");
 	rc = 0;
 out:

@@ -3,10 +3,13 @@
  *
  * Threads: struct raft, the state machine and everything marked "loop" are
  * touched only on the loop thread (libraft 0.15: struct raft is not thread-safe).
- * HTTP threads build a struct ledgerd_call, queue it under node->mu, wake
- * the loop with uv_async_send and wait on the call's condition variable.
- * The loop answers every call before it stops, so stopping the HTTP
- * daemon never hangs. */
+ * A front end builds a struct ledgerd_call, queues it under node->mu and
+ * wakes the loop with uv_async_send.  The HTTP threads then wait on the
+ * call's condition variable (ledgerd_node_submit); the gRPC front end does
+ * not wait: the loop hands the answer to the call's done function
+ * (ledgerd_node_submit_async), which sends it from the loop thread.  The
+ * loop answers every call before it stops, so stopping a front end never
+ * hangs. */
 #ifndef DR_LEDGER_DAEMON_NODE_H
 #define DR_LEDGER_DAEMON_NODE_H
 
@@ -27,6 +30,17 @@
 
 struct ledgerd_node;
 struct ledgerd_call;
+
+/* The answer of a call handed over with ledgerd_node_submit_async:
+ * timed_out 0, the loop's answer is in the call (action, http_status,
+ * resp, forward_addr, supervisor_msg); timed_out 1, the loop did not
+ * answer within the node's call limit and the call's answer fields must
+ * not be read (the loop may still write them).  Runs once per call, on the
+ * loop thread (an answer), on the node's watchdog thread (a time-out) or
+ * on the submitting thread (the node is shutting down); it owns the
+ * submitter's reference and drops it with ledgerd_call_unref. */
+typedef void (*ledgerd_call_done_fn)(struct ledgerd_node *n, struct ledgerd_call *c,
+				     int timed_out);
 
 enum ledgerd_route_kind { ROUTE_LEDGER, ROUTE_ADMIN, ROUTE_DEBUG, ROUTE_HEALTH };
 
@@ -80,6 +94,14 @@ struct ledgerd_call {
 	struct ledgerd_call *next;             /* queue (under mu) */
 	struct ledgerd_call *inflight_prev, *inflight_next; /* loop */
 	struct ledgerd_node *node;
+	/* ledgerd_node_submit_async: the done function and its payload (set
+	 * before submitting), and the node's list of such calls still waiting
+	 * for an answer, oldest first (under mu) */
+	ledgerd_call_done_fn done_fn;
+	void *done_payload;
+	int64_t wait_until_ns;                 /* mu: monotonic */
+	int timed_out;                         /* mu: done_fn ran with timed_out 1 */
+	struct ledgerd_call *wait_prev, *wait_next; /* mu */
 };
 
 #define LEDGERD_RING 4096
@@ -107,6 +129,13 @@ struct ledgerd_node {
 	struct ledgerd_call *queue_head, *queue_tail; /* mu */
 	int stopping;                 /* mu: new calls are refused */
 	struct ledgerd_gauges gauges; /* mu */
+	/* mu: calls submitted without waiting and not answered yet, oldest
+	 * first; the watchdog thread answers those past the call limit */
+	struct ledgerd_call *waiting_head, *waiting_tail;
+	pthread_t watchdog;
+	pthread_cond_t watchdog_cond; /* mu: signalled to stop the watchdog */
+	int watchdog_running;
+	int watchdog_stop;            /* mu */
 
 	/* loop */
 	struct ledgerd_call *inflight;
@@ -154,6 +183,12 @@ int ledgerd_node_run(const struct ledgerd_config *cfg, const struct ledgerd_fron
 
 /* Hand a call to the loop and wait for its answer (HTTP threads). */
 void ledgerd_node_submit(struct ledgerd_node *n, struct ledgerd_call *c);
+/* Hand a call to the loop without waiting: done (ledgerd_call_done_fn)
+ * runs once with the answer, or with timed_out 1 after the node's call
+ * limit (30 s).  c->done_payload may be set before for done's use.  The
+ * submitter's reference passes to done. */
+void ledgerd_node_submit_async(struct ledgerd_node *n, struct ledgerd_call *c,
+			       ledgerd_call_done_fn done);
 /* Drop a reference (frees the call with the last one). */
 void ledgerd_call_unref(struct ledgerd_node *n, struct ledgerd_call *c);
 
