@@ -262,22 +262,20 @@ void ledgerd_call_supervisor(struct ledgerd_node *n, struct ledgerd_call *c, jso
 	call_answer(n, c);
 }
 
-void ledgerd_node_submit(struct ledgerd_node *n, struct ledgerd_call *c)
+/* Queue c for the loop, or answer it UNAVAILABLE when the node is
+ * stopping (returns 0 then).  Called and returns with mu held. */
+static int enqueue_locked(struct ledgerd_node *n, struct ledgerd_call *c)
 {
-	struct timespec deadline;
-	int64_t until = clock_wall_ns() + CALL_WAIT_NS;
-
 	pthread_cond_init(&c->cond, NULL);
 	c->node = n;
-	pthread_mutex_lock(&n->mu);
 	if (n->stopping) {
-		pthread_mutex_unlock(&n->mu);
 		c->http_status = 503;
 		c->resp = json_pack("{s:s, s:s}", "code", "UNAVAILABLE", "message",
 				    "node is shutting down");
+		c->action = CALL_ANSWER;
 		c->done = 1;
 		c->refs = 1;
-		return;
+		return 0;
 	}
 	c->refs = 2;
 	c->done = 0;
@@ -289,14 +287,22 @@ void ledgerd_node_submit(struct ledgerd_node *n, struct ledgerd_call *c)
 	n->queue_tail = c;
 	/* Under mu: the loop closes the handle under mu too, after stopping. */
 	uv_async_send(&n->wake);
-	pthread_mutex_unlock(&n->mu);
+	return 1;
+}
+
+void ledgerd_node_submit(struct ledgerd_node *n, struct ledgerd_call *c)
+{
+	struct timespec deadline;
+	int64_t until = clock_wall_ns() + CALL_WAIT_NS;
 
 	deadline.tv_sec = until / NS_PER_SEC;
 	deadline.tv_nsec = until % NS_PER_SEC;
 	pthread_mutex_lock(&n->mu);
-	while (!c->done) {
-		if (pthread_cond_timedwait(&c->cond, &n->mu, &deadline) == ETIMEDOUT)
-			break;
+	if (enqueue_locked(n, c)) {
+		while (!c->done) {
+			if (pthread_cond_timedwait(&c->cond, &n->mu, &deadline) == ETIMEDOUT)
+				break;
+		}
 	}
 	pthread_mutex_unlock(&n->mu);
 }
@@ -304,40 +310,24 @@ void ledgerd_node_submit(struct ledgerd_node *n, struct ledgerd_call *c)
 void ledgerd_node_submit_async(struct ledgerd_node *n, struct ledgerd_call *c,
 			       ledgerd_call_done_fn done)
 {
-	pthread_cond_init(&c->cond, NULL);
-	c->node = n;
+	int queued;
+
 	c->done_fn = done;
 	pthread_mutex_lock(&n->mu);
-	if (n->stopping) {
-		pthread_mutex_unlock(&n->mu);
-		c->http_status = 503;
-		c->resp = json_pack("{s:s, s:s}", "code", "UNAVAILABLE", "message",
-				    "node is shutting down");
-		c->action = CALL_ANSWER;
-		c->done = 1;
-		c->refs = 1;
-		done(n, c, 0);
-		return;
+	queued = enqueue_locked(n, c);
+	if (queued) {
+		c->wait_until_ns = clock_mono_ns() + CALL_WAIT_NS;
+		c->wait_next = NULL;
+		c->wait_prev = n->waiting_tail;
+		if (n->waiting_tail)
+			n->waiting_tail->wait_next = c;
+		else
+			n->waiting_head = c;
+		n->waiting_tail = c;
 	}
-	c->refs = 2;
-	c->done = 0;
-	c->next = NULL;
-	if (n->queue_tail)
-		n->queue_tail->next = c;
-	else
-		n->queue_head = c;
-	n->queue_tail = c;
-	c->wait_until_ns = clock_mono_ns() + CALL_WAIT_NS;
-	c->wait_next = NULL;
-	c->wait_prev = n->waiting_tail;
-	if (n->waiting_tail)
-		n->waiting_tail->wait_next = c;
-	else
-		n->waiting_head = c;
-	n->waiting_tail = c;
-	/* Under mu: the loop closes the handle under mu too, after stopping. */
-	uv_async_send(&n->wake);
 	pthread_mutex_unlock(&n->mu);
+	if (!queued)
+		done(n, c, 0);
 }
 
 /* The watchdog: answers calls submitted without waiting that the loop has
