@@ -1,6 +1,9 @@
-/* Ctrl-C and SIGTERM for the commands that change a cluster (run, soak,
- * recover): counted, never fatal, so the command can roll back (docs/cli.md:
- * the 1st stops the steps, the 3rd gives up on the rollback). */
+/* Ctrl-C, SIGTERM, SIGHUP and SIGQUIT for the commands that change a
+ * cluster (run, soak, recover): counted, never fatal, so the command can
+ * roll back (docs/cli.md: the 1st stops the steps, the 3rd gives up on the
+ * rollback).  SIGHUP is a closed terminal or a dropped SSH session, SIGQUIT
+ * Ctrl-\: by default either would kill the runner with the primary region
+ * still scaled down. */
 #include <signal.h>
 #include <string.h>
 
@@ -29,5 +32,7 @@ void cli_count_interrupts(void)
 	/* No SA_RESTART: a blocking call returns so the command sees the signal. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGQUIT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }

@@ -1,7 +1,8 @@
 /* The drill engine end to end on the real bundled cluster: the default
  * drill passes and leaves nothing running; a dry run says "would", ends
- * without a verdict and makes nothing; SIGINT during the fault exits 4
- * with the cluster restored; a held drill lock refuses a second drill. */
+ * without a verdict and makes nothing; SIGINT, SIGHUP (a closed terminal)
+ * and SIGQUIT during the fault exit 4 with the cluster restored; a held
+ * drill lock refuses a second drill. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -125,9 +126,10 @@ static void test_region_failover_passes(void **state)
 	free(dir);
 }
 
-static void test_sigint_during_fault_exits_4_restored(void **state)
+/* sig during the fault step: exit 4, the rollback ran, the cluster restored. */
+static void signal_during_fault_exits_4_restored(int sig, const char *name)
 {
-	char *dir = drill_tmpdir("sigint"), *plan = drill_src_path("drills/region-failover.yaml");
+	char *dir = drill_tmpdir(name), *plan = drill_src_path("drills/region-failover.yaml");
 	char *results = xasprintf("%s/results", dir);
 	const char *args[] = { "run", plan, "--json", "--timing", "300ms/30ms", "--results-repo",
 			       results, NULL };
@@ -135,17 +137,17 @@ static void test_sigint_during_fault_exits_4_restored(void **state)
 	json_t *journal, *undo;
 	int rc;
 
-	(void)state;
 	assert_int_equal(drill_proc_start(&p, dir, args), 0);
 	if (!drill_proc_wait_event(&p, "fault_start", NULL, 120 * 1000)) {
 		dump(&p);
 		fail_msg("the drill never reached its fault step");
 	}
-	kill(p.pid, SIGINT);
+	kill(p.pid, sig);
 	rc = drill_proc_wait(&p, DRILL_TIMEOUT_MS);
-	if (rc != 4)
+	if (rc != 4) {
 		dump(&p);
-	assert_int_equal(rc, 4);
+		fail_msg("%s during the fault: exit %d, wanted 4 (aborted, rolled back)", name, rc);
+	}
 	journal = drill_proc_journal(&p);
 	assert_non_null(journal);
 	assert_string_equal(json_string_value(json_object_get(journal, "status")), "aborted");
@@ -161,6 +163,25 @@ static void test_sigint_during_fault_exits_4_restored(void **state)
 	free(results);
 	free(plan);
 	free(dir);
+}
+
+static void test_sigint_during_fault_exits_4_restored(void **state)
+{
+	(void)state;
+	signal_during_fault_exits_4_restored(SIGINT, "sigint");
+}
+
+/* A closed terminal or a dropped SSH session. */
+static void test_sighup_during_fault_exits_4_restored(void **state)
+{
+	(void)state;
+	signal_during_fault_exits_4_restored(SIGHUP, "sighup");
+}
+
+static void test_sigquit_during_fault_exits_4_restored(void **state)
+{
+	(void)state;
+	signal_during_fault_exits_4_restored(SIGQUIT, "sigquit");
 }
 
 static void test_held_lock_refuses_second_drill(void **state)
@@ -324,6 +345,8 @@ int main(void)
 		cmocka_unit_test(test_region_failover_passes),
 		cmocka_unit_test(test_dry_run_says_would_and_touches_nothing),
 		cmocka_unit_test(test_sigint_during_fault_exits_4_restored),
+		cmocka_unit_test(test_sighup_during_fault_exits_4_restored),
+		cmocka_unit_test(test_sigquit_during_fault_exits_4_restored),
 		cmocka_unit_test(test_held_lock_refuses_second_drill),
 		cmocka_unit_test(test_restored_cluster_is_addressable),
 	};
