@@ -13,6 +13,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -116,6 +117,13 @@ static void enforce_deadline(pid_t pid, int64_t elapsed, int64_t timeout_ns, int
 int proc_run(struct proc_result *res, char *const argv[], const char *stdin_data,
 	     int64_t timeout_ns, size_t max_capture, struct dr_error *err)
 {
+	return proc_run_in(res, argv, stdin_data, timeout_ns, max_capture, NULL, NULL, err);
+}
+
+int proc_run_in(struct proc_result *res, char *const argv[], const char *stdin_data,
+		int64_t timeout_ns, size_t max_capture, const char *cwd, char *const envp[],
+		struct dr_error *err)
+{
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, inp[2] = { -1, -1 };
 	struct strbuf out = STRBUF_INIT, errout = STRBUF_INIT;
 	posix_spawn_file_actions_t fa;
@@ -140,6 +148,8 @@ int proc_run(struct proc_result *res, char *const argv[], const char *stdin_data
 		add_open(&fa, 0, "/dev/null", O_RDONLY);
 	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+	if (cwd)
+		posix_spawn_file_actions_addchdir_np(&fa, cwd);
 	sigemptyset(&none);
 	sigfillset(&all);
 	posix_spawnattr_setsigmask(&attr, &none);
@@ -147,11 +157,18 @@ int proc_run(struct proc_result *res, char *const argv[], const char *stdin_data
 	posix_spawnattr_setpgroup(&attr, 0);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
 				 POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
+	rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, envp ? envp : environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (rc != 0) {
-		rc = dr_error_errno(err, rc, "cannot run '%s'", argv[0]);
+		struct stat st;
+
+		/* posix_spawn reports a failed chdir as the program's error. */
+		if (cwd && (stat(cwd, &st) != 0 || !S_ISDIR(st.st_mode)))
+			rc = dr_error_set(err, "cannot run '%s' in '%s': not a directory", argv[0],
+					  cwd);
+		else
+			rc = dr_error_errno(err, rc, "cannot run '%s'", argv[0]);
 		goto fail_pipes;
 	}
 	close(outp[1]);
@@ -223,6 +240,39 @@ fail_pipes:
 	strbuf_release(&out);
 	strbuf_release(&errout);
 	return rc;
+}
+
+char **proc_env_with(char *const extra[])
+{
+	size_t n = 0, k = 0, nx = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	while (extra && extra[nx])
+		nx++;
+	env = xcalloc(n + nx + 1, sizeof(*env));
+	for (size_t i = 0; i < n; i++) {
+		const char *eq = strchr(environ[i], '=');
+		size_t name_len = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
+		int overridden = 0;
+
+		for (size_t j = 0; j < nx && !overridden; j++)
+			overridden = strncmp(extra[j], environ[i], name_len) == 0 &&
+				     extra[j][name_len] == '=';
+		if (!overridden)
+			env[k++] = xstrdup(environ[i]);
+	}
+	for (size_t j = 0; j < nx; j++)
+		env[k++] = xstrdup(extra[j]);
+	return env;
+}
+
+void proc_env_free(char **env)
+{
+	for (size_t i = 0; env && env[i]; i++)
+		free(env[i]);
+	free(env);
 }
 
 void proc_result_release(struct proc_result *res)

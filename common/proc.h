@@ -43,7 +43,17 @@ struct proc_result {
  * reaped (whatever its exit status), -1 when it could not be started. */
 int proc_run(struct proc_result *res, char *const argv[], const char *stdin_data,
 	     int64_t timeout_ns, size_t max_capture, struct dr_error *err);
+/* proc_run in directory cwd (NULL: ours) with environment envp (NULL:
+ * ours; see proc_env_with). */
+int proc_run_in(struct proc_result *res, char *const argv[], const char *stdin_data,
+		int64_t timeout_ns, size_t max_capture, const char *cwd, char *const envp[],
+		struct dr_error *err);
 void proc_result_release(struct proc_result *res);
+
+/* Our environment with extra ("NAME=value", NULL-terminated) added; an
+ * extra name replaces ours.  Heap; free with proc_env_free. */
+char **proc_env_with(char *const extra[]);
+void proc_env_free(char **env);
 
 /* Render argv for display: words with spaces or quotes are single-quoted. */
 char *proc_argv_display(char *const argv[]);

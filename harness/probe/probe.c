@@ -373,6 +373,26 @@ static void attempt_tcp(struct probe_result *out, struct target *t, json_t *spec
 
 /* ---- command ------------------------------------------------------------ */
 
+/* A command's environment: ours with the step's env mapping added (NULL
+ * when the step has none, so the child inherits ours). */
+static char **command_env(const json_t *map)
+{
+	const char *name;
+	json_t *value;
+	char **extra, **env;
+	size_t n = 0;
+
+	if (!json_is_object(map) || json_object_size(map) == 0)
+		return NULL;
+	extra = xcalloc(json_object_size(map) + 1, sizeof(*extra));
+	json_object_foreach((json_t *)map, name, value)
+		extra[n++] = xasprintf("%s=%s", name,
+				       json_is_string(value) ? json_string_value(value) : "");
+	env = proc_env_with(extra);
+	proc_env_free(extra);
+	return env;
+}
+
 static void attempt_command_with(struct probe_result *out, json_t *spec, json_t *expect,
 				 int64_t timeout_ns, const struct action_ctx *ctx)
 {
@@ -382,16 +402,20 @@ static void attempt_command_with(struct probe_result *out, json_t *spec, json_t 
 	int64_t want = plan_arg_int(expect, "exit_code", 0);
 	const char *out_re = plan_arg_str(expect, "stdout_regex");
 	const char *err_re = plan_arg_str(expect, "stderr_regex");
-	char *shown;
+	char *shown, **env;
 	int64_t start = clock_mono_ns();
+	int rc;
 
 	if (!argv) {
 		snprintf(out->message, sizeof(out->message), "no argv");
 		return;
 	}
 	shown = proc_argv_display((char *const *)argv);
-	if (proc_run(&pr, (char *const *)argv, plan_arg_str(spec, "stdin"), timeout_ns,
-		     1u << 20, &err) != 0) {
+	env = command_env(json_object_get(spec, "env"));
+	rc = proc_run_in(&pr, (char *const *)argv, plan_arg_str(spec, "stdin"), timeout_ns,
+			 1u << 20, plan_arg_str(spec, "cwd"), env, &err);
+	proc_env_free(env);
+	if (rc != 0) {
 		snprintf(out->message, sizeof(out->message), "%s", err.msg);
 		goto out;
 	}
