@@ -449,6 +449,24 @@ int cmd_run(int argc, char **argv)
 	}
 	runner_run(&result, plan, t, j, &ropts);
 	code = result.exit_code;
+	{
+		/* A cluster the drill started goes down with it: nothing is
+		 * left to recover there. */
+		json_t *desc = t->describe(t);
+		int goes_down = json_is_true(json_object_get(desc, "owned"));
+
+		json_decref(desc);
+		if (result.state_kept[0] && !goes_down) {
+			json_t *ev = json_pack("{s:s,s:s,s:s}", "event", "recover_needed",
+					       "state_file", result.state_kept, "message",
+					       "the rollback did not finish: run 'drillrig recover'");
+
+			progress_line(progress, "the rollback did not finish: what it left is in %s; "
+				      "run 'drillrig recover' (docs/cli.md)", result.state_kept);
+			progress_json(progress, ev);
+			json_decref(ev);
+		}
+	}
 	t->close(t, a.topts.keep);
 	t = NULL;
 	print_objectives(progress, j);

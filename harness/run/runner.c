@@ -30,6 +30,9 @@ struct run {
 	const struct runner_opts *opts;
 	struct runner_result *out;
 	struct undo_stack undos;
+	/* Undos the rollback popped that failed or never ran, in the order
+	 * popped: they stay in the state file for `drillrig recover`. */
+	struct undo_stack kept;
 	atomic_int abort_requested;
 	char abort_reason[512];
 	int64_t first_fault_ns;
@@ -306,7 +309,7 @@ static void run_steps(struct run *r)
 		 * and we are interrupted, the undo still runs. */
 		if (s->fault && s->undo) {
 			undo_stack_push(&r->undos, s->name, s->undo);
-			undo_stack_save(&r->undos, r->state_path, r->plan, r->target_desc);
+			undo_stack_save(&r->undos, &r->kept, r->state_path, r->plan, r->target_desc);
 		}
 		if (is_restore_action(s) && !r->restore_start_ns && r->first_fault_ns) {
 			r->restore_start_ns = clock_mono_ns();
@@ -373,11 +376,13 @@ static void run_rollback(struct run *r)
 		}
 		if (interrupts(r) >= ROLLBACK_INTERRUPT_LIMIT) {
 			r->rollback_failed = 1;
+			undo_stack_push(&r->kept, e.step_name, e.action);
 			journal_note(r->j, "not restored: %s", name);
 			progress_line(r->opts->progress, "not restored: %s", name);
 		} else if (run_action(r, "undo", name, action ? action : "?", e.action,
 				      executor_default_timeout(e.action), NULL, 0, &res) != ACTION_OK) {
 			r->rollback_failed = 1;
+			undo_stack_push(&r->kept, e.step_name, e.action);
 			set_reason(r, "undo of step '%s' failed: %s", e.step_name, res.message);
 		}
 		journal_event(r->j, "undo", json_pack("{s:s,s:s}", "step", e.step_name,
@@ -386,7 +391,7 @@ static void run_rollback(struct run *r)
 		action_result_release(&res);
 		undo_entry_release(&e);
 		free(name);
-		undo_stack_save(&r->undos, r->state_path, r->plan, r->target_desc);
+		undo_stack_save(&r->undos, &r->kept, r->state_path, r->plan, r->target_desc);
 	}
 	for (size_t i = 0; i < r->plan->nrollback; i++) {
 		const struct plan_step *s = &r->plan->rollback[i];
@@ -499,7 +504,7 @@ static int connect_target(struct run *r)
 	journal_set(r->j, "target", t->describe(t));
 	if (r->state_path && !r->opts->dry_run) {
 		r->target_desc = t->describe(t);
-		undo_stack_save(&r->undos, r->state_path, r->plan, r->target_desc);
+		undo_stack_save(&r->undos, &r->kept, r->state_path, r->plan, r->target_desc);
 	}
 	announce_target(r);
 	return 0;
@@ -545,13 +550,15 @@ static int before_steps(struct run *r)
 	return 0;
 }
 
+#define INTERRUPTED_REASON "the drill was interrupted by a signal"
+
 /* Why the steps stopped early, if they did: a signal or an abort. */
 static void record_stop(struct run *r)
 {
 	if (interrupts(r)) {
 		r->interrupted = 1;
 		journal_event(r->j, "abort", json_pack("{s:s}", "message", "interrupted by a signal"));
-		set_reason(r, "the drill was interrupted by a signal; rollback ran");
+		set_reason(r, "%s", INTERRUPTED_REASON);
 		raise_exit(r, EXIT_ABORTED);
 	} else if (atomic_load(&r->abort_requested)) {
 		set_reason(r, "the drill was aborted: %s", r->abort_reason);
@@ -597,16 +604,23 @@ static void after_rollback(struct run *r)
 		finish_workload(r);
 }
 
-/* Unlock and drop the undo state, except one an earlier drill left: that
- * stays for `drillrig recover`. */
+/* Unlock and drop the undo state, except one an earlier drill left and one
+ * whose rollback did not finish (an undo or a rollback step failed or never
+ * ran): those stay for `drillrig recover`. */
 static void release_run(struct run *r)
 {
 	stop_monitor(r);
 	if (r->locked)
 		r->t->unlock(r->t);
+	if (r->state_path && !r->opts->dry_run && r->locked && !r->state_path_foreign) {
+		if (r->rollback_failed)
+			snprintf(r->out->state_kept, sizeof(r->out->state_kept), "%s",
+				 r->state_path);
+		else
+			undo_stack_remove_state(r->state_path);
+	}
 	undo_stack_release(&r->undos);
-	if (r->state_path && !r->opts->dry_run && r->locked && !r->state_path_foreign)
-		undo_stack_remove_state(r->state_path);
+	undo_stack_release(&r->kept);
 	free(r->state_path);
 	json_decref(r->target_desc);
 }
@@ -624,6 +638,7 @@ void runner_run(struct runner_result *out, const struct plan *plan, struct targe
 	r.opts = opts;
 	r.out = out;
 	undo_stack_init(&r.undos);
+	undo_stack_init(&r.kept);
 	journal_event(j, "drill_start", json_pack("{s:s}", "drill", plan->name));
 
 	if (!opts->dry_run && take_lock(&r) != 0)
@@ -637,6 +652,9 @@ void runner_run(struct runner_result *out, const struct plan *plan, struct targe
 	}
 	record_stop(&r);
 	run_rollback(&r);
+	if (r.interrupted && strcmp(out->reason, INTERRUPTED_REASON) == 0)
+		snprintf(out->reason + strlen(out->reason), sizeof(out->reason) - strlen(out->reason),
+			 "; %s", r.rollback_failed ? "the rollback did not finish" : "rollback ran");
 	after_rollback(&r);
 done:
 	release_run(&r);

@@ -34,6 +34,9 @@ struct runner_result {
 	const char *status;     /* "passed", "failed", "aborted", "error"; "dry_run" for
 				 * a dry run (client or server side) that completed */
 	char reason[1024];      /* one sentence when not passed */
+	/* The state file left for `drillrig recover` when the rollback did not
+	 * finish (an undo failed or was given up); "" otherwise. */
+	char state_kept[1024];
 };
 
 /* Run plan against t (constructed, not started), recording into j.  Always

@@ -49,8 +49,8 @@ void undo_stack_release(struct undo_stack *s)
 	memset(s, 0, sizeof(*s));
 }
 
-void undo_stack_save(const struct undo_stack *s, const char *path, const struct plan *plan,
-		     json_t *target)
+void undo_stack_save(const struct undo_stack *s, const struct undo_stack *kept,
+		     const char *path, const struct plan *plan, json_t *target)
 {
 	struct dr_error err = DR_ERROR_INIT;
 	json_t *state, *undos, *rollback;
@@ -63,6 +63,9 @@ void undo_stack_save(const struct undo_stack *s, const char *path, const struct 
 	for (size_t i = 0; i < s->n; i++)
 		json_array_append_new(undos, json_pack("{s:s,s:O}", "step", s->items[i].step_name,
 						       "action", s->items[i].action));
+	for (size_t i = kept ? kept->n : 0; i-- > 0;)
+		json_array_append_new(undos, json_pack("{s:s,s:O}", "step", kept->items[i].step_name,
+						       "action", kept->items[i].action));
 	for (size_t i = 0; plan && i < plan->nrollback; i++)
 		json_array_append_new(rollback, json_pack("{s:s,s:O}", "step", plan->rollback[i].name,
 							  "action", plan->rollback[i].args));

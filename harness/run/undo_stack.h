@@ -28,11 +28,14 @@ void undo_entry_release(struct undo_entry *e);
 void undo_stack_release(struct undo_stack *s);
 
 /* State file: {"pid", "plan", "target", "undos": [...], "rollback": [...]},
- * target being the target's describe() (enough to reattach).  NULL path:
+ * target being the target's describe() (enough to reattach).  undos are
+ * s's entries, oldest first, then kept's (NULL: none) newest first: kept
+ * holds, in the order they were popped, the undos a rollback already ran
+ * and that failed or never ran, so `recover` still finds them.  NULL path:
  * no-op.  Errors are reported on stderr and otherwise ignored: losing the
  * recovery file must not stop a drill that can still roll back itself. */
-void undo_stack_save(const struct undo_stack *s, const char *path, const struct plan *plan,
-		     json_t *target);
+void undo_stack_save(const struct undo_stack *s, const struct undo_stack *kept,
+		     const char *path, const struct plan *plan, json_t *target);
 void undo_stack_remove_state(const char *path);
 
 #endif

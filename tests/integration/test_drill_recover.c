@@ -3,7 +3,11 @@
  *   restores the primary region and the cluster is fully replicated; a new
  *   drill refuses the target until then;
  * - SIGINT at each step of region-failover always exits 4 with the final
- *   steady state holding. */
+ *   steady state holding;
+ * - a rollback given up at the third SIGINT (exit 5) keeps the undos it did
+ *   not finish in the state file, and `drillrig recover` restores them
+ *   (issue 17: the state file was deleted anyway, recover said "nothing to
+ *   recover" and the primary region stayed at 0). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -143,6 +147,148 @@ static void test_killed_runner_then_recover(void **state)
 	free(dir);
 }
 
+/* Steps: the primary region scaled to 0, then a fault whose undo takes 5 s,
+ * then a long sleep; rollback runs the slow undo first, the scale-back
+ * second. */
+static const char interrupted_plan[] =
+	"version: 1\n"
+	"name: interrupted-rollback\n"
+	"description: the rollback is given up at the third interrupt\n"
+	"target: local\n"
+	"topology:\n"
+	"  regions:\n"
+	"    - {name: primary, role: primary, size: 2}\n"
+	"    - {name: dr, role: dr, size: 2}\n"
+	"    - {name: witness, role: witness, size: 1}\n"
+	"  timing: {election_timeout: 300ms, heartbeat: 30ms}\n"
+	"deadline: 5m\n"
+	"workload: {enabled: false}\n"
+	"steps:\n"
+	"  - name: scale-primary-to-zero\n"
+	"    action: scale\n"
+	"    region: primary\n"
+	"    replicas: 0\n"
+	"    fault: true\n"
+	"    undo: {action: scale, region: primary, replicas: normal}\n"
+	"  - name: slow-undo\n"
+	"    action: exec\n"
+	"    argv: [\"true\"]\n"
+	"    fault: true\n"
+	"    undo: {action: exec, argv: [sleep, \"5\"]}\n"
+	"  - {name: hold, action: sleep, duration: 60s}\n";
+
+/* The steps of the state file's pending undos, comma-separated (heap). */
+static char *pending_undos(const char *state_file)
+{
+	json_t *state = json_load_file(state_file, 0, NULL), *u;
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	json_array_foreach(json_object_get(state, "undos"), i, u)
+		strbuf_addf(&sb, "%s%s", i ? "," : "",
+			    json_string_value(json_object_get(u, "step")) ?: "?");
+	json_decref(state);
+	return strbuf_detach(&sb);
+}
+
+static void test_given_up_rollback_stays_for_recover(void **state)
+{
+	char *dir = drill_tmpdir("rollback-given-up");
+	char *plan = xasprintf("%s/interrupted.yaml", dir), *cluster = xasprintf("%s/cluster", dir);
+	const char *up[] = { "cluster", "up", "--cluster", cluster, "--timing", "300ms/30ms", NULL };
+	const char *args[] = { "run", plan, "--cluster", cluster, "--json", "--no-results", NULL };
+	struct drill_proc p;
+	char *state_file, *text = NULL, *pending, *out;
+	int rc;
+
+	(void)state;
+	assert_int_equal(fs_write_atomic(plan, interrupted_plan, strlen(interrupted_plan), NULL), 0);
+	/* A cluster brought up by hand, as the monthly drill's is: it outlives
+	 * the drill, so what the rollback left undone stays undone. */
+	assert_int_equal(drill_proc_start(&p, dir, up), 0);
+	rc = drill_proc_wait(&p, 120 * 1000); /* files, not pipes: the cluster outlives it */
+	if (rc != 0) {
+		dump(&p);
+		fail_msg("cluster up exited %d", rc);
+	}
+	unlink(p.out_path);
+	unlink(p.err_path);
+	assert_int_equal(drill_proc_start(&p, dir, args), 0);
+	if (!drill_proc_wait_event(&p, "step_start", "hold", 120 * 1000)) {
+		dump(&p);
+		fail_msg("the drill never reached its last step");
+	}
+	kill(p.pid, SIGINT); /* 1st: the steps stop, the rollback starts */
+	if (!drill_proc_wait_event(&p, "step_start", "undo slow-undo", 60 * 1000)) {
+		dump(&p);
+		fail_msg("the rollback never started the slow undo");
+	}
+	kill(p.pid, SIGINT);
+	clock_sleep_ns(100 * NS_PER_MS);
+	kill(p.pid, SIGINT); /* 3rd: the rollback gives up */
+	rc = drill_proc_wait(&p, 120 * 1000);
+	if (rc != 5) {
+		dump(&p);
+		fail_msg("a rollback given up at the third interrupt exited %d, wanted 5", rc);
+	}
+	state_file = xasprintf("%s/drill.state.json", cluster);
+	if (!fs_exists(state_file)) {
+		dump(&p);
+		fail_msg("the state file of an unfinished rollback was removed");
+	}
+	{
+		char *o = drill_proc_stdout(&p), *e = drill_proc_stderr(&p);
+
+		out = xasprintf("%s%s", o, e);
+		free(o);
+		free(e);
+	}
+	if (!strstr(out, "\"recover_needed\"") || !strstr(out, "drillrig recover"))
+		fail_msg("the drill's output does not point to 'drillrig recover': %s", out);
+	free(out);
+	pending = pending_undos(state_file);
+	if (!strstr(pending, "scale-primary-to-zero"))
+		fail_msg("the scale-back that never ran is not pending in the state file: [%s]",
+			 pending);
+	free(pending);
+	{
+		const char *recover[] = { "recover", "--cluster", cluster, "--keep-cluster", NULL };
+
+		rc = run_cli(&text, recover, 180);
+		if (rc != 0 || strstr(text, "nothing to recover"))
+			fail_msg("recover after a given-up rollback (exit %d): %s", rc, text);
+		free(text);
+	}
+	assert_false(fs_exists(state_file));
+	{
+		const char *st[] = { "cluster", "status", "--cluster", cluster, "--json", NULL };
+		json_t *status, *m;
+		size_t i, running = 0;
+
+		assert_int_equal(run_cli(&text, st, 30), 0);
+		status = json_loads(text, 0, NULL);
+		assert_non_null(status);
+		json_array_foreach(json_object_get(status, "members"), i, m)
+			running += strcmp(json_string_value(json_object_get(m, "state")) ?: "",
+					  "unreachable") != 0;
+		if (running != 5 || strcmp(json_string_value(json_object_get(status, "replication")) ?:
+					   "", "Fully replicated") != 0)
+			fail_msg("after recover, %zu of 5 members answer: %s", running, text);
+		json_decref(status);
+		free(text);
+	}
+	{
+		const char *down[] = { "cluster", "down", "--cluster", cluster, NULL };
+
+		assert_int_equal(run_cli(NULL, down, 60), 0);
+	}
+	fs_remove_tree(dir, NULL);
+	free(state_file);
+	free(cluster);
+	free(plan);
+	free(dir);
+}
+
 static void interrupt_at_step(const char *step)
 {
 	char *dir = drill_tmpdir("sigint-step"), *plan = drill_src_path("drills/region-failover.yaml");
@@ -194,6 +340,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_killed_runner_then_recover),
+		cmocka_unit_test(test_given_up_rollback_stays_for_recover),
 		cmocka_unit_test(test_sigint_at_every_step_restores),
 	};
 

@@ -115,7 +115,7 @@ static void test_state_file_lists_pending_undos_for_recover(void **state)
 	undo_stack_init(&s);
 	undo_stack_push(&s, "fault-a", resume);
 	undo_stack_push(&s, "fault-b", start);
-	undo_stack_save(&s, path, plan, target);
+	undo_stack_save(&s, NULL, path, plan, target);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 
@@ -142,12 +142,50 @@ static void test_state_file_lists_pending_undos_for_recover(void **state)
 	/* The newest undo ran: the file follows. */
 	assert_int_equal(undo_stack_pop(&s, &e), 0);
 	undo_entry_release(&e);
-	undo_stack_save(&s, path, plan, target);
+	undo_stack_save(&s, NULL, path, plan, target);
 	st = load_state(path);
 	undos = json_object_get(st, "undos");
 	assert_int_equal(json_array_size(undos), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(undos, 0), "step")), "fault-a");
 	json_decref(st);
+
+	/* A rollback that pops C (fails), B (runs), A (never runs): the file
+	 * keeps A and C in their original order, so recover runs C, then A. */
+	{
+		struct undo_stack all, kept;
+		const char *names[] = { "fault-a", "fault-b", "fault-c" };
+
+		undo_stack_init(&all);
+		undo_stack_init(&kept);
+		for (int i = 0; i < 3; i++)
+			undo_stack_push(&all, names[i], resume);
+		assert_int_equal(undo_stack_pop(&all, &e), 0);       /* C: failed */
+		undo_stack_push(&kept, e.step_name, e.action);
+		undo_entry_release(&e);
+		undo_stack_save(&all, &kept, path, plan, target);
+		st = load_state(path);
+		undos = json_object_get(st, "undos");
+		assert_int_equal(json_array_size(undos), 3);
+		assert_string_equal(json_string_value(json_object_get(json_array_get(undos, 2), "step")),
+				    "fault-c");
+		json_decref(st);
+		assert_int_equal(undo_stack_pop(&all, &e), 0);       /* B: ran */
+		undo_entry_release(&e);
+		assert_int_equal(undo_stack_pop(&all, &e), 0);       /* A: never ran */
+		undo_stack_push(&kept, e.step_name, e.action);
+		undo_entry_release(&e);
+		undo_stack_save(&all, &kept, path, plan, target);
+		st = load_state(path);
+		undos = json_object_get(st, "undos");
+		assert_int_equal(json_array_size(undos), 2);
+		assert_string_equal(json_string_value(json_object_get(json_array_get(undos, 0), "step")),
+				    "fault-a");
+		assert_string_equal(json_string_value(json_object_get(json_array_get(undos, 1), "step")),
+				    "fault-c");
+		json_decref(st);
+		undo_stack_release(&all);
+		undo_stack_release(&kept);
+	}
 
 	undo_stack_remove_state(path);
 	assert_int_equal(state_file_load(&st, &missing, path, &err), 0);
