@@ -142,6 +142,8 @@ static bool status_same(const struct status_point *a, const struct status_point 
 int status_timeline_observe(struct status_timeline *tl, const struct status_point *p)
 {
 	tl->observations++;
+	if (p->t_ns > tl->last_observed_ns)
+		tl->last_observed_ns = p->t_ns;
 	if (p->max_lag_entries > tl->max_lag_entries)
 		tl->max_lag_entries = p->max_lag_entries;
 	if (p->max_lag_ns > tl->max_lag_ns) {

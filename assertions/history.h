@@ -137,6 +137,7 @@ struct status_timeline {
 	uint64_t max_lag_entries;
 	int64_t max_lag_ns;
 	int64_t max_lag_t_ns;        /* when max_lag_ns was seen */
+	int64_t last_observed_ns;    /* the latest observation's time, recorded or not */
 };
 
 /* max_points 0 means the default (1 Mi points). */

@@ -352,6 +352,8 @@ static bool resynced(const struct status_point *p, const struct measure_markers 
 static void resync_figure(struct measurements *m, const struct status_timeline *tl,
 			  const struct measure_markers *mk)
 {
+	int seen_after = 0;
+
 	if (!mk->has_restore) {
 		set_none(&m->resync_ms, "the drill had no restore step");
 		return;
@@ -360,14 +362,35 @@ static void resync_figure(struct measurements *m, const struct status_timeline *
 		set_none(&m->resync_ms, "no cluster status was recorded");
 		return;
 	}
-	for (size_t i = point_from(tl, mk->restore_start_ns); i < tl->count; i++) {
+	/* Points are changes only.  The first change from the restore on
+	 * that shows the cluster resynced is the figure. */
+	for (size_t i = 0; i < tl->count; i++) {
 		const struct status_point *p = &tl->points[i];
 
+		if (p->t_ns < mk->restore_start_ns)
+			continue;
+		seen_after = 1;
 		if (!resynced(p, mk))
 			continue;
-		set_value(&m->resync_ms, ns_to_ms(p->t_ns > mk->restore_start_ns
-						  ? p->t_ns - mk->restore_start_ns : 0));
+		set_value(&m->resync_ms, ns_to_ms(p->t_ns - mk->restore_start_ns));
 		return;
+	}
+	/* No change since the restore: the state as of the restore held,
+	 * which says something only if the poller kept looking after the
+	 * restore began.  (Otherwise a state from before the fault, the
+	 * poller's last word when it stopped, would pass a resync that never
+	 * happened as 0 ms.) */
+	if (!seen_after) {
+		const struct status_point *at = status_timeline_at(tl, mk->restore_start_ns);
+
+		if (tl->last_observed_ns < mk->restore_start_ns) {
+			set_none(&m->resync_ms, "no cluster status was observed after the restore began");
+			return;
+		}
+		if (at && resynced(at, mk)) {
+			set_value(&m->resync_ms, 0);
+			return;
+		}
 	}
 	set_none(&m->resync_ms, "the cluster was not fully replicated with every member "
 		 "present by the end of the drill");

@@ -39,6 +39,7 @@ struct run {
 	int64_t restore_start_ns;
 	int steps_failed;
 	int rollback_failed;
+	int steps_completed;  /* every step ran (continue_on_failure ones included) */
 	int interrupted;
 	int locked;           /* the drill lock is ours */
 	int started;          /* the target was started */
@@ -348,6 +349,7 @@ static void run_steps(struct run *r)
 		}
 		action_result_release(&res);
 	}
+	r->steps_completed = 1;
 }
 
 /* Undos in reverse, then the rollback list.  One failure never skips the
@@ -584,10 +586,37 @@ static void finish_workload(struct run *r)
 /* After the rollback: the workload stopped, the steady state again (unless
  * the rollback failed or the target was never healthy), the cluster's
  * status, then the measurements. */
+/* Steps that stopped early leave recovery to the rollback: keep the
+ * workload and the status poller running until the cluster is fully
+ * replicated again (bounded by the resync objective, else 60 s), so the
+ * recovery the rollback brought is measured, not cut off a few
+ * milliseconds after the undo.  A step of its own, so the report shows it. */
+static void await_recovery_by_rollback(struct run *r)
+{
+	const struct plan_objectives *o = &r->plan->objectives;
+	int64_t limit = o->has_resync && o->resync_ns > 0 ? o->resync_ns : 60 * NS_PER_SEC;
+	struct action_result res = ACTION_RESULT_INIT;
+	json_t *args = json_pack("{s:s}", "action", "await_replicated");
+
+	if (!r->recorder || !r->first_fault_ns || r->steps_completed || r->rollback_failed ||
+	    interrupts(r) >= ROLLBACK_INTERRUPT_LIMIT || quiet_run(r->opts))
+		return;
+	journal_note(r->j, "the steps stopped early: recovery is measured through the rollback "
+		     "(the workload runs until the cluster is fully replicated)");
+	if (run_action(r, "rollback", "recovery by rollback", "await_replicated", args, limit,
+		       NULL, 0, &res) != ACTION_OK) {
+		r->rollback_failed = 1;
+		set_reason(r, "the cluster did not recover after the rollback: %s", res.message);
+	}
+	action_result_release(&res);
+	json_decref(args);
+}
+
 static void after_rollback(struct run *r)
 {
 	json_t *status = NULL;
 
+	await_recovery_by_rollback(r);
 	/* The final steady state checks a settled cluster: under a live write
 	 * load a busy machine shows followers a few entries behind. */
 	if (r->recorder)

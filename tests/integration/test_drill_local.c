@@ -184,6 +184,63 @@ static void test_sigquit_during_fault_exits_4_restored(void **state)
 	signal_during_fault_exits_4_restored(SIGQUIT, "sigquit");
 }
 
+/* The promotion step times out (10 ms): the steps stop, the undo scales the
+ * primary back, and the workload keeps running through the rollback until
+ * the cluster is fully replicated, so RTO and resync are measured through
+ * the rollback (issue 16: the workload stopped 6 ms after the undo, RTO
+ * read "not recovered" and resync passed at 0 ms, never measured). */
+#define PROMOTION_WAIT "    region: dr\n    timeout: 60s\n"
+
+static void test_failed_step_measured_through_rollback(void **state)
+{
+	char *dir = drill_tmpdir("rollback-measured"), *src = drill_src_path("drills/region-failover.yaml");
+	char *plan = xasprintf("%s/promotion-times-out.yaml", dir), *results = xasprintf("%s/results", dir);
+	const char *args[] = { "run", plan, "--json", "--results-repo", results, NULL };
+	char *text = NULL, *cut, *edited;
+	size_t len;
+	struct drill_proc p;
+	json_t *journal, *m, *rec, *resync;
+	int rc;
+
+	(void)state;
+	/* region-failover with the promotion step's 60 s cut to 10 ms */
+	assert_int_equal(fs_read_file(&text, &len, src, 1 << 20, NULL), 0);
+	cut = strstr(text, PROMOTION_WAIT);
+	assert_non_null(cut);
+	*cut = '\0';
+	edited = xasprintf("%s    region: dr\n    timeout: 10ms\n%s", text, cut + strlen(PROMOTION_WAIT));
+	assert_int_equal(fs_write_atomic(plan, edited, strlen(edited), NULL), 0);
+	free(edited);
+	free(text);
+	assert_int_equal(drill_proc_start(&p, dir, args), 0);
+	rc = drill_proc_wait(&p, DRILL_TIMEOUT_MS);
+	if (rc != 1) {
+		dump(&p);
+		fail_msg("a drill whose promotion step timed out exited %d, wanted 1 (failed)", rc);
+	}
+	journal = drill_proc_journal(&p);
+	assert_non_null(journal);
+	rec = find_step(journal, "rollback", "recovery by rollback");
+	if (!rec || strcmp(json_string_value(json_object_get(rec, "result")) ?: "", "ok") != 0)
+		fail_msg("no successful 'recovery by rollback' step in the journal");
+	m = json_object_get(journal, "measurements");
+	if (!json_is_number(json_object_get(m, "rto_ms")))
+		fail_msg("RTO not measured through the rollback: %s",
+			 json_string_value(json_object_get(m, "rto_ms_reason")) ?: "(no reason)");
+	resync = json_object_get(m, "resync_ms");
+	if (!json_is_number(resync) || json_number_value(resync) <= 0)
+		fail_msg("resync after the rollback's scale-back is not a measured figure above 0");
+	assert_int_equal(json_integer_value(json_object_get(m, "rpo_lost_writes")), 0);
+	assert_steady_after_ok(journal);
+	assert_nothing_running(journal);
+	json_decref(journal);
+	fs_remove_tree(dir, NULL);
+	free(results);
+	free(plan);
+	free(src);
+	free(dir);
+}
+
 static void test_held_lock_refuses_second_drill(void **state)
 {
 	char *dir = drill_tmpdir("lock"), *plan = drill_src_path("drills/region-failover.yaml");
@@ -347,6 +404,7 @@ int main(void)
 		cmocka_unit_test(test_sigint_during_fault_exits_4_restored),
 		cmocka_unit_test(test_sighup_during_fault_exits_4_restored),
 		cmocka_unit_test(test_sigquit_during_fault_exits_4_restored),
+		cmocka_unit_test(test_failed_step_measured_through_rollback),
 		cmocka_unit_test(test_held_lock_refuses_second_drill),
 		cmocka_unit_test(test_restored_cluster_is_addressable),
 	};

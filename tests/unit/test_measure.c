@@ -504,6 +504,42 @@ static void test_resync_needs_every_member(void **state)
 	assert_ms(&f->m.resync_ms, 100.0);
 }
 
+/* The poller's last word was from before the fault (a step failed 60 ms
+ * after it and the workload stopped right after the undo): no resync was
+ * seen, so none is measured -- never a passing 0 ms (issue 16). */
+static void test_resync_not_measured_from_a_stale_point(void **state)
+{
+	struct fixture *f = *state;
+
+	observe(f, 0, 2, 1, "primary", true, 5, 0);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	f->mk.has_restore = true;
+	f->mk.restore_start_ns = 160 * MS;
+	f->mk.drill_end_ns = 170 * MS;
+	compute(f);
+	assert_none(&f->m.resync_ms, "no cluster status was observed after the restore");
+}
+
+/* Resynced before the restore step ran (the members came back by
+ * themselves) and seen so after it, with no change: 0 ms is true. */
+static void test_resync_already_done_at_restore(void **state)
+{
+	struct fixture *f = *state;
+
+	observe(f, 0, 2, 1, "primary", true, 5, 0);
+	observe(f, 120, 2, 1, "primary", false, 4, 0);
+	observe(f, 300, 2, 1, "primary", true, 5, 0);
+	observe(f, 600, 2, 1, "primary", true, 5, 0); /* no new point */
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	f->mk.has_restore = true;
+	f->mk.restore_start_ns = 500 * MS;
+	f->mk.drill_end_ns = 700 * MS;
+	compute(f);
+	assert_ms(&f->m.resync_ms, 0.0);
+}
+
 static void test_no_timeline(void **state)
 {
 	struct fixture *f = *state;
@@ -811,6 +847,8 @@ int main(void)
 		T(test_promotion_needs_a_dr_leader),
 		T(test_promotion_when_dr_already_leads),
 		T(test_resync_needs_every_member),
+		T(test_resync_not_measured_from_a_stale_point),
+		T(test_resync_already_done_at_restore),
 		T(test_no_timeline),
 		T(test_series_downsamples_keeping_failures),
 		T(test_series_small_history_kept_whole),
