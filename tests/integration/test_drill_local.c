@@ -226,7 +226,7 @@ static void test_failed_step_measured_through_rollback(void **state)
 	m = json_object_get(journal, "measurements");
 	if (!json_is_number(json_object_get(m, "rto_ms")))
 		fail_msg("RTO not measured through the rollback: %s",
-			 json_string_value(json_object_get(m, "rto_ms_reason")) ?: "(no reason)");
+			 json_string_value(json_object_get(m, "rto_note")) ?: "(no note)");
 	resync = json_object_get(m, "resync_ms");
 	if (!json_is_number(resync) || json_number_value(resync) <= 0)
 		fail_msg("resync after the rollback's scale-back is not a measured figure above 0");
