@@ -79,6 +79,15 @@ expect 3 "$B" cluster scale --cluster "$D" mars=1
 expect 2 "$B" cluster promote --cluster "$D" --region dr
 grep -q "allow-data-loss" <<<"$err" || die "promote without --allow-data-loss: $err"
 
+# A healthy cluster is never promoted unsafely: it would fence the primary
+# region and lose what only it holds.  Refused, and nothing changed.
+case_begin promote-refused-while-quorum-alive
+expect 2 "$B" cluster promote --cluster "$D" --region dr --allow-data-loss
+grep -q "quorum is alive" <<<"$err" || die "promote with a live quorum: $err"
+expect 0 "$B" cluster status --cluster "$D" --json
+grep -q '"fenced": true' "$root/out" && die "a node was fenced: $(cat "$root/out")"
+[ "$(grep -cE '^      "pid": [1-9]' "$root/out")" -eq 10 ] || die "members down after a refused promote: $(cat "$root/out")"
+
 # lose the primary region: dr (2 of 5) has no quorum; ask a DR node for an
 # unsafe election, which it forwards to the supervisor.  The call is gRPC,
 # made as the runbook makes it (grpcurl in a pod of the region), through
