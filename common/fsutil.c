@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,17 +109,56 @@ int fs_write_atomic(const char *path, const void *data, size_t len,
 	return fs_write_atomic_mode(path, data, len, 0644, err);
 }
 
+static int read_fd(char **out, size_t *len_out, int fd, const char *path, size_t max_len,
+		   struct dr_error *err);
+
 int fs_read_file(char **out, size_t *len_out, const char *path,
 		 size_t max_len, struct dr_error *err)
 {
-	struct strbuf sb = STRBUF_INIT;
-	char chunk[65536];
 	int fd;
 
 	*out = NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return dr_error_errno(err, errno, "cannot open '%s'", path);
+	return read_fd(out, len_out, fd, path, max_len, err);
+}
+
+int fs_read_regular_file(char **out, size_t *len_out, const char *path, size_t max_len,
+			 struct dr_error *err)
+{
+	struct stat st;
+	int fd;
+
+	*out = NULL;
+	/* O_NONBLOCK: opening a FIFO without a writer must not wait. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return dr_error_errno(err, errno, "cannot open '%s'", path);
+	if (fstat(fd, &st) != 0) {
+		dr_error_errno(err, errno, "cannot stat '%s'", path);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return dr_error_set(err, "'%s' is not a regular file", path);
+	}
+	if ((uintmax_t)st.st_size > (uintmax_t)max_len) {
+		close(fd);
+		return dr_error_set(err, "cannot read '%s': %jd bytes, larger than %zu", path,
+				    (intmax_t)st.st_size, max_len);
+	}
+	return read_fd(out, len_out, fd, path, max_len, err);
+}
+
+/* Read fd to its end and close it. */
+static int read_fd(char **out, size_t *len_out, int fd, const char *path, size_t max_len,
+		   struct dr_error *err)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char chunk[65536];
+
 	for (;;) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
 

@@ -26,6 +26,11 @@ int fs_write_atomic_mode(const char *path, const void *data, size_t len, mode_t 
  * may be NULL.  Refuses files over max_len bytes. */
 int fs_read_file(char **out, size_t *len_out, const char *path,
 		 size_t max_len, struct dr_error *err);
+/* fs_read_file for a path someone else named: only a regular file (a FIFO,
+ * a device such as /dev/zero or a directory is refused without blocking),
+ * refused by its size before any byte is read. */
+int fs_read_regular_file(char **out, size_t *len_out, const char *path, size_t max_len,
+			 struct dr_error *err);
 /* Remove a directory tree (like rm -rf, without a shell).  A missing path
  * is success. */
 int fs_remove_tree(const char *path, struct dr_error *err);

@@ -11,7 +11,9 @@
 #include "common/strbuf.h"
 
 #define SNAP_MAGIC "LEDGERD-SNAPSHOT 1 "
-#define SNAP_MAX_FILE ((size_t)2 << 30)
+/* A path in a request may name anything: regular files only, and none
+ * larger than this (refused by its size, before it is read). */
+#define SNAP_MAX_FILE ((size_t)512 << 20)
 
 int ledgerd_snapfile_write(struct ledgerd_snapinfo *out, const char *path,
 			   const char *body, size_t len, uint64_t index, uint64_t term,
@@ -62,7 +64,7 @@ int ledgerd_snapfile_read(char **body, size_t *len, struct ledgerd_snapinfo *inf
 	int rc = -1, n = 0;
 	char *header = NULL, *p;
 
-	if (fs_read_file(&data, &flen, path, SNAP_MAX_FILE, err) != 0)
+	if (fs_read_regular_file(&data, &flen, path, SNAP_MAX_FILE, err) != 0)
 		goto out;
 	if (flen < strlen(SNAP_MAGIC) || memcmp(data, SNAP_MAGIC, strlen(SNAP_MAGIC)) != 0) {
 		dr_error_set(err, "snapshot '%s' is not a ledgerd snapshot (bad header)", path);
