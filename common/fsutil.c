@@ -66,6 +66,22 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
+static int sync_parent_dir(const char *path, struct dr_error *err)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? (slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path)))
+			  : xstrdup(".");
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	/* EINVAL: a file system that cannot sync a directory (nothing to do). */
+	if (fd < 0 || (fsync(fd) != 0 && errno != EINVAL))
+		rc = dr_error_errno(err, errno, "cannot sync directory '%s'", dir);
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return rc;
+}
+
 int fs_write_atomic_mode(const char *path, const void *data, size_t len, mode_t mode,
 			 struct dr_error *err)
 {
@@ -93,6 +109,11 @@ int fs_write_atomic_mode(const char *path, const void *data, size_t len, mode_t 
 		dr_error_errno(err, errno, "cannot rename '%s' to '%s'", tmp, path);
 		goto out;
 	}
+	/* The rename is durable only once the directory is: without this a
+	 * crash can bring back the old file (or none) after we said it was
+	 * written. */
+	if (sync_parent_dir(path, err) != 0)
+		goto out;
 	rc = 0;
 out:
 	if (fd >= 0)
