@@ -130,6 +130,12 @@ struct results_outcome {
  * opts->commit_history.  Returns 0 when the commit was made (even if the
  * push failed: see out->push_failed); -1 when nothing was committed, in
  * which case the branch, index and work tree are as they were. */
+/* Before a drill touches anything: can its results be committed?  Opens
+ * (or creates) the repository as results_publish would, without fetching:
+ * not a repository, a detached HEAD, another branch checked out, a held
+ * lock or a work tree or git directory that cannot be written are errors. */
+int results_check(const struct results_opts *opts, struct dr_error *err);
+
 int results_publish(struct results_outcome *out, const json_t *journal,
 		    const char *history_path, const struct results_opts *opts,
 		    struct dr_error *err);

@@ -1,8 +1,11 @@
 /* The results repository's public operations: publish a run, compute the
  * regression verdict, load the index, push pending runs. */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/fsutil.h"
 #include "common/strbuf.h"
@@ -186,6 +189,70 @@ static int run_add_rendered(struct store_run *run, struct store *st, const char 
 
 	free(data);
 	return rc;
+}
+
+/* 1 (with err set) when a tracked file under RESULTS_ROOT was changed in
+ * the work tree: every commit rewrites the index, README and trend there,
+ * and the checkout after it would refuse to overwrite the change. */
+static int modified_results(struct store *st, struct dr_error *err)
+{
+	git_status_options o;
+	git_status_list *list = NULL;
+	char *paths[] = { (char *)RESULTS_ROOT };
+	int found = 0;
+
+	git_status_options_init(&o, GIT_STATUS_OPTIONS_VERSION);
+	o.show = GIT_STATUS_SHOW_WORKDIR_ONLY;
+	o.pathspec.strings = paths;
+	o.pathspec.count = 1;
+	if (git_status_list_new(&list, st->repo, &o) < 0)
+		return 0; /* the commit will say what is wrong */
+	for (size_t i = 0; i < git_status_list_entrycount(list) && !found; i++) {
+		const git_status_entry *e = git_status_byindex(list, i);
+
+		if (e->status & (GIT_STATUS_WT_MODIFIED | GIT_STATUS_WT_DELETED |
+				 GIT_STATUS_WT_TYPECHANGE | GIT_STATUS_WT_RENAMED)) {
+			dr_error_set(err, "the results repository '%s' has a changed file '%s' that the "
+				     "commit would overwrite (commit, restore or remove it)", st->workdir,
+				     e->index_to_workdir && e->index_to_workdir->old_file.path
+				     ? e->index_to_workdir->old_file.path : "?");
+			found = 1;
+		}
+	}
+	git_status_list_free(list);
+	return found;
+}
+
+int results_check(const struct results_opts *in, struct dr_error *err)
+{
+	struct results_opts opts;
+	struct store st;
+	char *probe;
+	int fd;
+
+	opts_normalise(&opts, in);
+	if (store_open(&st, &opts, 0, 1, err) != 0)
+		return -1;
+	/* Writable where the commit writes: the work tree and the object store
+	 * (a probe file, since access() says yes to root on a read-only mount). */
+	probe = xasprintf("%s/.drillrig-write-check.%ld", st.workdir, (long)getpid());
+	fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		dr_error_errno(err, errno, "the results repository '%s' is not writable", st.workdir);
+	} else {
+		close(fd);
+		unlink(probe);
+	}
+	free(probe);
+	if (fd >= 0 && access(git_repository_path(st.repo), W_OK) != 0) {
+		dr_error_errno(err, errno, "the results repository's git directory '%s' is not writable",
+			       git_repository_path(st.repo));
+		fd = -1;
+	}
+	if (fd >= 0 && !git_repository_is_bare(st.repo) && modified_results(&st, err))
+		fd = -1;
+	store_close(&st);
+	return fd >= 0 ? 0 : -1;
 }
 
 int results_publish(struct results_outcome *out, const json_t *journal, const char *history_path,

@@ -219,8 +219,9 @@ static void write_step_summary(const json_t *journal)
 }
 
 /* Render and commit; returns the exit code contribution (0, 1 regression, 3 push). */
+/* why (len bytes): what changed the exit code, if anything did. */
 static int publish(struct run_args *a, json_t *journal, const char *history_path,
-		   struct progress *progress, char **report_path)
+		   struct progress *progress, char **report_path, char *why, size_t len)
 {
 	struct dr_error err = DR_ERROR_INIT;
 	struct results_regression reg;
@@ -231,6 +232,7 @@ static int publish(struct run_args *a, json_t *journal, const char *history_path
 		json_object_set_new(journal, "regression", results_regression_json(&reg));
 		if (reg.regressed) {
 			code = EXIT_FAILED;
+			snprintf(why, len, "RTO regressed against earlier runs");
 			progress_line(progress, "regression: RTO %.0f ms is %.0f%% above the median %.0f ms of the last %d runs",
 				      reg.rto_ms, reg.delta_pct, reg.baseline_ms, reg.runs);
 		}
@@ -241,12 +243,14 @@ static int publish(struct run_args *a, json_t *journal, const char *history_path
 		history_path = NULL; /* no workload ran */
 	if (results_publish(&outcome, journal, history_path, &a->ro, &err) != 0) {
 		fprintf(stderr, "drillrig: cannot commit the results: %s\n", err.msg);
+		snprintf(why, len, "the results could not be committed");
 		return EXIT_INFRA;
 	}
 	if (outcome.push_failed) {
 		fprintf(stderr, "drillrig: the results were committed locally but not pushed: %s\n"
 			"drillrig: run 'drillrig report push' to send them later\n", outcome.push_error);
 		code = exit_code_merge(code, EXIT_INFRA);
+		snprintf(why, len, "the results were committed but not pushed");
 	}
 	if (outcome.warning[0])
 		fprintf(stderr, "drillrig: warning: %s\n", outcome.warning);
@@ -348,7 +352,7 @@ static char *make_run_dir(void)
  * (set to NULL) when the report stays in it. */
 static int deliver(struct run_args *a, const struct plan *plan, struct journal *j,
 		   const char *history_path, struct progress *progress, char **tmpdir,
-		   char **report_path, int code)
+		   char **report_path, int code, char *why, size_t why_len)
 {
 	struct dr_error err = DR_ERROR_INIT;
 	json_t *raw = journal_snapshot(j);
@@ -357,7 +361,23 @@ static int deliver(struct run_args *a, const struct plan *plan, struct journal *
 
 	json_decref(raw);
 	if (!a->no_results) {
-		code = exit_code_merge(code, publish(a, journal, history_path, progress, report_path));
+		code = exit_code_merge(code, publish(a, journal, history_path, progress, report_path,
+						     why, why_len));
+		if (!*report_path) {
+			/* Not committed: the report is kept where it can be found. */
+			char *dir = xasprintf("%s/report", *tmpdir);
+
+			if (report_write_artifacts(journal, dir, &err) == 0) {
+				*report_path = xasprintf("%s/%s", dir, REPORT_FILE_MARKDOWN);
+				fprintf(stderr, "drillrig: the report was not committed; it is kept in %s\n",
+					dir);
+				free(*tmpdir);
+				*tmpdir = NULL; /* the report stays there */
+			} else {
+				fprintf(stderr, "drillrig run: %s\n", err.msg);
+			}
+			free(dir);
+		}
 	} else {
 		char *dir = xasprintf("%s/report", *tmpdir);
 
@@ -421,6 +441,14 @@ int cmd_run(int argc, char **argv)
 		code = rc == TARGET_EUSAGE ? EXIT_USAGE : EXIT_INFRA;
 		goto out;
 	}
+	/* A drill whose report cannot be committed is found out before its
+	 * first fault, not after the whole drill. */
+	if (!dry && !a.no_results && results_check(&a.ro, &err) != 0) {
+		fprintf(stderr, "drillrig run: %s\ndrillrig run: nothing was run; fix the results "
+			"repository, or run with --no-results\n", err.msg);
+		code = EXIT_INFRA;
+		goto out;
+	}
 	cli_count_interrupts();
 	j = journal_new();
 	if (a.json)
@@ -470,13 +498,20 @@ int cmd_run(int argc, char **argv)
 	t->close(t, a.topts.keep);
 	t = NULL;
 	print_objectives(progress, j);
-	if (dry)
+	if (dry) {
 		print_dry_run_end(progress, &a, code, result.reason);
-	else
-		progress_line(progress, "verdict: %s (exit %d)%s%s", result.status, code,
-			      result.reason[0] ? ": " : "", result.reason);
-	if (!dry)
-		code = deliver(&a, plan, j, history_path, progress, &tmpdir, &report_path, code);
+	} else {
+		/* The verdict line names the exit code the process ends with:
+		 * after the results are committed (or could not be). */
+		char why[256] = "";
+
+		code = deliver(&a, plan, j, history_path, progress, &tmpdir, &report_path, code, why,
+			       sizeof(why));
+		progress_line(progress, "verdict: %s (exit %d)%s%s%s%s", result.status, code,
+			      result.reason[0] || (code != result.exit_code && why[0]) ? ": " : "",
+			      result.reason, result.reason[0] && code != result.exit_code && why[0]
+			      ? "; " : "", code != result.exit_code ? why : "");
+	}
 	if (report_path)
 		announce_report(&a, progress, report_path, code, result.status);
 out:
