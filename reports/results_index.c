@@ -16,6 +16,7 @@ int results_run_dir_name(char *out, size_t len, const json_t *journal, struct dr
 {
 	const char *t = j_str(journal, "started_at");
 	const char *name = j_str(j_obj(journal, "drill"), "name");
+	const char *run_id = j_str(journal, "run_id");
 	struct strbuf sb = STRBUF_INIT;
 	int rc = -1;
 
@@ -28,7 +29,7 @@ int results_run_dir_name(char *out, size_t len, const json_t *journal, struct dr
 		dr_error_set(err, "journal has no drill name");
 		goto out;
 	}
-	/* YYYY/MM/YYYYMMDDTHHMMSSZ-<drill> */
+	/* YYYY/MM/YYYYMMDDTHHMMSSZ-<drill>[-<first 6 of run_id>] */
 	strbuf_add(&sb, t, 4);
 	strbuf_addch(&sb, '/');
 	strbuf_add(&sb, t + 5, 2);
@@ -48,6 +49,14 @@ int results_run_dir_name(char *out, size_t len, const json_t *journal, struct dr
 		      c == '-' || c == '_' || c == '.'))
 			c = '-';
 		strbuf_addch(&sb, c);
+	}
+	/* Two drills of one name that start in the same second (two machines,
+	 * or one twice) must not share a folder: the second's report would be
+	 * refused, or dropped as "already there" when pushes race.  Journals
+	 * from before run ids keep their old names. */
+	if (run_id && strlen(run_id) >= 6 && strspn(run_id, "0123456789abcdef") >= 6) {
+		strbuf_addch(&sb, '-');
+		strbuf_add(&sb, run_id, 6);
 	}
 	for (size_t i = 0; i < sb.len; i++)
 		if (sb.buf[i] != '/' && !((sb.buf[i] >= '0' && sb.buf[i] <= '9') ||

@@ -2,9 +2,12 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/strbuf.h"
@@ -26,10 +29,24 @@ void journal_set_listener(struct journal *j, journal_listener_fn fn, void *paylo
 	pthread_mutex_unlock(&j->lock);
 }
 
+/* 12 hex digits from the kernel's random source: two drills that start in
+ * the same second (on one machine or two) still get different run folders
+ * (reports: results_run_dir_name). */
+static const char *new_run_id(char *buf, size_t len)
+{
+	unsigned char r[6];
+	uint64_t fallback = (uint64_t)clock_wall_ns() ^ ((uint64_t)getpid() << 32);
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		memcpy(r, &fallback, sizeof(r));
+	snprintf(buf, len, "%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5]);
+	return buf;
+}
+
 struct journal *journal_new(void)
 {
 	struct journal *j = xcalloc(1, sizeof(*j));
-	char wall[40];
+	char wall[40], run_id[16];
 
 	pthread_mutex_init(&j->lock, NULL);
 	j->start_mono = clock_mono_ns();
@@ -37,6 +54,7 @@ struct journal *journal_new(void)
 	clock_format_utc(wall, sizeof(wall), j->start_wall);
 	j->root = json_object();
 	json_object_set_new(j->root, "schema_version", json_integer(1));
+	json_object_set_new(j->root, "run_id", json_string(new_run_id(run_id, sizeof(run_id))));
 	json_object_set_new(j->root, "started_at", json_string(wall));
 	json_object_set_new(j->root, "events", json_array());
 	json_object_set_new(j->root, "steps", json_array());

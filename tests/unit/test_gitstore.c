@@ -209,6 +209,33 @@ static void test_fresh_init_history_grows(void **state)
 	free(repo);
 }
 
+/* Two runs of one drill that started in the same second (issue 17: the
+ * second's passing report was refused, exit 3): each has its own folder,
+ * named by its run id; a journal without a run id keeps the old name. */
+static void test_same_second_runs_both_land(void **state)
+{
+	char *repo = mkpath("same-second/results");
+	struct results_opts o = RESULTS_OPTS_INIT;
+	struct results_outcome a, b;
+	json_t *j1 = fixture("passed"), *j2 = fixture("passed");
+
+	(void)state;
+	o.repo = repo;
+	json_object_set_new(j1, "run_id", json_string("aaaaaa111111"));
+	json_object_set_new(j2, "run_id", json_string("bbbbbb222222"));
+	publish_ok(&a, j1, &o, NULL);
+	publish_ok(&b, j2, &o, NULL);
+	assert_string_not_equal(a.report_path, b.report_path);
+	assert_non_null(strstr(a.report_path, "-region-failover-aaaaaa/report.md"));
+	assert_non_null(strstr(b.report_path, "-region-failover-bbbbbb/report.md"));
+	assert_true(fs_exists(a.report_path));
+	assert_true(fs_exists(b.report_path));
+	assert_clean_and_fsck(repo);
+	json_decref(j1);
+	json_decref(j2);
+	free(repo);
+}
+
 static void test_history_stays_local_unless_asked(void **state)
 {
 	char *repo = mkpath("hist"), *hist = mkpath("history.ndjson"), *files, *st;
@@ -490,6 +517,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_fresh_init_history_grows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_same_second_runs_both_land, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_history_stays_local_unless_asked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bare_remote_push_and_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push_without_remote_keeps_commit, setup, teardown),
