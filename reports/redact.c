@@ -40,12 +40,17 @@ void redact_clear_secrets(void)
 	pthread_mutex_unlock(&secrets_lock);
 }
 
+/* A name that says its value is a secret: a word anywhere in it (PASS
+ * covers SOME_DB_PASS, PASSWORD, PASSPHRASE), or a suffix (DB_PWD,
+ * STRIPE_KEY, SENTRY_DSN...).  PWD and OLDPWD alone are directories; no
+ * SESSION (XDG_SESSION_DESKTOP=ubuntu would black out every "ubuntu"). */
 static int name_is_secret(const char *name, size_t len)
 {
 	static const char *const words[] = {
-		"TOKEN", "SECRET", "PASSWORD", "PASSWD", "API_KEY", "APIKEY",
-		"ACCESS_KEY", "PRIVATE_KEY", "CREDENTIAL", "WEBHOOK", "AUTH",
+		"TOKEN", "SECRET", "PASS", "API_KEY", "APIKEY", "ACCESS_KEY", "PRIVATE_KEY",
+		"CREDENTIAL", "WEBHOOK", "AUTH", "COOKIE", "SIGNING",
 	};
+	static const char *const suffixes[] = { "_PWD", "_KEY", "_PIN", "_SALT", "_DSN" };
 	char upper[256];
 
 	if (len >= sizeof(upper))
@@ -56,6 +61,12 @@ static int name_is_secret(const char *name, size_t len)
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (strstr(upper, words[i]))
 			return 1;
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		size_t sl = strlen(suffixes[i]);
+
+		if (len >= sl && strcmp(upper + len - sl, suffixes[i]) == 0)
+			return 1;
+	}
 	return 0;
 }
 

@@ -57,6 +57,35 @@ static void test_redact_text_kinds(void **state)
 	free(s);
 	unsetenv("DRILLRIG_TEST_API_TOKEN");
 	redact_clear_secrets();
+	/* Common secret names beyond TOKEN/SECRET/PASSWORD (issue 17: an
+	 * environment variable SOME_DB_PASS slipped through), and the
+	 * working directory (PWD) is not one of them. */
+	{
+		static const char *const names[] = { "SOME_DB_PASS", "DB_PWD", "STRIPE_KEY",
+						     "APP_SESSION_COOKIE", "SENTRY_DSN" };
+		char value[32];
+
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			snprintf(value, sizeof(value), "val-%zu-9c7e1a", i);
+			setenv(names[i], value, 1);
+			s = redact_text(value);
+			if (strcmp(s, "[REDACTED]") != 0)
+				fail_msg("the value of %s is not redacted: %s", names[i], s);
+			free(s);
+			unsetenv(names[i]);
+		}
+		char *pwd = getenv("PWD") ? xstrdup(getenv("PWD")) : NULL;
+
+		setenv("PWD", "/work/dir-9c7e1a", 1);
+		s = redact_text("cwd /work/dir-9c7e1a");
+		assert_string_equal(s, "cwd /work/dir-9c7e1a");
+		free(s);
+		if (pwd)
+			setenv("PWD", pwd, 1);
+		else
+			unsetenv("PWD");
+		free(pwd);
+	}
 }
 
 /* A secret that contains another is replaced whole, whatever order they
