@@ -596,11 +596,12 @@ static void await_recovery_by_rollback(struct run *r)
 	const struct plan_objectives *o = &r->plan->objectives;
 	int64_t limit = o->has_resync && o->resync_ns > 0 ? o->resync_ns : 60 * NS_PER_SEC;
 	struct action_result res = ACTION_RESULT_INIT;
-	json_t *args = json_pack("{s:s}", "action", "await_replicated");
+	json_t *args;
 
 	if (!r->recorder || !r->first_fault_ns || r->steps_completed || r->rollback_failed ||
 	    interrupts(r) >= ROLLBACK_INTERRUPT_LIMIT || quiet_run(r->opts))
 		return;
+	args = json_pack("{s:s}", "action", "await_replicated");
 	journal_note(r->j, "the steps stopped early: recovery is measured through the rollback "
 		     "(the workload runs until the cluster is fully replicated)");
 	if (run_action(r, "rollback", "recovery by rollback", "await_replicated", args, limit,
