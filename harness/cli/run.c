@@ -395,6 +395,22 @@ static int deliver(struct run_args *a, const struct plan *plan, struct journal *
 	return code;
 }
 
+/* "verdict: STATUS (exit CODE): REASON; AFTER", CODE being the exit code
+ * the process ends with and AFTER what changed it after the drill (a
+ * regression, a commit or push that failed), "" when nothing did. */
+static void print_verdict(struct progress *progress, const struct runner_result *result,
+			  int code, const char *after)
+{
+	struct strbuf why = STRBUF_INIT;
+
+	strbuf_adds(&why, result->reason);
+	if (after[0])
+		strbuf_addf(&why, "%s%s", why.len ? "; " : "", after);
+	progress_line(progress, "verdict: %s (exit %d)%s%s", result->status, code,
+		      why.len ? ": " : "", why.len ? why.buf : "");
+	strbuf_release(&why);
+}
+
 /* The last line: where the report is (a JSON event with --json). */
 static void announce_report(const struct run_args *a, struct progress *progress,
 			    const char *report_path, int code, const char *status)
@@ -507,10 +523,7 @@ int cmd_run(int argc, char **argv)
 
 		code = deliver(&a, plan, j, history_path, progress, &tmpdir, &report_path, code, why,
 			       sizeof(why));
-		progress_line(progress, "verdict: %s (exit %d)%s%s%s%s", result.status, code,
-			      result.reason[0] || (code != result.exit_code && why[0]) ? ": " : "",
-			      result.reason, result.reason[0] && code != result.exit_code && why[0]
-			      ? "; " : "", code != result.exit_code ? why : "");
+		print_verdict(progress, &result, code, code != result.exit_code ? why : "");
 	}
 	if (report_path)
 		announce_report(&a, progress, report_path, code, result.status);
