@@ -1,7 +1,6 @@
 /* drillrig run PLAN: load and check the plan, run it against its target,
  * measure, render the reports and commit them to the results repository. */
 #include <getopt.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include "harness/run/run_environment.h"
 #include "harness/run/runner.h"
 #include "harness/target/registry.h"
+#include "reports/render.h"
 #include "reports/reports.h"
 
 
@@ -260,17 +260,21 @@ static int publish(struct run_args *a, json_t *journal, const char *history_path
 	return code;
 }
 
+/* Durations as the report shows them (fmt_ms: "613.2 ms", "1.25 s",
+ * "1 min"), so the console and report.md never disagree on a figure. */
 static void format_value(char *buf, size_t len, const char *unit, json_t *v)
 {
 	double x = json_number_value(v);
 
-	if (!json_is_number(v))
+	if (!json_is_number(v)) {
 		snprintf(buf, len, "n/a");
-	else if (strcmp(unit, "ms") == 0 && round(fabs(x)) < 1000)
-		snprintf(buf, len, "%.0f ms", x); /* 999.6 ms shows as 1.00 s, not 1000 ms */
-	else if (strcmp(unit, "ms") == 0)
-		snprintf(buf, len, "%.2f s", x / 1000);
-	else if (strcmp(unit, "percent") == 0)
+	} else if (strcmp(unit, "ms") == 0) {
+		struct strbuf sb = STRBUF_INIT;
+
+		fmt_ms(&sb, x);
+		snprintf(buf, len, "%s", sb.buf);
+		strbuf_release(&sb);
+	} else if (strcmp(unit, "percent") == 0)
 		snprintf(buf, len, "%.2f%%", x);
 	else
 		snprintf(buf, len, "%.0f %s", x, unit);
