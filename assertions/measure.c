@@ -222,10 +222,13 @@ static void outage_figures(struct measurements *m, const struct history *h,
 	}
 	m->n_spans_total = n;
 	set_value(&m->unavailable_ms, ns_to_ms(unavailable));
-	if (w1 > w0)
+	if (w1 > w0) {
 		set_value(&m->availability, 1.0 - (double)unavailable / (double)(w1 - w0));
-	else
+		set_value(&m->write_window_ms, ns_to_ms(w1 - w0));
+	} else {
 		set_none(&m->availability, "the workload's writes took no measurable time");
+		set_none(&m->write_window_ms, "the workload's writes took no measurable time");
+	}
 
 	if (!mk->has_fault) {
 		set_none(&m->rto_ms, "no fault step ran");
@@ -470,7 +473,8 @@ int measure_compute(struct measurements *out, const struct history *h,
 		 * slow) to time an outage or the ledger's latency. */
 		struct measure_value *none[] = {
 			&out->rto_ms, &out->unavailable_ms, &out->max_latency_ms,
-			&out->availability, &out->latency_p50_ms, &out->latency_p99_ms,
+			&out->availability, &out->write_window_ms, &out->latency_p50_ms,
+			&out->latency_p99_ms,
 			&out->latency_max_ms,
 		};
 
@@ -488,7 +492,8 @@ int measure_compute(struct measurements *out, const struct history *h,
 					  : "the workload recorded no write";
 		struct measure_value *none[] = {
 			&out->rto_ms, &out->unavailable_ms, &out->max_latency_ms,
-			&out->availability, &out->latency_p50_ms, &out->latency_p99_ms,
+			&out->availability, &out->write_window_ms, &out->latency_p50_ms,
+			&out->latency_p99_ms,
 			&out->latency_max_ms, &out->rpo_lost_writes, &out->rpo_seconds,
 		};
 

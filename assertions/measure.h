@@ -76,6 +76,7 @@ struct measurements {
 	struct measure_value rpo_lost_writes;
 	struct measure_value rpo_seconds;
 	struct measure_value availability; /* a fraction 0..1 */
+	struct measure_value write_window_ms; /* what availability is a fraction of */
 	struct measure_value latency_p50_ms;
 	struct measure_value latency_p99_ms;
 	struct measure_value latency_max_ms;

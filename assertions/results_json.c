@@ -103,6 +103,7 @@ json_t *measurements_to_json(const struct measurements *m)
 			    m->rpo_lost_writes.has ? count_json(m->writes.lost) : json_null());
 	json_object_set_new(o, "rpo_seconds", fine_json(&m->rpo_seconds));
 	json_object_set_new(o, "availability", fine_json(&m->availability));
+	json_object_set_new(o, "write_window_ms", value_json(&m->write_window_ms));
 	json_object_set_new(lat, "p50", value_json(&m->latency_p50_ms));
 	json_object_set_new(lat, "p99", value_json(&m->latency_p99_ms));
 	json_object_set_new(lat, "max", value_json(&m->latency_max_ms));

@@ -323,10 +323,24 @@ static void report_workload(struct strbuf *sb, const json_t *j)
 	metric_row_ms(sb, "Latency p99", lat, "p99");
 	metric_row_ms(sb, "Latency max", lat, "max");
 	strbuf_adds(sb, "| Availability | ");
-	if (j_num(m, "availability", &v))
+	if (j_num(m, "availability", &v)) {
+		double window, down;
+
 		strbuf_addf(sb, "%.2f %%", v * 100.0);
-	else
+		/* A percentage means nothing without what it is of. */
+		if (j_num(m, "write_window_ms", &window)) {
+			strbuf_adds(sb, " of ");
+			fmt_ms(sb, window);
+			strbuf_adds(sb, " of writes");
+			if (j_num(m, "unavailable_ms", &down)) {
+				strbuf_adds(sb, " (");
+				fmt_ms(sb, down);
+				strbuf_adds(sb, " without a successful write)");
+			}
+		}
+	} else {
 		strbuf_adds(sb, "n/a");
+	}
 	strbuf_adds(sb, " |\n");
 	outage_table(sb, m);
 	seq_list(sb, m, "lost_sequences", "Lost sequence numbers");

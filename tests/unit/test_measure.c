@@ -141,6 +141,7 @@ static void test_outage_with_failures(void **state)
 	assert_null(f->m.rto_note);
 	assert_ms(&f->m.unavailable_ms, 403.0);
 	assert_ms(&f->m.availability, 1.0 - 403.0 / 511.0);
+	assert_ms(&f->m.write_window_ms, 511.0); /* what the availability is a fraction of */
 	assert_true(f->m.has_outage);
 	assert_true(f->m.has_outage_end);
 	assert_true(f->m.outage_start_ms == 100.0);
