@@ -104,7 +104,11 @@ int supervisor_socket_request(json_t **out, const char *path, const json_t *requ
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			dr_error_set(err, "supervisor '%s' did not answer '%s' within %lld ms", path,
+			/* The request is in the socket: a supervisor that was only
+			 * slow or paused still runs it when it wakes up. */
+			dr_error_set(err, "supervisor '%s' did not answer '%s' within %lld ms; the "
+				     "command was sent and may still run when the supervisor "
+				     "answers again (check 'drillrig cluster status')", path,
 				     cmd ? cmd : "?", (long long)(timeout_ns / NS_PER_MS));
 			goto out;
 		}
