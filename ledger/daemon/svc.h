@@ -6,6 +6,7 @@
 #define DR_LEDGER_DAEMON_SVC_H
 
 #include <jansson.h>
+#include <raft.h>
 
 #include "common/error.h"
 
@@ -47,6 +48,14 @@ void ledgerd_run_digest(struct ledgerd_node *n, struct ledgerd_call *c);
 /* Leader and ready (its post-election barrier applied): 1; otherwise the
  * call is answered (NOT_LEADER, or UNAVAILABLE while not ready) and 0. */
 int ledgerd_leader_ready(struct ledgerd_node *n, struct ledgerd_call *c);
+/* ledgerd_leader_ready for a write: also refused (UNAVAILABLE) while a
+ * Debug/RefuseWrites window is open.  Both dialects' writes use it. */
+int ledgerd_write_ready(struct ledgerd_node *n, struct ledgerd_call *c);
+/* Propose cmd (taken, freed here) to raft with cb as its apply callback;
+ * 0 when proposed, else the call is answered ("<noun> is too large",
+ * NOT_LEADER, or "cannot <verb>: ...") and -1. */
+int ledgerd_propose(struct ledgerd_node *n, struct ledgerd_call *c, char *cmd, raft_apply_cb cb,
+		    const char *noun, const char *verb);
 
 /* Write this node's applied state to the snapshot file path
  * (ledger/daemon/snapfile.h, atomically); fills *info.  -1 with err. */

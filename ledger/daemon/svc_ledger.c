@@ -23,6 +23,47 @@ int ledgerd_leader_ready(struct ledgerd_node *n, struct ledgerd_call *c)
 	return 1;
 }
 
+int ledgerd_write_ready(struct ledgerd_node *n, struct ledgerd_call *c)
+{
+	/* The window ends exactly when it said, not at the next loop tick that
+	 * clears the flag: drills measure this outage to the millisecond. */
+	if (n->refusing && clock_mono_ns() < n->refuse_until_ns) {
+		ledgerd_call_error(n, c, LEDGER_UNAVAILABLE,
+				   "writes are refused for a while (Debug/RefuseWrites)");
+		return 0;
+	}
+	return ledgerd_leader_ready(n, c);
+}
+
+int ledgerd_propose(struct ledgerd_node *n, struct ledgerd_call *c, char *cmd, raft_apply_cb cb,
+		    const char *noun, const char *verb)
+{
+	struct raft_buffer buf;
+	int rv = ledgerd_frame_encode(&buf.base, &buf.len, cmd, strlen(cmd));
+
+	free(cmd);
+	if (rv != 0) {
+		ledgerd_call_error(n, c, LEDGER_INVALID_ARGUMENT, "%s is too large", noun);
+		return -1;
+	}
+	c->apply.data = c;
+	c->pending++;
+	rv = raft_apply(&n->raft, &c->apply, &buf, 1, cb);
+	if (rv != 0) {
+		c->pending--;
+		raft_free(buf.base); /* not taken by raft (notes, gotcha 5) */
+		if (rv == RAFT_NOTLEADER)
+			ledgerd_call_not_leader(n, c);
+		else
+			ledgerd_call_error(n, c, LEDGER_UNAVAILABLE, "cannot %s: %s", verb,
+					   raft_strerror(rv));
+		return -1;
+	}
+	c->wrote = 1;
+	ledgerd_ring_record(n, c->apply.index);
+	return 0;
+}
+
 static void append_cb(struct raft_apply *req, int status, void *result)
 {
 	struct ledgerd_call *c = req->data;
@@ -53,18 +94,8 @@ void ledgerd_run_append(struct ledgerd_node *n, struct ledgerd_call *c)
 	const char *payload = json_string_value(json_object_get(c->req, "payload")) ?: "";
 	uint64_t seq = (uint64_t)json_integer_value(json_object_get(c->req, "sequence"));
 	const struct ledger_entry *e;
-	struct raft_buffer buf;
-	char *cmd;
-	int rv;
 
-	/* The window ends exactly when it said, not at the next loop tick that
-	 * clears the flag: drills measure this outage to the millisecond. */
-	if (n->refusing && clock_mono_ns() < n->refuse_until_ns) {
-		ledgerd_call_error(n, c, LEDGER_UNAVAILABLE,
-				   "writes are refused for a while (Debug/RefuseWrites)");
-		return;
-	}
-	if (!ledgerd_leader_ready(n, c))
+	if (!ledgerd_write_ready(n, c))
 		return;
 	e = ledger_fsm_find(&n->ledger, client_id, seq);
 	if (e) { /* already applied, hence committed: the original answer */
@@ -72,29 +103,9 @@ void ledgerd_run_append(struct ledgerd_node *n, struct ledgerd_call *c)
 						(json_int_t)e->term));
 		return;
 	}
-	cmd = ledger_cmd_append(client_id, seq, payload, n->raft.current_term,
-				clock_wall_ns() / NS_PER_MS);
-	rv = ledgerd_frame_encode(&buf.base, &buf.len, cmd, strlen(cmd));
-	free(cmd);
-	if (rv != 0) {
-		ledgerd_call_error(n, c, LEDGER_INVALID_ARGUMENT, "entry is too large");
-		return;
-	}
-	c->apply.data = c;
-	c->pending++;
-	rv = raft_apply(&n->raft, &c->apply, &buf, 1, append_cb);
-	if (rv != 0) {
-		c->pending--;
-		raft_free(buf.base); /* not taken by raft (notes, gotcha 5) */
-		if (rv == RAFT_NOTLEADER)
-			ledgerd_call_not_leader(n, c);
-		else
-			ledgerd_call_error(n, c, LEDGER_UNAVAILABLE, "cannot append: %s",
-					   raft_strerror(rv));
-		return;
-	}
-	c->wrote = 1;
-	ledgerd_ring_record(n, c->apply.index);
+	ledgerd_propose(n, c, ledger_cmd_append(client_id, seq, payload, n->raft.current_term,
+						clock_wall_ns() / NS_PER_MS),
+			append_cb, "entry", "append");
 }
 
 static void read_cb(struct raft_barrier *req, int status)

@@ -10,7 +10,6 @@
 
 #include "common/base64.h"
 #include "common/clock.h"
-#include "ledger/daemon/frame.h"
 #include "ledger/daemon/node.h"
 #include "ledger/daemon/svc.h"
 #include "ledger/daemon/svc_v1.h"
@@ -94,17 +93,10 @@ void ledgerd_run_v1_write(struct ledgerd_node *n, struct ledgerd_call *c)
 	struct dr_error err = DR_ERROR_INIT;
 	struct ledger_write_result known;
 	struct ledger_write w;
-	struct raft_buffer buf;
 	char *cmd;
-	int rv;
 
 	/* Debug/RefuseWrites refuses both dialects' writes, to the millisecond. */
-	if (n->refusing && clock_mono_ns() < n->refuse_until_ns) {
-		ledgerd_call_error(n, c, LEDGER_UNAVAILABLE,
-				   "writes are refused for a while (Debug/RefuseWrites)");
-		return;
-	}
-	if (!ledgerd_leader_ready(n, c))
+	if (!ledgerd_write_ready(n, c))
 		return;
 	if (v1_write_parse(&w, c->req, &err) != 0) { /* validated already */
 		ledgerd_call_error(n, c, LEDGER_INVALID_ARGUMENT, "%s", err.msg);
@@ -120,24 +112,5 @@ void ledgerd_run_v1_write(struct ledgerd_node *n, struct ledgerd_call *c)
 	memcpy(c->tx_id, w.tx_id, LEDGER_TX_ID_LEN);
 	cmd = ledger_cmd_write(&w);
 	ledger_write_release(&w);
-	rv = ledgerd_frame_encode(&buf.base, &buf.len, cmd, strlen(cmd));
-	free(cmd);
-	if (rv != 0) {
-		ledgerd_call_error(n, c, LEDGER_INVALID_ARGUMENT, "write is too large");
-		return;
-	}
-	c->apply.data = c;
-	c->pending++;
-	rv = raft_apply(&n->raft, &c->apply, &buf, 1, write_cb);
-	if (rv != 0) {
-		c->pending--;
-		raft_free(buf.base); /* not taken by raft (notes, gotcha 5) */
-		if (rv == RAFT_NOTLEADER)
-			ledgerd_call_not_leader(n, c);
-		else
-			ledgerd_call_error(n, c, LEDGER_UNAVAILABLE, "cannot write: %s", raft_strerror(rv));
-		return;
-	}
-	c->wrote = 1;
-	ledgerd_ring_record(n, c->apply.index);
+	ledgerd_propose(n, c, cmd, write_cb, "write", "write");
 }
