@@ -51,6 +51,9 @@ int ledgerd_leader_ready(struct ledgerd_node *n, struct ledgerd_call *c);
 /* ledgerd_leader_ready for a write: also refused (UNAVAILABLE) while a
  * Debug/RefuseWrites window is open.  Both dialects' writes use it. */
 int ledgerd_write_ready(struct ledgerd_node *n, struct ledgerd_call *c);
+/* A linearizable read: when leader and ready, cb runs once everything
+ * committed before the call is applied; otherwise the call is answered. */
+void ledgerd_read_barrier(struct ledgerd_node *n, struct ledgerd_call *c, raft_barrier_cb cb);
 /* Propose cmd (taken, freed here) to raft with cb as its apply callback;
  * 0 when proposed, else the call is answered ("<noun> is too large",
  * NOT_LEADER, or "cannot <verb>: ...") and -1. */

@@ -142,7 +142,7 @@ static void read_cb(struct raft_barrier *req, int status)
 					(json_int_t)last));
 }
 
-void ledgerd_run_read(struct ledgerd_node *n, struct ledgerd_call *c)
+void ledgerd_read_barrier(struct ledgerd_node *n, struct ledgerd_call *c, raft_barrier_cb cb)
 {
 	int rv;
 
@@ -152,7 +152,7 @@ void ledgerd_run_read(struct ledgerd_node *n, struct ledgerd_call *c)
 	 * the call started is applied when it fires. */
 	c->barrier.data = c;
 	c->pending++;
-	rv = raft_barrier(&n->raft, &c->barrier, read_cb);
+	rv = raft_barrier(&n->raft, &c->barrier, cb);
 	if (rv != 0) {
 		c->pending--;
 		if (rv == RAFT_NOTLEADER)
@@ -160,6 +160,11 @@ void ledgerd_run_read(struct ledgerd_node *n, struct ledgerd_call *c)
 		else
 			ledgerd_call_error(n, c, LEDGER_UNAVAILABLE, "cannot read: %s", raft_strerror(rv));
 	}
+}
+
+void ledgerd_run_read(struct ledgerd_node *n, struct ledgerd_call *c)
+{
+	ledgerd_read_barrier(n, c, read_cb);
 }
 
 void ledgerd_run_health(struct ledgerd_node *n, struct ledgerd_call *c)

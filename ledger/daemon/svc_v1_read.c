@@ -93,24 +93,10 @@ static void barrier_cb(struct raft_barrier *req, int status)
 void ledgerd_run_v1_list(struct ledgerd_node *n, struct ledgerd_call *c)
 {
 	const char *consistency = json_string_value(json_object_get(c->req, "consistency"));
-	int rv;
 
 	if (!consistency || strcmp(consistency, "READ_CONSISTENCY_LINEARIZABLE") != 0) {
 		list_now(n, c);
 		return;
 	}
-	if (!ledgerd_leader_ready(n, c))
-		return;
-	/* Everything committed before the call started is applied when the
-	 * barrier fires. */
-	c->barrier.data = c;
-	c->pending++;
-	rv = raft_barrier(&n->raft, &c->barrier, barrier_cb);
-	if (rv != 0) {
-		c->pending--;
-		if (rv == RAFT_NOTLEADER)
-			ledgerd_call_not_leader(n, c);
-		else
-			ledgerd_call_error(n, c, LEDGER_UNAVAILABLE, "cannot read: %s", raft_strerror(rv));
-	}
+	ledgerd_read_barrier(n, c, barrier_cb);
 }
