@@ -354,11 +354,30 @@ static char *make_run_dir(void)
  * --no-results); the webhook and the CI step summary hear the end.
  * Returns the exit code merged with the publication's; *tmpdir is kept
  * (set to NULL) when the report stays in it. */
+/* The report written into the run's temporary folder, which then stays
+ * (*tmpdir NULL): --no-results, or a commit that failed.  -1 when it could
+ * not be written (said on stderr). */
+static int keep_report(const json_t *journal, char **tmpdir, char **report_path)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	char *dir = xasprintf("%s/report", *tmpdir);
+	int rc = report_write_artifacts(journal, dir, &err);
+
+	if (rc == 0) {
+		*report_path = xasprintf("%s/%s", dir, REPORT_FILE_MARKDOWN);
+		free(*tmpdir);
+		*tmpdir = NULL;
+	} else {
+		fprintf(stderr, "drillrig run: %s\n", err.msg);
+	}
+	free(dir);
+	return rc;
+}
+
 static int deliver(struct run_args *a, const struct plan *plan, struct journal *j,
 		   const char *history_path, struct progress *progress, char **tmpdir,
 		   char **report_path, int code, char *why, size_t why_len)
 {
-	struct dr_error err = DR_ERROR_INIT;
 	json_t *raw = journal_snapshot(j);
 	/* One last pass: commands and probe details may quote a secret. */
 	json_t *journal = plan_redact_json(plan, raw);
@@ -367,31 +386,12 @@ static int deliver(struct run_args *a, const struct plan *plan, struct journal *
 	if (!a->no_results) {
 		code = exit_code_merge(code, publish(a, journal, history_path, progress, report_path,
 						     why, why_len));
-		if (!*report_path) {
-			/* Not committed: the report is kept where it can be found. */
-			char *dir = xasprintf("%s/report", *tmpdir);
-
-			if (report_write_artifacts(journal, dir, &err) == 0) {
-				*report_path = xasprintf("%s/%s", dir, REPORT_FILE_MARKDOWN);
-				fprintf(stderr, "drillrig: the report was not committed; it is kept in %s\n",
-					dir);
-				free(*tmpdir);
-				*tmpdir = NULL; /* the report stays there */
-			} else {
-				fprintf(stderr, "drillrig run: %s\n", err.msg);
-			}
-			free(dir);
-		}
+		/* Not committed: the report is kept where it can be found. */
+		if (!*report_path && keep_report(journal, tmpdir, report_path) == 0)
+			fprintf(stderr, "drillrig: the report was not committed; it is kept in %.*s\n",
+				(int)(strrchr(*report_path, '/') - *report_path), *report_path);
 	} else {
-		char *dir = xasprintf("%s/report", *tmpdir);
-
-		if (report_write_artifacts(journal, dir, &err) == 0)
-			*report_path = xasprintf("%s/%s", dir, REPORT_FILE_MARKDOWN);
-		else
-			fprintf(stderr, "drillrig run: %s\n", err.msg);
-		free(dir);
-		free(*tmpdir);
-		*tmpdir = NULL; /* the report stays there */
+		keep_report(journal, tmpdir, report_path);
 	}
 	notify(a->notify_url, notify_end_message(journal));
 	write_step_summary(journal);
