@@ -337,46 +337,41 @@ static enum ledger_code code_of(int status, const json_t *body)
 	return code == LEDGER_CODE_COUNT ? LEDGER_UNAVAILABLE : code;
 }
 
+/* ledgerd_dispatch's thread waits here for ledgerd_dispatch_async's answer. */
+struct waiter {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	int done;
+	struct ledgerd_answer a;
+};
+
+static void wake_waiter(const struct ledgerd_answer *a, void *payload)
+{
+	struct waiter *w = payload;
+
+	pthread_mutex_lock(&w->mu);
+	w->a = *a;
+	w->a.body = json_incref(a->body);
+	w->done = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* The same path as gRPC's, waited for: the answer comes from the loop, a
+ * relay helper, or the node's watchdog after its call limit, so the wait
+ * always ends. */
 void ledgerd_dispatch(struct ledgerd_node *n, const struct ledgerd_route *route, json_t *req,
 		      const char *authorization, int forwarded, struct ledgerd_answer *out)
 {
-	struct ledgerd_call *c = xcalloc(1, sizeof *c);
-	int done;
+	struct waiter w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0,
+			    { LEDGER_OK, 200, NULL } };
 
-	c->route = route;
-	c->req = req;
-	c->forwarded = forwarded;
-	for (;;) {
-		ledgerd_node_submit(n, c);
-		pthread_mutex_lock(&n->mu);
-		done = c->done;
-		pthread_mutex_unlock(&n->mu);
-		if (!done) {
-			/* A write may have been proposed: its outcome is unknown. */
-			ledgerd_call_unref(n, c);
-			ledgerd_answer_error(out, is_write(route) ? LEDGER_UNKNOWN_OUTCOME :
-					     LEDGER_UNAVAILABLE, "the node did not answer in time");
-			return;
-		}
-		if (c->action != CALL_FORWARD || relay(c, authorization, out) == 0)
-			break;
-		/* The leader did not answer: let this node answer for itself. */
-		{
-			struct ledgerd_call *again = xcalloc(1, sizeof *again);
-
-			again->route = route;
-			again->req = json_incref(c->req);
-			again->forwarded = 1;
-			ledgerd_call_unref(n, c);
-			c = again;
-		}
-	}
-	if (c->action == CALL_SUPERVISOR) {
-		ask_supervisor(n, c, out);
-	} else if (c->action == CALL_ANSWER) {
-		out->http_status = c->http_status;
-		out->code = code_of(c->http_status, c->resp);
-		out->body = json_incref(c->resp);
-	}
-	ledgerd_call_unref(n, c);
+	ledgerd_dispatch_async(n, route, req, authorization, forwarded, wake_waiter, &w);
+	pthread_mutex_lock(&w.mu);
+	while (!w.done)
+		pthread_cond_wait(&w.cond, &w.mu);
+	pthread_mutex_unlock(&w.mu);
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.mu);
+	*out = w.a;
 }

@@ -2,7 +2,6 @@
  * follows leadership, and clean shutdown.  See ledger/daemon/node.h. */
 #include "ledger/daemon/node.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -102,7 +101,6 @@ static void call_free(struct ledgerd_call *c)
 	json_decref(c->resp);
 	json_decref(c->supervisor_msg);
 	free(c->forward_addr);
-	pthread_cond_destroy(&c->cond);
 	free(c);
 }
 
@@ -158,9 +156,7 @@ static void call_answer(struct ledgerd_node *n, struct ledgerd_call *c)
 
 	pthread_mutex_lock(&n->mu);
 	c->done = 1;
-	if (!c->done_fn) {
-		pthread_cond_signal(&c->cond);
-	} else if (!c->timed_out) {
+	if (!c->timed_out) {
 		waiting_remove(n, c);
 		done = c->done_fn;
 	}
@@ -266,7 +262,6 @@ void ledgerd_call_supervisor(struct ledgerd_node *n, struct ledgerd_call *c, jso
  * stopping (returns 0 then).  Called and returns with mu held. */
 static int enqueue_locked(struct ledgerd_node *n, struct ledgerd_call *c)
 {
-	pthread_cond_init(&c->cond, NULL);
 	c->node = n;
 	if (n->stopping) {
 		c->http_status = 503;
@@ -288,23 +283,6 @@ static int enqueue_locked(struct ledgerd_node *n, struct ledgerd_call *c)
 	/* Under mu: the loop closes the handle under mu too, after stopping. */
 	uv_async_send(&n->wake);
 	return 1;
-}
-
-void ledgerd_node_submit(struct ledgerd_node *n, struct ledgerd_call *c)
-{
-	struct timespec deadline;
-	int64_t until = clock_wall_ns() + CALL_WAIT_NS;
-
-	deadline.tv_sec = until / NS_PER_SEC;
-	deadline.tv_nsec = until % NS_PER_SEC;
-	pthread_mutex_lock(&n->mu);
-	if (enqueue_locked(n, c)) {
-		while (!c->done) {
-			if (pthread_cond_timedwait(&c->cond, &n->mu, &deadline) == ETIMEDOUT)
-				break;
-		}
-	}
-	pthread_mutex_unlock(&n->mu);
 }
 
 void ledgerd_node_submit_async(struct ledgerd_node *n, struct ledgerd_call *c,

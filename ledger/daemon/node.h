@@ -1,15 +1,13 @@
 /* One ledgerd node: the libuv loop with libraft, the ledger state machine,
- * and the queue of calls that HTTP threads hand to the loop.
+ * and the queue of calls that the front ends hand to the loop.
  *
  * Threads: struct raft, the state machine and everything marked "loop" are
  * touched only on the loop thread (libraft 0.15: struct raft is not thread-safe).
  * A front end builds a struct ledgerd_call, queues it under node->mu and
- * wakes the loop with uv_async_send.  The HTTP threads then wait on the
- * call's condition variable (ledgerd_node_submit); the gRPC front end does
- * not wait: the loop hands the answer to the call's done function
- * (ledgerd_node_submit_async), which sends it from the loop thread.  The
- * loop answers every call before it stops, so stopping a front end never
- * hangs. */
+ * wakes the loop with uv_async_send (ledgerd_node_submit_async); the loop
+ * hands the answer to the call's done function (ledger/daemon/dispatch.c:
+ * gRPC sends it from there, an HTTP thread waits for it).  The loop answers
+ * every call before it stops, so stopping a front end never hangs. */
 #ifndef DR_LEDGER_DAEMON_NODE_H
 #define DR_LEDGER_DAEMON_NODE_H
 
@@ -73,8 +71,7 @@ struct ledgerd_call {
 	char *forward_addr;
 	json_t *supervisor_msg;
 	int done;                 /* under node->mu */
-	int refs;                 /* under node->mu: HTTP thread + loop */
-	pthread_cond_t cond;
+	int refs;                 /* under node->mu: submitter + loop */
 	/* loop-side state of asynchronous steps */
 	struct raft_apply apply;
 	struct raft_barrier barrier;
@@ -181,8 +178,6 @@ struct ledgerd_frontend {
  * front ends stop in reverse order.  Returns the process exit code. */
 int ledgerd_node_run(const struct ledgerd_config *cfg, const struct ledgerd_frontend *const *fes);
 
-/* Hand a call to the loop and wait for its answer (HTTP threads). */
-void ledgerd_node_submit(struct ledgerd_node *n, struct ledgerd_call *c);
 /* Hand a call to the loop without waiting: done (ledgerd_call_done_fn)
  * runs once with the answer, or with timed_out 1 after the node's call
  * limit (30 s).  c->done_payload may be set before for done's use.  The
