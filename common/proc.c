@@ -42,9 +42,13 @@ int proc_spawn(pid_t *out, char *const argv[],
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&attr);
 	add_open(&fa, 0, opts->stdin_path ? opts->stdin_path : "/dev/null", O_RDONLY);
-	if (opts->stdout_path)
+	if (opts->stdout_fd > 2)
+		posix_spawn_file_actions_adddup2(&fa, opts->stdout_fd, 1);
+	else if (opts->stdout_path)
 		add_open(&fa, 1, opts->stdout_path, O_WRONLY | O_CREAT | O_APPEND);
-	if (opts->stderr_path)
+	if (opts->stderr_fd > 2)
+		posix_spawn_file_actions_adddup2(&fa, opts->stderr_fd, 2);
+	else if (opts->stderr_path)
 		add_open(&fa, 2, opts->stderr_path, O_WRONLY | O_CREAT | O_APPEND);
 	if (opts->cwd)
 		posix_spawn_file_actions_addchdir_np(&fa, opts->cwd);

@@ -18,9 +18,13 @@ struct proc_spawn_opts {
 	const char *cwd;          /* NULL: inherit */
 	int new_session;          /* setsid() instead of a new process group */
 	char *const *envp;        /* NULL: inherit environ */
+	/* A descriptor (a pipe's write end) given to the child as its
+	 * stdout/stderr; 0: as the paths say.  The caller keeps and closes it. */
+	int stdout_fd;
+	int stderr_fd;
 };
 
-#define PROC_SPAWN_OPTS_INIT { NULL, NULL, NULL, NULL, 0, NULL }
+#define PROC_SPAWN_OPTS_INIT { NULL, NULL, NULL, NULL, 0, NULL, 0, 0 }
 
 /* Start argv[0] (searched in PATH when it has no '/').  *out is the pid. */
 int proc_spawn(pid_t *out, char *const argv[],

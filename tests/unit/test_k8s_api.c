@@ -129,7 +129,7 @@ static void test_runbook_status_primary_down(void **state)
 static void test_runbook_relabels_regions_and_fills_defaults(void **state)
 {
 	static const char cfg_text[] =
-		"version: 1\nallowed_contexts: [a, b]\nregions:\n"
+		"version: 1\napi: runbook\nallowed_contexts: [a, b]\nregions:\n"
 		"  east: {role: primary, context: a, namespace: inferadb, statefulset: inferadb-ledger, replicas: 3, ledger_region: us-east-1}\n"
 		"  west: {role: dr, context: b, namespace: inferadb, statefulset: inferadb-ledger, replicas: 3, ledger_region: us-west-2}\n";
 	static const char answer[] =
@@ -241,7 +241,9 @@ static void test_health_both_dialects(void **state)
 	(void)state;
 	assert_true(k8s_parse_health(v1, healthy, why, sizeof(why)));
 	assert_false(k8s_parse_health(v1, degraded, why, sizeof(why)));
-	assert_string_equal(why, "DEGRADED");
+	assert_string_equal(why, "HEALTH_STATUS_DEGRADED");
+	/* "HEALTHY" is no name of the public enum: a server saying it is not healthy. */
+	assert_false(k8s_parse_health(v1, "{\"status\":\"HEALTHY\"}", why, sizeof(why)));
 	assert_true(k8s_parse_health(rb, "{\"status\":\"SERVING\"}", why, sizeof(why)));
 	assert_false(k8s_parse_health(rb, "{\"status\":\"NOT_SERVING\"}", why, sizeof(why)));
 	/* proto3 leaves the zero enum out. */
@@ -351,28 +353,44 @@ static void expect_config_error(const char *text, const char *want)
 static void test_config_errors(void **state)
 {
 	(void)state;
-	expect_config_error("version: 1\nallowed_contexts: [eks-primary]\nregions:\n"
+	expect_config_error("version: 1\napi: runbook\nallowed_contexts: [eks-primary]\nregions:\n"
 			    "  p: {role: primary, context: eks-prod, namespace: inferadb, statefulset: s, replicas: 3}\n",
-			    "t.yaml:4:");
-	expect_config_error("version: 1\nallowed_contexts: [eks-primary]\nregions:\n"
+			    "t.yaml:5:");
+	expect_config_error("version: 1\napi: runbook\nallowed_contexts: [eks-primary]\nregions:\n"
 			    "  p: {role: primary, context: eks-prod, namespace: inferadb, statefulset: s, replicas: 3}\n",
 			    "context 'eks-prod' of region 'p' is not in allowed_contexts");
-	expect_config_error("version: 1\nregions:\n" REGION_P "}\n", "allowed_contexts: required");
-	expect_config_error("version: 1\napi: ledger.v1\nallowed_contexts: [eks-primary]\nregions:\n" REGION_P "}\n",
-			    "needs node_ids with api: ledger.v1");
+	expect_config_error("version: 1\napi: runbook\nregions:\n" REGION_P "}\n", "allowed_contexts: required");
+	/* No default dialect: the wrong one fails every call. */
+	expect_config_error("version: 1\nallowed_contexts: [eks-primary]\nregions:\n" REGION_P "}\n",
+			    "t.yaml:1:1: 'api' is required");
+	expect_config_error("version: 1\napi: runbook\ntransport: ssh\nallowed_contexts: [eks-primary]\nregions:\n"
+			    REGION_P "}\n", "t.yaml:3:1: transport: expected port-forward, direct or exec-grpcurl");
+	expect_config_error("version: 1\napi: runbook\nallowed_contexts: [eks-primary]\nregions:\n" REGION_P
+			    ", transport: direct}\n", "region 'p' uses transport: direct and needs an address_template");
+	expect_config_error("version: 1\napi: runbook\naddress_template: \"{pod}.{cluster}:50051\"\n"
+			    "allowed_contexts: [eks-primary]\nregions:\n" REGION_P "}\n",
+			    "address_template: unknown placeholder at '{cluster}:50051'");
+	expect_config_error("version: 1\napi: runbook\naddress_template: \"{pod}.svc\"\n"
+			    "allowed_contexts: [eks-primary]\nregions:\n" REGION_P "}\n",
+			    "address_template: expected host:port");
+	expect_config_error("version: 1\napi: runbook\ntransport: exec-grpcurl\nworkload_endpoint: pods\n"
+			    "allowed_contexts: [eks-primary]\nregions:\n" REGION_P "}\n",
+			    "workload_endpoint: pods needs every region on transport port-forward or direct");
+	expect_config_error("version: 1\napi: runbook\nfault_engine: litmus\nallowed_contexts: [eks-primary]\n"
+			    "regions:\n" REGION_P "}\n", "fault_engine: expected kubectl or chaos-mesh");
 	expect_config_error("version: 1\napi: grpc\nallowed_contexts: [eks-primary]\nregions:\n" REGION_P "}\n",
 			    "t.yaml:2:1: api: expected runbook or ledger.v1");
-	expect_config_error("version: 1\nallowed_contexts: [eks-primary]\nregions:\n" REGION_P ", replicaz: 3}\n",
+	expect_config_error("version: 1\napi: runbook\nallowed_contexts: [eks-primary]\nregions:\n" REGION_P ", replicaz: 3}\n",
 			    "replicaz: unknown key in region 'p'");
-	expect_config_error("version: 1\nallowed_contexts: [eks-primary]\nregions:\n" REGION_P "}\n"
+	expect_config_error("version: 1\napi: runbook\nallowed_contexts: [eks-primary]\nregions:\n" REGION_P "}\n"
 			    "  q: {role: primary, context: eks-primary, namespace: inferadb, statefulset: s, replicas: 3}\n",
 			    "exactly one region must have role: primary (found 2)");
-	expect_config_error("version: 1\nallowed_contexts: [eks-primary]\nregions:\n"
+	expect_config_error("version: 1\napi: runbook\nallowed_contexts: [eks-primary]\nregions:\n"
 			    "  p: {role: primary, context: eks-primary, namespace: InferaDB, statefulset: s, replicas: 3}\n",
 			    "'InferaDB' is not a valid Kubernetes name");
-	expect_config_error("version: 1\nallowed_contexts: [eks-primary]\ncommand_timeout: 5\nregions:\n" REGION_P "}\n",
+	expect_config_error("version: 1\napi: runbook\nallowed_contexts: [eks-primary]\ncommand_timeout: 5\nregions:\n" REGION_P "}\n",
 			    "command_timeout: expected a duration");
-	expect_config_error("version: 2\nallowed_contexts: [eks-primary]\nregions:\n" REGION_P "}\n",
+	expect_config_error("version: 2\napi: runbook\nallowed_contexts: [eks-primary]\nregions:\n" REGION_P "}\n",
 			    "expected version: 1");
 }
 
@@ -387,7 +405,10 @@ static void test_config_defaults_and_lookup(void **state)
 	assert_string_equal(cfg->kubectl, "kubectl");
 	assert_int_equal(cfg->admin_port, 50051);
 	assert_string_equal(cfg->lease_name, "drillrig-drill-lock");
-	assert_null(cfg->workload_endpoint); /* status-only measurement */
+	/* exec-grpcurl carries no continuous workload: status-only. */
+	assert_null(cfg->workload_endpoint);
+	assert_int_equal(cfg->regions[0].transport, K8S_TRANSPORT_EXEC_GRPCURL);
+	assert_int_equal(cfg->fault_engine, K8S_FAULTS_KUBECTL);
 	r = k8s_config_region(cfg, "dr");
 	assert_non_null(r);
 	assert_string_equal(r->admin_pod, "inferadb-ledger-0");
@@ -398,6 +419,51 @@ static void test_config_defaults_and_lookup(void **state)
 	assert_int_equal(ord, 1);
 	assert_true(k8s_config_context_allowed(cfg, "eks-dr"));
 	assert_false(k8s_config_context_allowed(cfg, "eks-dr2"));
+	k8s_config_free(cfg);
+}
+
+/* The public ledger's members carry no region: an address_template (or a
+ * headless-service name of one region's StatefulSet) maps them to pods. */
+static void test_member_addresses_map_to_pods(void **state)
+{
+	static const char cfg_text[] =
+		"version: 1\napi: ledger.v1\nallowed_contexts: [a, b]\n"
+		"address_template: \"{pod}.ledger.{region}.mesh:50051\"\nregions:\n"
+		"  east: {role: primary, context: a, namespace: inferadb, statefulset: inferadb-ledger, replicas: 2}\n"
+		"  west: {role: dr, context: b, namespace: inferadb, statefulset: inferadb-ledger, replicas: 2}\n";
+	static const char answer[] =
+		"{\"members\":[{\"nodeId\":\"8123456789012345678\",\"address\":\"inferadb-ledger-1.ledger.west.mesh:50051\","
+		"\"role\":\"CLUSTER_MEMBER_ROLE_VOTER\",\"isLeader\":true},"
+		"{\"nodeId\":\"77\",\"address\":\"inferadb-ledger-0.ledger.east.mesh:50051\",\"role\":\"CLUSTER_MEMBER_ROLE_VOTER\"},"
+		"{\"nodeId\":\"78\",\"address\":\"10.0.0.9:50051\",\"role\":\"CLUSTER_MEMBER_ROLE_LEARNER\"}],"
+		"\"leaderId\":\"8123456789012345678\",\"term\":\"4\"}";
+	struct dr_error err = DR_ERROR_INIT;
+	struct k8s_config *cfg = NULL;
+	json_t *st = NULL, *m;
+	char *a;
+
+	(void)state;
+	assert_int_equal(k8s_config_parse(&cfg, "inline.yaml", cfg_text, strlen(cfg_text), &err), 0);
+	/* port-forward by default, and the workload writes through the pods. */
+	assert_int_equal(cfg->regions[0].transport, K8S_TRANSPORT_PORT_FORWARD);
+	assert_string_equal(cfg->workload_endpoint, "pods");
+	a = k8s_config_direct_address(&cfg->regions[1], "inferadb-ledger-1");
+	assert_string_equal(a, "inferadb-ledger-1.ledger.west.mesh:50051");
+	free(a);
+	assert_int_equal(k8s_parse_cluster_status(&st, cfg, answer, NULL, &err), 0);
+	m = member(st, INT64_C(8123456789012345678));
+	assert_string_equal(str(m, "region"), "west");
+	assert_string_equal(str(m, "pod"), "inferadb-ledger-1");
+	assert_string_equal(str(m, "state"), "leader");
+	assert_string_equal(str(json_object_get(st, "leader"), "region"), "west");
+	m = member(st, 77);
+	assert_string_equal(str(m, "region"), "east");
+	assert_string_equal(str(m, "pod"), "inferadb-ledger-0");
+	/* An address nothing maps: no pod is guessed. */
+	m = member(st, 78);
+	assert_null(json_object_get(m, "pod"));
+	assert_string_equal(str(m, "role"), "learner");
+	json_decref(st);
 	k8s_config_free(cfg);
 }
 
@@ -415,6 +481,7 @@ int main(void)
 		cmocka_unit_test(test_normalize_only_integer_fields),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_config_defaults_and_lookup),
+		cmocka_unit_test(test_member_addresses_map_to_pods),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

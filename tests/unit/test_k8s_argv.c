@@ -202,9 +202,16 @@ static void test_every_command_is_explicit_and_secret_free(void **state)
 		/* Admin calls never allocate a TTY: stderr would mix into the JSON. */
 		if (strstr(cmd, " exec ") && (strstr(cmd, " -t") || strstr(cmd, " -i ") || strstr(cmd, " -it")))
 			fail_msg("exec with a TTY: %s", cmd);
-		/* Never a forced, grace-0 delete of a StatefulSet pod. */
-		if (strstr(cmd, "--force") || strstr(cmd, "--grace-period=0"))
-			fail_msg("forced delete: %s", cmd);
+		/* A forced delete is a crash of one pod (kill), never of anything
+		 * else, and always both flags: --force alone waits for the grace. */
+		if ((strstr(cmd, "--force") || strstr(cmd, "--grace-period=0")) &&
+		    (!strstr(cmd, " delete 'pod/") && !strstr(cmd, " delete pod/")))
+			fail_msg("forced delete of something other than a pod: %s", cmd);
+		if (!strstr(cmd, "--force") != !strstr(cmd, "--grace-period=0"))
+			fail_msg("--force without --grace-period=0 or the other way: %s", cmd);
+		/* The ledger's image has nothing to exec: no kill through exec. */
+		if (strstr(cmd, " exec ") && strstr(cmd, " kill "))
+			fail_msg("a kill through exec: %s", cmd);
 	}
 	free(text);
 }

@@ -33,7 +33,7 @@ static struct k8s_config *parse(const char *text)
 
 static struct k8s_config *runbook(void)
 {
-	return parse("version: 1\nallowed_contexts: [eks-primary]\ncanary: {}\n" REGIONS);
+	return parse("version: 1\napi: runbook\nallowed_contexts: [eks-primary]\ncanary: {}\n" REGIONS);
 }
 
 static struct k8s_config *ledger_v1(void)
@@ -271,7 +271,7 @@ static void test_config(void **state)
 	assert_true(cfg->canary.enabled);
 	assert_int_equal(cfg->canary.interval_ns, 1000000000LL);
 	k8s_config_free(cfg);
-	cfg = parse("version: 1\nallowed_contexts: [eks-primary]\n" REGIONS);
+	cfg = parse("version: 1\napi: runbook\nallowed_contexts: [eks-primary]\n" REGIONS);
 	assert_false(cfg->canary.enabled); /* no canary: mapping, no writes */
 	k8s_config_free(cfg);
 	cfg = parse("version: 1\napi: ledger.v1\nallowed_contexts: [eks-primary]\n"
@@ -279,8 +279,8 @@ static void test_config(void **state)
 	assert_string_equal(cfg->canary.organization, "18446744073709551615");
 	assert_int_equal(cfg->canary.ttl_ns, 0);
 	k8s_config_free(cfg);
-	expect_config_error("version: 1\nallowed_contexts: [eks-primary]\ncanary: {organization: 1}\n" REGIONS,
-			    "t.yaml:3:10: organization: only with api: ledger.v1");
+	expect_config_error("version: 1\napi: runbook\nallowed_contexts: [eks-primary]\ncanary: {organization: 1}\n" REGIONS,
+			    "t.yaml:4:10: organization: only with api: ledger.v1");
 	expect_config_error("version: 1\napi: ledger.v1\nallowed_contexts: [eks-primary]\n"
 			    "canary: {organization: acme, vault: 2, caller: 3}\n" REGIONS,
 			    "t.yaml:4:10: organization: expected a slug");
@@ -289,12 +289,12 @@ static void test_config(void **state)
 			    "organization: expected a slug");
 	expect_config_error("version: 1\napi: ledger.v1\nallowed_contexts: [eks-primary]\n"
 			    "canary: {organization: 1, vault: 2}\n" REGIONS, "canary needs 'caller'");
-	expect_config_error("version: 1\nallowed_contexts: [eks-primary]\ncanary: {interval: 10ms}\n" REGIONS,
+	expect_config_error("version: 1\napi: runbook\nallowed_contexts: [eks-primary]\ncanary: {interval: 10ms}\n" REGIONS,
 			    "interval: expected a duration of at least 100ms");
 	expect_config_error("version: 1\napi: ledger.v1\nallowed_contexts: [eks-primary]\n"
 			    "canary: {organization: 1, vault: 2, caller: 3, ttl: 30m}\n" REGIONS,
 			    "ttl: must be 0 or at least 1h");
-	expect_config_error("version: 1\nallowed_contexts: [eks-primary]\ncanary: {rate: 2}\n" REGIONS,
+	expect_config_error("version: 1\napi: runbook\nallowed_contexts: [eks-primary]\ncanary: {rate: 2}\n" REGIONS,
 			    "rate: unknown key in canary");
 }
 

@@ -12,7 +12,9 @@
 #include "harness/core/journal.h"
 #include "harness/plan/plan.h"
 #include "harness/target/k8s/k8s_canary_api.h"
+#include "harness/target/k8s/k8s_forward.h"
 #include "harness/target/k8s/k8s_impl.h"
+#include "harness/target/k8s/k8s_ledger.h"
 
 #define CAPTURE_MAX ((size_t)8 << 20)
 #define STATUS_TIMEOUT_NS (10 * NS_PER_SEC)
@@ -20,6 +22,11 @@
  * more on a real cluster: a status read gets at least this long, whatever
  * the caller's poll budget. */
 #define STATUS_MIN_TIMEOUT_NS (5 * NS_PER_SEC)
+/* One pod's share of a status read over the runner's own gRPC client. */
+#define STATUS_POD_TIMEOUT_NS (2 * NS_PER_SEC)
+/* kubectl port-forward starts in well under a second; a slow API server
+ * gets this long for every forward together. */
+#define FORWARDS_START_NS (20 * NS_PER_SEC)
 
 /* ---- running kubectl ---------------------------------------------------- */
 
@@ -73,8 +80,8 @@ static char *journal_stdout(const struct k8s_target *kt, const struct k8s_argv *
 			 strlen(out));
 }
 
-static void record(struct k8s_target *kt, struct journal *journal, const char *display, int exit_code,
-		   int64_t start, int64_t dur, unsigned flags, const char *out, const char *errout)
+void k8s_record(struct k8s_target *kt, struct journal *journal, const char *display, int exit_code,
+		int64_t start, int64_t dur, unsigned flags, const char *out, const char *errout)
 {
 	struct journal *j = journal ? journal : NULL;
 
@@ -139,7 +146,7 @@ int k8s_run(struct k8s_target *kt, struct k8s_out *res, const struct k8s_argv *a
 	start = clock_mono_ns();
 	if (proc_run(&pr, argv->v, stdin_data, limit, CAPTURE_MAX, err) != 0) {
 		dr_error_wrap(err, "kubectl is missing or cannot run (install it, or set kubectl: in the target configuration)");
-		record(kt, journal, display, -1, start, clock_mono_ns() - start, flags, NULL, err->msg);
+		k8s_record(kt, journal, display, -1, start, clock_mono_ns() - start, flags, NULL, err->msg);
 		res->out = xstrdup("");
 		res->errout = xstrdup(err->msg);
 		goto out;
@@ -154,7 +161,7 @@ int k8s_run(struct k8s_target *kt, struct k8s_out *res, const struct k8s_argv *a
 		int code = pr.exited ? pr.exit_code : 128 + pr.term_signal;
 		char *kept = journal_stdout(kt, argv, res->out);
 
-		record(kt, journal, display, code, start, pr.elapsed_ns, flags, kept, res->errout);
+		k8s_record(kt, journal, display, code, start, pr.elapsed_ns, flags, kept, res->errout);
 		free(kept);
 	}
 	if (pr.timed_out) {
@@ -217,6 +224,31 @@ static json_t *pods_of_all_regions(struct k8s_target *kt, struct journal *journa
 	return all;
 }
 
+/* The status from one pod of r: 0 with *out, -1 with err. */
+static int status_from_pod(struct k8s_target *kt, const struct k8s_region *r, const char *pod,
+			   int64_t timeout_ns, struct journal *journal, json_t **out, struct dr_error *err)
+{
+	const struct k8s_config *cfg = kt->cfg;
+	json_t *answer = NULL, *pods = NULL;
+	int rc;
+
+	rc = k8s_ledger_call(kt, r, pod, K8S_CALL_STATUS, NULL, timeout_ns, K8S_RUN_READ | K8S_RUN_QUIET,
+			     journal, &answer, NULL, err);
+	if (rc == 1)
+		return dr_error_set(err, "dry run: the status is not read");
+	if (rc != 0)
+		return -1;
+	if (cfg->api == K8S_API_LEDGER_V1)
+		pods = pods_of_all_regions(kt, NULL);
+	rc = k8s_parse_cluster_status_json(out, cfg, answer, pods, err);
+	json_decref(pods);
+	json_decref(answer);
+	if (rc == 0)
+		json_object_set_new(*out, "answered_by", json_pack("{s:s,s:s,s:s}", "region", r->name,
+								   "context", r->context, "pod", pod));
+	return rc;
+}
+
 int k8s_read_status(struct k8s_target *kt, json_t **out, int64_t timeout_ns,
 		    struct journal *journal, struct dr_error *err)
 {
@@ -230,45 +262,46 @@ int k8s_read_status(struct k8s_target *kt, json_t **out, int64_t timeout_ns,
 	pthread_mutex_unlock(&kt->lock);
 	if (timeout_ns <= 0 || timeout_ns > STATUS_TIMEOUT_NS)
 		timeout_ns = STATUS_TIMEOUT_NS;
-	if (timeout_ns < STATUS_MIN_TIMEOUT_NS)
-		timeout_ns = STATUS_MIN_TIMEOUT_NS;
 	/* The region that answered last first: during a region outage the
 	 * survivors answer, and we stop asking the lost region's pods first. */
 	for (size_t k = 0; k < cfg->nregions && rc != 0; k++) {
 		size_t idx = (first + k) % cfg->nregions;
 		const struct k8s_region *r = &cfg->regions[idx];
-		struct k8s_argv a = K8S_ARGV_INIT;
-		struct k8s_out o = K8S_OUT_INIT;
-		struct dr_error e = DR_ERROR_INIT;
-		json_t *pods = NULL;
+		int exec = r->transport == K8S_TRANSPORT_EXEC_GRPCURL;
+		/* kubectl exec costs a second or more on a real cluster; a
+		 * call of our own to a pod that hangs must not hold the poll. */
+		int64_t t = exec ? (timeout_ns < STATUS_MIN_TIMEOUT_NS ? STATUS_MIN_TIMEOUT_NS : timeout_ns)
+				 : (timeout_ns > STATUS_POD_TIMEOUT_NS ? STATUS_POD_TIMEOUT_NS : timeout_ns);
+		/* exec asks the admin pod; a runner with an address of every pod
+		 * asks each in turn (the admin pod first). */
+		int npods = exec ? 1 : r->replicas;
 
-		k8s_cmd_grpc(&a, cfg, r, r->admin_pod, K8S_CALL_STATUS, NULL);
-		if (k8s_run(kt, &o, &a, NULL, timeout_ns, K8S_RUN_READ | K8S_RUN_QUIET, journal, &e) == 0) {
-			if (cfg->api == K8S_API_LEDGER_V1)
-				pods = pods_of_all_regions(kt, NULL);
-			if (k8s_parse_cluster_status(out, cfg, o.out, pods, &e) == 0) {
+		for (int p = -1; p < npods && rc != 0; p++) {
+			struct dr_error e = DR_ERROR_INIT;
+			char pod[300];
+
+			if (p < 0) {
+				str_copy(pod, sizeof(pod), r->admin_pod);
+			} else {
+				snprintf(pod, sizeof(pod), "%s-%d", r->statefulset, p);
+				if (strcmp(pod, r->admin_pod) == 0 || exec)
+					continue;
+			}
+			if (status_from_pod(kt, r, pod, t, journal, out, &e) == 0) {
 				rc = 0;
-				json_object_set_new(*out, "answered_by",
-						    json_pack("{s:s,s:s,s:s}", "region", r->name,
-							      "context", r->context, "pod", r->admin_pod));
 				pthread_mutex_lock(&kt->lock);
 				kt->status_region = idx;
 				pthread_mutex_unlock(&kt->lock);
+			} else if (kt->dry_run) {
+				strbuf_release(&why);
+				return dr_error_set(err, "dry run: the status is not read");
+			} else if (p < 0) {
+				strbuf_addf(&why, "%s%s: %s", why.len ? "; " : "", r->name, e.msg);
 			}
-		} else if (kt->dry_run) {
-			k8s_argv_release(&a);
-			k8s_out_release(&o);
-			strbuf_release(&why);
-			return dr_error_set(err, "dry run: the status is not read");
 		}
-		if (rc != 0)
-			strbuf_addf(&why, "%s%s: %s", why.len ? "; " : "", r->name, e.msg);
-		json_decref(pods);
-		k8s_out_release(&o);
-		k8s_argv_release(&a);
 	}
 	if (rc != 0)
-		dr_error_set(err, "no admin pod answered %s: %s", k8s_call_method(cfg, K8S_CALL_STATUS),
+		dr_error_set(err, "no ledger pod answered %s: %s", k8s_call_method(cfg, K8S_CALL_STATUS),
 			     strbuf_str(&why));
 	strbuf_release(&why);
 	return rc;
@@ -335,6 +368,8 @@ static int k8s_start(struct target *t, const struct action_ctx *ctx, struct dr_e
 		if (kt->cfg->canary.enabled && !kt->cfg->workload_endpoint)
 			print_canary_sample(kt);
 		/* The runner takes no lock in a dry run; show the one a real run takes. */
+		if (k8s_forwards_start(kt, NULL, 0, err) != 0)
+			return -1;
 		fprintf(kt->out, "  take the drill lock:\n");
 		return k8s_lease_acquire(kt, err);
 	}
@@ -355,7 +390,9 @@ static int k8s_start(struct target *t, const struct action_ctx *ctx, struct dr_e
 			return dr_error_wrap(err, "region '%s' (context %s, namespace %s)", r->name,
 					     r->context, r->namespace);
 	}
-	return 0;
+	/* Before the first fault, so a failover measures the ledger, not
+	 * kubectl's start-up. */
+	return k8s_forwards_start(kt, ctx->journal, FORWARDS_START_NS, err);
 }
 
 static int k8s_lock(struct target *t, struct dr_error *err)
@@ -376,6 +413,38 @@ static void k8s_unlock(struct target *t)
 	k8s_lease_release(kt);
 }
 
+/* workload_endpoint: pods — every pod of the normal size, at the address
+ * its transport gives (a forward keeps its local port when reopened, so
+ * the workload's fixed list stays right through the drill). */
+static int pods_endpoints(struct k8s_target *kt, char ***out, size_t *n, struct dr_error *err)
+{
+	size_t total = 0;
+
+	for (size_t i = 0; i < kt->cfg->nregions; i++)
+		total += (size_t)kt->cfg->regions[i].replicas;
+	*out = xcalloc(total + 1, sizeof(char *));
+	for (size_t i = 0; i < kt->cfg->nregions; i++) {
+		const struct k8s_region *r = &kt->cfg->regions[i];
+
+		for (int k = 0; k < r->replicas; k++) {
+			char pod[300];
+			int port;
+
+			snprintf(pod, sizeof(pod), "%s-%d", r->statefulset, k);
+			if (r->transport == K8S_TRANSPORT_DIRECT) {
+				(*out)[(*n)++] = k8s_config_direct_address(r, pod);
+			} else if ((port = k8s_forward_port(kt, r, pod)) > 0) {
+				(*out)[(*n)++] = xasprintf("127.0.0.1:%d", port);
+			} else if (kt->dry_run) {
+				(*out)[(*n)++] = xasprintf("<port-forward of %s in %s>", pod, r->context);
+			}
+		}
+	}
+	if (*n == 0)
+		return dr_error_set(err, "workload_endpoint: pods, but no pod has an address yet");
+	return 0;
+}
+
 static int k8s_endpoints(struct target *t, char ***out, size_t *n, struct dr_error *err)
 {
 	struct k8s_target *kt = t->impl;
@@ -387,6 +456,8 @@ static int k8s_endpoints(struct target *t, char ***out, size_t *n, struct dr_err
 	*n = 0;
 	if (!ep)
 		return 0; /* status-only measurement */
+	if (strcmp(ep, "pods") == 0)
+		return pods_endpoints(kt, out, n, err);
 	if (strcmp(ep, "members") != 0) {
 		*out = xcalloc(2, sizeof(char *));
 		(*out)[0] = xstrdup(ep);
@@ -448,6 +519,8 @@ static void k8s_close(struct target *t, int keep)
 		kt->lease_held = 1;
 	}
 	k8s_lease_release(kt);
+	k8s_forwards_free(kt);
+	k8s_ledger_close(kt);
 	k8s_config_free(kt->cfg);
 	json_decref(kt->snapshots);
 	json_decref(kt->cordoned);

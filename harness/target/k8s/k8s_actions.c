@@ -14,6 +14,7 @@
 #include "harness/core/journal.h"
 #include "harness/plan/plan.h"
 #include "harness/target/k8s/k8s_impl.h"
+#include "harness/target/k8s/k8s_ledger.h"
 #include "harness/target/shared/node_select.h"
 
 #define POLL_NS (200 * NS_PER_MS)
@@ -340,6 +341,10 @@ static void do_scale(struct k8s_target *kt, json_t *args, const struct action_ct
 			      (double)(done_at - start) / 1e6);
 }
 
+/* A crash is a forced delete, never an exec: a distroless image has no
+ * kill, and PID 1 ignores a SIGKILL sent from inside its own PID
+ * namespace, so an exec'd kill could "succeed" with nothing killed.  The
+ * report says how the fault was injected. */
 static void do_kill(struct k8s_target *kt, json_t *args, const struct action_ctx *ctx,
 		    struct action_result *res)
 {
@@ -347,12 +352,14 @@ static void do_kill(struct k8s_target *kt, json_t *args, const struct action_ctx
 	struct pick picks[MAX_PICK];
 	size_t n = 0;
 	int graceful;
+	const char *how;
 
 	if (!sig)
 		sig = "KILL";
-	/* TERM is a graceful restart: delete the pod and let the StatefulSet
-	 * recreate it.  Anything else is a crash of the container's process. */
+	/* TERM is a graceful restart: delete the pod with its grace period and
+	 * let the StatefulSet recreate it. */
 	graceful = strcmp(sig, "TERM") == 0;
+	how = graceful ? "kubectl delete pod with its grace period" : "kubectl delete pod --grace-period=0 --force";
 	if (pick_pods(kt, args, ctx, picks, &n, res) != 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
@@ -361,46 +368,27 @@ static void do_kill(struct k8s_target *kt, json_t *args, const struct action_ctx
 
 		if (graceful)
 			k8s_cmd_delete_pod(&a, kt->cfg, picks[i].r, picks[i].pod, kt->server_dry_run);
-		else if (kt->server_dry_run) {
-			/* exec has no server-side dry run: show it, do not run it. */
-			char *d;
-
-			k8s_cmd_kill_process(&a, kt->cfg, picks[i].r, picks[i].pod, sig);
-			d = k8s_argv_display(&a);
-			fprintf(kt->out, "  server dry run: not run (exec cannot be dry-run): %s\n", d);
-			free(d);
-			k8s_argv_release(&a);
-			continue;
-		} else
-			k8s_cmd_kill_process(&a, kt->cfg, picks[i].r, picks[i].pod, sig);
+		else
+			k8s_cmd_force_delete_pod(&a, kt->cfg, picks[i].r, picks[i].pod, kt->server_dry_run);
 		if (run1(kt, ctx, &a, K8S_RUN_CHANGE, &err) < 0) {
-			action_result_set(res, ACTION_FAILED, "cannot %s pod %s in %s: %s",
-					  graceful ? "delete" : "kill the process of", picks[i].pod,
+			action_result_set(res, ACTION_FAILED, "cannot delete pod %s in %s: %s", picks[i].pod,
 					  picks[i].r->context, err.msg);
 			return;
 		}
 	}
-	if (kt->dry_run && graceful)
-		action_result_set(res, ACTION_OK, "would delete pod %s in %s: the StatefulSet would "
-				  "recreate it", picks[0].pod, picks[0].r->context);
-	else if (kt->dry_run)
-		action_result_set(res, ACTION_OK, "would kill the process (SIG%s) in pod %s in %s: the "
-				  "kubelet would restart the container", sig, picks[0].pod,
-				  picks[0].r->context);
-	else if (kt->server_dry_run && graceful)
+	if (kt->dry_run)
+		action_result_set(res, ACTION_OK, "would %s pod %s in %s (%s): the StatefulSet would "
+				  "recreate it", graceful ? "delete" : "crash", picks[0].pod,
+				  picks[0].r->context, how);
+	else if (kt->server_dry_run)
 		action_result_set(res, ACTION_OK, "server dry run: deleting %zu pod%s (%s%s) was accepted "
 				  "(nothing changed)", n, n == 1 ? "" : "s", picks[0].pod, n > 1 ? ", ..." : "");
-	else if (kt->server_dry_run)
-		action_result_set(res, ACTION_OK, "server dry run: killing the process of %zu pod%s (%s%s) "
-				  "not run (exec cannot be dry-run)", n, n == 1 ? "" : "s", picks[0].pod,
-				  n > 1 ? ", ..." : "");
 	else
-		action_result_set(res, ACTION_OK, "%s %zu pod%s (%s%s)%s", graceful ? "deleted" : "killed", n,
-				  n == 1 ? "" : "s", picks[0].pod, n > 1 ? ", ..." : "",
-				  graceful ? ": the StatefulSet recreates them"
-					   : ": the kubelet restarts the container");
-	res->data = json_pack("{s:o,s:s,s:s}", "pods", picks_json(picks, n), "signal", sig,
-			      "how", graceful ? "delete pod" : "kill in container");
+		action_result_set(res, ACTION_OK, "%s %zu pod%s (%s%s) with %s%s: the StatefulSet "
+				  "recreates them", graceful ? "deleted" : "crashed", n, n == 1 ? "" : "s",
+				  picks[0].pod, n > 1 ? ", ..." : "", how,
+				  graceful ? "" : " (SIGKILL, no grace period)");
+	res->data = json_pack("{s:o,s:s,s:s}", "pods", picks_json(picks, n), "signal", sig, "how", how);
 }
 
 static int node_of_pod(struct k8s_target *kt, const struct action_ctx *ctx, const struct pick *p,
@@ -688,47 +676,31 @@ static int admin_pod_in(struct k8s_target *kt, const struct action_ctx *ctx, con
 	return dr_error_set(err, "region %s has no Ready pod (context %s)", r->name, r->context);
 }
 
+/* The step's budget, as the deadline of one call (never a fixed cap that
+ * cuts a legitimate long transfer or snapshot; the command timeout only
+ * when the step has no deadline). */
+static int64_t budget_ns(const struct k8s_target *kt, const struct action_ctx *ctx)
+{
+	int64_t left = ctx->deadline_ns ? ctx->deadline_ns - clock_mono_ns() : kt->cfg->command_timeout_ns;
+
+	return left < NS_PER_SEC ? NS_PER_SEC : left; /* still a chance to say why */
+}
+
+/* One ledger call of an action, on the step's journal and budget;
+ * k8s_ledger_call's value.  cr may be NULL. */
 static int grpc_call_x(struct k8s_target *kt, const struct action_ctx *ctx, const struct k8s_region *r,
 		       const char *pod, enum k8s_call call, json_t *payload, json_t **answer,
-		       int *exit_code, struct dr_error *err);
+		       struct k8s_call_result *cr, struct dr_error *err)
+{
+	return k8s_ledger_call(kt, r, pod, call, payload, budget_ns(kt, ctx), K8S_RUN_CHANGE, ctx->journal,
+			       answer, cr, err);
+}
 
 static int grpc_call(struct k8s_target *kt, const struct action_ctx *ctx, const struct k8s_region *r,
 		     const char *pod, enum k8s_call call, json_t *payload, json_t **answer,
 		     struct dr_error *err)
 {
 	return grpc_call_x(kt, ctx, r, pod, call, payload, answer, NULL, err);
-}
-
-/* grpc_call that also says how kubectl exited (-1: did not run or timed out). */
-static int grpc_call_x(struct k8s_target *kt, const struct action_ctx *ctx, const struct k8s_region *r,
-		       const char *pod, enum k8s_call call, json_t *payload, json_t **answer,
-		       int *exit_code, struct dr_error *err)
-{
-	struct k8s_argv a = K8S_ARGV_INIT;
-	struct k8s_out o = K8S_OUT_INIT;
-	int rc;
-
-	k8s_cmd_grpc(&a, kt->cfg, r, pod, call, payload);
-	if (kt->server_dry_run && call != K8S_CALL_STATUS && call != K8S_CALL_HEALTH) {
-		char *d = k8s_argv_display(&a);
-
-		fprintf(kt->out, "  server dry run: not run (exec cannot be dry-run): %s\n", d);
-		free(d);
-		k8s_argv_release(&a);
-		return 1;
-	}
-	rc = run(kt, ctx, &a, NULL, K8S_RUN_CHANGE, &o, err);
-	if (exit_code)
-		*exit_code = o.timed_out ? -1 : o.exit_code;
-	if (rc == 0 && answer) {
-		json_t *raw = json_loads(o.out, JSON_DECODE_ANY, NULL);
-
-		*answer = raw ? k8s_json_normalize(raw) : json_object();
-		json_decref(raw);
-	}
-	k8s_out_release(&o);
-	k8s_argv_release(&a);
-	return rc;
 }
 
 /* Wait for the leader a transfer or an election asked for: in region r, or
@@ -764,18 +736,19 @@ static void finish_leader_wait(struct k8s_target *kt, const struct action_ctx *c
 	json_decref(st);
 }
 
-/* One transfer request, sent from a live pod (the one whose region answered
- * the status).  Returns grpc_call's code. */
+/* One transfer request, sent from a live pod (the one that answered the
+ * status).  Returns grpc_call's code. */
 static int issue_transfer(struct k8s_target *kt, const struct action_ctx *ctx,
-			  const struct k8s_region *r, int64_t id, json_t **answer, int *exit_code,
-			  struct dr_error *err)
+			  const struct k8s_region *r, int64_t id, json_t **answer,
+			  struct k8s_call_result *cr, struct dr_error *err)
 {
 	const struct k8s_region *from;
 	json_t *st = NULL, *payload;
 	char pod[254];
 	int rc;
 
-	*exit_code = -1; /* no status: as retryable as a timeout */
+	cr->timed_out = 0;
+	cr->answered = 0; /* no status: as retryable as a pod that did not answer */
 	if (status_now(kt, ctx, &st, err) == 0) {
 		from = k8s_config_region(kt->cfg, json_string_value(json_object_get(
 						json_object_get(st, "answered_by"), "region")));
@@ -788,19 +761,19 @@ static int issue_transfer(struct k8s_target *kt, const struct action_ctx *ctx,
 	}
 	payload = k8s_payload_transfer(kt->cfg, id, r ? r->ledger_region : NULL,
 				       ctx->deadline_ns ? (ctx->deadline_ns - clock_mono_ns()) / NS_PER_MS : 10000);
-	rc = grpc_call_x(kt, ctx, from, pod, K8S_CALL_TRANSFER, payload, answer, exit_code, err);
+	rc = grpc_call_x(kt, ctx, from, pod, K8S_CALL_TRANSFER, payload, answer, cr, err);
 	json_decref(payload);
 	json_decref(st);
 	return rc;
 }
 
-/* A refusal worth asking again: the ledger was busy electing (grpcurl
- * exits 64 + UNAVAILABLE, ABORTED, DEADLINE_EXCEEDED or UNKNOWN) or the
- * exec timed out.  RBAC, a wrong method, a bad request fail at once. */
-static int transfer_retryable(int exit_code)
+/* A refusal worth asking again: the ledger was busy electing
+ * (UNAVAILABLE, ABORTED, DEADLINE_EXCEEDED or UNKNOWN) or the pod asked
+ * did not answer.  RBAC, a wrong method, a bad request fail at once. */
+static int transfer_retryable(const struct k8s_call_result *cr)
 {
-	return exit_code == -1 || exit_code == 64 + 14 || exit_code == 64 + 10 || exit_code == 64 + 4 ||
-	       exit_code == 64 + 2;
+	return !cr->answered || cr->grpc_code == 14 || cr->grpc_code == 10 || cr->grpc_code == 4 ||
+	       cr->grpc_code == 2;
 }
 
 /* A transfer can end with another node winning the election (a target
@@ -845,18 +818,24 @@ static void do_transfer(struct k8s_target *kt, json_t *args, const struct action
 		json_t *st = NULL;
 		int64_t round_end = clock_mono_ns() + TRANSFER_ROUND_NS;
 
-		int exit_code = 0;
+		struct k8s_call_result cr = K8S_CALL_RESULT_INIT;
 
 		round++;
 		json_decref(answer);
 		answer = NULL;
 		dr_error_clear(&err);
-		rc = issue_transfer(kt, ctx, r, id, &answer, &exit_code, &err);
+		rc = issue_transfer(kt, ctx, r, id, &answer, &cr, &err);
 		if (rc == 1 && kt->server_dry_run) {
 			action_result_set(res, ACTION_OK, "server dry run: leadership transfer not run");
 			break;
 		}
-		if (rc < 0 && (kt->dry_run || action_ctx_expired(ctx) || !transfer_retryable(exit_code))) {
+		/* Cut at the step's budget: timed out, not refused. */
+		if (rc < 0 && cr.timed_out && action_ctx_expired(ctx)) {
+			action_result_set(res, ACTION_TIMED_OUT, "%s timed out at the step's deadline: %s",
+					  k8s_call_method(kt->cfg, K8S_CALL_TRANSFER), err.msg);
+			break;
+		}
+		if (rc < 0 && (kt->dry_run || action_ctx_expired(ctx) || !transfer_retryable(&cr))) {
 			action_result_set(res, ACTION_FAILED, "%s failed: %s",
 					  k8s_call_method(kt->cfg, K8S_CALL_TRANSFER), err.msg);
 			break;
@@ -937,6 +916,31 @@ static void do_force_election(struct k8s_target *kt, json_t *args, const struct 
 	json_decref(answer);
 }
 
+/* ledger.v1 without exec: CreateSnapshot (its block height and the
+ * server-side path) and CreateBackup (the id RestoreBackup takes).  Both
+ * stay on the server: nothing is copied out. */
+static int snapshot_v1(struct k8s_target *kt, const struct action_ctx *ctx, const struct pick *p,
+		       json_t **answer, struct dr_error *err)
+{
+	json_t *snap = NULL, *backup = NULL, *req;
+	int rc;
+
+	rc = grpc_call(kt, ctx, p->r, p->pod, K8S_CALL_SNAPSHOT, NULL, &snap, err);
+	if (rc != 0)
+		return rc;
+	req = json_pack("{s:s}", "tag", ctx->step_name ? ctx->step_name : "drillrig");
+	rc = grpc_call(kt, ctx, p->r, p->pod, K8S_CALL_BACKUP, req, &backup, err);
+	json_decref(req);
+	if (rc != 0) {
+		json_decref(snap);
+		return rc;
+	}
+	json_object_update(snap, backup);
+	json_decref(backup);
+	*answer = snap;
+	return 0;
+}
+
 static void do_snapshot(struct k8s_target *kt, json_t *args, const struct action_ctx *ctx,
 			struct action_result *res)
 {
@@ -947,7 +951,7 @@ static void do_snapshot(struct k8s_target *kt, json_t *args, const struct action
 	const char *copy_to = plan_arg_str(args, "copy_to"), *path;
 	char *copy = NULL, *pod_path = NULL;
 	size_t n = 0;
-	int rc;
+	int rc, exec;
 
 	if (json_object_get(args, "node")) {
 		json_object_set_new(sel, "what", json_string("node"));
@@ -963,48 +967,110 @@ static void do_snapshot(struct k8s_target *kt, json_t *args, const struct action
 	json_decref(sel);
 	if (rc != 0)
 		return;
-	rc = grpc_call(kt, ctx, picks[0].r, picks[0].pod, K8S_CALL_SNAPSHOT, NULL, &answer, &err);
+	exec = picks[0].r->transport == K8S_TRANSPORT_EXEC_GRPCURL;
+	if (kt->cfg->api == K8S_API_LEDGER_V1 && !exec)
+		rc = snapshot_v1(kt, ctx, &picks[0], &answer, &err);
+	else
+		rc = grpc_call(kt, ctx, picks[0].r, picks[0].pod, K8S_CALL_SNAPSHOT, NULL, &answer, &err);
 	if (rc < 0) {
-		action_result_set(res, ACTION_FAILED, "CreateSnapshot in pod %s failed: %s", picks[0].pod, err.msg);
+		action_result_set(res, ACTION_FAILED, "%s in pod %s failed: %s",
+				  k8s_call_method(kt->cfg, K8S_CALL_SNAPSHOT), picks[0].pod, err.msg);
 		goto out;
 	}
 	if (rc == 1 && kt->server_dry_run) {
 		action_result_set(res, ACTION_OK, "server dry run: CreateSnapshot not run");
 		goto out;
 	}
+	if (!answer)
+		answer = json_object();
 	path = json_string_value(json_object_get(answer, "path"));
 	if (!path)
 		path = json_string_value(json_object_get(answer, "snapshot_path"));
-	/* The runbook copies the whole snapshot directory when no file is named. */
 	pod_path = xstrdup(path ? path : kt->dry_run ? "<path CreateSnapshot answers>" : kt->cfg->snapshot_dir);
-	copy = copy_to ? xstrdup(copy_to) : xasprintf("snapshot-%s%s", ctx->step_name ? ctx->step_name : "drill",
-						       path ? ".bin" : "");
-	k8s_cmd_cp(&a, kt->cfg, picks[0].r, picks[0].pod, pod_path, copy, 1);
-	if (run1(kt, ctx, &a, K8S_RUN_READ, &err) < 0) {
-		action_result_set(res, ACTION_FAILED, "snapshot taken but copying it out failed: %s", err.msg);
-		goto out;
-	}
-	if (!answer)
-		answer = json_object();
-	json_object_set_new(answer, "copy", json_string(copy));
 	json_object_set_new(answer, "pod", json_string(picks[0].pod));
 	json_object_set_new(answer, "region", json_string(picks[0].r->name));
 	json_object_set_new(answer, "pod_path", json_string(pod_path));
+	/* A copy out needs tar in the image: only over exec. */
+	if (exec) {
+		/* The runbook copies the whole snapshot directory when no file is named. */
+		copy = copy_to ? xstrdup(copy_to) : xasprintf("snapshot-%s%s", ctx->step_name ? ctx->step_name
+											    : "drill",
+							       path ? ".bin" : "");
+		k8s_cmd_cp(&a, kt->cfg, picks[0].r, picks[0].pod, pod_path, copy, 1);
+		if (run1(kt, ctx, &a, K8S_RUN_READ, &err) < 0) {
+			action_result_set(res, ACTION_FAILED, "snapshot taken but copying it out failed: %s",
+					  err.msg);
+			goto out;
+		}
+		json_object_set_new(answer, "copy", json_string(copy));
+	}
 	pthread_mutex_lock(&kt->lock);
 	json_object_set(kt->snapshots, ctx->step_name ? ctx->step_name : "snapshot", answer);
 	pthread_mutex_unlock(&kt->lock);
 	if (kt->dry_run)
-		action_result_set(res, ACTION_OK, "would take a snapshot in pod %s in %s and copy it to %s",
-				  picks[0].pod, picks[0].r->context, copy);
-	else
+		action_result_set(res, ACTION_OK, "would take a snapshot in pod %s in %s%s%s", picks[0].pod,
+				  picks[0].r->context, copy ? " and copy it to " : " (kept on the server)",
+				  copy ? copy : "");
+	else if (copy)
 		action_result_set(res, ACTION_OK, "snapshot (index %lld) of pod %s in %s copied to %s",
 				  (long long)json_integer_value(json_object_get(answer, "index")),
 				  picks[0].pod, picks[0].r->context, copy);
+	else if (json_object_get(answer, "backup_id"))
+		action_result_set(res, ACTION_OK, "snapshot at block height %lld (%s) and backup %s "
+				  "(%s) taken by pod %s in %s; both stay on the server",
+				  (long long)json_integer_value(json_object_get(answer, "block_height")),
+				  pod_path, json_string_value(json_object_get(answer, "backup_id")),
+				  json_string_value(json_object_get(answer, "backup_path")) ?: "?",
+				  picks[0].pod, picks[0].r->context);
+	else
+		action_result_set(res, ACTION_OK, "snapshot (index %lld) taken by pod %s in %s at %s "
+				  "(kept on the server)",
+				  (long long)json_integer_value(json_object_get(answer, "index")),
+				  picks[0].pod, picks[0].r->context, pod_path);
 	res->data = answer;
 	answer = NULL;
 out:
 	free(copy);
 	free(pod_path);
+	json_decref(answer);
+}
+
+/* ledger.v1: RestoreBackup only stages the archive for an offline restore
+ * (the public ledger restores when it is restarted from the staging
+ * directory); the result says so, and what it did and did not verify. */
+static void restore_v1(struct k8s_target *kt, const struct action_ctx *ctx, json_t *snap,
+		       const struct k8s_region *r, const char *pod, struct action_result *res)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	const char *id = json_string_value(json_object_get(snap, "backup_id"));
+	json_t *payload, *answer = NULL;
+	int rc;
+
+	if (!id && !kt->dry_run) {
+		action_result_set(res, ACTION_FAILED, "the snapshot step has no backup id to restore "
+				  "(CreateBackup answered none)");
+		return;
+	}
+	payload = k8s_payload_restore(kt->cfg, id ? id : "<backup id>");
+	rc = grpc_call(kt, ctx, r, pod, K8S_CALL_RESTORE, payload, &answer, &err);
+	json_decref(payload);
+	if (rc < 0) {
+		action_result_set(res, ACTION_FAILED, "%s failed: %s", k8s_call_method(kt->cfg, K8S_CALL_RESTORE),
+				  err.msg);
+	} else if (rc == 1) {
+		action_result_set(res, ACTION_OK, "would stage backup %s for an offline restore through pod "
+				  "%s in %s", id ? id : "<backup id>", pod, r->context);
+	} else {
+		action_result_set(res, ACTION_OK, "backup %s staged for an offline restore in %s on pod %s "
+				  "in %s: verified that the server accepted and unpacked it; not verified: a "
+				  "restart from it (the ledger keeps serving its current state)", id,
+				  json_string_value(json_object_get(answer, "staging_dir")) ?: "?", pod,
+				  r->context);
+		json_object_set_new(answer, "staged_only", json_true());
+		json_object_set_new(answer, "backup_id", json_string(id));
+		res->data = answer;
+		answer = NULL;
+	}
 	json_decref(answer);
 }
 
@@ -1016,7 +1082,7 @@ static void do_restore(struct k8s_target *kt, json_t *args, const struct action_
 	json_t *snap, *payload, *answer = NULL;
 	const struct k8s_region *r;
 	const char *local, *base;
-	char pod[254], *pod_path;
+	char pod[254], *pod_path = NULL;
 	struct k8s_argv a = K8S_ARGV_INIT;
 	int64_t id;
 	int rc;
@@ -1024,9 +1090,41 @@ static void do_restore(struct k8s_target *kt, json_t *args, const struct action_
 	pthread_mutex_lock(&kt->lock);
 	snap = json_incref(json_object_get(kt->snapshots, from ? from : ""));
 	pthread_mutex_unlock(&kt->lock);
-	local = snap ? json_string_value(json_object_get(snap, "copy")) : from;
 	r = snap ? k8s_config_region(kt->cfg, json_string_value(json_object_get(snap, "region")))
 		 : k8s_config_region(kt->cfg, "primary");
+	if (r && r->transport != K8S_TRANSPORT_EXEC_GRPCURL) {
+		/* Nothing to copy in: the server kept what the snapshot step took. */
+		const char *spod = json_string_value(json_object_get(snap, "pod"));
+
+		if (!snap && !kt->dry_run) {
+			action_result_set(res, ACTION_FAILED, "no snapshot step named '%s' in this drill "
+					  "(without kubectl cp only a snapshot the drill took can be restored)",
+					  from ? from : "");
+		} else if (kt->cfg->api == K8S_API_LEDGER_V1) {
+			restore_v1(kt, ctx, snap, r, spod ? spod : r->admin_pod, res);
+		} else {
+			const char *path = json_string_value(json_object_get(snap, "pod_path"));
+
+			payload = k8s_payload_restore(kt->cfg, path ? path : "<path CreateSnapshot answered>");
+			rc = grpc_call(kt, ctx, r, spod ? spod : r->admin_pod, K8S_CALL_RESTORE, payload,
+				       &answer, &err);
+			json_decref(payload);
+			if (rc < 0)
+				action_result_set(res, ACTION_FAILED, "%s failed: %s",
+						  k8s_call_method(kt->cfg, K8S_CALL_RESTORE), err.msg);
+			else if (rc == 1)
+				action_result_set(res, ACTION_OK, "would restore pod %s in %s from %s",
+						  spod ? spod : r->admin_pod, r->context, path ? path : "its snapshot");
+			else
+				action_result_set(res, ACTION_OK, "restored pod %s in %s from %s (kept on the "
+						  "server)", spod ? spod : r->admin_pod, r->context, path);
+			res->data = answer;
+			answer = NULL;
+		}
+		json_decref(snap);
+		return;
+	}
+	local = snap ? json_string_value(json_object_get(snap, "copy")) : from;
 	if (!local || !r) {
 		action_result_set(res, ACTION_FAILED, "no snapshot named '%s'", from ? from : "");
 		json_decref(snap);

@@ -229,8 +229,60 @@ static const struct k8s_region *region_of_ledger(const struct k8s_config *cfg, c
 	return name ? k8s_config_region(cfg, name) : NULL;
 }
 
-/* The pod of a member: node_ids, else the address's first DNS label when it
- * is <statefulset>-<n> (a headless-service name). */
+/* Which pod runs the member with id and address (the public ledger's
+ * members carry no region): node_ids when configured; else the address a
+ * region's address_template gives one of its pods; else the address's
+ * first DNS label when it is <statefulset>-<n> (a headless-service name)
+ * of exactly one region's StatefulSet.  NULL when none says. */
+static const struct k8s_region *member_pod(const struct k8s_config *cfg, int64_t id,
+					   const char *addr, int *ord)
+{
+	const struct k8s_region *found = NULL;
+	size_t len;
+	char *label;
+
+	if ((found = k8s_config_node_region(cfg, id, ord)) != NULL || !addr || !*addr)
+		return found;
+	for (size_t i = 0; i < cfg->nregions; i++) {
+		const struct k8s_region *r = &cfg->regions[i];
+
+		if (!r->address_template)
+			continue;
+		/* A region scaled above its normal size still maps. */
+		for (int k = 0; k < r->replicas * 2 + 2; k++) {
+			char pod[300], *a;
+			int same;
+
+			snprintf(pod, sizeof(pod), "%s-%d", r->statefulset, k);
+			a = k8s_config_direct_address(r, pod);
+			same = strcmp(a, addr) == 0;
+			free(a);
+			if (same) {
+				*ord = k;
+				return r;
+			}
+		}
+	}
+	len = strcspn(addr, ".:");
+	label = xstrndup(addr, len);
+	for (size_t i = 0; i < cfg->nregions; i++) {
+		int o = pod_ordinal(label, cfg->regions[i].statefulset);
+
+		if (o < 0)
+			continue;
+		if (found) { /* the same name in two regions: ambiguous */
+			found = NULL;
+			break;
+		}
+		found = &cfg->regions[i];
+		*ord = o;
+	}
+	free(label);
+	return found;
+}
+
+/* The pod of a member (member_pod), or from the address's first DNS label
+ * in the region the runbook's status names. */
 static void annotate_pod(json_t *m, const struct k8s_config *cfg, const struct k8s_region *r)
 {
 	int64_t id = json_integer_value(json_object_get(m, "id"));
@@ -238,7 +290,7 @@ static void annotate_pod(json_t *m, const struct k8s_config *cfg, const struct k
 	const struct k8s_region *nr;
 	int ord = -1;
 
-	if ((nr = k8s_config_node_region(cfg, id, &ord)) != NULL) {
+	if ((nr = member_pod(cfg, id, addr, &ord)) != NULL) {
 		json_object_set_new(m, "pod", json_sprintf("%s-%d", nr->statefulset, ord));
 		json_object_set_new(m, "context", json_string(nr->context));
 		return;
@@ -347,7 +399,7 @@ static int parse_ledger_v1(json_t **out, const struct k8s_config *cfg, json_t *r
 		char *role = enum_word(role_raw ? role_raw : "voter");
 		int is_leader = json_is_true(json_object_get(m, "is_leader")) || (leader_id && id == leader_id);
 		int ord = -1;
-		const struct k8s_region *r = k8s_config_node_region(cfg, id, &ord);
+		const struct k8s_region *r = member_pod(cfg, id, addr, &ord);
 		const json_t *pod = r && pods ? find_pod(pods, r->name, ord) : NULL;
 		int up = pods ? pod && json_is_true(json_object_get(pod, "ready")) : 1;
 		json_t *mm;
@@ -395,6 +447,15 @@ static int parse_ledger_v1(json_t **out, const struct k8s_config *cfg, json_t *r
 	return 0;
 }
 
+int k8s_parse_cluster_status_json(json_t **out, const struct k8s_config *cfg, const json_t *raw,
+				  const json_t *pods, struct dr_error *err)
+{
+	if (!json_is_object(raw))
+		return dr_error_set(err, "the status answer is not a JSON object");
+	return cfg->api == K8S_API_LEDGER_V1 ? parse_ledger_v1(out, cfg, (json_t *)raw, pods, err)
+					     : parse_runbook(out, cfg, (json_t *)raw, err);
+}
+
 int k8s_parse_cluster_status(json_t **out, const struct k8s_config *cfg, const char *text,
 			     const json_t *pods, struct dr_error *err)
 {
@@ -403,12 +464,7 @@ int k8s_parse_cluster_status(json_t **out, const struct k8s_config *cfg, const c
 
 	if (!raw)
 		return -1;
-	if (!json_is_object(raw)) {
-		json_decref(raw);
-		return dr_error_set(err, "the status answer is not a JSON object");
-	}
-	rc = cfg->api == K8S_API_LEDGER_V1 ? parse_ledger_v1(out, cfg, raw, pods, err)
-					   : parse_runbook(out, cfg, raw, err);
+	rc = k8s_parse_cluster_status_json(out, cfg, raw, pods, err);
 	json_decref(raw);
 	return rc;
 }
@@ -428,7 +484,10 @@ int k8s_parse_health(const struct k8s_config *cfg, const char *text, char *why, 
 	st = json_string_value(json_object_get(raw, "status"));
 	if (!st)
 		st = "UNKNOWN";
-	ok = cfg->api == K8S_API_LEDGER_V1 ? strcmp(st, "HEALTHY") == 0 : strcmp(st, "SERVING") == 0;
+	/* The enum names as the servers send them (ledger.v1.HealthStatus,
+	 * grpc.health.v1's ServingStatus). */
+	ok = cfg->api == K8S_API_LEDGER_V1 ? strcmp(st, "HEALTH_STATUS_HEALTHY") == 0
+					   : strcmp(st, "SERVING") == 0;
 	snprintf(why, len, "%s", st);
 	json_decref(raw);
 	return ok;
@@ -454,11 +513,12 @@ json_t *k8s_payload_force_election(const struct k8s_config *cfg, const char *led
 			 allow_data_loss);
 }
 
-json_t *k8s_payload_restore(const struct k8s_config *cfg, const char *pod_path)
+json_t *k8s_payload_restore(const struct k8s_config *cfg, const char *what)
 {
+	/* ledger.v1's RestoreBackup names a backup the server keeps, by id. */
 	if (cfg->api == K8S_API_LEDGER_V1)
-		return json_pack("{s:s}", "backupPath", pod_path);
-	return json_pack("{s:s}", "path", pod_path);
+		return json_pack("{s:s}", "backupId", what);
+	return json_pack("{s:s}", "path", what);
 }
 
 json_t *k8s_pod_json(const struct k8s_pod *p)

@@ -60,6 +60,10 @@ json_t *k8s_json_normalize(const json_t *in);
 int k8s_parse_cluster_status(json_t **out, const struct k8s_config *cfg, const char *text,
 			     const json_t *pods, struct dr_error *err);
 
+/* The same from an answer already parsed (drillrig's own gRPC client). */
+int k8s_parse_cluster_status_json(json_t **out, const struct k8s_config *cfg, const json_t *raw,
+				  const json_t *pods, struct dr_error *err);
+
 /* 1 when a health answer of cfg's dialect says serving/healthy. */
 int k8s_parse_health(const struct k8s_config *cfg, const char *text, char *why, size_t len);
 
@@ -68,7 +72,8 @@ json_t *k8s_payload_transfer(const struct k8s_config *cfg, int64_t node_id, cons
 			     int64_t timeout_ms);
 json_t *k8s_payload_force_election(const struct k8s_config *cfg, const char *ledger_region,
 				   int allow_data_loss);
-json_t *k8s_payload_restore(const struct k8s_config *cfg, const char *pod_path);
+/* what: the snapshot's path in the pod (runbook), the backup id (ledger.v1). */
+json_t *k8s_payload_restore(const struct k8s_config *cfg, const char *what);
 
 /* A pod object {name, ordinal, ready, deleting, node} for the status. */
 json_t *k8s_pod_json(const struct k8s_pod *p);

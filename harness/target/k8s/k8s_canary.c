@@ -1,6 +1,7 @@
 /* The canary writes' connection (harness/target/k8s/k8s_canary.h): every write
- * and every read-back page is one `kubectl exec <leader pod> -- grpcurl`,
- * through k8s_run, so each is journaled like any other kubectl command.
+ * and every read-back page is one call to the leader's pod through the
+ * region's transport (harness/target/k8s/k8s_ledger.h), journaled like
+ * any kubectl command.
  * Used by the recorder's writer thread, then (after it stopped) by the
  * read-back: never by two threads at once. */
 #include "harness/target/k8s/k8s_canary_api.h"
@@ -13,6 +14,7 @@
 #include "common/strbuf.h"
 #include "harness/core/journal.h"
 #include "harness/target/k8s/k8s_impl.h"
+#include "harness/target/k8s/k8s_ledger.h"
 
 /* One read-back page is retried (re-finding the leader) this long. */
 #define READ_BACK_BUDGET_NS (60 * NS_PER_SEC)
@@ -98,14 +100,27 @@ static void canary_append(struct workload_conn *c, const char *client_id, uint64
 		return;
 	}
 	req = k8s_canary_write_request(cfg, client_id, sequence, payload, cc->started_s);
-	k8s_cmd_grpc(&a, cfg, cc->region, cc->pod, K8S_CALL_WRITE, req);
-	k8s_run(cc->kt, &o, &a, NULL, cfg->canary.timeout_ns, K8S_RUN_CHANGE, NULL, &err);
-	x.ran = o.ran;
-	x.timed_out = o.timed_out;
-	x.exit_code = o.exit_code;
-	x.out = o.out;
-	x.errout = o.errout;
-	k8s_canary_classify(cfg, &x, res);
+	if (cc->region->transport != K8S_TRANSPORT_EXEC_GRPCURL) {
+		struct k8s_call_result cr = K8S_CALL_RESULT_INIT;
+		json_t *ans = NULL;
+		int rc = k8s_ledger_call(cc->kt, cc->region, cc->pod, K8S_CALL_WRITE, req,
+					 cfg->canary.timeout_ns, K8S_RUN_CHANGE, NULL, &ans, &cr, &err);
+		char *text = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
+
+		k8s_canary_classify_call(cfg, rc == 0, text, cr.answered, cr.grpc_code, cr.timed_out,
+					 cr.not_sent, err.msg, res);
+		free(text);
+		json_decref(ans);
+	} else {
+		k8s_cmd_grpc(&a, cfg, cc->region, cc->pod, K8S_CALL_WRITE, req);
+		k8s_run(cc->kt, &o, &a, NULL, cfg->canary.timeout_ns, K8S_RUN_CHANGE, NULL, &err);
+		x.ran = o.ran;
+		x.timed_out = o.timed_out;
+		x.exit_code = o.exit_code;
+		x.out = o.out;
+		x.errout = o.errout;
+		k8s_canary_classify(cfg, &x, res);
+	}
 	res->node = (int)cc->leader_id;
 	if (res->outcome == LEDGER_OUTCOME_OK && res->index &&
 	    (!cc->min_acked_index || res->index < cc->min_acked_index))
@@ -134,9 +149,21 @@ static int read_page(struct canary_conn *cc, struct k8s_canary_page *page, const
 		return -1;
 	req = k8s_canary_read_request(cfg, client_id, page->next_from, page->next_token);
 	k8s_cmd_grpc(&a, cfg, cc->region, cc->pod, K8S_CALL_READ, req);
-	if (k8s_run(cc->kt, &o, &a, NULL, cfg->canary.timeout_ns, K8S_RUN_READ, NULL, err) == 0 &&
-	    k8s_canary_parse_page(page, cfg, client_id, o.out, err) == 0)
+	if (cc->region->transport != K8S_TRANSPORT_EXEC_GRPCURL) {
+		json_t *ans = NULL;
+		char *text;
+
+		if (k8s_ledger_call(cc->kt, cc->region, cc->pod, K8S_CALL_READ, req, cfg->canary.timeout_ns,
+				    K8S_RUN_READ, NULL, &ans, NULL, err) == 0) {
+			text = json_dumps(ans, JSON_COMPACT);
+			rc = k8s_canary_parse_page(page, cfg, client_id, text, err) == 0 ? 0 : -1;
+			free(text);
+		}
+		json_decref(ans);
+	} else if (k8s_run(cc->kt, &o, &a, NULL, cfg->canary.timeout_ns, K8S_RUN_READ, NULL, err) == 0 &&
+		   k8s_canary_parse_page(page, cfg, client_id, o.out, err) == 0) {
 		rc = 0;
+	}
 	if (rc != 0) {
 		page->n = before; /* a half-parsed page is read again */
 		cc->region = NULL;

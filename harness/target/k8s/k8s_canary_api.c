@@ -187,6 +187,36 @@ void k8s_canary_classify(const struct k8s_config *cfg, const struct k8s_canary_e
 	}
 }
 
+void k8s_canary_classify_call(const struct k8s_config *cfg, int answered_ok, const char *answer,
+			      int answered, int grpc_code, int timed_out, int not_sent,
+			      const char *message, struct ledger_append_result *res)
+{
+	res->outcome = LEDGER_OUTCOME_UNKNOWN;
+	res->index = res->term = 0;
+	res->code[0] = res->message[0] = res->leader[0] = '\0';
+	res->http_status = 0;
+	res->timed_out = res->refused = 0;
+	if (answered_ok) {
+		classify_answer(cfg, answer, res);
+		if (res->outcome == LEDGER_OUTCOME_OK)
+			res->http_status = 200;
+	} else if (not_sent) {
+		res->refused = 1;
+		set_result(res, LEDGER_OUTCOME_DEFINITE_FAILURE, "CONNECT", "%s", message ? message : "");
+	} else if (timed_out) {
+		res->timed_out = 1;
+		set_result(res, LEDGER_OUTCOME_UNKNOWN, "TIMEOUT", "the write's deadline passed");
+	} else if (answered) {
+		res->http_status = 500;
+		set_result(res, grpc_code_definite(grpc_code) ? LEDGER_OUTCOME_DEFINITE_FAILURE
+							      : LEDGER_OUTCOME_UNKNOWN,
+			   grpc_code_name(grpc_code), "%s: %s", grpc_code_name(grpc_code),
+			   message ? message : "");
+	} else {
+		set_result(res, LEDGER_OUTCOME_UNKNOWN, "UNKNOWN_OUTCOME", "%s", message ? message : "");
+	}
+}
+
 static void page_add(struct k8s_canary_page *page, uint64_t sequence, uint64_t index)
 {
 	if (page->n == page->alloc) {

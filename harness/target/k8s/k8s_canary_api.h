@@ -66,6 +66,14 @@ struct k8s_canary_exec {
 void k8s_canary_classify(const struct k8s_config *cfg, const struct k8s_canary_exec *x,
 			 struct ledger_append_result *res);
 
+/* The same for a write made with drillrig's own gRPC client (transport
+ * port-forward or direct): answered_ok with its answer (JSON text),
+ * otherwise how the call ended (answered with grpc_code, timed_out, or
+ * not_sent: it never reached the ledger). */
+void k8s_canary_classify_call(const struct k8s_config *cfg, int answered_ok, const char *answer,
+			      int answered, int grpc_code, int timed_out, int not_sent,
+			      const char *message, struct ledger_append_result *res);
+
 /* Read-back pages accumulate here. */
 struct k8s_canary_page {
 	struct ledger_entry_ref *entries;   /* heap; the caller frees */

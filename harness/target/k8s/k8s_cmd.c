@@ -169,6 +169,30 @@ void k8s_cmd_delete_pod(struct k8s_argv *a, const struct k8s_config *cfg, const 
 	server_dry(a, server_dry_run);
 }
 
+void k8s_cmd_force_delete_pod(struct k8s_argv *a, const struct k8s_config *cfg,
+			      const struct k8s_region *r, const char *pod, int server_dry_run)
+{
+	k8s_cmd_base(a, cfg, r);
+	k8s_argv_add(a, "delete");
+	k8s_argv_addf(a, "pod/%s", pod);
+	k8s_argv_add(a, "--grace-period=0");
+	k8s_argv_add(a, "--force");
+	k8s_argv_add(a, "--wait=false");
+	server_dry(a, server_dry_run);
+}
+
+void k8s_cmd_port_forward(struct k8s_argv *a, const struct k8s_config *cfg,
+			  const struct k8s_region *r, const char *pod, int local_port)
+{
+	k8s_cmd_base(a, cfg, r);
+	k8s_argv_add(a, "port-forward");
+	k8s_argv_addf(a, "pod/%s", pod);
+	if (local_port > 0)
+		k8s_argv_addf(a, "%d:%d", local_port, cfg->admin_port);
+	else
+		k8s_argv_addf(a, ":%d", cfg->admin_port);
+}
+
 static void exec_prefix(struct k8s_argv *a, const struct k8s_config *cfg, const struct k8s_region *r,
 			const char *pod)
 {

@@ -60,6 +60,15 @@ void k8s_cmd_get_pod(struct k8s_argv *a, const struct k8s_config *cfg, const str
  * (a forced delete of a StatefulSet pod can run two pods with one identity). */
 void k8s_cmd_delete_pod(struct k8s_argv *a, const struct k8s_config *cfg, const struct k8s_region *r,
 			const char *pod, int server_dry_run);
+/* A crash without exec: delete --grace-period=0 --force.  The process
+ * gets SIGKILL and the StatefulSet recreates the pod.  Used for every
+ * kill but TERM: a distroless image has no kill, and inside its PID
+ * namespace PID 1 ignores a SIGKILL sent from that namespace anyway. */
+void k8s_cmd_force_delete_pod(struct k8s_argv *a, const struct k8s_config *cfg,
+			      const struct k8s_region *r, const char *pod, int server_dry_run);
+/* port-forward pod/P [LOCAL]:<admin_port> (local_port 0: any free port). */
+void k8s_cmd_port_forward(struct k8s_argv *a, const struct k8s_config *cfg,
+			  const struct k8s_region *r, const char *pod, int local_port);
 /* kill -<SIG> 1 in the ledger container: a crash, not a shutdown. */
 void k8s_cmd_kill_process(struct k8s_argv *a, const struct k8s_config *cfg,
 			  const struct k8s_region *r, const char *pod, const char *signal_name);

@@ -18,6 +18,9 @@ struct cfg_ctx {
 	struct yj_doc doc;
 	struct dr_error *err;
 	int failed;
+	/* The top level's transport and address template: the regions' defaults. */
+	enum k8s_transport transport;
+	char *address_template;
 };
 
 static void cfg_err(struct cfg_ctx *c, const json_t *parent, const char *key, const char *fmt, ...)
@@ -222,11 +225,54 @@ static void load_canary(struct cfg_ctx *c, struct k8s_config *cfg, json_t *root)
 	}
 }
 
+static void parse_transport(struct cfg_ctx *c, json_t *obj, enum k8s_transport dflt,
+			    enum k8s_transport *out)
+{
+	const char *s = json_string_value(json_object_get(obj, "transport"));
+
+	*out = dflt;
+	if (!json_object_get(obj, "transport"))
+		return;
+	if (s && strcmp(s, "port-forward") == 0)
+		*out = K8S_TRANSPORT_PORT_FORWARD;
+	else if (s && strcmp(s, "direct") == 0)
+		*out = K8S_TRANSPORT_DIRECT;
+	else if (s && strcmp(s, "exec-grpcurl") == 0)
+		*out = K8S_TRANSPORT_EXEC_GRPCURL;
+	else
+		cfg_err(c, obj, "transport", "expected port-forward, direct or exec-grpcurl");
+}
+
+/* An address template: host:port with only the known placeholders. */
+static void check_template(struct cfg_ctx *c, json_t *obj, const char *t)
+{
+	static const char *const names[] = { "{pod}", "{ordinal}", "{namespace}", "{statefulset}",
+					     "{region}", "{context}", NULL };
+	const char *p, *colon = strrchr(t, ':');
+	int64_t port;
+
+	for (p = strchr(t, '{'); p; p = strchr(p + 1, '{')) {
+		size_t k;
+
+		for (k = 0; names[k] && strncmp(p, names[k], strlen(names[k])) != 0; k++)
+			;
+		if (!names[k]) {
+			cfg_err(c, obj, "address_template", "unknown placeholder at '%.20s' (known: {pod}, "
+				"{ordinal}, {namespace}, {statefulset}, {region}, {context})", p);
+			return;
+		}
+	}
+	if (!colon || colon == t || parse_int64(&port, colon + 1, 1, 65535) != 0)
+		cfg_err(c, obj, "address_template", "expected host:port, such as "
+			"{pod}.inferadb-ledger.{namespace}.svc.cluster.local:50051");
+}
+
 static void load_region(struct cfg_ctx *c, struct k8s_region *r, const char *name, json_t *obj)
 {
 	static const char *const known[] = {
 		"role", "kubeconfig", "context", "namespace", "statefulset", "replicas",
-		"admin_pod", "container", "zone_label", "ledger_region", "node_ids", NULL,
+		"admin_pod", "container", "zone_label", "ledger_region", "node_ids", "transport",
+		"address_template", NULL,
 	};
 	char where[96];
 	json_t *ids;
@@ -260,6 +306,14 @@ static void load_region(struct cfg_ctx *c, struct k8s_region *r, const char *nam
 		r->admin_pod = opt_str(c, obj, "admin_pod", NULL);
 	else if (r->statefulset)
 		r->admin_pod = xasprintf("%s-0", r->statefulset);
+	parse_transport(c, obj, c->transport, &r->transport);
+	r->address_template = opt_str(c, obj, "address_template", c->address_template);
+	if (r->address_template && json_object_get(obj, "address_template"))
+		check_template(c, obj, r->address_template);
+	if (r->transport == K8S_TRANSPORT_DIRECT && !r->address_template)
+		cfg_err(c, obj, NULL, "%s uses transport: direct and needs an address_template (here or "
+			"at the top), such as {pod}.inferadb-ledger.{namespace}.svc.cluster.local:50051",
+			where);
 	ids = json_object_get(obj, "node_ids");
 	if (ids) {
 		json_t *e;
@@ -303,14 +357,29 @@ static void validate(struct cfg_ctx *c, struct k8s_config *cfg, json_t *root)
 							cfg_err(c, json_object_get(regions, r->name), "node_ids",
 								"node %lld is also in region '%s'",
 								(long long)r->node_ids[a], cfg->regions[k].name);
-		if (cfg->api == K8S_API_LEDGER_V1 && !r->node_ids)
-			cfg_err(c, json_object_get(regions, r->name), NULL,
-				"region '%s' needs node_ids with api: ledger.v1 (its members carry no region)",
-				r->name);
 	}
 	if (primaries != 1)
 		cfg_err(c, root, "regions", "exactly one region must have role: primary (found %d)",
 			primaries);
+}
+
+/* The continuous workload: with a ledger the runner can reach, it writes
+ * through every pod (write-level RTO, as on the bundled cluster), unless
+ * the configuration asks for canaries or nothing ("none"). */
+static void pick_workload(struct cfg_ctx *c, struct k8s_config *cfg, json_t *root)
+{
+	const char *ep = cfg->workload_endpoint;
+
+	if (ep && strcmp(ep, "none") == 0) {
+		free(cfg->workload_endpoint);
+		cfg->workload_endpoint = NULL;
+		return;
+	}
+	if (ep && strcmp(ep, "pods") == 0 && k8s_config_uses_transport(cfg, K8S_TRANSPORT_EXEC_GRPCURL))
+		cfg_err(c, root, "workload_endpoint", "pods needs every region on transport port-forward "
+			"or direct (exec-grpcurl cannot carry a continuous workload)");
+	if (!ep && !cfg->canary.enabled && !k8s_config_uses_transport(cfg, K8S_TRANSPORT_EXEC_GRPCURL))
+		cfg->workload_endpoint = xstrdup("pods");
 }
 
 int k8s_config_parse(struct k8s_config **out, const char *path, const char *text,
@@ -319,9 +388,9 @@ int k8s_config_parse(struct k8s_config **out, const char *path, const char *text
 	static const char *const known[] = {
 		"version", "kind", "api", "allowed_contexts", "regions", "kubectl", "grpcurl",
 		"admin_port", "grpcurl_flags", "workload_endpoint", "lease", "snapshot_dir",
-		"command_timeout", "canary", NULL,
+		"command_timeout", "canary", "transport", "address_template", "fault_engine", NULL,
 	};
-	struct cfg_ctx c = { path, YJ_DOC_INIT, err, 0 };
+	struct cfg_ctx c = { path, YJ_DOC_INIT, err, 0, K8S_TRANSPORT_PORT_FORWARD, NULL };
 	struct k8s_config *cfg = xcalloc(1, sizeof(*cfg));
 	json_t *root, *v, *regions;
 	const char *s;
@@ -350,7 +419,12 @@ int k8s_config_parse(struct k8s_config **out, const char *path, const char *text
 	if (json_object_get(root, "kind") && (!s || strcmp(s, "kubernetes") != 0))
 		cfg_err(&c, root, "kind", "expected kind: kubernetes");
 	s = json_string_value(json_object_get(root, "api"));
-	if (!json_object_get(root, "api") || (s && strcmp(s, "runbook") == 0))
+	/* No default: the wrong dialect fails every call, and the public
+	 * ledger and the runbook's ledger are both called "v1". */
+	if (!json_object_get(root, "api"))
+		cfg_err(&c, root, NULL, "'api' is required: ledger.v1 (the public InferaDB ledger: "
+			"ledger.v1.AdminService, ...) or runbook (inferadb.ledger.v1.Admin, ...)");
+	else if (s && strcmp(s, "runbook") == 0)
 		cfg->api = K8S_API_RUNBOOK;
 	else if (s && strcmp(s, "ledger.v1") == 0)
 		cfg->api = K8S_API_LEDGER_V1;
@@ -370,6 +444,17 @@ int k8s_config_parse(struct k8s_config **out, const char *path, const char *text
 		cfg->grpcurl_flags[0] = xstrdup("-plaintext");
 		cfg->ngrpcurl_flags = 1;
 	}
+	parse_transport(&c, root, K8S_TRANSPORT_PORT_FORWARD, &c.transport);
+	c.address_template = opt_str(&c, root, "address_template", NULL);
+	if (c.address_template)
+		check_template(&c, root, c.address_template);
+	s = json_string_value(json_object_get(root, "fault_engine"));
+	if (!json_object_get(root, "fault_engine") || (s && strcmp(s, "kubectl") == 0))
+		cfg->fault_engine = K8S_FAULTS_KUBECTL;
+	else if (s && strcmp(s, "chaos-mesh") == 0)
+		cfg->fault_engine = K8S_FAULTS_CHAOS_MESH;
+	else
+		cfg_err(&c, root, "fault_engine", "expected kubectl or chaos-mesh");
 	cfg->workload_endpoint = opt_str(&c, root, "workload_endpoint", NULL);
 	cfg->snapshot_dir = opt_str(&c, root, "snapshot_dir", "/var/lib/ledger/snapshots");
 	cfg->command_timeout_ns = 30 * NS_PER_SEC;
@@ -414,7 +499,10 @@ int k8s_config_parse(struct k8s_config **out, const char *path, const char *text
 	}
 	if (!c.failed)
 		validate(&c, cfg, root);
+	if (!c.failed)
+		pick_workload(&c, cfg, root);
 out:
+	free(c.address_template);
 	yj_doc_release(&c.doc);
 	if (c.failed) {
 		k8s_config_free(cfg);
@@ -462,6 +550,7 @@ void k8s_config_free(struct k8s_config *cfg)
 		free(r->zone_label);
 		free(r->ledger_region);
 		free(r->node_ids);
+		free(r->address_template);
 	}
 	free(cfg->regions);
 	free_list(cfg->grpcurl_flags, cfg->ngrpcurl_flags);
@@ -519,4 +608,55 @@ const struct k8s_region *k8s_config_node_region(const struct k8s_config *cfg, in
 const char *k8s_api_name(enum k8s_api api)
 {
 	return api == K8S_API_LEDGER_V1 ? "ledger.v1" : "runbook";
+}
+
+const char *k8s_transport_name(enum k8s_transport t)
+{
+	return t == K8S_TRANSPORT_DIRECT ? "direct" : t == K8S_TRANSPORT_EXEC_GRPCURL ? "exec-grpcurl"
+										 : "port-forward";
+}
+
+int k8s_config_uses_transport(const struct k8s_config *cfg, enum k8s_transport t)
+{
+	for (size_t i = 0; i < cfg->nregions; i++)
+		if (cfg->regions[i].transport == t)
+			return 1;
+	return 0;
+}
+
+char *k8s_config_direct_address(const struct k8s_region *r, const char *pod)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p = r->address_template ? r->address_template : "{pod}:50051";
+	const char *dash = strrchr(pod, '-');
+
+	while (*p) {
+		const char *v = NULL;
+		size_t skip = 0;
+
+		if (*p == '{') {
+			static const char *const keys[] = { "{pod}", "{ordinal}", "{namespace}",
+							    "{statefulset}", "{region}", "{context}" };
+			const char *vals[6];
+
+			vals[0] = pod;
+			vals[1] = dash ? dash + 1 : "0";
+			vals[2] = r->namespace;
+			vals[3] = r->statefulset;
+			vals[4] = r->name;
+			vals[5] = r->context;
+			for (size_t k = 0; k < 6 && !v; k++)
+				if (strncmp(p, keys[k], strlen(keys[k])) == 0) {
+					v = vals[k];
+					skip = strlen(keys[k]);
+				}
+		}
+		if (v) {
+			strbuf_adds(&sb, v);
+			p += skip;
+		} else {
+			strbuf_addch(&sb, *p++);
+		}
+	}
+	return strbuf_detach(&sb);
 }

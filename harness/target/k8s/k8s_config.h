@@ -18,6 +18,19 @@ enum k8s_api {
 	K8S_API_LEDGER_V1,     /* ledger.v1.AdminService/..., ledger.v1.HealthService */
 };
 
+/* How drillrig reaches a pod's ledger API (docs/kubernetes.md). */
+enum k8s_transport {
+	K8S_TRANSPORT_PORT_FORWARD = 0, /* kubectl port-forward pod/P :admin_port, one per pod */
+	K8S_TRANSPORT_DIRECT,           /* address_template: the runner is in the cluster network */
+	K8S_TRANSPORT_EXEC_GRPCURL,     /* kubectl exec P -- grpcurl (images that ship grpcurl) */
+};
+
+/* Who injects the faults a pod or the network suffers. */
+enum k8s_fault_engine {
+	K8S_FAULTS_KUBECTL = 0,         /* delete pod (--force for a crash), scale, cordon/drain */
+	K8S_FAULTS_CHAOS_MESH,          /* PodChaos and NetworkChaos objects */
+};
+
 struct k8s_region {
 	char *name;            /* the key under regions: */
 	char *role;            /* primary | dr | witness */
@@ -30,8 +43,10 @@ struct k8s_region {
 	char *container;       /* exec -c; NULL: the pod's default */
 	char *zone_label;      /* default topology.kubernetes.io/zone */
 	char *ledger_region;   /* the name the ledger reports for it; default name */
-	int64_t *node_ids;     /* ordinal i -> ledger node id (ledger.v1); may be NULL */
+	int64_t *node_ids;     /* ordinal i -> ledger node id; optional (ids are discovered) */
 	size_t nnode_ids;
+	enum k8s_transport transport;
+	char *address_template;/* direct: "{pod}.svc.{namespace}...:50051"; NULL otherwise */
 };
 
 /* Canary writes: without a workload endpoint, a sparse writer through
@@ -61,7 +76,8 @@ struct k8s_config {
 	size_t nallowed;
 	struct k8s_region *regions;
 	size_t nregions;
-	char *workload_endpoint;   /* URL, "members", or NULL (status-only mode) */
+	char *workload_endpoint;   /* URL, "members", "pods", or NULL (status-only or canary) */
+	enum k8s_fault_engine fault_engine;
 	char *lease_name;          /* default drillrig-drill-lock */
 	int lease_seconds;         /* default 600 */
 	char *snapshot_dir;        /* in the pod; default /var/lib/ledger/snapshots */
@@ -84,5 +100,12 @@ const struct k8s_region *k8s_config_region(const struct k8s_config *cfg, const c
 const struct k8s_region *k8s_config_node_region(const struct k8s_config *cfg, int64_t id,
 						 int *ordinal);
 const char *k8s_api_name(enum k8s_api api);
+const char *k8s_transport_name(enum k8s_transport t);
+/* 1 when some region uses transport t. */
+int k8s_config_uses_transport(const struct k8s_config *cfg, enum k8s_transport t);
+/* The direct address of pod (ordinal) in r: its address_template filled in
+ * ({pod}, {ordinal}, {namespace}, {statefulset}, {region}, {context}).
+ * Heap string. */
+char *k8s_config_direct_address(const struct k8s_region *r, const char *pod);
 
 #endif

@@ -37,6 +37,8 @@ struct k8s_target {
 	/* The state record beside the state file (harness/target/k8s/k8s_state.h),
 	 * "" until this drill owns one: the Lease holder and cordoned nodes. */
 	char record_path[4096];
+	struct k8s_forwards *forwards; /* transport port-forward (k8s_forward.h) */
+	struct k8s_channels *channels; /* gRPC channels by address (k8s_ledger.h) */
 };
 
 /* What one kubectl call left behind. */
@@ -65,6 +67,11 @@ int k8s_run(struct k8s_target *kt, struct k8s_out *res, const struct k8s_argv *a
 	    const char *stdin_data, int64_t timeout_ns, unsigned flags, struct journal *journal,
 	    struct dr_error *err);
 void k8s_out_release(struct k8s_out *res);
+/* Journal one command or call (display) as k8s_run does: QUIET ones only
+ * when their outcome changed; before start() kept until the journal is
+ * known.  out/errout may be NULL. */
+void k8s_record(struct k8s_target *kt, struct journal *journal, const char *display, int exit_code,
+		int64_t start, int64_t dur, unsigned flags, const char *out, const char *errout);
 
 /* The cluster status, trying each region's admin pod (the last one that
  * answered first).  journal may be NULL. */
