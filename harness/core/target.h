@@ -134,6 +134,11 @@ struct target {
 	const struct target_action *actions;
 	/* A dry run's "would run ... <where>" ("on the bundled cluster"), or NULL. */
 	const char *dry_run_where;
+	/* Dry runs of the generic actions (awaits, probes): print the calls
+	 * they would make against this target; returns 1 when it printed
+	 * something.  NULL: the action is only described. */
+	int (*dry_run_calls)(struct target *t, const char *action, json_t *args,
+			     const struct action_ctx *ctx);
 
 	/* Bring the target up (or attach to it) and wait until it answers. */
 	int (*start)(struct target *t, const struct action_ctx *ctx, struct dr_error *err);

@@ -287,6 +287,22 @@ static void describe_dry_run(struct action_result *res, const char *action, json
 static void executor_dispatch(struct target *t, const char *action, json_t *args,
 			      const struct action_ctx *ctx, struct action_result *res);
 
+/* A generic action's dry run: the calls the target says it would make
+ * (dry_run_calls), else a description. */
+static void describe_generic_dry_run(struct target *t, const char *action, json_t *args,
+				     const struct action_ctx *ctx, struct action_result *res)
+{
+	char *text;
+
+	if (!ctx->dry_run || !t->dry_run_calls || !t->dry_run_calls(t, action, args, ctx)) {
+		describe_dry_run(res, action, args, NULL);
+		return;
+	}
+	text = action_args_display(args);
+	action_result_set(res, ACTION_OK, "would make the calls printed above (%s %s)", action, text);
+	free(text);
+}
+
 /* A step's `expect: {json: [{path, equals|...}]}` against its result data. */
 static void check_step_expect(json_t *expect, struct action_result *res)
 {
@@ -372,7 +388,7 @@ static void executor_dispatch(struct target *t, const char *action, json_t *args
 		if (strcmp(generic_actions[i].name, action) != 0)
 			continue;
 		if (ctx->dry_run || ctx->server_dry_run) {
-			describe_dry_run(res, action, args, NULL);
+			describe_generic_dry_run(t, action, args, ctx, res);
 			return;
 		}
 		{

@@ -811,7 +811,7 @@ static void test_preflight(void **state)
 {
 	char *out = NULL, *cfg = xasprintf("%s/no-kubectl.yaml", fx.dir);
 	static const char no_kubectl[] =
-		"version: 1\nkubectl: /nonexistent/kubectl\nallowed_contexts: [drill-primary]\nregions:\n"
+		"version: 1\napi: runbook\nkubectl: /nonexistent/kubectl\nallowed_contexts: [drill-primary]\nregions:\n"
 		"  primary: {role: primary, context: drill-primary, namespace: inferadb, statefulset: inferadb-ledger, replicas: 2}\n";
 
 	(void)state;

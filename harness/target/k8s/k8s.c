@@ -339,6 +339,59 @@ static void print_canary_sample(struct k8s_target *kt)
 	json_decref(req);
 }
 
+/* Dry runs of the awaits and probes: the ledger calls each poll makes,
+ * pod by pod, with the address each would reach. */
+static int k8s_dry_run_calls(struct target *t, const char *action, json_t *args,
+			     const struct action_ctx *ctx)
+{
+	struct k8s_target *kt = t->impl;
+	const struct k8s_config *cfg = kt->cfg;
+	int probe = strcmp(action, "probe") == 0;
+
+	(void)args;
+	if (strncmp(action, "await_", 6) != 0 && !probe)
+		return 0;
+	fprintf(kt->out, "  %s %s: each poll asks the pods in turn until one answers:\n",
+		ctx->step_name ? ctx->step_name : "step", action);
+	for (size_t i = 0; i < cfg->nregions; i++) {
+		const struct k8s_region *r = &cfg->regions[i];
+
+		for (int k = 0; k < r->replicas; k++) {
+			char pod[300];
+
+			snprintf(pod, sizeof(pod), "%s-%d", r->statefulset, k);
+			k8s_ledger_call(kt, r, pod, K8S_CALL_STATUS, NULL, 0, K8S_RUN_READ, NULL, NULL, NULL, NULL);
+			if (r->transport == K8S_TRANSPORT_EXEC_GRPCURL)
+				break; /* exec asks the admin pod only */
+		}
+	}
+	if (cfg->api == K8S_API_LEDGER_V1) {
+		/* ledger.v1 members carry no state: the pods' readiness says it. */
+		fprintf(kt->out, "  and with each answer, the pods' readiness:\n");
+		for (size_t i = 0; i < cfg->nregions; i++) {
+			struct dr_error err = DR_ERROR_INIT;
+			struct k8s_pod *pods = NULL;
+			size_t n = 0;
+
+			k8s_read_pods(kt, &cfg->regions[i], &pods, &n, NULL, &err);
+			free(pods);
+		}
+	}
+	if (probe) {
+		const struct k8s_region *p = k8s_config_region(cfg, "primary");
+		json_t *req = k8s_canary_write_request(cfg, "<client id>", 1, "<payload>",
+						       clock_wall_ns() / NS_PER_SEC);
+
+		fprintf(kt->out, "  then, through the leader's pod:\n");
+		k8s_ledger_call(kt, p, "<leader pod>", K8S_CALL_WRITE, req, 0, K8S_RUN_CHANGE, NULL, NULL,
+				NULL, NULL);
+		k8s_ledger_call(kt, p, "<leader pod>", K8S_CALL_READ, NULL, 0, K8S_RUN_READ, NULL, NULL,
+				NULL, NULL);
+		json_decref(req);
+	}
+	return 1;
+}
+
 /* Every region's StatefulSet answers: the contexts exist, the credentials
  * work and the names are right, before anything changes. */
 static int k8s_start(struct target *t, const struct action_ctx *ctx, struct dr_error *err)
@@ -636,6 +689,7 @@ int target_k8s_new(struct target **out, const struct plan *plan,
 	t->canary_connect = k8s_canary_connect;
 	t->resolve_region = k8s_resolve_region;
 	t->describe = k8s_describe;
+	t->dry_run_calls = k8s_dry_run_calls;
 	t->state_path = k8s_state_path_hook; /* harness/target/k8s/k8s_state.c */
 	t->close = k8s_close;
 	*out = t;

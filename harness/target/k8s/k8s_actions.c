@@ -772,6 +772,8 @@ static int issue_transfer(struct k8s_target *kt, const struct action_ctx *ctx,
  * did not answer.  RBAC, a wrong method, a bad request fail at once. */
 static int transfer_retryable(const struct k8s_call_result *cr)
 {
+	if (cr->kubectl_failed)
+		return 0;
 	return !cr->answered || cr->grpc_code == 14 || cr->grpc_code == 10 || cr->grpc_code == 4 ||
 	       cr->grpc_code == 2;
 }

@@ -121,6 +121,8 @@ static int call_exec(struct k8s_target *kt, const struct k8s_region *r, const ch
 	if (rc == 0 || o.exit_code >= 64) {
 		cr->answered = 1;
 		cr->grpc_code = rc == 0 ? 0 : o.exit_code - 64;
+	} else if (o.ran && !o.timed_out && o.exit_code > 0) {
+		cr->kubectl_failed = 1;
 	}
 	if (rc == 0 && answer) {
 		json_t *raw = json_loads(o.out, JSON_DECODE_ANY, NULL);
@@ -165,7 +167,7 @@ static int call_native(struct k8s_target *kt, const struct k8s_region *r, const 
 			str_copy(addr, sizeof(addr), d);
 			free(d);
 		} else {
-			str_copy(addr, sizeof(addr), "<its port-forward>");
+			str_copy(addr, sizeof(addr), "127.0.0.1:<its port-forward's local port>");
 		}
 		fprintf(kt->out, "  %s: %s on pod %s in %s at %s %s\n",
 			kt->dry_run ? "would call" : "server dry run: not called (gRPC has no dry run)",

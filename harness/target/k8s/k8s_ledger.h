@@ -25,9 +25,11 @@ struct k8s_call_result {
 	int grpc_code;       /* that status (0: OK) */
 	int timed_out;       /* its deadline passed with no answer */
 	int not_sent;        /* provably never reached the ledger (no forward, refused) */
+	int kubectl_failed;  /* exec-grpcurl: kubectl itself failed (RBAC, no such pod):
+			      * asking again will not help */
 };
 
-#define K8S_CALL_RESULT_INIT { 0, -1, 0, 0 }
+#define K8S_CALL_RESULT_INIT { 0, -1, 0, 0, 0 }
 
 /* call in cfg's dialect with payload (NULL: {}) on pod of region r, with
  * timeout_ns as its deadline (a kubectl exec gets the same).  flags are

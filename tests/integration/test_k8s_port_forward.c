@@ -1,0 +1,345 @@
+/* The Kubernetes target against a ledger as production runs it: the
+ * kubectl test double in its distroless mode (no shell, no grpcurl, no
+ * kill, no tar in the pods), the public ledger.v1 dialect, drillrig's own
+ * gRPC client reaching every pod through `kubectl port-forward`, and the
+ * workload writing through those forwards.  region-failover, pod-failure
+ * and failback pass with no `kubectl exec` or `kubectl cp` issued (asserted
+ * from the double's record of every command line); a crash is a forced
+ * pod delete whose forward dies and is reopened; a dry run prints every
+ * port-forward and every gRPC call with the address it would reach. */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "common/clock.h"
+#include "common/fsutil.h"
+#include "common/proc.h"
+#include "common/strbuf.h"
+#include "ledger/client/client.h"
+#include "tests/support/drill_proc.h"
+#include "tests/support/k8s_double_env.h"
+
+#define DRILL_TIMEOUT_MS (240 * 1000)
+#define CONFIG "tests/data/k8s/double-port-forward.yaml"
+
+static struct k8s_double_env fx;
+
+static int setup(void **state)
+{
+	(void)state;
+	return k8s_double_env_up(&fx, "k8s-pf", 0);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	k8s_double_env_down(&fx);
+	return 0;
+}
+
+/* A client of the bundled nodes themselves (cluster.json), to put the
+ * cluster in the runbook's normal state between drills: the pods have no
+ * grpcurl to do it through. */
+static struct ledger_client *cluster_client(void)
+{
+	char *path = xasprintf("%s/cluster.json", fx.cluster), *text = NULL;
+	struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
+	struct dr_error err = DR_ERROR_INIT;
+	struct ledger_client *c = NULL;
+	const char *addrs[16];
+	json_t *root, *n;
+	size_t len = 0, i, k = 0;
+
+	assert_int_equal(fs_read_file(&text, &len, path, 1 << 20, NULL), 0);
+	root = json_loads(text, 0, NULL);
+	assert_non_null(root);
+	json_array_foreach(json_object_get(root, "nodes"), i, n)
+		if (k < 16)
+			addrs[k++] = json_string_value(json_object_get(n, "address"));
+	if (ledger_client_new(&c, addrs, k, &opts, &err) != 0)
+		fail_msg("cannot reach the bundled cluster: %s", err.msg);
+	json_decref(root);
+	free(text);
+	free(path);
+	return c;
+}
+
+/* The leader in primary and all five members up, within 30 s. */
+static void settle_leader_in_primary(void)
+{
+	struct ledger_client *c = cluster_client();
+	int64_t deadline = clock_mono_ns() + 30 * NS_PER_SEC;
+
+	for (;;) {
+		struct dr_error err = DR_ERROR_INIT;
+		json_t *st = NULL, *m;
+		const char *lr = NULL;
+		size_t i, up = 0;
+		int64_t primary_id = 0;
+
+		if (ledger_cluster_status(c, &st, &err) == 0) {
+			lr = json_string_value(json_object_get(json_object_get(st, "leader"), "region"));
+			json_array_foreach(json_object_get(st, "members"), i, m) {
+				const char *s = json_string_value(json_object_get(m, "state"));
+				const char *r = json_string_value(json_object_get(m, "region"));
+
+				up += s && strcmp(s, "unreachable") != 0;
+				if (r && strcmp(r, "primary") == 0 && !primary_id)
+					primary_id = json_integer_value(json_object_get(m, "id"));
+			}
+			if (lr && strcmp(lr, "primary") == 0 && up == 5) {
+				json_decref(st);
+				break;
+			}
+			if (lr && strcmp(lr, "primary") != 0 && primary_id)
+				ledger_transfer_leader(c, primary_id, &err);
+		}
+		json_decref(st);
+		if (clock_mono_ns() > deadline)
+			fail_msg("the cluster did not settle with its leader in primary and 5 members up "
+				 "within 30 s (leader in %s, %zu up)", lr ? lr : "none", up);
+		clock_sleep_ns(200 * NS_PER_MS);
+	}
+	ledger_client_free(c);
+}
+
+static void dump(struct drill_proc *p)
+{
+	char *out = drill_proc_stdout(p), *err = drill_proc_stderr(p);
+
+	fprintf(stderr, "---- drillrig stdout\n%s\n---- drillrig stderr\n%s\n----\n", out, err);
+	free(out);
+	free(err);
+}
+
+static char *double_log(void)
+{
+	char *text = NULL;
+	size_t len = 0;
+
+	if (fs_read_file(&text, &len, fx.log, 1 << 24, NULL) != 0)
+		return xstrdup("");
+	return text;
+}
+
+static int run_plan(struct drill_proc *p, const char *plan_rel, const char *const extra[],
+		    json_t **journal)
+{
+	char *plan = drill_src_path(plan_rel), *cfg = drill_src_path(CONFIG);
+	char *results = xasprintf("%s/results", fx.dir), *run_dir = xasprintf("%s/run-XXXXXX", fx.dir);
+	const char *args[16] = { "run", plan, "--target", "kubernetes", "--target-config", cfg, "--json",
+				 "--results-repo", results };
+	int n = 9, rc;
+
+	for (size_t i = 0; extra && extra[i]; i++)
+		args[n++] = extra[i];
+	args[n] = NULL;
+	assert_non_null(mkdtemp(run_dir));
+	assert_int_equal(drill_proc_start(p, run_dir, args), 0);
+	rc = drill_proc_wait(p, DRILL_TIMEOUT_MS);
+	if (journal)
+		*journal = drill_proc_journal(p);
+	free(plan);
+	free(cfg);
+	free(results);
+	free(run_dir);
+	return rc;
+}
+
+/* Processes whose command line holds every one of the words (the double's
+ * path and "port-forward"): forwards left behind. */
+static int count_processes(const char *a, const char *b)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		char path[300], *text = NULL;
+		size_t len = 0;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		if (fs_read_file(&text, &len, path, 1 << 16, NULL) != 0)
+			continue;
+		for (size_t i = 0; i + 1 < len; i++)
+			if (text[i] == '\0')
+				text[i] = ' ';
+		n += strstr(text, a) && strstr(text, b);
+		free(text);
+	}
+	closedir(d);
+	return n;
+}
+
+/* No forward outlives its drill: bounded poll (kubectl gets SIGTERM, then
+ * SIGKILL after 2 s). */
+static void assert_no_forward_left(void)
+{
+	int64_t deadline = clock_mono_ns() + 10 * NS_PER_SEC;
+
+	while (count_processes(fx.kubectl, "port-forward") > 0) {
+		if (clock_mono_ns() > deadline)
+			fail_msg("%d kubectl port-forward processes outlived the drill",
+				 count_processes(fx.kubectl, "port-forward"));
+		clock_sleep_ns(100 * NS_PER_MS);
+	}
+}
+
+static size_t count_events(json_t *journal, const char *type, const char *state)
+{
+	json_t *e;
+	size_t i, n = 0;
+
+	json_array_foreach(json_object_get(journal, "events"), i, e) {
+		const char *t = json_string_value(json_object_get(e, "type"));
+		const char *s = json_string_value(json_object_get(e, "state"));
+
+		n += t && strcmp(t, type) == 0 && (!state || (s && strcmp(s, state) == 0));
+	}
+	return n;
+}
+
+/* The drill passed, measured at the write level through the forwards,
+ * and nothing was exec'd or copied. */
+static json_t *drill_passes(const char *plan_rel)
+{
+	struct drill_proc p;
+	json_t *journal = NULL, *m, *c;
+	char *log;
+	size_t i;
+	int rc, grpc_calls = 0;
+
+	unlink(fx.log);
+	rc = run_plan(&p, plan_rel, (const char *const[]){ "--yes", NULL }, &journal);
+	if (rc != 0) {
+		dump(&p);
+		fprintf(stderr, "reason: %s\n", json_string_value(json_object_get(journal, "reason")) ?: "?");
+		json_decref(journal);
+		fail_msg("%s through port-forwards exited %d", plan_rel, rc);
+	}
+	assert_non_null(journal);
+	assert_string_equal(json_string_value(json_object_get(journal, "status")), "passed");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(journal, "target"),
+								"measurement")), "workload");
+	m = json_object_get(journal, "measurements");
+	assert_int_equal(json_integer_value(json_object_get(m, "rpo_lost_writes")), 0);
+	/* The workload's writes went through the forwards and were acknowledged. */
+	assert_true(json_integer_value(json_object_get(json_object_get(m, "writes"), "ok")) > 0);
+	log = double_log();
+	if (strstr(log, " exec ") || strstr(log, " cp "))
+		fail_msg("a kubectl exec or cp was issued against a distroless pod:\n%s", log);
+	if (!strstr(log, "port-forward pod/inferadb-ledger-0 :50051"))
+		fail_msg("no kubectl port-forward in the double's log:\n%s", log);
+	free(log);
+	json_array_foreach(json_object_get(journal, "commands"), i, c) {
+		const char *argv = json_string_value(json_object_get(c, "argv")) ?: "";
+
+		grpc_calls += strncmp(argv, "grpc ledger.v1.AdminService/GetClusterInfo -> 127.0.0.1:", 56) == 0;
+		if (strstr(argv, "exec ") && strstr(argv, "kubectl"))
+			fail_msg("journaled exec: %s", argv);
+	}
+	if (grpc_calls == 0)
+		fail_msg("no GetClusterInfo through a forward in the journal's commands");
+	/* Every pod's forward opened before the first fault. */
+	assert_true(count_events(journal, "port_forward", "open") >= 5);
+	assert_no_forward_left();
+	return journal;
+}
+
+static void test_region_failover_through_port_forwards(void **state)
+{
+	json_t *journal, *m;
+
+	(void)state;
+	settle_leader_in_primary();
+	journal = drill_passes("drills/region-failover.yaml");
+	m = json_object_get(journal, "measurements");
+	assert_true(json_is_number(json_object_get(m, "rto_ms")));
+	assert_true(json_number_value(json_object_get(m, "rto_ms")) < 60000);
+	assert_true(json_is_number(json_object_get(m, "promotion_ms")));
+	json_decref(journal);
+}
+
+/* A crash is a forced delete; the killed pod's forward dies with it and is
+ * reopened on the same port once the StatefulSet recreated the pod. */
+static void test_pod_failure_is_a_forced_delete(void **state)
+{
+	json_t *journal;
+	char *log;
+
+	(void)state;
+	settle_leader_in_primary();
+	journal = drill_passes("drills/pod-failure.yaml");
+	log = double_log();
+	if (!strstr(log, "--grace-period=0 --force"))
+		fail_msg("the crash was not a forced delete:\n%s", log);
+	free(log);
+	if (count_events(journal, "port_forward", "lost") == 0 ||
+	    count_events(journal, "port_forward", "reopened") == 0)
+		fail_msg("a killed pod's forward was not seen lost and reopened (%zu lost, %zu reopened)",
+			 count_events(journal, "port_forward", "lost"),
+			 count_events(journal, "port_forward", "reopened"));
+	json_decref(journal);
+}
+
+static void test_failback_through_port_forwards(void **state)
+{
+	(void)state;
+	settle_leader_in_primary();
+	json_decref(drill_passes("drills/failback.yaml"));
+}
+
+/* Every kubectl command (the port-forwards among them) and every gRPC call
+ * a status read would make, with the address it would reach. */
+static void test_dry_run_prints_forwards_and_calls(void **state)
+{
+	struct drill_proc p;
+	char *out;
+	int rc;
+
+	(void)state;
+	unlink(fx.log);
+	rc = run_plan(&p, "drills/region-failover.yaml", (const char *const[]){ "--dry-run", NULL }, NULL);
+	out = drill_proc_stdout(&p);
+	if (rc != 0) {
+		dump(&p);
+		fail_msg("dry run exited %d", rc);
+	}
+	if (!strstr(out, "would run: kubectl --context drill-primary -n inferadb port-forward "
+			 "pod/inferadb-ledger-1 :50051"))
+		fail_msg("the dry run does not print the port-forwards:\n%s", out);
+	if (!strstr(out, "would call: ledger.v1.AdminService/GetClusterInfo on pod inferadb-ledger-0 in "
+			 "drill-primary at 127.0.0.1:<its port-forward's local port>"))
+		fail_msg("the dry run does not print the status call:\n%s", out);
+	if (strstr(out, "would run await_leader"))
+		fail_msg("an action described instead of its commands:\n%s", out);
+	free(out);
+	/* Nothing ran: the double saw no command at all. */
+	out = double_log();
+	if (strstr(out, "port-forward") || strstr(out, "scale"))
+		fail_msg("a dry run ran commands:\n%s", out);
+	free(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dry_run_prints_forwards_and_calls),
+		cmocka_unit_test(test_region_failover_through_port_forwards),
+		cmocka_unit_test(test_pod_failure_is_a_forced_delete),
+		cmocka_unit_test(test_failback_through_port_forwards),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
