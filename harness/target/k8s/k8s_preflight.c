@@ -11,6 +11,11 @@
 #include "harness/target/k8s/k8s.h"
 #include "harness/target/k8s/k8s_canary_api.h"
 #include "harness/target/k8s/k8s_impl.h"
+#include "harness/target/k8s/k8s_ledger.h"
+
+/* kubectl port-forward connects through the API server and the kubelet:
+ * a real cluster takes a few seconds for the first one. */
+#define PREFLIGHT_FORWARD_NS (15 * NS_PER_SEC)
 
 /* kubectl supports one minor version of skew either way with the API server. */
 #define SKEW_MINORS 1
@@ -139,15 +144,17 @@ static const char *const delete_actions[] = { "kill", "zone_down", "drain_node",
 static const char *const node_actions[] = { "drain_node", "zone_down", "start", NULL };
 static const char *const cp_actions[] = { "snapshot", "restore_snapshot", NULL };
 
+/* By feature (docs/kubernetes.md, RBAC): what each plan action needs.
+ * The transport's own verb (exec or portforward) is checked per region. */
 static const struct verb verbs[] = {
 	{ "get", "statefulsets.apps", NULL, NULL },
 	{ "list", "pods", NULL, NULL },
-	{ "create", "pods", "exec", NULL },   /* every admin call */
 	{ "patch", "statefulsets.apps", "scale", scale_actions },
 	{ "delete", "pods", NULL, delete_actions },
 	{ "patch", "nodes", NULL, node_actions },
 	{ "list", "nodes", NULL, node_actions },
 	{ "create", "pods", "eviction", node_actions },
+	{ "get", "daemonsets.apps", NULL, node_actions },  /* drain --ignore-daemonsets */
 	{ "get", "pods", NULL, cp_actions },
 };
 
@@ -192,6 +199,30 @@ static void can_i(struct pf *pf, const struct k8s_region *r, const char *verb, c
 		report(pf, "rbac", r->context, 0, "cannot check %s: %s", what, err.msg);
 	k8s_out_release(&o);
 	k8s_argv_release(&a);
+}
+
+/* The region's transport carries a ledger call to its admin pod: a
+ * port-forward opens and the status answers through it (or the direct
+ * address answers). */
+static void check_transport(struct pf *pf, const struct k8s_region *r)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	char where[300], addr[300];
+	json_t *answer = NULL;
+
+	snprintf(where, sizeof(where), "%s/%s", r->context, r->admin_pod);
+	if (k8s_ledger_address(pf->kt, r, r->admin_pod, PREFLIGHT_FORWARD_NS, addr, sizeof(addr), &err) != 0) {
+		report(pf, "ledger api", where, 0, "%s: %s", k8s_transport_name(r->transport), err.msg);
+		return;
+	}
+	if (k8s_ledger_call(pf->kt, r, r->admin_pod, K8S_CALL_STATUS, NULL, 10 * NS_PER_SEC, K8S_RUN_READ,
+			    NULL, &answer, NULL, &err) != 0)
+		report(pf, "ledger api", where, 0, "%s to %s: %s", k8s_transport_name(r->transport), addr,
+		       err.msg);
+	else
+		report(pf, "ledger api", where, 1, "%s: %s answers at %s", k8s_transport_name(r->transport),
+		       k8s_call_method(pf->kt->cfg, K8S_CALL_STATUS), addr);
+	json_decref(answer);
 }
 
 static void check_grpcurl(struct pf *pf, const struct k8s_region *r)
@@ -300,11 +331,19 @@ int k8s_preflight(const struct target_opts *opts, const struct plan *plan, int j
 		for (size_t k = 0; k < sizeof(verbs) / sizeof(verbs[0]); k++)
 			if (plan_uses(plan, verbs[k].for_actions))
 				can_i(&pf, r, verbs[k].verb, verbs[k].resource, verbs[k].sub);
+		if (r->transport == K8S_TRANSPORT_EXEC_GRPCURL)
+			can_i(&pf, r, "create", "pods", "exec");
+		else if (r->transport == K8S_TRANSPORT_PORT_FORWARD)
+			can_i(&pf, r, "create", "pods", "portforward");
 		if (strcmp(r->role, "primary") == 0) {
+			can_i(&pf, r, "get", "leases.coordination.k8s.io", NULL);
 			can_i(&pf, r, "create", "leases.coordination.k8s.io", NULL);
 			can_i(&pf, r, "delete", "leases.coordination.k8s.io", NULL);
 		}
-		check_grpcurl(&pf, r);
+		if (r->transport == K8S_TRANSPORT_EXEC_GRPCURL)
+			check_grpcurl(&pf, r);
+		else
+			check_transport(&pf, r);
 	}
 	check_leader(&pf);
 	check_canary(&pf);
