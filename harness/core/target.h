@@ -183,6 +183,11 @@ struct target {
 	/* Where the running drill keeps its pending undos for `drillrig recover`
 	 * (heap string), next to the drill lock; NULL when the target has none. */
 	char *(*state_path)(struct target *t);
+	/* The pending undos as just written to the state file (JSON text), or
+	 * NULL once the drill ended with nothing left to undo: a target may
+	 * keep a copy where another machine's `drillrig recover` finds it.
+	 * NULL hook: the state file is the only copy. */
+	void (*state_saved)(struct target *t, const char *state);
 	/* Tear down what start() created (unless asked to keep it) and free. */
 	void (*close)(struct target *t, int keep);
 };

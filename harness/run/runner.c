@@ -97,6 +97,16 @@ static void ctx_for(struct run *r, struct action_ctx *ctx, const char *step_name
 	ctx->server_dry_run = r->opts->server_dry_run;
 }
 
+/* The pending undos to the state file, and to the target's own copy. */
+static void save_undos(struct run *r)
+{
+	char *text = undo_stack_save(&r->undos, &r->kept, r->state_path, r->plan, r->target_desc);
+
+	if (text && r->t->state_saved && !r->opts->dry_run)
+		r->t->state_saved(r->t, text);
+	free(text);
+}
+
 static int interrupts(const struct run *r)
 {
 	return r->opts->interrupts ? atomic_load(r->opts->interrupts) : 0;
@@ -310,7 +320,7 @@ static void run_steps(struct run *r)
 		 * and we are interrupted, the undo still runs. */
 		if (s->fault && s->undo) {
 			undo_stack_push(&r->undos, s->name, s->undo);
-			undo_stack_save(&r->undos, &r->kept, r->state_path, r->plan, r->target_desc);
+			save_undos(r);
 		}
 		if (is_restore_action(s) && !r->restore_start_ns && r->first_fault_ns) {
 			r->restore_start_ns = clock_mono_ns();
@@ -393,7 +403,7 @@ static void run_rollback(struct run *r)
 		action_result_release(&res);
 		undo_entry_release(&e);
 		free(name);
-		undo_stack_save(&r->undos, &r->kept, r->state_path, r->plan, r->target_desc);
+		save_undos(r);
 	}
 	for (size_t i = 0; i < r->plan->nrollback; i++) {
 		const struct plan_step *s = &r->plan->rollback[i];
@@ -506,7 +516,7 @@ static int connect_target(struct run *r)
 	journal_set(r->j, "target", t->describe(t));
 	if (r->state_path && !r->opts->dry_run) {
 		r->target_desc = t->describe(t);
-		undo_stack_save(&r->undos, &r->kept, r->state_path, r->plan, r->target_desc);
+		save_undos(r);
 	}
 	announce_target(r);
 	return 0;
@@ -640,6 +650,10 @@ static void after_rollback(struct run *r)
 static void release_run(struct run *r)
 {
 	stop_monitor(r);
+	/* Nothing left to undo: the target's copy goes before its lock. */
+	if (r->state_path && !r->opts->dry_run && r->locked && !r->state_path_foreign &&
+	    !r->rollback_failed && r->t->state_saved)
+		r->t->state_saved(r->t, NULL);
 	if (r->locked)
 		r->t->unlock(r->t);
 	if (r->state_path && !r->opts->dry_run && r->locked && !r->state_path_foreign) {

@@ -49,15 +49,15 @@ void undo_stack_release(struct undo_stack *s)
 	memset(s, 0, sizeof(*s));
 }
 
-void undo_stack_save(const struct undo_stack *s, const struct undo_stack *kept,
-		     const char *path, const struct plan *plan, json_t *target)
+char *undo_stack_save(const struct undo_stack *s, const struct undo_stack *kept,
+		      const char *path, const struct plan *plan, json_t *target)
 {
 	struct dr_error err = DR_ERROR_INIT;
 	json_t *state, *undos, *rollback;
 	char *text;
 
 	if (!path)
-		return;
+		return NULL;
 	undos = json_array();
 	rollback = json_array();
 	for (size_t i = 0; i < s->n; i++)
@@ -76,8 +76,8 @@ void undo_stack_save(const struct undo_stack *s, const struct undo_stack *kept,
 	/* Private: it names the target's clusters and nodes. */
 	if (text && fs_write_atomic_mode(path, text, strlen(text), 0600, &err) != 0)
 		fprintf(stderr, "drillrig: warning: %s\n", err.msg);
-	free(text);
 	json_decref(state);
+	return text;
 }
 
 void undo_stack_remove_state(const char *path)

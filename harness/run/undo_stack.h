@@ -33,9 +33,11 @@ void undo_stack_release(struct undo_stack *s);
  * holds, in the order they were popped, the undos a rollback already ran
  * and that failed or never ran, so `recover` still finds them.  NULL path:
  * no-op.  Errors are reported on stderr and otherwise ignored: losing the
- * recovery file must not stop a drill that can still roll back itself. */
-void undo_stack_save(const struct undo_stack *s, const struct undo_stack *kept,
-		     const char *path, const struct plan *plan, json_t *target);
+ * recovery file must not stop a drill that can still roll back itself.
+ * Returns the state as written (heap JSON text, for a copy the target
+ * keeps elsewhere), NULL when path is NULL. */
+char *undo_stack_save(const struct undo_stack *s, const struct undo_stack *kept,
+		      const char *path, const struct plan *plan, json_t *target);
 void undo_stack_remove_state(const char *path);
 
 #endif

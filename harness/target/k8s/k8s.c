@@ -579,6 +579,7 @@ static void k8s_close(struct target *t, int keep)
 	json_decref(kt->cordoned);
 	json_decref(kt->pending);
 	free(kt->last_status_cmd);
+	free(kt->cluster_state);
 	pthread_mutex_destroy(&kt->lock);
 	free(kt);
 	free(t);
@@ -617,11 +618,6 @@ static int check_plan(const struct k8s_config *cfg, const struct plan *plan, str
 		return dr_error_set(err, "%s: api %s, but '%s' says the cluster speaks %s (set api "
 				    "there, or drop it from the plan and --api)", plan->path, plan->api,
 				    cfg->path, k8s_api_name(cfg->api));
-	/* The Lease is not renewed: it must outlive the drill. */
-	if (plan->deadline_ns > (int64_t)cfg->lease_seconds * NS_PER_SEC)
-		return dr_error_set(err, "%s: the plan's deadline (%llds) is longer than the drill lock's "
-				    "lease.duration_seconds (%d) in '%s'", plan->path,
-				    (long long)(plan->deadline_ns / NS_PER_SEC), cfg->lease_seconds, cfg->path);
 	for (size_t i = 0; i < plan->nsteps; i++) {
 		snprintf(where, sizeof(where), "%s: step '%s'", plan->path, plan->steps[i].name);
 		if (check_action(cfg, plan->steps[i].args, where, err) != 0 ||
@@ -691,6 +687,7 @@ int target_k8s_new(struct target **out, const struct plan *plan,
 	t->describe = k8s_describe;
 	t->dry_run_calls = k8s_dry_run_calls;
 	t->state_path = k8s_state_path_hook; /* harness/target/k8s/k8s_state.c */
+	t->state_saved = k8s_state_saved_hook; /* harness/target/k8s/k8s_lease_state.c */
 	t->close = k8s_close;
 	*out = t;
 	return 0;

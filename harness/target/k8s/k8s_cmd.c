@@ -352,20 +352,36 @@ void k8s_cmd_version(struct k8s_argv *a, const struct k8s_config *cfg, const str
 	k8s_argv_add(a, "json");
 }
 
+void k8s_micro_time(char *buf, size_t len, int64_t wall_ns)
+{
+	time_t secs = (time_t)(wall_ns / NS_PER_SEC);
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)((wall_ns % NS_PER_SEC) / 1000));
+}
+
+void k8s_cmd_lease_patch(struct k8s_argv *a, const struct k8s_config *cfg,
+			 const struct k8s_region *r, const char *merge_patch)
+{
+	k8s_cmd_base(a, cfg, r);
+	k8s_argv_add(a, "patch");
+	k8s_argv_addf(a, "lease.coordination.k8s.io/%s", cfg->lease_name);
+	k8s_argv_add(a, "--type");
+	k8s_argv_add(a, "merge");
+	k8s_argv_add(a, "-p");
+	k8s_argv_add(a, merge_patch);
+}
+
 char *k8s_lease_manifest(const struct k8s_config *cfg, const struct k8s_region *r,
 			 const char *holder, int64_t now_wall_ns)
 {
 	char when[64];
 	json_t *m;
 	char *text;
-	time_t secs = (time_t)(now_wall_ns / NS_PER_SEC);
-	struct tm tm;
 
-	/* MicroTime: RFC 3339 with microseconds. */
-	gmtime_r(&secs, &tm);
-	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (long)((now_wall_ns % NS_PER_SEC) / 1000));
+	k8s_micro_time(when, sizeof(when), now_wall_ns);
 	m = json_pack("{s:s,s:s,s:{s:s,s:s,s:{s:s}},s:{s:s,s:i,s:s,s:s,s:i}}",
 		      "apiVersion", "coordination.k8s.io/v1", "kind", "Lease",
 		      "metadata", "name", cfg->lease_name, "namespace", r->namespace,

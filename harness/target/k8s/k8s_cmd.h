@@ -100,6 +100,12 @@ void k8s_cmd_auth_can_i(struct k8s_argv *a, const struct k8s_config *cfg,
 			const char *subresource);
 void k8s_cmd_version(struct k8s_argv *a, const struct k8s_config *cfg, const struct k8s_region *r);
 
+/* patch lease/<name> --type merge -p <merge_patch> (renewal, the undo copy). */
+void k8s_cmd_lease_patch(struct k8s_argv *a, const struct k8s_config *cfg,
+			 const struct k8s_region *r, const char *merge_patch);
+/* A Kubernetes MicroTime (RFC 3339, microseconds, UTC) of wall_ns. */
+void k8s_micro_time(char *buf, size_t len, int64_t wall_ns);
+
 /* The Lease manifest (JSON) for holder, valid for cfg->lease_seconds from
  * now_wall_ns.  Heap string. */
 char *k8s_lease_manifest(const struct k8s_config *cfg, const struct k8s_region *r,

@@ -467,7 +467,7 @@ int k8s_config_parse(struct k8s_config **out, const char *path, const char *text
 			cfg_err(&c, root, "command_timeout", "expected a duration such as 30s");
 	}
 	v = json_object_get(root, "lease");
-	cfg->lease_seconds = 600;
+	cfg->lease_seconds = 120;
 	if (v && !json_is_object(v)) {
 		cfg_err(&c, root, "lease", "expected a mapping {name, duration_seconds}");
 	} else if (v) {
@@ -475,7 +475,7 @@ int k8s_config_parse(struct k8s_config **out, const char *path, const char *text
 
 		check_keys(&c, v, lk, "lease");
 		cfg->lease_name = opt_str(&c, v, "name", NULL);
-		cfg->lease_seconds = opt_int(&c, v, "duration_seconds", 600, 15, 86400);
+		cfg->lease_seconds = opt_int(&c, v, "duration_seconds", 120, 15, 86400);
 	}
 	if (!cfg->lease_name)
 		cfg->lease_name = xstrdup("drillrig-drill-lock");

@@ -39,6 +39,9 @@ struct k8s_target {
 	char record_path[4096];
 	struct k8s_forwards *forwards; /* transport port-forward (k8s_forward.h) */
 	struct k8s_channels *channels; /* gRPC channels by address (k8s_ledger.h) */
+	struct k8s_lease_keeper *lease_keeper; /* renews the Lease (k8s_lease_state.c) */
+	char *cluster_state;      /* the undos last copied onto the Lease; NULL none */
+	int state_pending;        /* ... and they are not empty */
 };
 
 /* What one kubectl call left behind. */
@@ -125,6 +128,19 @@ const struct k8s_region *k8s_lease_region(const struct k8s_config *cfg);
 int k8s_lease_get(struct k8s_target *kt, struct k8s_lease_info *li, int *absent,
 		  struct dr_error *err);
 int k8s_lease_delete(struct k8s_target *kt, struct dr_error *err);
+
+/* The drill's state on its Lease (harness/target/k8s/k8s_lease_state.c):
+ * renewal while held, the undo copy (the target's state_saved hook), the
+ * record's copy (after the cordoned nodes changed), parking a Lease whose
+ * drill left undos, and reading a Lease's copy for recover (*state and
+ * *record NULL when absent; 0 also when there is no Lease). */
+void k8s_lease_keeper_start(struct k8s_target *kt);
+void k8s_lease_keeper_stop(struct k8s_target *kt);
+void k8s_state_saved_hook(struct target *t, const char *state);
+void k8s_lease_note_record(struct k8s_target *kt);
+int k8s_lease_park(struct k8s_target *kt, struct dr_error *err);
+int k8s_lease_cluster_state(struct k8s_target *kt, json_t **state, json_t **record,
+			    struct dr_error *err);
 
 /* The state file (harness/target/k8s/k8s_state.c): t->state_path.  Creates the
  * state directory (0700) and, when no earlier drill's state is there, this

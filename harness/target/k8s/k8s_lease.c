@@ -120,6 +120,8 @@ int k8s_lease_acquire(struct k8s_target *kt, struct dr_error *err)
 	rc = lease_create(kt, &o, err);
 	if (rc == 0 || rc == 1) {
 		kt->lease_held = rc == 0 && !kt->server_dry_run;
+		if (kt->lease_held)
+			k8s_lease_keeper_start(kt);
 		k8s_out_release(&o);
 		return 0;
 	}
@@ -133,6 +135,11 @@ int k8s_lease_acquire(struct k8s_target *kt, struct dr_error *err)
 		return dr_error_wrap(err, "the drill lock lease/%s exists but cannot be read",
 				     kt->cfg->lease_name);
 	now = clock_wall_ns() / NS_PER_SEC;
+	if (strcmp(li.holder, "(nobody)") == 0)
+		return dr_error_set(err, "a drill that could not finish its rollback left its undos on "
+				    "lease/%s in %s/%s: run `drillrig recover --target kubernetes "
+				    "--target-config %s` (from any machine) first", kt->cfg->lease_name,
+				    r->context, r->namespace, kt->cfg->path);
 	if (li.renew_s < 0 || li.duration_s <= 0 || li.renew_s + li.duration_s > now)
 		return dr_error_set(err, "another drill holds the lock: lease/%s in %s/%s is held by %s "
 				    "(renewed %llds ago, lease %ds); wait, or run `drillrig recover` on that runner",
@@ -148,6 +155,8 @@ int k8s_lease_acquire(struct k8s_target *kt, struct dr_error *err)
 		return dr_error_wrap(err, "cannot take over the expired drill lock lease/%s",
 				     kt->cfg->lease_name);
 	kt->lease_held = !kt->server_dry_run;
+	if (kt->lease_held)
+		k8s_lease_keeper_start(kt);
 	return 0;
 }
 
@@ -155,17 +164,35 @@ void k8s_lease_release(struct k8s_target *kt)
 {
 	struct dr_error err = DR_ERROR_INIT;
 	struct k8s_lease_info li;
+	int pending;
 
+	k8s_lease_keeper_stop(kt);
 	if (!kt->lease_held)
 		return;
-	kt->lease_held = 0;
+	pthread_mutex_lock(&kt->lock);
+	pending = kt->state_pending;
+	pthread_mutex_unlock(&kt->lock);
 	/* Only our own: a Lease taken over after ours expired belongs to someone else. */
 	if (k8s_lease_get(kt, &li, NULL, &err) == 0 && strcmp(li.holder, kt->holder) != 0) {
+		kt->lease_held = 0;
 		fprintf(stderr, "drillrig: warning: the drill lock is now held by %s; left in place\n",
 			li.holder);
 		k8s_state_forget(kt);
 		return;
 	}
+	if (pending) {
+		/* Undos left: the Lease keeps them for recover, on any machine. */
+		kt->lease_held = 0;
+		if (k8s_lease_park(kt, &err) != 0)
+			fprintf(stderr, "drillrig: warning: cannot hand the drill lock to recover: %s\n",
+				err.msg);
+		else
+			fprintf(stderr, "drillrig: the undos the drill could not run stay on lease/%s: "
+				"`drillrig recover --target kubernetes --target-config %s` finishes them "
+				"from any machine\n", kt->cfg->lease_name, kt->cfg->path);
+		return;
+	}
+	kt->lease_held = 0;
 	if (k8s_lease_delete(kt, &err) < 0) {
 		/* The record stays: `drillrig recover` finds whose Lease it is. */
 		fprintf(stderr, "drillrig: warning: cannot release the drill lock: %s\n", err.msg);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/fsutil.h"
 #include "common/strbuf.h"
 #include "harness/core/exit_codes.h"
 #include "harness/core/journal.h"
@@ -125,6 +126,48 @@ int target_k8s_recover_lock(struct target *t, json_t *record, int take, char *ms
 	return 0;
 }
 
+/* No state file here (another machine ran the drill, or its VM is gone):
+ * the copy on the drill lock's annotations, kept in this machine's state
+ * directory too from now on.  1 when it was found. */
+static int adopt_lease_state(struct k8s_target *kt, json_t **state, json_t **record,
+			     const char *state_path)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	json_t *cs = NULL, *cr = NULL;
+	char *text;
+
+	if (k8s_lease_cluster_state(kt, &cs, &cr, &err) != 0) {
+		fprintf(stderr, "drillrig recover: warning: cannot read the undos on the drill lock: %s\n",
+			err.msg);
+		return 0;
+	}
+	if (!cs || json_array_size(json_object_get(cs, "undos")) == 0) {
+		json_decref(cs);
+		json_decref(cr);
+		return 0;
+	}
+	text = json_dumps(cs, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	{
+		char *dir = xstrdup(state_path), *slash = strrchr(dir, '/');
+
+		if (slash)
+			*slash = '\0';
+		fs_mkdir_p_mode(dir, 0700, &err);
+		free(dir);
+		dr_error_clear(&err);
+	}
+	if (!text || fs_write_atomic_mode(state_path, text, strlen(text), 0600, &err) != 0)
+		fprintf(stderr, "drillrig recover: warning: the undos stay only on the drill lock: %s\n",
+			err.msg);
+	free(text);
+	*state = cs;
+	if (!*record)
+		*record = cr;
+	else
+		json_decref(cr);
+	return 1;
+}
+
 static int usage_error(struct target_recover_args *args, const char *msg)
 {
 	snprintf(args->usage_error, sizeof(args->usage_error), "%s", msg);
@@ -161,7 +204,7 @@ int k8s_recover(struct target_recover_args *args)
 	struct journal *j = NULL;
 	char *state_path = NULL, *record_path = NULL, msg[1024];
 	json_t *state = NULL, *record = NULL, *uncordon = NULL;
-	int code = EXIT_INFRA, locked = 0, missing = 0, no_record = 0, rc;
+	int code = EXIT_INFRA, locked = 0, missing = 0, no_record = 0, from_lease = 0, rc;
 
 	if (o->cluster_dir || o->keep)
 		return usage_error(args, "--cluster and --keep-cluster are for the local target, not "
@@ -188,6 +231,8 @@ int k8s_recover(struct target_recover_args *args)
 	}
 	if (state_file_load(&record, &no_record, record_path, &err) != 0)
 		fprintf(stderr, "drillrig recover: warning: %s; the Lease holder is not known\n", err.msg);
+	if (!state && !o->dry_run)
+		from_lease = adopt_lease_state(t->impl, &state, &record, state_path);
 	args->catch_interrupts();
 	if (!state) {
 		code = release_stale_lock(t, record, state_path, record_path, o->dry_run);
@@ -200,6 +245,14 @@ int k8s_recover(struct target_recover_args *args)
 	}
 	locked = !o->dry_run;
 	printf("drill lock: %s\n", msg);
+	/* Our new Lease carries the undos until they ran: a recovery that is
+	 * itself interrupted leaves them for the next one, on any machine. */
+	if (locked) {
+		char *text = json_dumps(state, JSON_COMPACT);
+
+		k8s_state_saved_hook(t, text);
+		free(text);
+	}
 	j = journal_new();
 	ctx.journal = j;
 	ctx.dry_run = o->dry_run;
@@ -211,7 +264,8 @@ int k8s_recover(struct target_recover_args *args)
 	       (long long)json_integer_value(json_object_get(state, "pid")),
 	       json_string_value(json_object_get(state, "plan")) ?: "?",
 	       record ? ", lock holder " : "",
-	       record ? json_string_value(json_object_get(record, "holder")) ?: "?" : "", state_path);
+	       record ? json_string_value(json_object_get(record, "holder")) ?: "?" : "",
+	       from_lease ? "the drill lock's copy" : state_path);
 	fflush(stdout);
 	if (json_array_size(json_object_get(record, "cordoned")) > 0)
 		uncordon = json_pack("{s:s,s:{s:s,s:s}}", "step", "uncordon the nodes the drill cordoned",
@@ -228,6 +282,7 @@ int k8s_recover(struct target_recover_args *args)
 	}
 	unlink(state_path);
 	unlink(record_path);
+	k8s_state_saved_hook(t, NULL);
 	printf("restored: the cluster is fully replicated; the drill lock is released\n");
 	code = EXIT_PASSED;
 out:

@@ -155,6 +155,11 @@ enum k8s_lease_verdict k8s_lease_decide(const struct k8s_lease_facts *f, char *w
 		snprintf(why, len, "no drill lock is held");
 		return K8S_LEASE_NONE;
 	}
+	/* Parked by a drill that ended with undos it could not run. */
+	if (!*f->holder || strcmp(f->holder, "(nobody)") == 0) {
+		snprintf(why, len, "the drill lock has no holder (a drill left it with its undos)");
+		return K8S_LEASE_RELEASE;
+	}
 	ours = k8s_holder_parse(f->holder, host, sizeof(host), &pid) == 0 && f->host &&
 	       strcmp(host, f->host) == 0;
 	if (f->self && strcmp(f->holder, f->self) == 0) {
@@ -234,6 +239,7 @@ void k8s_state_note(struct k8s_target *kt)
 			err.msg[0] ? err.msg : "out of memory");
 	free(text);
 	json_decref(rec);
+	k8s_lease_note_record(kt);
 }
 
 void k8s_state_forget(struct k8s_target *kt)
