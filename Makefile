@@ -283,13 +283,13 @@ drill-all: $(BINARIES)
 	DRILLRIG=$(DRILLRIG) ci/drill-all.sh --results-repo $(DRILL_RESULTS) $(DRILL_ALL_ARGS)
 
 # --- k8s ---
-# The kubectl test double (tests/doubles/kubectl_double.c) emulates
+# The kubectl test double (tests/doubles/kubectl_double*.c) emulates
 # Kubernetes contexts on a bundled cluster; tests put its directory first in
 # PATH, so it is built as $(BUILD)/tests/doubles/kubectl.
 KUBECTL_DOUBLE := $(BUILD)/tests/doubles/kubectl
-$(KUBECTL_DOUBLE): $(call obj,tests/doubles/kubectl_double.c) $(ARCHIVES)
+$(KUBECTL_DOUBLE): $(call obj,$(wildcard tests/doubles/*.c)) $(ARCHIVES)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS)
 test unit integration: $(KUBECTL_DOUBLE)
 -include $(patsubst %.c,$(BUILD)/obj/%.d,$(wildcard tests/doubles/*.c))
 

@@ -113,7 +113,7 @@ if [ -x "$double_dir/kubectl" ]; then
 		fail "cluster up for the kubernetes restore-primary case"
 	# restore-primary checks a settled cluster.
 	wait_cluster_settled "$bin" "$tmp/k8s" 30 || fail "the cluster for the kubernetes restore-primary case never said Fully replicated with every member reachable within 30 s"
-	PATH="$double_dir:$PATH" KUBECTL_DOUBLE_CLUSTER=$tmp/k8s TARGET=kubernetes \
+	PATH="$double_dir:$PATH" KUBECTL_DOUBLE_IMAGE_TOOLS=1 KUBECTL_DOUBLE_CLUSTER=$tmp/k8s TARGET=kubernetes \
 		TARGET_CONFIG=tests/data/k8s/double.yaml timeout 120 ci/restore-primary.sh >"$tmp/out" 2>&1 ||
 		fail "restore-primary.sh on kubernetes: $(cat "$tmp/out")"
 	grep -q 'back at its normal size and healthy' "$tmp/out" || fail "restore-primary.sh on kubernetes: $(cat "$tmp/out")"

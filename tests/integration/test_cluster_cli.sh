@@ -98,7 +98,7 @@ double_dir=${DRILLRIG_BUILD:-$(dirname "$B")}/tests/doubles
 expect 0 "$B" cluster scale --cluster "$D" primary=0
 ok=
 for _ in $(seq 1 100); do
-	if PATH="$double_dir:$PATH" KUBECTL_DOUBLE_CLUSTER=$D \
+	if PATH="$double_dir:$PATH" KUBECTL_DOUBLE_IMAGE_TOOLS=1 KUBECTL_DOUBLE_CLUSTER=$D \
 		kubectl --context drill-dr -n inferadb exec inferadb-ledger-0 -- grpcurl -plaintext \
 		-d '{"region":"dr","allowDataLoss":true}' localhost:50051 \
 		inferadb.ledger.v1.Admin/ForceLeaderElection >"$root/fle" 2>&1 &&

@@ -29,7 +29,7 @@ wait_cluster_settled "$drillrig" "$root/cluster" 30 ||
 
 case_begin status-only-drill-measures-rto-and-promotion
 set +e
-PATH="$double_dir:$PATH" KUBECTL_DOUBLE_CLUSTER="$root/cluster" \
+PATH="$double_dir:$PATH" KUBECTL_DOUBLE_IMAGE_TOOLS=1 KUBECTL_DOUBLE_CLUSTER="$root/cluster" \
 	"$drillrig" run "$src/tests/data/plans/k8s/region-failover-status-only.yaml" \
 	--target kubernetes --target-config "$src/tests/data/k8s/double-status-only.yaml" \
 	--yes --no-results > "$root/out" 2>&1
@@ -48,7 +48,7 @@ case_begin stated-rpo-fails-as-not-measured
 sed 's/^  rto: 60s$/  rto: 60s\n  rpo: 0/' "$src/tests/data/plans/k8s/region-failover-status-only.yaml" > "$root/rpo.yaml"
 grep -q '^  rpo: 0$' "$root/rpo.yaml" || fail "could not add rpo: 0 to the plan"
 set +e
-PATH="$double_dir:$PATH" KUBECTL_DOUBLE_CLUSTER="$root/cluster" \
+PATH="$double_dir:$PATH" KUBECTL_DOUBLE_IMAGE_TOOLS=1 KUBECTL_DOUBLE_CLUSTER="$root/cluster" \
 	"$drillrig" run "$root/rpo.yaml" --target kubernetes \
 	--target-config "$src/tests/data/k8s/double-status-only.yaml" --yes --no-results > "$root/out-rpo" 2>&1
 rc=$?

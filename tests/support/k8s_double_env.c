@@ -59,6 +59,10 @@ int k8s_double_env_up(struct k8s_double_env *e, const char *tag, int enable_debu
 	setenv("PATH", e->path_env, 1);
 	setenv("KUBECTL_DOUBLE_CLUSTER", e->cluster, 1);
 	setenv("KUBECTL_DOUBLE_LOG", e->log, 1);
+	/* The double's pods are distroless like the public image unless told
+	 * otherwise; these tests drive drillrig's `kubectl exec ... grpcurl`
+	 * admin path, which needs an image with grpcurl and kill. */
+	setenv("KUBECTL_DOUBLE_IMAGE_TOOLS", "1", 1);
 	return cluster_cmd("up", e->cluster, enable_debug);
 }
 

@@ -1,6 +1,8 @@
 /* The kubectl test double's environment for integration tests: a fresh
  * directory, a bundled cluster in it (`drillrig cluster up`), PATH with the
- * double first, KUBECTL_DOUBLE_CLUSTER / _LOG set.  Shared by
+ * double first, KUBECTL_DOUBLE_CLUSTER / _LOG set, and
+ * KUBECTL_DOUBLE_IMAGE_TOOLS=1 (pods whose image has grpcurl, kill and tar:
+ * unset it for distroless pods).  Shared by
  * tests/integration/test_k8s_drill.c and test_k8s_recover.c. */
 #ifndef DR_TESTS_K8S_DOUBLE_ENV_H
 #define DR_TESTS_K8S_DOUBLE_ENV_H
