@@ -178,6 +178,9 @@ struct target {
 	/* Map a region reference (a role such as "dr", or a region name) to the
 	 * region's name; NULL when unknown.  The string lives as long as t. */
 	const char *(*resolve_region)(struct target *t, const char *ref);
+	/* The region of one of endpoints()'s addresses, when the address alone
+	 * says nothing (a local port-forward); NULL: match members' addresses. */
+	const char *(*endpoint_region)(struct target *t, const char *endpoint);
 	/* A description for the journal: {"kind","description","topology","contexts"}. */
 	json_t *(*describe)(struct target *t);
 	/* Where the running drill keeps its pending undos for `drillrig recover`

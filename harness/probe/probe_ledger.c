@@ -18,9 +18,12 @@ static atomic_ullong probe_sequence;
 static int in_region(struct target *t, json_t *status, const char *address, const char *ref)
 {
 	const char *name = t->resolve_region ? t->resolve_region(t, ref) : ref;
+	const char *own = t->endpoint_region ? t->endpoint_region(t, address) : NULL;
 	json_t *m;
 	size_t i;
 
+	if (own)
+		return name && strcmp(own, name) == 0;
 	json_array_foreach(json_object_get(status, "members"), i, m) {
 		const char *a = json_string_value(json_object_get(m, "address"));
 		const char *r = json_string_value(json_object_get(m, "region"));

@@ -375,6 +375,32 @@ int ledger_cluster_status(struct ledger_client *c, json_t **out, struct dr_error
 	return dr_error_set(err, "no node answered %s: %s", method_name, last.msg);
 }
 
+/* The node of ours that says it leads, when the leader's own address is
+ * not one of ours (every node reached through a port-forward or a proxy):
+ * ledger.v1's HealthService/Check says so in its details (is_leader).  -1
+ * when none says (the runbook's health check does not tell). */
+static int leader_behind_proxy(struct ledger_client *c)
+{
+	if (c->opts.api != LEDGER_API_V1)
+		return -1;
+	for (size_t i = 0; i < c->n; i++) {
+		struct dr_error e = DR_ERROR_INIT;
+		enum ledger_code code = LEDGER_CODE_COUNT;
+		json_t *resp = NULL;
+		const char *is_leader;
+		int yes;
+
+		if (ledger_call(c, (int)i, LEDGER_V1_HEALTH, NULL, &resp, &code, &e) != 0)
+			continue;
+		is_leader = json_string_value(json_object_get(json_object_get(resp, "details"), "is_leader"));
+		yes = code == LEDGER_OK && is_leader && strcmp(is_leader, "true") == 0;
+		json_decref(resp);
+		if (yes)
+			return (int)i;
+	}
+	return -1;
+}
+
 int ledger_leader_index(struct ledger_client *c, struct dr_error *err)
 {
 	json_t *st = NULL;
@@ -389,6 +415,8 @@ int ledger_leader_index(struct ledger_client *c, struct dr_error *err)
 		return dr_error_set(err, "the cluster reports no leader");
 	}
 	idx = find_node(c, addr);
+	if (idx < 0)
+		idx = leader_behind_proxy(c);
 	if (idx < 0)
 		dr_error_set(err, "leader '%s' is not one of the client's nodes", addr);
 	json_decref(st);

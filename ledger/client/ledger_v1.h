@@ -21,6 +21,7 @@
 #define LEDGER_V1_LIST "ledger.v1.ReadService/ListEntities"
 #define LEDGER_V1_CLUSTER_INFO "ledger.v1.AdminService/GetClusterInfo"
 #define LEDGER_V1_TRANSFER "ledger.v1.AdminService/TransferLeadership"
+#define LEDGER_V1_HEALTH "ledger.v1.HealthService/Check"
 
 /* The entity key of one write (heap). */
 char *ledger_v1_key(const struct ledger_v1_scope *s, const char *client_id, uint64_t sequence);

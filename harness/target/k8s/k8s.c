@@ -498,6 +498,35 @@ static int pods_endpoints(struct k8s_target *kt, char ***out, size_t *n, struct 
 	return 0;
 }
 
+/* Which region's pod an endpoint of pods_endpoints() reaches. */
+static const char *k8s_endpoint_region(struct target *t, const char *endpoint)
+{
+	struct k8s_target *kt = t->impl;
+
+	for (size_t i = 0; i < kt->cfg->nregions; i++) {
+		const struct k8s_region *r = &kt->cfg->regions[i];
+
+		for (int k = 0; k < r->replicas; k++) {
+			char pod[300], *a;
+			int port, same;
+
+			snprintf(pod, sizeof(pod), "%s-%d", r->statefulset, k);
+			if (r->transport == K8S_TRANSPORT_DIRECT) {
+				a = k8s_config_direct_address(r, pod);
+			} else if ((port = k8s_forward_port(kt, r, pod)) > 0) {
+				a = xasprintf("127.0.0.1:%d", port);
+			} else {
+				continue;
+			}
+			same = strcmp(a, endpoint) == 0;
+			free(a);
+			if (same)
+				return r->name;
+		}
+	}
+	return NULL;
+}
+
 static int k8s_endpoints(struct target *t, char ***out, size_t *n, struct dr_error *err)
 {
 	struct k8s_target *kt = t->impl;
@@ -682,6 +711,7 @@ int target_k8s_new(struct target **out, const struct plan *plan,
 	t->unlock = k8s_unlock;
 	t->status = k8s_status;
 	t->endpoints = k8s_endpoints;
+	t->endpoint_region = k8s_endpoint_region;
 	t->canary_connect = k8s_canary_connect;
 	t->resolve_region = k8s_resolve_region;
 	t->describe = k8s_describe;
