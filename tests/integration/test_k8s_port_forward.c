@@ -8,6 +8,8 @@
  * pod delete whose forward dies and is reopened; a dry run prints every
  * port-forward and every gRPC call with the address it would reach. */
 #include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,16 +33,24 @@
 
 static struct k8s_double_env fx;
 
+static char *state_dir;
+
 static int setup(void **state)
 {
 	(void)state;
-	return k8s_double_env_up(&fx, "k8s-pf", 0);
+	if (k8s_double_env_up(&fx, "k8s-pf", 0) != 0)
+		return -1;
+	/* Never the developer's own ~/.local/state. */
+	state_dir = xasprintf("%s/state", fx.dir);
+	setenv("DRILLRIG_STATE_DIR", state_dir, 1);
+	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
 	k8s_double_env_down(&fx);
+	free(state_dir);
 	return 0;
 }
 
@@ -332,6 +342,138 @@ static void test_dry_run_prints_forwards_and_calls(void **state)
 	free(out);
 }
 
+static int run_in_env(char *const argv[], char *const envp[], char **out)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	struct proc_result r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	if (proc_run_in(&r, argv, NULL, 180 * NS_PER_SEC, 1 << 20, NULL, envp, &err) != 0)
+		fail_msg("cannot run %s: %s", argv[0], err.msg);
+	rc = r.exited ? r.exit_code : -1;
+	*out = xasprintf("%s%s", r.out ? r.out : "", r.errout ? r.errout : "");
+	proc_result_release(&r);
+	return rc;
+}
+
+static int kubectl_get(const char *context, const char *what, json_t **out)
+{
+	char *argv[] = { fx.kubectl, (char *)"--context", (char *)context, (char *)"-n", (char *)"inferadb",
+			 (char *)"get", (char *)what, (char *)"-o", (char *)"json", NULL };
+	char *text = NULL;
+	int rc = run_in_env(argv, NULL, &text);
+
+	*out = rc == 0 ? json_loads(text, 0, NULL) : NULL;
+	free(text);
+	return rc;
+}
+
+/* Our environment without the state directory's variables, and a HOME
+ * that never saw the drill: another machine. */
+static char **other_machine_env(const char *home)
+{
+	extern char **environ;
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = xcalloc(n + 2, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "DRILLRIG_STATE_DIR=", 19) != 0 &&
+		    strncmp(environ[i], "XDG_STATE_HOME=", 15) != 0 && strncmp(environ[i], "HOME=", 5) != 0)
+			env[k++] = xstrdup(environ[i]);
+	env[k] = xasprintf("HOME=%s", home);
+	return env;
+}
+
+/* Forwards orphaned by a SIGKILLed runner keep running until their pod
+ * goes (a CI runner's VM would vanish with them): the test ends them. */
+static void kill_orphaned_forwards(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	while (d && (e = readdir(d)) != NULL) {
+		char path[300], *text = NULL;
+		size_t len = 0;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		if (fs_read_file(&text, &len, path, 1 << 16, NULL) != 0)
+			continue;
+		for (size_t i = 0; i + 1 < len; i++)
+			if (text[i] == '\0')
+				text[i] = ' ';
+		if (strstr(text, fx.kubectl) && strstr(text, "port-forward"))
+			kill((pid_t)strtol(e->d_name, NULL, 10), SIGKILL);
+		free(text);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* A runner SIGKILLed with the primary scaled to zero leaves its undos on
+ * the drill lock: recover from another machine (a new HOME, no state
+ * directory) scales the primary back and releases the Lease. */
+static void test_killed_runner_recovered_from_another_machine(void **state)
+{
+	struct drill_proc p;
+	char *plan = drill_src_path("tests/data/plans/k8s/scale-down-and-hold.yaml");
+	char *cfg = drill_src_path(CONFIG), *run_dir = xasprintf("%s/run-XXXXXX", fx.dir);
+	char *home = xasprintf("%s/other-home", fx.dir), *out = NULL, *bin = xstrdup(drill_bin());
+	const char *args[] = { "run", plan, "--target", "kubernetes", "--target-config", cfg, "--yes",
+			       "--json", "--no-results", NULL };
+	char *rargv[] = { bin, (char *)"recover", (char *)"--target", (char *)"kubernetes",
+			  (char *)"--target-config", cfg, (char *)"--yes", NULL };
+	char **env;
+	json_t *sts = NULL, *lease = NULL, *ann;
+	int rc;
+
+	(void)state;
+	settle_leader_in_primary();
+	assert_non_null(mkdtemp(run_dir));
+	assert_int_equal(drill_proc_start(&p, run_dir, args), 0);
+	if (!drill_proc_wait_event(&p, "step_end", "scale-primary-to-zero", 90 * 1000)) {
+		dump(&p);
+		kill(p.pid, SIGKILL);
+		drill_proc_wait(&p, 10 * 1000);
+		fail_msg("the drill never scaled the primary down");
+	}
+	assert_int_equal(kill(p.pid, SIGKILL), 0);
+	assert_int_equal(drill_proc_wait(&p, 10 * 1000), 128 + SIGKILL);
+	kill_orphaned_forwards();
+	/* The undos are on the Lease, where another machine finds them. */
+	assert_int_equal(kubectl_get("drill-primary", "lease.coordination.k8s.io/drillrig-drill-lock", &lease), 0);
+	ann = json_object_get(json_object_get(lease, "metadata"), "annotations");
+	if (!strstr(json_string_value(json_object_get(ann, "drillrig.io/undos")) ?: "", "scale"))
+		fail_msg("the Lease carries no undo of the scale: %s",
+			 json_dumps(lease, JSON_COMPACT) ?: "?");
+	json_decref(lease);
+	assert_int_equal(mkdir(home, 0700), 0);
+	env = other_machine_env(home);
+	rc = run_in_env(rargv, env, &out);
+	if (rc != 0)
+		fail_msg("recover from another machine exited %d:\n%s", rc, out);
+	if (!strstr(out, "the drill lock's copy"))
+		fail_msg("recover did not take the undos from the Lease:\n%s", out);
+	free(out);
+	assert_int_equal(kubectl_get("drill-primary", "statefulset/inferadb-ledger", &sts), 0);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(sts, "spec"), "replicas")), 2);
+	json_decref(sts);
+	if (kubectl_get("drill-primary", "lease.coordination.k8s.io/drillrig-drill-lock", &lease) == 0)
+		fail_msg("the Lease outlived the recovery: %s", json_dumps(lease, JSON_COMPACT) ?: "?");
+	proc_env_free(env);
+	assert_no_forward_left();
+	free(bin);
+	free(home);
+	free(run_dir);
+	free(cfg);
+	free(plan);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +481,7 @@ int main(void)
 		cmocka_unit_test(test_region_failover_through_port_forwards),
 		cmocka_unit_test(test_pod_failure_is_a_forced_delete),
 		cmocka_unit_test(test_failback_through_port_forwards),
+		cmocka_unit_test(test_killed_runner_recovered_from_another_machine),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -15,6 +15,7 @@
 #include "harness/plan/plan.h"
 #include "harness/target/k8s/k8s_impl.h"
 #include "harness/target/k8s/k8s_ledger.h"
+#include "ledger/client/client.h"
 #include "harness/target/shared/node_select.h"
 
 #define POLL_NS (200 * NS_PER_MS)
@@ -750,9 +751,21 @@ static int issue_transfer(struct k8s_target *kt, const struct action_ctx *ctx,
 	cr->timed_out = 0;
 	cr->answered = 0; /* no status: as retryable as a pod that did not answer */
 	if (status_now(kt, ctx, &st, err) == 0) {
-		from = k8s_config_region(kt->cfg, json_string_value(json_object_get(
-						json_object_get(st, "answered_by"), "region")));
-		str_copy(pod, sizeof(pod), json_string_value(json_object_get(json_object_get(st, "answered_by"), "pod")) ?: "");
+		/* To the leader's pod: a follower refuses a transfer (NOT_LEADER,
+		 * as the public ledger answers); the pod that answered the status
+		 * when the leader maps to none. */
+		json_t *lm = ledger_member_by_id(json_object_get(st, "members"),
+						 json_integer_value(json_object_get(json_object_get(st, "leader"), "id")));
+		json_t *by = lm && json_string_value(json_object_get(lm, "pod")) ? lm
+										 : json_object_get(st, "answered_by");
+
+		from = k8s_config_region(kt->cfg, json_string_value(json_object_get(by, "region")));
+		str_copy(pod, sizeof(pod), json_string_value(json_object_get(by, "pod")) ?: "");
+		if (!from) {
+			by = json_object_get(st, "answered_by");
+			from = k8s_config_region(kt->cfg, json_string_value(json_object_get(by, "region")));
+			str_copy(pod, sizeof(pod), json_string_value(json_object_get(by, "pod")) ?: "");
+		}
 	} else if (kt->dry_run) {
 		from = k8s_config_region(kt->cfg, "primary");
 		str_copy(pod, sizeof(pod), from->admin_pod);
