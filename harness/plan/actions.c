@@ -334,12 +334,12 @@ const struct arg_spec exec_expect_args[] = {
 	{ "exit_code", ARG_INT, 0, "0", NULL, 0, 255, "expected exit status" },
 	{ "stdout_regex", ARG_REGEX, 0, NULL, NULL, 0, 0, "pattern standard output must match" },
 	{ "stderr_regex", ARG_REGEX, 0, NULL, NULL, 0, 0, "pattern standard error must match" },
-	{ "json", ARG_JSON_EXPECT, 0, NULL, NULL, 0, 0, "checks on fields of the JSON result" },
+	{ "json", ARG_STEP_JSON_EXPECT, 0, NULL, NULL, 0, 0, "checks on fields of the JSON result" },
 	END_ARGS
 };
 
 const struct arg_spec step_expect_args[] = {
-	{ "json", ARG_JSON_EXPECT, 0, NULL, NULL, 0, 0, "checks on fields of the JSON result" },
+	{ "json", ARG_STEP_JSON_EXPECT, 0, NULL, NULL, 0, 0, "checks on fields of the JSON result" },
 	END_ARGS
 };
 

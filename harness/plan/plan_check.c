@@ -318,13 +318,42 @@ static int check_strmap(struct schema_ctx *ctx, json_t *parent, const char *path
 
 /* One key of an expect.json entry e (at path ep).  Returns -1 when it is
  * wrong; *nops counts the comparisons seen. */
+/* A step's check may say on which targets it applies: the evidence an
+ * action returns differs by target (a bundled snapshot has a sha256, a
+ * Kubernetes backup an id). */
+static int check_expect_targets(struct schema_ctx *ctx, json_t *e, const char *ep, json_t *v)
+{
+	static const char *const kinds[] = { "local", "kubernetes", "etcd", NULL };
+	json_t *t;
+	size_t i;
+
+	if (!json_is_array(v) || json_array_size(v) == 0) {
+		err_type(ctx, e, ep, "targets", "a list of target kinds (local, kubernetes, etcd)");
+		return -1;
+	}
+	json_array_foreach(v, i, t) {
+		const char *k = json_string_value(t);
+		const char *near = k ? action_closest(k, kinds, count(kinds)) : NULL;
+
+		if (k && list_has(kinds, count(kinds), k))
+			continue;
+		schema_err_key(ctx, e, ep, "targets", "'%s' is no target kind%s%s%s", k ? k : "?",
+			       near ? " (did you mean '" : " (local, kubernetes or etcd",
+			       near ? near : "", near ? "'?)" : ")");
+		return -1;
+	}
+	return 0;
+}
+
 static int check_json_expect_key(struct schema_ctx *ctx, json_t *e, const char *ep,
-				 const char *k, int *nops)
+				 const char *k, int *nops, int step)
 {
 	static const char *const keys[] = { "path", "equals", "ne", "matches", "lt", "le",
 					    "gt", "ge", "exists", NULL };
 	json_t *v = json_object_get(e, k);
 
+	if (step && strcmp(k, "targets") == 0)
+		return check_expect_targets(ctx, e, ep, v);
 	if (!list_has(keys, count(keys), k)) {
 		const char *near = action_closest(k, keys, count(keys));
 
@@ -367,7 +396,7 @@ static int check_json_expect_key(struct schema_ctx *ctx, json_t *e, const char *
 
 /* Entry i of an expect.json list: {path, and exactly one comparison}. */
 static int check_json_expect_entry(struct schema_ctx *ctx, json_t *list, size_t i,
-				   const char *ep)
+				   const char *ep, int step)
 {
 	static const char *const ops[] = { "equals", "ne", "matches", "lt", "le", "gt", "ge",
 					   "exists", NULL };
@@ -387,7 +416,7 @@ static int check_json_expect_entry(struct schema_ctx *ctx, json_t *list, size_t 
 	}
 	json_object_foreach(e, k, v) {
 		(void)v;
-		if (check_json_expect_key(ctx, e, ep, k, &nops) != 0)
+		if (check_json_expect_key(ctx, e, ep, k, &nops, step) != 0)
 			bad = 1;
 	}
 	if (!json_object_get(e, "path")) {
@@ -406,7 +435,7 @@ static int check_json_expect_entry(struct schema_ctx *ctx, json_t *list, size_t 
 }
 
 static int check_json_expect(struct schema_ctx *ctx, json_t *parent, const char *path,
-			     const char *key)
+			     const char *key, int step)
 {
 	json_t *list = json_object_get(parent, key);
 	char *full;
@@ -421,7 +450,7 @@ static int check_json_expect(struct schema_ctx *ctx, json_t *parent, const char 
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		char *ep = xasprintf("%s[%zu]", full, i);
 
-		if (check_json_expect_entry(ctx, list, i, ep) != 0)
+		if (check_json_expect_entry(ctx, list, i, ep, step) != 0)
 			bad = 1;
 		free(ep);
 	}
@@ -697,7 +726,8 @@ int schema_check_value(struct schema_ctx *ctx, json_t *parent, const char *key,
 	case ARG_STRMAP: return check_strmap(ctx, parent, path, key);
 	case ARG_REGEX: return check_regex_arg(ctx, parent, path, key);
 	case ARG_PROBE: return check_probe_arg(ctx, parent, path, key);
-	case ARG_JSON_EXPECT: return check_json_expect(ctx, parent, path, key);
+	case ARG_JSON_EXPECT: return check_json_expect(ctx, parent, path, key, 0);
+	case ARG_STEP_JSON_EXPECT: return check_json_expect(ctx, parent, path, key, 1);
 	case ARG_STATUS: return check_status(ctx, parent, path, key);
 	case ARG_URL: return check_url(ctx, parent, path, key);
 	case ARG_SNAPSHOT: return check_snapshot_ref(ctx, parent, path, key);

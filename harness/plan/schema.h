@@ -23,6 +23,7 @@ enum arg_type {
 	ARG_REGEX,       /* string that compiles as a PCRE2 pattern */
 	ARG_PROBE,       /* a probe object (see probe_specs) */
 	ARG_JSON_EXPECT, /* list of {path, equals|matches|lt|le|gt|ge|ne} */
+	ARG_STEP_JSON_EXPECT, /* the same, each check may name the targets it applies to */
 	ARG_STATUS,      /* HTTP status: integer 100..599 or a list of them */
 	ARG_URL,         /* http:// or https:// URL */
 	ARG_SNAPSHOT,    /* a previous snapshot step's name, or a file path */

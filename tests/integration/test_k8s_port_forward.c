@@ -2,11 +2,13 @@
  * kubectl test double in its distroless mode (no shell, no grpcurl, no
  * kill, no tar in the pods), the public ledger.v1 dialect, drillrig's own
  * gRPC client reaching every pod through `kubectl port-forward`, and the
- * workload writing through those forwards.  region-failover, pod-failure
- * and failback pass with no `kubectl exec` or `kubectl cp` issued (asserted
- * from the double's record of every command line); a crash is a forced
- * pod delete whose forward dies and is reopened; a dry run prints every
- * port-forward and every gRPC call with the address it would reach. */
+ * workload writing through those forwards.  region-failover, pod-failure,
+ * failback and backup-restore pass with no `kubectl exec` or `kubectl cp`
+ * issued (asserted from the double's record of every command line); a
+ * crash is a forced pod delete whose forward dies and is reopened; a dry
+ * run prints every port-forward and every gRPC call with the address it
+ * would reach; a runner killed with SIGKILL is recovered from another
+ * machine through the undos on its Lease. */
 #include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -310,6 +312,32 @@ static void test_failback_through_port_forwards(void **state)
 	json_decref(drill_passes("drills/failback.yaml"));
 }
 
+/* ledger.v1 backups stay on the server: CreateSnapshot + CreateBackup,
+ * then RestoreBackup{backup_id} stages it, and the step says what it
+ * verified and what it could not. */
+static void test_backup_restore_stages_the_backup(void **state)
+{
+	json_t *journal, *s;
+	const char *msg = NULL;
+	char *log;
+	size_t i;
+
+	(void)state;
+	settle_leader_in_primary();
+	journal = drill_passes("drills/backup-restore.yaml");
+	json_array_foreach(json_object_get(journal, "steps"), i, s)
+		if (strcmp(json_string_value(json_object_get(s, "name")) ?: "", "restore-into-new-cluster") == 0)
+			msg = json_string_value(json_object_get(s, "message"));
+	if (!msg || !strstr(msg, "staged for an offline restore") || !strstr(msg, "not verified: a restart"))
+		fail_msg("the restore step does not say what it staged and what it did not verify: %s",
+			 msg ? msg : "(no step)");
+	log = double_log();
+	if (strstr(log, " cp "))
+		fail_msg("a kubectl cp was issued:\n%s", log);
+	free(log);
+	json_decref(journal);
+}
+
 /* Every kubectl command (the port-forwards among them) and every gRPC call
  * a status read would make, with the address it would reach. */
 static void test_dry_run_prints_forwards_and_calls(void **state)
@@ -481,6 +509,7 @@ int main(void)
 		cmocka_unit_test(test_region_failover_through_port_forwards),
 		cmocka_unit_test(test_pod_failure_is_a_forced_delete),
 		cmocka_unit_test(test_failback_through_port_forwards),
+		cmocka_unit_test(test_backup_restore_stages_the_backup),
 		cmocka_unit_test(test_killed_runner_recovered_from_another_machine),
 	};
 

@@ -950,8 +950,17 @@ static int snapshot_v1(struct k8s_target *kt, const struct action_ctx *ctx, cons
 		json_decref(snap);
 		return rc;
 	}
+	if (!kt->dry_run && !json_string_value(json_object_get(backup, "backup_id"))) {
+		json_decref(snap);
+		json_decref(backup);
+		return dr_error_set(err, "CreateBackup answered no backup id: nothing to restore from");
+	}
 	json_object_update(snap, backup);
 	json_decref(backup);
+	/* The names every target's snapshot result has (docs/plan-reference.md):
+	 * the ledger position it covers and its size. */
+	json_object_set(snap, "index", json_object_get(snap, "block_height"));
+	json_object_set(snap, "size", json_object_get(snap, "size_bytes"));
 	*answer = snap;
 	return 0;
 }
@@ -1075,11 +1084,15 @@ static void restore_v1(struct k8s_target *kt, const struct action_ctx *ctx, json
 	} else if (rc == 1) {
 		action_result_set(res, ACTION_OK, "would stage backup %s for an offline restore through pod "
 				  "%s in %s", id ? id : "<backup id>", pod, r->context);
+	} else if (!json_string_value(json_object_get(answer, "staging_dir")) ||
+		   !*json_string_value(json_object_get(answer, "staging_dir"))) {
+		action_result_set(res, ACTION_FAILED, "%s answered no staging directory: backup %s was "
+				  "not staged", k8s_call_method(kt->cfg, K8S_CALL_RESTORE), id);
 	} else {
 		action_result_set(res, ACTION_OK, "backup %s staged for an offline restore in %s on pod %s "
 				  "in %s: verified that the server accepted and unpacked it; not verified: a "
 				  "restart from it (the ledger keeps serving its current state)", id,
-				  json_string_value(json_object_get(answer, "staging_dir")) ?: "?", pod,
+				  json_string_value(json_object_get(answer, "staging_dir")), pod,
 				  r->context);
 		json_object_set_new(answer, "staged_only", json_true());
 		json_object_set_new(answer, "backup_id", json_string(id));
