@@ -6,7 +6,8 @@
 # local target, takes down the cluster the drill had started.
 #
 # Kubernetes: `drillrig recover --target kubernetes` runs the pending undos
-# the drill left in the runner's state directory, uncordons what it
+# the drill left in the runner's state directory (or, from another
+# machine, on its Lease), uncordons what it
 # cordoned and releases its Lease; then `drillrig preflight` checks the
 # StatefulSets are back at their normal size and Ready.
 #

@@ -338,6 +338,7 @@ int k8s_preflight(const struct target_opts *opts, const struct plan *plan, int j
 		if (strcmp(r->role, "primary") == 0) {
 			can_i(&pf, r, "get", "leases.coordination.k8s.io", NULL);
 			can_i(&pf, r, "create", "leases.coordination.k8s.io", NULL);
+			can_i(&pf, r, "patch", "leases.coordination.k8s.io", NULL); /* renewal, the undo copy */
 			can_i(&pf, r, "delete", "leases.coordination.k8s.io", NULL);
 		}
 		if (r->transport == K8S_TRANSPORT_EXEC_GRPCURL)
