@@ -12,6 +12,7 @@
 #include "harness/core/journal.h"
 #include "harness/plan/plan.h"
 #include "harness/target/k8s/k8s_canary_api.h"
+#include "harness/target/k8s/k8s_chaos.h"
 #include "harness/target/k8s/k8s_forward.h"
 #include "harness/target/k8s/k8s_impl.h"
 #include "harness/target/k8s/k8s_ledger.h"
@@ -463,6 +464,7 @@ static void k8s_unlock(struct target *t)
 	ctx.journal = kt->journal;
 	ctx.step_name = "unlock";
 	k8s_uncordon_all(kt, &ctx);
+	k8s_chaos_delete_all(kt, &ctx);
 	k8s_lease_release(kt);
 }
 
@@ -606,6 +608,7 @@ static void k8s_close(struct target *t, int keep)
 	k8s_config_free(kt->cfg);
 	json_decref(kt->snapshots);
 	json_decref(kt->cordoned);
+	json_decref(kt->chaos);
 	json_decref(kt->pending);
 	free(kt->last_status_cmd);
 	free(kt->cluster_state);
@@ -627,6 +630,11 @@ static int check_action(const struct k8s_config *cfg, json_t *a, const char *whe
 	if (region && !k8s_config_region(cfg, region))
 		return dr_error_set(err, "%s: region '%s' is not in the target configuration '%s' "
 				    "(regions are named by their key or their role)", where, region, cfg->path);
+	if ((strcmp(action, "partition") == 0 || strcmp(action, "heal") == 0) &&
+	    cfg->fault_engine != K8S_FAULTS_CHAOS_MESH)
+		return dr_error_set(err, "%s: %s needs fault_engine: chaos-mesh in '%s' (kubectl alone "
+				    "cannot cut a network; Chaos Mesh's NetworkChaos can)", where, action,
+				    cfg->path);
 	if (cfg->api == K8S_API_LEDGER_V1 && strcmp(action, "force_election") == 0 &&
 	    json_is_true(json_object_get(a, "allow_data_loss")))
 		return dr_error_set(err, "%s: force_election with allow_data_loss is not possible with "
@@ -695,6 +703,7 @@ int target_k8s_new(struct target **out, const struct plan *plan,
 	pthread_mutex_init(&kt->lock, NULL);
 	kt->snapshots = json_object();
 	kt->cordoned = json_array();
+	kt->chaos = json_array();
 	kt->pending = json_array();
 	gethostname(host, sizeof(host) - 1);
 	snprintf(kt->holder, sizeof(kt->holder), "drillrig@%s/%ld", host, (long)getpid());

@@ -13,6 +13,7 @@
 #include "common/strbuf.h"
 #include "harness/core/journal.h"
 #include "harness/plan/plan.h"
+#include "harness/target/k8s/k8s_chaos.h"
 #include "harness/target/k8s/k8s_impl.h"
 #include "harness/target/k8s/k8s_ledger.h"
 #include "ledger/client/client.h"
@@ -352,7 +353,7 @@ static void do_kill(struct k8s_target *kt, json_t *args, const struct action_ctx
 	const char *sig = plan_arg_str(args, "signal");
 	struct pick picks[MAX_PICK];
 	size_t n = 0;
-	int graceful;
+	int graceful, chaos;
 	const char *how;
 
 	if (!sig)
@@ -360,13 +361,23 @@ static void do_kill(struct k8s_target *kt, json_t *args, const struct action_ctx
 	/* TERM is a graceful restart: delete the pod with its grace period and
 	 * let the StatefulSet recreate it. */
 	graceful = strcmp(sig, "TERM") == 0;
-	how = graceful ? "kubectl delete pod with its grace period" : "kubectl delete pod --grace-period=0 --force";
+	chaos = !graceful && kt->cfg->fault_engine == K8S_FAULTS_CHAOS_MESH;
+	how = graceful ? "kubectl delete pod with its grace period" :
+	      chaos ? "a Chaos Mesh PodChaos pod-kill" : "kubectl delete pod --grace-period=0 --force";
 	if (pick_pods(kt, args, ctx, picks, &n, res) != 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		struct dr_error err = DR_ERROR_INIT;
 		struct k8s_argv a = K8S_ARGV_INIT;
 
+		if (chaos) {
+			if (k8s_chaos_kill(kt, ctx, picks[i].r, picks[i].pod, &err) < 0) {
+				action_result_set(res, ACTION_FAILED, "cannot kill pod %s in %s: %s", picks[i].pod,
+						  picks[i].r->context, err.msg);
+				return;
+			}
+			continue;
+		}
 		if (graceful)
 			k8s_cmd_delete_pod(&a, kt->cfg, picks[i].r, picks[i].pod, kt->server_dry_run);
 		else
@@ -1236,6 +1247,8 @@ K8S_ACTION(transfer_entry, "transfer_leader", do_transfer)
 K8S_ACTION(force_election_entry, "force_election", do_force_election)
 K8S_ACTION(snapshot_entry, "snapshot", do_snapshot)
 K8S_ACTION(restore_entry, "restore_snapshot", do_restore)
+K8S_ACTION(partition_entry, "partition", k8s_chaos_partition)
+K8S_ACTION(heal_entry, "heal", k8s_chaos_heal)
 
 #define OWN TARGET_ACTION_OWN_DRY_RUN
 
@@ -1249,5 +1262,7 @@ const struct target_action k8s_actions[] = {
 	{ "force_election", OWN, force_election_entry },
 	{ "snapshot", OWN, snapshot_entry },
 	{ "restore_snapshot", OWN, restore_entry },
+	{ "partition", OWN, partition_entry },  /* fault_engine: chaos-mesh */
+	{ "heal", OWN, heal_entry },
 	{ NULL, 0, NULL },
 };

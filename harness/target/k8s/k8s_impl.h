@@ -32,6 +32,7 @@ struct k8s_target {
 	char holder[256];         /* this runner's Lease holderIdentity */
 	json_t *snapshots;        /* step name -> {pod, region, path, copy, answer} */
 	json_t *cordoned;         /* [{region, node}] this drill cordoned */
+	json_t *chaos;            /* [{region, kind, name}] Chaos Mesh objects it created */
 	int64_t dry_run_commands;
 	json_t *pending;          /* commands run before start() knew the journal */
 	/* The state record beside the state file (harness/target/k8s/k8s_state.h),

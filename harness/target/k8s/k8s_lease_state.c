@@ -130,7 +130,7 @@ static char *record_text(struct k8s_target *kt)
 	char *text;
 
 	pthread_mutex_lock(&kt->lock);
-	rec = json_pack("{s:s,s:O}", "holder", kt->holder, "cordoned", kt->cordoned);
+	rec = json_pack("{s:s,s:O,s:O}", "holder", kt->holder, "cordoned", kt->cordoned, "chaos", kt->chaos);
 	pthread_mutex_unlock(&kt->lock);
 	text = json_dumps(rec, JSON_COMPACT);
 	json_decref(rec);

@@ -143,6 +143,7 @@ static const char *const scale_actions[] = { "scale", NULL };
 static const char *const delete_actions[] = { "kill", "zone_down", "drain_node", NULL };
 static const char *const node_actions[] = { "drain_node", "zone_down", "start", NULL };
 static const char *const cp_actions[] = { "snapshot", "restore_snapshot", NULL };
+static const char *const partition_actions[] = { "partition", "heal", NULL };
 
 /* By feature (docs/kubernetes.md, RBAC): what each plan action needs.
  * The transport's own verb (exec or portforward) is checked per region. */
@@ -331,6 +332,14 @@ int k8s_preflight(const struct target_opts *opts, const struct plan *plan, int j
 		for (size_t k = 0; k < sizeof(verbs) / sizeof(verbs[0]); k++)
 			if (plan_uses(plan, verbs[k].for_actions))
 				can_i(&pf, r, verbs[k].verb, verbs[k].resource, verbs[k].sub);
+		if (pf.kt->cfg->fault_engine == K8S_FAULTS_CHAOS_MESH) {
+			can_i(&pf, r, "create", "podchaos.chaos-mesh.org", NULL);
+			can_i(&pf, r, "delete", "podchaos.chaos-mesh.org", NULL);
+			if (plan_uses(plan, partition_actions)) {
+				can_i(&pf, r, "create", "networkchaos.chaos-mesh.org", NULL);
+				can_i(&pf, r, "delete", "networkchaos.chaos-mesh.org", NULL);
+			}
+		}
 		if (r->transport == K8S_TRANSPORT_EXEC_GRPCURL)
 			can_i(&pf, r, "create", "pods", "exec");
 		else if (r->transport == K8S_TRANSPORT_PORT_FORWARD)

@@ -18,6 +18,7 @@
 #include "harness/core/exit_codes.h"
 #include "harness/core/journal.h"
 #include "harness/target/k8s/k8s.h"
+#include "harness/target/k8s/k8s_chaos.h"
 #include "harness/target/k8s/k8s_impl.h"
 #include "harness/target/k8s/k8s_state.h"
 #include "harness/target/shared/state_file.h"
@@ -85,8 +86,10 @@ int target_k8s_recover_lock(struct target *t, json_t *record, int take, char *ms
 		k8s_lease_delete(kt, err);
 		snprintf(msg, len, "dry run: the drill lock lease/%s in %s/%s would be checked",
 			 kt->cfg->lease_name, r->context, r->namespace);
-		if (take)
+		if (take) {
 			adopt_cordoned(kt, record);
+			k8s_chaos_adopt(kt, record);
+		}
 		return 0;
 	}
 	rc = k8s_lease_get(kt, &li, &absent, err);
@@ -123,6 +126,7 @@ int target_k8s_recover_lock(struct target *t, json_t *record, int take, char *ms
 	if (k8s_lease_acquire(kt, err) != 0)
 		return dr_error_wrap(err, "cannot take the drill lock for the recovery");
 	adopt_cordoned(kt, record);
+	k8s_chaos_adopt(kt, record);
 	return 0;
 }
 

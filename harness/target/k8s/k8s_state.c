@@ -229,9 +229,10 @@ void k8s_state_note(struct k8s_target *kt)
 		return;
 	gethostname(host, sizeof(host) - 1);
 	pthread_mutex_lock(&kt->lock);
-	rec = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:s,s:O}", "holder", kt->holder, "host", host,
+	rec = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:s,s:O,s:O}", "holder", kt->holder, "host", host,
 			"pid", (json_int_t)getpid(), "context", r->context, "namespace", r->namespace,
-			"lease", kt->cfg->lease_name, "config", kt->cfg->path, "cordoned", kt->cordoned);
+			"lease", kt->cfg->lease_name, "config", kt->cfg->path, "cordoned", kt->cordoned,
+			"chaos", kt->chaos);
 	pthread_mutex_unlock(&kt->lock);
 	text = json_dumps(rec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (!text || fs_write_atomic_mode(kt->record_path, text, strlen(text), 0600, &err) != 0)
