@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "common/error.h"
 #include "ledger/client/wire.h"
 
 struct cmd {
@@ -46,6 +47,10 @@ void kd_state_unlock(int fd);
 /* An environment variable as a count of milliseconds (def when unset or
  * not a number). */
 long kd_env_ms(const char *name, long def);
+/* What a controller does later: forks a detached process (its own session,
+ * none of the caller's descriptors) that sleeps delay_ms and returns 1: it
+ * does the work and _exit()s.  Returns 0 in the caller at once. */
+int kd_detach_after(long delay_ms);
 /* A time as the API server prints it: RFC 3339, seconds ("...:05Z"), or
  * with microseconds (a Lease's MicroTime) when micro is set. */
 char *kd_timestamp(int64_t wall_ns, int micro);
@@ -102,6 +107,14 @@ int kd_pod_terminating(json_t *node);
 int kd_delete_pod(struct cmd *c, const char *region, const char *pod);
 /* The pod was evicted: the next one the node runs is a new pod. */
 void kd_pod_replaced(json_t *node);
+/* The pod's container dies at once (SIGKILL) and its node stays down; with
+ * recreate, a new pod (new uid) starts KUBECTL_DOUBLE_RECREATE_MS later,
+ * as after a force delete.  0, or -1 with err. */
+int kd_pod_kill(json_t *node, int recreate, struct dr_error *err);
+/* The pod stays, its container held down (SIGKILL, not restarted) until
+ * kd_pod_unfail. */
+int kd_pod_fail(json_t *node, struct dr_error *err);
+void kd_pod_unfail(json_t *node);
 
 /* ---- kubectl_double_nodes.c ------------------------------------------------- */
 

@@ -10,11 +10,11 @@
  *   created    its creationTimestamp (ns)
  *   term       a graceful delete in progress: the old pod's pid, uid, base
  *              and deletionTimestamp; shown until that process exited
- *   recreate   a force-deleted pod waiting to be recreated (Pending) */
+ *   recreate   a force-deleted pod waiting to be recreated (Pending)
+ *   failing    its container is held down (Chaos Mesh pod-failure) */
 #include "tests/doubles/kubectl_double.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -82,10 +82,10 @@ static int node_has_pod(json_t *node)
 	       !json_is_true(json_object_get(node, "stopped"));
 }
 
-static int recreating(json_t *node)
+static int flagged(json_t *node, const char *flag)
 {
 	json_t *r = record(node);
-	int yes = json_object_get(r, "recreate") != NULL;
+	int yes = json_object_get(r, flag) != NULL;
 
 	json_decref(r);
 	return yes;
@@ -93,7 +93,8 @@ static int recreating(json_t *node)
 
 int kd_pod_exists(json_t *node)
 {
-	return node_has_pod(node) || (!node_process(node, "scaled-down") && recreating(node));
+	return node_has_pod(node) ||
+	       (!node_process(node, "scaled-down") && (flagged(node, "recreate") || flagged(node, "failing")));
 }
 
 int kd_pod_running(json_t *node)
@@ -209,7 +210,8 @@ json_t *kd_pod_json(json_t *node, const char *ns)
 {
 	json_t *r = record(node), *term = json_object_get(r, "term");
 	int terminating = kd_pod_terminating(node), running = kd_pod_running(node);
-	int pending = !node_has_pod(node), ready = kd_pod_ready(node);
+	int failing = json_object_get(r, "failing") != NULL;
+	int pending = !node_has_pod(node) && !failing, ready = kd_pod_ready(node);
 	long long base = json_integer_value(json_object_get(terminating ? term : r, "base"));
 	long long restarts = json_integer_value(json_object_get(node, "restarts")) - base;
 	int64_t created = json_integer_value(json_object_get(r, "created"));
@@ -348,23 +350,10 @@ static void recreate_later(json_t *node, long long gen, long delay_ms)
 	struct dr_error err = DR_ERROR_INIT;
 	int id = (int)json_integer_value(json_object_get(node, "id"));
 	json_t *pods, *r;
-	int start, lock, nul;
-	pid_t pid;
+	int start, lock;
 
-	fflush(NULL);
-	pid = fork();
-	if (pid != 0)
+	if (!kd_detach_after(delay_ms))
 		return;
-	/* The caller reads our output until EOF: keep none of its pipes. */
-	setsid();
-	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (nul >= 0) {
-		dup2(nul, 0);
-		dup2(nul, 1);
-		dup2(nul, 2);
-	}
-	close_range(3, ~0U, 0);
-	clock_sleep_ns((int64_t)delay_ms * NS_PER_MS);
 	lock = kd_state_lock();
 	pods = kd_load_state("pods.json");
 	r = record_in(pods, node);
@@ -379,6 +368,31 @@ static void recreate_later(json_t *node, long long gen, long delay_ms)
 	if (start)
 		cluster_start(NULL, kd_dir, id, &err);
 	_exit(0);
+}
+
+int kd_pod_kill(json_t *node, int recreate, struct dr_error *err)
+{
+	int lock = kd_state_lock();
+	json_t *pods = kd_load_state("pods.json"), *r = record_in(pods, node);
+	long long gen = json_integer_value(json_object_get(r, "gen")) + 1;
+	int rc = 0;
+
+	json_object_set_new(r, "gen", json_integer(gen));
+	json_object_set_new(r, "base", json_integer(json_integer_value(json_object_get(node, "restarts"))));
+	json_object_set_new(r, "created", json_integer(clock_wall_ns()));
+	json_object_del(r, "term");
+	if (recreate)
+		json_object_set_new(r, "recreate", json_true());
+	else
+		json_object_del(r, "recreate");
+	kd_save_state("pods.json", pods);
+	json_decref(pods);
+	kd_state_unlock(lock);
+	if (node_has_pod(node))
+		rc = kill_and_stop(node, err);
+	if (rc == 0 && recreate)
+		recreate_later(node, gen, kd_env_ms("KUBECTL_DOUBLE_RECREATE_MS", 500));
+	return rc;
 }
 
 struct delete_opts {
@@ -423,7 +437,7 @@ int kd_delete_pod(struct cmd *c, const char *region, const char *pod)
 	struct delete_opts o;
 	json_t *node = kd_node_by_pod(region, pod), *pods, *r;
 	int immediate, cordoned, lock, rc = 0;
-	long long gen, restarts;
+	long long restarts;
 	char *kn;
 
 	if (delete_flags(&o, c) != 0)
@@ -444,12 +458,15 @@ int kd_delete_pod(struct cmd *c, const char *region, const char *pod)
 	kn = kd_k8s_node_name(node);
 	cordoned = kd_is_cordoned(kn);
 	free(kn);
+	if (immediate) {
+		rc = kd_pod_kill(node, !cordoned, &err);
+		goto out;
+	}
 	restarts = json_integer_value(json_object_get(node, "restarts"));
 	lock = kd_state_lock();
 	pods = kd_load_state("pods.json");
 	r = record_in(pods, node);
-	gen = json_integer_value(json_object_get(r, "gen")) + 1;
-	if (!immediate && kd_pod_running(node) && !cordoned) {
+	if (kd_pod_running(node) && !cordoned) {
 		char *old = kd_pod_uid(node);
 
 		json_object_set_new(r, "term", json_pack("{s:I,s:s,s:I,s:I}", "pid", (json_int_t)node_pid(node),
@@ -459,30 +476,51 @@ int kd_delete_pod(struct cmd *c, const char *region, const char *pod)
 		/* The supervisor counts the TERM's restart: the new pod starts at 0. */
 		restarts++;
 	}
-	json_object_set_new(r, "gen", json_integer(gen));
+	json_object_set_new(r, "gen", json_integer(json_integer_value(json_object_get(r, "gen")) + 1));
 	json_object_set_new(r, "base", json_integer(restarts));
 	json_object_set_new(r, "created", json_integer(clock_wall_ns()));
-	if (immediate && !cordoned)
-		json_object_set_new(r, "recreate", json_true());
 	kd_save_state("pods.json", pods);
 	json_decref(pods);
 	kd_state_unlock(lock);
-	if (immediate) {
-		if (node_has_pod(node))
-			rc = kill_and_stop(node, &err);
-		if (rc == 0 && !cordoned)
-			recreate_later(node, gen, kd_env_ms("KUBECTL_DOUBLE_RECREATE_MS", 500));
-	} else if (cordoned) {
+	if (cordoned) {
 		/* On a cordoned node with a zonal volume the new pod stays Pending. */
 		rc = node_has_pod(node) ? cluster_stop(NULL, kd_dir, (int)json_integer_value(json_object_get(node, "id")),
 						       &err) : 0;
 	} else if (kd_pod_running(node)) {
 		rc = cluster_kill(NULL, kd_dir, (int)json_integer_value(json_object_get(node, "id")), "TERM", &err);
 	}
+out:
 	if (rc != 0)
 		return kd_fail(1, "Error from server: %s", err.msg);
 	printf("pod \"%s\" %sdeleted\n", pod, immediate ? "force " : "");
 	return 0;
+}
+
+int kd_pod_fail(json_t *node, struct dr_error *err)
+{
+	int lock = kd_state_lock();
+	json_t *pods = kd_load_state("pods.json");
+
+	json_object_set_new(record_in(pods, node), "failing", json_true());
+	kd_save_state("pods.json", pods);
+	json_decref(pods);
+	kd_state_unlock(lock);
+	return node_has_pod(node) ? kill_and_stop(node, err) : 0;
+}
+
+void kd_pod_unfail(json_t *node)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	int lock = kd_state_lock();
+	json_t *pods = kd_load_state("pods.json"), *r = record_in(pods, node);
+	int was = json_object_get(r, "failing") != NULL;
+
+	json_object_del(r, "failing");
+	kd_save_state("pods.json", pods);
+	json_decref(pods);
+	kd_state_unlock(lock);
+	if (was)
+		cluster_start(NULL, kd_dir, (int)json_integer_value(json_object_get(node, "id")), &err);
 }
 
 void kd_pod_replaced(json_t *node)

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/strbuf.h"
 
@@ -71,6 +72,29 @@ void kd_state_unlock(int fd)
 {
 	if (fd >= 0)
 		close(fd); /* releases the lock */
+}
+
+int kd_detach_after(long delay_ms)
+{
+	pid_t pid;
+	int nul;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid != 0)
+		return 0;
+	/* Whoever ran the double reads its output until EOF: keep none of its
+	 * pipes, and no terminal's signals. */
+	setsid();
+	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul >= 0) {
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(nul, 2);
+	}
+	close_range(3, ~0U, 0);
+	clock_sleep_ns((int64_t)delay_ms * NS_PER_MS);
+	return 1;
 }
 
 long kd_env_ms(const char *name, long def)

@@ -12,7 +12,10 @@
 #   - a denied verb fails with the API server's Forbidden;
 #   - a scale's status lags, then shows the pods as they are;
 #   - Leases keep a resourceVersion: a stale one is a Conflict, an unknown
-#     field is rejected.
+#     field is rejected;
+#   - Chaos Mesh objects exist only with KUBECTL_DOUBLE_CHAOS_MESH=1: a
+#     PodChaos pod-kill recreates the pod, a NetworkChaos partition cuts a
+#     region off until it is deleted.
 set -uo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=../lib/cases.sh
@@ -97,22 +100,26 @@ exited_within() {
 	return 1
 }
 
+# pod_is_running POD: the pod's container runs now (the pod in $root/pod.json).
+pod_is_running() {
+	k get pod "$1" -o json >"$root/pod.json" 2>/dev/null &&
+		[ "$(json_get "$root/pod.json" "d['status']['phase']")" = Running ] &&
+		[ "$(json_get "$root/pod.json" "'running' in d['status']['containerStatuses'][0]['state']")" = True ]
+}
+
 # pod_running POD SECONDS: bounded poll until the pod's container runs.
 pod_running() {
 	local i
 	for ((i = 0; i < $2 * 10; i++)); do
-		if k get pod "$1" -o json >"$root/pod.json" 2>/dev/null &&
-			[ "$(json_get "$root/pod.json" "d['status']['phase']")" = Running ] &&
-			[ "$(json_get "$root/pod.json" "'running' in d['status']['containerStatuses'][0]['state']")" = True ]; then
-			return 0
-		fi
+		pod_is_running "$1" && return 0
 		sleep 0.1
 	done
 	return 1
 }
 
 case_begin setup
-"$B" cluster up --cluster "$D" --timing 300ms/30ms >/dev/null || fatal "drillrig cluster up failed"
+# Debug faults on: NetworkChaos partitions through ledgerd's Debug/Partition.
+"$B" cluster up --cluster "$D" --timing 300ms/30ms --enable-debug >/dev/null || fatal "drillrig cluster up failed"
 wait_cluster_settled "$B" "$D" 30 || fatal "the cluster never settled within 30 s"
 
 case_begin port-forward-relays-grpc
@@ -301,6 +308,51 @@ rc=$?
 [ "$rc" -eq 1 ] || fail "an unknown field exited $rc"
 grep -qF 'Error from server (BadRequest): error when creating "STDIN": Lease in version "v1" cannot be handled as a Lease: strict decoding error: unknown field "spec.foo"' <<<"$err" ||
 	fail "an unknown field: $err"
+
+case_begin chaos-mesh-needs-its-crds
+podchaos='{"apiVersion":"chaos-mesh.org/v1alpha1","kind":"PodChaos","metadata":{"name":"kill-1"},"spec":{"action":"pod-kill","mode":"one","selector":{"namespaces":["inferadb"],"labelSelectors":{"statefulset.kubernetes.io/pod-name":"inferadb-ledger-1"}}}}'
+err=$(k create -f - <<<"$podchaos" 2>&1 >/dev/null)
+rc=$?
+[ "$rc" -eq 1 ] || fail "a PodChaos without Chaos Mesh exited $rc"
+grep -qF 'no matches for kind "PodChaos" in version "chaos-mesh.org/v1alpha1"' <<<"$err" || fail "no CRDs: $err"
+grep -qF 'ensure CRDs are installed first' <<<"$err" || fail "no CRDs: $err"
+
+case_begin chaos-mesh-pod-kill-recreates-the-pod
+export KUBECTL_DOUBLE_CHAOS_MESH=1
+pod_running inferadb-ledger-1 20 || fail "inferadb-ledger-1 is not running"
+uid=$(json_get "$root/pod.json" "d['metadata']['uid']")
+out=$(k create -f - <<<"$podchaos" 2>&1) || fail "create PodChaos: $out"
+ok=
+for ((i = 0; i < 200; i++)); do
+	if pod_is_running inferadb-ledger-1 && [ "$(json_get "$root/pod.json" "d['metadata']['uid']")" != "$uid" ]; then
+		ok=1
+		break
+	fi
+	sleep 0.1
+done
+[ -n "$ok" ] || fail "the pod-kill did not bring a new inferadb-ledger-1 within 20 s"
+k get podchaos kill-1 -o json >"$root/chaos.json" || fail "get podchaos"
+[ "$(json_get "$root/chaos.json" "d['status']['experiment']['containerRecords'][0]['id']")" = inferadb/inferadb-ledger-1 ] ||
+	fail "the PodChaos does not record its pod: $(cat "$root/chaos.json")"
+k delete podchaos kill-1 >/dev/null || fail "delete podchaos"
+k delete podchaos kill-1 --ignore-not-found || fail "delete --ignore-not-found of a deleted PodChaos"
+wait_cluster_settled "$B" "$D" 30 || fail "the cluster did not settle after the pod-kill"
+
+case_begin chaos-mesh-partition-until-deleted
+netchaos='{"apiVersion":"chaos-mesh.org/v1alpha1","kind":"NetworkChaos","metadata":{"name":"cut-primary"},"spec":{"action":"partition","mode":"all","direction":"both","selector":{"namespaces":["inferadb"],"labelSelectors":{"app.kubernetes.io/name":"inferadb-ledger"}}}}'
+out=$(k create -f - <<<"$netchaos" 2>&1) || fail "create NetworkChaos: $out"
+ok=
+for ((i = 0; i < 100; i++)); do
+	if [ "$("$B" cluster status --cluster "$D" 2>/dev/null | grep -cE '^[0-9]+ +primary .* unreachable ')" -eq 2 ]; then
+		ok=1
+		break
+	fi
+	sleep 0.1
+done
+[ -n "$ok" ] || fail "the primary pods were not cut off within 10 s: $("$B" cluster status --cluster "$D" 2>&1)"
+k delete networkchaos cut-primary >/dev/null || fail "delete networkchaos"
+wait_cluster_settled "$B" "$D" 30 || fail "the cluster did not heal after the NetworkChaos was deleted"
+unset KUBECTL_DOUBLE_CHAOS_MESH
 
 case_begin version-from-the-environment
 out=$(KUBECTL_DOUBLE_VERSION=v1.30.2 k version -o json) || fail "version"
