@@ -40,7 +40,8 @@ static char *state_dir;
 static int setup(void **state)
 {
 	(void)state;
-	if (k8s_double_env_up(&fx, "k8s-pf", 0) != 0)
+	/* Debug faults on: the double's NetworkChaos partitions through them. */
+	if (k8s_double_env_up(&fx, "k8s-pf", 1) != 0)
 		return -1;
 	/* Never the developer's own ~/.local/state. */
 	state_dir = xasprintf("%s/state", fx.dir);
@@ -141,10 +142,12 @@ static char *double_log(void)
 	return text;
 }
 
+static const char *config_rel = CONFIG;
+
 static int run_plan(struct drill_proc *p, const char *plan_rel, const char *const extra[],
 		    json_t **journal)
 {
-	char *plan = drill_src_path(plan_rel), *cfg = drill_src_path(CONFIG);
+	char *plan = drill_src_path(plan_rel), *cfg = drill_src_path(config_rel);
 	char *results = xasprintf("%s/results", fx.dir), *run_dir = xasprintf("%s/run-XXXXXX", fx.dir);
 	const char *args[16] = { "run", plan, "--target", "kubernetes", "--target-config", cfg, "--json",
 				 "--results-repo", results };
@@ -472,7 +475,9 @@ static void test_killed_runner_recovered_from_another_machine(void **state)
 	}
 	assert_int_equal(kill(p.pid, SIGKILL), 0);
 	assert_int_equal(drill_proc_wait(&p, 10 * 1000), 128 + SIGKILL);
+	/* That runner's machine is gone, with its forwards and its state. */
 	kill_orphaned_forwards();
+	fs_remove_tree(state_dir, NULL);
 	/* The undos are on the Lease, where another machine finds them. */
 	assert_int_equal(kubectl_get("drill-primary", "lease.coordination.k8s.io/drillrig-drill-lock", &lease), 0);
 	ann = json_object_get(json_object_get(lease, "metadata"), "annotations");
@@ -502,6 +507,88 @@ static void test_killed_runner_recovered_from_another_machine(void **state)
 	free(plan);
 }
 
+/* Every Chaos Mesh object of kind the last drill deleted (as the double's
+ * log says) answers NotFound now; at least min of them. */
+static void assert_chaos_gone(const char *kind, int min)
+{
+	json_t *list = NULL;
+	char *log = double_log();
+	int checked = 0;
+
+	for (char *line = log, *next; line && *line; line = next) {
+		char ctx[64], what[200];
+		const char *c, *d;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		c = strstr(line, "--context ");
+		d = strstr(line, " delete ");
+		if (!c || !d || strncmp(d + 8, kind, strlen(kind)) != 0)
+			continue;
+		snprintf(ctx, sizeof(ctx), "%.*s", (int)strcspn(c + 10, " "), c + 10);
+		snprintf(what, sizeof(what), "%.*s", (int)strcspn(d + 8, " "), d + 8);
+		checked++;
+		if (kubectl_get(ctx, what, &list) == 0)
+			fail_msg("%s in %s outlived the drill", what, ctx);
+	}
+	free(log);
+	if (checked < min)
+		fail_msg("%d %s objects deleted, expected at least %d", checked, kind, min);
+}
+
+/* Chaos Mesh partitions a region (NetworkChaos) and kills pods (PodChaos);
+ * every object it created is gone after the drill. */
+static void test_chaos_mesh_partition_and_pod_kill(void **state)
+{
+	json_t *journal;
+	char *log;
+
+	(void)state;
+	setenv("KUBECTL_DOUBLE_CHAOS_MESH", "1", 1);
+	unlink(fx.log);
+	config_rel = "tests/data/k8s/double-chaos-mesh.yaml";
+	settle_leader_in_primary();
+	journal = drill_passes("drills/network-partition.yaml");
+	json_decref(journal);
+	log = double_log();
+	if (!strstr(log, "create -f -") || !strstr(log, "delete networkchaos.chaos-mesh.org/"))
+		fail_msg("the partition was not a NetworkChaos created and deleted:\n%s", log);
+	free(log);
+	assert_chaos_gone("networkchaos.", 2); /* one per pod of the primary */
+	settle_leader_in_primary();
+	journal = drill_passes("drills/pod-failure.yaml");
+	json_decref(journal);
+	log = double_log();
+	if (!strstr(log, "delete podchaos.chaos-mesh.org/") || strstr(log, "--grace-period=0"))
+		fail_msg("the crashes were not PodChaos objects:\n%s", log);
+	free(log);
+	assert_chaos_gone("podchaos.", 2); /* the leader's, then a follower's */
+	config_rel = CONFIG;
+	unsetenv("KUBECTL_DOUBLE_CHAOS_MESH");
+}
+
+/* A fault the configured engine cannot inject fails validation, before any
+ * command, naming the setting. */
+static void test_partition_without_chaos_mesh_is_refused(void **state)
+{
+	struct drill_proc p;
+	char *err;
+	int rc;
+
+	(void)state;
+	unlink(fx.log);
+	rc = run_plan(&p, "drills/network-partition.yaml", (const char *const[]){ "--yes", NULL }, NULL);
+	err = drill_proc_stderr(&p);
+	if (rc != 2 || !strstr(err, "partition needs fault_engine: chaos-mesh"))
+		fail_msg("exit %d, stderr:\n%s", rc, err);
+	free(err);
+	err = double_log();
+	if (*err)
+		fail_msg("a refused plan ran kubectl:\n%s", err);
+	free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -511,6 +598,8 @@ int main(void)
 		cmocka_unit_test(test_failback_through_port_forwards),
 		cmocka_unit_test(test_backup_restore_stages_the_backup),
 		cmocka_unit_test(test_killed_runner_recovered_from_another_machine),
+		cmocka_unit_test(test_partition_without_chaos_mesh_is_refused),
+		cmocka_unit_test(test_chaos_mesh_partition_and_pod_kill),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

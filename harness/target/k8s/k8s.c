@@ -250,13 +250,26 @@ static int status_from_pod(struct k8s_target *kt, const struct k8s_region *r, co
 	return rc;
 }
 
+/* Of two status answers, the one to believe: one that knows a leader
+ * over one that does not (a node cut off from the others knows none, and
+ * ledger.v1's GetClusterInfo is each node's own view), then the higher
+ * term. */
+static int better_status(const json_t *a, const json_t *b)
+{
+	int la = json_is_object(json_object_get(a, "leader")), lb = json_is_object(json_object_get(b, "leader"));
+
+	if (la != lb)
+		return la > lb;
+	return json_integer_value(json_object_get(a, "term")) > json_integer_value(json_object_get(b, "term"));
+}
+
 int k8s_read_status(struct k8s_target *kt, json_t **out, int64_t timeout_ns,
 		    struct journal *journal, struct dr_error *err)
 {
 	const struct k8s_config *cfg = kt->cfg;
 	struct strbuf why = STRBUF_INIT;
-	size_t first;
-	int rc = -1;
+	json_t *best = NULL;
+	size_t first, best_region = 0;
 
 	pthread_mutex_lock(&kt->lock);
 	first = kt->status_region;
@@ -264,8 +277,9 @@ int k8s_read_status(struct k8s_target *kt, json_t **out, int64_t timeout_ns,
 	if (timeout_ns <= 0 || timeout_ns > STATUS_TIMEOUT_NS)
 		timeout_ns = STATUS_TIMEOUT_NS;
 	/* The region that answered last first: during a region outage the
-	 * survivors answer, and we stop asking the lost region's pods first. */
-	for (size_t k = 0; k < cfg->nregions && rc != 0; k++) {
+	 * survivors answer, and we stop asking the lost region's pods first.
+	 * An answer without a leader does not end the search. */
+	for (size_t k = 0; k < cfg->nregions; k++) {
 		size_t idx = (first + k) % cfg->nregions;
 		const struct k8s_region *r = &cfg->regions[idx];
 		int exec = r->transport == K8S_TRANSPORT_EXEC_GRPCURL;
@@ -275,24 +289,30 @@ int k8s_read_status(struct k8s_target *kt, json_t **out, int64_t timeout_ns,
 				 : (timeout_ns > STATUS_POD_TIMEOUT_NS ? STATUS_POD_TIMEOUT_NS : timeout_ns);
 		/* exec asks the admin pod; a runner with an address of every pod
 		 * asks each in turn (the admin pod first). */
-		int npods = exec ? 1 : r->replicas;
+		int npods = exec ? 0 : r->replicas;
 
-		for (int p = -1; p < npods && rc != 0; p++) {
+		for (int p = -1; p < npods; p++) {
 			struct dr_error e = DR_ERROR_INIT;
+			json_t *st = NULL;
 			char pod[300];
 
 			if (p < 0) {
 				str_copy(pod, sizeof(pod), r->admin_pod);
 			} else {
 				snprintf(pod, sizeof(pod), "%s-%d", r->statefulset, p);
-				if (strcmp(pod, r->admin_pod) == 0 || exec)
+				if (strcmp(pod, r->admin_pod) == 0)
 					continue;
 			}
-			if (status_from_pod(kt, r, pod, t, journal, out, &e) == 0) {
-				rc = 0;
-				pthread_mutex_lock(&kt->lock);
-				kt->status_region = idx;
-				pthread_mutex_unlock(&kt->lock);
+			if (status_from_pod(kt, r, pod, t, journal, &st, &e) == 0) {
+				if (!best || better_status(st, best)) {
+					json_decref(best);
+					best = st;
+					best_region = idx;
+				} else {
+					json_decref(st);
+				}
+				if (json_is_object(json_object_get(best, "leader")))
+					goto done;
 			} else if (kt->dry_run) {
 				strbuf_release(&why);
 				return dr_error_set(err, "dry run: the status is not read");
@@ -301,11 +321,19 @@ int k8s_read_status(struct k8s_target *kt, json_t **out, int64_t timeout_ns,
 			}
 		}
 	}
-	if (rc != 0)
+done:
+	if (!best) {
 		dr_error_set(err, "no ledger pod answered %s: %s", k8s_call_method(cfg, K8S_CALL_STATUS),
 			     strbuf_str(&why));
+		strbuf_release(&why);
+		return -1;
+	}
+	pthread_mutex_lock(&kt->lock);
+	kt->status_region = best_region;
+	pthread_mutex_unlock(&kt->lock);
+	*out = best;
 	strbuf_release(&why);
-	return rc;
+	return 0;
 }
 
 /* ---- the target --------------------------------------------------------- */
