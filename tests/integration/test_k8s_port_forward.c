@@ -507,6 +507,36 @@ static void test_killed_runner_recovered_from_another_machine(void **state)
 	free(plan);
 }
 
+/* Preflight names the verb a configured RBAC denial takes away, and says
+ * which transport works. */
+static void test_preflight_names_a_denied_verb(void **state)
+{
+	char *bin = xstrdup(drill_bin()), *cfg = drill_src_path(CONFIG), *out = NULL;
+	char *argv[] = { bin, (char *)"preflight", (char *)"--target-config", cfg, (char *)"--plan", NULL, NULL };
+	char *plan = drill_src_path("drills/region-failover.yaml");
+	int rc;
+
+	(void)state;
+	argv[5] = plan;
+	settle_leader_in_primary();
+	rc = run_in_env(argv, NULL, &out);
+	if (rc != 0 || !strstr(out, "ok    ledger api") || !strstr(out, "port-forward: ledger.v1.AdminService/GetClusterInfo answers at 127.0.0.1:"))
+		fail_msg("preflight on a healthy target: exit %d\n%s", rc, out);
+	free(out);
+	setenv("KUBECTL_DOUBLE_DENY", "create pods/portforward", 1);
+	rc = run_in_env(argv, NULL, &out);
+	unsetenv("KUBECTL_DOUBLE_DENY");
+	if (rc != 3 || !strstr(out, "cannot create pods/portforward in namespace inferadb"))
+		fail_msg("preflight with port-forward denied: exit %d\n%s", rc, out);
+	if (!strstr(out, "FAIL  ledger api"))
+		fail_msg("preflight does not say the transport fails:\n%s", out);
+	free(out);
+	assert_no_forward_left();
+	free(plan);
+	free(cfg);
+	free(bin);
+}
+
 /* Every Chaos Mesh object of kind the last drill deleted (as the double's
  * log says) answers NotFound now; at least min of them. */
 static void assert_chaos_gone(const char *kind, int min)
@@ -599,6 +629,7 @@ int main(void)
 		cmocka_unit_test(test_backup_restore_stages_the_backup),
 		cmocka_unit_test(test_killed_runner_recovered_from_another_machine),
 		cmocka_unit_test(test_partition_without_chaos_mesh_is_refused),
+		cmocka_unit_test(test_preflight_names_a_denied_verb),
 		cmocka_unit_test(test_chaos_mesh_partition_and_pod_kill),
 	};
 

@@ -141,7 +141,10 @@ int k8s_run(struct k8s_target *kt, struct k8s_out *res, const struct k8s_argv *a
 		free(display);
 		return 1;
 	}
-	if (timeout_ns > 0 && timeout_ns < limit)
+	/* A change inside a step (a drain, a scale) gets what is left of the
+	 * step, never cut at the command timeout; reads keep the cap, so a
+	 * hung read does not hold a poll. */
+	if (timeout_ns > 0 && (timeout_ns < limit || (flags & K8S_RUN_CHANGE)))
 		limit = timeout_ns;
 	memset(&pr, 0, sizeof(pr));
 	start = clock_mono_ns();

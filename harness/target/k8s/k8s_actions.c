@@ -235,8 +235,12 @@ static int wait_sts(struct k8s_target *kt, const struct k8s_region *r, int repli
 		if (rc == 0 && k8s_parse_statefulset(last, o.out, err) == 0) {
 			/* 0: every pod is gone (terminated after its grace period), not
 			 * merely asked to go; N: N pods exist and are Ready. */
-			int done = replicas == 0 ? last->replicas == 0
-						 : last->replicas == replicas && last->ready >= replicas;
+			/* The status lags the spec: only a status that has seen
+			 * this generation (observedGeneration) says anything about
+			 * the scale just made. */
+			int seen = last->generation <= 0 || last->observed_generation >= last->generation;
+			int done = seen && (replicas == 0 ? last->replicas == 0
+							  : last->replicas == replicas && last->ready >= replicas);
 
 			if (done) {
 				*held_at = clock_mono_ns();
