@@ -1,7 +1,7 @@
 /* The Kubernetes drill lock (harness/target/k8s/k8s_lease.c) through the
- * kubectl test double (tests/doubles/kubectl_double.c), which keeps Leases
- * in a file and needs no running cluster for them (only the regions of a
- * cluster.json):
+ * kubectl test double (tests/doubles/kubectl_double_lease.c), which keeps
+ * Leases in a file, per context's region, and needs no running cluster for
+ * them (only the regions of a cluster.json):
  * - a free lock is created in our name, and unlock deletes it;
  * - a live Lease of another runner is refused, naming its holder, and left
  *   exactly as it was; so is one whose expiry is unknown;
@@ -141,8 +141,11 @@ static void plant_lease(const struct fixture *f, const char *holder, int64_t ren
 		json_object_set_new(spec, "renewTime", json_string(when));
 		json_object_set_new(spec, "acquireTime", json_string(when));
 	}
-	all = json_pack("{s:{s:s,s:s,s:{s:s,s:s},s:o}}", LEASE, "apiVersion", "coordination.k8s.io/v1",
-			"kind", "Lease", "metadata", "name", LEASE, "namespace", "inferadb", "spec", spec);
+	/* The double's store: the drill-primary context's Leases, and the last
+	 * resourceVersion it gave out. */
+	all = json_pack("{s:i,s:{s:{s:s,s:s,s:{s:s,s:s,s:s},s:o}}}", "rv", 1, "primary", LEASE,
+			"apiVersion", "coordination.k8s.io/v1", "kind", "Lease", "metadata", "name", LEASE,
+			"namespace", "inferadb", "resourceVersion", "1", "spec", spec);
 	text = json_dumps(all, JSON_COMPACT);
 	write_file(f->leases, text);
 	free(text);
@@ -154,7 +157,7 @@ static json_t *lease_spec(const struct fixture *f)
 {
 	json_t *all = json_load_file(f->leases, 0, NULL), *spec;
 
-	spec = json_incref(json_object_get(json_object_get(all, LEASE), "spec"));
+	spec = json_incref(json_object_get(json_object_get(json_object_get(all, "primary"), LEASE), "spec"));
 	json_decref(all);
 	return spec;
 }
