@@ -360,7 +360,7 @@ int kd_grpcurl(json_t *node, char **argv, int argc)
 	} else if (strcmp(method, "ledger.v1.HealthService/Check") == 0) {
 		const char *st = json_string_value(json_object_get(ans, "status"));
 
-		out = json_pack("{s:s}", "status", st && strcmp(st, "SERVING") == 0 ? "HEALTHY" : "UNAVAILABLE");
+		out = json_pack("{s:s}", "status", st && strcmp(st, "SERVING") == 0 ? "HEALTH_STATUS_HEALTHY" : "HEALTH_STATUS_UNAVAILABLE");
 	} else {
 		out = json_incref(ans);
 	}

@@ -191,9 +191,10 @@ static void test_options(void **state)
 
 	opts.timing = NULL;
 	opts.target = "kubernetes";
-	out = load_bad("o.yaml", text, &opts);
+	out = load_bad("o.yaml", "version: 1\nname: o\ntarget: local\nsteps:\n"
+		       "  - {action: pause, what: leader}\n", &opts);
 	assert_non_null(strstr(out, "o.yaml:5:14: steps[0].action: target 'kubernetes' cannot "
-			       "run action 'partition'"));
+			       "run action 'pause'"));
 	free(out);
 	opts.target = "nomad";
 	out = load_bad("o.yaml", text, &opts);
