@@ -168,9 +168,10 @@ static int run_plan(struct drill_proc *p, const char *plan_rel, const char *cons
 	return rc;
 }
 
-/* Processes whose command line holds every one of the words (the double's
- * path and "port-forward"): forwards left behind. */
-static int count_processes(const char *a, const char *b)
+/* The double's port-forward processes (their command line names the
+ * double and "port-forward"): how many there are, each SIGKILLed first
+ * when kill_them. */
+static int double_forwards(int kill_them)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
@@ -190,7 +191,11 @@ static int count_processes(const char *a, const char *b)
 		for (size_t i = 0; i + 1 < len; i++)
 			if (text[i] == '\0')
 				text[i] = ' ';
-		n += strstr(text, a) && strstr(text, b);
+		if (strstr(text, fx.kubectl) && strstr(text, "port-forward")) {
+			n++;
+			if (kill_them)
+				kill((pid_t)strtol(e->d_name, NULL, 10), SIGKILL);
+		}
 		free(text);
 	}
 	closedir(d);
@@ -203,10 +208,10 @@ static void assert_no_forward_left(void)
 {
 	int64_t deadline = clock_mono_ns() + 10 * NS_PER_SEC;
 
-	while (count_processes(fx.kubectl, "port-forward") > 0) {
+	while (double_forwards(0) > 0) {
 		if (clock_mono_ns() > deadline)
 			fail_msg("%d kubectl port-forward processes outlived the drill",
-				 count_processes(fx.kubectl, "port-forward"));
+				 double_forwards(0));
 		clock_sleep_ns(100 * NS_PER_MS);
 	}
 }
@@ -419,33 +424,6 @@ static char **other_machine_env(const char *home)
 	return env;
 }
 
-/* Forwards orphaned by a SIGKILLed runner keep running until their pod
- * goes (a CI runner's VM would vanish with them): the test ends them. */
-static void kill_orphaned_forwards(void)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-
-	while (d && (e = readdir(d)) != NULL) {
-		char path[300], *text = NULL;
-		size_t len = 0;
-
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
-		if (fs_read_file(&text, &len, path, 1 << 16, NULL) != 0)
-			continue;
-		for (size_t i = 0; i + 1 < len; i++)
-			if (text[i] == '\0')
-				text[i] = ' ';
-		if (strstr(text, fx.kubectl) && strstr(text, "port-forward"))
-			kill((pid_t)strtol(e->d_name, NULL, 10), SIGKILL);
-		free(text);
-	}
-	if (d)
-		closedir(d);
-}
-
 /* A runner SIGKILLed with the primary scaled to zero leaves its undos on
  * the drill lock: recover from another machine (a new HOME, no state
  * directory) scales the primary back and releases the Lease. */
@@ -476,7 +454,7 @@ static void test_killed_runner_recovered_from_another_machine(void **state)
 	assert_int_equal(kill(p.pid, SIGKILL), 0);
 	assert_int_equal(drill_proc_wait(&p, 10 * 1000), 128 + SIGKILL);
 	/* That runner's machine is gone, with its forwards and its state. */
-	kill_orphaned_forwards();
+	double_forwards(1); /* orphans: a CI runner's VM would vanish with them */
 	fs_remove_tree(state_dir, NULL);
 	/* The undos are on the Lease, where another machine finds them. */
 	assert_int_equal(kubectl_get("drill-primary", "lease.coordination.k8s.io/drillrig-drill-lock", &lease), 0);
