@@ -12,10 +12,7 @@
 #include "harness/core/journal.h"
 #include "harness/plan/plan.h"
 #include "harness/target/k8s/k8s_canary_api.h"
-#include "harness/target/k8s/k8s_chaos.h"
-#include "harness/target/k8s/k8s_forward.h"
 #include "harness/target/k8s/k8s_impl.h"
-#include "harness/target/k8s/k8s_ledger.h"
 
 #define CAPTURE_MAX ((size_t)8 << 20)
 #define STATUS_TIMEOUT_NS (10 * NS_PER_SEC)

@@ -13,9 +13,7 @@
 #include "common/strbuf.h"
 #include "harness/core/journal.h"
 #include "harness/plan/plan.h"
-#include "harness/target/k8s/k8s_chaos.h"
 #include "harness/target/k8s/k8s_impl.h"
-#include "harness/target/k8s/k8s_ledger.h"
 #include "ledger/client/client.h"
 #include "harness/target/shared/node_select.h"
 

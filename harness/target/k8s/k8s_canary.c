@@ -1,6 +1,6 @@
 /* The canary writes' connection (harness/target/k8s/k8s_canary.h): every write
  * and every read-back page is one call to the leader's pod through the
- * region's transport (harness/target/k8s/k8s_ledger.h), journaled like
+ * region's transport (harness/target/k8s/k8s_ledger.c), journaled like
  * any kubectl command.
  * Used by the recorder's writer thread, then (after it stopped) by the
  * read-back: never by two threads at once. */
@@ -14,7 +14,6 @@
 #include "common/strbuf.h"
 #include "harness/core/journal.h"
 #include "harness/target/k8s/k8s_impl.h"
-#include "harness/target/k8s/k8s_ledger.h"
 
 /* One read-back page is retried (re-finding the leader) this long. */
 #define READ_BACK_BUDGET_NS (60 * NS_PER_SEC)

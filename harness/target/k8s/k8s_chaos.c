@@ -18,7 +18,6 @@
 #include "common/strbuf.h"
 #include "harness/core/journal.h"
 #include "harness/plan/plan.h"
-#include "harness/target/k8s/k8s_chaos.h"
 #include "harness/target/k8s/k8s_impl.h"
 
 #define API_VERSION "chaos-mesh.org/v1alpha1"

@@ -1,4 +1,4 @@
-#include "harness/target/k8s/k8s_forward.h"
+#include "harness/target/k8s/k8s_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +18,6 @@
 #include "common/proc.h"
 #include "common/strbuf.h"
 #include "harness/core/journal.h"
-#include "harness/target/k8s/k8s_impl.h"
 
 /* A reopen is tried this long after a forward died, doubling up to the
  * maximum while the pod stays away (a scaled-down region stays away for

@@ -38,8 +38,8 @@ struct k8s_target {
 	/* The state record beside the state file (harness/target/k8s/k8s_state.h),
 	 * "" until this drill owns one: the Lease holder and cordoned nodes. */
 	char record_path[4096];
-	struct k8s_forwards *forwards; /* transport port-forward (k8s_forward.h) */
-	struct k8s_channels *channels; /* gRPC channels by address (k8s_ledger.h) */
+	struct k8s_forwards *forwards; /* transport port-forward (k8s_forward.c) */
+	struct k8s_channels *channels; /* gRPC channels by address (k8s_ledger.c) */
 	struct k8s_lease_keeper *lease_keeper; /* renews the Lease (k8s_lease_state.c) */
 	char *cluster_state;      /* the undos last copied onto the Lease; NULL none */
 	int state_pending;        /* ... and they are not empty */
@@ -160,5 +160,115 @@ int k8s_confirm(const struct k8s_config *cfg, int yes, int interactive, FILE *in
 		struct dr_error *err);
 /* The summary printed before asking: contexts, namespaces, StatefulSets. */
 void k8s_print_plan(const struct k8s_config *cfg, FILE *out);
+
+/* ---- k8s_ledger.c ---- */
+/* One call to the ledger API of a pod, whatever carries it: drillrig's own
+ * gRPC client (ledger/client/rpc.h) through the pod's port-forward or its
+ * direct address, or — opt-in, for images that ship it — `kubectl exec P
+ * -- grpcurl`.  Every call is journaled like a command, with what carried
+ * it; in a dry run it is printed (method, pod, the address it would reach)
+ * and not made.
+ */
+
+/* What became of one call. */
+struct k8s_call_result {
+	int answered;        /* a gRPC status came back (OK or not) */
+	int grpc_code;       /* that status (0: OK) */
+	int timed_out;       /* its deadline passed with no answer */
+	int not_sent;        /* provably never reached the ledger (no forward, refused) */
+	int kubectl_failed;  /* exec-grpcurl: kubectl itself failed (RBAC, no such pod):
+			      * asking again will not help */
+};
+
+#define K8S_CALL_RESULT_INIT { 0, -1, 0, 0, 0 }
+
+/* call in cfg's dialect with payload (NULL: {}) on pod of region r, with
+ * timeout_ns as its deadline (a kubectl exec gets the same).  flags are
+ * k8s_run's (K8S_RUN_QUIET for status polls).  Returns 0 when the ledger
+ * answered OK (*answer, when answer is not NULL, the answer in snake_case
+ * with integers as numbers: k8s_json_normalize), 1 in a dry run (printed,
+ * not made) and in a server-side dry run for a call that changes something,
+ * -1 with err otherwise (cr says how it failed; cr may be NULL). */
+int k8s_ledger_call(struct k8s_target *kt, const struct k8s_region *r, const char *pod,
+		    enum k8s_call call, const json_t *payload, int64_t timeout_ns, unsigned flags,
+		    struct journal *journal, json_t **answer, struct k8s_call_result *cr,
+		    struct dr_error *err);
+
+/* Where pod's ledger API answers for this runner: the forward's local
+ * address or the direct one ("host:port" in addr).  -1 with err for
+ * exec-grpcurl regions and forwards that are down after wait_ns. */
+int k8s_ledger_address(struct k8s_target *kt, const struct k8s_region *r, const char *pod,
+		       int64_t wait_ns, char *addr, size_t len, struct dr_error *err);
+
+/* Close every channel (the target's end). */
+void k8s_ledger_close(struct k8s_target *kt);
+
+/* ---- k8s_forward.c ---- */
+/* transport: port-forward — one `kubectl port-forward pod/P :<admin_port>`
+ * per ledger pod, so drillrig's own gRPC client reaches a ledger whose
+ * image has nothing to exec (distroless).
+ *
+ * The forwards are opened before the first fault, so a failover measures
+ * the ledger and not kubectl's start-up.  A forward dies with its pod
+ * (kubectl exits on "lost connection to pod"); a keeper thread reopens it
+ * on the same local port once the pod runs again, so every address handed
+ * out (the workload's endpoints among them) stays valid for the whole
+ * drill.  Every forward is stopped by k8s_forwards_stop, which the target
+ * calls on every way out (close, and the runner's signal paths end there).
+ *
+ * Owned by struct k8s_target (kt->forwards); thread-safe.
+ */
+
+/* Open a forward to every pod (ordinals below the normal size) of every
+ * region whose transport is port-forward, and wait up to timeout_ns for
+ * each to say where it listens.  A pod that is not running yet is retried
+ * in the background; it is an error only when no forward came up at all.
+ * In a dry run the commands are printed and nothing runs.  journal may be
+ * NULL (the events are then only counted). */
+int k8s_forwards_start(struct k8s_target *kt, struct journal *journal, int64_t timeout_ns,
+		       struct dr_error *err);
+
+/* "127.0.0.1:<port>" of pod's forward in region r (opened on demand for a
+ * pod not opened at start).  When it is down, waits up to wait_ns for the
+ * keeper to bring it back; -1 with err (kubectl's last message) when it
+ * is still down. */
+int k8s_forward_address(struct k8s_target *kt, const struct k8s_region *r, const char *pod,
+			int64_t wait_ns, char *addr, size_t len, struct dr_error *err);
+
+/* The local port pod's forward listens on, opened or not yet: the
+ * workload's endpoints are fixed at its start.  0 when pod has none. */
+int k8s_forward_port(struct k8s_target *kt, const struct k8s_region *r, const char *pod);
+
+/* Stop every forward (SIGTERM, then SIGKILL), reap them, stop the keeper.
+ * Safe to call twice and when nothing was started. */
+void k8s_forwards_stop(struct k8s_target *kt);
+
+/* k8s_forwards_stop, then release what k8s_forward_* allocated. */
+void k8s_forwards_free(struct k8s_target *kt);
+
+/* How many times forwards were opened and lost (for the report and tests). */
+void k8s_forwards_counts(struct k8s_target *kt, unsigned *opened, unsigned *lost);
+
+/* The local port in a line kubectl port-forward prints
+ * ("Forwarding from 127.0.0.1:43121 -> 50051"); 0 when it is not one. */
+int k8s_forward_parse_line(const char *line);
+
+/* ---- k8s_chaos.c ---- */
+/* fault_engine: chaos-mesh (harness/target/k8s/k8s_chaos.c): PodChaos and
+ * NetworkChaos objects, each recorded before it is created and deleted by
+ * heal, at the drill's end, or by recover. */
+
+/* A crash of pod in r: a PodChaos pod-kill.  0, 1 (dry run), -1 with err. */
+int k8s_chaos_kill(struct k8s_target *kt, const struct action_ctx *ctx, const struct k8s_region *r,
+		   const char *pod, struct dr_error *err);
+/* The `partition` action (what: region) and `heal`. */
+void k8s_chaos_partition(struct k8s_target *kt, json_t *args, const struct action_ctx *ctx,
+			 struct action_result *res);
+void k8s_chaos_heal(struct k8s_target *kt, json_t *args, const struct action_ctx *ctx,
+		    struct action_result *res);
+/* Delete every object this drill (or the adopted record) created; warns. */
+void k8s_chaos_delete_all(struct k8s_target *kt, const struct action_ctx *ctx);
+/* An interrupted drill's recorded objects become ours (recover). */
+void k8s_chaos_adopt(struct k8s_target *kt, const json_t *record);
 
 #endif

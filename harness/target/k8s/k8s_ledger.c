@@ -1,4 +1,4 @@
-#include "harness/target/k8s/k8s_ledger.h"
+#include "harness/target/k8s/k8s_impl.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -7,8 +7,6 @@
 
 #include "common/clock.h"
 #include "common/strbuf.h"
-#include "harness/target/k8s/k8s_forward.h"
-#include "harness/target/k8s/k8s_impl.h"
 #include "ledger/client/rpc.h"
 
 /* A forward that is down gets this long to come back before a call gives

@@ -11,7 +11,6 @@
 #include "harness/target/k8s/k8s.h"
 #include "harness/target/k8s/k8s_canary_api.h"
 #include "harness/target/k8s/k8s_impl.h"
-#include "harness/target/k8s/k8s_ledger.h"
 
 /* kubectl port-forward connects through the API server and the kubelet:
  * a real cluster takes a few seconds for the first one. */

@@ -18,7 +18,6 @@
 #include "harness/core/exit_codes.h"
 #include "harness/core/journal.h"
 #include "harness/target/k8s/k8s.h"
-#include "harness/target/k8s/k8s_chaos.h"
 #include "harness/target/k8s/k8s_impl.h"
 #include "harness/target/k8s/k8s_state.h"
 #include "harness/target/shared/state_file.h"
