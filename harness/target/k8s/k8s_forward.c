@@ -434,7 +434,11 @@ int k8s_forward_address(struct k8s_target *kt, const struct k8s_region *r, const
 			rc = 0;
 			break;
 		}
-		if (clock_mono_ns() >= deadline || atomic_load(&fs->stopping))
+		/* Waiting helps only while a kubectl is starting: one that
+		 * already failed (RBAC, no such pod) is retried by the keeper
+		 * later, and the caller hears why now. */
+		if (clock_mono_ns() >= deadline || atomic_load(&fs->stopping) ||
+		    (!f->pid && f->last_error[0]))
 			break;
 		cond_wait_ns(&fs->changed, &fs->lock, 50 * NS_PER_MS);
 	}
