@@ -37,7 +37,8 @@ void undo_stack_release(struct undo_stack *s);
  * Returns the state as written (heap JSON text, for a copy the target
  * keeps elsewhere), NULL when path is NULL. */
 char *undo_stack_save(const struct undo_stack *s, const struct undo_stack *kept,
-		      const char *path, const struct plan *plan, json_t *target);
+		      const char *path, const struct plan *plan, json_t *target)
+	__attribute__((warn_unused_result));
 void undo_stack_remove_state(const char *path);
 
 #endif

@@ -320,7 +320,7 @@ static void test_state_path_hook(void **state)
 	undo_stack_init(&us);
 	action = json_pack("{s:s,s:s,s:s}", "action", "scale", "region", "primary", "replicas", "normal");
 	undo_stack_push(&us, "scale-primary-to-zero", action);
-	undo_stack_save(&us, NULL, p, NULL, NULL);
+	free(undo_stack_save(&us, NULL, p, NULL, NULL));
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	undo_stack_release(&us);

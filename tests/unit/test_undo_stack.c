@@ -115,7 +115,7 @@ static void test_state_file_lists_pending_undos_for_recover(void **state)
 	undo_stack_init(&s);
 	undo_stack_push(&s, "fault-a", resume);
 	undo_stack_push(&s, "fault-b", start);
-	undo_stack_save(&s, NULL, path, plan, target);
+	free(undo_stack_save(&s, NULL, path, plan, target));
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 
@@ -142,7 +142,7 @@ static void test_state_file_lists_pending_undos_for_recover(void **state)
 	/* The newest undo ran: the file follows. */
 	assert_int_equal(undo_stack_pop(&s, &e), 0);
 	undo_entry_release(&e);
-	undo_stack_save(&s, NULL, path, plan, target);
+	free(undo_stack_save(&s, NULL, path, plan, target));
 	st = load_state(path);
 	undos = json_object_get(st, "undos");
 	assert_int_equal(json_array_size(undos), 1);
@@ -162,7 +162,7 @@ static void test_state_file_lists_pending_undos_for_recover(void **state)
 		assert_int_equal(undo_stack_pop(&all, &e), 0);       /* C: failed */
 		undo_stack_push(&kept, e.step_name, e.action);
 		undo_entry_release(&e);
-		undo_stack_save(&all, &kept, path, plan, target);
+		free(undo_stack_save(&all, &kept, path, plan, target));
 		st = load_state(path);
 		undos = json_object_get(st, "undos");
 		assert_int_equal(json_array_size(undos), 3);
@@ -174,7 +174,7 @@ static void test_state_file_lists_pending_undos_for_recover(void **state)
 		assert_int_equal(undo_stack_pop(&all, &e), 0);       /* A: never ran */
 		undo_stack_push(&kept, e.step_name, e.action);
 		undo_entry_release(&e);
-		undo_stack_save(&all, &kept, path, plan, target);
+		free(undo_stack_save(&all, &kept, path, plan, target));
 		st = load_state(path);
 		undos = json_object_get(st, "undos");
 		assert_int_equal(json_array_size(undos), 2);
