@@ -21,7 +21,8 @@
 #include "reports/reports.h"
 #include "reports/results_private.h"
 
-static const char *const fixtures[] = { "passed", "failed-lost-write", "aborted", "kubernetes", "local-run" };
+static const char *const fixtures[] = { "passed", "failed-lost-write", "aborted", "kubernetes", "local-run",
+					 "keyword-steps" };
 static const char *const files[] = { "journal.json", "report.md", "junit.xml", "latency.svg", "summary.md" };
 
 static char *src_path(const char *rel)
@@ -430,6 +431,9 @@ static void test_golden_kubernetes(void **state) { (void)state; check_fixture("k
 /* A journal the runner wrote (drills/region-failover.yaml on the bundled
  * cluster), kept as a fixture so schema drift shows up here. */
 static void test_golden_local_run(void **state) { (void)state; check_fixture("local-run"); }
+/* Steps named click, title and section (and one with ':', '#', ';',
+ * quotes, a newline and %%{...}%%), two faults and a baseline period. */
+static void test_golden_keyword_steps(void **state) { (void)state; check_fixture("keyword-steps"); }
 
 static void compare_or_update(const char *rel, const char *got)
 {
@@ -594,6 +598,7 @@ int main(void)
 		cmocka_unit_test(test_golden_aborted),
 		cmocka_unit_test(test_golden_kubernetes),
 		cmocka_unit_test(test_golden_local_run),
+		cmocka_unit_test(test_golden_keyword_steps),
 		cmocka_unit_test(test_golden_results_index),
 		cmocka_unit_test(test_render_is_deterministic),
 		cmocka_unit_test(test_fmt_ms_rounds_before_choosing_the_unit),
