@@ -2,7 +2,6 @@
  * alone.  Order: verdict and (when not passed) the one-sentence reason,
  * objectives, timeline, steps, steady state, workload, events, cluster,
  * commands, environment, plan. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,102 +9,6 @@
 #include "reports/render.h"
 #include "reports/report_sections.h"
 #include "reports/reports.h"
-
-/* Mermaid task names end at ':', '#' starts an entity or a comment, and
- * labels may be read as HTML: keep none of those characters. */
-static void gantt_name(struct strbuf *sb, const char *s)
-{
-	for (const char *p = s ? s : "?"; *p; p++)
-		strbuf_addch(sb, strchr(":#;<>&\"`\n\r", *p) ? ' ' : *p);
-}
-
-static long ms_round(double ms)
-{
-	return lround(ms < 0 ? 0 : ms);
-}
-
-static void report_timeline(struct strbuf *sb, const json_t *j)
-{
-	const json_t *steps = j_arr(j, "steps"), *outage = j_obj(j, "outage"), *s;
-	const char *phases[] = { "steps", "undo", "rollback" };
-	double dur = 0, v, start, end;
-	size_t i;
-
-	j_num(j, "duration_ms", &dur);
-	strbuf_adds(sb, "## Timeline\n\n```mermaid\ngantt\n");
-	strbuf_adds(sb, "    title ");
-	gantt_name(sb, j_str(j_obj(j, "drill"), "name"));
-	strbuf_adds(sb, " (time since the drill started)\n");
-	strbuf_adds(sb, "    dateFormat x\n    axisFormat %M:%S\n");
-	{
-		/* Every window without successful writes (measurements.outages),
-		 * or the one outage when the journal predates that list. */
-		const json_t *list = j_arr(j_obj(j, "measurements"), "outages"), *o;
-		size_t n = json_array_size(list), k;
-
-		if (n > 0 || (outage && j_num(outage, "start_ms", &start)))
-			strbuf_adds(sb, "    section Outage\n");
-		for (k = 0; k < (n ? n : 1); k++) {
-			int open;
-
-			o = n ? json_array_get(list, k) : outage;
-			if (!o || !j_num(o, "start_ms", &start))
-				continue;
-			open = !j_num(o, "end_ms", &end);
-			if (open)
-				end = dur > start ? dur : start + 1;
-			strbuf_adds(sb, "    ");
-			/* A span that never recovered ends at the last attempt, and
-			 * says so (a journal before the outages list: no end). */
-			if (open || json_is_false(json_object_get(o, "recovered"))) {
-				strbuf_adds(sb, "outage (not recovered)");
-			} else {
-				strbuf_adds(sb, "outage ");
-				fmt_ms(sb, end - start);
-			}
-			strbuf_addf(sb, " :crit, outage%zu, %ld, %ld\n", k + 1, ms_round(start),
-				    ms_round(end) > ms_round(start) ? ms_round(end) : ms_round(start) + 1);
-		}
-	}
-	for (size_t ph = 0; ph < 3; ph++) {
-		int header = 0;
-
-		json_array_foreach(steps, i, s) {
-			const char *phase = j_str_or(s, "phase", "steps"), *res;
-			long a, b;
-
-			if (strcmp(phase, phases[ph]) != 0 || !j_num(s, "start_ms", &start))
-				continue;
-			if (!header) {
-				strbuf_addf(sb, "    section %s\n", phases[ph]);
-				header = 1;
-			}
-			v = 0;
-			j_num(s, "duration_ms", &v);
-			a = ms_round(start);
-			b = ms_round(start + v);
-			if (b <= a)
-				b = a + 1;
-			res = j_str_or(s, "result", "");
-			strbuf_adds(sb, "    ");
-			gantt_name(sb, j_str(s, "name"));
-			strbuf_addf(sb, " :%s%ss%zu, %ld, %ld\n",
-				    strcmp(res, "ok") != 0 ? "crit, " : "done, ",
-				    json_is_true(json_object_get(s, "fault")) ? "active, " : "",
-				    i + 1, a, b);
-		}
-	}
-	if (j_num(j, "fault_start_ms", &v) || j_num(j, "restore_start_ms", &v)) {
-		strbuf_adds(sb, "    section Moments\n");
-		if (j_num(j, "fault_start_ms", &v))
-			strbuf_addf(sb, "    fault :milestone, m1, %ld, %ld\n", ms_round(v), ms_round(v));
-		if (outage && j_num(outage, "end_ms", &v))
-			strbuf_addf(sb, "    recovered :milestone, m2, %ld, %ld\n", ms_round(v), ms_round(v));
-		if (j_num(j, "restore_start_ms", &v))
-			strbuf_addf(sb, "    restore starts :milestone, m3, %ld, %ld\n", ms_round(v), ms_round(v));
-	}
-	strbuf_adds(sb, "```\n\n");
-}
 
 static void report_steps(struct strbuf *sb, const json_t *j)
 {

@@ -13,6 +13,8 @@ void report_title(struct strbuf *sb, const json_t *j);
 void report_objectives(struct strbuf *sb, const json_t *j);
 /* One paragraph on journal.regression (nothing when null). */
 void report_regression(struct strbuf *sb, const json_t *j);
+/* The mermaid gantt of the run (report_timeline.c). */
+void report_timeline(struct strbuf *sb, const json_t *j);
 /* qsort comparator over const char * elements. */
 int report_strcmp_ptr(const void *a, const void *b);
 

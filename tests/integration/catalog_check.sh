@@ -61,6 +61,11 @@ for api in ${CATALOG_APIS:-runbook ledger.v1}; do
 		for f in journal.json junit.xml report.md; do
 			[ -s "$tmp/$api/artifacts/$p/$f" ] || fail "$p: artifact $f missing"
 		done
+		if command -v xmllint >/dev/null 2>&1; then
+			xmllint --noout --schema "$src/tests/data/junit/jenkins-junit.xsd" \
+				"$tmp/$api/artifacts/$p/junit.xml" >"$tmp/$api/xsd" 2>&1 ||
+				fail "$p: junit.xml does not follow the Jenkins JUnit schema: $(cat "$tmp/$api/xsd")"
+		fi
 		grep -q '"status": *"passed"' "$tmp/$api/artifacts/$p/journal.json" ||
 			fail "$p: journal.json does not record a pass"
 		grep -q "\"api\": *\"$api\"" "$tmp/$api/artifacts/$p/journal.json" ||

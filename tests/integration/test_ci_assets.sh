@@ -102,6 +102,14 @@ rc=$?
 [ "$rc" -eq 1 ] || fail "dr-drill.sh with a failing drill exited $rc, expected 1"
 [ "$(grep -c '^# fails: FAILED' "$summary")" -eq 1 ] || fail "dr-drill.sh: the failed drill's summary is not there once"
 [ -s "$tmp/art2/junit.xml" ] || fail "dr-drill.sh: a failed drill's JUnit is missing"
+# Both drills' JUnit follows the Jenkins JUnit schema's rules (CI installs
+# xmllint: make deps).
+if command -v xmllint >/dev/null 2>&1; then
+	for x in "$tmp/art/junit.xml" "$tmp/art2/junit.xml"; do
+		xmllint --noout --schema "$src/tests/data/junit/jenkins-junit.xsd" "$x" >"$tmp/xsd" 2>&1 ||
+			fail "dr-drill.sh: $x does not follow the Jenkins JUnit schema: $(cat "$tmp/xsd")"
+	done
+fi
 
 # restore-primary on Kubernetes (the kubectl test double over a bundled
 # cluster): nothing was left pending, so recover has nothing to do and

@@ -114,8 +114,11 @@ for f in journal.json report.md junit.xml latency.svg; do [ -s "rendered/$f" ] |
 ok
 if command -v xmllint > /dev/null; then
 	case_begin rendered-xml-is-valid
-	xmllint --noout rendered/junit.xml rendered/latency.svg drill-results/dr-drill-results/rto-trend.svg ||
+	xmllint --noout rendered/latency.svg drill-results/dr-drill-results/rto-trend.svg ||
 		fatal "xmllint"
+	# The Jenkins JUnit schema's rules (tests/data/junit/jenkins-junit.xsd).
+	xmllint --noout --schema "$SRC/tests/data/junit/jenkins-junit.xsd" rendered/junit.xml ||
+		fatal "junit.xml does not follow the Jenkins JUnit schema"
 	ok
 else
 	case_skip rendered-xml-is-valid "xmllint not installed (apt-get install libxml2-utils)"

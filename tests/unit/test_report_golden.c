@@ -3,7 +3,8 @@
  * measure_compute makes them), then renders to exactly the files under
  * tests/data/golden/<fixture>/.  UPDATE_GOLDEN=1
  * rewrites the goldens instead (review the diff before committing).
- * xmllint --noout must accept every junit.xml and SVG. */
+ * xmllint --noout must accept every SVG, and every junit.xml with --schema
+ * tests/data/junit/jenkins-junit.xsd (the Jenkins JUnit schema's rules). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,7 +22,8 @@
 #include "reports/reports.h"
 #include "reports/results_private.h"
 
-static const char *const fixtures[] = { "passed", "failed-lost-write", "aborted", "kubernetes", "local-run" };
+static const char *const fixtures[] = { "passed", "failed-lost-write", "aborted", "kubernetes", "local-run",
+					 "keyword-steps" };
 static const char *const files[] = { "journal.json", "report.md", "junit.xml", "latency.svg", "summary.md" };
 
 static char *src_path(const char *rel)
@@ -81,9 +83,15 @@ static void skip_if_xml_unchecked(void)
 	}
 }
 
+/* Well-formed, and a junit.xml valid against the Jenkins JUnit schema's
+ * rules (tests/data/junit/jenkins-junit.xsd). */
 static void xmllint_ok(const char *path)
 {
-	char *argv[] = { (char *)"xmllint", (char *)"--noout", (char *)path, NULL };
+	char *xsd = src_path("tests/data/junit/jenkins-junit.xsd");
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	int junit = strcmp(base, "junit.xml") == 0;
+	char *argv[] = { (char *)"xmllint", (char *)"--noout", junit ? (char *)"--schema" : (char *)path,
+			 junit ? xsd : NULL, junit ? (char *)path : NULL, NULL };
 	struct proc_result res;
 	struct dr_error err = DR_ERROR_INIT;
 
@@ -92,6 +100,7 @@ static void xmllint_ok(const char *path)
 	if (!res.exited || res.exit_code != 0)
 		fail_msg("xmllint rejects '%s': %s", path, res.errout);
 	proc_result_release(&res);
+	free(xsd);
 }
 
 /* ---- the fixtures must be journals a drill could have written ----------
@@ -430,6 +439,9 @@ static void test_golden_kubernetes(void **state) { (void)state; check_fixture("k
 /* A journal the runner wrote (drills/region-failover.yaml on the bundled
  * cluster), kept as a fixture so schema drift shows up here. */
 static void test_golden_local_run(void **state) { (void)state; check_fixture("local-run"); }
+/* Steps named click, title and section (and one with ':', '#', ';',
+ * quotes, a newline and %%{...}%%), two faults and a baseline period. */
+static void test_golden_keyword_steps(void **state) { (void)state; check_fixture("keyword-steps"); }
 
 static void compare_or_update(const char *rel, const char *got)
 {
@@ -586,6 +598,96 @@ static void test_hostile_text_is_escaped(void **state)
 	skip_if_xml_unchecked();
 }
 
+static int occurrences(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* One cause is one failure: a failed objective is not failed again by the
+ * verdict case; a run whose reason no case carries still fails one case. */
+static void test_junit_one_cause_is_one_failure(void **state)
+{
+	json_t *j = load_fixture("failed-lost-write");
+	char *x = report_render_junit(j);
+
+	(void)state;
+	assert_int_equal(occurrences(x, "<failure"), 1);
+	assert_non_null(strstr(x, "failures=\"1\""));
+	assert_null(strstr(x, "name=\"verdict\""));
+	/* The reason is still there, once, as the suite's property. */
+	assert_non_null(strstr(x, "<property name=\"reason\" value=\"objective rpo failed"));
+	free(x);
+	json_decref(j);
+
+	/* Failed for a reason no case carries: the verdict fails. */
+	j = load_fixture("passed");
+	json_object_set_new(j, "status", json_string("failed"));
+	json_object_set_new(j, "reason", json_string("results repository rejected the commit"));
+	x = report_render_junit(j);
+	assert_int_equal(occurrences(x, "<failure"), 1);
+	assert_non_null(strstr(x, "name=\"verdict\" time=\"11.333\">\n      <failure type=\"failed\" "
+				  "message=\"results repository rejected the commit\""));
+	free(x);
+	json_decref(j);
+
+	/* An abort is its own cause, beside the objectives it left unmeasured. */
+	j = load_fixture("aborted");
+	x = report_render_junit(j);
+	assert_int_equal(occurrences(x, "<error"), 1);
+	assert_non_null(strstr(x, "<error type=\"aborted\" message=\"aborted by SIGINT"));
+	free(x);
+	json_decref(j);
+}
+
+/* Every objective's case holds its measured value, limit and unit; the
+ * suite's timestamp keeps the journal's zone; skipped has no message. */
+static void test_junit_cases_carry_their_figures(void **state)
+{
+	const char *const fx[] = { "passed", "aborted", "local-run" };
+
+	(void)state;
+	for (size_t f = 0; f < sizeof(fx) / sizeof(fx[0]); f++) {
+		json_t *j = load_fixture(fx[f]), *o;
+		char *x = report_render_junit(j), *ts;
+		size_t i;
+
+		json_array_foreach(json_object_get(j, "objectives"), i, o) {
+			const char *name = json_string_value(json_object_get(o, "name"));
+			const char *unit = json_string_value(json_object_get(o, "unit"));
+			char *head = xasprintf("objectives\" name=\"%s\"", name), *want;
+			const char *c = strstr(x, head), *end;
+			struct strbuf m = STRBUF_INIT;
+
+			assert_non_null(c);
+			end = strstr(c, "</testcase>");
+			assert_non_null(end);
+			if (json_is_number(json_object_get(o, "measured")))
+				fmt_num(&m, json_number_value(json_object_get(o, "measured")));
+			else
+				strbuf_adds(&m, "not measured");
+			want = json_is_number(json_object_get(o, "measured"))
+				       ? xasprintf("<system-out>measured: %s %s\nlimit: ", m.buf, unit)
+				       : xasprintf("<system-out>measured: not measured\nlimit: ");
+			if (!strstr(c, want) || strstr(c, want) > end)
+				fail_msg("%s: objective %s's case lacks '%s'", fx[f], name, want);
+			strbuf_release(&m);
+			free(want);
+			free(head);
+		}
+		ts = xasprintf("timestamp=\"%s\"", json_string_value(json_object_get(j, "started_at")));
+		assert_non_null(strstr(x, ts));
+		assert_null(strstr(x, "<skipped message"));
+		assert_null(strstr(x, "<testsuites name=\"drillrig\" tests=\"0\""));
+		free(ts);
+		free(x);
+		json_decref(j);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -594,10 +696,13 @@ int main(void)
 		cmocka_unit_test(test_golden_aborted),
 		cmocka_unit_test(test_golden_kubernetes),
 		cmocka_unit_test(test_golden_local_run),
+		cmocka_unit_test(test_golden_keyword_steps),
 		cmocka_unit_test(test_golden_results_index),
 		cmocka_unit_test(test_render_is_deterministic),
 		cmocka_unit_test(test_fmt_ms_rounds_before_choosing_the_unit),
 		cmocka_unit_test(test_hostile_text_is_escaped),
+		cmocka_unit_test(test_junit_one_cause_is_one_failure),
+		cmocka_unit_test(test_junit_cases_carry_their_figures),
 	};
 	(void)fixtures;
 	return cmocka_run_group_tests(tests, NULL, NULL);
