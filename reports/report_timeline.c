@@ -264,6 +264,13 @@ void report_timeline(struct strbuf *sb, const json_t *j)
 	workload(&c, j);
 	if (has_fault || j_num(j, "restore_start_ms", &restore))
 		moments(&c, j);
+	if (!body.len) {
+		/* A drill refused before its first step has no task to draw (and
+		 * a gantt without tasks draws an empty frame). */
+		strbuf_adds(sb, "## Timeline\n\nNo step ran: there is nothing to draw.\n\n");
+		strbuf_release(&body);
+		return;
+	}
 	tick = tick_ms(c.hi - c.lo);
 
 	strbuf_adds(sb, "## Timeline\n\n```mermaid\ngantt\n    title ");
@@ -273,7 +280,7 @@ void report_timeline(struct strbuf *sb, const json_t *j)
 	 * (%s floors, so "-1 s" would label -500 ms). */
 	strbuf_addf(sb, "    dateFormat x\n    axisFormat %s\n    tickInterval %ldmillisecond\n"
 		    "    todayMarker off\n", tick % 1000 == 0 ? "%s s" : "%Q ms", tick);
-	strbuf_adds(sb, body.buf);
+	strbuf_adds(sb, strbuf_str(&body));
 	strbuf_adds(sb, "```\n\n");
 	strbuf_release(&body);
 }

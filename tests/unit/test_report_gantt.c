@@ -203,6 +203,31 @@ static void test_no_step_name_changes_the_chart(void **state)
 	json_decref(j);
 }
 
+/* A drill refused before its first step (a held lock, an unrecovered
+ * target) has no task: the report says so instead of crashing or drawing
+ * an empty frame. */
+static void test_drill_without_steps_draws_nothing(void **state)
+{
+	json_t *j = load_journal("passed");
+	char *md;
+
+	(void)state;
+	json_object_set_new(j, "steps", json_array());
+	json_object_set_new(j, "outages", json_array());
+	json_object_del(j, "outage");
+	json_object_set_new(j, "fault_start_ms", json_null());
+	json_object_set_new(j, "restore_start_ms", json_null());
+	json_object_del(j, "workload");
+	json_object_set_new(json_object_get(j, "measurements"), "outages", json_array());
+	md = report_render_markdown(j);
+	assert_non_null(md);
+	if (!strstr(md, "## Timeline\n\nNo step ran: there is nothing to draw."))
+		fail_msg("%s", strstr(md, "## Timeline") ? strstr(md, "## Timeline") : md);
+	assert_null(strstr(md, "gantt"));
+	free(md);
+	json_decref(j);
+}
+
 /* A 10-minute drill (the passed fixture, 120 times slower) is labelled in whole seconds, a short one in ms; both
  * follow the zone-free rules. */
 static void test_axis_fits_the_drill(void **state)
@@ -320,6 +345,7 @@ int main(void)
 		cmocka_unit_test(test_checker_fails_the_old_output),
 		cmocka_unit_test(test_golden_reports_pass_the_gantt_check),
 		cmocka_unit_test(test_no_step_name_changes_the_chart),
+		cmocka_unit_test(test_drill_without_steps_draws_nothing),
 		cmocka_unit_test(test_axis_fits_the_drill),
 	};
 
