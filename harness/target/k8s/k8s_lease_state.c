@@ -74,8 +74,15 @@ static void *keeper_main(void *arg)
 			break;
 		pthread_mutex_unlock(&k->lock);
 		p = renewal(clock_wall_ns());
-		if (lease_patch(kt, p, &err) != 0 && kt->journal)
-			journal_note(kt->journal, "cannot renew the drill lock: %s", err.msg);
+		if (lease_patch(kt, p, &err) != 0) {
+			struct journal *j;
+
+			pthread_mutex_lock(&kt->lock);
+			j = kt->journal;
+			pthread_mutex_unlock(&kt->lock);
+			if (j)
+				journal_note(j, "cannot renew the drill lock: %s", err.msg);
+		}
 		json_decref(p);
 		pthread_mutex_lock(&k->lock);
 	}
