@@ -451,6 +451,32 @@ static void test_killed_runner_recovered_from_another_machine(void **state)
 		drill_proc_wait(&p, 10 * 1000);
 		fail_msg("the drill never scaled the primary down");
 	}
+	/* The Lease is renewed while the drill holds (every third of its 15 s):
+	 * its renewTime moves with no step running. */
+	{
+		int64_t deadline = clock_mono_ns() + 12 * NS_PER_SEC;
+		char *first = NULL;
+
+		for (;;) {
+			const char *renew;
+			int moved;
+
+			assert_int_equal(kubectl_get("drill-primary", "lease.coordination.k8s.io/drillrig-drill-lock",
+						     &lease), 0);
+			renew = json_string_value(json_object_get(json_object_get(lease, "spec"), "renewTime")) ?: "";
+			if (!first)
+				first = xstrdup(renew);
+			moved = strcmp(first, renew) != 0;
+			json_decref(lease);
+			if (moved)
+				break;
+			if (clock_mono_ns() > deadline)
+				fail_msg("the drill lock was not renewed within 12 s (lease of 15 s, renewTime %s)",
+					 first);
+			clock_sleep_ns(250 * NS_PER_MS);
+		}
+		free(first);
+	}
 	assert_int_equal(kill(p.pid, SIGKILL), 0);
 	assert_int_equal(drill_proc_wait(&p, 10 * 1000), 128 + SIGKILL);
 	/* That runner's machine is gone, with its forwards and its state. */
