@@ -103,8 +103,14 @@ void report_objectives(struct strbuf *sb, const json_t *j)
 void report_regression(struct strbuf *sb, const json_t *j)
 {
 	const json_t *r = j_obj(j, "regression"), *m = j_obj(j, "measurements");
-	double base, runs, pct, rto;
+	double base, runs, pct, rto, needed;
 
+	if (r && json_is_false(json_object_get(r, "evaluated")) && j_num(r, "runs", &runs) &&
+	    j_num(r, "needed", &needed)) {
+		strbuf_addf(sb, "**RTO regression check:** gate not evaluated: %.0f of %.0f comparable "
+			    "runs (%s).\n\n", runs, needed, j_str_or(r, "reason", "?"));
+		return;
+	}
 	if (!r || !j_num(r, "baseline_ms", &base))
 		return;
 	strbuf_adds(sb, "**RTO regression check:** ");

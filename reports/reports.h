@@ -87,6 +87,7 @@ struct results_regression {
 	double threshold_pct;   /* opts.fail_on_regression_pct (or -1) */
 	double floor_ms;
 	int regressed;          /* computed && gated && over pct && over floor */
+	int needed;             /* comparable runs a verdict needs (regression_min_runs) */
 };
 
 /* Compute the regression verdict for `journal` against the previous

@@ -60,6 +60,7 @@ void results_regression_compute(struct results_regression *out, const json_t *jo
 	out->gated = opts.fail_on_regression_pct >= 0;
 	out->rto_ms = NAN;
 	out->baseline_ms = NAN;
+	out->needed = opts.regression_min_runs;
 	if (j_num(me, "rto_ms", &rto))
 		out->rto_ms = rto;
 	/* Newest first, previous runs only, comparable ones only. */
@@ -95,6 +96,12 @@ void results_regression_compute(struct results_regression *out, const json_t *jo
 
 json_t *results_regression_json(const struct results_regression *r)
 {
+	/* A gate that could not be evaluated says so: never a silent pass. */
+	if (r && !r->computed && r->gated)
+		return json_pack("{s:b, s:i, s:i, s:f, s:s}", "evaluated", 0, "runs", r->runs, "needed",
+				 r->needed, "threshold_pct", r->threshold_pct, "reason",
+				 isfinite(r->rto_ms) ? "not enough comparable earlier runs"
+						     : "this run measured no RTO");
 	if (!r || !r->computed)
 		return json_null();
 	return json_pack("{s:f, s:i, s:f, s:f, s:o, s:f, s:b}",

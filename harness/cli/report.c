@@ -450,6 +450,9 @@ static int cmd_publish(struct report_args *a)
 			fprintf(stderr, "drillrig: RTO regressed: %.1f ms against a baseline of %.1f ms (%+.1f %%)\n",
 				reg.rto_ms, reg.baseline_ms, reg.delta_pct);
 			rc = EXIT_FAILED;
+		} else if (reg.gated && !reg.computed) {
+			fprintf(stderr, "drillrig: regression gate not evaluated: %d of %d comparable runs%s\n",
+				reg.runs, reg.needed, isfinite(reg.rto_ms) ? "" : " (this run measured no RTO)");
 		}
 	} else {
 		fprintf(stderr, "drillrig: warning: no regression verdict: %s\n", err.msg);

@@ -2,6 +2,7 @@
  * measure, render the reports and commit them to the results repository. */
 #include <getopt.h>
 #include <signal.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,6 +236,9 @@ static int publish(struct run_args *a, json_t *journal, const char *history_path
 			snprintf(why, len, "RTO regressed against earlier runs");
 			progress_line(progress, "regression: RTO %.0f ms is %.0f%% above the median %.0f ms of the last %d runs",
 				      reg.rto_ms, reg.delta_pct, reg.baseline_ms, reg.runs);
+		} else if (reg.gated && !reg.computed) {
+			progress_line(progress, "regression gate not evaluated: %d of %d comparable runs%s",
+				      reg.runs, reg.needed, isfinite(reg.rto_ms) ? "" : " (this run measured no RTO)");
 		}
 	} else {
 		fprintf(stderr, "drillrig: cannot compare with earlier runs: %s\n", err.msg);

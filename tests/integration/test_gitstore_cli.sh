@@ -93,6 +93,17 @@ grep -q "^stale: old-drill last passed 2025-01-05" <<< "$out" || fatal "stale li
 grep -q "stale: region-failover" <<< "$out" && fatal "region-failover is not stale: $out"
 ok
 
+# A gate with nothing to compare with says it was not evaluated, on the
+# console and in the report, and does not fail the run.
+case_begin regression-gate-not-evaluated
+out=$("$DRILLRIG" report publish --results-repo lonely --fail-on-regression 20 "$J/passed.json" 2>&1); rc=$?
+[ $rc -eq 0 ] || fatal "a gate without earlier runs should not fail, got $rc: $out"
+grep -q "regression gate not evaluated: 0 of 3 comparable runs" <<<"$out" || fatal "console: $out"
+report=$(echo "$out" | tail -n 1)
+grep -q "RTO regression check:\*\* gate not evaluated: 0 of 3 comparable runs (not enough comparable earlier runs)" "$report" ||
+	fatal "the report does not say the gate was not evaluated: $(grep -n 'regression' "$report")"
+ok
+
 # Regression gate: 3 earlier comparable passes around 1.4 s, then 5 s.
 case_begin regression-gate
 for d in 01 02 03; do
