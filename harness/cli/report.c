@@ -27,7 +27,8 @@ static const char report_usage[] =
 	"usage: drillrig report <list|show|compare|push|publish|render> [options]\n"
 	"\n"
 	"  list [--stale DUR]          history table, newest first; --stale 35d lists drills\n"
-	"                              without a passing run in that time and exits 1 if any\n"
+	"                              without a passing run in that time or whose latest run\n"
+	"                              did not pass, and exits 1 if any\n"
 	"  show RUN                    summary of one run (run folder, journal.json, run id\n"
 	"                              as shown by list, or 'latest')\n"
 	"  compare RUN_A RUN_B         objectives and measurements side by side with deltas\n"
@@ -216,15 +217,26 @@ static int report_cmd_list(struct report_args *a)
 		printf("\n");
 		for (size_t k = 0; k < nd; k++) {
 			const char *last = NULL;
+			const json_t *latest = NULL;
 
+			/* The index is oldest first: the last match is the newest. */
 			for (size_t i = 0; i < json_array_size(index); i++) {
 				const json_t *e = json_array_get(index, i);
 
-				if (strcmp(jstr(e, "drill", ""), drills[k]) == 0 &&
-				    strcmp(jstr(e, "status", ""), "passed") == 0)
+				if (strcmp(jstr(e, "drill", ""), drills[k]) != 0)
+					continue;
+				latest = e;
+				if (strcmp(jstr(e, "status", ""), "passed") == 0)
 					last = jstr(e, "started_at", NULL);
 			}
-			if (!last) {
+			/* A drill whose latest run failed is not covered, however
+			 * recently it once passed. */
+			if (latest && strcmp(jstr(latest, "status", ""), "passed") != 0) {
+				printf("stale: %s's latest run %s (%s)%s%s\n", drills[k],
+				       jstr(latest, "status", "?"), jstr(latest, "started_at", "?"),
+				       last ? "; it last passed " : "; it never passed", last ? last : "");
+				stale++;
+			} else if (!last) {
 				printf("stale: %s has never passed\n", drills[k]);
 				stale++;
 			} else if (parse_utc(last) == (time_t)-1 || (long long)(now - parse_utc(last)) > window) {

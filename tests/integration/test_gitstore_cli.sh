@@ -90,7 +90,29 @@ sed -e 's/"started_at": "2026-11-27T14:44:20.123Z"/"started_at": "2025-01-05T03:
 out=$("$DRILLRIG" report list --stale 35d); rc=$?
 [ $rc -eq 1 ] || fatal "--stale should exit 1, got $rc"
 grep -q "^stale: old-drill last passed 2025-01-05" <<< "$out" || fatal "stale line: $out"
-grep -q "stale: region-failover" <<< "$out" && fatal "region-failover is not stale: $out"
+# region-failover passed within the window, but its latest run failed.
+grep -q "^stale: region-failover's latest run failed (2026-11-28T03:00:05.500Z); it last passed 2026-11-27T14:44:20.123Z$" <<< "$out" ||
+	fatal "region-failover's failed latest run: $out"
+grep -q "stale: k8s-region-failover" <<< "$out" && fatal "k8s-region-failover is not stale: $out"
+ok
+
+# A drill that passed recently but whose latest run failed is flagged too.
+case_begin stale-when-the-latest-run-failed
+passed_at=$(date -u -d '2 minutes ago' +%Y-%m-%dT%H:%M:%S)
+failed_at=$(date -u -d '1 minute ago' +%Y-%m-%dT%H:%M:%S)
+sed -e "s/\"started_at\": \"2026-11-27T14:44:20.123Z\"/\"started_at\": \"${passed_at}.000Z\"/" \
+    -e '0,/"name": "region-failover"/s//"name": "flaky-drill"/' "$J/passed.json" > flaky-pass.json
+"$DRILLRIG" report publish flaky-pass.json > /dev/null 2>&1 || fatal "publish flaky-pass.json"
+out=$("$DRILLRIG" report list --stale 35d)
+grep -q "stale: flaky-drill" <<< "$out" && fatal "a drill that just passed is not stale: $out"
+sed -e "s/\"status\": \"passed\"/\"status\": \"failed\"/" \
+    -e "s/\"started_at\": \"${passed_at}.000Z\"/\"started_at\": \"${failed_at}.000Z\"/" flaky-pass.json > flaky-fail.json
+grep -q '"status": "failed"' flaky-fail.json || fatal "fixture: no status to flip"
+"$DRILLRIG" report publish flaky-fail.json > /dev/null 2>&1 || fatal "publish flaky-fail.json"
+out=$("$DRILLRIG" report list --stale 35d); rc=$?
+[ $rc -eq 1 ] || fatal "--stale should exit 1, got $rc"
+grep -q "^stale: flaky-drill's latest run failed (${failed_at}.000Z); it last passed ${passed_at}.000Z" <<< "$out" ||
+	fatal "the failed latest run is not flagged: $out"
 ok
 
 # A gate with nothing to compare with says it was not evaluated, on the
