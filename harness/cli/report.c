@@ -78,7 +78,8 @@ static int parse_args(struct report_args *a, int argc, char **argv)
 	a->ro = dflt;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	/* Options may come before or after the run names (GNU permutation). */
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_REPO: a->ro.repo = optarg; break;
 		case OPT_BRANCH: a->ro.branch = optarg; break;

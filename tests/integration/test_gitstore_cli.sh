@@ -73,6 +73,12 @@ grep -q "^\*\*FAILED:\*\* objective rpo failed" <<< "$out" || fatal "show reason
 "$DRILLRIG" report show no-such-run > /dev/null 2>&1 && fatal "show of a missing run must fail"
 out=$("$DRILLRIG" report show latest) || fatal "show latest"
 head -1 <<< "$out" | grep -q "k8s-region-failover: PASSED" || fatal "latest: $out"
+# Options before or after the run name mean the same.
+after=$("$DRILLRIG" report show latest --results-repo drill-results) || fatal "show latest --results-repo: $after"
+before=$("$DRILLRIG" report show --results-repo drill-results latest) || fatal "show --results-repo latest"
+[ "$after" = "$out" ] && [ "$before" = "$out" ] || fatal "option order changed show's answer"
+"$DRILLRIG" report show latest --results-repo no-such-repo > /dev/null 2>&1 &&
+	fatal "an option after the run name was ignored (no-such-repo must fail)"
 ok
 
 case_begin compare
