@@ -76,7 +76,9 @@ head -1 <<< "$out" | grep -q "k8s-region-failover: PASSED" || fatal "latest: $ou
 # Options before or after the run name mean the same.
 after=$("$DRILLRIG" report show latest --results-repo drill-results) || fatal "show latest --results-repo: $after"
 before=$("$DRILLRIG" report show --results-repo drill-results latest) || fatal "show --results-repo latest"
-[ "$after" = "$out" ] && [ "$before" = "$out" ] || fatal "option order changed show's answer"
+if [ "$after" != "$out" ] || [ "$before" != "$out" ]; then
+	fatal "option order changed show's answer"
+fi
 "$DRILLRIG" report show latest --results-repo no-such-repo > /dev/null 2>&1 &&
 	fatal "an option after the run name was ignored (no-such-repo must fail)"
 ok
