@@ -225,12 +225,15 @@ static json_t *pods_of_all_regions(struct k8s_target *kt, struct journal *journa
 	return all;
 }
 
-/* The status from one pod of r: 0 with *out, -1 with err. */
+/* The status from one pod of r: 0 with *out, -1 with err.  *pods is the
+ * pods' readiness (ledger.v1), listed on the first answer and kept for
+ * the other pods asked in the same read (the caller releases it). */
 static int status_from_pod(struct k8s_target *kt, const struct k8s_region *r, const char *pod,
-			   int64_t timeout_ns, struct journal *journal, json_t **out, struct dr_error *err)
+			   int64_t timeout_ns, struct journal *journal, json_t **pods, json_t **out,
+			   struct dr_error *err)
 {
 	const struct k8s_config *cfg = kt->cfg;
-	json_t *answer = NULL, *pods = NULL;
+	json_t *answer = NULL;
 	int rc;
 
 	rc = k8s_ledger_call(kt, r, pod, K8S_CALL_STATUS, NULL, timeout_ns, K8S_RUN_READ | K8S_RUN_QUIET,
@@ -239,10 +242,9 @@ static int status_from_pod(struct k8s_target *kt, const struct k8s_region *r, co
 		return dr_error_set(err, "dry run: the status is not read");
 	if (rc != 0)
 		return -1;
-	if (cfg->api == K8S_API_LEDGER_V1)
-		pods = pods_of_all_regions(kt, NULL);
-	rc = k8s_parse_cluster_status_json(out, cfg, answer, pods, err);
-	json_decref(pods);
+	if (cfg->api == K8S_API_LEDGER_V1 && !*pods)
+		*pods = pods_of_all_regions(kt, NULL);
+	rc = k8s_parse_cluster_status_json(out, cfg, answer, *pods, err);
 	json_decref(answer);
 	if (rc == 0)
 		json_object_set_new(*out, "answered_by", json_pack("{s:s,s:s,s:s}", "region", r->name,
@@ -268,7 +270,7 @@ int k8s_read_status(struct k8s_target *kt, json_t **out, int64_t timeout_ns,
 {
 	const struct k8s_config *cfg = kt->cfg;
 	struct strbuf why = STRBUF_INIT;
-	json_t *best = NULL;
+	json_t *best = NULL, *pods = NULL;
 	size_t first, best_region = 0;
 
 	pthread_mutex_lock(&kt->lock);
@@ -303,7 +305,7 @@ int k8s_read_status(struct k8s_target *kt, json_t **out, int64_t timeout_ns,
 				if (strcmp(pod, r->admin_pod) == 0)
 					continue;
 			}
-			if (status_from_pod(kt, r, pod, t, journal, &st, &e) == 0) {
+			if (status_from_pod(kt, r, pod, t, journal, &pods, &st, &e) == 0) {
 				if (!best || better_status(st, best)) {
 					json_decref(best);
 					best = st;
@@ -315,6 +317,7 @@ int k8s_read_status(struct k8s_target *kt, json_t **out, int64_t timeout_ns,
 					goto done;
 			} else if (kt->dry_run) {
 				strbuf_release(&why);
+				json_decref(pods);
 				return dr_error_set(err, "dry run: the status is not read");
 			} else if (p < 0) {
 				strbuf_addf(&why, "%s%s: %s", why.len ? "; " : "", r->name, e.msg);
@@ -322,6 +325,7 @@ int k8s_read_status(struct k8s_target *kt, json_t **out, int64_t timeout_ns,
 		}
 	}
 done:
+	json_decref(pods);
 	if (!best) {
 		dr_error_set(err, "no ledger pod answered %s: %s", k8s_call_method(cfg, K8S_CALL_STATUS),
 			     strbuf_str(&why));
