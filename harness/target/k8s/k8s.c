@@ -500,6 +500,23 @@ static void k8s_unlock(struct target *t)
 	k8s_lease_release(kt);
 }
 
+/* The workload's address of pod k of r: its direct address or its
+ * forward's local port (heap); NULL when it has none yet. */
+static char *pod_endpoint(struct k8s_target *kt, const struct k8s_region *r, int k)
+{
+	char pod[300];
+	int port;
+
+	snprintf(pod, sizeof(pod), "%s-%d", r->statefulset, k);
+	if (r->transport == K8S_TRANSPORT_DIRECT)
+		return k8s_config_direct_address(r, pod);
+	if ((port = k8s_forward_port(kt, r, pod)) > 0)
+		return xasprintf("127.0.0.1:%d", port);
+	if (kt->dry_run)
+		return xasprintf("<port-forward of %s in %s>", pod, r->context);
+	return NULL;
+}
+
 /* workload_endpoint: pods — every pod of the normal size, at the address
  * its transport gives (a forward keeps its local port when reopened, so
  * the workload's fixed list stays right through the drill). */
@@ -510,23 +527,10 @@ static int pods_endpoints(struct k8s_target *kt, char ***out, size_t *n, struct 
 	for (size_t i = 0; i < kt->cfg->nregions; i++)
 		total += (size_t)kt->cfg->regions[i].replicas;
 	*out = xcalloc(total + 1, sizeof(char *));
-	for (size_t i = 0; i < kt->cfg->nregions; i++) {
-		const struct k8s_region *r = &kt->cfg->regions[i];
-
-		for (int k = 0; k < r->replicas; k++) {
-			char pod[300];
-			int port;
-
-			snprintf(pod, sizeof(pod), "%s-%d", r->statefulset, k);
-			if (r->transport == K8S_TRANSPORT_DIRECT) {
-				(*out)[(*n)++] = k8s_config_direct_address(r, pod);
-			} else if ((port = k8s_forward_port(kt, r, pod)) > 0) {
-				(*out)[(*n)++] = xasprintf("127.0.0.1:%d", port);
-			} else if (kt->dry_run) {
-				(*out)[(*n)++] = xasprintf("<port-forward of %s in %s>", pod, r->context);
-			}
-		}
-	}
+	for (size_t i = 0; i < kt->cfg->nregions; i++)
+		for (int k = 0; k < kt->cfg->regions[i].replicas; k++)
+			if (((*out)[*n] = pod_endpoint(kt, &kt->cfg->regions[i], k)) != NULL)
+				(*n)++;
 	if (*n == 0)
 		return dr_error_set(err, "workload_endpoint: pods, but no pod has an address yet");
 	return 0;
@@ -541,18 +545,9 @@ static const char *k8s_endpoint_region(struct target *t, const char *endpoint)
 		const struct k8s_region *r = &kt->cfg->regions[i];
 
 		for (int k = 0; k < r->replicas; k++) {
-			char pod[300], *a;
-			int port, same;
+			char *a = pod_endpoint(kt, r, k);
+			int same = a && strcmp(a, endpoint) == 0;
 
-			snprintf(pod, sizeof(pod), "%s-%d", r->statefulset, k);
-			if (r->transport == K8S_TRANSPORT_DIRECT) {
-				a = k8s_config_direct_address(r, pod);
-			} else if ((port = k8s_forward_port(kt, r, pod)) > 0) {
-				a = xasprintf("127.0.0.1:%d", port);
-			} else {
-				continue;
-			}
-			same = strcmp(a, endpoint) == 0;
 			free(a);
 			if (same)
 				return r->name;
