@@ -158,27 +158,33 @@ void k8s_cmd_get_pod(struct k8s_argv *a, const struct k8s_config *cfg, const str
 	k8s_argv_add(a, "json");
 }
 
-void k8s_cmd_delete_pod(struct k8s_argv *a, const struct k8s_config *cfg, const struct k8s_region *r,
-			const char *pod, int server_dry_run)
+/* A graceful delete, or with force a crash (grace 0, no wait for the
+ * kubelet's confirmation). */
+static void delete_pod(struct k8s_argv *a, const struct k8s_config *cfg, const struct k8s_region *r,
+		       const char *pod, int force, int server_dry_run)
 {
 	k8s_cmd_base(a, cfg, r);
 	k8s_argv_add(a, "delete");
 	k8s_argv_addf(a, "pod/%s", pod);
+	if (force) {
+		k8s_argv_add(a, "--grace-period=0");
+		k8s_argv_add(a, "--force");
+	}
 	/* Return once deletion started; the target then watches the pod come back. */
 	k8s_argv_add(a, "--wait=false");
 	server_dry(a, server_dry_run);
 }
 
+void k8s_cmd_delete_pod(struct k8s_argv *a, const struct k8s_config *cfg, const struct k8s_region *r,
+			const char *pod, int server_dry_run)
+{
+	delete_pod(a, cfg, r, pod, 0, server_dry_run);
+}
+
 void k8s_cmd_force_delete_pod(struct k8s_argv *a, const struct k8s_config *cfg,
 			      const struct k8s_region *r, const char *pod, int server_dry_run)
 {
-	k8s_cmd_base(a, cfg, r);
-	k8s_argv_add(a, "delete");
-	k8s_argv_addf(a, "pod/%s", pod);
-	k8s_argv_add(a, "--grace-period=0");
-	k8s_argv_add(a, "--force");
-	k8s_argv_add(a, "--wait=false");
-	server_dry(a, server_dry_run);
+	delete_pod(a, cfg, r, pod, 1, server_dry_run);
 }
 
 void k8s_cmd_port_forward(struct k8s_argv *a, const struct k8s_config *cfg,
