@@ -75,7 +75,7 @@ static enum MHD_Result serve_metrics(struct ledgerd_node *n, struct MHD_Connecti
 	pthread_mutex_lock(&n->mu);
 	g = n->gauges;
 	pthread_mutex_unlock(&n->mu);
-	ledgerd_metrics_render(&sb, &n->metrics, &g, n->cfg.id, n->cfg.region, n->cfg.role);
+	ledgerd_metrics_render(&sb, &n->metrics, &g, &n->transport.counters, n->cfg.id, n->cfg.region, n->cfg.role);
 	len = sb.len;
 	resp = MHD_create_response_from_buffer(len, strbuf_detach(&sb), MHD_RESPMEM_MUST_FREE);
 	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");

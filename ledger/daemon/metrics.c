@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ledger/daemon/transport.h"
+
 static const double bucket_le[LEDGERD_METRIC_BUCKETS] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 };
@@ -56,7 +58,8 @@ static void gauge(struct strbuf *sb, const char *name, const char *help, const c
 }
 
 void ledgerd_metrics_render(struct strbuf *sb, struct ledgerd_metrics *m,
-			    const struct ledgerd_gauges *g, uint64_t node_id,
+			    const struct ledgerd_gauges *g,
+			    const struct ledgerd_raft_counters *raft, uint64_t node_id,
 			    const char *region, const char *role)
 {
 	char labels[256];
@@ -95,6 +98,8 @@ void ledgerd_metrics_render(struct strbuf *sb, struct ledgerd_metrics *m,
 	gauge(sb, "ledger_raft_quorum_size", "Votes needed for a quorum of the current configuration.",
 	      labels, g->quorum_size);
 	gauge(sb, "ledger_raft_voters", "Voters in the current configuration.", labels, g->voters);
+	if (raft)
+		ledgerd_raft_counters_render(sb, raft, labels);
 
 	pthread_mutex_lock(&m->mu);
 	strbuf_adds(sb, "# HELP ledger_requests_total Requests answered, by method and result code.\n"

@@ -46,8 +46,11 @@ void ledgerd_metrics_release(struct ledgerd_metrics *m);
 /* Count one request; method must be a static string. */
 void ledgerd_metrics_observe(struct ledgerd_metrics *m, const char *method,
 			     enum ledger_code code, double seconds);
+struct ledgerd_raft_counters;
+/* raft: the transport's counters, or NULL to leave them out. */
 void ledgerd_metrics_render(struct strbuf *sb, struct ledgerd_metrics *m,
-			    const struct ledgerd_gauges *g, uint64_t node_id,
+			    const struct ledgerd_gauges *g,
+			    const struct ledgerd_raft_counters *raft, uint64_t node_id,
 			    const char *region, const char *role);
 
 #endif

@@ -799,6 +799,7 @@ static void close_raft_when_stored(struct ledgerd_node *n)
 			    n->raft.last_stored, raft_last_index(&n->raft));
 	n->raft_closing = 1;
 	uv_timer_stop(&n->tick);
+	ledgerd_transport_closing(&n->transport);
 	raft_close(&n->raft, on_raft_closed);
 }
 
@@ -825,6 +826,28 @@ static void on_signal(uv_signal_t *s, int signum)
 }
 
 /* ---- start-up ---- */
+
+/* libraft 0.15 starts a follower's election timer at raft_start with a
+ * whole randomized timeout, [T, 2T), so a fresh cluster elects its first
+ * leader 1-2 election timeouts after start.  etcd fast-forwards its
+ * election ticks at boot (--initial-election-tick-advance); this does the
+ * same by moving the timer's start back by T minus one heartbeat, so the
+ * first election comes one heartbeat plus a random part of T after start.
+ * A node restarted into a live cluster risks nothing by it: pre-vote is on,
+ * and a pre-vote is refused by every follower that heard from the leader
+ * within the election timeout and by the leader itself, so an early
+ * candidate neither raises the term nor disturbs the leader; the leader's
+ * next heartbeat makes it a follower.  election_timer_start is a public
+ * field of libraft 0.15's struct raft, read by its tick (src/election.c). */
+static void advance_first_election(struct ledgerd_node *n)
+{
+	struct raft *r = &n->raft;
+	raft_time advance = r->election_timeout - r->heartbeat_timeout;
+
+	if (r->state != RAFT_FOLLOWER || r->election_timer_start < advance)
+		return;
+	r->election_timer_start -= advance;
+}
 
 static int write_identity(struct ledgerd_node *n, const char *path, struct dr_error *err)
 {
@@ -993,6 +1016,7 @@ static int node_setup(struct ledgerd_node *n, struct dr_error *err)
 		dr_error_set(err, "cannot start raft: %s", raft_errmsg(&n->raft));
 		goto out;
 	}
+	advance_first_election(n);
 	ledgerd_log("raft started: id %" PRIu64 " raft %s http %s region %s role %s zone %s, term %llu, %" PRIu64 " entries applied",
 		    n->cfg.id, n->cfg.raft, n->cfg.listen, n->cfg.region, n->cfg.role, n->cfg.zone,
 		    n->raft.current_term, ledger_fsm_last_index(&n->ledger));

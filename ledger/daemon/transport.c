@@ -17,6 +17,7 @@ struct pending_connect {
 	raft_uv_connect_cb cb;
 	struct ledgerd_transport *t;
 	raft_id id;
+	char *address;
 };
 
 int ledgerd_transport_blocked(const struct ledgerd_transport *t, raft_id id)
@@ -32,14 +33,16 @@ int ledgerd_transport_blocked(const struct ledgerd_transport *t, raft_id id)
 /* Remember the socket under a stream handed to libraft, by fd and address
  * pair: libraft owns (and may close) the stream, so we never keep the
  * handle, only what lets us recognise the same socket later. */
-static void link_track(struct ledgerd_transport *t, raft_id id, struct uv_stream_s *stream)
+static struct ledgerd_link *link_track(struct ledgerd_transport *t, raft_id id,
+				       struct uv_stream_s *stream)
 {
 	struct ledgerd_link *l;
 	uv_os_fd_t fd;
 	socklen_t len;
 
 	if (uv_fileno((uv_handle_t *)stream, &fd) != 0)
-		return;
+		return NULL;
+	ledgerd_links_prune(t); /* keeps the table as small as the live links */
 	if (t->n_links == t->alloc_links) {
 		t->alloc_links = t->alloc_links ? t->alloc_links * 2 : 16;
 		t->links = xrealloc(t->links, t->alloc_links * sizeof *t->links);
@@ -50,15 +53,15 @@ static void link_track(struct ledgerd_transport *t, raft_id id, struct uv_stream
 	l->fd = fd;
 	len = sizeof l->local;
 	if (getsockname(fd, (struct sockaddr *)&l->local, &len) != 0)
-		return;
+		return NULL;
 	len = sizeof l->peer;
 	if (getpeername(fd, (struct sockaddr *)&l->peer, &len) != 0)
-		return;
-	t->n_links++;
+		return NULL;
+	return &t->links[t->n_links++];
 }
 
 /* Is fd still the socket we recorded? */
-static int link_same(const struct ledgerd_link *l)
+int ledgerd_link_same(const struct ledgerd_link *l)
 {
 	struct sockaddr_storage a, b;
 	socklen_t la = sizeof a, lb = sizeof b;
@@ -69,22 +72,35 @@ static int link_same(const struct ledgerd_link *l)
 	return memcmp(&a, &l->local, la) == 0 && memcmp(&b, &l->peer, lb) == 0;
 }
 
-static void link_prune_and_cut(struct ledgerd_transport *t)
+static void links_keep_if(struct ledgerd_transport *t, int cut_blocked)
 {
 	size_t i, kept = 0;
 
 	for (i = 0; i < t->n_links; i++) {
 		struct ledgerd_link *l = &t->links[i];
-		if (!link_same(l))
-			continue; /* closed by libraft meanwhile */
-		if (ledgerd_transport_blocked(t, l->id)) {
+		int keep = ledgerd_link_same(l); /* else closed by libraft meanwhile */
+
+		if (keep && cut_blocked && ledgerd_transport_blocked(t, l->id)) {
 			/* libraft sees EOF/EPIPE and closes the stream itself. */
 			shutdown(l->fd, SHUT_RDWR);
-			continue;
+			keep = 0;
 		}
-		t->links[kept++] = *l;
+		if (keep)
+			t->links[kept++] = *l;
+		else
+			free(l->address);
 	}
 	t->n_links = kept;
+}
+
+void ledgerd_links_prune(struct ledgerd_transport *t)
+{
+	links_keep_if(t, 0);
+}
+
+static void link_prune_and_cut(struct ledgerd_transport *t)
+{
+	links_keep_if(t, 1);
 }
 
 static void close_free_cb(uv_handle_t *h)
@@ -137,9 +153,17 @@ static void tr_connect_cb(struct raft_uv_connect *req, struct uv_stream_s *strea
 		stream = NULL;
 		status = RAFT_NOCONNECTION;
 	} else if (status == 0) {
-		link_track(t, pc->id, stream);
+		struct ledgerd_link *l = link_track(t, pc->id, stream);
+
+		if (l) {
+			l->outbound = stream;
+			l->address = pc->address;
+			pc->address = NULL;
+			ledgerd_links_watch(t, l);
+		}
 	}
 	pc->cb(pc->outer, stream, status);
+	free(pc->address);
 	free(pc);
 }
 
@@ -158,20 +182,30 @@ static int tr_connect(struct raft_uv_transport *outer, struct raft_uv_connect *r
 	pc->cb = cb;
 	pc->t = t;
 	pc->id = id;
+	pc->address = xstrdup(address);
 	rv = t->inner.connect(&t->inner, &pc->inner, id, address, tr_connect_cb);
 	if (rv != 0) {
 		memcpy(outer->errmsg, t->inner.errmsg, sizeof outer->errmsg);
+		free(pc->address);
 		free(pc);
 	}
 	return rv;
 }
 
+static void tr_closed_one(struct ledgerd_transport *t)
+{
+	if (--t->pending_closes == 0 && t->close_cb)
+		t->close_cb(&t->outer);
+}
+
 static void tr_close_cb(struct raft_uv_transport *inner)
 {
-	struct ledgerd_transport *t = inner->data;
+	tr_closed_one(inner->data);
+}
 
-	if (t->close_cb)
-		t->close_cb(&t->outer);
+static void link_check_closed(uv_handle_t *h)
+{
+	tr_closed_one(h->data);
 }
 
 static void tr_close(struct raft_uv_transport *outer, raft_uv_transport_close_cb cb)
@@ -179,6 +213,9 @@ static void tr_close(struct raft_uv_transport *outer, raft_uv_transport_close_cb
 	struct ledgerd_transport *t = outer->impl;
 
 	t->close_cb = cb;
+	t->closing = 1;
+	t->pending_closes = 2;
+	uv_close((uv_handle_t *)&t->link_check, link_check_closed);
 	t->inner.close(&t->inner, tr_close_cb);
 }
 
@@ -190,6 +227,8 @@ int ledgerd_transport_init(struct ledgerd_transport *t, struct uv_loop_s *loop)
 	rv = raft_uv_tcp_init(&t->inner, loop);
 	if (rv != 0)
 		return rv;
+	uv_timer_init(loop, &t->link_check);
+	t->link_check.data = t;
 	t->inner.data = t;
 	t->outer.impl = t;
 	t->outer.init = tr_init;
@@ -238,7 +277,18 @@ static void filter_recv(struct raft_io *io, struct raft_message *m)
 		raft_free(is->data.base);
 		return;
 	}
+	ledgerd_votes_on_recv(t, io, m);
 	t->recv_cb(io, m);
+}
+
+static int filter_send(struct raft_io *io, struct raft_io_send *req,
+		       const struct raft_message *m, raft_io_send_cb cb)
+{
+	struct ledgerd_transport *t = filter_find(io);
+
+	assert(t && t->io_send);
+	ledgerd_votes_on_send(t, m);
+	return t->io_send(io, req, m, cb);
 }
 
 static int filter_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
@@ -257,6 +307,8 @@ void ledgerd_transport_filter_recv(struct ledgerd_transport *t, struct raft_io *
 	t->io = io;
 	t->io_start = io->start;
 	io->start = filter_start;
+	t->io_send = io->send;
+	io->send = filter_send;
 	t->next_filter = filters;
 	filters = t;
 }
@@ -282,8 +334,12 @@ static void filter_remove(struct ledgerd_transport *t)
 
 void ledgerd_transport_release(struct ledgerd_transport *t)
 {
+	size_t i;
+
 	filter_remove(t);
 	raft_uv_tcp_close(&t->inner);
+	for (i = 0; i < t->n_links; i++)
+		free(t->links[i].address);
 	free(t->links);
 	t->links = NULL;
 	t->n_links = t->alloc_links = 0;

@@ -1,7 +1,9 @@
 /* A raft_uv_transport that wraps libraft's TCP transport and can cut
  * chosen peers off (Debug/Partition), and a filter on the messages the raft
  * io receives that can lose InstallSnapshot messages
- * (Debug/DropInstallSnapshot).
+ * (Debug/DropInstallSnapshot).  It also notices a dead outbound stream
+ * (transport_links.c) and applies the thesis's vote rule (transport_votes.c);
+ * see there for the libraft 0.15 behaviours both work around.
  *
  * While a peer is partitioned: outgoing connects to it fail, incoming
  * connections from it are closed right after the handshake, and every
@@ -30,6 +32,24 @@ struct ledgerd_link {
 	raft_id id;
 	int fd;
 	struct sockaddr_storage local, peer; /* to recognise the same socket later */
+	struct uv_stream_s *outbound;   /* a stream libraft writes to, NULL for inbound */
+	char *address;                  /* the peer's raft address (outbound only) */
+};
+
+#define LEDGERD_MAX_PEERS 64
+
+/* Raft traffic counters for /metrics: written on the loop thread, read by
+ * the metrics renderer on another thread, so every access is a relaxed
+ * __atomic (a torn count is harmless, a data race is not). */
+struct ledgerd_raft_counters {
+	uint64_t dead_links;       /* outbound streams found closed by the peer */
+	uint64_t leader_forgotten; /* votes considered after the leader fell silent */
+	unsigned n_peers;
+	struct {
+		raft_id id;
+		uint64_t votes_sent;     /* RequestVote (pre-vote or vote) handed to the io */
+		uint64_t votes_received; /* RequestVote received from that peer */
+	} peer[LEDGERD_MAX_PEERS];
 };
 
 struct ledgerd_transport {
@@ -47,7 +67,13 @@ struct ledgerd_transport {
 			raft_io_recv_cb recv);
 	raft_io_recv_cb recv_cb;
 	unsigned drop_install_snapshot; /* InstallSnapshot messages still to drop */
+	int (*io_send)(struct raft_io *io, struct raft_io_send *req,
+		       const struct raft_message *message, raft_io_send_cb cb);
 	struct ledgerd_transport *next_filter;
+	int closing;                    /* no more sacrificial sends (transport_links.c) */
+	uv_timer_t link_check;          /* looks at the outbound sockets (transport_links.c) */
+	int pending_closes;             /* handles still closing before close_cb */
+	struct ledgerd_raft_counters counters;
 };
 
 /* Set up the wrapper around a fresh TCP transport on loop.  Returns 0 or a
@@ -64,6 +90,25 @@ int ledgerd_transport_blocked(const struct ledgerd_transport *t, raft_id id);
  * io->start).  Until t is released, every message io receives goes through
  * t first. */
 void ledgerd_transport_filter_recv(struct ledgerd_transport *t, struct raft_io *io);
+/* Read back a counter of t->counters (any thread). */
+uint64_t ledgerd_counter_get(const uint64_t *counter);
+/* Is l's fd still the socket recorded for it? */
+int ledgerd_link_same(const struct ledgerd_link *l);
+/* Start watching an outbound stream libraft got from a connect
+ * (transport_links.c): a peer that closes it is noticed at once. */
+void ledgerd_links_watch(struct ledgerd_transport *t, struct ledgerd_link *l);
+/* Forget the links whose sockets libraft has closed since (transport.c). */
+void ledgerd_links_prune(struct ledgerd_transport *t);
+/* The vote bookkeeping of the filters (transport_votes.c), loop thread. */
+void ledgerd_votes_on_send(struct ledgerd_transport *t, const struct raft_message *m);
+void ledgerd_votes_on_recv(struct ledgerd_transport *t, struct raft_io *io,
+			   const struct raft_message *m);
+/* Render the counters as Prometheus text with the node's labels. */
+struct strbuf;
+void ledgerd_raft_counters_render(struct strbuf *sb, const struct ledgerd_raft_counters *c,
+				  const char *labels);
+/* Stop sacrificial sends: the io is closing (call before raft_close). */
+void ledgerd_transport_closing(struct ledgerd_transport *t);
 /* Drop the next count InstallSnapshot messages the filtered io receives
  * (replaces the previous count; 0 disarms).  Each drop is logged
  * "debug: DropInstallSnapshot took effect". */

@@ -2,6 +2,7 @@
 #include "tests/support/ledger_testnet.h"
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,4 +290,41 @@ int testnet_log_count(struct testnet *t, int i, const char *text)
 	free(data);
 	free(path);
 	return count;
+}
+
+static size_t metrics_collect(char *data, size_t size, size_t nmemb, void *sb)
+{
+	strbuf_add(sb, data, size * nmemb);
+	return size * nmemb;
+}
+
+double testnet_metric(struct testnet *t, int i, const char *series)
+{
+	CURL *h = curl_easy_init();
+	struct strbuf sb = STRBUF_INIT;
+	char *url = xasprintf("http://%s/metrics", t->http[i]), *line;
+	size_t len = strlen(series);
+	double v = -1;
+	long status = 0;
+
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, metrics_collect);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &sb);
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(h);
+	strbuf_add(&sb, "", 1);
+	for (line = sb.buf; status == 200 && line && *line; line = strchr(line, '\n')) {
+		if (*line == '\n')
+			line++;
+		if (strncmp(line, series, len) == 0 && line[len] == ' ') {
+			v = strtod(line + len + 1, NULL);
+			break;
+		}
+	}
+	strbuf_release(&sb);
+	free(url);
+	return v;
 }

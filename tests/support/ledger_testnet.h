@@ -52,6 +52,10 @@ int testnet_wait_leader(struct testnet *t, int timeout_ms, int exclude);
  * over gRPC); returns the answer's status in HTTP terms (a gRPC answer: its
  * wire code's, 200, 421, ...; 0 when no answer arrived), *resp new ref. */
 long testnet_post(struct testnet *t, int i, const char *method, const char *body, json_t **resp);
+/* The value of one series of node i's /metrics, named with its labels
+ * exactly as rendered (e.g. `ledger_raft_term{node="1",...}`); -1 when the
+ * node does not answer or has no such series. */
+double testnet_metric(struct testnet *t, int i, const char *series);
 /* Count lines in node i's log containing text. */
 int testnet_log_count(struct testnet *t, int i, const char *text);
 
