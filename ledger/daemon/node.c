@@ -15,6 +15,7 @@
 #include "common/fsutil.h"
 #include "common/strbuf.h"
 #include "ledger/daemon/frame.h"
+#include "ledger/daemon/election.h"
 #include "ledger/daemon/log.h"
 #include "ledger/daemon/snapfile.h"
 
@@ -643,6 +644,7 @@ static void on_tick(uv_timer_t *t)
 		return;
 	}
 	is_leader = raft_state(r) == RAFT_LEADER;
+	ledgerd_election_redraw(r, &n->timeout_drawn_term);
 	raft_leader(r, &lid, &laddr);
 	if (is_leader && !n->was_leader) {
 		ledgerd_log("became leader at term %llu", r->current_term);
@@ -827,28 +829,6 @@ static void on_signal(uv_signal_t *s, int signum)
 
 /* ---- start-up ---- */
 
-/* libraft 0.15 starts a follower's election timer at raft_start with a
- * whole randomized timeout, [T, 2T), so a fresh cluster elects its first
- * leader 1-2 election timeouts after start.  etcd fast-forwards its
- * election ticks at boot (--initial-election-tick-advance); this does the
- * same by moving the timer's start back by T minus one heartbeat, so the
- * first election comes one heartbeat plus a random part of T after start.
- * A node restarted into a live cluster risks nothing by it: pre-vote is on,
- * and a pre-vote is refused by every follower that heard from the leader
- * within the election timeout and by the leader itself, so an early
- * candidate neither raises the term nor disturbs the leader; the leader's
- * next heartbeat makes it a follower.  election_timer_start is a public
- * field of libraft 0.15's struct raft, read by its tick (src/election.c). */
-static void advance_first_election(struct ledgerd_node *n)
-{
-	struct raft *r = &n->raft;
-	raft_time advance = r->election_timeout - r->heartbeat_timeout;
-
-	if (r->state != RAFT_FOLLOWER || r->election_timer_start < advance)
-		return;
-	r->election_timer_start -= advance;
-}
-
 static int write_identity(struct ledgerd_node *n, const char *path, struct dr_error *err)
 {
 	json_t *o = json_pack("{s:s, s:O, s:I}", "cluster_id", n->peers.cluster_id, "nodes",
@@ -1016,7 +996,7 @@ static int node_setup(struct ledgerd_node *n, struct dr_error *err)
 		dr_error_set(err, "cannot start raft: %s", raft_errmsg(&n->raft));
 		goto out;
 	}
-	advance_first_election(n);
+	ledgerd_election_boot(&n->raft);
 	ledgerd_log("raft started: id %" PRIu64 " raft %s http %s region %s role %s zone %s, term %llu, %" PRIu64 " entries applied",
 		    n->cfg.id, n->cfg.raft, n->cfg.listen, n->cfg.region, n->cfg.role, n->cfg.zone,
 		    n->raft.current_term, ledger_fsm_last_index(&n->ledger));

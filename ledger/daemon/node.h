@@ -145,6 +145,7 @@ struct ledgerd_node {
 	void (*uv_io_close)(struct raft_io *io, raft_io_close_cb cb);
 	raft_io_close_cb io_close_cb;
 	int was_leader;
+	raft_term timeout_drawn_term; /* ledgerd_election_redraw */
 	int ready;                    /* leader and its post-election barrier applied */
 	struct raft_barrier ready_barrier;
 	int ready_barrier_pending;

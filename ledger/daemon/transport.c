@@ -4,6 +4,7 @@
 #include "ledger/daemon/transport.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -60,16 +61,22 @@ static struct ledgerd_link *link_track(struct ledgerd_transport *t, raft_id id,
 	return &t->links[t->n_links++];
 }
 
-/* Is fd still the socket we recorded? */
+/* Is fd still the socket we recorded?  A socket the peer reset has no
+ * peer address any more (ENOTCONN) but keeps its local one, and no other
+ * socket has the same local address and port: so a reset socket is still
+ * recognised, and it must be, or a peer killed while data was in flight
+ * (reset, not closed) would go unnoticed (transport_links.c). */
 int ledgerd_link_same(const struct ledgerd_link *l)
 {
 	struct sockaddr_storage a, b;
 	socklen_t la = sizeof a, lb = sizeof b;
 
 	if (getsockname(l->fd, (struct sockaddr *)&a, &la) != 0 ||
-	    getpeername(l->fd, (struct sockaddr *)&b, &lb) != 0)
+	    memcmp(&a, &l->local, la) != 0)
 		return 0;
-	return memcmp(&a, &l->local, la) == 0 && memcmp(&b, &l->peer, lb) == 0;
+	if (getpeername(l->fd, (struct sockaddr *)&b, &lb) != 0)
+		return errno == ENOTCONN;
+	return memcmp(&b, &l->peer, lb) == 0;
 }
 
 static void links_keep_if(struct ledgerd_transport *t, int cut_blocked)

@@ -92,7 +92,11 @@ int ledgerd_transport_blocked(const struct ledgerd_transport *t, raft_id id);
 void ledgerd_transport_filter_recv(struct ledgerd_transport *t, struct raft_io *io);
 /* Read back a counter of t->counters (any thread). */
 uint64_t ledgerd_counter_get(const uint64_t *counter);
-/* Is l's fd still the socket recorded for it? */
+/* 1 when the peer closed (*err 0) or reset (*err an errno) the outbound
+ * socket fd, 0 while it looks alive; bytes the peer should never have sent
+ * are read and dropped. */
+int ledgerd_link_peer_gone(int fd, int *err);
+/* Is l's fd still the socket recorded for it (a reset one included)? */
 int ledgerd_link_same(const struct ledgerd_link *l);
 /* Start watching an outbound stream libraft got from a connect
  * (transport_links.c): a peer that closes it is noticed at once. */

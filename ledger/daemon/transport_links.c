@@ -64,8 +64,7 @@ static void send_sacrifice(struct ledgerd_transport *t, const struct ledgerd_lin
  * than this, so the stream is replaced before anything needs it. */
 #define LINK_CHECK_MS 10
 
-/* 1 when the peer closed or reset the socket, 0 while it looks alive. */
-static int peer_gone(int fd, int *err)
+int ledgerd_link_peer_gone(int fd, int *err)
 {
 	char buf[256];
 	ssize_t n = recv(fd, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
@@ -95,7 +94,7 @@ static void check_links(uv_timer_t *timer)
 		int err;
 
 		/* libraft may have closed it since (the fd may be reused) */
-		if (!l->outbound || !ledgerd_link_same(l) || !peer_gone(l->fd, &err))
+		if (!l->outbound || !ledgerd_link_same(l) || !ledgerd_link_peer_gone(l->fd, &err))
 			continue;
 		l->outbound = NULL;
 		__atomic_add_fetch(&t->counters.dead_links, 1, __ATOMIC_RELAXED);
