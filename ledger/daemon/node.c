@@ -717,6 +717,16 @@ static void on_tick(uv_timer_t *t)
 	publish_gauges(n, is_leader, lid, lag);
 }
 
+/* A leadership change seen the moment the deciding message arrives: the
+ * post-election barrier starts and the gauges say so then, not up to a
+ * tick later (a tick is a heartbeat: 15 ms at 150/15, part of the RTO). */
+static void on_state_changed(void *arg)
+{
+	struct ledgerd_node *n = arg;
+
+	on_tick(&n->tick);
+}
+
 /* ---- shutdown ---- */
 
 static void handle_closed(uv_handle_t *h)
@@ -958,6 +968,8 @@ static int node_setup(struct ledgerd_node *n, struct dr_error *err)
 	raft_uv_set_auto_recovery(&n->io, false);
 	raft_uv_set_connect_retry_delay(&n->io, 100);
 	ledgerd_transport_filter_recv(&n->transport, &n->io); /* Debug/DropInstallSnapshot */
+	n->transport.state_changed = on_state_changed;
+	n->transport.state_changed_arg = n;
 	n->fsm.version = 1;
 	n->fsm.data = n;
 	n->fsm.apply = fsm_apply;

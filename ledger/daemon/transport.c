@@ -284,8 +284,15 @@ static void filter_recv(struct raft_io *io, struct raft_message *m)
 		raft_free(is->data.base);
 		return;
 	}
+	struct raft *r = io->data;
+	int before = r ? r->state : -1;
+
 	ledgerd_votes_on_recv(t, io, m);
 	t->recv_cb(io, m);
+	/* libraft 0.15 has no state-change callback; a message is what makes
+	 * a candidate a leader or a leader a follower, so this is the moment */
+	if (r && r->state != before && t->state_changed)
+		t->state_changed(t->state_changed_arg);
 }
 
 static int filter_send(struct raft_io *io, struct raft_io_send *req,

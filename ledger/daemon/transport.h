@@ -71,6 +71,10 @@ struct ledgerd_transport {
 		       const struct raft_message *message, raft_io_send_cb cb);
 	struct ledgerd_transport *next_filter;
 	int closing;                    /* no more sacrificial sends (transport_links.c) */
+	/* called on the loop right after a received message changed the raft
+	 * state (e.g. the vote that makes this node leader), or NULL */
+	void (*state_changed)(void *arg);
+	void *state_changed_arg;
 	uv_timer_t link_check;          /* looks at the outbound sockets (transport_links.c) */
 	int pending_closes;             /* handles still closing before close_cb */
 	struct ledgerd_raft_counters counters;
