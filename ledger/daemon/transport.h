@@ -36,6 +36,7 @@ struct ledgerd_transport {
 	struct raft_uv_transport outer;  /* what libraft uses */
 	struct raft_uv_transport inner;  /* libraft's TCP transport */
 	raft_uv_accept_cb accept_cb;
+	char address[64];                /* ours, "ip:port" (tr_init) */
 	raft_uv_transport_close_cb close_cb;
 	raft_id blocked[LEDGERD_MAX_PARTITION];
 	size_t n_blocked;
