@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/strbuf.h"
 #include "ledger/daemon/log.h"
 
@@ -267,11 +268,36 @@ static struct ledgerd_transport *filter_find(const struct raft_io *io)
 	return NULL;
 }
 
+static void heard_set(struct ledgerd_transport *t, raft_id id)
+{
+	size_t i;
+
+	for (i = 0; i < LEDGERD_MAX_HEARD; i++) {
+		if (t->heard[i].id == id || !t->heard[i].id) {
+			t->heard[i].id = id;
+			t->heard[i].ns = clock_mono_ns();
+			return;
+		}
+	}
+}
+
+int64_t ledgerd_transport_heard_ns(const struct ledgerd_transport *t, raft_id id)
+{
+	size_t i;
+
+	for (i = 0; i < LEDGERD_MAX_HEARD && t->heard[i].id; i++)
+		if (t->heard[i].id == id)
+			return t->heard[i].ns;
+	return 0;
+}
+
 static void filter_recv(struct raft_io *io, struct raft_message *m)
 {
 	struct ledgerd_transport *t = filter_find(io);
 
 	assert(t && t->recv_cb);
+	/* A dropped InstallSnapshot was heard too: the peer is alive. */
+	heard_set(t, m->server_id);
 	if (m->type == RAFT_IO_INSTALL_SNAPSHOT && t->drop_install_snapshot > 0) {
 		struct raft_install_snapshot *is = &m->install_snapshot;
 

@@ -25,6 +25,7 @@
 #include <raft/uv.h>
 
 #define LEDGERD_MAX_PARTITION 64
+#define LEDGERD_MAX_HEARD 64
 
 struct ledgerd_link {
 	raft_id id;
@@ -49,6 +50,10 @@ struct ledgerd_transport {
 	raft_io_recv_cb recv_cb;
 	unsigned drop_install_snapshot; /* InstallSnapshot messages still to drop */
 	struct ledgerd_transport *next_filter;
+	/* When a message from each peer last arrived (monotonic ns): libraft
+	 * keeps no such time, and a graceful stop must tell a peer that
+	 * answers from one that stopped (ledger/daemon/handover.c). */
+	struct { raft_id id; int64_t ns; } heard[LEDGERD_MAX_HEARD];
 };
 
 /* Set up the wrapper around a fresh TCP transport on loop.  Returns 0 or a
@@ -69,5 +74,8 @@ void ledgerd_transport_filter_recv(struct ledgerd_transport *t, struct raft_io *
  * (replaces the previous count; 0 disarms).  Each drop is logged
  * "debug: DropInstallSnapshot took effect". */
 void ledgerd_transport_drop_install_snapshot(struct ledgerd_transport *t, unsigned count);
+/* Monotonic time (ns) the filtered io last received a message from peer
+ * id, any type; 0 when none arrived since start (or the table is full). */
+int64_t ledgerd_transport_heard_ns(const struct ledgerd_transport *t, raft_id id);
 
 #endif
