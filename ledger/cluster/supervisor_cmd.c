@@ -198,8 +198,8 @@ static json_t *cmd_scale(struct supervisor *sv, json_t *req)
 	stopped = json_array();
 	rejoined = json_array();
 	if (ndown)
-		sv_nodes_stop(sv, down, ndown);
-	for (int i = 0; i < ndown; i++)
+		sv_nodes_stop_in_order(sv, down, ndown);
+	for (int i = 0; i < ndown; i++) /* in the order they stopped */
 		json_array_append_new(stopped, json_integer(down[i]->id));
 	if (nfenced && sv_rejoin_fenced(sv, fenced, nfenced, &err) != 0) {
 		json_decref(stopped);

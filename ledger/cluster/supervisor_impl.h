@@ -33,6 +33,13 @@ int sv_node_start(struct supervisor *sv, struct cluster_node *n, struct dr_error
  * then SIGKILL after the grace period; returns once all are reaped. */
 void sv_nodes_stop(struct supervisor *sv, struct cluster_node **nodes, int count);
 
+/* Stop these nodes one after another, as a StatefulSet scales down: the
+ * highest ordinal first, each reaped (or given up on after SIGKILL, as
+ * sv_nodes_stop) before the next gets SIGTERM, so a stopping leader hands
+ * over to a node that is running, never to one stopping beside it.  Sorts
+ * nodes in place into that order. */
+void sv_nodes_stop_in_order(struct supervisor *sv, struct cluster_node **nodes, int count);
+
 /* Stop every node and a restored cluster; sets sv->shutdown. */
 void sv_shutdown_all(struct supervisor *sv);
 
