@@ -271,13 +271,18 @@ void sv_reconcile(struct supervisor *sv)
 
 void sv_nodes_stop(struct supervisor *sv, struct cluster_node **nodes, int count)
 {
+	sv_nodes_signal_stop(sv, nodes, count, SIGTERM);
+}
+
+void sv_nodes_signal_stop(struct supervisor *sv, struct cluster_node **nodes, int count, int sig)
+{
 	int64_t start = clock_mono_ns();
-	int killed = 0, left;
+	int killed = sig == SIGKILL, left;
 
 	for (int i = 0; i < count; i++) {
 		if (!nodes[i]->pid)
 			continue;
-		kill(nodes[i]->pid, SIGTERM);
+		kill(nodes[i]->pid, sig);
 		kill(nodes[i]->pid, SIGCONT);
 	}
 	for (;;) {

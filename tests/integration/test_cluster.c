@@ -732,6 +732,24 @@ static void test_stop_start_pause_resume(void **state)
 	json_decref(n);
 	json_decref(await_replicated(f->dir, 5, NULL));
 
+	/* stop with SIGTERM is a clean exit; with KILL it is a crash, and the
+	 * node stays down all the same */
+	n = node_json(f->dir, 3);
+	assert_string_equal(json_string_value(json_object_get(n, "last_exit")), "exit 0");
+	json_decref(n);
+	if (cluster_stop_signal(NULL, f->dir, 5, "KILL", &err) != 0)
+		fail_msg("stop with KILL: %s", err.msg);
+	n = node_json(f->dir, 5);
+	assert_int_equal(json_integer_value(json_object_get(n, "pid")), 0);
+	assert_string_equal(json_string_value(json_object_get(n, "process")), "stopped");
+	assert_string_equal(json_string_value(json_object_get(n, "last_exit")), "signal 9");
+	json_decref(n);
+	assert_int_equal(cluster_stop_signal(NULL, f->dir, 4, "HUP", &err), -1);
+	assert_non_null(strstr(err.msg, "must be \"TERM\""));
+	if (cluster_start(NULL, f->dir, 5, &err) != 0)
+		fail_msg("start after KILL: %s", err.msg);
+	json_decref(await_replicated(f->dir, 5, NULL));
+
 	/* a scaled-down node cannot be started behind the region's back */
 	if (cluster_scale(NULL, f->dir, "dr", 1, &err) != 0)
 		fail_msg("scale dr=1: %s", err.msg);
