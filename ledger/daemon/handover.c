@@ -1,4 +1,5 @@
-/* A stopping leader hands leadership over (ledger/daemon/handover.h).
+/* A stopping leader hands leadership over (ledgerd_handover_start in
+ * ledger/daemon/node.h).
  *
  * Without it a scaled-down leader simply goes away and the cluster waits an
  * election timeout (or more, with pre-vote) before anyone writes again; with
@@ -25,8 +26,6 @@
  * the deadline.  Whatever happens, nothing acknowledged is lost: only
  * committed entries were ever acknowledged, and raft closes as it always
  * does. */
-#include "ledger/daemon/handover.h"
-
 #include <stdarg.h>
 #include <string.h>
 

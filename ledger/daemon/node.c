@@ -15,7 +15,6 @@
 #include "common/fsutil.h"
 #include "common/strbuf.h"
 #include "ledger/daemon/frame.h"
-#include "ledger/daemon/handover.h"
 #include "ledger/daemon/log.h"
 #include "ledger/daemon/snapfile.h"
 #include "ledger/daemon/svc.h"

@@ -214,6 +214,17 @@ void ledgerd_call_unref(struct ledgerd_node *n, struct ledgerd_call *c);
  * once it handed leadership over (ledger/daemon/handover.c). */
 void ledgerd_node_close(struct ledgerd_node *n);
 
+/* The graceful stop of a leader (ledger/daemon/handover.c), loop thread.
+ * ledgerd_handover_start: signame ("SIGTERM") names the signal in the
+ * log.  0: this node leads a cluster of two or more voters and hands
+ * leadership over; it ends, within the election timeout, in
+ * ledgerd_node_close.  -1: nothing to hand over (not the leader, the only
+ * voter, or raft refused the first step), and the caller closes the node
+ * itself.  ledgerd_handover_cut: another signal arrived: stop waiting for
+ * the handover and close now (nothing when none is under way). */
+int ledgerd_handover_start(struct ledgerd_node *n, const char *signame);
+void ledgerd_handover_cut(struct ledgerd_node *n, const char *signame);
+
 /* Loop thread: answer a call. resp is stolen. */
 void ledgerd_call_ok(struct ledgerd_node *n, struct ledgerd_call *c, json_t *resp);
 void ledgerd_call_error(struct ledgerd_node *n, struct ledgerd_call *c, enum ledger_code code,
