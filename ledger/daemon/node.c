@@ -219,11 +219,14 @@ void ledgerd_call_not_leader(struct ledgerd_node *n, struct ledgerd_call *c)
 		return;
 	raft_leader(&n->raft, &lid, &laddr);
 	if (lid == n->cfg.id) {
-		/* Only while a stopping leader hands leadership over: naming
-		 * itself would bring the client straight back. */
+		/* A leader that is handing leadership over (a graceful stop, or a
+		 * transfer libraft refuses entries during): naming itself would
+		 * bring the client straight back. */
 		c->http_status = ledger_code_http_status(LEDGER_NOT_LEADER);
 		c->resp = json_pack("{s:s, s:s, s:n}", "code", "NOT_LEADER", "message",
-				    "this node is shutting down and hands its leadership over; try another node",
+				    n->stop_requested ?
+				    "this node is shutting down and hands its leadership over; try another node" :
+				    "this node is handing its leadership over; try another node",
 				    "leader");
 		c->action = CALL_ANSWER;
 		call_answer(n, c);

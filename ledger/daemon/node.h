@@ -230,7 +230,7 @@ void ledgerd_call_ok(struct ledgerd_node *n, struct ledgerd_call *c, json_t *res
 void ledgerd_call_error(struct ledgerd_node *n, struct ledgerd_call *c, enum ledger_code code,
 			const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* NOT_LEADER with the leader's HTTP address (when known and not this node:
- * a stopping leader that still holds leadership names none). */
+ * a leader handing its leadership over names none). */
 void ledgerd_call_not_leader(struct ledgerd_node *n, struct ledgerd_call *c);
 /* Forward to the leader when one is known and the call was not forwarded
  * already; returns 1 when it did (the call is answered), else 0. */
