@@ -243,10 +243,12 @@ static void step(struct ledgerd_node *n)
 			       heard, ms, quorum - 1);
 			return;
 		}
-	} else if (raft_state(r) == RAFT_LEADER) { /* transfer */
+	} else if (h->phase == HANDOVER_TRANSFER) {
+		/* Still leading, or stepped down for the target's election: a
+		 * target that goes quiet is not going to lead (it stopped too). */
 		int64_t heard = ledgerd_transport_heard_ns(&n->transport, h->target);
 
-		if (!r->transfer) {
+		if (raft_state(r) == RAFT_LEADER && !r->transfer) {
 			finish(n, "leadership transfer to node %llu ended after %.1f ms without a new leader: stopping anyway",
 			       h->target, ms);
 			return;
