@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +33,13 @@ static const char cluster_help[] =
 	"  down     stop every process of the cluster (data stays in DIR)\n"
 	"  kill     NODE [--signal S]   signal a node (default KILL); the supervisor\n"
 	"           restarts it like a pod.  --region R signals a whole region\n"
-	"  stop     NODE   stop a node; it stays down until `start`\n"
+	"  stop     NODE [--signal TERM|KILL]   stop a node; it stays down until\n"
+	"           `start`.  TERM (default): graceful, a leader hands over first;\n"
+	"           KILL: a crash\n"
 	"  start    NODE   start a stopped node\n"
 	"  pause    NODE   SIGSTOP a node;  resume NODE: SIGCONT\n"
-	"  scale    REGION=N | REGION=normal   desired replicas of a region\n"
+	"  scale    REGION=N | REGION=normal   desired replicas of a region; a\n"
+	"           scale-down stops the highest ordinal first, one after another\n"
 	"  promote  --region R --allow-data-loss   unsafe promotion of a region\n"
 	"           without quorum (its survivors become the whole cluster)\n"
 	"  restore  --from SNAPSHOT   a separate cluster in DIR/restored seeded from\n"
@@ -312,8 +316,17 @@ static int do_node_cmd(struct opts *o, const char *cmd)
 	if (o->signal && cluster_signal_parse(o->signal) < 0)
 		return usage_error("unknown signal '%s'", o->signal);
 	req = json_pack("{s:s,s:i}", "cmd", cmd, "node", node);
-	if (strcmp(cmd, "kill") == 0)
+	if (strcmp(cmd, "kill") == 0) {
 		json_object_set_new(req, "signal", json_string(o->signal ? o->signal : "KILL"));
+	} else if (strcmp(cmd, "stop") == 0 && o->signal) {
+		int sig = cluster_signal_parse(o->signal);
+
+		if (sig != SIGTERM && sig != SIGKILL) {
+			json_decref(req);
+			return usage_error("stop --signal must be TERM or KILL, got '%s'", o->signal);
+		}
+		json_object_set_new(req, "signal", json_string(sig == SIGKILL ? "KILL" : "TERM"));
+	}
 	return request(o, cmd, req, 30 * NS_PER_SEC);
 }
 

@@ -18,6 +18,7 @@ static const char *const what_restore[] = { "all", "node", "region", NULL };
 static const char *const what_partition[] = { "leader", "node", "region", NULL };
 static const char *const what_drain[] = { "leader", "follower", "node", NULL };
 static const char *const signals[] = { "KILL", "TERM", "INT", "HUP", "QUIT", "ABRT", NULL };
+static const char *const stop_signals[] = { "TERM", "KILL", NULL };
 static const char *const http_methods[] = { "GET", "HEAD", "POST", "PUT", "PATCH",
 					    "DELETE", "OPTIONS", NULL };
 static const char *const metric_ops[] = { "lt", "le", "gt", "ge", "eq", "ne", NULL };
@@ -82,6 +83,16 @@ static const struct arg_spec kill_args[] = {
 };
 
 static const struct arg_spec stop_args[] = {
+	{ "what", ARG_ENUM, 1, NULL, what_fault, 0, 0, "leader | follower | node | region" },
+	{ "node", ARG_NODE, 0, NULL, NULL, 0, 0, "node id or name (what: node)" },
+	{ "region", ARG_REGION, 0, NULL, NULL, 0, 0,
+	  "region (what: region; with leader/follower: pick one in this region)" },
+	{ "signal", ARG_ENUM, 0, "TERM", stop_signals, 0, 0,
+	  "TERM: a graceful stop (a leader hands over first); KILL: a crash" },
+	END_ARGS
+};
+
+static const struct arg_spec pause_args[] = {
 	{ "what", ARG_ENUM, 1, NULL, what_fault, 0, 0, "leader | follower | node | region" },
 	{ "node", ARG_NODE, 0, NULL, NULL, 0, 0, "node id or name (what: node)" },
 	{ "region", ARG_REGION, 0, NULL, NULL, 0, 0,
@@ -205,7 +216,7 @@ static const struct action_spec a_stop = { "stop",
 static const struct action_spec a_start = { "start", "start stopped nodes again",
 	start_args, SEC(60), 0, check_selector };
 static const struct action_spec a_pause = { "pause", "freeze a node (SIGSTOP)",
-	stop_args, SEC(10), FAULT, check_selector };
+	pause_args, SEC(10), FAULT, check_selector };
 static const struct action_spec a_resume = { "resume", "thaw paused nodes (SIGCONT)",
 	start_args, SEC(10), 0, check_selector };
 static const struct action_spec a_partition = { "partition",

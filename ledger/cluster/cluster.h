@@ -106,6 +106,11 @@ int cluster_load(json_t **out, const char *dir, struct dr_error *err);
 int cluster_kill(json_t **out, const char *dir, int node, const char *signal_name,
 		 struct dr_error *err);
 int cluster_stop(json_t **out, const char *dir, int node, struct dr_error *err);
+/* Stop a node for good with signal_name "TERM" (NULL; what cluster_stop
+ * sends: a graceful stop, a leader hands over first) or "KILL" (a crash);
+ * either way the supervisor reaps it and does not restart it. */
+int cluster_stop_signal(json_t **out, const char *dir, int node, const char *signal_name,
+			struct dr_error *err);
 int cluster_start(json_t **out, const char *dir, int node, struct dr_error *err);
 int cluster_pause(json_t **out, const char *dir, int node, struct dr_error *err);
 int cluster_resume(json_t **out, const char *dir, int node, struct dr_error *err);

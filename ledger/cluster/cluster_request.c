@@ -51,7 +51,14 @@ int cluster_kill(json_t **out, const char *dir, int node, const char *signal_nam
 
 int cluster_stop(json_t **out, const char *dir, int node, struct dr_error *err)
 {
-	return simple(out, dir, json_pack("{s:s,s:i}", "cmd", "stop", "node", node),
+	return cluster_stop_signal(out, dir, node, NULL, err);
+}
+
+int cluster_stop_signal(json_t **out, const char *dir, int node, const char *signal_name,
+			struct dr_error *err)
+{
+	return simple(out, dir, json_pack("{s:s,s:i,s:s}", "cmd", "stop", "node", node, "signal",
+					  signal_name ? signal_name : "TERM"),
 		      SHORT_NS, err);
 }
 

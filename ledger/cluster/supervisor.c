@@ -271,13 +271,18 @@ void sv_reconcile(struct supervisor *sv)
 
 void sv_nodes_stop(struct supervisor *sv, struct cluster_node **nodes, int count)
 {
+	sv_nodes_signal_stop(sv, nodes, count, SIGTERM);
+}
+
+void sv_nodes_signal_stop(struct supervisor *sv, struct cluster_node **nodes, int count, int sig)
+{
 	int64_t start = clock_mono_ns();
-	int killed = 0, left;
+	int killed = sig == SIGKILL, left;
 
 	for (int i = 0; i < count; i++) {
 		if (!nodes[i]->pid)
 			continue;
-		kill(nodes[i]->pid, SIGTERM);
+		kill(nodes[i]->pid, sig);
 		kill(nodes[i]->pid, SIGCONT);
 	}
 	for (;;) {
@@ -323,9 +328,41 @@ void sv_nodes_stop(struct supervisor *sv, struct cluster_node **nodes, int count
 			}
 			killed = 1;
 		}
-		clock_sleep_ns(10 * NS_PER_MS);
+		/* SIGCHLD wakes this at once: a scale-down stops its nodes one
+		 * after another, and each wait adds to the drill's outage. */
+		{
+			struct pollfd pfd = { .fd = wake_pipe[0], .events = POLLIN };
+
+			if (wake_pipe[0] < 0 || poll(&pfd, 1, 10) > 0)
+				drain_wakes();
+			if (wake_pipe[0] < 0)
+				clock_sleep_ns(10 * NS_PER_MS);
+		}
 	}
 	sv_save(sv);
+}
+
+static int by_ordinal_desc(const void *a, const void *b)
+{
+	const struct cluster_node *x = *(struct cluster_node *const *)a;
+	const struct cluster_node *y = *(struct cluster_node *const *)b;
+
+	if (x->ordinal != y->ordinal)
+		return x->ordinal < y->ordinal ? 1 : -1;
+	return x->id < y->id ? 1 : x->id > y->id ? -1 : 0;
+}
+
+void sv_nodes_stop_in_order(struct supervisor *sv, struct cluster_node **nodes, int count)
+{
+	qsort(nodes, (size_t)count, sizeof(*nodes), by_ordinal_desc);
+	for (int i = 0; i < count; i++) {
+		if (!nodes[i]->pid)
+			continue;
+		sv_log("stopping node %d (ordinal %d of region '%s')%s", nodes[i]->id,
+		       nodes[i]->ordinal, nodes[i]->region,
+		       i + 1 < count ? "; the next waits until it exited" : "");
+		sv_nodes_stop(sv, &nodes[i], 1);
+	}
 }
 
 static int listen_socket(const char *path, struct dr_error *err)

@@ -107,15 +107,25 @@ static json_t *cmd_kill(struct supervisor *sv, json_t *req)
 	return json_pack("{s:b,s:i,s:o}", "ok", 1, "signal", sig, "killed", killed);
 }
 
+/* "signal": "TERM" (default: a graceful stop) or "KILL" (a crash); the node
+ * stays down either way. */
 static json_t *cmd_stop(struct supervisor *sv, json_t *req)
 {
-	json_t *answer = NULL;
-	struct cluster_node *n = req_node(sv, req, &answer);
+	json_t *answer = NULL, *sigv = json_object_get(req, "signal");
+	const char *name = sigv ? json_string_value(sigv) : "TERM";
+	struct cluster_node *n;
+	int sig;
 
+	if (!name || (strcmp(name, "TERM") != 0 && strcmp(name, "KILL") != 0))
+		return sv_error("'signal' of stop must be \"TERM\" (a graceful stop) or \"KILL\" (a crash)");
+	sig = strcmp(name, "KILL") == 0 ? SIGKILL : SIGTERM;
+	n = req_node(sv, req, &answer);
 	if (!n)
 		return answer;
 	n->stopped = 1;
-	sv_nodes_stop(sv, &n, 1);
+	if (sig == SIGKILL)
+		sv_log("stop node %d with SIGKILL (a crash; it stays down)", n->id);
+	sv_nodes_signal_stop(sv, &n, 1, sig);
 	return node_answer(n);
 }
 
@@ -198,8 +208,8 @@ static json_t *cmd_scale(struct supervisor *sv, json_t *req)
 	stopped = json_array();
 	rejoined = json_array();
 	if (ndown)
-		sv_nodes_stop(sv, down, ndown);
-	for (int i = 0; i < ndown; i++)
+		sv_nodes_stop_in_order(sv, down, ndown);
+	for (int i = 0; i < ndown; i++) /* in the order they stopped */
 		json_array_append_new(stopped, json_integer(down[i]->id));
 	if (nfenced && sv_rejoin_fenced(sv, fenced, nfenced, &err) != 0) {
 		json_decref(stopped);

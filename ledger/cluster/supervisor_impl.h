@@ -32,6 +32,16 @@ int sv_node_start(struct supervisor *sv, struct cluster_node *n, struct dr_error
 /* Stop these nodes together: SIGTERM (and SIGCONT, should one be paused),
  * then SIGKILL after the grace period; returns once all are reaped. */
 void sv_nodes_stop(struct supervisor *sv, struct cluster_node **nodes, int count);
+/* sv_nodes_stop with sig instead of SIGTERM (SIGKILL: a crash, reaped the
+ * same way, no grace period to wait out). */
+void sv_nodes_signal_stop(struct supervisor *sv, struct cluster_node **nodes, int count, int sig);
+
+/* Stop these nodes one after another, as a StatefulSet scales down: the
+ * highest ordinal first, each reaped (or given up on after SIGKILL, as
+ * sv_nodes_stop) before the next gets SIGTERM, so a stopping leader hands
+ * over to a node that is running, never to one stopping beside it.  Sorts
+ * nodes in place into that order. */
+void sv_nodes_stop_in_order(struct supervisor *sv, struct cluster_node **nodes, int count);
 
 /* Stop every node and a restored cluster; sets sv->shutdown. */
 void sv_shutdown_all(struct supervisor *sv);

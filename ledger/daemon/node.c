@@ -18,6 +18,7 @@
 #include "ledger/daemon/election.h"
 #include "ledger/daemon/log.h"
 #include "ledger/daemon/snapfile.h"
+#include "ledger/daemon/svc.h"
 
 /* How long a call waits for the loop before it is answered without it. */
 #define CALL_WAIT_NS (30 * NS_PER_SEC)
@@ -218,6 +219,20 @@ void ledgerd_call_not_leader(struct ledgerd_node *n, struct ledgerd_call *c)
 	if (c->answered)
 		return;
 	raft_leader(&n->raft, &lid, &laddr);
+	if (lid == n->cfg.id) {
+		/* A leader that is handing leadership over (a graceful stop, or a
+		 * transfer libraft refuses entries during): naming itself would
+		 * bring the client straight back. */
+		c->http_status = ledger_code_http_status(LEDGER_NOT_LEADER);
+		c->resp = json_pack("{s:s, s:s, s:n}", "code", "NOT_LEADER", "message",
+				    n->stop_requested ?
+				    "this node is shutting down and hands its leadership over; try another node" :
+				    "this node is handing its leadership over; try another node",
+				    "leader");
+		c->action = CALL_ANSWER;
+		call_answer(n, c);
+		return;
+	}
 	if (lid)
 		http = ledgerd_member_str(n, lid, "address");
 	c->http_status = ledger_code_http_status(LEDGER_NOT_LEADER);
@@ -259,11 +274,21 @@ void ledgerd_call_supervisor(struct ledgerd_node *n, struct ledgerd_call *c, jso
 	call_answer(n, c);
 }
 
-/* Queue c for the loop, or answer it UNAVAILABLE when the node is
- * stopping (returns 0 then).  Called and returns with mu held. */
+/* Queue c for the loop, or answer it when the node is stopping (returns 0
+ * then): a health check with the dialect's not-serving answer (a readiness
+ * probe reads that, not an error), anything else UNAVAILABLE.  Called and
+ * returns with mu held. */
 static int enqueue_locked(struct ledgerd_node *n, struct ledgerd_call *c)
 {
 	c->node = n;
+	if (n->stopping && c->route->kind == ROUTE_HEALTH) {
+		c->http_status = 200;
+		c->resp = ledgerd_health_stopping(c->route);
+		c->action = CALL_ANSWER;
+		c->done = 1;
+		c->refs = 1;
+		return 0;
+	}
 	if (n->stopping) {
 		c->http_status = 503;
 		c->resp = json_pack("{s:s, s:s}", "code", "UNAVAILABLE", "message",
@@ -567,7 +592,8 @@ static void witness_hand_over(struct ledgerd_node *n)
 	unsigned i;
 	int rv;
 
-	if (n->witness_transfer_pending || n->closing)
+	/* A stopping witness hands over through its graceful stop. */
+	if (n->witness_transfer_pending || n->stop_requested)
 		return;
 	for (i = 0; i < r->configuration.n; i++) {
 		const struct raft_server *s = &r->configuration.servers[i];
@@ -598,7 +624,7 @@ static void publish_gauges(struct ledgerd_node *n, int is_leader, raft_id lid, d
 	unsigned i;
 
 	memset(&g, 0, sizeof g);
-	g.running = !n->closing;
+	g.running = !n->stop_requested;
 	g.knows_leader = lid != 0;
 	g.is_leader = is_leader;
 	g.term = r->current_term;
@@ -784,6 +810,7 @@ static void on_raft_closed(struct raft *r)
 	uv_close((uv_handle_t *)&n->wake, handle_closed);
 	pthread_mutex_unlock(&n->mu);
 	uv_close((uv_handle_t *)&n->tick, handle_closed);
+	uv_close((uv_handle_t *)&n->handover.timer, handle_closed);
 	uv_close((uv_handle_t *)&n->sigterm, handle_closed);
 	uv_close((uv_handle_t *)&n->sigint, handle_closed);
 	ledgerd_log("raft closed");
@@ -815,13 +842,10 @@ static void close_raft_when_stored(struct ledgerd_node *n)
 	raft_close(&n->raft, on_raft_closed);
 }
 
-static void on_signal(uv_signal_t *s, int signum)
+void ledgerd_node_close(struct ledgerd_node *n)
 {
-	struct ledgerd_node *n = s->data;
-
 	if (n->closing)
 		return;
-	ledgerd_log("%s: shutting down", signum == SIGTERM ? "SIGTERM" : "SIGINT");
 	pthread_mutex_lock(&n->mu);
 	n->stopping = 1;
 	pthread_mutex_unlock(&n->mu);
@@ -830,11 +854,35 @@ static void on_signal(uv_signal_t *s, int signum)
 	on_wake(&n->wake); /* answer what is queued */
 	uv_signal_stop(&n->sigterm);
 	uv_signal_stop(&n->sigint);
+	/* The tick keeps running until raft is closed: it polls for that,
+	 * every millisecond rather than every heartbeat, because a scale-down
+	 * waits for this node to exit before it stops the next one. */
+	uv_timer_start(&n->tick, on_tick, 1, 1);
+	close_raft_when_stored(n);
+}
+
+/* SIGTERM and SIGINT are a graceful stop: a leader hands leadership over
+ * first (ledger/daemon/handover.c), everyone else closes at once.  A
+ * second signal during the handover cuts it short.  SIGKILL is the crash. */
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct ledgerd_node *n = s->data;
+	const char *name = signum == SIGTERM ? "SIGTERM" : "SIGINT";
+
+	if (n->closing)
+		return;
+	if (n->stop_requested) {
+		ledgerd_handover_cut(n, name);
+		return;
+	}
+	n->stop_requested = 1;
 	pthread_mutex_lock(&n->mu);
 	n->gauges.running = 0;
 	pthread_mutex_unlock(&n->mu);
-	/* The tick keeps running until raft is closed: it polls for that. */
-	close_raft_when_stored(n);
+	if (ledgerd_handover_start(n, name) == 0)
+		return; /* it closes the node when it is done */
+	ledgerd_log("%s: shutting down", name);
+	ledgerd_node_close(n);
 }
 
 /* ---- start-up ---- */
@@ -1079,6 +1127,8 @@ int ledgerd_node_run(const struct ledgerd_config *cfg, const struct ledgerd_fron
 	uv_timer_init(&n->loop, &n->tick);
 	n->tick.data = n;
 	uv_timer_start(&n->tick, on_tick, 0, n->cfg.heartbeat_ms < 50 ? n->cfg.heartbeat_ms : 50);
+	uv_timer_init(&n->loop, &n->handover.timer);
+	n->handover.timer.data = n;
 	uv_signal_init(&n->loop, &n->sigterm);
 	n->sigterm.data = n;
 	uv_signal_start(&n->sigterm, on_signal, SIGTERM);

@@ -80,6 +80,7 @@ struct ledgerd_call {
 	raft_id target;
 	int step;                 /* handler's own progress through async steps */
 	int wrote;                /* raft_apply was called: errors are UNKNOWN_OUTCOME */
+	int parked;               /* loop: waits for the end of a graceful handover */
 	int answered;             /* loop: the HTTP thread has its answer */
 	int pending;              /* loop: libraft callbacks still to come */
 	/* loop: while set, the tick calls it (about every heartbeat) until the
@@ -103,6 +104,23 @@ struct ledgerd_call {
 
 #define LEDGERD_RING 4096
 #define LEDGERD_MAX_MEMBERS 64
+
+/* A leader's graceful stop (ledger/daemon/handover.c).  Loop. */
+struct ledgerd_handover {
+	int phase;                    /* handover.c: drain, then transfer */
+	const char *signame;          /* "SIGTERM" or "SIGINT", for the log */
+	int64_t start_ns;             /* the signal (monotonic) */
+	int64_t deadline_ns;          /* start + election timeout: stop regardless */
+	struct raft_barrier barrier;  /* commits what was proposed before the signal */
+	int barrier_pending;
+	int barrier_status;
+	raft_index barrier_index;
+	struct raft_transfer transfer;
+	int transfer_pending;         /* libraft's callback still to come */
+	raft_id target;
+	int64_t transfer_start_ns;
+	uv_timer_t timer;             /* deadlines and silences; kicked by the callbacks */
+};
 
 struct ledgerd_node {
 	struct ledgerd_config cfg;
@@ -136,6 +154,9 @@ struct ledgerd_node {
 
 	/* loop */
 	struct ledgerd_call *inflight;
+	int stop_requested;           /* SIGTERM/SIGINT arrived: health says not serving */
+	int handing_over;             /* a stopping leader hands leadership over first */
+	struct ledgerd_handover handover;
 	int closing;                  /* shutting down: calls are refused */
 	int64_t close_deadline_ns;    /* closing: raft_close by then at the latest */
 	int raft_closing;             /* raft_close was called */
@@ -188,11 +209,29 @@ void ledgerd_node_submit_async(struct ledgerd_node *n, struct ledgerd_call *c,
 /* Drop a reference (frees the call with the last one). */
 void ledgerd_call_unref(struct ledgerd_node *n, struct ledgerd_call *c);
 
+/* Loop thread: stop now: refuse new calls, answer what is queued, and
+ * close raft once its log is stored (then the loop ends and
+ * ledgerd_node_run returns).  SIGTERM/SIGINT on a follower, or on a leader
+ * once it handed leadership over (ledger/daemon/handover.c). */
+void ledgerd_node_close(struct ledgerd_node *n);
+
+/* The graceful stop of a leader (ledger/daemon/handover.c), loop thread.
+ * ledgerd_handover_start: signame ("SIGTERM") names the signal in the
+ * log.  0: this node leads a cluster of two or more voters and hands
+ * leadership over; it ends, within the election timeout, in
+ * ledgerd_node_close.  -1: nothing to hand over (not the leader, the only
+ * voter, or raft refused the first step), and the caller closes the node
+ * itself.  ledgerd_handover_cut: another signal arrived: stop waiting for
+ * the handover and close now (nothing when none is under way). */
+int ledgerd_handover_start(struct ledgerd_node *n, const char *signame);
+void ledgerd_handover_cut(struct ledgerd_node *n, const char *signame);
+
 /* Loop thread: answer a call. resp is stolen. */
 void ledgerd_call_ok(struct ledgerd_node *n, struct ledgerd_call *c, json_t *resp);
 void ledgerd_call_error(struct ledgerd_node *n, struct ledgerd_call *c, enum ledger_code code,
 			const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-/* NOT_LEADER with the leader's HTTP address (when known). */
+/* NOT_LEADER with the leader's HTTP address (when known and not this node:
+ * a leader handing its leadership over names none). */
 void ledgerd_call_not_leader(struct ledgerd_node *n, struct ledgerd_call *c);
 /* Forward to the leader when one is known and the call was not forwarded
  * already; returns 1 when it did (the call is answered), else 0. */

@@ -46,7 +46,10 @@ void ledgerd_run_drop_install_snapshot(struct ledgerd_node *n, struct ledgerd_ca
 void ledgerd_run_digest(struct ledgerd_node *n, struct ledgerd_call *c);
 
 /* Leader and ready (its post-election barrier applied): 1; otherwise the
- * call is answered (NOT_LEADER, or UNAVAILABLE while not ready) and 0. */
+ * call is answered (NOT_LEADER, or UNAVAILABLE while not ready) and 0.
+ * While the node hands leadership over before stopping, the call is parked
+ * instead (c->parked; ledger/daemon/handover.c answers it NOT_LEADER once
+ * another node leads) and 0. */
 int ledgerd_leader_ready(struct ledgerd_node *n, struct ledgerd_call *c);
 /* ledgerd_leader_ready for a write: also refused (UNAVAILABLE) while a
  * Debug/RefuseWrites window is open.  Both dialects' writes use it. */
@@ -65,6 +68,12 @@ int ledgerd_propose(struct ledgerd_node *n, struct ledgerd_call *c, char *cmd, r
 struct ledgerd_snapinfo;
 int ledgerd_snapshot_take(struct ledgerd_node *n, const char *path, struct ledgerd_snapinfo *info,
 			  struct dr_error *err);
+
+/* The answer of a health check route (grpc.health.v1 or ledger.v1) on a
+ * node that is stopping: not serving, in that route's dialect.  Any
+ * thread: it reads nothing of the node.  New reference. */
+struct ledgerd_route;
+json_t *ledgerd_health_stopping(const struct ledgerd_route *route);
 
 /* Cluster status as this node sees it (leader view or own view). */
 json_t *ledgerd_cluster_status(struct ledgerd_node *n);

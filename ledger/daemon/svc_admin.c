@@ -16,7 +16,8 @@
 /* Not the leader: forward, or NOT_LEADER when no leader is known. */
 static int must_lead(struct ledgerd_node *n, struct ledgerd_call *c)
 {
-	if (raft_state(&n->raft) == RAFT_LEADER)
+	/* A stopping leader is handing leadership over already. */
+	if (raft_state(&n->raft) == RAFT_LEADER && !n->handing_over)
 		return 1;
 	if (!ledgerd_call_forward_to_leader(n, c))
 		ledgerd_call_not_leader(n, c);

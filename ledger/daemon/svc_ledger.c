@@ -8,9 +8,17 @@
 #include "ledger/daemon/frame.h"
 #include "ledger/daemon/node.h"
 #include "ledger/daemon/svc.h"
+#include "ledger/daemon/svc_v1.h"
 
 int ledgerd_leader_ready(struct ledgerd_node *n, struct ledgerd_call *c)
 {
+	if (n->handing_over) {
+		/* raft would still take it, but a write the old leader acknowledged
+		 * during the handover would only make the client wait; answered
+		 * NOT_LEADER naming the new leader once there is one. */
+		c->parked = 1;
+		return 0;
+	}
 	if (raft_state(&n->raft) != RAFT_LEADER) {
 		ledgerd_call_not_leader(n, c);
 		return 0;
@@ -167,11 +175,23 @@ void ledgerd_run_read(struct ledgerd_node *n, struct ledgerd_call *c)
 	ledgerd_read_barrier(n, c, read_cb);
 }
 
+json_t *ledgerd_health_stopping(const struct ledgerd_route *route)
+{
+	if (route->run == ledgerd_run_v1_health)
+		return json_pack("{s:s, s:s}", "status", "HEALTH_STATUS_UNAVAILABLE", "message",
+				 "node is shutting down");
+	return json_pack("{s:s}", "status", "NOT_SERVING");
+}
+
 void ledgerd_run_health(struct ledgerd_node *n, struct ledgerd_call *c)
 {
 	raft_id lid = 0;
 	const char *addr = NULL;
 
+	if (n->stop_requested) { /* not ready: drained, whatever it knows */
+		ledgerd_call_ok(n, c, ledgerd_health_stopping(c->route));
+		return;
+	}
 	raft_leader(&n->raft, &lid, &addr);
 	ledgerd_call_ok(n, c, json_pack("{s:s}", "status", lid ? "SERVING" : "NOT_SERVING"));
 }

@@ -6,7 +6,8 @@
  *   DEGRADED     it knows a leader but is not ready: a leader just
  *                elected, or a follower behind the leader's commit for
  *                longer than an election timeout
- *   UNAVAILABLE  it knows no leader (no quorum from here, or an election)
+ *   UNAVAILABLE  it knows no leader (no quorum from here, or an election),
+ *                or it is stopping (SIGTERM: a leader hands over first)
  * The answer is a gRPC OK in every case; details carry current_term,
  * leader_id, member_count and block_height. */
 #include <inttypes.h>
@@ -32,7 +33,10 @@ void ledgerd_run_v1_health(struct ledgerd_node *n, struct ledgerd_call *c)
 	for (unsigned i = 0; i < r->configuration.n; i++)
 		voters += r->configuration.servers[i].role == RAFT_VOTER;
 	raft_leader(r, &lid, &laddr);
-	if (!lid) {
+	if (n->stop_requested) {
+		status = "HEALTH_STATUS_UNAVAILABLE";
+		message = "node is shutting down";
+	} else if (!lid) {
 		status = "HEALTH_STATUS_UNAVAILABLE";
 		message = "no leader known";
 	} else if (lid == n->cfg.id && !n->ready) {

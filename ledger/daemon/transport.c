@@ -3,12 +3,16 @@
  * received messages behind Debug/DropInstallSnapshot. */
 #include "ledger/daemon/transport.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include "common/clock.h"
 #include "common/strbuf.h"
 #include "ledger/daemon/log.h"
 
@@ -120,6 +124,7 @@ static int tr_init(struct raft_uv_transport *outer, raft_id id, const char *addr
 	struct ledgerd_transport *t = outer->impl;
 	int rv = t->inner.init(&t->inner, id, address);
 
+	str_copy(t->address, sizeof t->address, address);
 	if (rv != 0)
 		memcpy(outer->errmsg, t->inner.errmsg, sizeof outer->errmsg);
 	return rv;
@@ -138,6 +143,48 @@ static void tr_accept(struct raft_uv_transport *inner, raft_id id, const char *a
 	t->accept_cb(&t->outer, id, address, stream);
 }
 
+/* libraft 0.15 listens with a backlog of 1 (src/uv_tcp_listen.c).  Peers
+ * connect all at once -- to whoever wins an election, to a new leader after
+ * a handover -- and the kernel drops the SYNs that do not fit (nstat:
+ * TcpExtListenOverflows); the peer resends one second later (the initial
+ * SYN retransmission timeout) and queues its messages meanwhile, so a young
+ * cluster's new leader could miss a voter's answers for a second.  listen()
+ * again on the same socket only raises the backlog.  libraft keeps the
+ * socket to itself: it is the one of ours that listens on our raft address
+ * (IPv4 "ip:port", as libraft 0.15 parses it). */
+static void widen_backlog(const struct ledgerd_transport *t)
+{
+	struct sockaddr_in want;
+	const char *colon = strrchr(t->address, ':');
+	char host[64];
+	long port, maxfd = sysconf(_SC_OPEN_MAX);
+
+	if (!colon || (size_t)(colon - t->address) >= sizeof host)
+		return;
+	memcpy(host, t->address, (size_t)(colon - t->address));
+	host[colon - t->address] = '\0';
+	port = strtol(colon + 1, NULL, 10);
+	memset(&want, 0, sizeof want);
+	if (port <= 0 || port > 65535 || inet_pton(AF_INET, host, &want.sin_addr) != 1)
+		return;
+	if (maxfd < 0 || maxfd > 65536)
+		maxfd = 65536;
+	for (int fd = 0; fd < maxfd; fd++) {
+		struct sockaddr_in got;
+		socklen_t len = sizeof got;
+		int listening = 0;
+		socklen_t ilen = sizeof listening;
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ilen) != 0 || !listening ||
+		    getsockname(fd, (struct sockaddr *)&got, &len) != 0 || got.sin_family != AF_INET ||
+		    got.sin_port != htons((uint16_t)port) || got.sin_addr.s_addr != want.sin_addr.s_addr)
+			continue;
+		if (listen(fd, SOMAXCONN) != 0)
+			ledgerd_log("cannot widen the raft listen backlog: %s", strerror(errno));
+		return;
+	}
+}
+
 static int tr_listen(struct raft_uv_transport *outer, raft_uv_accept_cb cb)
 {
 	struct ledgerd_transport *t = outer->impl;
@@ -147,6 +194,8 @@ static int tr_listen(struct raft_uv_transport *outer, raft_uv_accept_cb cb)
 	rv = t->inner.listen(&t->inner, tr_accept);
 	if (rv != 0)
 		memcpy(outer->errmsg, t->inner.errmsg, sizeof outer->errmsg);
+	else
+		widen_backlog(t);
 	return rv;
 }
 
@@ -264,11 +313,38 @@ static struct ledgerd_transport *filter_find(const struct raft_io *io)
 	return NULL;
 }
 
+static void heard_set(struct ledgerd_transport *t, raft_id id)
+{
+	size_t i;
+
+	for (i = 0; i < LEDGERD_MAX_HEARD; i++) {
+		if (t->heard[i].id == id || !t->heard[i].id) {
+			t->heard[i].id = id;
+			t->heard[i].ns = clock_mono_ns();
+			return;
+		}
+	}
+}
+
+int64_t ledgerd_transport_heard_ns(const struct ledgerd_transport *t, raft_id id)
+{
+	size_t i;
+
+	for (i = 0; i < LEDGERD_MAX_HEARD && t->heard[i].id; i++)
+		if (t->heard[i].id == id)
+			return t->heard[i].ns;
+	return 0;
+}
+
 static void filter_recv(struct raft_io *io, struct raft_message *m)
 {
 	struct ledgerd_transport *t = filter_find(io);
+	struct raft *r = io->data;
+	int before = r ? r->state : -1;
 
 	assert(t && t->recv_cb);
+	/* A dropped InstallSnapshot was heard too: the peer is alive. */
+	heard_set(t, m->server_id);
 	if (m->type == RAFT_IO_INSTALL_SNAPSHOT && t->drop_install_snapshot > 0) {
 		struct raft_install_snapshot *is = &m->install_snapshot;
 
@@ -284,9 +360,6 @@ static void filter_recv(struct raft_io *io, struct raft_message *m)
 		raft_free(is->data.base);
 		return;
 	}
-	struct raft *r = io->data;
-	int before = r ? r->state : -1;
-
 	ledgerd_votes_on_recv(t, io, m);
 	t->recv_cb(io, m);
 	/* libraft 0.15 has no state-change callback; a message is what makes

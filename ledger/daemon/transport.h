@@ -27,6 +27,7 @@
 #include <raft/uv.h>
 
 #define LEDGERD_MAX_PARTITION 64
+#define LEDGERD_MAX_HEARD 64
 
 struct ledgerd_link {
 	raft_id id;
@@ -56,6 +57,7 @@ struct ledgerd_transport {
 	struct raft_uv_transport outer;  /* what libraft uses */
 	struct raft_uv_transport inner;  /* libraft's TCP transport */
 	raft_uv_accept_cb accept_cb;
+	char address[64];                /* ours, "ip:port" (tr_init) */
 	raft_uv_transport_close_cb close_cb;
 	raft_id blocked[LEDGERD_MAX_PARTITION];
 	size_t n_blocked;
@@ -78,6 +80,10 @@ struct ledgerd_transport {
 	uv_timer_t link_check;          /* looks at the outbound sockets (transport_links.c) */
 	int pending_closes;             /* handles still closing before close_cb */
 	struct ledgerd_raft_counters counters;
+	/* When a message from each peer last arrived (monotonic ns): libraft
+	 * keeps no such time, and a graceful stop must tell a peer that
+	 * answers from one that stopped (ledger/daemon/handover.c). */
+	struct { raft_id id; int64_t ns; } heard[LEDGERD_MAX_HEARD];
 };
 
 /* Set up the wrapper around a fresh TCP transport on loop.  Returns 0 or a
@@ -121,5 +127,8 @@ void ledgerd_transport_closing(struct ledgerd_transport *t);
  * (replaces the previous count; 0 disarms).  Each drop is logged
  * "debug: DropInstallSnapshot took effect". */
 void ledgerd_transport_drop_install_snapshot(struct ledgerd_transport *t, unsigned count);
+/* Monotonic time (ns) the filtered io last received a message from peer
+ * id, any type; 0 when none arrived since start (or the table is full). */
+int64_t ledgerd_transport_heard_ns(const struct ledgerd_transport *t, raft_id id);
 
 #endif

@@ -400,6 +400,69 @@ static void test_scale_region_to_zero_and_back(void **state)
 	down_leaves_nothing(f);
 }
 
+/* Offset of the first line of text holding both a and b, or -1. */
+static long line_with(const char *text, const char *a, const char *b)
+{
+	for (const char *p = text; (p = strstr(p, a)) != NULL; p += strlen(a)) {
+		const char *start = p, *end = strchr(p, '\n');
+
+		while (start > text && start[-1] != '\n')
+			start--;
+		if (!end)
+			end = p + strlen(p);
+		for (const char *q = start; q + strlen(b) <= end; q++)
+			if (strncmp(q, b, strlen(b)) == 0)
+				return (long)(start - text);
+	}
+	return -1;
+}
+
+/* As a StatefulSet scales down: the highest ordinal first, and each node
+ * has exited (by itself, after SIGTERM) before the next one is told to
+ * stop, so a stopping leader always has running peers to hand over to.
+ * The answer lists the nodes in the order they stopped. */
+static void test_scale_down_stops_highest_ordinal_first(void **state)
+{
+	struct fixture *f = *state;
+	struct dr_error err = DR_ERROR_INIT;
+	json_t *answer = NULL, *stopped;
+	char *log = xasprintf("%s/supervisor.log", f->dir), *text = NULL;
+	long prev_exit = -1;
+
+	up(f, "primary=3,dr=2", 0);
+	append(f->dir, "t-order", 1);
+	if (cluster_scale(&answer, f->dir, "primary", 0, &err) != 0)
+		fail_msg("scale primary=0: %s", err.msg);
+	stopped = json_object_get(answer, "stopped");
+	assert_int_equal(json_array_size(stopped), 3);
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(json_integer_value(json_array_get(stopped, (size_t)k)), 3 - k);
+	json_decref(answer);
+	assert_int_equal(fs_read_file(&text, NULL, log, 1 << 20, &err), 0);
+	for (int id = 3; id >= 1; id--) {
+		char stopping[48], exited[48];
+		long told, gone;
+
+		snprintf(stopping, sizeof(stopping), "]: stopping node %d ", id);
+		snprintf(exited, sizeof(exited), "]: node %d (pid ", id);
+		told = line_with(text, stopping, "of region 'primary'");
+		gone = line_with(text, exited, ") stopped: exit 0");
+		if (told < 0 || gone < 0)
+			fail_msg("no '%s' or no clean exit of node %d in the supervisor's log:\n%s",
+				 stopping, id, text);
+		if (told < prev_exit || gone < told)
+			fail_msg("node %d was told to stop before node %d had exited:\n%s", id, id + 1,
+				 text);
+		prev_exit = gone;
+	}
+	free(text);
+	free(log);
+	if (cluster_scale(NULL, f->dir, "primary", -1, &err) != 0)
+		fail_msg("scale primary=normal: %s", err.msg);
+	json_decref(await_replicated(f->dir, 5, NULL));
+	down_leaves_nothing(f);
+}
+
 static void test_snapshot_restore_gives_same_digest(void **state)
 {
 	struct fixture *f = *state;
@@ -669,6 +732,24 @@ static void test_stop_start_pause_resume(void **state)
 	json_decref(n);
 	json_decref(await_replicated(f->dir, 5, NULL));
 
+	/* stop with SIGTERM is a clean exit; with KILL it is a crash, and the
+	 * node stays down all the same */
+	n = node_json(f->dir, 3);
+	assert_string_equal(json_string_value(json_object_get(n, "last_exit")), "exit 0");
+	json_decref(n);
+	if (cluster_stop_signal(NULL, f->dir, 5, "KILL", &err) != 0)
+		fail_msg("stop with KILL: %s", err.msg);
+	n = node_json(f->dir, 5);
+	assert_int_equal(json_integer_value(json_object_get(n, "pid")), 0);
+	assert_string_equal(json_string_value(json_object_get(n, "process")), "stopped");
+	assert_string_equal(json_string_value(json_object_get(n, "last_exit")), "signal 9");
+	json_decref(n);
+	assert_int_equal(cluster_stop_signal(NULL, f->dir, 4, "HUP", &err), -1);
+	assert_non_null(strstr(err.msg, "must be \"TERM\""));
+	if (cluster_start(NULL, f->dir, 5, &err) != 0)
+		fail_msg("start after KILL: %s", err.msg);
+	json_decref(await_replicated(f->dir, 5, NULL));
+
 	/* a scaled-down node cannot be started behind the region's back */
 	if (cluster_scale(NULL, f->dir, "dr", 1, &err) != 0)
 		fail_msg("scale dr=1: %s", err.msg);
@@ -751,6 +832,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kill9_node_is_restarted_and_catches_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_start_pause_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scale_region_to_zero_and_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scale_down_stops_highest_ordinal_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_restore_gives_same_digest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsafe_promotion_then_fenced_region_rejoins, setup, teardown),
 	};

@@ -71,6 +71,8 @@ grep -qE '^  "supervisor_pid": [1-9]' "$root/out" || die "status --json has no s
 [ "$(grep -cE '^      "pid": [1-9]' "$root/out")" -eq 10 ] || die "status --json pids: $(cat "$root/out")"
 case_begin kill-scale-promote-refusals
 expect 2 "$B" cluster kill --cluster "$D" 1 --signal NOPE
+expect 2 "$B" cluster stop --cluster "$D" 1 --signal HUP
+grep -q "must be TERM or KILL" <<<"$err" || die "stop --signal HUP not refused by name: $err"
 expect 2 "$B" cluster kill --cluster "$D" one
 expect 3 "$B" cluster kill --cluster "$D" 42
 grep -q "no node 42" <<<"$err" || die "unknown node not named: $err"

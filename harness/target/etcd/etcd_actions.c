@@ -325,6 +325,14 @@ static int stop_member(struct target *t, int64_t id, struct dr_error *err)
 	return etcd_member_stop(&et->cl, etcd_member_index(et, id), SIGTERM, STOP_GRACE_NS, err);
 }
 
+/* signal: KILL, a crash: etcd gets no chance to hand leadership over. */
+static int crash_member(struct target *t, int64_t id, struct dr_error *err)
+{
+	struct etcd_target *et = t->impl;
+
+	return etcd_member_stop(&et->cl, etcd_member_index(et, id), SIGKILL, STOP_GRACE_NS, err);
+}
+
 static int start_member(struct target *t, int64_t id, struct dr_error *err)
 {
 	struct etcd_target *et = t->impl;
@@ -347,6 +355,7 @@ static int resume_member(struct target *t, int64_t id, struct dr_error *err)
 }
 
 static const struct node_op stop_op = { stop_member, "stop", "stopped" };
+static const struct node_op crash_op = { crash_member, "crash", "crashed (SIGKILL)" };
 static const struct node_op start_op = { start_member, "start", "started" };
 static const struct node_op pause_op = { pause_member, "pause", "paused" };
 static const struct node_op resume_op = { resume_member, "resume", "resumed" };
@@ -355,10 +364,13 @@ static void do_stop(struct target *t, json_t *args, const struct action_ctx *ctx
 		    struct action_result *res)
 {
 	struct etcd_target *et = t->impl;
+	const char *sig = plan_arg_str(args, "signal");
 
 	(void)ctx;
 	if (!refuse_when_attached(t, args, res))
-		node_set_take_down(&et->stopped, t, args, "name", &stop_op, "member", res);
+		node_set_take_down(&et->stopped, t, args, "name",
+				   sig && strcmp(sig, "KILL") == 0 ? &crash_op : &stop_op, "member",
+				   res);
 }
 
 static void do_start(struct target *t, json_t *args, const struct action_ctx *ctx,

@@ -66,10 +66,18 @@ static void do_kill(struct target *t, json_t *args, const struct action_ctx *ctx
 	res->data = json_pack("{s:o,s:s}", "nodes", node_ids_json(ids, n), "signal", sig ? sig : "KILL");
 }
 
-/* stop/start/pause/resume through the supervisor, by node id. */
+/* stop/start/pause/resume through the supervisor, by node id.  stop is
+ * SIGTERM, a graceful stop (a leader hands over first), unless the plan
+ * asks for signal: KILL, a crash. */
 static int stop_node(struct target *t, int64_t id, struct dr_error *err)
 {
 	return cluster_stop(NULL, ((struct local_target *)t->impl)->dir, (int)id, err);
+}
+
+static int crash_node(struct target *t, int64_t id, struct dr_error *err)
+{
+	return cluster_stop_signal(NULL, ((struct local_target *)t->impl)->dir, (int)id, "KILL",
+				   err);
 }
 
 static int start_node(struct target *t, int64_t id, struct dr_error *err)
@@ -88,6 +96,7 @@ static int resume_node(struct target *t, int64_t id, struct dr_error *err)
 }
 
 static const struct node_op stop_op = { stop_node, "stop", "stopped" };
+static const struct node_op crash_op = { crash_node, "crash", "crashed (SIGKILL)" };
 static const struct node_op start_op = { start_node, "start", "started" };
 static const struct node_op pause_op = { pause_node, "pause", "paused" };
 static const struct node_op resume_op = { resume_node, "resume", "resumed" };
@@ -97,8 +106,11 @@ static void do_stop(struct target *t, json_t *args, const struct action_ctx *ctx
 {
 	struct local_target *lt = t->impl;
 
+	const char *sig = plan_arg_str(args, "signal");
+
 	(void)ctx;
-	node_set_take_down(&lt->stopped, t, args, NULL, &stop_op, "node", res);
+	node_set_take_down(&lt->stopped, t, args, NULL,
+			   sig && strcmp(sig, "KILL") == 0 ? &crash_op : &stop_op, "node", res);
 }
 
 static void do_start(struct target *t, json_t *args, const struct action_ctx *ctx,
