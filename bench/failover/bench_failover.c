@@ -9,9 +9,13 @@
  *                --rounds R rounds (ledgerd, etcd, ledgerd, ...); medians
  *   cold start   cluster launch to the first acknowledged write
  *   runner cost  peak RSS and CPU seconds of `drillrig run` (a 60 s drill)
+ *   drill        `drillrig run drills/region-failover.yaml` (a graceful
+ *                scale-down of the primary region) --drills N times on
+ *                each target, interleaved; RTO and promotion medians
  *
  * Usage: bench_failover [--trials N] [--seconds S] [--rounds R] [--cold N]
- *                       [--runner-plan FILE] [--only failover,throughput,cold,runner]
+ *                       [--drills N] [--runner-plan FILE]
+ *                       [--only failover,throughput,cold,runner,drill]
  * LEDGERD_BIN, DRILLRIG_BIN and DRILLRIG_ETCD_BIN (default etcd) name the
  * programs. */
 #include <getopt.h>
@@ -24,6 +28,8 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "bench/failover/bench_sys.h"
 #include "common/clock.h"
@@ -595,6 +601,125 @@ static void runner_cost(const char *drillrig, const char *plan)
 	add_ratio("runner CPU seconds (local / etcd target)", cpu[0], cpu[1], "s");
 }
 
+/* ---- region-failover, the drill itself ------------------------------------------------ */
+
+/* The journal's measurement key (ms) of the run whose report path is the
+ * last line of out, or -1. */
+static double journal_ms(const char *out, const char *key)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	const char *last = out, *p;
+	char *report, *slash, *journal, *text = NULL;
+	size_t len = 0;
+	json_t *j;
+	double v = -1;
+
+	for (p = out; *p; p++)
+		if (*p == '\n' && p[1])
+			last = p + 1;
+	report = xstrdup(last);
+	report[strcspn(report, "\n")] = '\0';
+	slash = strrchr(report, '/');
+	if (!slash) {
+		free(report);
+		return -1;
+	}
+	*slash = '\0';
+	journal = xasprintf("%s/journal.json", report);
+	if (fs_read_file(&text, &len, journal, 64 << 20, &err) == 0 &&
+	    (j = json_loads(text, 0, NULL))) {
+		json_t *m = json_object_get(json_object_get(j, "measurements"), key);
+
+		if (json_is_number(m))
+			v = json_number_value(m);
+		json_decref(j);
+	}
+	free(text);
+	free(journal);
+	free(report);
+	return v;
+}
+
+static int drill_once(const char *drillrig, const char *plan, const char *target, double *rto,
+		      double *promotion)
+{
+	char dir[] = "/dev/shm/bench-drill-XXXXXX";
+	struct dr_error err = DR_ERROR_INIT;
+	struct proc_result pr;
+	char *repo;
+	int rc = -1;
+
+	*rto = *promotion = -1;
+	if (!mkdtemp(dir))
+		return -1;
+	repo = xasprintf("%s/results", dir);
+	{
+		char *const argv[] = { (char *)drillrig, "run", (char *)plan, "--target", (char *)target,
+				       "--results-repo", repo, NULL };
+
+		if (proc_run(&pr, argv, NULL, 300 * NS_PER_SEC, 1 << 20, &err) == 0) {
+			rc = pr.exited ? pr.exit_code : -1;
+			*rto = journal_ms(pr.out, "rto_ms");
+			*promotion = journal_ms(pr.out, "promotion_ms");
+			if (rc != 0)
+				fprintf(stderr, "bench: drill on %s exited %d:\n%s%s", target, rc, pr.out,
+					pr.errout);
+			proc_result_release(&pr);
+		} else {
+			fprintf(stderr, "bench: %s\n", err.msg);
+		}
+	}
+	fs_remove_tree(dir, &err);
+	free(repo);
+	return rc;
+}
+
+/* The objective of issue 19: ledgerd's region-failover RTO median at most
+ * this; printed met or not met with the figure, never assumed. */
+#define DRILL_RTO_OBJECTIVE_MS 100.0
+
+static void drill_medians(const char *drillrig, int runs)
+{
+	const char *plan = "drills/region-failover.yaml";
+	double rto[2][64], promo[2][64];
+	int n[2] = { 0, 0 };
+
+	printf("\nregion-failover: `drillrig run %s` (graceful scale-down of the primary region, "
+	       "highest ordinal first), %d runs on each target, interleaved local, etcd, ...\n",
+	       plan, runs);
+	for (int r = 0; r < runs; r++)
+		for (int k = 0; k < 2; k++) {
+			const char *target = k == 0 ? "local" : "etcd";
+			double a, b;
+			int rc = drill_once(drillrig, plan, target, &a, &b);
+
+			printf("  run %2d  %-6s exit %d  RTO %8.1f ms  promotion %8.1f ms\n", r + 1,
+			       target, rc, a, b);
+			fflush(stdout);
+			if (rc == 0 && a >= 0 && b >= 0 && n[k] < 64) {
+				rto[k][n[k]] = a;
+				promo[k][n[k]++] = b;
+			}
+		}
+	print_dist("ledgerd", "drill RTO", rto[0], n[0], "ms");
+	print_dist("ledgerd", "promotion", promo[0], n[0], "ms");
+	print_dist("etcd", "drill RTO", rto[1], n[1], "ms");
+	print_dist("etcd", "promotion", promo[1], n[1], "ms");
+	if (n[0] == runs)
+		printf("  ledgerd's region-failover RTO median %.1f ms: objective <= %.0f ms %s\n",
+		       median(rto[0], n[0]), DRILL_RTO_OBJECTIVE_MS,
+		       median(rto[0], n[0]) <= DRILL_RTO_OBJECTIVE_MS ? "met" : "NOT met");
+	else
+		printf("  ledgerd's region-failover RTO median: not measured (%d of %d runs passed)\n",
+		       n[0], runs);
+	if (n[0] && n[1]) {
+		add_ratio("region-failover RTO median (graceful)", median(rto[0], n[0]),
+			  median(rto[1], n[1]), "ms");
+		add_ratio("region-failover promotion median", median(promo[0], n[0]),
+			  median(promo[1], n[1]), "ms");
+	}
+}
+
 /* ---- main ---------------------------------------------------------------------------- */
 
 static int wants(const char *only, const char *what)
@@ -645,9 +770,10 @@ int main(int argc, char **argv)
 		{ "runner-plan", required_argument, NULL, 'r' },
 		{ "only", required_argument, NULL, 'o' },
 		{ "rounds", required_argument, NULL, 'R' },
+		{ "drills", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int trials = 10, seconds = 10, cold = 5, rounds = 1, opt;
+	int trials = 10, seconds = 10, cold = 5, rounds = 1, drills = 5, opt;
 	const char *runner_plan = "bench/failover/runner-cost.yaml", *only = NULL;
 	const char *drillrig = getenv("DRILLRIG_BIN") ? getenv("DRILLRIG_BIN") : "build/drillrig";
 
@@ -662,11 +788,13 @@ int main(int argc, char **argv)
 		case 'r': runner_plan = optarg; break;
 		case 'o': only = optarg; break;
 		case 'R': bad = parse_int(&rounds, optarg, 1, 64); break;
+		case 'd': bad = parse_int(&drills, optarg, 1, 64); break;
 		default: bad = 1;
 		}
 		if (bad) {
 			fprintf(stderr, "usage: bench_failover [--trials N] [--seconds S] [--rounds R] "
-				"[--cold N] [--runner-plan FILE] [--only failover,throughput,cold,runner]\n");
+				"[--cold N] [--drills N] [--runner-plan FILE] "
+				"[--only failover,throughput,cold,runner,drill]\n");
 			return 2;
 		}
 	}
@@ -682,6 +810,8 @@ int main(int argc, char **argv)
 		cold_start(cold);
 	if (wants(only, "runner"))
 		runner_cost(drillrig, runner_plan);
+	if (wants(only, "drill"))
+		drill_medians(drillrig, drills);
 	printf("\n");
 	print_load("at the end");
 	printf("\nsummary (ledgerd / etcd; below 1.0 means ledgerd is faster or smaller, except "

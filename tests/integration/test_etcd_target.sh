@@ -125,6 +125,19 @@ case_begin region-failover-on-etcd
 run_drill region-failover drills/region-failover.yaml
 grep -q "leader [0-9]* in region dr" "$tmp/region-failover/out" ||
 	fail "region-failover: the DR region did not take over"
+# Like a StatefulSet (and the local target): highest ordinal first.
+order=$(python3 - "$(find "$tmp/region-failover/results" -name journal.json | head -n 1)" <<'PY'
+import json, sys
+for s in json.load(open(sys.argv[1])).get("steps", []):
+    d = s.get("data") or {}
+    if s.get("name") == "scale-primary-to-zero" and "stopped_ids" in d:
+        print(" ".join(str(i) for i in d["stopped_ids"]))
+PY
+)
+read -r -a ids <<<"$order"
+if [ "${#ids[@]}" -ne 2 ] || [ "${ids[0]}" -le "${ids[1]}" ]; then
+	fail "region-failover: the primary members stopped in the order '$order', expected the highest ordinal first"
+fi
 case_begin kill-leader-on-etcd
 run_drill kill-leader "$tmp/kill-leader.yaml"
 grep -q "sent SIGKILL to member" "$tmp/kill-leader/out" || fail "kill-leader: no member was killed"

@@ -243,34 +243,47 @@ static void do_scale(struct target *t, json_t *args, const struct action_ctx *ct
 		action_result_set(res, ACTION_FAILED, "unknown region '%s'", plan_arg_str(args, "region"));
 		return;
 	}
-	for (int i = 0; i < et->cl.n; i++) {
-		struct dr_error err = DR_ERROR_INIT;
+	int in_region[ETCD_MAX_MEMBERS], n = 0;
+	json_t *order = json_array(); /* member ids in the order they stopped */
 
-		if (strcmp(et->cl.m[i].region, region) != 0)
-			continue;
-		/* The first `replicas` members of the region stay, like a
-		 * StatefulSet's lowest ordinals; scaled-away pods get SIGTERM. */
-		if (want < 0 || k < want) {
-			if (!etcd_member_running(&et->cl, i)) {
-				if (etcd_member_start(&et->cl, i, &err) != 0) {
-					action_result_set(res, ACTION_FAILED, "cannot start member %d: %s",
-							  et->cl.m[i].id, err.msg);
-					return;
-				}
-				started++;
-			}
-			node_set_remove(&et->stopped, et->cl.m[i].id);
-		} else {
-			if (etcd_member_running(&et->cl, i))
-				stopped++;
-			if (etcd_member_stop(&et->cl, i, SIGTERM, SCALE_GRACE_NS, &err) != 0) {
-				action_result_set(res, ACTION_FAILED, "cannot stop member %d: %s",
+	for (int i = 0; i < et->cl.n && n < ETCD_MAX_MEMBERS; i++)
+		if (strcmp(et->cl.m[i].region, region) == 0)
+			in_region[n++] = i;
+	/* Like a StatefulSet: the first `replicas` members (the lowest
+	 * ordinals) stay or start; the rest get SIGTERM from the highest
+	 * ordinal down, each waited for before the next, as the local
+	 * target's scale does, so both targets measure the same handover. */
+	for (k = 0; k < n && (want < 0 || k < want); k++) {
+		struct dr_error err = DR_ERROR_INIT;
+		int i = in_region[k];
+
+		if (!etcd_member_running(&et->cl, i)) {
+			if (etcd_member_start(&et->cl, i, &err) != 0) {
+				action_result_set(res, ACTION_FAILED, "cannot start member %d: %s",
 						  et->cl.m[i].id, err.msg);
+				json_decref(order);
 				return;
 			}
+			started++;
 		}
-		k++;
+		node_set_remove(&et->stopped, et->cl.m[i].id);
 	}
+	for (int o = n - 1; o >= k; o--) {
+		struct dr_error err = DR_ERROR_INIT;
+		int i = in_region[o];
+
+		if (etcd_member_running(&et->cl, i)) {
+			stopped++;
+			json_array_append_new(order, json_integer(et->cl.m[i].id));
+		}
+		if (etcd_member_stop(&et->cl, i, SIGTERM, SCALE_GRACE_NS, &err) != 0) {
+			action_result_set(res, ACTION_FAILED, "cannot stop member %d: %s",
+					  et->cl.m[i].id, err.msg);
+			json_decref(order);
+			return;
+		}
+	}
+	k = n;
 	if (stopped)
 		keep_witness_out(t, ctx);
 	if (want < 0)
@@ -279,8 +292,9 @@ static void do_scale(struct target *t, json_t *args, const struct action_ctx *ct
 	else
 		action_result_set(res, ACTION_OK, "region %s scaled to %d (%d stopped, %d started)",
 				  region, want, stopped, started);
-	res->data = json_pack("{s:s,s:i,s:i,s:i}", "region", region, "replicas", want < 0 ? k : want,
-			      "stopped", stopped, "started", started);
+	res->data = json_pack("{s:s,s:i,s:i,s:i,s:o}", "region", region, "replicas",
+			      want < 0 ? k : want, "stopped", stopped, "started", started,
+			      "stopped_ids", order);
 }
 
 static void do_kill(struct target *t, json_t *args, const struct action_ctx *ctx,
