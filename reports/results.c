@@ -268,7 +268,7 @@ int results_publish(struct results_outcome *out, const json_t *journal, const ch
 	struct results_opts opts;
 	struct store st;
 	struct store_run run;
-	json_t *index = NULL;
+	json_t *index = NULL, *rendered = NULL;
 	char dir[512], *history = NULL, *msg = NULL;
 	size_t history_len = 0;
 	git_oid base, commit;
@@ -308,10 +308,17 @@ int results_publish(struct results_outcome *out, const json_t *journal, const ch
 	}
 	results_regression_compute(&out->regression, journal, index, &opts);
 	run.entry = results_index_entry(journal);
-	if (run_add_rendered(&run, &st, dir, REPORT_FILE_JOURNAL, report_render_journal(journal), err) ||
-	    run_add_rendered(&run, &st, dir, REPORT_FILE_MARKDOWN, report_render_markdown(journal), err) ||
-	    run_add_rendered(&run, &st, dir, REPORT_FILE_JUNIT, report_render_junit(journal), err) ||
-	    run_add_rendered(&run, &st, dir, REPORT_FILE_CHART, report_render_latency_svg(journal), err))
+	/* The report's headline compares with the earlier runs of this drill
+	 * in the history this commit is built on; the journal keeps them too,
+	 * so `report render` and `report show` give the same answer later.
+	 * (A run rebuilt on a moved remote by store_push keeps what it saw
+	 * here.)  A shallow copy: the caller's journal is not changed. */
+	rendered = json_copy((json_t *)journal);
+	json_object_set_new(rendered, "earlier_runs", results_earlier_runs(journal, index));
+	if (run_add_rendered(&run, &st, dir, REPORT_FILE_JOURNAL, report_render_journal(rendered), err) ||
+	    run_add_rendered(&run, &st, dir, REPORT_FILE_MARKDOWN, report_render_markdown(rendered), err) ||
+	    run_add_rendered(&run, &st, dir, REPORT_FILE_JUNIT, report_render_junit(rendered), err) ||
+	    run_add_rendered(&run, &st, dir, REPORT_FILE_CHART, report_render_latency_svg(rendered), err))
 		goto out;
 	if (history && opts.commit_history &&
 	    run_add(&run, &st, dir, REPORT_FILE_HISTORY, history, history_len, err) != 0)
@@ -353,6 +360,7 @@ int results_publish(struct results_outcome *out, const json_t *journal, const ch
 out:
 	free(msg);
 	free(history);
+	json_decref(rendered);
 	json_decref(index);
 	store_run_release(&run);
 	if (opened)

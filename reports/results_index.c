@@ -184,15 +184,76 @@ int results_index_has(const json_t *index, const char *dir)
 	return 0;
 }
 
-static const char *verdict_mark(const char *status)
+/* Runs of the same drill on the same kind of target: a drill run against
+ * both the bundled ledger and etcd (bench-failover does) has two histories
+ * whose figures must not be compared with each other. */
+static int same_drill(const json_t *a, const json_t *b)
 {
-	if (strcmp(status, "passed") == 0)
-		return "✅ PASSED";
-	if (strcmp(status, "failed") == 0)
-		return "❌ FAILED";
-	if (strcmp(status, "aborted") == 0)
-		return "⚠️ ABORTED";
-	return "⚠️ ERROR";
+	return strcmp(j_str_or(a, "drill", ""), j_str_or(b, "drill", "")) == 0 &&
+	       strcmp(j_str_or(a, "target_kind", ""), j_str_or(b, "target_kind", "")) == 0;
+}
+
+/* A link from one run's folder (YYYY/MM/<run>/, three levels below
+ * dr-drill-results/) to another run's report. */
+static json_t *run_link(const json_t *e)
+{
+	char *l = xasprintf("../../../%s/" REPORT_FILE_MARKDOWN, j_str_or(e, "dir", ""));
+	json_t *v = json_string(l);
+
+	free(l);
+	return v;
+}
+
+static json_t *earlier_run_json(const json_t *e)
+{
+	json_t *o = json_object();
+	const char *keys[] = { "rto_ms", "rto_limit_ms", "rpo_lost_writes" };
+
+	json_object_set_new(o, "dir", json_string(j_str_or(e, "dir", "")));
+	json_object_set_new(o, "started_at", json_string(j_str_or(e, "started_at", "")));
+	json_object_set_new(o, "status", json_string(j_str_or(e, "status", "error")));
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		double v;
+
+		json_object_set_new(o, keys[i], j_num(e, keys[i], &v) ? json_real(v) : json_null());
+	}
+	json_object_set_new(o, "report", run_link(e));
+	return o;
+}
+
+json_t *results_earlier_runs(const json_t *journal, const json_t *index)
+{
+	json_t *me = results_index_entry(journal), *out = json_object();
+	const json_t *previous = NULL, *passed = NULL;
+	size_t runs = 0, ago = 0;
+
+	/* Newest first; only runs that started before this one. */
+	for (size_t i = json_array_size(index); i-- > 0;) {
+		const json_t *e = json_array_get(index, i);
+
+		if (!same_drill(e, me) || strcmp(j_str_or(e, "dir", ""), j_str_or(me, "dir", "-")) == 0 ||
+		    strcmp(j_str_or(e, "started_at", ""), j_str_or(me, "started_at", "")) >= 0)
+			continue;
+		runs++;
+		if (!previous)
+			previous = e;
+		if (!passed && strcmp(j_str_or(e, "status", ""), "passed") == 0) {
+			passed = e;
+			ago = runs;
+		}
+	}
+	json_object_set_new(out, "runs", json_integer((json_int_t)runs));
+	json_object_set_new(out, "previous", previous ? earlier_run_json(previous) : json_null());
+	if (passed) {
+		json_t *p = earlier_run_json(passed);
+
+		json_object_set_new(p, "runs_ago", json_integer((json_int_t)ago));
+		json_object_set_new(out, "last_passed", p);
+	} else {
+		json_object_set_new(out, "last_passed", json_null());
+	}
+	json_decref(me);
+	return out;
 }
 
 void results_fmt_rpo(struct strbuf *sb, const json_t *e)

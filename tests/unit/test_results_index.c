@@ -5,7 +5,8 @@
  *   AND over the floor in milliseconds (an increase within the floor is
  *   noise, whatever its percentage);
  * - the index is sorted by start time, runs of the same second by their
- *   directory, so every clone writes the same index. */
+ *   directory, so every clone writes the same index;
+ * - a report's earlier runs are those of its drill on its target kind. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -120,11 +121,84 @@ static void test_index_sorted_by_time_then_directory(void **state)
 	json_decref(index);
 }
 
+static json_t *entry_of(json_t *j)
+{
+	json_t *e = results_index_entry(j);
+
+	json_decref(j);
+	return e;
+}
+
+static const char *earlier_str(const json_t *er, const char *run, const char *key)
+{
+	return json_string_value(json_object_get(json_object_get(er, run), key));
+}
+
+/* The headline's history: the previous run of the same drill on the same
+ * target kind (a failed one counts), the last pass before this run with how
+ * many runs ago, links relative to this run's folder; runs of other drills,
+ * of another target kind and runs after this one never count. */
+static void test_earlier_runs_previous_and_last_pass(void **state)
+{
+	json_t *index = earlier_runs(), *failed = run_on(7, 0), *other_kind = run_on(8, 100);
+	json_t *later = run_on(25, 100), *me = run_on(20, 1500), *er;
+
+	(void)state;
+	json_object_set_new(failed, "status", json_string("failed"));
+	json_object_del(json_object_get(failed, "measurements"), "rto_ms");
+	json_array_append_new(index, entry_of(failed));
+	json_object_set_new(json_object_get(other_kind, "target"), "kind", json_string("etcd"));
+	json_array_append_new(index, entry_of(other_kind));
+	json_array_append_new(index, entry_of(later));
+	results_index_sort(index);
+	er = results_earlier_runs(me, index);
+	assert_int_equal(json_integer_value(json_object_get(er, "runs")), 6);
+	assert_string_equal(earlier_str(er, "previous", "status"), "failed");
+	assert_non_null(strstr(earlier_str(er, "previous", "started_at"), "2026-10-07"));
+	/* Not measured stays null: never a 0 that reads as an instant recovery. */
+	assert_true(json_is_null(json_object_get(json_object_get(er, "previous"), "rto_ms")));
+	assert_non_null(strstr(earlier_str(er, "last_passed", "started_at"), "2026-10-05"));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(er, "last_passed"), "runs_ago")), 2);
+	{
+		char *want = xasprintf("../../../%s/report.md", earlier_str(er, "last_passed", "dir"));
+
+		assert_string_equal(earlier_str(er, "last_passed", "report"), want);
+		assert_true(strncmp(want, "../../../2026/10/20261005T030000Z-region-failover", 49) == 0);
+		free(want);
+	}
+	json_decref(er);
+	json_decref(me);
+	json_decref(index);
+}
+
+static void test_earlier_runs_first_run_and_never_passed(void **state)
+{
+	json_t *index = json_array(), *me = run_on(20, 1500), *failed = run_on(3, 0), *er;
+
+	(void)state;
+	er = results_earlier_runs(me, index);
+	assert_int_equal(json_integer_value(json_object_get(er, "runs")), 0);
+	assert_true(json_is_null(json_object_get(er, "previous")));
+	assert_true(json_is_null(json_object_get(er, "last_passed")));
+	json_decref(er);
+	json_object_set_new(failed, "status", json_string("failed"));
+	json_array_append_new(index, entry_of(failed));
+	er = results_earlier_runs(me, index);
+	assert_int_equal(json_integer_value(json_object_get(er, "runs")), 1);
+	assert_string_equal(earlier_str(er, "previous", "status"), "failed");
+	assert_true(json_is_null(json_object_get(er, "last_passed")));
+	json_decref(er);
+	json_decref(me);
+	json_decref(index);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_regression_needs_percent_and_floor),
 		cmocka_unit_test(test_index_sorted_by_time_then_directory),
+		cmocka_unit_test(test_earlier_runs_previous_and_last_pass),
+		cmocka_unit_test(test_earlier_runs_first_run_and_never_passed),
 	};
 
 	return cmocka_run_group_tests_name("results_index", tests, NULL, NULL);
