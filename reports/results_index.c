@@ -273,6 +273,118 @@ void results_fmt_rpo(struct strbuf *sb, const json_t *e)
 		strbuf_addf(sb, " (%.2f s)", secs);
 }
 
+/* The README's per-drill summary: the median RTO is over this many of the
+ * drill's latest runs (a month of weekly drills, or five monthly ones). */
+#define README_MEDIAN_RUNS 5
+
+static int cmp_ms(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+static int cmp_drill_kind(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	int c = strcmp(j_str_or(x, "drill", ""), j_str_or(y, "drill", ""));
+
+	return c ? c : strcmp(j_str_or(x, "target_kind", ""), j_str_or(y, "target_kind", ""));
+}
+
+static void readme_run_cell(struct strbuf *sb, const json_t *e)
+{
+	fmt_date(sb, j_str(e, "started_at"));
+	strbuf_adds(sb, " ([report](");
+	strbuf_adds(sb, j_str_or(e, "dir", ""));
+	strbuf_adds(sb, "/report.md))");
+}
+
+/* One row for the drill (on one target kind) whose newest run is `newest`. */
+static void readme_drill_row(struct strbuf *sb, const json_t *index, const json_t *newest)
+{
+	const json_t *passed = NULL;
+	double rtos[README_MEDIAN_RUNS], v;
+	size_t n = json_array_size(index), considered = 0, measured = 0, streak = 0;
+	int streak_pass = strcmp(j_str_or(newest, "status", ""), "passed") == 0, streak_open = 1;
+
+	for (size_t i = n; i-- > 0;) {
+		const json_t *e = json_array_get(index, i);
+		int pass = strcmp(j_str_or(e, "status", ""), "passed") == 0;
+
+		if (!same_drill(e, newest))
+			continue;
+		if (pass && !passed)
+			passed = e;
+		if (streak_open && pass == streak_pass)
+			streak++;
+		else
+			streak_open = 0;
+		if (considered < README_MEDIAN_RUNS) {
+			considered++;
+			if (j_num(e, "rto_ms", &v))
+				rtos[measured++] = v;
+		}
+	}
+	strbuf_adds(sb, "| ");
+	md_cell(sb, j_str_or(newest, "drill", "?"));
+	strbuf_adds(sb, " | ");
+	md_cell(sb, j_str_or(newest, "target_kind", "?"));
+	strbuf_addf(sb, " | %s ", verdict_mark(j_str_or(newest, "status", "error")));
+	readme_run_cell(sb, newest);
+	strbuf_adds(sb, " | ");
+	if (passed)
+		readme_run_cell(sb, passed);
+	else
+		strbuf_adds(sb, "never");
+	/* A failure is any run that did not pass: failed, aborted, error. */
+	strbuf_addf(sb, " | %s %zu %s | ", streak_pass ? "✅" : "❌", streak,
+		    streak_pass ? (streak == 1 ? "pass" : "passes") : (streak == 1 ? "failure" : "failures"));
+	if (measured) {
+		qsort(rtos, measured, sizeof(rtos[0]), cmp_ms);
+		fmt_ms(sb, measured % 2 ? rtos[measured / 2]
+				       : (rtos[measured / 2 - 1] + rtos[measured / 2]) / 2.0);
+		/* Runs that never recovered have no RTO: say how many the median
+		 * leaves out rather than let it look better than the drill. */
+		if (measured < considered)
+			strbuf_addf(sb, " (%zu of %zu measured)", measured, considered);
+	} else {
+		strbuf_adds(sb, "not measured");
+	}
+	strbuf_adds(sb, " | ");
+	if (j_num(newest, "rto_limit_ms", &v))
+		fmt_ms(sb, v);
+	else
+		strbuf_adds(sb, "none set");
+	strbuf_adds(sb, " |\n");
+}
+
+/* "## Drills": one row per drill and target kind, alphabetical. */
+static void readme_drills(struct strbuf *sb, const json_t *index)
+{
+	size_t n = json_array_size(index), nd = 0;
+	const json_t **newest = xcalloc(n + 1, sizeof(*newest));
+
+	for (size_t i = n; i-- > 0;) {
+		const json_t *e = json_array_get(index, i);
+		size_t k;
+
+		for (k = 0; k < nd && !same_drill(newest[k], e); k++)
+			;
+		if (k == nd)
+			newest[nd++] = e;
+	}
+	qsort(newest, nd, sizeof(*newest), cmp_drill_kind);
+	strbuf_addf(sb, "## Drills (%zu)\n\n", nd);
+	strbuf_addf(sb, "| Drill | Target | Last run | Last pass | Streak | Median RTO (last %d runs) | RTO objective |\n",
+		    README_MEDIAN_RUNS);
+	strbuf_adds(sb, "|---|---|---|---|---|---:|---:|\n");
+	for (size_t k = 0; k < nd; k++)
+		readme_drill_row(sb, index, newest[k]);
+	strbuf_addch(sb, '\n');
+	free(newest);
+}
+
 char *readme_render(const json_t *index)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -284,6 +396,8 @@ char *readme_render(const json_t *index)
 		    "`YYYY/MM/<UTC timestamp>-<drill>/` with `report.md`, `journal.json`, "
 		    "`junit.xml` and `latency.svg`. Do not edit by hand: this page and "
 		    "`rto-trend.svg` are regenerated from `index.ndjson` on every run.\n\n");
+	if (n)
+		readme_drills(&sb, index);
 	strbuf_adds(&sb, "![RTO of recent runs against the objective](rto-trend.svg)\n\n");
 	strbuf_addf(&sb, "## History (%zu run%s, newest first)\n\n", n, n == 1 ? "" : "s");
 	if (!n) {

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "common/strbuf.h"
+#include "reports/render.h"
 #include "reports/reports.h"
 #include "reports/results_private.h"
 
@@ -192,6 +193,44 @@ static void test_earlier_runs_first_run_and_never_passed(void **state)
 	json_decref(index);
 }
 
+/* The results README's row for one drill: last run, last pass, the streak
+ * of passes or failures, the median RTO over the drill's last 5 runs only
+ * (a run without an RTO is left out of the median and counted as such),
+ * and the objective. */
+static void test_readme_drill_row(void **state)
+{
+	json_t *index = json_array(), *j;
+	char *md;
+
+	(void)state;
+	for (int day = 1; day <= 7; day++) {
+		j = run_on(day, day * 100.0);
+		if (day <= 2)
+			json_object_set_new(j, "status", json_string("failed"));
+		json_array_append_new(index, entry_of(j));
+	}
+	md = readme_render(index);
+	/* Days 3..7 passed: 300..700 ms, median 500 ms; days 1-2 are older. */
+	if (!strstr(md, " | ✅ 5 passes | 500.0 ms | 1 min |\n"))
+		fail_msg("five passes, median 500 ms expected:\n%s", md);
+	assert_non_null(strstr(md, "| region-failover | local | ✅ PASSED 2026-10-07 03:00:00 UTC ([report](2026/10/20261007T030000Z-region-failover"));
+	free(md);
+	j = run_on(8, 0);
+	json_object_set_new(j, "status", json_string("failed"));
+	json_object_del(json_object_get(j, "measurements"), "rto_ms");
+	json_array_append_new(index, entry_of(j));
+	md = readme_render(index);
+	/* Days 4..8: 400..700 ms and one never recovered: 550 ms of 4. */
+	if (!strstr(md, " | ❌ 1 failure | 550.0 ms (4 of 5 measured) | 1 min |\n"))
+		fail_msg("one failure, median of 4 expected:\n%s", md);
+	assert_non_null(strstr(md, "| ❌ FAILED 2026-10-08 03:00:00 UTC ([report](2026/10/20261008T030000Z-region-failover"));
+	assert_non_null(strstr(md, " | 2026-10-07 03:00:00 UTC ([report](2026/10/20261007T030000Z-region-failover"));
+	/* The summary comes before the run table. */
+	assert_true(strstr(md, "## Drills (1)") < strstr(md, "## History (8 runs"));
+	free(md);
+	json_decref(index);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +238,7 @@ int main(void)
 		cmocka_unit_test(test_index_sorted_by_time_then_directory),
 		cmocka_unit_test(test_earlier_runs_previous_and_last_pass),
 		cmocka_unit_test(test_earlier_runs_first_run_and_never_passed),
+		cmocka_unit_test(test_readme_drill_row),
 	};
 
 	return cmocka_run_group_tests_name("results_index", tests, NULL, NULL);
