@@ -231,6 +231,59 @@ static void test_readme_drill_row(void **state)
 	json_decref(index);
 }
 
+static void set_rto_limit(json_t *j, double ms)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(json_object_get(j, "objectives"), i, o)
+		if (strcmp(json_string_value(json_object_get(o, "name")), "rto") == 0)
+			json_object_set_new(o, "limit", json_real(ms));
+}
+
+/* rto-trend.svg: a run without an RTO hangs from the top of its panel
+ * (on the zero line it would read as the best run), each run's own
+ * objective is drawn (not only the newest), the runs are dated, and a
+ * legend says what the marks mean. */
+static void test_trend_chart_marks(void **state)
+{
+	json_t *index = json_array(), *j;
+	const double rto[] = { 1000, -1, 2000 }, limit[] = { 5000, 5000, 4000 };
+	char *svg;
+	const char *p;
+	double top = -1, y = -1;
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		j = run_on(i + 1, rto[i]);
+		if (rto[i] < 0) {
+			json_object_set_new(j, "status", json_string("failed"));
+			json_object_del(json_object_get(j, "measurements"), "rto_ms");
+		}
+		set_rto_limit(j, limit[i]);
+		json_array_append_new(index, entry_of(j));
+	}
+	svg = svg_rto_trend(index);
+	p = strstr(svg, "<rect x=\"60.0\" y=\"");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "<rect x=\"60.0\" y=\"%lf\"", &top), 1);
+	p = strstr(svg, "no RTO</title>");
+	assert_non_null(p);
+	while (p > svg && strncmp(p, "<path d=\"M", 10) != 0)
+		p--;
+	assert_int_equal(sscanf(p, "<path d=\"M%*f %lfh10", &y), 1);
+	if (y != top)
+		fail_msg("the run without an RTO is at y=%g, the top of the axis is %g:\n%s", y, top, svg);
+	assert_non_null(strstr(svg, "<title>objective 5.00 s</title>"));
+	assert_non_null(strstr(svg, "<title>objective 4.00 s</title>"));
+	assert_non_null(strstr(svg, ">1 Oct</text>"));
+	assert_non_null(strstr(svg, ">3 Oct</text>"));
+	assert_non_null(strstr(svg, "each run's RTO objective"));
+	assert_non_null(strstr(svg, "no RTO (not recovered), at the top"));
+	free(svg);
+	json_decref(index);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_earlier_runs_previous_and_last_pass),
 		cmocka_unit_test(test_earlier_runs_first_run_and_never_passed),
 		cmocka_unit_test(test_readme_drill_row),
+		cmocka_unit_test(test_trend_chart_marks),
 	};
 
 	return cmocka_run_group_tests_name("results_index", tests, NULL, NULL);
