@@ -262,7 +262,7 @@ int results_check(const struct results_opts *in, struct dr_error *err)
 	return fd >= 0 ? 0 : -1;
 }
 
-int results_publish(struct results_outcome *out, const json_t *journal, const char *history_path,
+int results_publish(struct results_outcome *out, json_t *journal, const char *history_path,
 		    const struct results_opts *in, struct dr_error *err)
 {
 	struct results_opts opts;
@@ -312,8 +312,9 @@ int results_publish(struct results_outcome *out, const json_t *journal, const ch
 	 * in the history this commit is built on; the journal keeps them too,
 	 * so `report render` and `report show` give the same answer later.
 	 * (A run rebuilt on a moved remote by store_push keeps what it saw
-	 * here.)  A shallow copy: the caller's journal is not changed. */
-	rendered = json_copy((json_t *)journal);
+	 * here.)  Rendered from a shallow copy: the caller's journal gets them
+	 * only once the commit is made. */
+	rendered = json_copy(journal);
 	json_object_set_new(rendered, "earlier_runs", results_earlier_runs(journal, index));
 	if (run_add_rendered(&run, &st, dir, REPORT_FILE_JOURNAL, report_render_journal(rendered), err) ||
 	    run_add_rendered(&run, &st, dir, REPORT_FILE_MARKDOWN, report_render_markdown(rendered), err) ||
@@ -329,6 +330,9 @@ int results_publish(struct results_outcome *out, const json_t *journal, const ch
 		goto out;
 	out->committed = 1;
 	git_oid_tostr(out->commit_id, sizeof(out->commit_id), &commit);
+	/* So that a summary rendered after this ($GITHUB_STEP_SUMMARY) says
+	 * what the committed report says. */
+	json_object_set(journal, "earlier_runs", json_object_get(rendered, "earlier_runs"));
 	{
 		char *p = xasprintf("%s/" RESULTS_ROOT "/%s", st.workdir, dir);
 
