@@ -239,17 +239,85 @@ out:
 	return rc;
 }
 
+struct undo_walk {
+	struct store *st;
+	git_tree *old_tree; /* NULL: the branch had no commit */
+};
+
+/* Remove a file the failed checkout wrote that the old tree does not have,
+ * and its directories when that leaves them empty. */
+static int undo_new_path(const char *root, const git_tree_entry *entry, void *payload)
+{
+	struct undo_walk *w = payload;
+	git_tree_entry *old = NULL;
+	char *rel, *full, *slash;
+
+	if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB)
+		return 0;
+	rel = xasprintf("%s%s", root, git_tree_entry_name(entry));
+	if (w->old_tree && git_tree_entry_bypath(&old, w->old_tree, rel) == 0) {
+		git_tree_entry_free(old); /* the old checkout restores it */
+		free(rel);
+		return 0;
+	}
+	full = xasprintf("%s/%s", w->st->workdir, rel);
+	unlink(full);
+	while ((slash = strrchr(full, '/')) && (size_t)(slash - full) > strlen(w->st->workdir)) {
+		*slash = '\0';
+		if (rmdir(full) != 0)
+			break; /* not empty: something else lives there */
+	}
+	free(full);
+	free(rel);
+	return 0;
+}
+
+/* A checkout that failed half way (a full disk) leaves truncated files,
+ * and in a repository with no commit yet nothing restores them: every
+ * later run then stops at the dirty work tree.  Remove what only the new
+ * tree has, then check the old tree out again over the rest. */
+static void undo_checkout(struct store *st, const git_oid *new_id, const git_oid *old_id)
+{
+	struct dr_error ignored = DR_ERROR_INIT;
+	struct undo_walk w = { st, NULL };
+	git_commit *nc = NULL, *oc = NULL;
+	git_tree *nt = NULL;
+	git_index *index = NULL;
+
+	if (git_commit_lookup(&nc, st->repo, new_id) < 0 || git_commit_tree(&nt, nc) < 0)
+		goto out;
+	if (old_id && (git_commit_lookup(&oc, st->repo, old_id) < 0 ||
+		       git_commit_tree(&w.old_tree, oc) < 0))
+		goto out;
+	git_tree_walk(nt, GIT_TREEWALK_PRE, undo_new_path, &w);
+	if (old_id) {
+		checkout_commit(st, old_id, 1, &ignored);
+	} else if (git_repository_index(&index, st->repo) == 0) {
+		/* the index of a branch with no commit is empty */
+		git_index_clear(index);
+		git_index_write(index);
+	}
+out:
+	git_index_free(index);
+	git_tree_free(w.old_tree);
+	git_tree_free(nt);
+	git_commit_free(oc);
+	git_commit_free(nc);
+}
+
 /* Move the branch from old (NULL: unborn) to new, with the work tree and
  * index checked out first.  The ref update is a compare-and-swap; if it
- * fails the old tree is checked out again. */
+ * or the checkout fails the old work tree is put back. */
 static int store_advance(struct store *st, const git_oid *new_id, const git_oid *old_id,
 			 int force_checkout, struct dr_error *err)
 {
 	git_reference *ref = NULL;
 	int rc = -1, r;
 
-	if (checkout_commit(st, new_id, force_checkout, err) != 0)
+	if (checkout_commit(st, new_id, force_checkout, err) != 0) {
+		undo_checkout(st, new_id, old_id);
 		goto out;
+	}
 	if (old_id)
 		r = git_reference_create_matching(&ref, st->repo, st->branch_ref, new_id, 1, old_id,
 						  "drillrig: results");
@@ -257,11 +325,7 @@ static int store_advance(struct store *st, const git_oid *new_id, const git_oid 
 		r = git_reference_create(&ref, st->repo, st->branch_ref, new_id, 0, "drillrig: results");
 	if (r < 0) {
 		git_fail(err, "cannot move branch '%s'", st->branch_ref);
-		if (old_id) {
-			struct dr_error ignored = DR_ERROR_INIT;
-
-			checkout_commit(st, old_id, 1, &ignored);
-		}
+		undo_checkout(st, new_id, old_id);
 		goto out;
 	}
 	if (git_repository_set_head(st->repo, st->branch_ref) < 0) {

@@ -8,7 +8,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -525,6 +528,88 @@ const char *__lsan_default_suppressions(void)
 	return "leak:libpcre2-8.so\n";
 }
 
+/* Publish j in a child process whose files may not grow past limit bytes
+ * (RLIMIT_FSIZE: writes past it fail with EFBIG, as on a full disk, but
+ * without root or a small filesystem).  Returns the child's
+ * results_publish result: 0, -1, or 2 when the child died. */
+static int publish_with_file_limit(json_t *j, const struct results_opts *o, rlim_t limit)
+{
+	pid_t pid = fork();
+	int status = 0;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct results_outcome out;
+		struct dr_error err = DR_ERROR_INIT;
+		struct rlimit rl = { limit, limit };
+
+		signal(SIGXFSZ, SIG_IGN); /* the write fails instead */
+		setrlimit(RLIMIT_FSIZE, &rl);
+		_exit(results_publish(&out, j, NULL, o, &err) == 0 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status))
+		return 2;
+	return WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* A large journal whose git object is small: compressed objects fit under
+ * the limit, the checked-out journal.json does not. */
+static json_t *large_journal(const char *name)
+{
+	json_t *j = fixture(name);
+	struct strbuf sb = STRBUF_INIT;
+
+	for (int i = 0; i < 8000; i++)
+		strbuf_adds(&sb, "steady state note ");
+	json_object_set_new(j, "description", json_string(sb.buf));
+	strbuf_release(&sb);
+	return j;
+}
+
+static void assert_no_partial_checkout(const char *repo, const char *why)
+{
+	char *st = git_out(0, "-C", repo, "status", "--porcelain", "--untracked-files=all", NULL);
+
+	if (st[0])
+		fail_msg("%s: the failed commit left files in the work tree:\n%s", why, st);
+	free(st);
+}
+
+/* Issue 17: the first commit on a full disk left a truncated journal.json
+ * in the work tree, and every later run failed on it until it was removed
+ * by hand.  Both with no commit yet and with one. */
+static void test_full_disk_leaves_no_partial_checkout(void **state)
+{
+	char *repo = mkpath("full/results");
+	struct results_opts o = RESULTS_OPTS_INIT;
+	struct results_outcome out;
+	json_t *j;
+	char *head, *head2;
+
+	(void)state;
+	o.repo = repo;
+	j = large_journal("passed");
+	assert_int_equal(publish_with_file_limit(j, &o, 64 * 1024), -1);
+	assert_no_partial_checkout(repo, "no commit yet");
+	publish_ok(&out, j, &o, NULL); /* and the next run lands */
+	json_decref(j);
+	assert_clean_and_fsck(repo);
+
+	head = git_out(0, "-C", repo, "rev-parse", "HEAD", NULL);
+	j = large_journal("failed-lost-write");
+	assert_int_equal(publish_with_file_limit(j, &o, 64 * 1024), -1);
+	assert_no_partial_checkout(repo, "after a first commit");
+	head2 = git_out(0, "-C", repo, "rev-parse", "HEAD", NULL);
+	assert_string_equal(head, head2);
+	publish_ok(&out, j, &o, NULL);
+	json_decref(j);
+	assert_clean_and_fsck(repo);
+	free(head);
+	free(head2);
+	free(repo);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -537,6 +622,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_regression_verdict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_author_from_git_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_foreign_directory_and_branch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_disk_leaves_no_partial_checkout, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
