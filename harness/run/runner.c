@@ -43,6 +43,7 @@ struct run {
 	int interrupted;
 	int locked;           /* the drill lock is ours */
 	int started;          /* the target was started */
+	int cluster_before_taken; /* "cluster_before" is in the journal */
 	struct dr_error err;  /* why a target or recorder call failed */
 	struct recorder *recorder;
 	char *state_path;     /* pending undos for `drillrig recover` */
@@ -301,8 +302,38 @@ static void *monitor_main(void *arg)
 	return NULL;
 }
 
+static int plan_has_fault(const struct plan *plan)
+{
+	for (size_t i = 0; i < plan->nsteps; i++)
+		if (plan->steps[i].fault)
+			return 1;
+	return 0;
+}
+
+/* "cluster_before": the cluster as the first fault finds it.  Taken just
+ * before that step, after the steady state held and the workload settled:
+ * taken earlier it showed a cluster still starting ("no quorum, 4
+ * unreachable") for a drill whose steady state passed (issue 16).  A plan
+ * without a fault step takes it before its first step. */
+static void take_cluster_before(struct run *r, const struct plan_step *s, int has_fault)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	json_t *status = NULL;
+
+	if (r->cluster_before_taken || quiet_run(r->opts) || (has_fault && !s->fault))
+		return;
+	r->cluster_before_taken = 1;
+	if (r->t->status(r->t, &status, 2 * NS_PER_SEC, &err) == 0)
+		journal_set(r->j, "cluster_before", status);
+	else
+		journal_note(r->j, "the cluster's status before the first fault is not recorded: %s",
+			     err.msg);
+}
+
 static void run_steps(struct run *r)
 {
+	int has_fault = plan_has_fault(r->plan);
+
 	for (size_t i = 0; i < r->plan->nsteps; i++) {
 		const struct plan_step *s = &r->plan->steps[i];
 		struct action_result res = ACTION_RESULT_INIT;
@@ -327,6 +358,7 @@ static void run_steps(struct run *r)
 			if (r->recorder)
 				recorder_mark_restore(r->recorder, r->restore_start_ns);
 		}
+		take_cluster_before(r, s, has_fault);
 		st = run_action(r, "steps", s->name, s->action, s->args, s->timeout_ns,
 				s->expect, s->fault, &res);
 		if (st != ACTION_OK && strcmp(s->action, "notify") == 0) {
@@ -542,17 +574,13 @@ static int start_workload(struct run *r)
 	return 0;
 }
 
-/* Before the first step (nothing to observe in a dry run): the cluster's
- * status, the steady state, which must hold, and the workload.  Returns -1
- * when the steps must not run; the rollback still does. */
+/* Before the first step (nothing to observe in a dry run): the steady
+ * state, which must hold, and the workload.  Returns -1 when the steps must
+ * not run; the rollback still does. */
 static int before_steps(struct run *r)
 {
-	json_t *status = NULL;
-
 	if (quiet_run(r->opts))
 		return 0;
-	if (r->t->status(r->t, &status, 2 * NS_PER_SEC, &r->err) == 0)
-		journal_set(r->j, "cluster_before", status);
 	if (steady_state(r, "before") != 0) {
 		raise_exit(r, EXIT_INFRA);
 		return -1;

@@ -83,6 +83,21 @@ static void assert_steady_after_ok(json_t *journal)
 				 json_string_value(json_object_get(p, "message")));
 }
 
+/* The cluster table "before the first fault" shows the cluster the fault
+ * met: a leader and quorum.  Taken before the steady state check, it
+ * showed a cluster still starting (issue 16). */
+static void assert_cluster_before_settled(json_t *journal)
+{
+	json_t *before = json_object_get(journal, "cluster_before");
+
+	if (!json_is_object(before))
+		fail_msg("no cluster_before in the journal");
+	if (!json_is_object(json_object_get(before, "leader")))
+		fail_msg("cluster_before shows no leader although the steady state held");
+	if (!json_is_true(json_object_get(before, "quorum")))
+		fail_msg("cluster_before shows no quorum although the steady state held");
+}
+
 static void test_region_failover_passes(void **state)
 {
 	char *dir = drill_tmpdir("rf"), *plan = drill_src_path("drills/region-failover.yaml");
@@ -117,6 +132,7 @@ static void test_region_failover_passes(void **state)
 	assert_true(json_is_number(json_object_get(m, "resync_ms")));
 	assert_int_equal(json_integer_value(json_object_get(m, "rpo_lost_writes")), 0);
 	assert_true(json_integer_value(json_object_get(json_object_get(m, "writes"), "ok")) > 10);
+	assert_cluster_before_settled(journal);
 	assert_steady_after_ok(journal);
 	assert_nothing_running(journal);
 	json_decref(journal);
