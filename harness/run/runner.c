@@ -189,7 +189,7 @@ static int steady_state(struct run *r, const char *when)
 		ctx_for(r, &ctx, "steady-state", 0, strcmp(when, "after") == 0);
 		probe_run(&pr, r->t, spec, &ctx);
 		json_array_append_new(results, probe_result_to_json(&pr, r->j));
-		journal_event(r->j, "probe", probe_result_to_json(&pr, r->j));
+		probe_result_event(r->j, &pr);
 		progress_line(r->opts->progress, "  %-4s steady state %s: %s%s%s",
 			      pr.ok ? "ok" : "FAIL", when, pr.name,
 			      pr.message[0] ? ": " : "", pr.message);

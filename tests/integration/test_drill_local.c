@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -98,6 +99,50 @@ static void assert_cluster_before_settled(json_t *journal)
 		fail_msg("cluster_before shows no quorum although the steady state held");
 }
 
+/* Milliseconds since the epoch of a journal wall clock
+ * ("2026-11-27T14:44:20.123Z"). */
+static double wall_ms(const char *s)
+{
+	struct tm tm;
+	const char *rest = NULL;
+	char *end;
+	long ms;
+
+	memset(&tm, 0, sizeof(tm));
+	if (!s || !(rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) || rest[0] != '.')
+		fail_msg("not a journal wall clock: '%s'", s ? s : "(none)");
+	ms = strtol(rest + 1, &end, 10);
+	return (double)timegm(&tm) * 1000.0 + (double)ms;
+}
+
+/* One moment per event, in order: t_ms never goes back, and each event's
+ * wall clock is started_at + t_ms (to the millisecond either is cut to).
+ * A probe's start used to overwrite t_ms, and leader_change rows polled
+ * in the background came out of order (issue 16). */
+static void assert_events_one_moment(json_t *journal)
+{
+	double start = wall_ms(json_string_value(json_object_get(journal, "started_at")));
+	double prev = -1;
+	size_t i, probes = 0;
+	json_t *ev;
+
+	json_array_foreach(json_object_get(journal, "events"), i, ev) {
+		const char *type = json_string_value(json_object_get(ev, "type"));
+		double t = json_number_value(json_object_get(ev, "t_ms"));
+		double w = wall_ms(json_string_value(json_object_get(ev, "wall"))) - start;
+
+		if (t < prev)
+			fail_msg("event %zu (%s) at +%.3f ms comes after one at +%.3f ms", i, type, t, prev);
+		if (w < t - 1.5 || w > t + 1.5)
+			fail_msg("event %zu (%s) at +%.3f ms has a wall clock %.0f ms after the start",
+				 i, type, t, w);
+		if (type && strcmp(type, "probe") == 0)
+			probes++;
+		prev = t;
+	}
+	assert_true(probes >= 2); /* the steady state's probes before and after */
+}
+
 static void test_region_failover_passes(void **state)
 {
 	char *dir = drill_tmpdir("rf"), *plan = drill_src_path("drills/region-failover.yaml");
@@ -133,6 +178,7 @@ static void test_region_failover_passes(void **state)
 	assert_int_equal(json_integer_value(json_object_get(m, "rpo_lost_writes")), 0);
 	assert_true(json_integer_value(json_object_get(json_object_get(m, "writes"), "ok")) > 10);
 	assert_cluster_before_settled(journal);
+	assert_events_one_moment(journal);
 	assert_steady_after_ok(journal);
 	assert_nothing_running(journal);
 	json_decref(journal);
