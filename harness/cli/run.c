@@ -378,6 +378,18 @@ static int keep_report(const json_t *journal, char **tmpdir, char **report_path)
 	return rc;
 }
 
+/* "artifacts": the files written beside journal.json, by name, so a script
+ * reading the journal finds them; history.ndjson only when it is kept
+ * there (a published run with a workload). */
+static void set_artifacts(json_t *journal, int with_history)
+{
+	json_object_set_new(journal, "artifacts",
+			    json_pack("{s:s?,s:s,s:s,s:s}",
+				      "history", with_history ? REPORT_FILE_HISTORY : NULL,
+				      "report", REPORT_FILE_MARKDOWN, "junit", REPORT_FILE_JUNIT,
+				      "chart", REPORT_FILE_CHART));
+}
+
 static int deliver(struct run_args *a, const struct plan *plan, struct journal *j,
 		   const char *history_path, struct progress *progress, char **tmpdir,
 		   char **report_path, int code, char *why, size_t why_len)
@@ -388,13 +400,22 @@ static int deliver(struct run_args *a, const struct plan *plan, struct journal *
 
 	json_decref(raw);
 	if (!a->no_results) {
+		set_artifacts(journal, history_path && fs_exists(history_path));
 		code = exit_code_merge(code, publish(a, journal, history_path, progress, report_path,
 						     why, why_len));
-		/* Not committed: the report is kept where it can be found. */
-		if (!*report_path && keep_report(journal, tmpdir, report_path) == 0)
-			fprintf(stderr, "drillrig: the report was not committed; it is kept in %.*s\n",
-				(int)(strrchr(*report_path, '/') - *report_path), *report_path);
+		/* Not committed: the report is kept where it can be found,
+		 * without the history (nothing copies it there). */
+		if (!*report_path) {
+			set_artifacts(journal, 0);
+			if (keep_report(journal, tmpdir, report_path) == 0)
+				fprintf(stderr, "drillrig: the report was not committed; it is kept in %.*s\n",
+					(int)(strrchr(*report_path, '/') - *report_path), *report_path);
+		}
 	} else {
+		/* No results repository: no earlier runs to compare with, and
+		 * the history is not kept. */
+		json_object_set_new(journal, "regression", json_null());
+		set_artifacts(journal, 0);
 		keep_report(journal, tmpdir, report_path);
 	}
 	notify(a->notify_url, notify_end_message(journal));

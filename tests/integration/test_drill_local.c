@@ -143,6 +143,34 @@ static void assert_events_one_moment(json_t *journal)
 	assert_true(probes >= 2); /* the steady state's probes before and after */
 }
 
+/* "artifacts" names files that are there, beside journal.json (it was
+ * documented and never written). */
+static void assert_artifacts_present(struct drill_proc *p, json_t *journal)
+{
+	json_t *arts = json_object_get(journal, "artifacts"), *v;
+	char *dir = drill_proc_report_dir(p);
+	const char *key;
+	size_t n = 0;
+
+	assert_non_null(dir);
+	if (!json_is_object(arts))
+		fail_msg("no artifacts in the journal");
+	json_object_foreach(arts, key, v) {
+		char *path;
+
+		if (json_is_null(v))
+			continue;
+		path = xasprintf("%s/%s", dir, json_string_value(v));
+		if (!fs_exists(path))
+			fail_msg("artifacts.%s names '%s', which is not beside journal.json", key, path);
+		free(path);
+		n++;
+	}
+	/* report, junit, chart, and the history of a published run with a workload */
+	assert_int_equal(n, 4);
+	free(dir);
+}
+
 static void test_region_failover_passes(void **state)
 {
 	char *dir = drill_tmpdir("rf"), *plan = drill_src_path("drills/region-failover.yaml");
@@ -179,6 +207,7 @@ static void test_region_failover_passes(void **state)
 	assert_true(json_integer_value(json_object_get(json_object_get(m, "writes"), "ok")) > 10);
 	assert_cluster_before_settled(journal);
 	assert_events_one_moment(journal);
+	assert_artifacts_present(&p, journal);
 	assert_steady_after_ok(journal);
 	assert_nothing_running(journal);
 	json_decref(journal);
