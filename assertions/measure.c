@@ -196,11 +196,28 @@ out:
 	free(ws);
 }
 
+/* A span the first fault cannot have caused: every bad attempt in it
+ * completed before the fault began, or a good write ended it before then.
+ * The complement is what RTO and availability count (issue 16: 4-5 ms
+ * blips before the fault were drawn and counted as outages). */
+static bool span_before_fault(const struct span *s, const struct measure_markers *mk)
+{
+	return mk->has_fault && (s->last_bad_end < mk->fault_start_ns ||
+				 (s->recovered && s->end < mk->fault_start_ns));
+}
+
+static void span_out(struct measure_span *out, const struct span *s, int64_t origin)
+{
+	out->start_ms = ns_to_ms(s->start - origin);
+	out->end_ms = ns_to_ms(s->end - origin);
+	out->recovered = s->recovered;
+}
+
 static void outage_figures(struct measurements *m, const struct history *h,
 			   const struct measure_markers *mk)
 {
 	struct span *spans = NULL;
-	int64_t w0 = INT64_MAX, w1 = INT64_MIN, unavailable = 0;
+	int64_t w0 = INT64_MAX, w1 = INT64_MIN, unavailable = 0, blips = 0;
 	size_t n;
 
 	for (size_t i = 0; i < h->count; i++) {
@@ -211,16 +228,19 @@ static void outage_figures(struct measurements *m, const struct history *h,
 	}
 	n = unavailable_spans(&spans, h, mk->call_timeout_ns, w1);
 	for (size_t i = 0; i < n; i++) {
-		unavailable += spans[i].end - spans[i].start;
-		if (m->n_spans < MEASURE_MAX_SPANS) {
-			struct measure_span *out = &m->spans[m->n_spans++];
-
-			out->start_ms = ns_to_ms(spans[i].start - mk->drill_start_ns);
-			out->end_ms = ns_to_ms(spans[i].end - mk->drill_start_ns);
-			out->recovered = spans[i].recovered;
+		if (span_before_fault(&spans[i], mk)) {
+			blips += spans[i].end - spans[i].start;
+			if (m->n_blips < MEASURE_MAX_SPANS)
+				span_out(&m->blips[m->n_blips++], &spans[i], mk->drill_start_ns);
+			m->n_blips_total++;
+			continue;
 		}
+		unavailable += spans[i].end - spans[i].start;
+		if (m->n_spans < MEASURE_MAX_SPANS)
+			span_out(&m->spans[m->n_spans++], &spans[i], mk->drill_start_ns);
+		m->n_spans_total++;
 	}
-	m->n_spans_total = n;
+	m->blips_ms = ns_to_ms(blips);
 	set_value(&m->unavailable_ms, ns_to_ms(unavailable));
 	if (w1 > w0) {
 		set_value(&m->availability, 1.0 - (double)unavailable / (double)(w1 - w0));
@@ -234,12 +254,11 @@ static void outage_figures(struct measurements *m, const struct history *h,
 		set_none(&m->rto_ms, "no fault step ran");
 		goto out;
 	}
-	/* The fault's outage: the first span that a bad attempt completing at
-	 * or after the fault belongs to and that ends after the fault. */
+	/* The fault's outage: the first span not over before the fault. */
 	for (size_t i = 0; i < n; i++) {
 		const struct span *s = &spans[i];
 
-		if (s->last_bad_end < mk->fault_start_ns || (s->recovered && s->end < mk->fault_start_ns))
+		if (span_before_fault(s, mk))
 			continue;
 		m->has_outage = true;
 		m->outage_start_ms = ns_to_ms(mk->fault_start_ns - mk->drill_start_ns);

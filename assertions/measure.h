@@ -92,11 +92,21 @@ struct measurements {
 	double outage_end_ms;
 	/* First failed/unknown/stalled attempt that made the outage. */
 	double outage_first_failure_ms;
-	/* Every unavailable span in time order (the first MEASURE_MAX_SPANS;
-	 * n_spans_total counts them all).  unavailable_ms is their total. */
+	/* Every unavailable span that overlaps or follows the first fault, in
+	 * time order (the first MEASURE_MAX_SPANS; n_spans_total counts them
+	 * all).  unavailable_ms is their total; without a fault, every span. */
 	struct measure_span spans[MEASURE_MAX_SPANS];
 	size_t n_spans;
 	size_t n_spans_total;
+	/* Pre-fault blips: spans over before the first fault began (every bad
+	 * attempt in them completed before it, or a good write ended them
+	 * before it).  The fault did not cause them: they are listed here and
+	 * left out of unavailable_ms, availability, the outages and RTO.
+	 * Same limits as spans; blips_ms is their total length. */
+	struct measure_span blips[MEASURE_MAX_SPANS];
+	size_t n_blips;
+	size_t n_blips_total;
+	double blips_ms;
 	/* Markers as ms since drill start (journal fault_start_ms, restore_start_ms). */
 	bool has_fault;
 	double fault_start_ms;

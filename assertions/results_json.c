@@ -69,14 +69,14 @@ static json_t *writes_json(const struct check_result *c)
 	return w;
 }
 
-/* Every unavailable span (the first MEASURE_MAX_SPANS), for timelines and
- * for finding one particular outage; [] when none or not measured. */
-static json_t *spans_json(const struct measurements *m)
+/* Unavailable spans (the first MEASURE_MAX_SPANS), for timelines and for
+ * finding one particular outage; [] when none or not measured. */
+static json_t *spans_json(const struct measure_span *spans, size_t n)
 {
 	json_t *a = json_array();
 
-	for (size_t i = 0; i < m->n_spans; i++) {
-		const struct measure_span *sp = &m->spans[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct measure_span *sp = &spans[i];
 
 		json_array_append_new(a, json_pack("{s:o,s:o,s:o,s:b}",
 						   "start_ms", ms_json(sp->start_ms),
@@ -108,7 +108,11 @@ json_t *measurements_to_json(const struct measurements *m)
 	json_object_set_new(lat, "p99", value_json(&m->latency_p99_ms));
 	json_object_set_new(lat, "max", value_json(&m->latency_max_ms));
 	json_object_set_new(o, "latency_ms", lat);
-	json_object_set_new(o, "outages", spans_json(m));
+	json_object_set_new(o, "outages", spans_json(m->spans, m->n_spans));
+	/* Over before the first fault: not the fault's doing, not counted. */
+	json_object_set_new(o, "pre_fault_blips", spans_json(m->blips, m->n_blips));
+	json_object_set_new(o, "pre_fault_blips_ms",
+			    m->unavailable_ms.has ? ms_json(m->blips_ms) : json_null());
 	if (m->has_writes) {
 		json_object_set_new(o, "writes", writes_json(&m->writes));
 		json_object_set_new(o, "lost_sequences", sequences_json(m->writes.lost_sequences,

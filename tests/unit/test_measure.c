@@ -243,7 +243,9 @@ static void test_slow_write_without_timeout_is_latency(void **state)
 
 /* A failure that completed before the fault is not the fault's outage:
  * 40->41 NOT_LEADER, retried 41->42 ok; fault at 100; nothing fails after.
- * RTO 0 ("no interruption") but the 2 ms blip is unavailable time. */
+ * RTO 0 ("no interruption"), and the 2 ms blip is reported as a pre-fault
+ * blip, not an outage: no unavailable time, availability 1 (issue 16: such
+ * blips were drawn and counted as outages). */
 static void test_blip_before_fault(void **state)
 {
 	struct fixture *f = *state;
@@ -257,7 +259,83 @@ static void test_blip_before_fault(void **state)
 	compute(f);
 	assert_ms(&f->m.rto_ms, 0.0);
 	assert_string_equal(f->m.rto_note, "no interruption");
+	assert_ms(&f->m.unavailable_ms, 0.0);
+	assert_ms(&f->m.availability, 1.0);
+	assert_int_equal(f->m.n_spans, 0);
+	assert_int_equal(f->m.n_blips, 1);
+	assert_int_equal(f->m.n_blips_total, 1);
+	assert_true(f->m.blips[0].start_ms == 40.0 && f->m.blips[0].end_ms == 42.0);
+	assert_true(f->m.blips_ms == 2.0);
+}
+
+/* Blips before the fault and the fault's outage after it: only the outage
+ * is unavailable time.  Blips 20->24 (4 ms, a timeout-free NOT_LEADER
+ * retried) and 60->65 (5 ms); fault at 100, outage [100, 151].  Write time
+ * [0, 301]: availability 1 - 51/301, not 1 - 60/301. */
+static void test_blips_apart_from_the_outage(void **state)
+{
+	struct fixture *f = *state;
+
+	steady(f, 1, 2, 0);
+	attempt(f, 3, 20, 23, HISTORY_FAILED);
+	attempt(f, 3, 23, 24, HISTORY_OK);
+	steady(f, 4, 6, 30);
+	attempt(f, 7, 60, 64, HISTORY_FAILED);
+	attempt(f, 7, 64, 65, HISTORY_OK);
+	steady(f, 8, 10, 70);
+	attempt(f, 11, 100, 150, HISTORY_FAILED);
+	attempt(f, 11, 150, 151, HISTORY_OK);
+	steady(f, 12, 26, 160);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	compute(f);
+	assert_ms(&f->m.rto_ms, 51.0);
+	assert_ms(&f->m.unavailable_ms, 51.0);
+	assert_ms(&f->m.write_window_ms, 301.0);
+	assert_ms(&f->m.availability, 1.0 - 51.0 / 301.0);
+	assert_int_equal(f->m.n_spans, 1);
+	assert_true(f->m.spans[0].start_ms == 100.0 && f->m.spans[0].end_ms == 151.0);
+	assert_int_equal(f->m.n_blips, 2);
+	assert_true(f->m.blips[0].start_ms == 20.0 && f->m.blips[0].end_ms == 24.0);
+	assert_true(f->m.blips[1].start_ms == 60.0 && f->m.blips[1].end_ms == 65.0);
+	assert_true(f->m.blips_ms == 9.0);
+}
+
+/* A blip whose failures all completed before the fault, though the write
+ * that ended it completed just after the fault began (98 -> 99 failed,
+ * 99 -> 102 ok, fault at 100): the fault did not cause it, so it is a blip,
+ * as RTO already treated it ("no interruption"). */
+static void test_blip_ending_after_the_fault_starts(void **state)
+{
+	struct fixture *f = *state;
+
+	steady(f, 1, 9, 0);
+	attempt(f, 10, 98, 99, HISTORY_FAILED);
+	attempt(f, 10, 99, 102, HISTORY_OK);
+	steady(f, 11, 20, 110);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	compute(f);
+	assert_ms(&f->m.rto_ms, 0.0);
+	assert_ms(&f->m.unavailable_ms, 0.0);
+	assert_int_equal(f->m.n_spans, 0);
+	assert_int_equal(f->m.n_blips, 1);
+	assert_true(f->m.blips[0].start_ms == 98.0 && f->m.blips[0].end_ms == 102.0);
+}
+
+/* Without a fault nothing is "before the fault": a failure is an outage. */
+static void test_no_fault_blip_is_an_outage(void **state)
+{
+	struct fixture *f = *state;
+
+	steady(f, 1, 4, 0);
+	attempt(f, 5, 40, 41, HISTORY_FAILED);
+	attempt(f, 5, 41, 42, HISTORY_OK);
+	steady(f, 6, 10, 50);
+	compute(f);
 	assert_ms(&f->m.unavailable_ms, 2.0);
+	assert_int_equal(f->m.n_spans, 1);
+	assert_int_equal(f->m.n_blips, 0);
 }
 
 /* Two outages after the fault: RTO ends with the FIRST (100 -> 151);
@@ -830,6 +908,9 @@ int main(void)
 		T(test_stalled_write_counts),
 		T(test_slow_write_without_timeout_is_latency),
 		T(test_blip_before_fault),
+		T(test_blips_apart_from_the_outage),
+		T(test_blip_ending_after_the_fault_starts),
+		T(test_no_fault_blip_is_an_outage),
 		T(test_two_outages),
 		T(test_not_recovered),
 		T(test_concurrent_writer_stall),
