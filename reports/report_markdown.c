@@ -257,6 +257,7 @@ static void report_workload(struct strbuf *sb, const json_t *j)
 		}
 		strbuf_adds(sb, " |\n");
 	}
+	report_phases(sb, m);
 	outage_table(sb, m);
 	seq_list(sb, m, "lost_sequences", "Lost sequence numbers");
 	seq_list(sb, m, "duplicated_sequences", "Duplicated sequence numbers");

@@ -44,6 +44,7 @@ struct run {
 	int locked;           /* the drill lock is ours */
 	int started;          /* the target was started */
 	int cluster_before_taken; /* "cluster_before" is in the journal */
+	int baseline_done;        /* the baseline period was held */
 	struct dr_error err;  /* why a target or recorder call failed */
 	struct recorder *recorder;
 	char *state_path;     /* pending undos for `drillrig recover` */
@@ -330,6 +331,44 @@ static void take_cluster_before(struct run *r, const struct plan_step *s, int ha
 			     err.msg);
 }
 
+/* The baseline period: the workload writes undisturbed for the plan's
+ * workload.baseline just before the first fault, so the measurements have
+ * a "before" to set "during" and "after" against (journal "baseline").
+ * Returns -1 when interrupted or aborted during it. */
+static int hold_baseline(struct run *r, const struct plan_step *s)
+{
+	int64_t len = r->opts->baseline_set ? r->opts->baseline_ns : r->plan->workload.baseline_ns;
+	int64_t start, end;
+	struct action_ctx ctx;
+	char d[32];
+	int cancelled;
+
+	if (r->baseline_done || !s->fault || !r->recorder || len <= 0)
+		return 0;
+	r->baseline_done = 1;
+	duration_format(d, sizeof(d), len);
+	ctx_for(r, &ctx, "baseline", 0, 0);
+	start = clock_mono_ns();
+	journal_event_at(r->j, start, "baseline_start", json_pack("{s:f}", "planned_ms",
+								  (double)len / 1e6));
+	progress_line(r->opts->progress, "baseline: %s of writes before the first fault", d);
+	cancelled = action_ctx_sleep(&ctx, len);
+	end = clock_mono_ns();
+	journal_event_at(r->j, end, "baseline_end", json_pack("{s:b}", "completed", !cancelled));
+	journal_set(r->j, "baseline", json_pack("{s:f,s:f}", "start_ms", journal_offset_ms(r->j, start),
+						"end_ms", journal_offset_ms(r->j, end)));
+	recorder_mark_baseline(r->recorder, start, end);
+	return cancelled ? -1 : 0;
+}
+
+static void skip_rest(struct run *r, size_t from, const char *why)
+{
+	for (size_t k = from; k < r->plan->nsteps; k++)
+		journal_add_step(r->j, json_pack("{s:s,s:s,s:s,s:s,s:s}",
+			"name", r->plan->steps[k].name, "action", r->plan->steps[k].action,
+			"phase", "steps", "result", "skipped", "message", why));
+}
+
 static void run_steps(struct run *r)
 {
 	int has_fault = plan_has_fault(r->plan);
@@ -339,12 +378,9 @@ static void run_steps(struct run *r)
 		struct action_result res = ACTION_RESULT_INIT;
 		enum action_status st;
 
-		if (interrupts(r) >= STEPS_INTERRUPT_LIMIT || atomic_load(&r->abort_requested)) {
-			for (size_t k = i; k < r->plan->nsteps; k++)
-				journal_add_step(r->j, json_pack("{s:s,s:s,s:s,s:s,s:s}",
-					"name", r->plan->steps[k].name, "action", r->plan->steps[k].action,
-					"phase", "steps", "result", "skipped",
-					"message", "not run: the drill was stopped"));
+		if (interrupts(r) >= STEPS_INTERRUPT_LIMIT || atomic_load(&r->abort_requested) ||
+		    hold_baseline(r, s) != 0) {
+			skip_rest(r, i, "not run: the drill was stopped");
 			return;
 		}
 		/* Register the undo before the fault runs: if the fault half-happens

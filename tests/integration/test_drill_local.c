@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <math.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -171,12 +172,45 @@ static void assert_artifacts_present(struct drill_proc *p, json_t *journal)
 	free(dir);
 }
 
+/* The baseline period ran just before the first fault for (at least) the
+ * 300 ms asked, and the "before" figures are over exactly that window;
+ * "during" starts at the fault and "after" at the restore. */
+static void assert_baseline_and_phases(json_t *journal)
+{
+	json_t *base = json_object_get(journal, "baseline");
+	json_t *ph = json_object_get(json_object_get(journal, "measurements"), "phases");
+	json_t *before = json_object_get(ph, "before"), *during = json_object_get(ph, "during");
+	json_t *after = json_object_get(ph, "after");
+	double b0 = json_number_value(json_object_get(base, "start_ms"));
+	double b1 = json_number_value(json_object_get(base, "end_ms"));
+	double fault = json_number_value(json_object_get(journal, "fault_start_ms"));
+
+	if (!json_is_object(base))
+		fail_msg("no baseline period in the journal although --baseline 300ms was given");
+	if (b1 - b0 < 300.0 || b1 > fault)
+		fail_msg("baseline %.1f..%.1f ms: not 300 ms just before the fault at %.1f ms", b0, b1,
+			 fault);
+	if (!json_is_object(before) || !json_is_object(during) || !json_is_object(after))
+		fail_msg("measurements.phases lacks before, during or after");
+	/* the journal keeps the baseline unrounded, the figures to 1 us */
+	assert_true(fabs(json_number_value(json_object_get(before, "start_ms")) - b0) < 0.002);
+	assert_true(fabs(json_number_value(json_object_get(before, "end_ms")) - b1) < 0.002);
+	assert_true(json_number_value(json_object_get(during, "start_ms")) == fault);
+	assert_true(json_number_value(json_object_get(after, "start_ms")) ==
+		    json_number_value(json_object_get(journal, "restore_start_ms")));
+	/* the workload wrote through the baseline: figures, not n/a */
+	assert_true(json_integer_value(json_object_get(before, "writes_ok")) > 10);
+	assert_true(json_is_number(json_object_get(before, "availability")));
+	assert_true(json_is_number(json_object_get(json_object_get(before, "latency_ms"), "p99")));
+}
+
 static void test_region_failover_passes(void **state)
 {
 	char *dir = drill_tmpdir("rf"), *plan = drill_src_path("drills/region-failover.yaml");
 	char *results = xasprintf("%s/results", dir);
-	const char *args[] = { "run", plan, "--json", "--timing", "300ms/30ms", "--results-repo",
-			       results, NULL };
+	/* The plan's 3 s baseline, shortened for a test. */
+	const char *args[] = { "run", plan, "--json", "--timing", "300ms/30ms", "--baseline", "300ms",
+			       "--results-repo", results, NULL };
 	struct drill_proc p;
 	json_t *journal, *m;
 	int rc;
@@ -208,6 +242,7 @@ static void test_region_failover_passes(void **state)
 	assert_cluster_before_settled(journal);
 	assert_events_one_moment(journal);
 	assert_artifacts_present(&p, journal);
+	assert_baseline_and_phases(journal);
 	assert_steady_after_ok(journal);
 	assert_nothing_running(journal);
 	json_decref(journal);

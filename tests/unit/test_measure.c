@@ -338,6 +338,77 @@ static void test_no_fault_blip_is_an_outage(void **state)
 	assert_int_equal(f->m.n_blips, 0);
 }
 
+/* Before / during / after, each over its stated window.  Writes of 1 ms
+ * every 10 ms from 0 to 591; a blip 20->24 (before); baseline 50..100;
+ * fault at 100 with an outage [100, 151]; restore at 300; a 50 ms write
+ * 400->450 ok after it (slow, under the call timeout).
+ *   before = the baseline [50, 100): the blip lies outside it, so 100 %,
+ *            writes acked at 51..91 (5), latency 1 ms;
+ *   during = [100, 300): 51 ms down of 200 -> 74.5 %;
+ *   after  = [300, 591]: no outage -> 100 %, max latency 50 ms. */
+static void test_phases_before_during_after(void **state)
+{
+	struct fixture *f = *state;
+
+	steady(f, 1, 2, 0);
+	attempt(f, 3, 20, 23, HISTORY_FAILED);
+	attempt(f, 3, 23, 24, HISTORY_OK);
+	steady(f, 4, 10, 30);
+	attempt(f, 11, 100, 150, HISTORY_FAILED);
+	attempt(f, 11, 150, 151, HISTORY_OK);
+	steady(f, 12, 35, 160);
+	attempt(f, 36, 400, 450, HISTORY_OK);
+	steady(f, 37, 51, 450);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	f->mk.has_restore = true;
+	f->mk.restore_start_ns = 300 * MS;
+	f->mk.has_baseline = true;
+	f->mk.baseline_start_ns = 50 * MS;
+	f->mk.baseline_end_ns = 100 * MS;
+	compute(f);
+	{
+		const struct measure_phase *b = &f->m.phases[MEASURE_BEFORE];
+		const struct measure_phase *d = &f->m.phases[MEASURE_DURING];
+		const struct measure_phase *a = &f->m.phases[MEASURE_AFTER];
+
+		assert_true(b->has && b->start_ms == 50.0 && b->end_ms == 100.0);
+		assert_ms(&b->availability, 1.0);
+		assert_int_equal(b->writes_ok, 5);
+		assert_ms(&b->latency_max_ms, 1.0);
+		assert_true(d->has && d->start_ms == 100.0 && d->end_ms == 300.0);
+		assert_ms(&d->unavailable_ms, 51.0);
+		assert_ms(&d->availability, 1.0 - 51.0 / 200.0);
+		assert_true(a->has && a->start_ms == 300.0 && a->end_ms == 591.0);
+		assert_ms(&a->availability, 1.0);
+		assert_ms(&a->latency_max_ms, 50.0);
+	}
+}
+
+/* Without a baseline "before" runs from the first attempt to the fault and
+ * counts the pre-fault blip there (20->24: 4 ms of 100); without a restore
+ * "during" runs to the last attempt and there is no "after". */
+static void test_phases_without_baseline_or_restore(void **state)
+{
+	struct fixture *f = *state;
+
+	steady(f, 1, 2, 0);
+	attempt(f, 3, 20, 23, HISTORY_FAILED);
+	attempt(f, 3, 23, 24, HISTORY_OK);
+	steady(f, 4, 20, 30);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	compute(f);
+	assert_true(f->m.phases[MEASURE_BEFORE].has);
+	assert_true(f->m.phases[MEASURE_BEFORE].start_ms == 0.0 &&
+		    f->m.phases[MEASURE_BEFORE].end_ms == 100.0);
+	assert_ms(&f->m.phases[MEASURE_BEFORE].unavailable_ms, 4.0);
+	assert_ms(&f->m.phases[MEASURE_BEFORE].availability, 0.96);
+	assert_true(f->m.phases[MEASURE_DURING].has && f->m.phases[MEASURE_DURING].end_ms == 191.0);
+	assert_false(f->m.phases[MEASURE_AFTER].has);
+	assert_non_null(strstr(f->m.phases[MEASURE_AFTER].why, "no restore step"));
+}
+
 /* Two outages after the fault: RTO ends with the FIRST (100 -> 151);
  * unavailable is their union: [100,151] + [300,352] = 51 + 52 = 103. */
 static void test_two_outages(void **state)
@@ -911,6 +982,8 @@ int main(void)
 		T(test_blips_apart_from_the_outage),
 		T(test_blip_ending_after_the_fault_starts),
 		T(test_no_fault_blip_is_an_outage),
+		T(test_phases_before_during_after),
+		T(test_phases_without_baseline_or_restore),
 		T(test_two_outages),
 		T(test_not_recovered),
 		T(test_concurrent_writer_stall),
