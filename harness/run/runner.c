@@ -315,13 +315,15 @@ static int plan_has_fault(const struct plan *plan)
  * before that step, after the steady state held and the workload settled:
  * taken earlier it showed a cluster still starting ("no quorum, 4
  * unreachable") for a drill whose steady state passed (issue 16).  A plan
- * without a fault step takes it before its first step. */
-static void take_cluster_before(struct run *r, const struct plan_step *s, int has_fault)
+ * without a fault step takes it before its first step; a drill that stopped
+ * before its first fault (the steady state or an earlier step failed), as
+ * it stopped: the evidence of why. */
+static void take_cluster_before(struct run *r)
 {
 	struct dr_error err = DR_ERROR_INIT;
 	json_t *status = NULL;
 
-	if (r->cluster_before_taken || quiet_run(r->opts) || (has_fault && !s->fault))
+	if (r->cluster_before_taken || quiet_run(r->opts) || !r->started)
 		return;
 	r->cluster_before_taken = 1;
 	if (r->t->status(r->t, &status, 2 * NS_PER_SEC, &err) == 0)
@@ -394,7 +396,8 @@ static void run_steps(struct run *r)
 			if (r->recorder)
 				recorder_mark_restore(r->recorder, r->restore_start_ns);
 		}
-		take_cluster_before(r, s, has_fault);
+		if (s->fault || !has_fault)
+			take_cluster_before(r);
 		st = run_action(r, "steps", s->name, s->action, s->args, s->timeout_ns,
 				s->expect, s->fault, &res);
 		if (st != ACTION_OK && strcmp(s->action, "notify") == 0) {
@@ -758,6 +761,7 @@ void runner_run(struct runner_result *out, const struct plan *plan, struct targe
 		run_steps(&r);
 		stop_monitor(&r);
 	}
+	take_cluster_before(&r); /* when no fault step ran */
 	record_stop(&r);
 	run_rollback(&r);
 	if (r.interrupted && strcmp(out->reason, INTERRUPTED_REASON) == 0)
