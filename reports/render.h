@@ -34,6 +34,8 @@ void xml_escape(struct strbuf *sb, const char *text);
 
 /* "PASSED" / "FAILED" / "ABORTED" / "ERROR" (upper case of status). */
 const char *verdict_word(const json_t *journal);
+/* "✅ PASSED", "❌ FAILED", "⚠️ ABORTED", "⚠️ ERROR" from a status string. */
+const char *verdict_mark(const char *status);
 /* "2026-11-27 14:44:20 UTC" from an RFC 3339 string (copied as-is when it
  * does not look like one). */
 void fmt_date(struct strbuf *sb, const char *rfc3339);

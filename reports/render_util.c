@@ -184,6 +184,19 @@ const char *verdict_word(const json_t *journal)
 	return "UNKNOWN";
 }
 
+const char *verdict_mark(const char *status)
+{
+	if (!status)
+		return "⚠️ UNKNOWN";
+	if (strcmp(status, "passed") == 0)
+		return "✅ PASSED";
+	if (strcmp(status, "failed") == 0)
+		return "❌ FAILED";
+	if (strcmp(status, "aborted") == 0)
+		return "⚠️ ABORTED";
+	return "⚠️ ERROR";
+}
+
 void fmt_date(struct strbuf *sb, const char *t)
 {
 	if (!t) {

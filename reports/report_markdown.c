@@ -1,7 +1,8 @@
 /* report.md: the run as a reviewer reads it on GitHub, from the journal
  * alone.  Order: verdict and (when not passed) the one-sentence reason,
- * objectives, timeline, steps, steady state, workload, events, cluster,
- * commands, environment, plan. */
+ * the headline (RTO, RPO, the previous run and the last pass), objectives,
+ * timeline, steps, steady state, workload, events, cluster, commands,
+ * environment, plan. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -643,6 +644,7 @@ char *report_render_markdown(const json_t *journal)
 	char *out;
 
 	report_title(&sb, j);
+	report_headline(&sb, j, 1);
 	strbuf_adds(&sb, "Drill ");
 	md_code(&sb, j_str_or(drill, "name", "?"));
 	strbuf_adds(&sb, " against the ");

@@ -32,6 +32,129 @@ void report_title(struct strbuf *sb, const json_t *j)
 	}
 }
 
+/* "2.42 s", "1 write"; a figure not measured says so, never 0. */
+static void headline_value(struct strbuf *sb, const json_t *o, const char *key, const char *unit)
+{
+	double v;
+
+	if (j_num(o, key, &v))
+		fmt_unit(sb, v, unit);
+	else
+		strbuf_adds(sb, "not measured");
+}
+
+/* "+1.00 s (+70.4 %)", "-1 write", "no change"; "n/a" unless both were
+ * measured. */
+static void headline_change(struct strbuf *sb, const json_t *now, const char *now_key,
+			    const json_t *then, const char *then_key, const char *unit)
+{
+	double a, b;
+
+	if (!j_num(now, now_key, &a) || !j_num(then, then_key, &b)) {
+		strbuf_adds(sb, "n/a");
+		return;
+	}
+	if (a == b) {
+		strbuf_adds(sb, "no change");
+		return;
+	}
+	if (a > b)
+		strbuf_addch(sb, '+');
+	fmt_unit(sb, a - b, unit);
+	if (b != 0)
+		strbuf_addf(sb, " (%+.1f %%)", 100.0 * (a - b) / b);
+}
+
+/* A date, as a link to that run's report when links are wanted. */
+static void headline_run(struct strbuf *sb, const json_t *run, int links)
+{
+	if (links && j_str(run, "report")) {
+		strbuf_adds(sb, "[");
+		fmt_date(sb, j_str(run, "started_at"));
+		strbuf_adds(sb, "](");
+		md_cell(sb, j_str(run, "report"));
+		strbuf_adds(sb, ")");
+	} else {
+		fmt_date(sb, j_str(run, "started_at"));
+	}
+}
+
+void report_headline(struct strbuf *sb, const json_t *j, int links)
+{
+	const json_t *m = j_obj(j, "measurements"), *er = j_obj(j, "earlier_runs");
+	const json_t *prev = j_obj(er, "previous"), *passed = j_obj(er, "last_passed");
+	const json_t *rto = find_objective(j, "rto"), *rpo = find_objective(j, "rpo");
+	const char *name = j_str_or(j_obj(j, "drill"), "name", "drill");
+	double v;
+
+	strbuf_adds(sb, prev ? "| | This run | Limit | Previous run | Change |\n|---|---:|---:|---:|---:|\n"
+			     : "| | This run | Limit |\n|---|---:|---:|\n");
+	strbuf_addf(sb, "| Verdict | %s | ", verdict_mark(j_str(j, "status")));
+	if (prev)
+		strbuf_addf(sb, " | %s | ", verdict_mark(j_str(prev, "status")));
+	strbuf_adds(sb, " |\n| RTO | ");
+	if (j_num(m, "rto_ms", &v)) {
+		fmt_ms(sb, v);
+	} else {
+		strbuf_adds(sb, "not measured");
+		if (j_str(m, "rto_note")) {
+			strbuf_adds(sb, " (");
+			md_cell(sb, j_str(m, "rto_note"));
+			strbuf_adds(sb, ")");
+		}
+	}
+	strbuf_adds(sb, " | ");
+	if (j_num(rto, "limit", &v))
+		fmt_ms(sb, v);
+	else
+		strbuf_adds(sb, "none set");
+	if (prev) {
+		strbuf_adds(sb, " | ");
+		headline_value(sb, prev, "rto_ms", "ms");
+		strbuf_adds(sb, " | ");
+		headline_change(sb, m, "rto_ms", prev, "rto_ms", "ms");
+	}
+	strbuf_adds(sb, " |\n| RPO (lost writes) | ");
+	headline_value(sb, m, "rpo_lost_writes", "writes");
+	strbuf_adds(sb, " | ");
+	if (j_num(rpo, "limit", &v))
+		fmt_unit(sb, v, "writes");
+	else
+		strbuf_adds(sb, "none set");
+	if (prev) {
+		strbuf_adds(sb, " | ");
+		headline_value(sb, prev, "rpo_lost_writes", "writes");
+		strbuf_adds(sb, " | ");
+		headline_change(sb, m, "rpo_lost_writes", prev, "rpo_lost_writes", "writes");
+	}
+	strbuf_adds(sb, " |\n\n");
+	/* Without the results repository's history there is nothing to say
+	 * about earlier runs (report render, drillrig run --no-results). */
+	if (!er)
+		return;
+	if (!prev) {
+		strbuf_adds(sb, "First run of ");
+		md_code(sb, name);
+		strbuf_adds(sb, " on this kind of target in the results repository: nothing to compare with");
+		strbuf_adds(sb, strcmp(verdict_word(j), "PASSED") == 0 ? "." : "; it has never passed.");
+		strbuf_adds(sb, "\n\n");
+		return;
+	}
+	strbuf_adds(sb, "Previous run: ");
+	headline_run(sb, prev, links);
+	strbuf_adds(sb, ". Last passed before this run: ");
+	if (passed) {
+		headline_run(sb, passed, links);
+		if (j_num(passed, "runs_ago", &v))
+			strbuf_addf(sb, v == 1 ? " (the previous run)" : " (%.0f runs ago)", v);
+		strbuf_adds(sb, ".");
+	} else {
+		j_num(er, "runs", &v);
+		strbuf_addf(sb, "never passed (%.0f earlier run%s).", v, v == 1 ? "" : "s");
+	}
+	strbuf_adds(sb, "\n\n");
+}
+
 void report_objectives(struct strbuf *sb, const json_t *j)
 {
 	const json_t *objs = j_arr(j, "objectives"), *o;
@@ -153,6 +276,9 @@ char *report_summary_markdown(const json_t *journal)
 	double v;
 
 	report_title(&sb, j);
+	/* The summary is read on a CI page or a terminal, where the links
+	 * (relative to the run's folder) would lead nowhere. */
+	report_headline(&sb, j, 0);
 	report_objectives(&sb, j);
 	report_regression(&sb, j);
 	m = j_obj(j, "measurements");

@@ -9,6 +9,11 @@
 /* "# region-failover: FAILED (2026-11-28 03:00:05 UTC)" and, when the run
  * did not pass, the one-sentence reason right below it. */
 void report_title(struct strbuf *sb, const json_t *j);
+/* What a reviewer asks first: verdict, RTO and RPO against their limits
+ * and, when the journal has `earlier_runs` (the results repository's
+ * history), the previous run of this drill with the change since it and
+ * when it last passed, as links to their reports when `links`. */
+void report_headline(struct strbuf *sb, const json_t *j, int links);
 /* The objectives table with units, then the messages of failed ones. */
 void report_objectives(struct strbuf *sb, const json_t *j);
 /* One paragraph on journal.regression (nothing when null). */

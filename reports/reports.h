@@ -128,16 +128,20 @@ struct results_outcome {
  * opts->push, push; a rejected push is fetched, rebuilt on the new tip and
  * retried (opts->push_attempts in total).  history_path (may be NULL) is
  * copied beside the run as history.ndjson, committed only with
- * opts->commit_history.  Returns 0 when the commit was made (even if the
- * push failed: see out->push_failed); -1 when nothing was committed, in
- * which case the branch, index and work tree are as they were. */
+ * opts->commit_history.  The report's headline compares with the earlier
+ * runs of the drill in the repository: journal.json and report.md carry
+ * them as `earlier_runs`, and once the commit is made the caller's journal
+ * gets the same `earlier_runs` (a summary rendered afterwards agrees).
+ * Returns 0 when the commit was made (even if the push failed: see
+ * out->push_failed); -1 when nothing was committed, in which case the
+ * branch, index and work tree are as they were, and the journal too. */
 /* Before a drill touches anything: can its results be committed?  Opens
  * (or creates) the repository as results_publish would, without fetching:
  * not a repository, a detached HEAD, another branch checked out, a held
  * lock or a work tree or git directory that cannot be written are errors. */
 int results_check(const struct results_opts *opts, struct dr_error *err);
 
-int results_publish(struct results_outcome *out, const json_t *journal,
+int results_publish(struct results_outcome *out, json_t *journal,
 		    const char *history_path, const struct results_opts *opts,
 		    struct dr_error *err);
 

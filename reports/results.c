@@ -262,13 +262,13 @@ int results_check(const struct results_opts *in, struct dr_error *err)
 	return fd >= 0 ? 0 : -1;
 }
 
-int results_publish(struct results_outcome *out, const json_t *journal, const char *history_path,
+int results_publish(struct results_outcome *out, json_t *journal, const char *history_path,
 		    const struct results_opts *in, struct dr_error *err)
 {
 	struct results_opts opts;
 	struct store st;
 	struct store_run run;
-	json_t *index = NULL;
+	json_t *index = NULL, *rendered = NULL;
 	char dir[512], *history = NULL, *msg = NULL;
 	size_t history_len = 0;
 	git_oid base, commit;
@@ -308,10 +308,18 @@ int results_publish(struct results_outcome *out, const json_t *journal, const ch
 	}
 	results_regression_compute(&out->regression, journal, index, &opts);
 	run.entry = results_index_entry(journal);
-	if (run_add_rendered(&run, &st, dir, REPORT_FILE_JOURNAL, report_render_journal(journal), err) ||
-	    run_add_rendered(&run, &st, dir, REPORT_FILE_MARKDOWN, report_render_markdown(journal), err) ||
-	    run_add_rendered(&run, &st, dir, REPORT_FILE_JUNIT, report_render_junit(journal), err) ||
-	    run_add_rendered(&run, &st, dir, REPORT_FILE_CHART, report_render_latency_svg(journal), err))
+	/* The report's headline compares with the earlier runs of this drill
+	 * in the history this commit is built on; the journal keeps them too,
+	 * so `report render` and `report show` give the same answer later.
+	 * (A run rebuilt on a moved remote by store_push keeps what it saw
+	 * here.)  Rendered from a shallow copy: the caller's journal gets them
+	 * only once the commit is made. */
+	rendered = json_copy(journal);
+	json_object_set_new(rendered, "earlier_runs", results_earlier_runs(journal, index));
+	if (run_add_rendered(&run, &st, dir, REPORT_FILE_JOURNAL, report_render_journal(rendered), err) ||
+	    run_add_rendered(&run, &st, dir, REPORT_FILE_MARKDOWN, report_render_markdown(rendered), err) ||
+	    run_add_rendered(&run, &st, dir, REPORT_FILE_JUNIT, report_render_junit(rendered), err) ||
+	    run_add_rendered(&run, &st, dir, REPORT_FILE_CHART, report_render_latency_svg(rendered), err))
 		goto out;
 	if (history && opts.commit_history &&
 	    run_add(&run, &st, dir, REPORT_FILE_HISTORY, history, history_len, err) != 0)
@@ -322,6 +330,9 @@ int results_publish(struct results_outcome *out, const json_t *journal, const ch
 		goto out;
 	out->committed = 1;
 	git_oid_tostr(out->commit_id, sizeof(out->commit_id), &commit);
+	/* So that a summary rendered after this ($GITHUB_STEP_SUMMARY) says
+	 * what the committed report says. */
+	json_object_set(journal, "earlier_runs", json_object_get(rendered, "earlier_runs"));
 	{
 		char *p = xasprintf("%s/" RESULTS_ROOT "/%s", st.workdir, dir);
 
@@ -353,6 +364,7 @@ int results_publish(struct results_outcome *out, const json_t *journal, const ch
 out:
 	free(msg);
 	free(history);
+	json_decref(rendered);
 	json_decref(index);
 	store_run_release(&run);
 	if (opened)

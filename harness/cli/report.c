@@ -4,7 +4,8 @@
  *                                  drills with no passing run within DUR, exit 1
  *   report show RUN                a run's summary (RUN: run folder, journal.json,
  *                                  run id from `list`, or "latest")
- *   report compare RUN_A RUN_B     objectives side by side with deltas
+ *   report compare RUN_A RUN_B     objectives side by side with their limits and
+ *                                  deltas; warns when the runs are of different drills
  *   report push                    push runs whose push failed
  *   report publish JOURNAL         commit a journal written elsewhere
  *   report render JOURNAL DIR      write report.md, junit.xml, latency.svg, journal.json
@@ -31,7 +32,9 @@ static const char report_usage[] =
 	"                              did not pass, and exits 1 if any\n"
 	"  show RUN                    summary of one run (run folder, journal.json, run id\n"
 	"                              as shown by list, or 'latest')\n"
-	"  compare RUN_A RUN_B         objectives and measurements side by side with deltas\n"
+	"  compare RUN_A RUN_B         objectives and measurements side by side, each with the\n"
+	"                              limit its run set, and the deltas; warns when the runs\n"
+	"                              are of different drills\n"
 	"  push                        push committed runs whose push failed earlier\n"
 	"  publish JOURNAL [--history FILE] [--commit-history] [--fail-on-regression PCT]\n"
 	"                              commit a journal.json into the results repository\n"
@@ -330,16 +333,39 @@ static const json_t *objective(const json_t *j, const char *name)
 	return NULL;
 }
 
+/* "<=5000", ">=99.9" (availability is the one objective that is a
+ * minimum), "-" when the run set none. */
+static void fmt_limit(char *buf, size_t len, const json_t *obj)
+{
+	json_t *v = json_object_get(obj, "limit");
+
+	if (!json_is_number(v)) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	snprintf(buf, len, "%s%.10g", strcmp(jstr(obj, "name", ""), "availability") == 0 ? ">=" : "<=",
+		 json_number_value(v));
+}
+
+/* A figure of each run with the limit that run set for it (the limits may
+ * differ: compare them before the figures), then the change.  A run that
+ * has the figure's object but no value did not measure it. */
 static void cmp_row(const char *label, const json_t *a, const json_t *b, const char *key,
-		    double scale, const char *unit)
+		    double scale, const char *unit, const json_t *limit_a, const json_t *limit_b)
 {
 	json_t *va = json_object_get(a, key), *vb = json_object_get(b, key);
-	char sa[32] = "n/a", sb[32] = "n/a", sd[32] = "";
+	char sa[32] = "-", sb[32] = "-", la[24], lb[24], sd[40] = "";
 
 	if (json_is_number(va))
 		snprintf(sa, sizeof(sa), "%.3f", json_number_value(va) * scale);
+	else if (a)
+		snprintf(sa, sizeof(sa), "not measured");
 	if (json_is_number(vb))
 		snprintf(sb, sizeof(sb), "%.3f", json_number_value(vb) * scale);
+	else if (b)
+		snprintf(sb, sizeof(sb), "not measured");
+	fmt_limit(la, sizeof(la), limit_a);
+	fmt_limit(lb, sizeof(lb), limit_b);
 	if (json_is_number(va) && json_is_number(vb)) {
 		double x = json_number_value(va) * scale, y = json_number_value(vb) * scale;
 
@@ -348,11 +374,43 @@ static void cmp_row(const char *label, const json_t *a, const json_t *b, const c
 		else
 			snprintf(sd, sizeof(sd), "%+.3f", y - x);
 	}
-	printf("%-28s %-8s %14s %14s  %s\n", label, unit, sa, sb, sd);
+	printf("%-28s %-8s %14s %-10s %14s %-10s  %s\n", label, unit, sa, la, sb, lb, sd);
+}
+
+/* Figures of two different drills (or one drill on two kinds of target)
+ * side by side look comparable and are not: say so before the table. */
+static void compare_warn(const json_t *ja, const json_t *jb)
+{
+	const char *da = jstr(json_object_get(ja, "drill"), "name", "?");
+	const char *db = jstr(json_object_get(jb, "drill"), "name", "?");
+	const char *ka = jstr(json_object_get(ja, "target"), "kind", "?");
+	const char *kb = jstr(json_object_get(jb, "target"), "kind", "?");
+
+	if (strcmp(da, db) != 0)
+		fprintf(stderr, "drillrig report compare: warning: the runs are of different drills "
+			"('%s' and '%s'): their figures are not comparable\n", da, db);
+	else if (strcmp(ka, kb) != 0)
+		fprintf(stderr, "drillrig report compare: warning: the runs are of drill '%s' against "
+			"different targets ('%s' and '%s'): their figures are not comparable\n", da, ka, kb);
 }
 
 static int report_cmd_compare(struct report_args *a)
 {
+	static const struct {
+		const char *label, *key, *objective, *unit;
+		double scale;
+		int latency;
+	} rows[] = {
+		{ "rto", "rto_ms", "rto", "ms", 1.0, 0 },
+		{ "unavailable", "unavailable_ms", NULL, "ms", 1.0, 0 },
+		{ "promotion", "promotion_ms", "promotion", "ms", 1.0, 0 },
+		{ "resync", "resync_ms", "resync", "ms", 1.0, 0 },
+		{ "max lag", "max_lag_ms", "max_lag", "ms", 1.0, 0 },
+		{ "rpo lost writes", "rpo_lost_writes", "rpo", "writes", 1.0, 0 },
+		{ "availability", "availability", "availability", "percent", 100.0, 0 },
+		{ "latency p99", "p99", NULL, "ms", 1.0, 1 },
+		{ "latency max", "max", NULL, "ms", 1.0, 1 },
+	};
 	struct dr_error err = DR_ERROR_INIT;
 	json_t *ja = NULL, *jb = NULL;
 	const json_t *ma, *mb;
@@ -368,10 +426,14 @@ static int report_cmd_compare(struct report_args *a)
 		fprintf(stderr, "drillrig report compare: %s\n", err.msg);
 		goto out;
 	}
-	printf("A: %s %s %s\nB: %s %s %s\n\n",
-	       jstr(json_object_get(ja, "drill"), "name", "?"), jstr(ja, "started_at", "?"), jstr(ja, "status", "?"),
-	       jstr(json_object_get(jb, "drill"), "name", "?"), jstr(jb, "started_at", "?"), jstr(jb, "status", "?"));
-	printf("%-28s %-8s %14s %14s  %s\n", "OBJECTIVE / MEASUREMENT", "UNIT", "A", "B", "DELTA (B-A)");
+	compare_warn(ja, jb);
+	printf("A: %s on %s %s %s\nB: %s on %s %s %s\n\n",
+	       jstr(json_object_get(ja, "drill"), "name", "?"), jstr(json_object_get(ja, "target"), "kind", "?"),
+	       jstr(ja, "started_at", "?"), jstr(ja, "status", "?"),
+	       jstr(json_object_get(jb, "drill"), "name", "?"), jstr(json_object_get(jb, "target"), "kind", "?"),
+	       jstr(jb, "started_at", "?"), jstr(jb, "status", "?"));
+	printf("%-28s %-8s %14s %-10s %14s %-10s  %s\n", "OBJECTIVE / MEASUREMENT", "UNIT", "A", "LIMIT A",
+	       "B", "LIMIT B", "DELTA (B-A)");
 	json_array_foreach(json_object_get(ja, "objectives"), i, o) {
 		const json_t *ob = objective(jb, jstr(o, "name", ""));
 		char label[64];
@@ -379,7 +441,7 @@ static int report_cmd_compare(struct report_args *a)
 		snprintf(label, sizeof(label), "%s [%s/%s]", jstr(o, "name", "?"),
 			 json_is_true(json_object_get(o, "passed")) ? "pass" : "FAIL",
 			 !ob ? "-" : json_is_true(json_object_get(ob, "passed")) ? "pass" : "FAIL");
-		cmp_row(label, o, ob, "measured", 1.0, jstr(o, "unit", ""));
+		cmp_row(label, o, ob, "measured", 1.0, jstr(o, "unit", ""), o, ob);
 	}
 	json_array_foreach(json_object_get(jb, "objectives"), i, o) {
 		if (!objective(ja, jstr(o, "name", ""))) {
@@ -387,20 +449,19 @@ static int report_cmd_compare(struct report_args *a)
 
 			snprintf(label, sizeof(label), "%s [-/%s]", jstr(o, "name", "?"),
 				 json_is_true(json_object_get(o, "passed")) ? "pass" : "FAIL");
-			cmp_row(label, NULL, o, "measured", 1.0, jstr(o, "unit", ""));
+			cmp_row(label, NULL, o, "measured", 1.0, jstr(o, "unit", ""), NULL, o);
 		}
 	}
 	ma = json_object_get(ja, "measurements");
 	mb = json_object_get(jb, "measurements");
-	cmp_row("rto", ma, mb, "rto_ms", 1.0, "ms");
-	cmp_row("unavailable", ma, mb, "unavailable_ms", 1.0, "ms");
-	cmp_row("promotion", ma, mb, "promotion_ms", 1.0, "ms");
-	cmp_row("resync", ma, mb, "resync_ms", 1.0, "ms");
-	cmp_row("max lag", ma, mb, "max_lag_ms", 1.0, "ms");
-	cmp_row("rpo lost writes", ma, mb, "rpo_lost_writes", 1.0, "writes");
-	cmp_row("availability", ma, mb, "availability", 100.0, "percent");
-	cmp_row("latency p99", json_object_get(ma, "latency_ms"), json_object_get(mb, "latency_ms"), "p99", 1.0, "ms");
-	cmp_row("latency max", json_object_get(ma, "latency_ms"), json_object_get(mb, "latency_ms"), "max", 1.0, "ms");
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const json_t *xa = rows[i].latency ? json_object_get(ma, "latency_ms") : ma;
+		const json_t *xb = rows[i].latency ? json_object_get(mb, "latency_ms") : mb;
+
+		cmp_row(rows[i].label, xa, xb, rows[i].key, rows[i].scale, rows[i].unit,
+			rows[i].objective ? objective(ja, rows[i].objective) : NULL,
+			rows[i].objective ? objective(jb, rows[i].objective) : NULL);
+	}
 	rc = EXIT_PASSED;
 out:
 	json_decref(ja);

@@ -86,6 +86,10 @@ for f in journal.json junit.xml report.md; do
 done
 [ "$(grep -c '^# manual-failover: PASSED' "$summary")" -eq 1 ] ||
 	fail "dr-drill.sh: GITHUB_STEP_SUMMARY does not hold the drill's summary exactly once: $(cat "$summary")"
+# The summary compares with the results repository's history, as the
+# committed report does: this is the drill's first run there.
+grep -qF "First run of \`manual-failover\` on this kind of target" "$summary" ||
+	fail "dr-drill.sh: the step summary does not say what the earlier runs were: $(cat "$summary")"
 # ... and a failing one: its exit status 1 reaches the job.
 case_begin dr-drill-failing-drill-fails-the-job
 cat >"$tmp/fails.yaml" <<'PLAN'

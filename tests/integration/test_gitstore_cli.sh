@@ -46,6 +46,24 @@ log=$(git -C drill-results log --format=%s)
 grep -qx "drill: region-failover FAILED rto=2.42s rpo=1" <<< "$log" || fatal "git log: $log"
 ok
 
+# The failed run's report opens with the previous run of its drill, as a
+# link that leads to that run's report in the repository, and the README
+# has one row per drill above the run table.
+case_begin headline-and-readme
+R=drill-results/dr-drill-results
+run=$R/2026/11/20261128T030005Z-region-failover
+link=$(grep -o "^Previous run: \[2026-11-27 14:44:20 UTC\]([^)]*)" "$run/report.md" | sed 's/.*(\(.*\))/\1/')
+[ -n "$link" ] || fatal "no previous run in the headline: $(head -15 "$run/report.md")"
+[ -f "$run/$link" ] || fatal "the previous run's link $link leads nowhere"
+grep -q "^| RTO | 2.42 s | 5.00 s | 1.42 s | +1.00 s (+70.4 %) |$" "$run/report.md" ||
+	fatal "RTO change in the headline: $(head -15 "$run/report.md")"
+grep -q '"earlier_runs"' "$run/journal.json" || fatal "journal.json lacks earlier_runs"
+# Last run failed, the one before it aborted; the aborted one has no RTO.
+grep -q "^| region-failover | local | ❌ FAILED 2026-11-28 03:00:05 UTC .* | 2026-11-27 14:44:20 UTC .* | ❌ 2 failures | 1.92 s (2 of 3 measured) | 5.00 s |$" "$R/README.md" ||
+	fatal "README drill row: $(cat "$R/README.md")"
+grep -q "^## Drills (2)$" "$R/README.md" || fatal "README drill count"
+ok
+
 # Two drills finishing together on one machine share ./drill-results: the
 # repository lock makes them take turns, and both land.
 case_begin two-concurrent-local-publishes
@@ -85,9 +103,23 @@ ok
 
 case_begin compare
 out=$("$DRILLRIG" report compare 20261127T144420Z-region-failover 20261128T030005Z-region-failover) || fatal "compare"
-# The lost write fails rpo in B only; RTO grew by a second within its limit.
-grep -E "^rpo \[pass/FAIL\] +writes +0.000 +1.000 +\+1.000" <<< "$out" > /dev/null || fatal "compare rpo: $out"
-grep -E "^rto \[pass/pass\] +ms +1420.500 +2420.500 +\+1000.000" <<< "$out" > /dev/null || fatal "compare rto: $out"
+# The lost write fails rpo in B only; RTO grew by a second within its
+# limit, which B tightened from 60 s to 5 s: each figure beside its run's.
+grep -E "^rpo \[pass/FAIL\] +writes +0.000 <=0 +1.000 <=0 +\+1.000" <<< "$out" > /dev/null || fatal "compare rpo: $out"
+grep -E "^rto \[pass/pass\] +ms +1420.500 <=60000 +2420.500 <=5000 +\+1000.000" <<< "$out" > /dev/null || fatal "compare rto: $out"
+grep -E "^availability +percent +87.409 >=85 +76.458 >=75 " <<< "$out" > /dev/null || fatal "compare availability: $out"
+grep -E "^unavailable +ms +1420.500 - +2656.000 - " <<< "$out" > /dev/null || fatal "compare without a limit: $out"
+# Runs of one drill: no warning.
+"$DRILLRIG" report compare 20261127T144420Z-region-failover 20261128T030005Z-region-failover 2>&1 > /dev/null |
+	grep -q warning && fatal "compare warned about runs of the same drill"
+ok
+
+# Runs of two different drills: a warning on stderr, the table still printed.
+case_begin compare-different-drills
+err=$("$DRILLRIG" report compare 20261127T144420Z-region-failover 20261201T030000Z-k8s-region-failover 2>&1 > /dev/null) ||
+	fatal "compare of two drills: $err"
+grep -q "warning: the runs are of different drills ('region-failover' and 'k8s-region-failover')" <<< "$err" ||
+	fatal "no different-drills warning: $err"
 ok
 
 # Staleness: a drill whose last pass is long ago is listed; exit 1.

@@ -171,6 +171,17 @@ static void test_fresh_init_history_grows(void **state)
 		publish_ok(&out, j, &o, NULL);
 		assert_true(fs_exists(out.report_path));
 		assert_false(out.pushed);
+		/* The caller's journal gets the earlier runs the committed
+		 * report compares with (its step summary must agree). */
+		if (i == 1) {
+			const json_t *prev = json_object_get(json_object_get(j, "earlier_runs"), "previous");
+			char *md = NULL;
+
+			assert_string_equal(json_string_value(json_object_get(prev, "status")), "passed");
+			assert_int_equal(fs_read_file(&md, NULL, out.report_path, 1 << 20, &err), 0);
+			assert_non_null(strstr(md, "| RTO | 2.42 s | 5.00 s | 1.42 s | +1.00 s (+70.4 %) |"));
+			free(md);
+		}
 		json_decref(j);
 		assert_int_equal(fs_read_file(&readme, NULL, readme_path, 1 << 20, &err), 0);
 		/* One row per run: every row links its report. */
@@ -198,6 +209,7 @@ static void test_fresh_init_history_grows(void **state)
 
 		assert_int_equal(results_publish(&out, j, NULL, &o, &err), -1);
 		assert_non_null(strstr(err.msg, "already in the results repository"));
+		assert_null(json_object_get(j, "earlier_runs"));
 		head2 = git_out(0, "-C", repo, "rev-parse", "HEAD", NULL);
 		assert_string_equal(head, head2);
 		free(head2);

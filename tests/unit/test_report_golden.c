@@ -515,6 +515,78 @@ static void test_golden_results_index(void **state)
 	skip_if_xml_unchecked();
 }
 
+static void assert_has(const char *text, const char *want)
+{
+	if (!strstr(text, want))
+		fail_msg("expected '%s' in:\n%s", want, text);
+}
+
+/* The headline at the top of report.md: RTO and RPO against their limits,
+ * the change since the previous run with a link to its report, when the
+ * drill last passed; a figure not measured says so instead of 0.  The
+ * summary has the same figures without links (they lead nowhere on a CI
+ * page). */
+static void test_headline_against_earlier_runs(void **state)
+{
+	json_t *index = json_array(), *j = load_fixture("failed-lost-write");
+	const char *earlier[] = { "passed", "aborted" };
+	char *md, *summary;
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		json_t *e = load_fixture(earlier[i]);
+
+		json_array_append_new(index, results_index_entry(e));
+		json_decref(e);
+	}
+	results_index_sort(index);
+	json_object_set_new(j, "earlier_runs", results_earlier_runs(j, index));
+	md = report_render_markdown(j);
+	summary = report_summary_markdown(j);
+	assert_has(md, "| Verdict | ❌ FAILED |  | ⚠️ ABORTED |  |\n");
+	/* The aborted previous run never recovered: no RTO change to show. */
+	assert_has(md, "| RTO | 2.42 s | 5.00 s | not measured | n/a |\n");
+	assert_has(md, "| RPO (lost writes) | 1 write | 0 writes | 0 writes | +1 write |\n");
+	assert_has(md, "Previous run: [2026-11-27 16:10:00 UTC](../../../2026/11/20261127T161000Z-region-failover/report.md). "
+		       "Last passed before this run: [2026-11-27 14:44:20 UTC](../../../2026/11/20261127T144420Z-region-failover/report.md) (2 runs ago).");
+	assert_has(summary, "Previous run: 2026-11-27 16:10:00 UTC. Last passed before this run: 2026-11-27 14:44:20 UTC (2 runs ago).");
+	assert_null(strstr(summary, "](../"));
+	/* It comes before the objectives: the first thing a reviewer reads. */
+	assert_true(strstr(md, "| RTO | 2.42 s") < strstr(md, "## Objectives"));
+	free(md);
+	free(summary);
+
+	/* Against the passed run only: the change in RTO with its percentage. */
+	json_array_remove(index, 1);
+	json_object_set_new(j, "earlier_runs", results_earlier_runs(j, index));
+	md = report_render_markdown(j);
+	assert_has(md, "| RTO | 2.42 s | 5.00 s | 1.42 s | +1.00 s (+70.4 %) |\n");
+	assert_has(md, "(the previous run).");
+	free(md);
+
+	/* Neither RTO nor RPO measured; no earlier run of this drill passed. */
+	json_object_del(json_object_get(j, "measurements"), "rto_ms");
+	json_object_del(json_object_get(j, "measurements"), "rpo_lost_writes");
+	json_object_set_new(json_array_get(index, 0), "status", json_string("failed"));
+	json_object_set_new(j, "earlier_runs", results_earlier_runs(j, index));
+	md = report_render_markdown(j);
+	assert_has(md, "| RPO (lost writes) | not measured | 0 writes | 0 writes | n/a |\n");
+	assert_has(md, "| RTO | not measured");
+	assert_has(md, "Last passed before this run: never passed (1 earlier run).");
+	free(md);
+
+	/* The first run of a drill says so. */
+	json_array_clear(index);
+	json_object_set_new(j, "earlier_runs", results_earlier_runs(j, index));
+	md = report_render_markdown(j);
+	assert_has(md, "First run of `region-failover` on this kind of target in the results repository: "
+		       "nothing to compare with; it has never passed.");
+	assert_null(strstr(md, "Previous run"));
+	free(md);
+	json_decref(index);
+	json_decref(j);
+}
+
 /* Rendering twice gives the same bytes (no clock, no hostname lookups). */
 static void test_render_is_deterministic(void **state)
 {
@@ -698,6 +770,7 @@ int main(void)
 		cmocka_unit_test(test_golden_local_run),
 		cmocka_unit_test(test_golden_keyword_steps),
 		cmocka_unit_test(test_golden_results_index),
+		cmocka_unit_test(test_headline_against_earlier_runs),
 		cmocka_unit_test(test_render_is_deterministic),
 		cmocka_unit_test(test_fmt_ms_rounds_before_choosing_the_unit),
 		cmocka_unit_test(test_hostile_text_is_escaped),
