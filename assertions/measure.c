@@ -196,11 +196,116 @@ out:
 	free(ws);
 }
 
+/* A span the first fault cannot have caused: every bad attempt in it
+ * completed before the fault began, or a good write ended it before then.
+ * The complement is what RTO and availability count (issue 16: 4-5 ms
+ * blips before the fault were drawn and counted as outages). */
+static bool span_before_fault(const struct span *s, const struct measure_markers *mk)
+{
+	return mk->has_fault && (s->last_bad_end < mk->fault_start_ns ||
+				 (s->recovered && s->end < mk->fault_start_ns));
+}
+
+static void span_out(struct measure_span *out, const struct span *s, int64_t origin)
+{
+	out->start_ms = ns_to_ms(s->start - origin);
+	out->end_ms = ns_to_ms(s->end - origin);
+	out->recovered = s->recovered;
+}
+
+/* ---- before / during / after ---- */
+
+static int64_t overlap(int64_t a0, int64_t a1, int64_t b0, int64_t b1)
+{
+	int64_t lo = a0 > b0 ? a0 : b0, hi = a1 < b1 ? a1 : b1;
+
+	return hi > lo ? hi - lo : 0;
+}
+
+static void phase_none(struct measure_phase *p, const char *why)
+{
+	p->has = false;
+	str_copy(p->why, sizeof(p->why), why);
+}
+
+/* One phase's figures over [a, b). */
+static void phase_measure(struct measure_phase *p, int64_t a, int64_t b, const struct span *spans,
+			  size_t n, const struct logical *ws, size_t nws,
+			  const struct measure_markers *mk)
+{
+	struct sort_pair *lat = xmalloc((nws ? nws : 1) * sizeof(*lat));
+	int64_t down = 0;
+	size_t k = 0;
+
+	p->has = true;
+	p->start_ms = ns_to_ms(a - mk->drill_start_ns);
+	p->end_ms = ns_to_ms(b - mk->drill_start_ns);
+	for (size_t i = 0; i < n; i++)
+		down += overlap(spans[i].start, spans[i].end, a, b);
+	set_value(&p->unavailable_ms, ns_to_ms(down));
+	set_value(&p->availability, 1.0 - (double)down / (double)(b - a));
+	for (size_t i = 0; i < nws; i++) {
+		if (ws[i].state != HISTORY_OK || ws[i].ack_ns < a || ws[i].ack_ns >= b)
+			continue;
+		lat[k].key = sort_key_i64(ws[i].ack_ns - ws[i].first_invoke_ns);
+		lat[k].payload = 0;
+		k++;
+	}
+	p->writes_ok = k;
+	if (k == 0) {
+		set_none(&p->latency_p50_ms, "no write was acknowledged in the window");
+		set_none(&p->latency_p99_ms, "no write was acknowledged in the window");
+		set_none(&p->latency_max_ms, "no write was acknowledged in the window");
+	} else {
+		sort_pairs(lat, k);
+		set_value(&p->latency_p50_ms, ns_to_ms(latency_at(lat, (k * 50 + 99) / 100 - 1)));
+		set_value(&p->latency_p99_ms, ns_to_ms(latency_at(lat, (k * 99 + 99) / 100 - 1)));
+		set_value(&p->latency_max_ms, ns_to_ms(latency_at(lat, k - 1)));
+	}
+	free(lat);
+}
+
+/* The three windows (measure.h) over the attempts' time [w0, w1]. */
+static void phase_figures(struct measurements *m, const struct history *h, const struct span *spans,
+			  size_t n, int64_t w0, int64_t w1, const struct measure_markers *mk)
+{
+	struct logical *ws = NULL;
+	size_t nws;
+	int64_t a, b;
+
+	if (!mk->has_fault) {
+		for (int i = 0; i < MEASURE_NPHASES; i++)
+			phase_none(&m->phases[i], "no fault step ran");
+		return;
+	}
+	nws = logical_build(&ws, h);
+	a = mk->has_baseline ? mk->baseline_start_ns : w0;
+	b = mk->has_baseline ? mk->baseline_end_ns : mk->fault_start_ns;
+	if (b > a)
+		phase_measure(&m->phases[MEASURE_BEFORE], a, b, spans, n, ws, nws, mk);
+	else
+		phase_none(&m->phases[MEASURE_BEFORE], "no write was sent before the fault");
+	a = mk->fault_start_ns;
+	b = mk->has_restore && mk->restore_start_ns > a ? mk->restore_start_ns : w1;
+	if (b > a)
+		phase_measure(&m->phases[MEASURE_DURING], a, b, spans, n, ws, nws, mk);
+	else
+		phase_none(&m->phases[MEASURE_DURING], "no write was sent after the fault");
+	if (!mk->has_restore)
+		phase_none(&m->phases[MEASURE_AFTER], "the drill had no restore step");
+	else if (w1 > mk->restore_start_ns)
+		phase_measure(&m->phases[MEASURE_AFTER], mk->restore_start_ns, w1, spans, n, ws, nws,
+			      mk);
+	else
+		phase_none(&m->phases[MEASURE_AFTER], "no write was sent after the restore began");
+	free(ws);
+}
+
 static void outage_figures(struct measurements *m, const struct history *h,
 			   const struct measure_markers *mk)
 {
 	struct span *spans = NULL;
-	int64_t w0 = INT64_MAX, w1 = INT64_MIN, unavailable = 0;
+	int64_t w0 = INT64_MAX, w1 = INT64_MIN, unavailable = 0, blips = 0;
 	size_t n;
 
 	for (size_t i = 0; i < h->count; i++) {
@@ -211,16 +316,20 @@ static void outage_figures(struct measurements *m, const struct history *h,
 	}
 	n = unavailable_spans(&spans, h, mk->call_timeout_ns, w1);
 	for (size_t i = 0; i < n; i++) {
-		unavailable += spans[i].end - spans[i].start;
-		if (m->n_spans < MEASURE_MAX_SPANS) {
-			struct measure_span *out = &m->spans[m->n_spans++];
-
-			out->start_ms = ns_to_ms(spans[i].start - mk->drill_start_ns);
-			out->end_ms = ns_to_ms(spans[i].end - mk->drill_start_ns);
-			out->recovered = spans[i].recovered;
+		if (span_before_fault(&spans[i], mk)) {
+			blips += spans[i].end - spans[i].start;
+			if (m->n_blips < MEASURE_MAX_SPANS)
+				span_out(&m->blips[m->n_blips++], &spans[i], mk->drill_start_ns);
+			m->n_blips_total++;
+			continue;
 		}
+		unavailable += spans[i].end - spans[i].start;
+		if (m->n_spans < MEASURE_MAX_SPANS)
+			span_out(&m->spans[m->n_spans++], &spans[i], mk->drill_start_ns);
+		m->n_spans_total++;
 	}
-	m->n_spans_total = n;
+	m->blips_ms = ns_to_ms(blips);
+	phase_figures(m, h, spans, n, w0, w1, mk);
 	set_value(&m->unavailable_ms, ns_to_ms(unavailable));
 	if (w1 > w0) {
 		set_value(&m->availability, 1.0 - (double)unavailable / (double)(w1 - w0));
@@ -234,12 +343,11 @@ static void outage_figures(struct measurements *m, const struct history *h,
 		set_none(&m->rto_ms, "no fault step ran");
 		goto out;
 	}
-	/* The fault's outage: the first span that a bad attempt completing at
-	 * or after the fault belongs to and that ends after the fault. */
+	/* The fault's outage: the first span not over before the fault. */
 	for (size_t i = 0; i < n; i++) {
 		const struct span *s = &spans[i];
 
-		if (s->last_bad_end < mk->fault_start_ns || (s->recovered && s->end < mk->fault_start_ns))
+		if (span_before_fault(s, mk))
 			continue;
 		m->has_outage = true;
 		m->outage_start_ms = ns_to_ms(mk->fault_start_ns - mk->drill_start_ns);
@@ -452,6 +560,9 @@ int measure_compute(struct measurements *out, const struct history *h,
 		return dr_error_set(err, "invalid drill markers: the fault starts before the drill");
 	if (mk->has_restore && mk->restore_start_ns < mk->drill_start_ns)
 		return dr_error_set(err, "invalid drill markers: the restore starts before the drill");
+	if (mk->has_baseline && (mk->baseline_start_ns < mk->drill_start_ns ||
+				 mk->baseline_end_ns < mk->baseline_start_ns))
+		return dr_error_set(err, "invalid drill markers: the baseline period is not within the drill");
 	if ((ledger || canary) && !check)
 		return dr_error_set(err, "workload mode '%s' needs the history check result", mode);
 
@@ -481,6 +592,8 @@ int measure_compute(struct measurements *out, const struct history *h,
 		for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
 			set_none(none[i], "canary writes are too sparse to time (RTO comes from the "
 				 "cluster status)");
+		for (int i = 0; i < MEASURE_NPHASES; i++)
+			phase_none(&out->phases[i], "canary writes are too sparse to time");
 		out->has_writes = true;
 		out->writes = *check;
 		rpo_figures(out, check, mk);
@@ -499,6 +612,8 @@ int measure_compute(struct measurements *out, const struct history *h,
 
 		for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
 			set_none(none[i], "%s", why);
+		for (int i = 0; i < MEASURE_NPHASES; i++)
+			phase_none(&out->phases[i], why);
 		if (ledger && check) {
 			/* An empty history still has a (trivially clean) check. */
 			out->has_writes = true;

@@ -36,6 +36,11 @@ struct measure_markers {
 	/* The workload's per-call timeout: an attempt slower than this counts
 	 * as a stalled write (an outage) even when it ended ok.  0: none. */
 	int64_t call_timeout_ns;
+	/* The baseline period the runner held before the first fault (plan
+	 * workload.baseline): the "before" window when there is one. */
+	bool has_baseline;
+	int64_t baseline_start_ns;
+	int64_t baseline_end_ns;
 	/* Members a resynced cluster must have; 0: trust the status's count. */
 	unsigned expected_members;
 	/* "ledger" (history checked), "canary" (sparse canary writes: history
@@ -62,6 +67,27 @@ struct measure_value {
 	bool has;
 	double value;
 	char why[MEASURE_WHY_MAX]; /* when !has: "the drill had no restore step" */
+};
+
+/* Before / during / after the fault, each over its stated window:
+ *   before: the baseline period, else the first attempt to the fault;
+ *   during: the first fault to the restore (else to the last attempt);
+ *   after:  the restore to the last attempt.
+ * Availability counts every unavailable span in the window, pre-fault
+ * blips included (they are what "before" looked like); latency is of the
+ * ok logical writes acknowledged in it. */
+enum measure_phase_id { MEASURE_BEFORE, MEASURE_DURING, MEASURE_AFTER, MEASURE_NPHASES };
+
+struct measure_phase {
+	bool has;                 /* false: the phase does not apply (why) */
+	char why[MEASURE_WHY_MAX];
+	double start_ms, end_ms;  /* the window, ms since drill start */
+	struct measure_value availability;   /* a fraction 0..1 */
+	struct measure_value unavailable_ms;
+	uint64_t writes_ok;       /* ok logical writes acknowledged in it */
+	struct measure_value latency_p50_ms;
+	struct measure_value latency_p99_ms;
+	struct measure_value latency_max_ms;
 };
 
 struct measurements {
@@ -92,11 +118,22 @@ struct measurements {
 	double outage_end_ms;
 	/* First failed/unknown/stalled attempt that made the outage. */
 	double outage_first_failure_ms;
-	/* Every unavailable span in time order (the first MEASURE_MAX_SPANS;
-	 * n_spans_total counts them all).  unavailable_ms is their total. */
+	/* Every unavailable span that overlaps or follows the first fault, in
+	 * time order (the first MEASURE_MAX_SPANS; n_spans_total counts them
+	 * all).  unavailable_ms is their total; without a fault, every span. */
 	struct measure_span spans[MEASURE_MAX_SPANS];
 	size_t n_spans;
 	size_t n_spans_total;
+	/* Pre-fault blips: spans over before the first fault began (every bad
+	 * attempt in them completed before it, or a good write ended them
+	 * before it).  The fault did not cause them: they are listed here and
+	 * left out of unavailable_ms, availability, the outages and RTO.
+	 * Same limits as spans; blips_ms is their total length. */
+	struct measure_span blips[MEASURE_MAX_SPANS];
+	size_t n_blips;
+	size_t n_blips_total;
+	double blips_ms;
+	struct measure_phase phases[MEASURE_NPHASES];
 	/* Markers as ms since drill start (journal fault_start_ms, restore_start_ms). */
 	bool has_fault;
 	double fault_start_ms;

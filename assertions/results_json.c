@@ -69,14 +69,14 @@ static json_t *writes_json(const struct check_result *c)
 	return w;
 }
 
-/* Every unavailable span (the first MEASURE_MAX_SPANS), for timelines and
- * for finding one particular outage; [] when none or not measured. */
-static json_t *spans_json(const struct measurements *m)
+/* Unavailable spans (the first MEASURE_MAX_SPANS), for timelines and for
+ * finding one particular outage; [] when none or not measured. */
+static json_t *spans_json(const struct measure_span *spans, size_t n)
 {
 	json_t *a = json_array();
 
-	for (size_t i = 0; i < m->n_spans; i++) {
-		const struct measure_span *sp = &m->spans[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct measure_span *sp = &spans[i];
 
 		json_array_append_new(a, json_pack("{s:o,s:o,s:o,s:b}",
 						   "start_ms", ms_json(sp->start_ms),
@@ -85,6 +85,33 @@ static json_t *spans_json(const struct measurements *m)
 						   "recovered", sp->recovered));
 	}
 	return a;
+}
+
+/* {"before", "during", "after"}: each its window and figures, or null
+ * when it does not apply (measure.h says which window is which). */
+static json_t *phases_json(const struct measurements *m)
+{
+	static const char *const names[MEASURE_NPHASES] = { "before", "during", "after" };
+	json_t *o = json_object();
+
+	for (int i = 0; i < MEASURE_NPHASES; i++) {
+		const struct measure_phase *p = &m->phases[i];
+
+		if (!p->has) {
+			json_object_set_new(o, names[i], json_null());
+			continue;
+		}
+		json_object_set_new(o, names[i],
+			json_pack("{s:o,s:o,s:o,s:o,s:o,s:{s:o,s:o,s:o}}",
+				  "start_ms", ms_json(p->start_ms), "end_ms", ms_json(p->end_ms),
+				  "availability", fine_json(&p->availability),
+				  "unavailable_ms", value_json(&p->unavailable_ms),
+				  "writes_ok", count_json(p->writes_ok),
+				  "latency_ms", "p50", value_json(&p->latency_p50_ms),
+				  "p99", value_json(&p->latency_p99_ms),
+				  "max", value_json(&p->latency_max_ms)));
+	}
+	return o;
 }
 
 json_t *measurements_to_json(const struct measurements *m)
@@ -108,7 +135,12 @@ json_t *measurements_to_json(const struct measurements *m)
 	json_object_set_new(lat, "p99", value_json(&m->latency_p99_ms));
 	json_object_set_new(lat, "max", value_json(&m->latency_max_ms));
 	json_object_set_new(o, "latency_ms", lat);
-	json_object_set_new(o, "outages", spans_json(m));
+	json_object_set_new(o, "outages", spans_json(m->spans, m->n_spans));
+	json_object_set_new(o, "phases", phases_json(m));
+	/* Over before the first fault: not the fault's doing, not counted. */
+	json_object_set_new(o, "pre_fault_blips", spans_json(m->blips, m->n_blips));
+	json_object_set_new(o, "pre_fault_blips_ms",
+			    m->unavailable_ms.has ? ms_json(m->blips_ms) : json_null());
 	if (m->has_writes) {
 		json_object_set_new(o, "writes", writes_json(&m->writes));
 		json_object_set_new(o, "lost_sequences", sequences_json(m->writes.lost_sequences,

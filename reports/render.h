@@ -40,6 +40,10 @@ const char *verdict_mark(const char *status);
  * does not look like one). */
 void fmt_date(struct strbuf *sb, const char *rfc3339);
 
+/* The before / during / after table of measurements.phases (nothing when
+ * the journal has none): report_phases.c. */
+void report_phases(struct strbuf *sb, const json_t *measurements);
+
 /* The objective named `name` or NULL. */
 const json_t *find_objective(const json_t *journal, const char *name);
 

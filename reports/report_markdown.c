@@ -246,6 +246,19 @@ static void report_workload(struct strbuf *sb, const json_t *j)
 		strbuf_adds(sb, "n/a");
 	}
 	strbuf_adds(sb, " |\n");
+	/* Over before the first fault: shown, but not the fault's outage and
+	 * not in the unavailable time above. */
+	if (json_array_size(j_arr(m, "pre_fault_blips")) > 0) {
+		strbuf_addf(sb, "| Pre-fault blips (not counted) | %zu",
+			    json_array_size(j_arr(m, "pre_fault_blips")));
+		if (j_num(m, "pre_fault_blips_ms", &v)) {
+			strbuf_adds(sb, ", ");
+			fmt_ms(sb, v);
+			strbuf_adds(sb, " in all");
+		}
+		strbuf_adds(sb, " |\n");
+	}
+	report_phases(sb, m);
 	outage_table(sb, m);
 	seq_list(sb, m, "lost_sequences", "Lost sequence numbers");
 	seq_list(sb, m, "duplicated_sequences", "Duplicated sequence numbers");

@@ -17,6 +17,7 @@
 #include "harness/core/exit_codes.h"
 #include "harness/core/journal.h"
 #include "harness/core/progress.h"
+#include "harness/plan/duration.h"
 #include "harness/plan/plan.h"
 #include "harness/run/run_environment.h"
 #include "harness/run/runner.h"
@@ -40,6 +41,8 @@ static const char run_usage[] =
 	"  --cluster DIR           attach to a running bundled cluster instead of starting one\n"
 	"  --keep-cluster          leave the bundled cluster running afterwards\n"
 	"  --timing E/H            election timeout / heartbeat, e.g. 300ms/30ms\n"
+	"  --baseline DURATION     steady writes before the first fault (default: the\n"
+	"                          plan's workload.baseline; 0s: none)\n"
 	"  --var NAME=VALUE        fill ${NAME} in the plan (repeatable)\n"
 	"  --dry-run               print every action it would take; touch nothing;\n"
 	"                          no verdict and no report\n"
@@ -69,6 +72,8 @@ struct run_args {
 	const char *target;
 	const char *api;
 	const char *timing;
+	int baseline_set;
+	int64_t baseline_ns;
 	const char **vars;
 	size_t nvars;
 	int json;
@@ -79,7 +84,8 @@ struct run_args {
 
 static int parse_args(struct run_args *a, int argc, char **argv)
 {
-	enum { O_TARGET = 256, O_API, O_TCONFIG, O_CLUSTER, O_KEEP, O_TIMING, O_VAR, O_DRY, O_YES, O_JSON,
+	enum { O_TARGET = 256, O_API, O_TCONFIG, O_CLUSTER, O_KEEP, O_TIMING, O_BASELINE, O_VAR, O_DRY,
+	       O_YES, O_JSON,
 	       O_REPO, O_BRANCH, O_PUSH, O_HISTORY, O_NORESULTS, O_REGRESSION, O_NOTIFY, O_HELP };
 	static const struct option longopts[] = {
 		{ "target", required_argument, NULL, O_TARGET },
@@ -88,6 +94,7 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 		{ "cluster", required_argument, NULL, O_CLUSTER },
 		{ "keep-cluster", no_argument, NULL, O_KEEP },
 		{ "timing", required_argument, NULL, O_TIMING },
+		{ "baseline", required_argument, NULL, O_BASELINE },
 		{ "var", required_argument, NULL, O_VAR },
 		{ "dry-run", optional_argument, NULL, O_DRY },
 		{ "yes", no_argument, NULL, O_YES },
@@ -102,6 +109,7 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct dr_error derr = DR_ERROR_INIT;
 	int c;
 
 	optind = 1;
@@ -114,6 +122,13 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 		case O_CLUSTER: a->topts.cluster_dir = optarg; break;
 		case O_KEEP: a->topts.keep = 1; break;
 		case O_TIMING: a->timing = optarg; break;
+		case O_BASELINE:
+			if (duration_parse(&a->baseline_ns, optarg, &derr) != 0 || a->baseline_ns < 0) {
+				fprintf(stderr, "drillrig run: --baseline: %s\n", derr.msg);
+				return -1;
+			}
+			a->baseline_set = 1;
+			break;
 		case O_VAR:
 			a->vars = xrealloc(a->vars, (a->nvars + 1) * sizeof(*a->vars));
 			a->vars[a->nvars++] = optarg;
@@ -378,6 +393,18 @@ static int keep_report(const json_t *journal, char **tmpdir, char **report_path)
 	return rc;
 }
 
+/* "artifacts": the files written beside journal.json, by name, so a script
+ * reading the journal finds them; history.ndjson only when it is kept
+ * there (a published run with a workload). */
+static void set_artifacts(json_t *journal, int with_history)
+{
+	json_object_set_new(journal, "artifacts",
+			    json_pack("{s:s?,s:s,s:s,s:s}",
+				      "history", with_history ? REPORT_FILE_HISTORY : NULL,
+				      "report", REPORT_FILE_MARKDOWN, "junit", REPORT_FILE_JUNIT,
+				      "chart", REPORT_FILE_CHART));
+}
+
 static int deliver(struct run_args *a, const struct plan *plan, struct journal *j,
 		   const char *history_path, struct progress *progress, char **tmpdir,
 		   char **report_path, int code, char *why, size_t why_len)
@@ -388,13 +415,22 @@ static int deliver(struct run_args *a, const struct plan *plan, struct journal *
 
 	json_decref(raw);
 	if (!a->no_results) {
+		set_artifacts(journal, history_path && fs_exists(history_path));
 		code = exit_code_merge(code, publish(a, journal, history_path, progress, report_path,
 						     why, why_len));
-		/* Not committed: the report is kept where it can be found. */
-		if (!*report_path && keep_report(journal, tmpdir, report_path) == 0)
-			fprintf(stderr, "drillrig: the report was not committed; it is kept in %.*s\n",
-				(int)(strrchr(*report_path, '/') - *report_path), *report_path);
+		/* Not committed: the report is kept where it can be found,
+		 * without the history (nothing copies it there). */
+		if (!*report_path) {
+			set_artifacts(journal, 0);
+			if (keep_report(journal, tmpdir, report_path) == 0)
+				fprintf(stderr, "drillrig: the report was not committed; it is kept in %.*s\n",
+					(int)(strrchr(*report_path, '/') - *report_path), *report_path);
+		}
 	} else {
+		/* No results repository: no earlier runs to compare with, and
+		 * the history is not kept. */
+		json_object_set_new(journal, "regression", json_null());
+		set_artifacts(journal, 0);
 		keep_report(journal, tmpdir, report_path);
 	}
 	notify(a->notify_url, notify_end_message(journal));
@@ -493,6 +529,8 @@ int cmd_run(int argc, char **argv)
 	ropts.progress = progress;
 	ropts.interrupts = &cli_interrupts;
 	ropts.history_path = history_path;
+	ropts.baseline_set = a.baseline_set;
+	ropts.baseline_ns = a.baseline_ns;
 	if (a.notify_url && !dry) {
 		json_t *snap = journal_snapshot(j);
 

@@ -1,5 +1,6 @@
 #include "harness/core/journal.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -81,26 +82,47 @@ double journal_offset_ms(const struct journal *j, int64_t mono_ns)
 	return (double)(mono_ns - j->start_mono) / 1e6;
 }
 
+/* Index at which an event at t_ms keeps "events" sorted: after every
+ * event at or before it, so events of the same moment keep their order.
+ * Most events arrive in order, so the search starts from the end. */
+static size_t event_slot(const json_t *events, double t_ms)
+{
+	size_t i = json_array_size(events);
+
+	while (i > 0 && json_real_value(json_object_get(json_array_get(events, i - 1), "t_ms")) > t_ms)
+		i--;
+	return i;
+}
+
 double journal_event_at(struct journal *j, int64_t mono_ns, const char *type,
 			json_t *fields)
 {
 	json_t *ev = json_object();
 	double t_ms = journal_offset_ms(j, mono_ns);
 	char wall[40];
+	journal_listener_fn fn;
+	void *payload;
+	json_t *events;
 
+	/* One moment per event: t_ms and wall are the same instant, and no
+	 * field may replace either (a probe's start once overwrote t_ms and
+	 * left wall a second later). */
 	clock_format_utc(wall, sizeof(wall), j->start_wall + (mono_ns - j->start_mono));
 	json_object_set_new(ev, "t_ms", json_real(t_ms));
 	json_object_set_new(ev, "wall", json_string(wall));
 	json_object_set_new(ev, "type", json_string(type));
 	if (fields) {
-		json_object_update(ev, fields);
+		assert(!json_object_get(fields, "t_ms") && !json_object_get(fields, "wall") &&
+		       !json_object_get(fields, "type"));
+		json_object_update_missing(ev, fields);
 		json_decref(fields);
 	}
-	journal_listener_fn fn;
-	void *payload;
-
 	pthread_mutex_lock(&j->lock);
-	json_array_append(json_object_get(j->root, "events"), ev);
+	/* Events observed earlier than they are written (a status answer
+	 * polled in the background, pods seen gone) go in their place: the
+	 * array is in t_ms order, as docs/journal.md promises. */
+	events = json_object_get(j->root, "events");
+	json_array_insert(events, event_slot(events, t_ms), ev);
 	fn = j->listener;
 	payload = j->listener_payload;
 	pthread_mutex_unlock(&j->lock);

@@ -20,10 +20,14 @@ int64_t journal_start_ns(const struct journal *j);
 /* Milliseconds since the drill's start for a CLOCK_MONOTONIC time. */
 double journal_offset_ms(const struct journal *j, int64_t mono_ns);
 
-/* Append an event {"t_ms", "wall", "type", ...fields}; fields is stolen
- * (may be NULL).  Returns the event's t_ms. */
+/* Add an event {"t_ms", "wall", "type", ...fields}; fields is stolen (may
+ * be NULL) and must not carry "t_ms", "wall" or "type" (asserted): an
+ * event has one moment.  "events" stays sorted by t_ms (an event of an
+ * earlier moment goes before later ones; equal moments keep their order).
+ * Returns the event's t_ms. */
 double journal_event(struct journal *j, const char *type, json_t *fields);
-/* Same, at a given monotonic time (events recorded by other threads). */
+/* Same, at a given monotonic time: when it happened, for events written
+ * after the fact (a background status poll, a span's start). */
 double journal_event_at(struct journal *j, int64_t mono_ns, const char *type,
 			json_t *fields);
 /* Convenience: a "note" event with a message. */

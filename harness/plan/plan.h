@@ -103,6 +103,9 @@ struct plan_workload {
 	int64_t timeout_ns;      /* per call, default 200ms */
 	int64_t poll_interval_ns;/* default 20ms */
 	int payload_size;        /* bytes, default 64 */
+	/* Writes held steady this long just before the first fault, so the
+	 * report has a "before" to compare with; 0 (default): none. */
+	int64_t baseline_ns;
 };
 
 struct plan_step {

@@ -350,6 +350,8 @@ void plan_section_objectives(struct schema_ctx *ctx, json_t *root, struct plan *
 	}
 }
 
+#define MAX_BASELINE_NS (600 * (int64_t)1000000000)
+
 void plan_section_workload(struct schema_ctx *ctx, json_t *root, struct plan *plan)
 {
 	static const struct arg_spec args[] = {
@@ -358,6 +360,8 @@ void plan_section_workload(struct schema_ctx *ctx, json_t *root, struct plan *pl
 		{ "timeout", ARG_DURATION, 0, "200ms", NULL, 0, 0, "per call" },
 		{ "poll_interval", ARG_DURATION, 0, "20ms", NULL, 0, 0, "between status polls" },
 		{ "payload_size", ARG_INT, 0, "64", NULL, 1, 1048576, "bytes per write" },
+		{ "baseline", ARG_DURATION, 0, "0s", NULL, 0, 0,
+		  "steady writes before the first fault (0s: none)" },
 		{ NULL, 0, 0, NULL, NULL, 0, 0, NULL },
 	};
 	json_t *w = json_object_get(root, "workload");
@@ -368,11 +372,12 @@ void plan_section_workload(struct schema_ctx *ctx, json_t *root, struct plan *pl
 	wl->timeout_ns = MS(200);
 	wl->poll_interval_ns = MS(20);
 	wl->payload_size = 64;
+	wl->baseline_ns = 0;
 	if (!w)
 		return;
 	if (!json_is_object(w)) {
 		schema_err_key(ctx, root, "", "workload", "expected a mapping {enabled, rate, "
-			       "timeout, poll_interval, payload_size}");
+			       "timeout, poll_interval, payload_size, baseline}");
 		return;
 	}
 	if (schema_check_args(ctx, w, "workload", args, NULL, "workload"))
@@ -386,6 +391,10 @@ void plan_section_workload(struct schema_ctx *ctx, json_t *root, struct plan *pl
 		schema_err_key(ctx, w, "workload", "timeout", "the call timeout must be positive");
 	if (wl->poll_interval_ns <= 0)
 		schema_err_key(ctx, w, "workload", "poll_interval", "must be positive");
+	wl->baseline_ns = plan_section_duration(json_object_get(w, "baseline"));
+	/* A baseline is a few seconds of normal writes, not a soak. */
+	if (wl->baseline_ns > MAX_BASELINE_NS)
+		schema_err_key(ctx, w, "workload", "baseline", "must be at most 10m");
 }
 
 void plan_section_steady_state(struct schema_ctx *ctx, json_t *root, struct plan *plan)

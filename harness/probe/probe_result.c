@@ -20,3 +20,12 @@ json_t *probe_result_to_json(const struct probe_result *r, struct journal *j)
 		json_object_set(o, "data", r->data);
 	return o;
 }
+
+void probe_result_event(struct journal *j, const struct probe_result *r)
+{
+	json_t *fields = probe_result_to_json(r, j);
+
+	/* The event's own t_ms is the probe's start; its wall clock follows. */
+	json_object_del(fields, "t_ms");
+	journal_event_at(j, r->start_ns, "probe", fields);
+}

@@ -24,5 +24,8 @@ struct probe_result {
 void probe_result_release(struct probe_result *r);
 /* {"name","kind","ok","t_ms","duration_ms","attempts","message",...} */
 json_t *probe_result_to_json(const struct probe_result *r, struct journal *j);
+/* A "probe" event of the same fields, at the probe's start (its t_ms and
+ * wall clock are that moment; duration_ms says how long it took). */
+void probe_result_event(struct journal *j, const struct probe_result *r);
 
 #endif

@@ -43,6 +43,8 @@ struct run {
 	int interrupted;
 	int locked;           /* the drill lock is ours */
 	int started;          /* the target was started */
+	int cluster_before_taken; /* "cluster_before" is in the journal */
+	int baseline_done;        /* the baseline period was held */
 	struct dr_error err;  /* why a target or recorder call failed */
 	struct recorder *recorder;
 	char *state_path;     /* pending undos for `drillrig recover` */
@@ -188,7 +190,7 @@ static int steady_state(struct run *r, const char *when)
 		ctx_for(r, &ctx, "steady-state", 0, strcmp(when, "after") == 0);
 		probe_run(&pr, r->t, spec, &ctx);
 		json_array_append_new(results, probe_result_to_json(&pr, r->j));
-		journal_event(r->j, "probe", probe_result_to_json(&pr, r->j));
+		probe_result_event(r->j, &pr);
 		progress_line(r->opts->progress, "  %-4s steady state %s: %s%s%s",
 			      pr.ok ? "ok" : "FAIL", when, pr.name,
 			      pr.message[0] ? ": " : "", pr.message);
@@ -301,19 +303,86 @@ static void *monitor_main(void *arg)
 	return NULL;
 }
 
+static int plan_has_fault(const struct plan *plan)
+{
+	for (size_t i = 0; i < plan->nsteps; i++)
+		if (plan->steps[i].fault)
+			return 1;
+	return 0;
+}
+
+/* "cluster_before": the cluster as the first fault finds it.  Taken just
+ * before that step, after the steady state held and the workload settled:
+ * taken earlier it showed a cluster still starting ("no quorum, 4
+ * unreachable") for a drill whose steady state passed (issue 16).  A plan
+ * without a fault step takes it before its first step; a drill that stopped
+ * before its first fault (the steady state or an earlier step failed), as
+ * it stopped: the evidence of why. */
+static void take_cluster_before(struct run *r)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	json_t *status = NULL;
+
+	if (r->cluster_before_taken || quiet_run(r->opts) || !r->started)
+		return;
+	r->cluster_before_taken = 1;
+	if (r->t->status(r->t, &status, 2 * NS_PER_SEC, &err) == 0)
+		journal_set(r->j, "cluster_before", status);
+	else
+		journal_note(r->j, "the cluster's status before the first fault is not recorded: %s",
+			     err.msg);
+}
+
+/* The baseline period: the workload writes undisturbed for the plan's
+ * workload.baseline just before the first fault, so the measurements have
+ * a "before" to set "during" and "after" against (journal "baseline").
+ * Returns -1 when interrupted or aborted during it. */
+static int hold_baseline(struct run *r, const struct plan_step *s)
+{
+	int64_t len = r->opts->baseline_set ? r->opts->baseline_ns : r->plan->workload.baseline_ns;
+	int64_t start, end;
+	struct action_ctx ctx;
+	char d[32];
+	int cancelled;
+
+	if (r->baseline_done || !s->fault || !r->recorder || len <= 0)
+		return 0;
+	r->baseline_done = 1;
+	duration_format(d, sizeof(d), len);
+	ctx_for(r, &ctx, "baseline", 0, 0);
+	start = clock_mono_ns();
+	journal_event_at(r->j, start, "baseline_start", json_pack("{s:f}", "planned_ms",
+								  (double)len / 1e6));
+	progress_line(r->opts->progress, "baseline: %s of writes before the first fault", d);
+	cancelled = action_ctx_sleep(&ctx, len);
+	end = clock_mono_ns();
+	journal_event_at(r->j, end, "baseline_end", json_pack("{s:b}", "completed", !cancelled));
+	journal_set(r->j, "baseline", json_pack("{s:f,s:f}", "start_ms", journal_offset_ms(r->j, start),
+						"end_ms", journal_offset_ms(r->j, end)));
+	recorder_mark_baseline(r->recorder, start, end);
+	return cancelled ? -1 : 0;
+}
+
+static void skip_rest(struct run *r, size_t from, const char *why)
+{
+	for (size_t k = from; k < r->plan->nsteps; k++)
+		journal_add_step(r->j, json_pack("{s:s,s:s,s:s,s:s,s:s}",
+			"name", r->plan->steps[k].name, "action", r->plan->steps[k].action,
+			"phase", "steps", "result", "skipped", "message", why));
+}
+
 static void run_steps(struct run *r)
 {
+	int has_fault = plan_has_fault(r->plan);
+
 	for (size_t i = 0; i < r->plan->nsteps; i++) {
 		const struct plan_step *s = &r->plan->steps[i];
 		struct action_result res = ACTION_RESULT_INIT;
 		enum action_status st;
 
-		if (interrupts(r) >= STEPS_INTERRUPT_LIMIT || atomic_load(&r->abort_requested)) {
-			for (size_t k = i; k < r->plan->nsteps; k++)
-				journal_add_step(r->j, json_pack("{s:s,s:s,s:s,s:s,s:s}",
-					"name", r->plan->steps[k].name, "action", r->plan->steps[k].action,
-					"phase", "steps", "result", "skipped",
-					"message", "not run: the drill was stopped"));
+		if (interrupts(r) >= STEPS_INTERRUPT_LIMIT || atomic_load(&r->abort_requested) ||
+		    hold_baseline(r, s) != 0) {
+			skip_rest(r, i, "not run: the drill was stopped");
 			return;
 		}
 		/* Register the undo before the fault runs: if the fault half-happens
@@ -327,6 +396,8 @@ static void run_steps(struct run *r)
 			if (r->recorder)
 				recorder_mark_restore(r->recorder, r->restore_start_ns);
 		}
+		if (s->fault || !has_fault)
+			take_cluster_before(r);
 		st = run_action(r, "steps", s->name, s->action, s->args, s->timeout_ns,
 				s->expect, s->fault, &res);
 		if (st != ACTION_OK && strcmp(s->action, "notify") == 0) {
@@ -542,17 +613,13 @@ static int start_workload(struct run *r)
 	return 0;
 }
 
-/* Before the first step (nothing to observe in a dry run): the cluster's
- * status, the steady state, which must hold, and the workload.  Returns -1
- * when the steps must not run; the rollback still does. */
+/* Before the first step (nothing to observe in a dry run): the steady
+ * state, which must hold, and the workload.  Returns -1 when the steps must
+ * not run; the rollback still does. */
 static int before_steps(struct run *r)
 {
-	json_t *status = NULL;
-
 	if (quiet_run(r->opts))
 		return 0;
-	if (r->t->status(r->t, &status, 2 * NS_PER_SEC, &r->err) == 0)
-		journal_set(r->j, "cluster_before", status);
 	if (steady_state(r, "before") != 0) {
 		raise_exit(r, EXIT_INFRA);
 		return -1;
@@ -694,6 +761,7 @@ void runner_run(struct runner_result *out, const struct plan *plan, struct targe
 		run_steps(&r);
 		stop_monitor(&r);
 	}
+	take_cluster_before(&r); /* when no fault step ran */
 	record_stop(&r);
 	run_rollback(&r);
 	if (r.interrupted && strcmp(out->reason, INTERRUPTED_REASON) == 0)

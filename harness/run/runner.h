@@ -25,9 +25,11 @@ struct runner_opts {
 	struct progress *progress;
 	atomic_int *interrupts;             /* bumped by the CLI's SIGINT/SIGTERM handler */
 	const char *history_path;           /* where the per-attempt history goes; NULL: none */
+	int baseline_set;                   /* baseline_ns replaces the plan's workload.baseline */
+	int64_t baseline_ns;                /* (drillrig run --baseline) */
 };
 
-#define RUNNER_OPTS_INIT { 0, 0, 0, NULL, NULL, NULL }
+#define RUNNER_OPTS_INIT { 0, 0, 0, NULL, NULL, NULL, 0, 0 }
 
 struct runner_result {
 	int exit_code;          /* enum exit_code */

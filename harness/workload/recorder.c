@@ -82,6 +82,8 @@ struct recorder {
 	char last_error[300];   /* the writer's last failed attempt (error_lock) */
 	atomic_llong fault_ns;
 	atomic_llong restore_ns;
+	int64_t baseline_start_ns;  /* 0: no baseline period */
+	int64_t baseline_end_ns;
 	int objective_failed;
 	char objective_reason[512];
 };
@@ -517,6 +519,12 @@ void recorder_mark_restore(struct recorder *r, int64_t mono_ns)
 	atomic_compare_exchange_strong(&r->restore_ns, &zero, mono_ns);
 }
 
+void recorder_mark_baseline(struct recorder *r, int64_t start_ns, int64_t end_ns)
+{
+	r->baseline_start_ns = start_ns;
+	r->baseline_end_ns = end_ns;
+}
+
 /* Each node once, synchronously: the freshest answers win as in the
  * aggregator.  Runs after the poller threads have stopped. */
 static void final_poll(struct recorder *r)
@@ -662,6 +670,9 @@ int recorder_finish(struct recorder *r, const struct plan *plan, struct target *
 	mk.fault_start_ns = atomic_load(&r->fault_ns);
 	mk.has_restore = atomic_load(&r->restore_ns) != 0;
 	mk.restore_start_ns = atomic_load(&r->restore_ns);
+	mk.has_baseline = r->baseline_start_ns != 0;
+	mk.baseline_start_ns = r->baseline_start_ns;
+	mk.baseline_end_ns = r->baseline_end_ns;
 	mk.call_timeout_ns = r->call_timeout_ns;
 	for (size_t i = 0; i < plan->topology.nregions && mk.n_dr_regions < MEASURE_MAX_DR_REGIONS; i++)
 		if (plan->topology.regions[i].role == PLAN_ROLE_DR)

@@ -34,6 +34,9 @@ int recorder_start(struct recorder **out, const struct plan *plan, struct target
 int recorder_await_baseline(struct recorder *r, const struct action_ctx *ctx, struct dr_error *err);
 void recorder_mark_fault(struct recorder *r, int64_t mono_ns);
 void recorder_mark_restore(struct recorder *r, int64_t mono_ns);
+/* The baseline period the runner held before the first fault: the
+ * "before" window of the measurements.  Same thread as recorder_finish. */
+void recorder_mark_baseline(struct recorder *r, int64_t start_ns, int64_t end_ns);
 /* Stop writing and polling (bounded by one per-call timeout), after one
  * last status poll so the timeline ends on the cluster's final state. */
 void recorder_stop(struct recorder *r);

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <math.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -83,12 +85,132 @@ static void assert_steady_after_ok(json_t *journal)
 				 json_string_value(json_object_get(p, "message")));
 }
 
+/* The cluster table "before the first fault" shows the cluster the fault
+ * met: a leader and quorum.  Taken before the steady state check, it
+ * showed a cluster still starting (issue 16). */
+static void assert_cluster_before_settled(json_t *journal)
+{
+	json_t *before = json_object_get(journal, "cluster_before");
+
+	if (!json_is_object(before))
+		fail_msg("no cluster_before in the journal");
+	if (!json_is_object(json_object_get(before, "leader")))
+		fail_msg("cluster_before shows no leader although the steady state held");
+	if (!json_is_true(json_object_get(before, "quorum")))
+		fail_msg("cluster_before shows no quorum although the steady state held");
+}
+
+/* Milliseconds since the epoch of a journal wall clock
+ * ("2026-11-27T14:44:20.123Z"). */
+static double wall_ms(const char *s)
+{
+	struct tm tm;
+	const char *rest = NULL;
+	char *end;
+	long ms;
+
+	memset(&tm, 0, sizeof(tm));
+	if (!s || !(rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) || rest[0] != '.')
+		fail_msg("not a journal wall clock: '%s'", s ? s : "(none)");
+	ms = strtol(rest + 1, &end, 10);
+	return (double)timegm(&tm) * 1000.0 + (double)ms;
+}
+
+/* One moment per event, in order: t_ms never goes back, and each event's
+ * wall clock is started_at + t_ms (to the millisecond either is cut to).
+ * A probe's start used to overwrite t_ms, and leader_change rows polled
+ * in the background came out of order (issue 16). */
+static void assert_events_one_moment(json_t *journal)
+{
+	double start = wall_ms(json_string_value(json_object_get(journal, "started_at")));
+	double prev = -1;
+	size_t i, probes = 0;
+	json_t *ev;
+
+	json_array_foreach(json_object_get(journal, "events"), i, ev) {
+		const char *type = json_string_value(json_object_get(ev, "type"));
+		double t = json_number_value(json_object_get(ev, "t_ms"));
+		double w = wall_ms(json_string_value(json_object_get(ev, "wall"))) - start;
+
+		if (t < prev)
+			fail_msg("event %zu (%s) at +%.3f ms comes after one at +%.3f ms", i, type, t, prev);
+		if (w < t - 1.5 || w > t + 1.5)
+			fail_msg("event %zu (%s) at +%.3f ms has a wall clock %.0f ms after the start",
+				 i, type, t, w);
+		if (type && strcmp(type, "probe") == 0)
+			probes++;
+		prev = t;
+	}
+	assert_true(probes >= 2); /* the steady state's probes before and after */
+}
+
+/* "artifacts" names files that are there, beside journal.json (it was
+ * documented and never written). */
+static void assert_artifacts_present(struct drill_proc *p, json_t *journal)
+{
+	json_t *arts = json_object_get(journal, "artifacts"), *v;
+	char *dir = drill_proc_report_dir(p);
+	const char *key;
+	size_t n = 0;
+
+	assert_non_null(dir);
+	if (!json_is_object(arts))
+		fail_msg("no artifacts in the journal");
+	json_object_foreach(arts, key, v) {
+		char *path;
+
+		if (json_is_null(v))
+			continue;
+		path = xasprintf("%s/%s", dir, json_string_value(v));
+		if (!fs_exists(path))
+			fail_msg("artifacts.%s names '%s', which is not beside journal.json", key, path);
+		free(path);
+		n++;
+	}
+	/* report, junit, chart, and the history of a published run with a workload */
+	assert_int_equal(n, 4);
+	free(dir);
+}
+
+/* The baseline period ran just before the first fault for (at least) the
+ * 300 ms asked, and the "before" figures are over exactly that window;
+ * "during" starts at the fault and "after" at the restore. */
+static void assert_baseline_and_phases(json_t *journal)
+{
+	json_t *base = json_object_get(journal, "baseline");
+	json_t *ph = json_object_get(json_object_get(journal, "measurements"), "phases");
+	json_t *before = json_object_get(ph, "before"), *during = json_object_get(ph, "during");
+	json_t *after = json_object_get(ph, "after");
+	double b0 = json_number_value(json_object_get(base, "start_ms"));
+	double b1 = json_number_value(json_object_get(base, "end_ms"));
+	double fault = json_number_value(json_object_get(journal, "fault_start_ms"));
+
+	if (!json_is_object(base))
+		fail_msg("no baseline period in the journal although --baseline 300ms was given");
+	if (b1 - b0 < 300.0 || b1 > fault)
+		fail_msg("baseline %.1f..%.1f ms: not 300 ms just before the fault at %.1f ms", b0, b1,
+			 fault);
+	if (!json_is_object(before) || !json_is_object(during) || !json_is_object(after))
+		fail_msg("measurements.phases lacks before, during or after");
+	/* the journal keeps the baseline unrounded, the figures to 1 us */
+	assert_true(fabs(json_number_value(json_object_get(before, "start_ms")) - b0) < 0.002);
+	assert_true(fabs(json_number_value(json_object_get(before, "end_ms")) - b1) < 0.002);
+	assert_true(json_number_value(json_object_get(during, "start_ms")) == fault);
+	assert_true(json_number_value(json_object_get(after, "start_ms")) ==
+		    json_number_value(json_object_get(journal, "restore_start_ms")));
+	/* the workload wrote through the baseline: figures, not n/a */
+	assert_true(json_integer_value(json_object_get(before, "writes_ok")) > 10);
+	assert_true(json_is_number(json_object_get(before, "availability")));
+	assert_true(json_is_number(json_object_get(json_object_get(before, "latency_ms"), "p99")));
+}
+
 static void test_region_failover_passes(void **state)
 {
 	char *dir = drill_tmpdir("rf"), *plan = drill_src_path("drills/region-failover.yaml");
 	char *results = xasprintf("%s/results", dir);
-	const char *args[] = { "run", plan, "--json", "--timing", "300ms/30ms", "--results-repo",
-			       results, NULL };
+	/* The plan's 3 s baseline, shortened for a test. */
+	const char *args[] = { "run", plan, "--json", "--timing", "300ms/30ms", "--baseline", "300ms",
+			       "--results-repo", results, NULL };
 	struct drill_proc p;
 	json_t *journal, *m;
 	int rc;
@@ -117,6 +239,10 @@ static void test_region_failover_passes(void **state)
 	assert_true(json_is_number(json_object_get(m, "resync_ms")));
 	assert_int_equal(json_integer_value(json_object_get(m, "rpo_lost_writes")), 0);
 	assert_true(json_integer_value(json_object_get(json_object_get(m, "writes"), "ok")) > 10);
+	assert_cluster_before_settled(journal);
+	assert_events_one_moment(journal);
+	assert_artifacts_present(&p, journal);
+	assert_baseline_and_phases(journal);
 	assert_steady_after_ok(journal);
 	assert_nothing_running(journal);
 	json_decref(journal);

@@ -145,11 +145,9 @@ int drill_proc_wait_event(struct drill_proc *p, const char *event, const char *s
 	return 0;
 }
 
-json_t *drill_proc_journal(struct drill_proc *p)
+char *drill_proc_report_dir(struct drill_proc *p)
 {
 	char *text = drill_proc_stdout(p), *line, *dir = NULL;
-	struct dr_error err = DR_ERROR_INIT;
-	json_t *journal = NULL;
 
 	/* The last {"event":"report"} line names report.md. */
 	for (line = text; line && *line;) {
@@ -168,6 +166,16 @@ json_t *drill_proc_journal(struct drill_proc *p)
 		json_decref(o);
 		line = end ? end + 1 : NULL;
 	}
+	free(text);
+	return dir;
+}
+
+json_t *drill_proc_journal(struct drill_proc *p)
+{
+	char *dir = drill_proc_report_dir(p);
+	struct dr_error err = DR_ERROR_INIT;
+	json_t *journal = NULL;
+
 	if (dir) {
 		char *jpath = xasprintf("%s/journal.json", dir), *jtext = NULL;
 
@@ -177,7 +185,6 @@ json_t *drill_proc_journal(struct drill_proc *p)
 		free(jpath);
 	}
 	free(dir);
-	free(text);
 	return journal;
 }
 

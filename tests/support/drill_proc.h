@@ -35,6 +35,8 @@ int drill_proc_wait_event(struct drill_proc *p, const char *event, const char *s
 /* The journal.json next to the report named by the final {"event":"report"}
  * line; NULL when there is none. */
 json_t *drill_proc_journal(struct drill_proc *p);
+/* The folder of that report (heap), NULL when there is none. */
+char *drill_proc_report_dir(struct drill_proc *p);
 /* Whole stdout / stderr (heap). */
 char *drill_proc_stdout(struct drill_proc *p);
 char *drill_proc_stderr(struct drill_proc *p);

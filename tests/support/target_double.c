@@ -111,13 +111,15 @@ static int dbl_status(struct target *t, json_t **out, int64_t timeout_ns, struct
 
 	(void)timeout_ns;
 	(void)err;
-	*out = json_pack("{s:i,s:o,s:b,s:s,s:[{s:i,s:s,s:s,s:s}]}", "term", 1,
+	/* "calls": the call log so far, so a test can tell when a status was
+	 * taken (journal cluster_before). */
+	*out = json_pack("{s:i,s:o,s:b,s:s,s:[{s:i,s:s,s:s,s:s}],s:s}", "term", 1,
 			 "leader", d->leader ? json_pack("{s:i,s:s,s:s}", "id", d->leader,
 							 "region", "primary", "region_role", "primary")
 					     : json_null(),
 			 "quorum", 1, "replication", "Fully replicated",
 			 "members", "id", 1, "region", "primary", "region_role", "primary",
-			 "state", d->leader ? "leader" : "follower");
+			 "state", d->leader ? "leader" : "follower", "calls", d->log);
 	return 0;
 }
 

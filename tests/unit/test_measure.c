@@ -243,7 +243,9 @@ static void test_slow_write_without_timeout_is_latency(void **state)
 
 /* A failure that completed before the fault is not the fault's outage:
  * 40->41 NOT_LEADER, retried 41->42 ok; fault at 100; nothing fails after.
- * RTO 0 ("no interruption") but the 2 ms blip is unavailable time. */
+ * RTO 0 ("no interruption"), and the 2 ms blip is reported as a pre-fault
+ * blip, not an outage: no unavailable time, availability 1 (issue 16: such
+ * blips were drawn and counted as outages). */
 static void test_blip_before_fault(void **state)
 {
 	struct fixture *f = *state;
@@ -257,7 +259,154 @@ static void test_blip_before_fault(void **state)
 	compute(f);
 	assert_ms(&f->m.rto_ms, 0.0);
 	assert_string_equal(f->m.rto_note, "no interruption");
+	assert_ms(&f->m.unavailable_ms, 0.0);
+	assert_ms(&f->m.availability, 1.0);
+	assert_int_equal(f->m.n_spans, 0);
+	assert_int_equal(f->m.n_blips, 1);
+	assert_int_equal(f->m.n_blips_total, 1);
+	assert_true(f->m.blips[0].start_ms == 40.0 && f->m.blips[0].end_ms == 42.0);
+	assert_true(f->m.blips_ms == 2.0);
+}
+
+/* Blips before the fault and the fault's outage after it: only the outage
+ * is unavailable time.  Blips 20->24 (4 ms, a timeout-free NOT_LEADER
+ * retried) and 60->65 (5 ms); fault at 100, outage [100, 151].  Write time
+ * [0, 301]: availability 1 - 51/301, not 1 - 60/301. */
+static void test_blips_apart_from_the_outage(void **state)
+{
+	struct fixture *f = *state;
+
+	steady(f, 1, 2, 0);
+	attempt(f, 3, 20, 23, HISTORY_FAILED);
+	attempt(f, 3, 23, 24, HISTORY_OK);
+	steady(f, 4, 6, 30);
+	attempt(f, 7, 60, 64, HISTORY_FAILED);
+	attempt(f, 7, 64, 65, HISTORY_OK);
+	steady(f, 8, 10, 70);
+	attempt(f, 11, 100, 150, HISTORY_FAILED);
+	attempt(f, 11, 150, 151, HISTORY_OK);
+	steady(f, 12, 26, 160);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	compute(f);
+	assert_ms(&f->m.rto_ms, 51.0);
+	assert_ms(&f->m.unavailable_ms, 51.0);
+	assert_ms(&f->m.write_window_ms, 301.0);
+	assert_ms(&f->m.availability, 1.0 - 51.0 / 301.0);
+	assert_int_equal(f->m.n_spans, 1);
+	assert_true(f->m.spans[0].start_ms == 100.0 && f->m.spans[0].end_ms == 151.0);
+	assert_int_equal(f->m.n_blips, 2);
+	assert_true(f->m.blips[0].start_ms == 20.0 && f->m.blips[0].end_ms == 24.0);
+	assert_true(f->m.blips[1].start_ms == 60.0 && f->m.blips[1].end_ms == 65.0);
+	assert_true(f->m.blips_ms == 9.0);
+}
+
+/* A blip whose failures all completed before the fault, though the write
+ * that ended it completed just after the fault began (98 -> 99 failed,
+ * 99 -> 102 ok, fault at 100): the fault did not cause it, so it is a blip,
+ * as RTO already treated it ("no interruption"). */
+static void test_blip_ending_after_the_fault_starts(void **state)
+{
+	struct fixture *f = *state;
+
+	steady(f, 1, 9, 0);
+	attempt(f, 10, 98, 99, HISTORY_FAILED);
+	attempt(f, 10, 99, 102, HISTORY_OK);
+	steady(f, 11, 20, 110);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	compute(f);
+	assert_ms(&f->m.rto_ms, 0.0);
+	assert_ms(&f->m.unavailable_ms, 0.0);
+	assert_int_equal(f->m.n_spans, 0);
+	assert_int_equal(f->m.n_blips, 1);
+	assert_true(f->m.blips[0].start_ms == 98.0 && f->m.blips[0].end_ms == 102.0);
+}
+
+/* Without a fault nothing is "before the fault": a failure is an outage. */
+static void test_no_fault_blip_is_an_outage(void **state)
+{
+	struct fixture *f = *state;
+
+	steady(f, 1, 4, 0);
+	attempt(f, 5, 40, 41, HISTORY_FAILED);
+	attempt(f, 5, 41, 42, HISTORY_OK);
+	steady(f, 6, 10, 50);
+	compute(f);
 	assert_ms(&f->m.unavailable_ms, 2.0);
+	assert_int_equal(f->m.n_spans, 1);
+	assert_int_equal(f->m.n_blips, 0);
+}
+
+/* Before / during / after, each over its stated window.  Writes of 1 ms
+ * every 10 ms from 0 to 591; a blip 20->24 (before); baseline 50..100;
+ * fault at 100 with an outage [100, 151]; restore at 300; a 50 ms write
+ * 400->450 ok after it (slow, under the call timeout).
+ *   before = the baseline [50, 100): the blip lies outside it, so 100 %,
+ *            writes acked at 51..91 (5), latency 1 ms;
+ *   during = [100, 300): 51 ms down of 200 -> 74.5 %;
+ *   after  = [300, 591]: no outage -> 100 %, max latency 50 ms. */
+static void test_phases_before_during_after(void **state)
+{
+	struct fixture *f = *state;
+
+	steady(f, 1, 2, 0);
+	attempt(f, 3, 20, 23, HISTORY_FAILED);
+	attempt(f, 3, 23, 24, HISTORY_OK);
+	steady(f, 4, 10, 30);
+	attempt(f, 11, 100, 150, HISTORY_FAILED);
+	attempt(f, 11, 150, 151, HISTORY_OK);
+	steady(f, 12, 35, 160);
+	attempt(f, 36, 400, 450, HISTORY_OK);
+	steady(f, 37, 51, 450);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	f->mk.has_restore = true;
+	f->mk.restore_start_ns = 300 * MS;
+	f->mk.has_baseline = true;
+	f->mk.baseline_start_ns = 50 * MS;
+	f->mk.baseline_end_ns = 100 * MS;
+	compute(f);
+	{
+		const struct measure_phase *b = &f->m.phases[MEASURE_BEFORE];
+		const struct measure_phase *d = &f->m.phases[MEASURE_DURING];
+		const struct measure_phase *a = &f->m.phases[MEASURE_AFTER];
+
+		assert_true(b->has && b->start_ms == 50.0 && b->end_ms == 100.0);
+		assert_ms(&b->availability, 1.0);
+		assert_int_equal(b->writes_ok, 5);
+		assert_ms(&b->latency_max_ms, 1.0);
+		assert_true(d->has && d->start_ms == 100.0 && d->end_ms == 300.0);
+		assert_ms(&d->unavailable_ms, 51.0);
+		assert_ms(&d->availability, 1.0 - 51.0 / 200.0);
+		assert_true(a->has && a->start_ms == 300.0 && a->end_ms == 591.0);
+		assert_ms(&a->availability, 1.0);
+		assert_ms(&a->latency_max_ms, 50.0);
+	}
+}
+
+/* Without a baseline "before" runs from the first attempt to the fault and
+ * counts the pre-fault blip there (20->24: 4 ms of 100); without a restore
+ * "during" runs to the last attempt and there is no "after". */
+static void test_phases_without_baseline_or_restore(void **state)
+{
+	struct fixture *f = *state;
+
+	steady(f, 1, 2, 0);
+	attempt(f, 3, 20, 23, HISTORY_FAILED);
+	attempt(f, 3, 23, 24, HISTORY_OK);
+	steady(f, 4, 20, 30);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	compute(f);
+	assert_true(f->m.phases[MEASURE_BEFORE].has);
+	assert_true(f->m.phases[MEASURE_BEFORE].start_ms == 0.0 &&
+		    f->m.phases[MEASURE_BEFORE].end_ms == 100.0);
+	assert_ms(&f->m.phases[MEASURE_BEFORE].unavailable_ms, 4.0);
+	assert_ms(&f->m.phases[MEASURE_BEFORE].availability, 0.96);
+	assert_true(f->m.phases[MEASURE_DURING].has && f->m.phases[MEASURE_DURING].end_ms == 191.0);
+	assert_false(f->m.phases[MEASURE_AFTER].has);
+	assert_non_null(strstr(f->m.phases[MEASURE_AFTER].why, "no restore step"));
 }
 
 /* Two outages after the fault: RTO ends with the FIRST (100 -> 151);
@@ -830,6 +979,11 @@ int main(void)
 		T(test_stalled_write_counts),
 		T(test_slow_write_without_timeout_is_latency),
 		T(test_blip_before_fault),
+		T(test_blips_apart_from_the_outage),
+		T(test_blip_ending_after_the_fault_starts),
+		T(test_no_fault_blip_is_an_outage),
+		T(test_phases_before_during_after),
+		T(test_phases_without_baseline_or_restore),
 		T(test_two_outages),
 		T(test_not_recovered),
 		T(test_concurrent_writer_stall),

@@ -88,6 +88,7 @@ static void test_region_failover_model(void **state)
 	assert_true(plan->objectives.has_rpo_writes && plan->objectives.rpo_writes == 0);
 	assert_false(plan->objectives.has_availability);
 	assert_int_equal(plan->deadline_ns, SEC(300));
+	assert_int_equal(plan->workload.baseline_ns, SEC(3)); /* the monthly drill's "before" */
 	assert_int_equal(json_array_size(plan->steady_state), 2);
 	assert_int_equal(json_array_size(plan->abort_when), 1);
 	assert_true(plan->nsteps >= 5);
@@ -156,6 +157,7 @@ static void test_defaults(void **state)
 	assert_int_equal(plan->workload.timeout_ns, MS(200));
 	assert_int_equal(plan->workload.poll_interval_ns, MS(20));
 	assert_int_equal(plan->workload.payload_size, 64);
+	assert_int_equal(plan->workload.baseline_ns, 0); /* no baseline period unless asked */
 	assert_int_equal(plan->deadline_ns, 0);
 	assert_string_equal(plan->description, "");
 	assert_string_equal(plan->steps[0].name, "kill-1");

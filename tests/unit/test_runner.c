@@ -249,12 +249,35 @@ static void test_highest_exit_code_wins_over_a_later_lower_one(void **state)
 static void test_unhealthy_before_is_exit_3_without_fault(void **state)
 {
 	struct fixture *f = *state;
+	json_t *before;
 
 	f->dbl.leader = 0;
 	run(f);
 	assert_int_equal(f->result.exit_code, EXIT_INFRA);
 	assert_false(target_double_called(&f->dbl, "pause(fault-a)"));
 	assert_non_null(strstr(f->result.reason, "steady state before"));
+	/* No fault ran: the cluster as the drill stopped is the evidence. */
+	before = journal_get(f->j, "cluster_before");
+	assert_true(json_is_object(before));
+	assert_true(json_is_null(json_object_get(before, "leader")));
+}
+
+/* "cluster_before" is the cluster the first fault met: taken after the
+ * steady state and the steps before the fault, not before them (issue 16:
+ * it showed a cluster still starting for a drill whose steady state
+ * passed). */
+static void test_cluster_before_is_taken_just_before_the_first_fault(void **state)
+{
+	struct fixture *f = *state;
+	const char *calls;
+
+	run(f);
+	assert_int_equal(f->result.exit_code, EXIT_PASSED);
+	calls = json_string_value(json_object_get(journal_get(f->j, "cluster_before"), "calls"));
+	assert_non_null(calls);
+	if (!strstr(calls, "transfer_leader(before)") || strstr(calls, "pause(fault-a)"))
+		fail_msg("cluster_before was taken after the calls '%s', not just before the first "
+			 "fault (pause(fault-a))", calls);
 }
 
 static void test_lock_held_by_another_is_exit_3(void **state)
@@ -396,6 +419,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_third_interrupt_gives_up_with_exit_5, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_highest_exit_code_wins_over_a_later_lower_one, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unhealthy_before_is_exit_3_without_fault, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cluster_before_is_taken_just_before_the_first_fault,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_held_by_another_is_exit_3, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_failure_never_fails_drill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_when_no_leader_stops_and_rolls_back, setup, teardown),
