@@ -208,7 +208,7 @@ static void test_region_failover_passes(void **state)
 {
 	char *dir = drill_tmpdir("rf"), *plan = drill_src_path("drills/region-failover.yaml");
 	char *results = xasprintf("%s/results", dir);
-	/* The plan's 3 s baseline, shortened for a test. */
+	/* The plan's 2 s baseline, shortened for a test. */
 	const char *args[] = { "run", plan, "--json", "--timing", "300ms/30ms", "--baseline", "300ms",
 			       "--results-repo", results, NULL };
 	struct drill_proc p;

@@ -63,7 +63,7 @@ check "$tmp/validate.vg" "drillrig validate (plan corpus)"
 case_begin region-failover-under-valgrind
 mkdir -p "$tmp/work"
 cd "$tmp/work" || fatal "cannot cd to $tmp/work"
-# The plan's 3 s baseline shortened: the baseline code runs, briefly.
+# The plan's 2 s baseline shortened: the baseline code runs, briefly.
 "${vg[@]}" --log-file="$tmp/run.vg" "$bin" run "$src/drills/region-failover.yaml" \
 	--baseline 300ms --json --results-repo "$tmp/results" >"$tmp/run.out" 2>"$tmp/run.err" &
 vg_pid=$!

@@ -88,7 +88,7 @@ static void test_region_failover_model(void **state)
 	assert_true(plan->objectives.has_rpo_writes && plan->objectives.rpo_writes == 0);
 	assert_false(plan->objectives.has_availability);
 	assert_int_equal(plan->deadline_ns, SEC(300));
-	assert_int_equal(plan->workload.baseline_ns, SEC(3)); /* the monthly drill's "before" */
+	assert_int_equal(plan->workload.baseline_ns, SEC(2)); /* the monthly drill's "before" */
 	assert_int_equal(json_array_size(plan->steady_state), 2);
 	assert_int_equal(json_array_size(plan->abort_when), 1);
 	assert_true(plan->nsteps >= 5);
