@@ -31,6 +31,9 @@ static const char cluster_help[] =
 	"           --timeout D    how long to wait for a leader (default 30s)\n"
 	"  status   members table (--json: GetClusterStatus merged with pids)\n"
 	"  down     stop every process of the cluster (data stays in DIR)\n"
+	"  attach   a new supervisor for a cluster whose supervisor died: its\n"
+	"           orphaned nodes stop (SIGTERM) and start again on their data\n"
+	"           [--timeout D]; `up` would start an empty cluster instead\n"
 	"  kill     NODE [--signal S]   signal a node (default KILL); the supervisor\n"
 	"           restarts it like a pod.  --region R signals a whole region\n"
 	"  stop     NODE [--signal TERM|KILL]   stop a node; it stays down until\n"
@@ -262,6 +265,20 @@ static int do_up(struct opts *o)
 	return do_status(o);
 }
 
+static int do_attach(struct opts *o)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	int64_t timeout = 0, start = clock_mono_ns();
+
+	if (o->timeout && duration_parse(&timeout, o->timeout, &err) != 0)
+		return usage_error("--timeout: %s", err.msg);
+	if (cluster_attach(o->cluster, timeout, &err) != 0)
+		return infra("attach", &err);
+	fprintf(stderr, "cluster in '%s' supervised again after %lld ms\n", o->cluster,
+		(long long)((clock_mono_ns() - start) / NS_PER_MS));
+	return do_status(o);
+}
+
 static int do_down(struct opts *o)
 {
 	struct dr_error err = DR_ERROR_INIT;
@@ -445,6 +462,8 @@ int cmd_cluster(int argc, char **argv)
 		return do_status(&o);
 	if (strcmp(sub, "down") == 0)
 		return do_down(&o);
+	if (strcmp(sub, "attach") == 0)
+		return do_attach(&o);
 	if (strcmp(sub, "kill") == 0 || strcmp(sub, "stop") == 0 ||
 	    strcmp(sub, "start") == 0 || strcmp(sub, "pause") == 0 ||
 	    strcmp(sub, "resume") == 0)

@@ -97,6 +97,11 @@ int cluster_request(json_t **out, const char *dir, json_t *request,
  * nodes and a restored cluster), waits a bounded time, then SIGKILLs any
  * process cluster.json still names.  Leaves nothing running; data stays. */
 int cluster_down(const char *dir, struct dr_error *err);
+/* Put a new supervisor over a cluster whose supervisor died, keeping its
+ * data: its orphaned nodes are stopped (SIGTERM, then SIGKILL) and
+ * started again by the new supervisor; waits until a leader answers
+ * (ready_timeout_ns; 0: 30 s). */
+int cluster_attach(const char *dir, int64_t ready_timeout_ns, struct dr_error *err);
 
 /* Read DIR/cluster.json (caller owns *out). */
 int cluster_load(json_t **out, const char *dir, struct dr_error *err);

@@ -193,11 +193,32 @@ static int wait_supervisor(const char *dir, pid_t pid, struct dr_error *err)
 	return rc;
 }
 
-int cluster_up(const char *dir, const struct cluster_spec *spec, struct dr_error *err)
+/* Start `drillrig cluster supervise` for the cluster in abs (its own
+ * session: it outlives us and no terminal signal reaches it). */
+static int start_supervisor(const char *abs, const char *drillrig, pid_t *pid,
+			    struct dr_error *err)
 {
 	struct proc_spawn_opts opts = PROC_SPAWN_OPTS_INIT;
+	char *log = cluster_path(abs, "supervisor.log");
+	char *argv[] = { (char *)drillrig, (char *)"cluster", (char *)"supervise",
+			 (char *)"--cluster", (char *)abs, NULL };
+	int rc;
+
+	opts.stdout_path = log;
+	opts.stderr_path = log;
+	opts.cwd = "/";
+	opts.new_session = 1;
+	rc = proc_spawn(pid, argv, &opts, err);
+	if (rc != 0)
+		dr_error_wrap(err, "cannot start the supervisor");
+	free(log);
+	return rc;
+}
+
+int cluster_up(const char *dir, const struct cluster_spec *spec, struct dr_error *err)
+{
 	struct cluster_state st;
-	char *abs = NULL, *ledgerd = NULL, *drillrig = NULL, *log = NULL, *sock = NULL;
+	char *abs = NULL, *ledgerd = NULL, *drillrig = NULL, *sock = NULL;
 	char real[PATH_MAX];
 	int a, b, total = 0, spawned = 0, rc = -1;
 	pid_t pid = 0;
@@ -239,20 +260,8 @@ int cluster_up(const char *dir, const struct cluster_spec *spec, struct dr_error
 			goto out;
 	if (cluster_state_write_peers(&st, err) != 0 || cluster_state_save(&st, err) != 0)
 		goto out;
-	log = cluster_path(abs, "supervisor.log");
-	opts.stdout_path = log;
-	opts.stderr_path = log;
-	opts.cwd = "/";
-	opts.new_session = 1; /* outlives us, and no terminal signal reaches it */
-	{
-		char *argv[] = { drillrig, (char *)"cluster", (char *)"supervise",
-				 (char *)"--cluster", abs, NULL };
-
-		if (proc_spawn(&pid, argv, &opts, err) != 0) {
-			dr_error_wrap(err, "cannot start the supervisor");
-			goto out;
-		}
-	}
+	if (start_supervisor(abs, drillrig, &pid, err) != 0)
+		goto out;
 	spawned = 1;
 	if (wait_supervisor(abs, pid, err) != 0 ||
 	    cluster_wait_ready(abs, spec->ready_timeout_ns > 0 ? spec->ready_timeout_ns
@@ -275,7 +284,6 @@ out:
 	free(abs);
 	free(ledgerd);
 	free(drillrig);
-	free(log);
 	free(sock);
 	return rc;
 }
@@ -366,6 +374,76 @@ out:
 	cluster_state_release(&st);
 	free(restored);
 	free(restored_state);
+	free(sock);
+	return rc;
+}
+
+/* A supervisor that died (killed, the machine's OOM killer) leaves its
+ * nodes running unsupervised: nothing restarts a crashed one and no
+ * command reaches them.  `cluster up` on the directory would start a new
+ * cluster and delete the data; this keeps it.  The orphaned nodes get
+ * SIGTERM (a graceful stop: a leader hands over), SIGKILL after the wait,
+ * and a new supervisor starts every node the saved state wants running,
+ * on its own data, with the same ids and addresses. */
+int cluster_attach(const char *dir_arg, int64_t ready_timeout_ns, struct dr_error *err)
+{
+	struct cluster_state st;
+	pid_t pids[CLUSTER_MAX_NODES] = { 0 }, sup = 0;
+	char dir[PATH_MAX];
+	char *drillrig = NULL, *sock = NULL;
+	int count = 0, rc = -1;
+
+	memset(&st, 0, sizeof(st));
+	if (!realpath(dir_arg, dir)) {
+		dr_error_errno(err, errno, "no cluster in '%s'", dir_arg);
+		goto out;
+	}
+	if (cluster_state_load(&st, dir, err) != 0)
+		goto out;
+	if (supervisor_alive(&st)) {
+		dr_error_set(err, "a supervisor already runs the cluster in '%s' (pid %d): nothing to attach",
+			     dir, (int)st.supervisor_pid);
+		goto out;
+	}
+	if (cluster_find_drillrig(&drillrig, err) != 0)
+		goto out;
+	for (int i = 0; i < st.nnodes; i++) {
+		pid_t p = st.nodes[i].pid;
+
+		if (p > 0 && cluster_pid_running(p) && pid_has_arg(p, st.nodes[i].data)) {
+			kill(p, SIGCONT); /* a paused node must see the SIGTERM */
+			kill(p, SIGTERM);
+			pids[count++] = p;
+		}
+	}
+	if (wait_gone(pids, count, EXIT_WAIT_NS) > 0) {
+		for (int i = 0; i < count; i++)
+			kill(pids[i], SIGKILL);
+		if (wait_gone(pids, count, EXIT_WAIT_NS) > 0) {
+			dr_error_set(err, "node processes of '%s' survived SIGKILL", dir);
+			goto out;
+		}
+	}
+	for (int i = 0; i < st.nnodes; i++)
+		st.nodes[i].pid = 0;
+	st.supervisor_pid = 0;
+	if (cluster_state_save(&st, err) != 0)
+		goto out;
+	sock = cluster_path(dir, "supervisor.sock");
+	unlink(sock);
+	if (start_supervisor(dir, drillrig, &sup, err) != 0)
+		goto out;
+	if (wait_supervisor(dir, sup, err) != 0 ||
+	    cluster_wait_ready(dir, ready_timeout_ns > 0 ? ready_timeout_ns : 30 * NS_PER_SEC,
+			       err) != 0) {
+		dr_error_wrap(err, "the cluster in '%s' did not come back (logs: %s/n<id>.log, %s/supervisor.log)",
+			      dir, dir, dir);
+		goto out;
+	}
+	rc = 0;
+out:
+	cluster_state_release(&st);
+	free(drillrig);
 	free(sock);
 	return rc;
 }

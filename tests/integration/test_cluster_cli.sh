@@ -137,6 +137,47 @@ for _ in $(seq 1 300); do
 done
 [ -n "$ok" ] || die "not fully replicated after re-adding primary: $(cat "$root/st")"
 
+case_begin attach-after-the-supervisor-died
+# The supervisor killed (the OOM killer, a stray kill -9): its nodes run
+# on unsupervised.  `up` refuses (it would start an empty cluster), and
+# `attach` puts a new supervisor over the same data.
+idx() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["cluster_id"], d["commit_index"])'; }
+expect 0 "$B" cluster status --cluster "$D" --json
+read -r cid0 commit0 < <(idx <"$root/out")
+sup=$(grep -oE '"supervisor_pid": [1-9][0-9]*' "$D/cluster.json" | grep -oE '[0-9]+$')
+old=$(grep -oE '"pid": [1-9][0-9]*' "$D/cluster.json" | grep -oE '[0-9]+$' | sort)
+if [ -z "$sup" ] || [ "$(wc -w <<<"$old")" -ne 5 ]; then
+	die "cluster.json names no supervisor or not 5 nodes"
+fi
+kill -9 "$sup"
+expect 3 "$B" cluster status --cluster "$D"
+expect 3 "$B" cluster up --cluster "$D" --topology primary=3,dr=2
+grep -q "still runs" <<<"$err" || die "up over orphaned nodes: $err"
+expect 0 "$B" cluster attach --cluster "$D"
+grep -q "supervised again" <<<"$err" || die "attach: $err"
+new=$(grep -oE '"pid": [1-9][0-9]*' "$D/cluster.json" | grep -oE '[0-9]+$' | sort)
+[ "$(wc -w <<<"$new")" -eq 5 ] || die "after attach cluster.json names $(wc -w <<<"$new") nodes, not 5"
+for p in $old; do
+	if grep -qx "$p" <<<"$new"; then
+		fail "node pid $p was not replaced: the new supervisor does not own it"
+	elif [ -e "/proc/$p/stat" ] && ! awk '{exit !($3=="Z")}' "/proc/$p/stat"; then
+		fail "orphaned node pid $p still runs after attach"
+	fi
+done
+ok=
+for _ in $(seq 1 300); do
+	if "$B" cluster status --cluster "$D" --json >"$root/st" 2>/dev/null &&
+		"$B" cluster status --cluster "$D" 2>/dev/null | grep -q "^Fully replicated"; then
+		ok=1
+		break
+	fi
+	sleep 0.1
+done
+[ -n "$ok" ] || die "not fully replicated after attach: $(cat "$root/st")"
+read -r cid1 commit1 < <(idx <"$root/st")
+[ "$cid1" = "$cid0" ] || fail "attach changed the cluster id: $cid0 -> $cid1 (the data was not kept)"
+[ "$commit1" -ge "$commit0" ] || fail "commit index went back from $commit0 to $commit1 (the log was not kept)"
+
 case_begin down-leaves-no-process
 pids=$(grep -oE '"(supervisor_)?pid": [1-9][0-9]*' "$D/cluster.json" | grep -oE '[0-9]+$')
 [ "$(wc -w <<<"$pids")" -eq 6 ] || die "cluster.json does not name 6 processes: $pids"
