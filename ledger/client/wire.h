@@ -20,6 +20,12 @@
 #define LEDGER_MAX_PAYLOAD (512 * 1024)
 /* Read: default and largest page. */
 #define LEDGER_READ_DEFAULT_LIMIT 1000
+/* A Read answer stops before the entry that would take its payloads past
+ * this (it always holds one entry): an answer must fit a gRPC client's
+ * default 4 MiB receive limit, and twelve concurrent `limit: 10000` reads
+ * of big entries once took a leader from 96 MB to 1.5 GB (issue 17).
+ * Clients page on: they continue after the last index returned. */
+#define LEDGER_READ_MAX_BYTES (2u << 20)
 #define LEDGER_READ_MAX_LIMIT 10000
 
 enum ledger_code {

@@ -123,6 +123,7 @@ static void read_cb(struct raft_barrier *req, int status)
 	json_int_t from = 1, limit = LEDGER_READ_DEFAULT_LIMIT;
 	json_t *entries;
 	uint64_t i, last;
+	size_t bytes = 0;
 
 	if (ledgerd_call_callback(n, c))
 		return;
@@ -139,8 +140,14 @@ static void read_cb(struct raft_barrier *req, int status)
 	entries = json_array();
 	for (i = (uint64_t)from; i <= last && json_array_size(entries) < (size_t)limit; i++) {
 		const struct ledger_entry *e = ledger_fsm_entry(&n->ledger, i);
+		size_t size;
+
 		if (e->hidden)
 			continue;
+		size = strlen(e->payload) + strlen(e->client_id);
+		if (json_array_size(entries) > 0 && bytes + size > LEDGER_READ_MAX_BYTES)
+			break; /* the client asks again from here */
+		bytes += size;
 		json_array_append_new(entries, json_pack("{s:I, s:I, s:s, s:I, s:s}", "index",
 							 (json_int_t)e->index, "term", (json_int_t)e->term,
 							 "client_id", e->client_id, "sequence",

@@ -757,6 +757,59 @@ static long peak_reset(pid_t pid)
 
 #define HTTP_BIG (32 << 20)
 
+/* Issue 17: twelve concurrent `Read {limit: 10000}` of big entries took
+ * the leader from 96 MB to 1.5 GB.  One answer holds at most
+ * LEDGER_READ_MAX_BYTES of payload (and at least one entry); the client
+ * pages on and still reads every entry back. */
+static void test_read_answers_are_capped_in_bytes(void **state)
+{
+	enum { N = 12, SIZE = 400 * 1024 };
+	struct testnet t;
+	struct dr_error err = DR_ERROR_INIT;
+	struct ledger_client *c;
+	struct ledger_append_result res;
+	enum ledger_code code = LEDGER_CODE_COUNT;
+	json_t *req, *resp = NULL, *all = NULL, *e;
+	char *payload = xmalloc(SIZE + 1);
+	size_t i, bytes = 0;
+
+	(void)state;
+	start_node(&t, NULL);
+	c = testnet_client(&t, 10000);
+	for (i = 0; i < N; i++) {
+		memset(payload, 'a' + (int)i, SIZE);
+		payload[SIZE] = '\0';
+		if (ledger_append(c, "big", i + 1, payload, &res) != 0)
+			fail_msg("append %zu of %d bytes: %s", i + 1, SIZE, res.message);
+	}
+	req = json_pack("{s:I, s:I}", "from_index", (json_int_t)1, "limit", (json_int_t)10000);
+	if (ledger_call(c, 0, LEDGER_PATH_READ, req, &resp, &code, &err) != 0 || code != LEDGER_OK)
+		fail_msg("Read {limit: 10000}: %s", err.msg);
+	json_array_foreach(json_object_get(resp, "entries"), i, e)
+		bytes += strlen(json_string_value(json_object_get(e, "payload")));
+	if (json_array_size(json_object_get(resp, "entries")) == 0 ||
+	    json_array_size(json_object_get(resp, "entries")) >= N || bytes > LEDGER_READ_MAX_BYTES)
+		fail_msg("Read {limit: 10000} of %d entries of %d bytes answered %zu entries, %zu "
+			 "payload bytes: expected fewer than all, at most %u bytes", N, SIZE,
+			 json_array_size(json_object_get(resp, "entries")), bytes, LEDGER_READ_MAX_BYTES);
+	json_decref(resp);
+	json_decref(req);
+	/* paging on from the last index returned reads everything, in order */
+	if (ledger_read_all(c, &all, &err) != 0)
+		fail_msg("read back: %s", err.msg);
+	assert_int_equal(json_array_size(all), N);
+	json_array_foreach(all, i, e) {
+		const char *p = json_string_value(json_object_get(e, "payload"));
+
+		assert_int_equal(json_integer_value(json_object_get(e, "sequence")), (json_int_t)i + 1);
+		assert_true(p && strlen(p) == SIZE && p[0] == 'a' + (int)i);
+	}
+	json_decref(all);
+	ledger_client_free(c);
+	free(payload);
+	testnet_destroy(&t);
+}
+
 static void test_oversized_request_is_refused(void **state)
 {
 	struct testnet t;
@@ -1432,6 +1485,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_world_readable_token_file, each_teardown),
 		cmocka_unit_test_teardown(test_listens_only_where_told, each_teardown),
 		cmocka_unit_test_teardown(test_oversized_request_is_refused, each_teardown),
+		cmocka_unit_test_teardown(test_read_answers_are_capped_in_bytes, each_teardown),
 		{ "xfail:oversized_grpc_message_costs_no_memory", test_xfail_oversized_grpc_message,
 		  NULL, each_teardown, NULL },
 		cmocka_unit_test_teardown(test_slow_grpc_client_delays_no_one, each_teardown),
