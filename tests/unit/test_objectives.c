@@ -445,7 +445,7 @@ static void test_series_json_and_journal(void **state)
 	struct objective_results r;
 	struct objective_limits lim = OBJECTIVE_LIMITS_INIT;
 	struct series_point pts[2] = { { 12.0, 1.2, HISTORY_OK }, { 13.4, 200.0, HISTORY_UNKNOWN } };
-	struct series s = { pts, 2, false };
+	struct series s = { .points = pts, .count = 2 };
 	json_t *journal, *p;
 	char *text;
 
