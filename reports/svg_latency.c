@@ -276,8 +276,13 @@ static void attempts_panel(struct strbuf *sb, const struct scale *s, const json_
 		strbuf_addf(sb, "<rect x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"10\" fill=\"%s\"/><text x=\"%.1f\" y=\"%.1f\">",
 			    lx, T2 - 17, class_color(name), lx + 14, T2 - 8);
 		xml_escape(sb, name ? name : "?");
-		strbuf_addf(sb, " (%.0f)</text>\n", total);
-		lx += 14 + 7.0 * (double)strlen(name ? name : "?") + 50;
+		{
+			size_t before = sb->len;
+
+			strbuf_addf(sb, " (%.0f)</text>\n", total);
+			/* ~7 px a character at 11 px sans-serif, then a gap. */
+			lx += 14 + 7.0 * (double)(strlen(name ? name : "?") + sb->len - before - 8) + 16;
+		}
 	}
 	free(base);
 	strbuf_addf(sb, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#555555\"/>\n",
