@@ -862,6 +862,27 @@ static int occurrences(const char *hay, const char *needle)
 	return n;
 }
 
+/* Each outage of measurements.outages is shaded, in both panels; a
+ * pre-fault blip is not an outage (issue 16: 4-5 ms blips before the fault
+ * were drawn as outages). */
+static void test_latency_shades_outages_not_blips(void **state)
+{
+	json_t *j = load_fixture("failed-lost-write");
+	json_t *m = json_object_get(j, "measurements");
+	char *svg;
+
+	(void)state;
+	json_object_set_new(m, "pre_fault_blips",
+			    json_pack("[{s:f,s:f,s:f,s:b}]", "start_ms", 5.0, "end_ms", 9.5,
+				      "duration_ms", 4.5, "recovered", 1));
+	svg = report_render_latency_svg(j);
+	assert_int_equal(occurrences(svg, "z\" fill=\"#fde2e2\"/>"),
+			 (int)json_array_size(json_object_get(m, "outages")));
+	assert_int_equal(occurrences(svg, "z\" fill=\"#fde2e2\"/>"), 2);
+	free(svg);
+	json_decref(j);
+}
+
 /* One cause is one failure: a failed objective is not failed again by the
  * verdict case; a run whose reason no case carries still fails one case. */
 static void test_junit_one_cause_is_one_failure(void **state)
@@ -958,6 +979,7 @@ int main(void)
 		cmocka_unit_test(test_latency_legend_counts_the_tables_writes),
 		cmocka_unit_test(test_latency_axis_holds_the_longest_stall),
 		cmocka_unit_test(test_latency_attempts_by_class),
+		cmocka_unit_test(test_latency_shades_outages_not_blips),
 		cmocka_unit_test(test_fmt_ms_rounds_before_choosing_the_unit),
 		cmocka_unit_test(test_hostile_text_is_escaped),
 		cmocka_unit_test(test_junit_one_cause_is_one_failure),
