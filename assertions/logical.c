@@ -13,8 +13,12 @@ static void fold(struct logical *w, const struct history_op *op, bool *all_faile
 	if (w->seq == 0) {
 		w->seq = op->sequence;
 		w->first_invoke_ns = op->invoke_ns;
+		w->last_complete_ns = op->complete_ns;
 		*all_failed = true;
 	}
+	w->attempts++;
+	if (op->complete_ns > w->last_complete_ns)
+		w->last_complete_ns = op->complete_ns;
 	if (op->invoke_ns < w->first_invoke_ns)
 		w->first_invoke_ns = op->invoke_ns;
 	if (op->outcome == HISTORY_OK && (w->state != HISTORY_OK || op->complete_ns < w->ack_ns)) {

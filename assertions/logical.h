@@ -14,6 +14,8 @@ struct logical {
 	uint64_t seq;
 	int64_t first_invoke_ns;  /* invoke of its earliest attempt */
 	int64_t ack_ns;           /* completion of its earliest-completing ok attempt */
+	int64_t last_complete_ns; /* completion of its latest-completing attempt */
+	uint32_t attempts;        /* attempts folded into it */
 	uint64_t index;           /* index that attempt acknowledged */
 	uint32_t present;         /* times it is in the ledger */
 	uint8_t state;            /* enum history_outcome of the logical write */

@@ -1,6 +1,7 @@
 /* Drill measurements (definitions: measure.h and docs/measurement.md). */
 #include "assertions/measure.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -695,16 +696,13 @@ static void series_add(struct series *s, const struct history_op *op, int64_t or
 	p->outcome = op->outcome;
 }
 
-void series_build(struct series *out, const struct history *h, int64_t origin_ns,
-		  size_t max_points)
+static void attempt_points(struct series *out, const struct history *h, int64_t origin_ns,
+			   size_t max_points)
 {
 	size_t n_bad = 0, n_ok, budget;
 	size_t *best = NULL;
 	int64_t t0 = INT64_MAX, t1 = INT64_MIN;
 
-	memset(out, 0, sizeof(*out));
-	if (max_points == 0)
-		max_points = SERIES_DEFAULT_MAX;
 	for (size_t i = 0; i < h->count; i++) {
 		if (h->ops[i].outcome != HISTORY_OK) {
 			n_bad++;
@@ -770,8 +768,153 @@ sort:
 	free(best);
 }
 
+static int cmp_write(const void *pa, const void *pb)
+{
+	const struct series_write *a = pa, *b = pb;
+
+	return a->t_ms < b->t_ms ? -1 : a->t_ms > b->t_ms;
+}
+
+static void write_add(struct series *s, const struct logical *w, int64_t origin_ns)
+{
+	struct series_write *p = &s->writes[s->n_writes++];
+	int64_t end = w->state == HISTORY_OK ? w->ack_ns : w->last_complete_ns;
+
+	p->t_ms = ns_to_ms(end - origin_ns);
+	p->latency_ms = ns_to_ms(end - w->first_invoke_ns);
+	p->outcome = w->state;
+	p->attempts = w->attempts;
+}
+
+/* The logical writes, thinned as attempt_points() thins attempts: the
+ * chart must show every write that did not succeed and the slowest ones,
+ * since the stall is the story, not the thousands of 1 ms writes. */
+static void write_points(struct series *out, const struct history *h, int64_t origin_ns,
+			 size_t max_points)
+{
+	struct logical *ws = NULL;
+	size_t n = logical_build(&ws, h), n_bad = 0, budget, k = 0;
+	size_t *best = NULL;
+	int64_t t0 = INT64_MAX, t1 = INT64_MIN;
+
+	out->n_writes_total = n;
+	out->writes = xmalloc(max_points * sizeof(*out->writes));
+	for (size_t i = 0; i < n; i++) {
+		if (ws[i].state != HISTORY_OK) {
+			n_bad++;
+			continue;
+		}
+		if (ws[i].ack_ns < t0)
+			t0 = ws[i].ack_ns;
+		if (ws[i].ack_ns > t1)
+			t1 = ws[i].ack_ns;
+	}
+	if (n <= max_points) {
+		for (size_t i = 0; i < n; i++)
+			write_add(out, &ws[i], origin_ns);
+		goto sort;
+	}
+	if (n_bad >= max_points) {
+		for (size_t i = 0; i < n && out->n_writes < max_points; i++) {
+			if (ws[i].state == HISTORY_OK)
+				continue;
+			if ((k * max_points) / n_bad != ((k + 1) * max_points) / n_bad)
+				write_add(out, &ws[i], origin_ns);
+			k++;
+		}
+		goto sort;
+	}
+	budget = max_points - n_bad;
+	best = xmalloc(budget * sizeof(*best));
+	for (size_t b = 0; b < budget; b++)
+		best[b] = SIZE_MAX;
+	for (size_t i = 0; i < n; i++) {
+		size_t b;
+
+		if (ws[i].state != HISTORY_OK) {
+			write_add(out, &ws[i], origin_ns);
+			continue;
+		}
+		b = t1 > t0 ? (size_t)((double)(ws[i].ack_ns - t0) / (double)(t1 - t0) *
+				       (double)budget) : 0;
+		if (b >= budget)
+			b = budget - 1;
+		if (best[b] == SIZE_MAX || ws[i].ack_ns - ws[i].first_invoke_ns >
+					       ws[best[b]].ack_ns - ws[best[b]].first_invoke_ns)
+			best[b] = i;
+	}
+	for (size_t b = 0; b < budget; b++)
+		if (best[b] != SIZE_MAX)
+			write_add(out, &ws[best[b]], origin_ns);
+sort:
+	qsort(out->writes, out->n_writes, sizeof(*out->writes), cmp_write);
+	free(best);
+	free(ws);
+}
+
+const char *series_class_name(size_t c)
+{
+	return c == SERIES_CLASS_OK ? "ok" : history_error_name((int)c);
+}
+
+static size_t attempt_class(const struct history_op *op)
+{
+	if (op->outcome == HISTORY_OK)
+		return SERIES_CLASS_OK;
+	if (op->error == HISTORY_ERR_NONE || op->error >= SERIES_NCLASSES)
+		return HISTORY_ERR_OTHER;
+	return op->error;
+}
+
+/* Attempts per bucket by class.  Bucketed by completion: the moment the
+ * client learnt the answer, the same x as the attempt points. */
+static void class_buckets(struct series *out, const struct history *h, int64_t origin_ns)
+{
+	static const double wider[] = { 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000 };
+	int64_t last = 0;
+	size_t k = 0;
+
+	out->attempts = h->count;
+	if (h->count == 0)
+		return;
+	for (size_t i = 0; i < h->count; i++)
+		if (h->ops[i].complete_ns - origin_ns > last)
+			last = h->ops[i].complete_ns - origin_ns;
+	out->bucket_ms = SERIES_BUCKET_MS;
+	while (ns_to_ms(last) / out->bucket_ms >= SERIES_MAX_BUCKETS &&
+	       k < sizeof(wider) / sizeof(wider[0]))
+		out->bucket_ms = wider[k++];
+	if (ns_to_ms(last) / out->bucket_ms >= SERIES_MAX_BUCKETS) /* over a day: no round step */
+		out->bucket_ms = ceil(ns_to_ms(last) / (SERIES_MAX_BUCKETS - 1));
+	out->n_buckets = (size_t)(ns_to_ms(last) / out->bucket_ms) + 1;
+	out->counts = xcalloc(SERIES_NCLASSES * out->n_buckets, sizeof(*out->counts));
+	for (size_t i = 0; i < h->count; i++) {
+		const struct history_op *op = &h->ops[i];
+		int64_t t = op->complete_ns - origin_ns;
+		size_t c = attempt_class(op), b = t > 0 ? (size_t)(ns_to_ms(t) / out->bucket_ms) : 0;
+
+		if (b >= out->n_buckets)
+			b = out->n_buckets - 1;
+		out->counts[c * out->n_buckets + b]++;
+		out->class_totals[c]++;
+	}
+}
+
+void series_build(struct series *out, const struct history *h, int64_t origin_ns,
+		  size_t max_points)
+{
+	memset(out, 0, sizeof(*out));
+	if (max_points == 0)
+		max_points = SERIES_DEFAULT_MAX;
+	attempt_points(out, h, origin_ns, max_points);
+	write_points(out, h, origin_ns, max_points);
+	class_buckets(out, h, origin_ns);
+}
+
 void series_release(struct series *s)
 {
 	free(s->points);
+	free(s->writes);
+	free(s->counts);
 	memset(s, 0, sizeof(*s));
 }

@@ -166,21 +166,57 @@ struct series_point {
 	uint8_t outcome;    /* enum history_outcome */
 };
 
+/* One logical write (a sequence retried until acknowledged): what the
+ * application felt. */
+struct series_write {
+	double t_ms;        /* acknowledgement (or the last attempt's end), ms since drill start */
+	double latency_ms;  /* first attempt's invoke to t_ms */
+	uint8_t outcome;    /* enum history_outcome of the logical write */
+	uint32_t attempts;  /* attempts it took */
+};
+
+/* Attempt classes: "ok", then the history_error names in enum order (a
+ * failed attempt without an error counts as OTHER). */
+#define SERIES_NCLASSES HISTORY_ERR_COUNT_
+#define SERIES_CLASS_OK 0
+#define SERIES_BUCKET_MS 100.0
+#define SERIES_MAX_BUCKETS 1200
+
 struct series {
 	struct series_point *points; /* heap; series_release() frees */
 	size_t count;
 	bool failures_thinned;       /* more failures than max_points: not all kept */
+	/* Logical writes, at most max_points, in time order; thinned like
+	 * the attempts (every failed/unknown one kept, ok ones the slowest of
+	 * their time bucket, so the longest stall always survives). */
+	struct series_write *writes; /* heap */
+	size_t n_writes;
+	size_t n_writes_total;       /* logical writes in the history */
+	/* Attempts per bucket by class, bucketed by completion from the drill
+	 * start: counts[c * n_buckets + b].  The bucket is SERIES_BUCKET_MS
+	 * unless that makes more than SERIES_MAX_BUCKETS buckets; then the
+	 * next 1-2-5 step that does not.  Every attempt is counted once:
+	 * the counts of all classes sum to attempts. */
+	double bucket_ms;
+	size_t n_buckets;
+	uint32_t *counts;            /* heap; NULL when there are no attempts */
+	uint64_t class_totals[SERIES_NCLASSES];
+	uint64_t attempts;
 };
+
+#define SERIES_INIT { .points = NULL }
 
 #define SERIES_DEFAULT_MAX 2000
 
 /* Downsample the attempts to at most max_points (0: SERIES_DEFAULT_MAX),
- * in time order.  Every failed/unknown attempt is kept (unless there are
+ * in time order, with the logical writes and the attempt classes above.  Every failed/unknown attempt is kept (unless there are
  * more than max_points of them: then they are thinned evenly and
  * failures_thinned is set); ok attempts fill the remaining budget, one per
  * equal time bucket, the slowest of its bucket (so spikes survive). */
 void series_build(struct series *out, const struct history *h, int64_t origin_ns,
 		  size_t max_points);
+/* "ok" or the error name of class c (SERIES_NCLASSES entries). */
+const char *series_class_name(size_t c);
 void series_release(struct series *s);
 
 #endif

@@ -208,6 +208,44 @@ json_t *series_to_json(const struct series *s)
 	return a;
 }
 
+json_t *write_series_to_json(const struct series *s)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < s->n_writes; i++) {
+		const struct series_write *p = &s->writes[i];
+
+		json_array_append_new(a, json_pack("[f, f, s, I]", rounded(p->t_ms, 3),
+						   rounded(p->latency_ms, 3),
+						   history_outcome_name(p->outcome),
+						   (json_int_t)p->attempts));
+	}
+	return a;
+}
+
+json_t *attempt_classes_to_json(const struct series *s)
+{
+	json_t *classes = json_array();
+
+	/* Only the classes that occurred: a drill without CONNECT errors
+	 * carries no row of zeros for them. */
+	for (size_t c = 0; c < SERIES_NCLASSES; c++) {
+		json_t *counts;
+
+		if (s->class_totals[c] == 0)
+			continue;
+		counts = json_array();
+		for (size_t b = 0; b < s->n_buckets; b++)
+			json_array_append_new(counts, count_json(s->counts[c * s->n_buckets + b]));
+		json_array_append_new(classes, json_pack("{s:s,s:o,s:o}", "class", series_class_name(c),
+							 "total", count_json(s->class_totals[c]),
+							 "counts", counts));
+	}
+	return json_pack("{s:o,s:o,s:o}", "bucket_ms", s->n_buckets ? ms_json(s->bucket_ms)
+								      : json_null(),
+			 "attempts", count_json(s->attempts), "classes", classes);
+}
+
 int results_json_set(json_t *journal, const struct measurements *m,
 		     const struct objective_results *r, const struct series *s)
 {
@@ -229,6 +267,12 @@ int results_json_set(json_t *journal, const struct measurements *m,
 			json_object_set_new(journal, "workload", w);
 		}
 		json_object_set_new(w, "series", series_to_json(s));
+		/* The history's summaries sit with the other figures drawn
+		 * from it, where the report reads the table's counts. */
+		json_object_set_new(json_object_get(journal, "measurements"), "write_series",
+				    s->writes ? write_series_to_json(s) : json_null());
+		json_object_set_new(json_object_get(journal, "measurements"), "attempts_by_class",
+				    s->writes ? attempt_classes_to_json(s) : json_null());
 	}
 	return 0;
 }

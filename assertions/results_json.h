@@ -34,10 +34,20 @@ json_t *outage_to_json(const struct measurements *m);
 /* "workload.series": [[t_ms, latency_ms, "ok"|"failed"|"unknown"], ...] */
 json_t *series_to_json(const struct series *s);
 
+/* "measurements.write_series": [[t_ms, latency_ms, outcome, attempts], ...],
+ * one per logical write kept by series_build(). */
+json_t *write_series_to_json(const struct series *s);
+
+/* "measurements.attempts_by_class": {"bucket_ms", "attempts", "classes":
+ * [{"class", "total", "counts": [per bucket]}]}, the classes that occurred,
+ * "ok" first; bucket_ms null without attempts. */
+json_t *attempt_classes_to_json(const struct series *s);
+
 /* Convenience for the runner: sets "outage", "fault_start_ms",
  * "restore_start_ms", "measurements", "objectives" (when r is not NULL) and
- * "workload"."series" (when s is not NULL; creates "workload" if absent and
- * keeps its other keys) on the journal object.  Returns 0, or -1 when
+ * "workload"."series", "measurements"."write_series" and
+ * "measurements"."attempts_by_class" (when s is not NULL; creates
+ * "workload" if absent and keeps its other keys) on the journal object.  Returns 0, or -1 when
  * journal is not an object. */
 int results_json_set(json_t *journal, const struct measurements *m,
 		     const struct objective_results *r, const struct series *s);

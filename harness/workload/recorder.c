@@ -648,7 +648,7 @@ int recorder_finish(struct recorder *r, const struct plan *plan, struct target *
 	struct measurements m;
 	struct objective_results results;
 	struct objective_limits limits;
-	struct series series = { NULL, 0, false };
+	struct series series = SERIES_INIT;
 	const struct objective_result *failed;
 	json_t *root = NULL;
 	size_t n = 0;

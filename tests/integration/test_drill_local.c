@@ -204,6 +204,37 @@ static void assert_baseline_and_phases(json_t *journal)
 	assert_true(json_is_number(json_object_get(json_object_get(before, "latency_ms"), "p99")));
 }
 
+/* The chart's data from a real history: the slowest logical write of
+ * write_series is max_latency_ms, and attempts_by_class counts every
+ * attempt (each logical write made at least one, each ok write one ok). */
+static void assert_write_series(json_t *journal)
+{
+	json_t *m = json_object_get(journal, "measurements"), *w = json_object_get(m, "writes");
+	json_t *abc = json_object_get(m, "attempts_by_class"), *pt, *c;
+	double slowest = 0, sum = 0, ok = 0;
+	size_t i;
+
+	if (!json_is_array(json_object_get(m, "write_series")) || !json_is_object(abc))
+		fail_msg("no measurements.write_series or attempts_by_class in the journal");
+	json_array_foreach(json_object_get(m, "write_series"), i, pt)
+		if (strcmp(json_string_value(json_array_get(pt, 2)) ?: "", "ok") == 0 &&
+		    json_number_value(json_array_get(pt, 1)) > slowest)
+			slowest = json_number_value(json_array_get(pt, 1));
+	if (fabs(slowest - json_number_value(json_object_get(m, "max_latency_ms"))) > 0.002)
+		fail_msg("the slowest write of write_series is %.3f ms, max_latency_ms %.3f", slowest,
+			 json_number_value(json_object_get(m, "max_latency_ms")));
+	json_array_foreach(json_object_get(abc, "classes"), i, c) {
+		sum += json_number_value(json_object_get(c, "total"));
+		if (strcmp(json_string_value(json_object_get(c, "class")) ?: "", "ok") == 0)
+			ok = json_number_value(json_object_get(c, "total"));
+	}
+	assert_true(sum == json_number_value(json_object_get(abc, "attempts")));
+	assert_true(ok == (double)json_integer_value(json_object_get(w, "ok")));
+	assert_true(sum >= (double)(json_integer_value(json_object_get(w, "ok")) +
+				    json_integer_value(json_object_get(w, "failed")) +
+				    json_integer_value(json_object_get(w, "unknown"))));
+}
+
 static void test_region_failover_passes(void **state)
 {
 	char *dir = drill_tmpdir("rf"), *plan = drill_src_path("drills/region-failover.yaml");
@@ -243,6 +274,7 @@ static void test_region_failover_passes(void **state)
 	assert_events_one_moment(journal);
 	assert_artifacts_present(&p, journal);
 	assert_baseline_and_phases(journal);
+	assert_write_series(journal);
 	assert_steady_after_ok(journal);
 	assert_nothing_running(journal);
 	json_decref(journal);

@@ -763,6 +763,120 @@ static void test_series_too_many_failures(void **state)
 	series_release(&s);
 }
 
+/* One attempt with its error class and attempt number (retries reuse
+ * the sequence); never in the ledger, these tests do not check RPO. */
+static void attempt_class(struct fixture *f, uint64_t seq, uint32_t nth, int64_t inv_ms,
+			  int64_t done_ms, int outcome, int error)
+{
+	struct history_op op;
+
+	memset(&op, 0, sizeof(op));
+	op.sequence = seq;
+	op.attempt = nth;
+	op.invoke_ns = inv_ms * MS;
+	op.complete_ns = done_ms * MS;
+	op.outcome = (uint8_t)outcome;
+	op.error = (uint8_t)error;
+	op.index = outcome == HISTORY_OK ? seq : 0;
+	assert_int_equal(history_append(&f->h, &op), 0);
+}
+
+static uint64_t class_sum(const struct series *s, size_t c)
+{
+	uint64_t n = 0;
+
+	for (size_t b = 0; b < s->n_buckets; b++)
+		n += s->counts[c * s->n_buckets + b];
+	return n;
+}
+
+/* The chart's story (issue 16): a write retried through the outage is one
+ * logical write of 626 ms and 4 attempts, although no attempt took longer
+ * than 416 ms; its attempts land in their 100 ms buckets by class, and
+ * the classes add up to every attempt. */
+static void test_series_logical_write_spans_its_retries(void **state)
+{
+	struct fixture *f = *state;
+	struct series s;
+	uint64_t total = 0;
+
+	attempt_class(f, 1, 1, 0, 1, HISTORY_OK, HISTORY_ERR_NONE);
+	attempt_class(f, 2, 1, 10, 12, HISTORY_FAILED, HISTORY_ERR_CONNECT);
+	attempt_class(f, 2, 2, 20, 25, HISTORY_FAILED, HISTORY_ERR_NOT_LEADER);
+	attempt_class(f, 2, 3, 130, 220, HISTORY_UNKNOWN, HISTORY_ERR_UNAVAILABLE);
+	attempt_class(f, 2, 4, 220, 636, HISTORY_OK, HISTORY_ERR_NONE);
+	attempt_class(f, 3, 1, 640, 641, HISTORY_OK, HISTORY_ERR_NONE);
+	attempt_class(f, 4, 1, 650, 652, HISTORY_FAILED, HISTORY_ERR_NONE);
+	series_build(&s, &f->h, 0, 0);
+
+	assert_int_equal(s.n_writes_total, 4);
+	assert_int_equal(s.n_writes, 4);
+	assert_true(s.writes[1].latency_ms == 626.0);
+	assert_true(s.writes[1].t_ms == 636.0);
+	assert_int_equal(s.writes[1].attempts, 4);
+	assert_int_equal(s.writes[1].outcome, HISTORY_OK);
+	/* A write that never succeeded ends at its last attempt. */
+	assert_int_equal(s.writes[3].outcome, HISTORY_FAILED);
+	assert_true(s.writes[3].latency_ms == 2.0);
+
+	assert_true(s.bucket_ms == 100.0);
+	assert_int_equal(s.n_buckets, 7);
+	assert_int_equal(s.class_totals[SERIES_CLASS_OK], 3);
+	assert_int_equal(s.class_totals[HISTORY_ERR_CONNECT], 1);
+	assert_int_equal(s.class_totals[HISTORY_ERR_NOT_LEADER], 1);
+	assert_int_equal(s.class_totals[HISTORY_ERR_UNAVAILABLE], 1);
+	/* A failure without an error code is still counted, as OTHER. */
+	assert_int_equal(s.class_totals[HISTORY_ERR_OTHER], 1);
+	assert_int_equal(s.counts[HISTORY_ERR_UNAVAILABLE * s.n_buckets + 2], 1);
+	assert_int_equal(s.counts[SERIES_CLASS_OK * s.n_buckets + 6], 2);
+	assert_string_equal(series_class_name(SERIES_CLASS_OK), "ok");
+	assert_string_equal(series_class_name(HISTORY_ERR_CONNECT), "CONNECT");
+	for (size_t c = 0; c < SERIES_NCLASSES; c++) {
+		assert_int_equal(class_sum(&s, c), s.class_totals[c]);
+		total += s.class_totals[c];
+	}
+	assert_int_equal(total, f->h.count);
+	assert_int_equal(s.attempts, f->h.count);
+	series_release(&s);
+}
+
+/* A long drill keeps the journal small: buckets widen so there are at
+ * most SERIES_MAX_BUCKETS, and still count every attempt; thinned logical
+ * writes keep the one stall among 10000 fast ones. */
+static void test_series_long_drill_widens_buckets(void **state)
+{
+	struct fixture *f = *state;
+	struct series s;
+	uint64_t total = 0;
+	bool stall = false;
+
+	for (uint64_t i = 1; i <= 10000; i++) {
+		int64_t t = (int64_t)i * 60;
+
+		if (i == 5000) {
+			attempt_class(f, i, 1, t, t + 30, HISTORY_FAILED, HISTORY_ERR_CONNECT);
+			attempt_class(f, i, 2, t + 30, t + 59, HISTORY_OK, HISTORY_ERR_NONE);
+		} else {
+			attempt_class(f, i, 1, t, t + 1, HISTORY_OK, HISTORY_ERR_NONE);
+		}
+	}
+	series_build(&s, &f->h, 0, 0);
+	assert_true(s.n_buckets <= SERIES_MAX_BUCKETS);
+	assert_true(s.bucket_ms == 1000.0); /* 600 s: 500 ms would make 1201 buckets */
+	assert_true(s.n_writes <= SERIES_DEFAULT_MAX);
+	assert_int_equal(s.n_writes_total, 10000);
+	for (size_t i = 0; i < s.n_writes; i++) {
+		stall |= s.writes[i].latency_ms == 59.0 && s.writes[i].attempts == 2;
+		if (i > 0)
+			assert_true(s.writes[i - 1].t_ms <= s.writes[i].t_ms);
+	}
+	assert_true(stall);
+	for (size_t c = 0; c < SERIES_NCLASSES; c++)
+		total += class_sum(&s, c);
+	assert_int_equal(total, f->h.count);
+	series_release(&s);
+}
+
 static uint64_t prng(uint64_t *x)
 {
 	*x ^= *x << 13;
@@ -1008,6 +1122,8 @@ int main(void)
 		T(test_series_downsamples_keeping_failures),
 		T(test_series_small_history_kept_whole),
 		T(test_series_too_many_failures),
+		T(test_series_logical_write_spans_its_retries),
+		T(test_series_long_drill_widens_buckets),
 		T(test_worked_example_in_the_docs),
 		cmocka_unit_test(test_unavailable_matches_brute_force),
 	};

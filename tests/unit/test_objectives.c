@@ -445,7 +445,7 @@ static void test_series_json_and_journal(void **state)
 	struct objective_results r;
 	struct objective_limits lim = OBJECTIVE_LIMITS_INIT;
 	struct series_point pts[2] = { { 12.0, 1.2, HISTORY_OK }, { 13.4, 200.0, HISTORY_UNKNOWN } };
-	struct series s = { pts, 2, false };
+	struct series s = { .points = pts, .count = 2 };
 	json_t *journal, *p;
 	char *text;
 
@@ -469,7 +469,47 @@ static void test_series_json_and_journal(void **state)
 	text = json_dumps(journal, 0);
 	assert_non_null(text);
 	free(text);
+	/* A series built without the history (a canary) has no logical
+	 * writes or classes: null, never an empty chart of "0 attempts". */
+	assert_true(json_is_null(json_object_get(json_object_get(journal, "measurements"),
+						 "write_series")));
+	assert_true(json_is_null(json_object_get(json_object_get(journal, "measurements"),
+						 "attempts_by_class")));
 	json_decref(journal);
+
+	/* The logical writes and the classes, only those that occurred. */
+	{
+		struct series_write ws[1] = { { 636.0, 626.0, HISTORY_OK, 4 } };
+		uint32_t counts[SERIES_NCLASSES * 2] = { 0 };
+		const json_t *abc, *c;
+
+		counts[SERIES_CLASS_OK * 2 + 1] = 1;
+		counts[HISTORY_ERR_CONNECT * 2 + 0] = 3;
+		s.writes = ws;
+		s.n_writes = 1;
+		s.bucket_ms = 100.0;
+		s.n_buckets = 2;
+		s.counts = counts;
+		s.class_totals[SERIES_CLASS_OK] = 1;
+		s.class_totals[HISTORY_ERR_CONNECT] = 3;
+		s.attempts = 4;
+		journal = json_object();
+		assert_int_equal(results_json_set(journal, &m, &r, &s), 0);
+		p = json_array_get(json_object_get(json_object_get(journal, "measurements"),
+						   "write_series"), 0);
+		assert_true(json_real_value(json_array_get(p, 1)) == 626.0);
+		assert_string_equal(json_string_value(json_array_get(p, 2)), "ok");
+		assert_int_equal(json_integer_value(json_array_get(p, 3)), 4);
+		abc = json_object_get(json_object_get(journal, "measurements"), "attempts_by_class");
+		assert_true(json_real_value(json_object_get(abc, "bucket_ms")) == 100.0);
+		assert_int_equal(json_integer_value(json_object_get(abc, "attempts")), 4);
+		assert_int_equal(json_array_size(json_object_get(abc, "classes")), 2);
+		c = json_array_get(json_object_get(abc, "classes"), 1);
+		assert_string_equal(json_string_value(json_object_get(c, "class")), "CONNECT");
+		assert_int_equal(json_integer_value(json_object_get(c, "total")), 3);
+		assert_int_equal(json_integer_value(json_array_get(json_object_get(c, "counts"), 0)), 3);
+		json_decref(journal);
+	}
 
 	journal = json_array();
 	assert_int_equal(results_json_set(journal, &m, NULL, NULL), -1);

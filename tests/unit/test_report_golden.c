@@ -303,6 +303,61 @@ static void check_writes(const char *fx, const json_t *j, const json_t *m, doubl
 	}
 }
 
+/* measurements.write_series and attempts_by_class, when the journal has
+ * them: the longest logical write is the table's maximum (thinning keeps
+ * the stall), unthinned points count the table's writes, each class's
+ * counts sum to its total and the totals to every attempt. */
+static void check_write_series(const char *fx, const json_t *j, const json_t *m)
+{
+	const json_t *ws = json_object_get(m, "write_series"), *abc = json_object_get(m, "attempts_by_class");
+	const json_t *w = json_object_get(m, "writes"), *pt, *c;
+	const json_t *attempts = json_object_get(json_object_get(j, "workload"), "series");
+	double maxl = 0, longest = 0, total = 0, attempts_n = 0;
+	long long ok = 0, failed = 0, unknown = 0;
+	size_t i;
+
+	json_array_foreach(ws, i, pt) {
+		const char *outcome = json_string_value(json_array_get(pt, 2));
+		double l = json_number_value(json_array_get(pt, 1));
+
+		if (!outcome || json_integer_value(json_array_get(pt, 3)) < 1)
+			fail_msg("%s: write_series point %zu has no outcome or no attempts", fx, i);
+		ok += strcmp(outcome, "ok") == 0;
+		failed += strcmp(outcome, "failed") == 0;
+		unknown += strcmp(outcome, "unknown") == 0;
+		if (strcmp(outcome, "ok") == 0 && l > longest)
+			longest = l;
+	}
+	if (ws && num_at(fx, m, "max_latency_ms", &maxl) && !near(longest, maxl, EPS))
+		fail_msg("%s: the slowest ok write of write_series takes %.3f ms, max_latency_ms is %.3f",
+			 fx, longest, maxl);
+	if (ws && json_array_size(ws) < 2000 && json_is_object(w) &&
+	    (ok != json_integer_value(json_object_get(w, "ok")) ||
+	     failed != json_integer_value(json_object_get(w, "failed")) ||
+	     unknown != json_integer_value(json_object_get(w, "unknown"))))
+		fail_msg("%s: write_series holds %lld ok, %lld failed, %lld unknown writes; "
+			 "measurements.writes says otherwise", fx, ok, failed, unknown);
+	if (!abc)
+		return;
+	json_array_foreach(json_object_get(abc, "classes"), i, c) {
+		const json_t *n;
+		size_t b;
+		double sum = 0, t = -1;
+
+		json_array_foreach(json_object_get(c, "counts"), b, n)
+			sum += json_number_value(n);
+		if (!num_at(fx, c, "total", &t) || sum != t)
+			fail_msg("%s: class %zu's counts sum to %.0f, its total is %.0f", fx, i, sum, t);
+		total += t;
+	}
+	if (!num_at(fx, abc, "attempts", &attempts_n) || total != attempts_n)
+		fail_msg("%s: the classes count %.0f attempts, attempts_by_class.attempts %.0f", fx,
+			 total, attempts_n);
+	if (json_array_size(attempts) < 2000 && (size_t)attempts_n != json_array_size(attempts))
+		fail_msg("%s: %.0f attempts by class, %zu in the unthinned workload.series", fx,
+			 attempts_n, json_array_size(attempts));
+}
+
 /* Each objective judges the figure of measurements it names. */
 static void check_objectives(const char *fx, const json_t *j, const json_t *m)
 {
@@ -361,6 +416,7 @@ static void assert_consistent(const char *fx, const json_t *j)
 	check_outages(fx, m, drill_ms);
 	check_rto(fx, j, m);
 	check_writes(fx, j, m, drill_ms);
+	check_write_series(fx, j, m);
 	check_objectives(fx, j, m);
 	if (num_at(fx, m, "promotion_ms", &promotion) &&
 	    (!num_at(fx, j, "fault_start_ms", &fault) || fault + promotion > drill_ms + EPS))
@@ -587,6 +643,133 @@ static void test_headline_against_earlier_runs(void **state)
 	json_decref(j);
 }
 
+/* The number after `label` in svg, or -1 when it is not there. */
+static long long count_after(const char *svg, const char *label)
+{
+	const char *p = strstr(svg, label);
+	long long n = -1;
+
+	if (p && sscanf(p + strlen(label), "%lld", &n) != 1)
+		n = -1;
+	return n;
+}
+
+/* Issue 16: the chart counted attempts ("failed (132)") where the table
+ * counted logical writes ("Writes failed | 0").  The legend now shows the
+ * table's figures: it follows measurements.writes when they change, and
+ * the attempts are only ever called attempts, with the class totals. */
+static void test_latency_legend_counts_the_tables_writes(void **state)
+{
+	json_t *j = load_fixture("local-run");
+	const json_t *w = json_object_get(json_object_get(j, "measurements"), "writes");
+	char *svg = report_render_latency_svg(j), *md = report_render_markdown(j), *row;
+
+	(void)state;
+	assert_int_equal(count_after(svg, "ok ("), json_integer_value(json_object_get(w, "ok")));
+	assert_int_equal(count_after(svg, "failed ("), json_integer_value(json_object_get(w, "failed")));
+	assert_int_equal(count_after(svg, "unknown ("), json_integer_value(json_object_get(w, "unknown")));
+	/* The same figures as report.md's table rows. */
+	row = xasprintf("| Writes failed | %lld |", (long long)count_after(svg, "failed ("));
+	assert_has(md, row);
+	free(row);
+	assert_has(svg, "logical writes:");
+	assert_has(svg, "(133 of 187 attempts)");
+	assert_has(svg, ">NOT_LEADER (132)</text>");
+	free(svg);
+	free(md);
+
+	/* The legend reads the table's figures, not the points it drew. */
+	json_object_set_new((json_t *)w, "failed", json_integer(7));
+	svg = report_render_latency_svg(j);
+	assert_int_equal(count_after(svg, "failed ("), 7);
+	free(svg);
+
+	/* A journal without logical writes labels its points as attempts. */
+	json_object_del(json_object_get(j, "measurements"), "write_series");
+	svg = report_render_latency_svg(j);
+	assert_has(svg, "attempts (this journal has no logical writes):");
+	assert_null(strstr(svg, "logical writes:"));
+	free(svg);
+	json_decref(j);
+}
+
+/* The largest value on the latency axis (its decade labels) holds the
+ * longest write of every fixture, so the table's "Latency max" is on the
+ * chart (it stopped at 10 ms under a 636 ms stall), and the stall is
+ * named. */
+static void test_latency_axis_holds_the_longest_stall(void **state)
+{
+	(void)state;
+	for (size_t f = 0; f < sizeof(fixtures) / sizeof(fixtures[0]); f++) {
+		json_t *j = load_fixture(fixtures[f]);
+		char *svg = report_render_latency_svg(j);
+		const char *labels = strstr(svg, "<g text-anchor=\"end\">"), *end, *p;
+		double top = -1, maxl = 0;
+
+		assert_non_null(labels);
+		end = strstr(labels, "</g>");
+		for (p = strstr(labels, "\">"); p && p < end; p = strstr(p + 1, "\">")) {
+			double v;
+
+			if (sscanf(p + 2, "%lf", &v) == 1 && v > top)
+				top = v;
+		}
+		if (num_at(fixtures[f], json_object_get(j, "measurements"), "max_latency_ms", &maxl)) {
+			if (top < maxl)
+				fail_msg("%s: the latency axis ends at %g ms, under the longest write's %.3f ms",
+					 fixtures[f], top, maxl);
+			/* Older journals (attempts only) may name a longer
+			 * unknown attempt instead. */
+			if (json_object_get(json_object_get(j, "measurements"), "write_series"))
+				assert_has(svg, "longest write ");
+		}
+		free(svg);
+		json_decref(j);
+	}
+}
+
+/* The stacked classes: one legend entry per class with its total, the
+ * totals summing to every attempt; a hostile class name stays escaped. */
+static void test_latency_attempts_by_class(void **state)
+{
+	json_t *j = load_fixture("local-run");
+	json_t *abc = json_object_get(json_object_get(j, "measurements"), "attempts_by_class"), *c;
+	char *svg = report_render_latency_svg(j);
+	long long sum = 0;
+	size_t i;
+
+	(void)state;
+	assert_has(svg, "attempts per 100 ms");
+	json_array_foreach(json_object_get(abc, "classes"), i, c) {
+		char *label = xasprintf(">%s (", json_string_value(json_object_get(c, "class")));
+
+		sum += count_after(svg, label);
+		free(label);
+	}
+	assert_int_equal(sum, json_integer_value(json_object_get(abc, "attempts")));
+	free(svg);
+
+	json_object_set_new(json_array_get(json_object_get(abc, "classes"), 1), "class",
+			    json_string("<x>&\"]]>"));
+	svg = report_render_latency_svg(j);
+	assert_null(strstr(svg, "<x>"));
+	assert_has(svg, "&lt;x&gt;&amp;");
+	if (can_xmllint("latency.svg with a hostile class name")) {
+		char tmpl[] = "/tmp/dr-classes-XXXXXX";
+		int fd = mkstemp(tmpl);
+		struct dr_error err = DR_ERROR_INIT;
+
+		assert_true(fd >= 0);
+		close(fd);
+		assert_int_equal(fs_write_atomic(tmpl, svg, strlen(svg), &err), 0);
+		xmllint_ok(tmpl);
+		unlink(tmpl);
+	}
+	free(svg);
+	json_decref(j);
+	skip_if_xml_unchecked();
+}
+
 /* Rendering twice gives the same bytes (no clock, no hostname lookups). */
 static void test_render_is_deterministic(void **state)
 {
@@ -677,6 +860,27 @@ static int occurrences(const char *hay, const char *needle)
 	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
 		n++;
 	return n;
+}
+
+/* Each outage of measurements.outages is shaded, in both panels; a
+ * pre-fault blip is not an outage (issue 16: 4-5 ms blips before the fault
+ * were drawn as outages). */
+static void test_latency_shades_outages_not_blips(void **state)
+{
+	json_t *j = load_fixture("failed-lost-write");
+	json_t *m = json_object_get(j, "measurements");
+	char *svg;
+
+	(void)state;
+	json_object_set_new(m, "pre_fault_blips",
+			    json_pack("[{s:f,s:f,s:f,s:b}]", "start_ms", 5.0, "end_ms", 9.5,
+				      "duration_ms", 4.5, "recovered", 1));
+	svg = report_render_latency_svg(j);
+	assert_int_equal(occurrences(svg, "z\" fill=\"#fde2e2\"/>"),
+			 (int)json_array_size(json_object_get(m, "outages")));
+	assert_int_equal(occurrences(svg, "z\" fill=\"#fde2e2\"/>"), 2);
+	free(svg);
+	json_decref(j);
 }
 
 /* One cause is one failure: a failed objective is not failed again by the
@@ -772,6 +976,10 @@ int main(void)
 		cmocka_unit_test(test_golden_results_index),
 		cmocka_unit_test(test_headline_against_earlier_runs),
 		cmocka_unit_test(test_render_is_deterministic),
+		cmocka_unit_test(test_latency_legend_counts_the_tables_writes),
+		cmocka_unit_test(test_latency_axis_holds_the_longest_stall),
+		cmocka_unit_test(test_latency_attempts_by_class),
+		cmocka_unit_test(test_latency_shades_outages_not_blips),
 		cmocka_unit_test(test_fmt_ms_rounds_before_choosing_the_unit),
 		cmocka_unit_test(test_hostile_text_is_escaped),
 		cmocka_unit_test(test_junit_one_cause_is_one_failure),
