@@ -164,6 +164,17 @@ static int64_t latency_at(const struct sort_pair *lat, size_t i)
 	return (int64_t)(lat[i].key ^ (UINT64_C(1) << 63));
 }
 
+/* Sort the k latencies and set the median, p99 and maximum.  Nearest
+ * rank: the smallest value with at least p of the samples at or below it. */
+static void latency_ranks(struct sort_pair *lat, size_t k, struct measure_value *p50,
+			  struct measure_value *p99, struct measure_value *max)
+{
+	sort_pairs(lat, k);
+	set_value(p50, ns_to_ms(latency_at(lat, (k * 50 + 99) / 100 - 1)));
+	set_value(p99, ns_to_ms(latency_at(lat, (k * 99 + 99) / 100 - 1)));
+	set_value(max, ns_to_ms(latency_at(lat, k - 1)));
+}
+
 static void latency_figures(struct measurements *m, const struct history *h)
 {
 	struct logical *ws = NULL;
@@ -185,13 +196,8 @@ static void latency_figures(struct measurements *m, const struct history *h)
 		set_none(&m->latency_max_ms, "no write was acknowledged");
 		goto out;
 	}
-	sort_pairs(lat, k);
-	/* Nearest rank: the smallest value with at least p of the samples at
-	 * or below it. */
-	set_value(&m->latency_p50_ms, ns_to_ms(latency_at(lat, (k * 50 + 99) / 100 - 1)));
-	set_value(&m->latency_p99_ms, ns_to_ms(latency_at(lat, (k * 99 + 99) / 100 - 1)));
-	set_value(&m->latency_max_ms, ns_to_ms(latency_at(lat, k - 1)));
-	set_value(&m->max_latency_ms, ns_to_ms(latency_at(lat, k - 1)));
+	latency_ranks(lat, k, &m->latency_p50_ms, &m->latency_p99_ms, &m->latency_max_ms);
+	m->max_latency_ms = m->latency_max_ms;
 out:
 	free(lat);
 	free(ws);
@@ -258,10 +264,7 @@ static void phase_measure(struct measure_phase *p, int64_t a, int64_t b, const s
 		set_none(&p->latency_p99_ms, "no write was acknowledged in the window");
 		set_none(&p->latency_max_ms, "no write was acknowledged in the window");
 	} else {
-		sort_pairs(lat, k);
-		set_value(&p->latency_p50_ms, ns_to_ms(latency_at(lat, (k * 50 + 99) / 100 - 1)));
-		set_value(&p->latency_p99_ms, ns_to_ms(latency_at(lat, (k * 99 + 99) / 100 - 1)));
-		set_value(&p->latency_max_ms, ns_to_ms(latency_at(lat, k - 1)));
+		latency_ranks(lat, k, &p->latency_p50_ms, &p->latency_p99_ms, &p->latency_max_ms);
 	}
 	free(lat);
 }
