@@ -81,7 +81,8 @@ static int run_cli(char **out, const char *const args[], int64_t timeout_s)
 static void test_killed_runner_then_recover(void **state)
 {
 	char *dir = drill_tmpdir("recover"), *plan = drill_src_path("drills/region-failover.yaml");
-	const char *args[] = { "run", plan, "--json", "--timing", "300ms/30ms", "--no-results", NULL };
+	const char *args[] = { "run", plan, "--json", "--timing", "300ms/30ms", "--no-results",
+			       "--baseline", "0s", NULL }; /* the baseline is test_drill_local's */
 	struct drill_proc p;
 	char *cluster, *state_file, *text = NULL;
 	json_t *status;
@@ -292,7 +293,8 @@ static void test_given_up_rollback_stays_for_recover(void **state)
 static void interrupt_at_step(const char *step)
 {
 	char *dir = drill_tmpdir("sigint-step"), *plan = drill_src_path("drills/region-failover.yaml");
-	const char *args[] = { "run", plan, "--json", "--timing", "300ms/30ms", "--no-results", NULL };
+	const char *args[] = { "run", plan, "--json", "--timing", "300ms/30ms", "--no-results",
+			       "--baseline", "0s", NULL }; /* the baseline is test_drill_local's */
 	struct drill_proc p;
 	json_t *journal, *after, *probe;
 	size_t i;
