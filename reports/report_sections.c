@@ -65,6 +65,27 @@ static void headline_change(struct strbuf *sb, const json_t *now, const char *no
 		strbuf_addf(sb, " (%+.1f %%)", 100.0 * (a - b) / b);
 }
 
+/* A headline row's limit, then the previous run's value and the change
+ * (those two only when there is a previous run). */
+static void headline_limit_and_previous(struct strbuf *sb, const json_t *objective,
+					const json_t *m, const json_t *prev, const char *key,
+					const char *unit)
+{
+	double v;
+
+	strbuf_adds(sb, " | ");
+	if (j_num(objective, "limit", &v))
+		fmt_unit(sb, v, unit);
+	else
+		strbuf_adds(sb, "none set");
+	if (!prev)
+		return;
+	strbuf_adds(sb, " | ");
+	headline_value(sb, prev, key, unit);
+	strbuf_adds(sb, " | ");
+	headline_change(sb, m, key, prev, key, unit);
+}
+
 /* A date, as a link to that run's report when links are wanted. */
 static void headline_run(struct strbuf *sb, const json_t *run, int links)
 {
@@ -103,30 +124,10 @@ void report_headline(struct strbuf *sb, const json_t *j, int links)
 			strbuf_adds(sb, ")");
 		}
 	}
-	strbuf_adds(sb, " | ");
-	if (j_num(rto, "limit", &v))
-		fmt_ms(sb, v);
-	else
-		strbuf_adds(sb, "none set");
-	if (prev) {
-		strbuf_adds(sb, " | ");
-		headline_value(sb, prev, "rto_ms", "ms");
-		strbuf_adds(sb, " | ");
-		headline_change(sb, m, "rto_ms", prev, "rto_ms", "ms");
-	}
+	headline_limit_and_previous(sb, rto, m, prev, "rto_ms", "ms");
 	strbuf_adds(sb, " |\n| RPO (lost writes) | ");
 	headline_value(sb, m, "rpo_lost_writes", "writes");
-	strbuf_adds(sb, " | ");
-	if (j_num(rpo, "limit", &v))
-		fmt_unit(sb, v, "writes");
-	else
-		strbuf_adds(sb, "none set");
-	if (prev) {
-		strbuf_adds(sb, " | ");
-		headline_value(sb, prev, "rpo_lost_writes", "writes");
-		strbuf_adds(sb, " | ");
-		headline_change(sb, m, "rpo_lost_writes", prev, "rpo_lost_writes", "writes");
-	}
+	headline_limit_and_previous(sb, rpo, m, prev, "rpo_lost_writes", "writes");
 	strbuf_adds(sb, " |\n\n");
 	/* Without the results repository's history there is nothing to say
 	 * about earlier runs (report render, drillrig run --no-results). */
