@@ -305,6 +305,25 @@ static int wait_gone(const pid_t *pids, int count, int64_t timeout_ns)
 	}
 }
 
+/* Signal the nodes of st that still run (a dead supervisor's orphans:
+ * each pid's command line is checked, so a reused pid is never hit), with
+ * SIGCONT too so a paused node acts on it; their pids go to pids. */
+static int signal_strays(const struct cluster_state *st, int sig, pid_t *pids)
+{
+	int count = 0;
+
+	for (int i = 0; i < st->nnodes; i++) {
+		pid_t p = st->nodes[i].pid;
+
+		if (p > 0 && cluster_pid_running(p) && pid_has_arg(p, st->nodes[i].data)) {
+			kill(p, sig);
+			kill(p, SIGCONT);
+			pids[count++] = p;
+		}
+	}
+	return count;
+}
+
 int cluster_down(const char *dir_arg, struct dr_error *err)
 {
 	struct cluster_state st;
@@ -341,15 +360,7 @@ int cluster_down(const char *dir_arg, struct dr_error *err)
 			goto out;
 	}
 	/* Nodes a dead supervisor left behind. */
-	for (int i = 0; i < st.nnodes; i++) {
-		pid_t p = st.nodes[i].pid;
-
-		if (p > 0 && cluster_pid_running(p) && pid_has_arg(p, st.nodes[i].data)) {
-			kill(p, SIGKILL);
-			kill(p, SIGCONT);
-			pids[count++] = p;
-		}
-	}
+	count = signal_strays(&st, SIGKILL, pids);
 	if (wait_gone(pids, count, EXIT_WAIT_NS) > 0) {
 		dr_error_set(err, "node processes of '%s' survived SIGKILL", dir);
 		goto out;
@@ -407,15 +418,7 @@ int cluster_attach(const char *dir_arg, int64_t ready_timeout_ns, struct dr_erro
 	}
 	if (cluster_find_drillrig(&drillrig, err) != 0)
 		goto out;
-	for (int i = 0; i < st.nnodes; i++) {
-		pid_t p = st.nodes[i].pid;
-
-		if (p > 0 && cluster_pid_running(p) && pid_has_arg(p, st.nodes[i].data)) {
-			kill(p, SIGCONT); /* a paused node must see the SIGTERM */
-			kill(p, SIGTERM);
-			pids[count++] = p;
-		}
-	}
+	count = signal_strays(&st, SIGTERM, pids);
 	if (wait_gone(pids, count, EXIT_WAIT_NS) > 0) {
 		for (int i = 0; i < count; i++)
 			kill(pids[i], SIGKILL);
