@@ -693,8 +693,16 @@ static void drill_medians(const char *drillrig, int runs)
 			double a, b;
 			int rc = drill_once(drillrig, plan, target, &a, &b);
 
-			printf("  run %2d  %-6s exit %d  RTO %8.1f ms  promotion %8.1f ms\n", r + 1,
-			       target, rc, a, b);
+			printf("  run %2d  %-6s exit %d  RTO ", r + 1, target, rc);
+			if (a >= 0)
+				printf("%8.1f ms", a);
+			else
+				printf("not measured");
+			printf("  promotion ");
+			if (b >= 0)
+				printf("%8.1f ms\n", b);
+			else
+				printf("not measured\n");
 			fflush(stdout);
 			if (rc == 0 && a >= 0 && b >= 0 && n[k] < 64) {
 				rto[k][n[k]] = a;
