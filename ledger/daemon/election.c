@@ -16,14 +16,36 @@
  * pre-vote is refused by every follower that heard from the leader within
  * the election timeout and by the leader itself, so an early candidate
  * neither raises the term nor disturbs the leader; the leader's next
- * heartbeat makes it a follower again. */
-void ledgerd_election_boot(struct raft *r)
+ * heartbeat makes it a follower again.
+ *
+ * One node of a cluster that never elected a leader goes further:
+ * stand_first (the caller picks one node, the same on every node) moves
+ * its timer back by its whole draw less one heartbeat, so it stands one
+ * heartbeat after start while the others' first elections still come a
+ * random part of T later.  A cold start then waits one heartbeat, not the
+ * earliest of three random draws (etcd's advance waits for that draw); if
+ * the chosen node is down, the others elect as above.  Timing only: which
+ * node may win is still decided by the votes. */
+void ledgerd_election_boot(struct raft *r, int stand_first)
 {
 	raft_time advance = r->election_timeout - r->heartbeat_timeout;
 
-	if (r->state != RAFT_FOLLOWER || r->election_timer_start < advance)
+	if (r->state != RAFT_FOLLOWER)
+		return;
+	if (stand_first &&
+	    r->follower_state.randomized_election_timeout > r->heartbeat_timeout)
+		advance = r->follower_state.randomized_election_timeout - r->heartbeat_timeout;
+	if (r->election_timer_start < advance)
 		return;
 	r->election_timer_start -= advance;
+}
+
+int ledgerd_election_never_elected(const struct raft *r)
+{
+	/* raft_bootstrap leaves term 1 and no vote; the first election of any
+	 * node makes the term 2 at least, and a node learns that term from
+	 * the first message of a node that held it. */
+	return r->current_term <= 1 && r->voted_for == 0;
 }
 
 /* libraft draws a follower's randomized timeout only when the node

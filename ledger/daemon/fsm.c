@@ -87,15 +87,93 @@ static void push_entry(struct ledger_fsm *f, uint64_t term, const char *client_i
 	free(key);
 }
 
+char *ledger_cmd_batch(char *const *cmds, size_t n)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_adds(&sb, "{\"op\":\"batch\",\"cmds\":[");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strbuf_addch(&sb, ',');
+		strbuf_adds(&sb, cmds[i]);
+	}
+	strbuf_adds(&sb, "]}");
+	return strbuf_detach(&sb);
+}
+
+struct append_fields {
+	const char *client_id, *payload;
+	json_int_t sequence, term, ts_ms;
+};
+
+static int append_fields(struct append_fields *a, json_t *o, struct dr_error *err)
+{
+	json_error_t jerr;
+
+	a->sequence = -1;
+	a->term = 0;
+	if (json_unpack_ex(o, &jerr, 0, "{s:s, s:I, s:s, s:I, s:I}", "client_id", &a->client_id,
+			   "sequence", &a->sequence, "payload", &a->payload, "term", &a->term,
+			   "ts_ms", &a->ts_ms) != 0 ||
+	    a->sequence < 0 || a->term < 0) {
+		dr_error_set(err, "malformed append command: %s", jerr.text);
+		return -1;
+	}
+	return 0;
+}
+
+/* The index of the entry for a: a new one, or the original one when
+ * (client_id, sequence) was seen before (nothing is appended then). */
+static uint64_t apply_append(struct ledger_fsm *f, const struct append_fields *a)
+{
+	const struct ledger_entry *old = ledger_fsm_find(f, a->client_id, (uint64_t)a->sequence);
+
+	if (old)
+		return old->index;
+	push_entry(f, (uint64_t)a->term, a->client_id, (uint64_t)a->sequence, a->payload,
+		   (int64_t)a->ts_ms);
+	return f->n;
+}
+
+/* Every append of a batch is checked before the first is applied, so a
+ * malformed batch leaves the state untouched like any malformed command. */
+static int apply_batch(struct ledger_fsm *f, uint64_t *index_out, json_t *o, struct dr_error *err)
+{
+	json_t *cmds = json_object_get(o, "cmds"), *c;
+	struct append_fields *a;
+	const char *op;
+	size_t i, n = json_array_size(cmds);
+
+	if (!json_is_array(cmds) || n == 0) {
+		dr_error_set(err, "malformed batch command: no 'cmds'");
+		return -1;
+	}
+	a = xcalloc(n, sizeof(*a));
+	json_array_foreach(cmds, i, c) {
+		op = json_string_value(json_object_get(c, "op"));
+		if (!op || strcmp(op, "append") != 0) {
+			dr_error_set(err, "malformed batch command: item %zu is not an append", i);
+			free(a);
+			return -1;
+		}
+		if (append_fields(&a[i], c, err) != 0) {
+			free(a);
+			return -1;
+		}
+	}
+	for (i = 0; i < n; i++)
+		*index_out = apply_append(f, &a[i]);
+	free(a);
+	return 0;
+}
+
 int ledger_fsm_apply(struct ledger_fsm *f, uint64_t *index_out, const char *cmd,
 		     size_t len, struct dr_error *err)
 {
 	json_error_t jerr;
 	json_t *o = json_loadb(cmd, len, 0, &jerr);
-	const char *op = NULL, *client_id = NULL, *payload = NULL;
-	json_int_t sequence = -1, term = 0, ts_ms = 0;
+	const char *op = NULL;
 	json_t *member = NULL;
-	const struct ledger_entry *old;
 	int rc = -1;
 
 	*index_out = 0;
@@ -108,21 +186,14 @@ int ledger_fsm_apply(struct ledger_fsm *f, uint64_t *index_out, const char *cmd,
 		goto out;
 	}
 	if (strcmp(op, "append") == 0) {
-		if (json_unpack_ex(o, &jerr, 0, "{s:s, s:I, s:s, s:I, s:I}", "client_id",
-				   &client_id, "sequence", &sequence, "payload", &payload,
-				   "term", &term, "ts_ms", &ts_ms) != 0 ||
-		    sequence < 0 || term < 0) {
-			dr_error_set(err, "malformed append command: %s", jerr.text);
+		struct append_fields a;
+
+		if (append_fields(&a, o, err) != 0)
 			goto out;
-		}
-		old = ledger_fsm_find(f, client_id, (uint64_t)sequence);
-		if (old) {
-			*index_out = old->index;
-		} else {
-			push_entry(f, (uint64_t)term, client_id, (uint64_t)sequence, payload,
-				   (int64_t)ts_ms);
-			*index_out = f->n;
-		}
+		*index_out = apply_append(f, &a);
+	} else if (strcmp(op, "batch") == 0) {
+		if (apply_batch(f, index_out, o, err) != 0)
+			goto out;
 	} else if (strcmp(op, "write") == 0) {
 		struct ledger_write w;
 

@@ -49,15 +49,18 @@ void ledger_fsm_release(struct ledger_fsm *f);
 /* Command encoders (JSON text, heap; free()). */
 char *ledger_cmd_append(const char *client_id, uint64_t sequence, const char *payload,
 			uint64_t term, int64_t ts_ms);
+/* Several append commands (each from ledger_cmd_append) as one command,
+ * so one Raft entry carries them: applied in order, all or none. */
+char *ledger_cmd_batch(char *const *cmds, size_t n);
 /* member: object with at least an integer "id". */
 char *ledger_cmd_member(const json_t *member);
 
 /* Apply one command.  For an append *index_out is the new entry's index,
  * or the original index when (client_id, sequence) was seen before (nothing
- * is appended then); for a write (ledger_cmd_write) the block height (the
- * original one for a known idempotency key; details in f->ents.last); 0
- * for other commands.  Returns -1 with err set for a malformed command
- * (state untouched). */
+ * is appended then), for a batch that of its last append; for a write
+ * (ledger_cmd_write) the block height (the original one for a known
+ * idempotency key; details in f->ents.last); 0 for other commands.
+ * Returns -1 with err set for a malformed command (state untouched). */
 int ledger_fsm_apply(struct ledger_fsm *f, uint64_t *index_out, const char *cmd,
 		     size_t len, struct dr_error *err);
 

@@ -57,6 +57,13 @@ static void gauge(struct strbuf *sb, const char *name, const char *help, const c
 		    labels, v);
 }
 
+static void counter(struct strbuf *sb, const char *name, const char *help, const char *labels,
+		    uint64_t v)
+{
+	strbuf_addf(sb, "# HELP %s %s\n# TYPE %s counter\n%s{%s} %" PRIu64 "\n", name, help, name,
+		    name, labels, v);
+}
+
 void ledgerd_metrics_render(struct strbuf *sb, struct ledgerd_metrics *m,
 			    const struct ledgerd_gauges *g,
 			    const struct ledgerd_raft_counters *raft, uint64_t node_id,
@@ -98,6 +105,11 @@ void ledgerd_metrics_render(struct strbuf *sb, struct ledgerd_metrics *m,
 	gauge(sb, "ledger_raft_quorum_size", "Votes needed for a quorum of the current configuration.",
 	      labels, g->quorum_size);
 	gauge(sb, "ledger_raft_voters", "Voters in the current configuration.", labels, g->voters);
+	counter(sb, "ledger_append_batches_total",
+		"Raft entries this node proposed that carried more than one append (group commit).",
+		labels, g->append_batches);
+	counter(sb, "ledger_appends_batched_total", "Appends carried by those entries.", labels,
+		g->appends_batched);
 	if (raft)
 		ledgerd_raft_counters_render(sb, raft, labels);
 

@@ -22,6 +22,8 @@ struct ledgerd_gauges {
 	int peers_connected;     /* leader only, else -1 */
 	int quorum_size;
 	int voters;
+	uint64_t append_batches;   /* ledger/daemon/svc_append.c */
+	uint64_t appends_batched;
 };
 
 #define LEDGERD_METRIC_METHODS 32

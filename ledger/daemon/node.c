@@ -559,6 +559,7 @@ static void on_wake(uv_async_t *h)
 		else
 			c->route->run(n, c);
 	}
+	ledgerd_append_flush(n);
 }
 
 static void ready_barrier_cb(struct raft_barrier *req, int status)
@@ -632,6 +633,8 @@ static void publish_gauges(struct ledgerd_node *n, int is_leader, raft_id lid, d
 	g.last_applied = r->last_applied;
 	g.ledger_last_index = ledger_fsm_last_index(&n->ledger);
 	g.lag_seconds = lag;
+	g.append_batches = n->append_batches;
+	g.appends_batched = n->appends_batched;
 	g.peers_connected = -1;
 	for (i = 0; i < r->configuration.n; i++)
 		if (r->configuration.servers[i].role == RAFT_VOTER)
@@ -887,6 +890,32 @@ static void on_signal(uv_signal_t *s, int signum)
 
 /* ---- start-up ---- */
 
+/* In a cluster that never elected a leader, the node that stands for
+ * the first election a heartbeat after start (ledger/daemon/election.c):
+ * the lowest-id voter of the primary region, where the cluster's leader
+ * belongs, or the lowest-id voter when no member names its region role.
+ * Every node computes the same choice from the bootstrap configuration. */
+static int stands_first(struct ledgerd_node *n)
+{
+	const struct raft_configuration *conf = &n->raft.configuration;
+	raft_id lowest = 0, lowest_primary = 0;
+
+	if (!ledgerd_election_never_elected(&n->raft))
+		return 0;
+	for (unsigned i = 0; i < conf->n; i++) {
+		const char *role = ledgerd_member_str(n, conf->servers[i].id, "region_role");
+
+		if (conf->servers[i].role != RAFT_VOTER)
+			continue;
+		if (!lowest || conf->servers[i].id < lowest)
+			lowest = conf->servers[i].id;
+		if (role && strcmp(role, "primary") == 0 &&
+		    (!lowest_primary || conf->servers[i].id < lowest_primary))
+			lowest_primary = conf->servers[i].id;
+	}
+	return (lowest_primary ? lowest_primary : lowest) == n->cfg.id;
+}
+
 static int write_identity(struct ledgerd_node *n, const char *path, struct dr_error *err)
 {
 	json_t *o = json_pack("{s:s, s:O, s:I}", "cluster_id", n->peers.cluster_id, "nodes",
@@ -971,7 +1000,7 @@ static int node_setup(struct ledgerd_node *n, struct dr_error *err)
 {
 	char *ident = xasprintf("%s/ledgerd.json", n->cfg.data);
 	char *seed = xasprintf("%s/seed.ledgerstate", n->cfg.data);
-	int first, rv, rc = -1;
+	int first, stand, rv, rc = -1;
 	json_t *self;
 
 	n->raft_dir = xasprintf("%s/raft", n->cfg.data);
@@ -1063,7 +1092,10 @@ static int node_setup(struct ledgerd_node *n, struct dr_error *err)
 		dr_error_set(err, "cannot start raft: %s", raft_errmsg(&n->raft));
 		goto out;
 	}
-	ledgerd_election_boot(&n->raft);
+	stand = stands_first(n);
+	ledgerd_election_boot(&n->raft, stand);
+	if (stand)
+		ledgerd_log("no leader was ever elected: standing for the first election one heartbeat after start");
 	ledgerd_log("raft started: id %" PRIu64 " raft %s http %s region %s role %s zone %s, term %llu, %" PRIu64 " entries applied",
 		    n->cfg.id, n->cfg.raft, n->cfg.listen, n->cfg.region, n->cfg.role, n->cfg.zone,
 		    n->raft.current_term, ledger_fsm_last_index(&n->ledger));

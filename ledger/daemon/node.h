@@ -103,6 +103,10 @@ struct ledgerd_call {
 };
 
 #define LEDGERD_RING 4096
+/* Group commit bounds: appends per Raft entry, and their command bytes (an
+ * entry stays well inside one 4 MiB raft segment). */
+#define LEDGERD_BATCH_MAX 64
+#define LEDGERD_BATCH_MAX_BYTES (1024 * 1024)
 #define LEDGERD_MAX_MEMBERS 64
 
 /* A leader's graceful stop (ledger/daemon/handover.c).  Loop. */
@@ -173,6 +177,13 @@ struct ledgerd_node {
 	raft_id logged_leader;
 	int64_t refuse_until_ns;
 	int refusing;
+	/* loop: the appends of this pass over the call queue, proposed
+	 * together at its end (ledger/daemon/svc_append.c) */
+	struct ledgerd_call *batch_calls[LEDGERD_BATCH_MAX];
+	char *batch_cmds[LEDGERD_BATCH_MAX];
+	size_t batch_n, batch_bytes;
+	uint64_t append_batches;      /* entries that carried more than one append */
+	uint64_t appends_batched;     /* appends carried by them */
 	struct { raft_index index; int64_t ns; } ring[LEDGERD_RING];
 	size_t ring_next;
 	struct { raft_id id; int64_t ns; } contact[LEDGERD_MAX_MEMBERS];

@@ -1,5 +1,6 @@
 /* Request handlers of ledgerd, one file per service:
- * ledger/daemon/svc_ledger.c (Ledger, Health), ledger/daemon/svc_admin.c (Admin),
+ * ledger/daemon/svc_ledger.c (Ledger/Read, Health), ledger/daemon/svc_append.c
+ * (Ledger/Append), ledger/daemon/svc_admin.c (Admin),
  * ledger/daemon/svc_debug.c (Debug).  Validators run on HTTP threads and are
  * exported for unit tests; run functions run on the loop thread. */
 #ifndef DR_LEDGER_DAEMON_SVC_H
@@ -28,7 +29,11 @@ int ledgerd_validate_refuse(const json_t *req, struct dr_error *err);
 int ledgerd_validate_drop(const json_t *req, struct dr_error *err);
 int ledgerd_validate_drop_install_snapshot(const json_t *req, struct dr_error *err);
 
+/* Appends are proposed in groups: run_append adds the call to the node's
+ * batch, ledgerd_append_flush (the end of each pass over the call queue)
+ * proposes the batch as one Raft entry. */
 void ledgerd_run_append(struct ledgerd_node *n, struct ledgerd_call *c);
+void ledgerd_append_flush(struct ledgerd_node *n);
 void ledgerd_run_read(struct ledgerd_node *n, struct ledgerd_call *c);
 void ledgerd_run_health(struct ledgerd_node *n, struct ledgerd_call *c);
 void ledgerd_run_status(struct ledgerd_node *n, struct ledgerd_call *c);

@@ -1,4 +1,5 @@
-/* Ledger/Append, Ledger/Read and Health/Check (loop thread). */
+/* Ledger/Read and Health/Check, and what every write checks and does first
+ * (loop thread).  Ledger/Append: ledger/daemon/svc_append.c. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,50 +71,6 @@ int ledgerd_propose(struct ledgerd_node *n, struct ledgerd_call *c, char *cmd, r
 	c->wrote = 1;
 	ledgerd_ring_record(n, c->apply.index);
 	return 0;
-}
-
-static void append_cb(struct raft_apply *req, int status, void *result)
-{
-	struct ledgerd_call *c = req->data;
-	struct ledgerd_node *n = c->node;
-	const struct ledger_entry *e;
-
-	if (ledgerd_call_callback(n, c))
-		return;
-	if (status != 0) {
-		/* The entry may still commit (notes, gotcha 6). */
-		ledgerd_call_error(n, c, LEDGER_UNKNOWN_OUTCOME, "outcome unknown: %s",
-				   raft_strerror(status));
-		return;
-	}
-	e = ledger_fsm_entry(&n->ledger, (uint64_t)(uintptr_t)result);
-	if (!e) {
-		ledgerd_call_error(n, c, LEDGER_UNKNOWN_OUTCOME, "entry was applied but not found");
-		return;
-	}
-	ledgerd_call_ok(n, c, json_pack("{s:I, s:I}", "index", (json_int_t)e->index, "term",
-					(json_int_t)e->term));
-}
-
-void ledgerd_run_append(struct ledgerd_node *n, struct ledgerd_call *c)
-{
-	const char *client_id = json_string_value(json_object_get(c->req, "client_id"));
-	/* Absent at their proto3 zero value (svc_validate.c): "" and 0. */
-	const char *payload = json_string_value(json_object_get(c->req, "payload")) ?: "";
-	uint64_t seq = (uint64_t)json_integer_value(json_object_get(c->req, "sequence"));
-	const struct ledger_entry *e;
-
-	if (!ledgerd_write_ready(n, c))
-		return;
-	e = ledger_fsm_find(&n->ledger, client_id, seq);
-	if (e) { /* already applied, hence committed: the original answer */
-		ledgerd_call_ok(n, c, json_pack("{s:I, s:I}", "index", (json_int_t)e->index, "term",
-						(json_int_t)e->term));
-		return;
-	}
-	ledgerd_propose(n, c, ledger_cmd_append(client_id, seq, payload, n->raft.current_term,
-						clock_wall_ns() / NS_PER_MS),
-			append_cb, "entry", "append");
 }
 
 static void read_cb(struct raft_barrier *req, int status)

@@ -1,8 +1,9 @@
 /* Elections in ledgerd that libraft 0.15 alone gets wrong (issue 19):
  * a vote request to a just-restarted node must arrive, a follower whose
  * leader fell silent must consider the first candidate's vote (Raft thesis
- * 4.2.3), and the early first election at boot must not disturb a live
- * leader when nodes restart one at a time.  Counts, never times: a
+ * 4.2.3), the early first election at boot must not disturb a live
+ * leader when nodes restart one at a time, and a fresh cluster's chosen
+ * node stands first.  Counts, never times: a
  * timing-dependent assertion would be flaky on a shared machine, and the
  * figures live in bench/. */
 #include <setjmp.h>
@@ -213,6 +214,37 @@ static void test_rolling_restart_keeps_leader_and_term(void **state)
 	testnet_destroy(&t);
 }
 
+/* A cluster that never elected a leader: the lowest-id voter of the
+ * primary region stands one heartbeat after start and wins, whatever the
+ * others drew.  With a 10 s election timeout the others' first elections
+ * are spread over 10 s, so without the rule the first leader is any node,
+ * usually seconds later. */
+static void test_fresh_cluster_elects_the_chosen_node_first(void **state)
+{
+	static const char *const roles[] = { "dr", "primary", "primary" };
+	static struct testnet t;
+	const char *series =
+		"ledger_raft_term{node=\"2\",region=\"primary\",region_role=\"primary\"}";
+	int l;
+
+	(void)state;
+	t.election_ms = 10000;
+	t.heartbeat_ms = 50;
+	assert_int_equal(testnet_start(&t, 3, roles), 0);
+	l = testnet_wait_leader(&t, 20000, -1);
+	if (l != 1)
+		fail_msg("the first leader is node %d, not node 2 (the lowest-id primary voter)", l + 1);
+	for (int i = 0; i < 3; i++)
+		if (testnet_log_count(&t, i, "standing for the first election") != (i == 1))
+			fail_msg("node %d's log %s that it stood first", i + 1,
+				 i == 1 ? "does not say" : "says");
+	wait_metric_at_least(&t, 1, "ledger_raft_is_leader", 1, "the leader's gauges");
+	/* one election, no split vote or second round first */
+	if (testnet_metric(&t, 1, series) != 2)
+		fail_msg("the first leader leads term %g, not 2", testnet_metric(&t, 1, series));
+	testnet_destroy(&t);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -225,6 +257,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_first_candidate_wins_through_restarted_follower, teardown),
 		cmocka_unit_test_teardown(test_rolling_restart_keeps_leader_and_term, teardown),
+		cmocka_unit_test_teardown(test_fresh_cluster_elects_the_chosen_node_first, teardown),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -119,6 +119,61 @@ static void test_fsm_rejects_malformed(void **state)
 	ledger_fsm_release(&f);
 }
 
+/* Group commit: one command carries several appends, applied in order,
+ * each with its own index, a repeated (client_id, sequence) inside the
+ * batch or from before it answered by the original; a batch with one bad
+ * item changes nothing. */
+static void test_fsm_batch_applies_in_order(void **state)
+{
+	struct ledger_fsm f;
+	struct dr_error err = DR_ERROR_INIT;
+	char *cmds[4], *batch;
+	uint64_t index = 0;
+	const struct ledger_entry *e;
+	const char *bad[] = {
+		"{\"op\":\"batch\",\"cmds\":[]}",
+		"{\"op\":\"batch\"}",
+		/* a good append, then one without a payload: neither applied */
+		"{\"op\":\"batch\",\"cmds\":[{\"op\":\"append\",\"client_id\":\"z\",\"sequence\":1,"
+		"\"payload\":\"p\",\"term\":1,\"ts_ms\":1},{\"op\":\"append\",\"client_id\":\"z\","
+		"\"sequence\":2,\"term\":1,\"ts_ms\":1}]}",
+		/* only appends travel in a batch */
+		"{\"op\":\"batch\",\"cmds\":[{\"op\":\"member\",\"member\":{\"id\":9}}]}",
+		"{\"op\":\"batch\",\"cmds\":[{\"op\":\"batch\",\"cmds\":[]}]}",
+	};
+
+	(void)state;
+	ledger_fsm_init(&f);
+	assert_int_equal(apply_append(&f, "old", 1, "before", 1), 1);
+	cmds[0] = ledger_cmd_append("a", 1, "first", 2, 10);
+	cmds[1] = ledger_cmd_append("b", 1, "second", 2, 11);
+	cmds[2] = ledger_cmd_append("a", 1, "retry of first", 2, 12);
+	cmds[3] = ledger_cmd_append("old", 1, "retry of before", 2, 13);
+	batch = ledger_cmd_batch(cmds, 4);
+	assert_int_equal(ledger_fsm_apply(&f, &index, batch, strlen(batch), &err), 0);
+	assert_int_equal(index, 1); /* that of its last append: the original entry */
+	assert_int_equal(ledger_fsm_last_index(&f), 3);
+	e = ledger_fsm_find(&f, "a", 1);
+	assert_int_equal(e->index, 2);
+	assert_string_equal(e->payload, "first");
+	assert_int_equal(e->ts_ms, 10);
+	e = ledger_fsm_find(&f, "b", 1);
+	assert_int_equal(e->index, 3);
+	assert_string_equal(e->payload, "second");
+	assert_string_equal(ledger_fsm_entry(&f, 1)->payload, "before");
+	for (size_t i = 0; i < 4; i++)
+		free(cmds[i]);
+	free(batch);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		dr_error_clear(&err);
+		assert_int_equal(ledger_fsm_apply(&f, &index, bad[i], strlen(bad[i]), &err), -1);
+		assert_non_null(strstr(err.msg, "malformed"));
+	}
+	assert_int_equal(ledger_fsm_last_index(&f), 3);
+	assert_null(ledger_fsm_find(&f, "z", 1));
+	ledger_fsm_release(&f);
+}
+
 static void test_fsm_serialize_restore_digest(void **state)
 {
 	struct ledger_fsm a, b;
@@ -215,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_frame_rejects_garbage),
 		cmocka_unit_test(test_fsm_dense_index_and_idempotency),
 		cmocka_unit_test(test_fsm_rejects_malformed),
+		cmocka_unit_test(test_fsm_batch_applies_in_order),
 		cmocka_unit_test(test_fsm_serialize_restore_digest),
 		cmocka_unit_test(test_fsm_incremental_serialization),
 	};
