@@ -1094,6 +1094,9 @@ static int node_setup(struct ledgerd_node *n, struct dr_error *err)
 	}
 	stand = stands_first(n);
 	ledgerd_election_boot(&n->raft, stand);
+	/* libraft just drew this term's timeout, which the boot advance was
+	 * computed from: the tick's redraw waits for the next term. */
+	n->timeout_drawn_term = n->raft.current_term;
 	if (stand)
 		ledgerd_log("no leader was ever elected: standing for the first election one heartbeat after start");
 	ledgerd_log("raft started: id %" PRIu64 " raft %s http %s region %s role %s zone %s, term %llu, %" PRIu64 " entries applied",
