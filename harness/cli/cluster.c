@@ -26,6 +26,8 @@ static const char cluster_help[] =
 	"                          name:role=count[/zones],... (role primary|dr|witness)\n"
 	"           --timing E/H   election timeout / heartbeat (default 300ms/30ms)\n"
 	"           --enable-debug start nodes with their debug faults enabled\n"
+	"           --no-admin-token  admin and debug calls need no token (by\n"
+	"                          default DIR/admin-token, mode 0600, holds one)\n"
 	"           --ledgerd PATH the ledgerd binary (default: next to drillrig,\n"
 	"                          $LEDGERD_BIN, PATH)\n"
 	"           --timeout D    how long to wait for a leader (default 30s)\n"
@@ -62,6 +64,7 @@ struct opts {
 	const char *from;
 	int json;
 	int enable_debug;
+	int no_admin_token;
 	int allow_data_loss;
 	int down;
 	int help;
@@ -97,6 +100,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{ "snapshot", required_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "enable-debug", no_argument, NULL, 'd' },
+		{ "no-admin-token", no_argument, NULL, 'N' },
 		{ "allow-data-loss", no_argument, NULL, 'a' },
 		{ "down", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
@@ -119,6 +123,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case 'f': o->from = optarg; break;
 		case 'j': o->json = 1; break;
 		case 'd': o->enable_debug = 1; break;
+		case 'N': o->no_admin_token = 1; break;
 		case 'a': o->allow_data_loss = 1; break;
 		case 'D': o->down = 1; break;
 		case 'h': o->help = 1; break;
@@ -257,6 +262,7 @@ static int do_up(struct opts *o)
 	if (o->timeout && duration_parse(&spec.ready_timeout_ns, o->timeout, &err) != 0)
 		return usage_error("--timeout: %s", err.msg);
 	spec.enable_debug = o->enable_debug;
+	spec.no_admin_token = o->no_admin_token;
 	spec.ledgerd_path = o->ledgerd;
 	if (cluster_up(o->cluster, &spec, &err) != 0)
 		return infra("up", &err);

@@ -181,6 +181,10 @@ struct target {
 	/* The region of one of endpoints()'s addresses, when the address alone
 	 * says nothing (a local port-forward); NULL: match members' addresses. */
 	const char *(*endpoint_region)(struct target *t, const char *endpoint);
+	/* Optional: the credential its nodes' admin and debug calls need
+	 * ("Bearer <token>", heap), for code that calls them directly (the
+	 * soak's debug faults and digests); NULL: none needed. */
+	char *(*authorization)(struct target *t);
 	/* A description for the journal: {"kind","description","topology","contexts"}. */
 	json_t *(*describe)(struct target *t);
 	/* Where the running drill keeps its pending undos for `drillrig recover`

@@ -115,7 +115,7 @@ void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t 
 	struct dr_error err = DR_ERROR_INIT;
 	struct ledger_client *c = NULL;
 	const char *region = plan_arg_str(spec, "region");
-	char **endpoints = NULL, client_id[64];
+	char **endpoints = NULL, client_id[64], *auth = NULL;
 	size_t n = 0;
 	json_t *req = NULL, *answer = NULL, *entry, *status = NULL;
 	uint64_t seq;
@@ -164,6 +164,10 @@ void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t 
 	opts.admin_timeout_ms = opts.timeout_ms;
 	opts.api = t->api;
 	opts.v1_scope = t->v1_scope;
+	/* the client finds the leader with GetClusterStatus, an admin call */
+	auth = t->authorization ? t->authorization(t) : NULL;
+	if (auth && strncmp(auth, "Bearer ", 7) == 0)
+		opts.admin_token = auth + 7;
 	if (t->workload_connect) {
 		struct workload_conn *wc = NULL;
 
@@ -234,6 +238,7 @@ void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t 
 	round_trip_ok(out, &res, start);
 out:
 	ledger_client_free(c);
+	free(auth);
 	json_decref(req);
 	json_decref(answer);
 	json_decref(status);

@@ -164,13 +164,16 @@ static void check_digests(struct soak_iteration *it, struct soak_run_ctx *c)
 {
 	struct dr_error err = DR_ERROR_INIT;
 	struct soak_digests d;
-	char **endpoints = NULL;
+	char **endpoints = NULL, *auth = c->t->authorization ? c->t->authorization(c->t) : NULL;
 	size_t n = 0;
+	int rc;
 
-	if (debug_endpoints(&endpoints, &n, c->t, &err) != 0 ||
-	    soak_digests_compare(&d, endpoints, n,
-				 c->o->digest_timeout_ns > 0 ? c->o->digest_timeout_ns : DEFAULT_DIGEST_NS,
-				 &err) != 0) {
+	rc = debug_endpoints(&endpoints, &n, c->t, &err) != 0 ||
+	     soak_digests_compare(&d, endpoints, n, auth,
+				  c->o->digest_timeout_ns > 0 ? c->o->digest_timeout_ns : DEFAULT_DIGEST_NS,
+				  &err) != 0;
+	free(auth);
+	if (rc) {
 		it->verdict = SOAK_INFRA;
 		note_append(it, "cannot compare digests: %s", err.msg);
 		goto out;

@@ -106,6 +106,7 @@ static int drop_entry(struct soak_applied *out, struct target *t, const char *cl
 {
 	json_t *status = NULL, *req = NULL, *answer = NULL;
 	const char *addr;
+	char *auth;
 	long http = 0;
 	int rc = -1;
 
@@ -121,9 +122,13 @@ static int drop_entry(struct soak_applied *out, struct target *t, const char *cl
 		goto out;
 	}
 	req = json_pack("{s:s,s:I}", "client_id", client_id, "sequence", (json_int_t)sequence);
-	if (ledger_debug_call(addr, "inferadb.ledger.v1.Debug/DropEntry", req, 2000, &answer, &http,
-			      err) != 0)
+	auth = t->authorization ? t->authorization(t) : NULL;
+	if (ledger_debug_call(addr, auth, "inferadb.ledger.v1.Debug/DropEntry", req, 2000, &answer,
+			      &http, err) != 0) {
+		free(auth);
 		goto out;
+	}
+	free(auth);
 	if (http != 200) {
 		dr_error_set(err, "drop-entry on node %lld answered HTTP %ld: %s", (long long)out->node,
 			     http, json_string_value(json_object_get(answer, "message")) ?: "(no message)");

@@ -126,14 +126,20 @@ static enum history_error map_error(const struct ledger_append_result *res)
 /* The target's own workload connection, or the ledger client. */
 static int open_conn(struct recorder *r, struct workload_conn **out, struct dr_error *err)
 {
+	char *auth;
+	int rc;
+
 	if (r->canary) {
 		*out = r->canary;
 		return 0;
 	}
 	if (r->target->workload_connect)
 		return r->target->workload_connect(r->target, r->call_timeout_ns, out, err);
-	return workload_ledger_connect(out, r->endpoints, r->nendpoints, r->call_timeout_ns,
-				       r->target->api, r->target->v1_scope, err);
+	auth = r->target->authorization ? r->target->authorization(r->target) : NULL;
+	rc = workload_ledger_connect(out, r->endpoints, r->nendpoints, r->call_timeout_ns,
+				     r->target->api, r->target->v1_scope, auth, err);
+	free(auth);
+	return rc;
 }
 
 static void sleep_unless_stopped(struct recorder *r, int64_t ns)

@@ -3,20 +3,27 @@
  * this folder's archive too, and must not pull libcurl in. */
 #include "ledger/client/client.h"
 
-#include "common/http_pool.h"
+#include <stdlib.h>
 
-int ledger_debug_call(const char *http_address, const char *method, const json_t *req,
-		      long timeout_ms, json_t **resp, long *http_status, struct dr_error *err)
+#include "common/http_pool.h"
+#include "common/strbuf.h"
+
+int ledger_debug_call(const char *http_address, const char *authorization, const char *method,
+		      const json_t *req, long timeout_ms, json_t **resp, long *http_status,
+		      struct dr_error *err)
 {
 	struct http_pool *pool = NULL;
 	const char *addrs[1] = { http_address };
-	int rc;
+	char *header = authorization ? xasprintf("Authorization: %s", authorization) : NULL;
+	const char *headers[2] = { header, NULL };
+	int rc = -1;
 
 	*resp = NULL;
 	*http_status = 0;
-	if (http_pool_new(&pool, addrs, 1, NULL, err) != 0)
-		return -1;
-	rc = http_pool_call(pool, 0, method, req, timeout_ms, timeout_ms, resp, http_status, err);
+	if (http_pool_new(&pool, addrs, 1, headers, err) == 0)
+		rc = http_pool_call(pool, 0, method, req, timeout_ms, timeout_ms, resp, http_status,
+				    err);
 	http_pool_free(pool);
+	free(header);
 	return rc;
 }

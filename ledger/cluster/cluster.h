@@ -50,6 +50,10 @@ struct cluster_spec {
 	int election_timeout_ms;          /* default 300 */
 	int heartbeat_ms;                 /* default 30 */
 	int enable_debug;
+	/* No DIR/admin-token: admin and debug calls need no credential (a
+	 * stand-in for a ledger run without admin authentication, such as the
+	 * kubernetes test double's).  Default: a new token per cluster. */
+	int no_admin_token;
 	const char *ledgerd_path;         /* NULL: cluster_find_ledgerd() */
 	const char *seed_snapshot;        /* NULL, or every node starts from it */
 	int64_t ready_timeout_ns;         /* cluster_up's wait for a leader; default 30 s */
@@ -102,6 +106,11 @@ int cluster_down(const char *dir, struct dr_error *err);
  * started again by the new supervisor; waits until a leader answers
  * (ready_timeout_ns; 0: 30 s). */
 int cluster_attach(const char *dir, int64_t ready_timeout_ns, struct dr_error *err);
+
+/* "Bearer <token>" from the cluster's DIR/admin-token (heap), for admin
+ * and debug calls to its nodes; NULL when dir is NULL or the cluster has
+ * no token (one started before tokens, or a file this user cannot read). */
+char *cluster_authorization(const char *dir);
 
 /* Read DIR/cluster.json (caller owns *out). */
 int cluster_load(json_t **out, const char *dir, struct dr_error *err);

@@ -36,7 +36,7 @@ int cluster_status(json_t **out, const char *dir, struct dr_error *err)
 
 		if (!addr || !proc || strcmp(proc, "running") != 0)
 			continue;
-		if (cluster_api_call(&s, addr, STATUS_PATH, NULL, 2 * NS_PER_SEC, &e) != 0) {
+		if (cluster_api_call(&s, dir, addr, STATUS_PATH, NULL, 2 * NS_PER_SEC, &e) != 0) {
 			json_decref(s);
 			continue;
 		}
@@ -115,7 +115,7 @@ int cluster_wait_ready(const char *dir, int64_t timeout_ns, struct dr_error *err
 				all = 0;
 				break;
 			}
-			if (cluster_api_call(&s, addr ? addr : "", STATUS_PATH, NULL,
+			if (cluster_api_call(&s, dir, addr ? addr : "", STATUS_PATH, NULL,
 					      NS_PER_SEC, &e) != 0) {
 				strbuf_addf(&why, "node %lld does not answer: %s", (long long)id, e.msg);
 				all = 0;

@@ -258,7 +258,10 @@ int cluster_up(const char *dir, const struct cluster_spec *spec, struct dr_error
 	for (int i = 0; i < st.nnodes; i++)
 		if (fs_mkdir_p(st.nodes[i].data, err) != 0)
 			goto out;
-	if (cluster_state_write_peers(&st, err) != 0 || cluster_state_save(&st, err) != 0)
+	/* A new token for every new cluster: admin and debug calls need it. */
+	if ((!spec->no_admin_token && cluster_token_create(abs, err) != 0) ||
+	    cluster_state_write_peers(&st, err) != 0 ||
+	    cluster_state_save(&st, err) != 0)
 		goto out;
 	if (start_supervisor(abs, drillrig, &pid, err) != 0)
 		goto out;

@@ -131,6 +131,7 @@ int sv_node_start(struct supervisor *sv, struct cluster_node *n, struct dr_error
 {
 	struct proc_spawn_opts opts = PROC_SPAWN_OPTS_INIT;
 	char *peers = cluster_path(sv->st.dir, "peers.json");
+	char *token = cluster_token_path(sv->st.dir);
 	char id[16], election[16], heartbeat[16];
 	const char *argv[40];
 	char **env = NULL;
@@ -155,6 +156,12 @@ int sv_node_start(struct supervisor *sv, struct cluster_node *n, struct dr_error
 	argv[argc++] = "--election-timeout"; argv[argc++] = election;
 	argv[argc++] = "--heartbeat"; argv[argc++] = heartbeat;
 	argv[argc++] = "--supervisor-socket"; argv[argc++] = sv->sock_path;
+	/* A cluster made before admin tokens has no file: its nodes run open,
+	 * as they always did (docs/security.md). */
+	if (fs_exists(token)) {
+		argv[argc++] = "--admin-token-file";
+		argv[argc++] = token;
+	}
 	if (sv->st.enable_debug)
 		argv[argc++] = "--enable-debug";
 	/* A seed only makes sense for a node that has no state yet; a member
@@ -186,6 +193,7 @@ int sv_node_start(struct supervisor *sv, struct cluster_node *n, struct dr_error
 out:
 	free(env);
 	free(peers);
+	free(token);
 	return rc;
 }
 

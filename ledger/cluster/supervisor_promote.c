@@ -250,7 +250,7 @@ static int find_leader(char *buf, size_t len, struct supervisor *sv, struct dr_e
 
 		if (!n->pid || n->paused)
 			continue;
-		if (cluster_api_call(&status, n->address,
+		if (cluster_api_call(&status, sv->st.dir, n->address,
 				      "inferadb.ledger.v1.Admin/GetClusterStatus", NULL,
 				      2 * NS_PER_SEC, &e) == 0) {
 			leader = json_object_get(status, "leader");
@@ -286,7 +286,7 @@ static int add_member(struct supervisor *sv, struct cluster_node *n, struct dr_e
 			break;
 		}
 		if (find_leader(leader, sizeof(leader), sv, err) == 0 &&
-		    cluster_api_call(&answer, leader, "inferadb.ledger.v1.Admin/AddMember",
+		    cluster_api_call(&answer, sv->st.dir, leader, "inferadb.ledger.v1.Admin/AddMember",
 				      body, 30 * NS_PER_SEC, err) == 0)
 			rc = 0;
 		json_decref(answer);

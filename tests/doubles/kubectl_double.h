@@ -74,6 +74,9 @@ char *kd_k8s_node_name(json_t *node);
 int kd_is_cordoned(const char *k8s_node);
 /* method on the node's gRPC API: 0 when the node answered, *code its wire
  * code and *out the answer or the error; -1 when no node answered. */
+/* The admin token an emulated `grpcurl -H 'authorization: Bearer T'`
+ * was given (T), sent with kd_node_call's calls; NULL: none. */
+extern const char *kd_call_token;
 int kd_node_call(json_t *node, const char *method, json_t *req, json_t **out,
 		 enum ledger_code *code, long timeout_ms);
 

@@ -194,8 +194,12 @@ static json_t *other_side(struct cmd *c, const char *region, json_t *spec, json_
 /* Debug/Partition on every node of a (dropping b) and of b (dropping a). */
 static int partition(json_t *a, json_t *b, struct dr_error *err)
 {
+	/* The double plays the network (a NetworkPolicy), so it holds the
+	 * bundled cluster's admin token that the debug faults need. */
+	char *auth = cluster_authorization(kd_dir);
 	json_t *node;
 	size_t i;
+	int failed = 0;
 
 	json_array_foreach(json_object_get(kd_cluster, "nodes"), i, node) {
 		json_int_t id = json_integer_value(json_object_get(node, "id"));
@@ -206,7 +210,7 @@ static int partition(json_t *a, json_t *b, struct dr_error *err)
 		if (!id_in(a, id) && !id_in(b, id))
 			continue;
 		req = json_pack("{s:O}", "peers", id_in(a, id) ? b : a);
-		rc = ledger_debug_call(json_string_value(json_object_get(node, "http_address")),
+		rc = ledger_debug_call(json_string_value(json_object_get(node, "http_address")), auth,
 				       "inferadb.ledger.v1.Debug/Partition", req, 5000, &ans, &http, err);
 		json_decref(req);
 		if (rc == 0 && (http < 200 || http >= 300)) {
@@ -216,15 +220,19 @@ static int partition(json_t *a, json_t *b, struct dr_error *err)
 			rc = -1;
 		}
 		json_decref(ans);
-		if (rc != 0)
-			return -1;
+		if (rc != 0) {
+			failed = 1;
+			break;
+		}
 	}
-	return 0;
+	free(auth);
+	return failed ? -1 : 0;
 }
 
 static void heal(json_t *cluster, json_t *ids)
 {
 	struct dr_error err = DR_ERROR_INIT;
+	char *auth = cluster_authorization(kd_dir);
 	json_t *node;
 	size_t i;
 
@@ -233,11 +241,12 @@ static void heal(json_t *cluster, json_t *ids)
 		long http = 0;
 
 		if (id_in(ids, json_integer_value(json_object_get(node, "id"))))
-			ledger_debug_call(json_string_value(json_object_get(node, "http_address")),
+			ledger_debug_call(json_string_value(json_object_get(node, "http_address")), auth,
 					  "inferadb.ledger.v1.Debug/Heal", req, 5000, &ans, &http, &err);
 		json_decref(req);
 		json_decref(ans);
 	}
+	free(auth);
 }
 
 static void start_nodes(json_t *cluster, json_t *ids)

@@ -86,6 +86,8 @@ int kd_is_cordoned(const char *k8s_node)
 	return yes;
 }
 
+const char *kd_call_token;
+
 int kd_node_call(json_t *node, const char *method, json_t *req, json_t **out,
 		 enum ledger_code *code, long timeout_ms)
 {
@@ -98,6 +100,7 @@ int kd_node_call(json_t *node, const char *method, json_t *req, json_t **out,
 	*code = LEDGER_CODE_COUNT;
 	o.timeout_ms = timeout_ms;
 	o.admin_timeout_ms = timeout_ms;
+	o.admin_token = kd_call_token;
 	if (ledger_client_new(&c, addrs, 1, &o, &err) != 0)
 		return -1;
 	rc = ledger_call(c, 0, method, req, out, code, &err);

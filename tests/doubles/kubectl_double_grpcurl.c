@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/base64.h"
 #include "common/strbuf.h"
@@ -250,8 +251,17 @@ int kd_grpcurl(json_t *node, char **argv, int argc)
 		}
 		if (strcmp(argv[i], "-d") == 0 && i + 1 < argc)
 			data = argv[++i];
-		else if (strcmp(argv[i], "-H") == 0 && i + 1 < argc)
-			i++;
+		else if (strcmp(argv[i], "-H") == 0 && i + 1 < argc) {
+			const char *h = argv[++i];
+
+			if (strncasecmp(h, "authorization:", 14) == 0) {
+				h += 14;
+				while (*h == ' ')
+					h++;
+				if (strncmp(h, "Bearer ", 7) == 0)
+					kd_call_token = h + 7;
+			}
+		}
 		else if (argv[i][0] != '-' && strchr(argv[i], '/'))
 			method = argv[i];
 	}

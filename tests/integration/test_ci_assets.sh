@@ -121,7 +121,7 @@ fi
 case_begin restore-primary-on-kubernetes
 double_dir=${DRILLRIG_BUILD:-$src/build}/tests/doubles
 if [ -x "$double_dir/kubectl" ]; then
-	"$bin" cluster up --cluster "$tmp/k8s" --timing 300ms/30ms >/dev/null 2>&1 ||
+	"$bin" cluster up --cluster "$tmp/k8s" --timing 300ms/30ms --no-admin-token >/dev/null 2>&1 ||
 		fail "cluster up for the kubernetes restore-primary case"
 	# restore-primary checks a settled cluster.
 	wait_cluster_settled "$bin" "$tmp/k8s" 30 || fail "the cluster for the kubernetes restore-primary case never said Fully replicated with every member reachable within 30 s"

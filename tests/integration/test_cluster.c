@@ -197,7 +197,7 @@ static long long append(const char *dir, const char *client, int seq)
 		long long index = -1;
 
 		if (leader_address(s) &&
-		    cluster_api_call(&answer, leader_address(s), "inferadb.ledger.v1.Ledger/Append",
+		    cluster_api_call(&answer, dir, leader_address(s), "inferadb.ledger.v1.Ledger/Append",
 				     body, CALL_NS, &err) == 0)
 			index = json_integer_value(json_object_get(answer, "index"));
 		json_decref(answer);
@@ -272,15 +272,20 @@ static json_t *member(json_t *s, int id)
 	return NULL;
 }
 
-static char *digest_of(const char *http_address)
+/* dir: the cluster (its admin token). */
+static char *digest_of(const char *dir, const char *http_address)
 {
 	struct dr_error err = DR_ERROR_INIT;
+	char *auth = cluster_authorization(dir);
 	json_t *answer = NULL;
 	long http = 0;
 	char *d;
+	int rc;
 
-	if (ledger_debug_call(http_address, "inferadb.ledger.v1.Debug/Digest", NULL, CALL_NS / NS_PER_MS,
-			      &answer, &http, &err) != 0 || http != 200)
+	rc = ledger_debug_call(http_address, auth, "inferadb.ledger.v1.Debug/Digest", NULL,
+			       CALL_NS / NS_PER_MS, &answer, &http, &err);
+	free(auth);
+	if (rc != 0 || http != 200)
 		fail_msg("Digest on %s: %s (HTTP %ld)", http_address, err.msg, http);
 	/* the ledger's state, not the raft log position (which differs) */
 	d = xasprintf("%s/%lld", json_string_value(json_object_get(answer, "digest")),
@@ -475,12 +480,12 @@ static void test_snapshot_restore_gives_same_digest(void **state)
 	for (int i = 1; i <= 25; i++)
 		append(f->dir, "t-restore", i);
 	s = await_replicated(f->dir, 5, NULL);
-	if (cluster_api_call(&snap, leader_address(s), "inferadb.ledger.v1.Admin/CreateSnapshot",
+	if (cluster_api_call(&snap, f->dir, leader_address(s), "inferadb.ledger.v1.Admin/CreateSnapshot",
 			     NULL, 10 * NS_PER_SEC, &err) != 0)
 		fail_msg("CreateSnapshot: %s", err.msg);
 	path = json_string_value(json_object_get(snap, "path"));
 	assert_non_null(path);
-	want = digest_of(leader_http_address(s));
+	want = digest_of(f->dir, leader_http_address(s));
 	if (cluster_restore(&answer, f->dir, path, &err) != 0) {
 		rdir = xasprintf("%s/restored", f->dir);
 		dump_logs(rdir);
@@ -495,7 +500,7 @@ static void test_snapshot_restore_gives_same_digest(void **state)
 	restored = await_leader_in(rdir, NULL);
 	raddr = leader_address(restored);
 	assert_string_not_equal(raddr, leader_address(s));
-	got = digest_of(leader_http_address(restored));
+	got = digest_of(rdir, leader_http_address(restored));
 	assert_string_equal(got, want);
 	free(got);
 	free(want);

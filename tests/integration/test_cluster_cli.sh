@@ -69,6 +69,15 @@ grep -q '^  "leader": {' "$root/out" || die "status --json has no leader: $(cat 
 grep -qE '^  "supervisor_pid": [1-9]' "$root/out" || die "status --json has no supervisor pid"
 # members (5) and nodes (5) each carry a live pid
 [ "$(grep -cE '^      "pid": [1-9]' "$root/out")" -eq 10 ] || die "status --json pids: $(cat "$root/out")"
+# the admin token: 64 hex digits in a 0600 file, never in cluster.json, a
+# log or a process's arguments (only the file's path is passed)
+tok=$(cat "$D/admin-token" 2>/dev/null) || die "cluster up wrote no $D/admin-token"
+[ "$(stat -c %a "$D/admin-token")" = 600 ] || die "admin-token mode $(stat -c %a "$D/admin-token")"
+grep -qxE '[0-9a-f]{64}' <<<"$tok" || die "admin-token holds no 64-digit hex token"
+if grep -rqF "$tok" "$D"/cluster.json "$D"/*.log; then die "the admin token is in cluster.json or a log"; fi
+if pgrep -f -- "$tok" >/dev/null; then die "the admin token is in a process's arguments"; fi
+pgrep -f -- "--admin-token-file $D/admin-token" >/dev/null ||
+	die "no node was started with --admin-token-file $D/admin-token"
 case_begin kill-scale-promote-refusals
 expect 2 "$B" cluster kill --cluster "$D" 1 --signal NOPE
 expect 2 "$B" cluster stop --cluster "$D" 1 --signal HUP
@@ -102,6 +111,7 @@ ok=
 for _ in $(seq 1 100); do
 	if PATH="$double_dir:$PATH" KUBECTL_DOUBLE_IMAGE_TOOLS=1 KUBECTL_DOUBLE_CLUSTER=$D \
 		kubectl --context drill-dr -n inferadb exec inferadb-ledger-0 -- grpcurl -plaintext \
+		-H "authorization: Bearer $(cat "$D/admin-token")" \
 		-d '{"region":"dr","allowDataLoss":true}' localhost:50051 \
 		inferadb.ledger.v1.Admin/ForceLeaderElection >"$root/fle" 2>&1 &&
 		grep -q '"unsafe": *true' "$root/fle"; then

@@ -21,7 +21,7 @@ root=$(mktemp -d "${TMPDIR:-/tmp}/drillrig-k8s-status.XXXXXX")
 cleanup() { "$drillrig" cluster down --cluster "$root/cluster" >/dev/null 2>&1 || true; rm -rf "$root"; }
 trap cleanup EXIT
 
-"$drillrig" cluster up --cluster "$root/cluster" --timing 300ms/30ms --enable-debug >/dev/null ||
+"$drillrig" cluster up --cluster "$root/cluster" --timing 300ms/30ms --enable-debug --no-admin-token >/dev/null ||
 	fatal "drillrig cluster up failed"
 # The drill's steady state wants a settled cluster.
 wait_cluster_settled "$drillrig" "$root/cluster" 30 ||

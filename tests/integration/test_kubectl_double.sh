@@ -119,7 +119,7 @@ pod_running() {
 
 case_begin setup
 # Debug faults on: NetworkChaos partitions through ledgerd's Debug/Partition.
-"$B" cluster up --cluster "$D" --timing 300ms/30ms --enable-debug >/dev/null || fatal "drillrig cluster up failed"
+"$B" cluster up --cluster "$D" --timing 300ms/30ms --enable-debug --no-admin-token >/dev/null || fatal "drillrig cluster up failed"
 wait_cluster_settled "$B" "$D" 30 || fatal "the cluster never settled within 30 s"
 
 case_begin port-forward-relays-grpc

@@ -4,7 +4,8 @@
 # files with Debian's python3-grpc-tools (grpc_tools.protoc), used through
 # Debian's python3-grpcio.  It appends and reads, reads the cluster status,
 # transfers leadership, writes and lists ledger.v1 entities, gets the
-# right status codes for bad input, and sees 16 concurrent writers each get
+# right status codes for bad input, is refused every admin and debug call
+# without the cluster's admin token (DIR/admin-token), and sees 16 concurrent writers each get
 # their own entry back when ledgerd commits them in groups (tests/support/ledger_stub_client.py).
 set -uo pipefail
 
@@ -39,7 +40,7 @@ for m in ledger/v1/ledger_pb2_grpc.py inferadb/ledger/v1/ledger_pb2_grpc.py grpc
 done
 
 case_begin cluster-up
-"$drillrig" cluster up --cluster "$root/c" --topology primary=2,dr=1 >/dev/null 2>&1 ||
+"$drillrig" cluster up --cluster "$root/c" --topology primary=2,dr=1 --enable-debug >/dev/null 2>&1 ||
 	fatal "drillrig cluster up failed"
 wait_cluster_settled "$drillrig" "$root/c" 30 ||
 	fatal "the cluster never said Fully replicated with every member reachable within 30 s"
@@ -59,6 +60,6 @@ while IFS=$'\t' read -r tag name verdict why; do
 	fi
 done <"$root/cases"
 [ "$rc" -eq 0 ] || case_fail stub-client "ledger_stub_client.py exited $rc: $(tail -5 "$root/err")"
-[ "$(grep -c $'^CASE\t' "$root/cases")" -eq 7 ] ||
-	case_fail all-checks-ran "expected 7 checks, got: $(cut -f2,3 "$root/cases" | tr '\n' ' ')"
+[ "$(grep -c $'^CASE\t' "$root/cases")" -eq 8 ] ||
+	case_fail all-checks-ran "expected 8 checks, got: $(cut -f2,3 "$root/cases" | tr '\n' ' ')"
 cases_done

@@ -81,7 +81,7 @@ case_begin files-by-symbol-and-name-are-protocs-bytes
 [ -f "$build/gen/ledger.protoset" ] || fail "no $build/gen/ledger.protoset (make builds it)"
 scenario files "$leader" "$build/gen/ledger.protoset"
 case_begin calls-with-only-reflected-descriptors
-scenario calls "$leader"
+scenario calls "$leader" "$D/admin-token"
 case_begin not-found-is-an-error-response-and-the-stream-goes-on
 scenario errors "$leader"
 case_begin malformed-request-is-invalid-argument
@@ -121,7 +121,8 @@ out=$("$py" "$call" "$leader" describe inferadb.ledger.v1.AppendRequest 2>&1) ||
 grep -qxF '  string client_id = 1;' <<<"$out" || fail "describe AppendRequest printed: $out"
 
 case_begin grpc_call-unary-calls-print-proto3-json
-out=$("$py" "$call" -H 'x-drillrig-test: reflection' "$leader" \
+out=$("$py" "$call" -H 'x-drillrig-test: reflection' \
+	-H "authorization: Bearer $(cat "$D/admin-token")" "$leader" \
 	inferadb.ledger.v1.Admin/GetClusterStatus 2>&1) || fail "GetClusterStatus: $out"
 grep -q '"commit_index": "[0-9]*"' <<<"$out" || fail "GetClusterStatus printed: $out"
 out=$("$py" "$call" -d '{"client_id": "grpc-call", "sequence": 1, "payload": "p"}' "$leader" \

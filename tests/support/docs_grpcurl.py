@@ -7,7 +7,8 @@ shows after it.
 usage: docs_grpcurl.py DOC CLUSTER_DIR DRILLRIG
 
 $NODE is a follower and $LEADER the leader, both looked up again before
-each example (a transfer in the examples moves the leader).  An example
+each example (a transfer in the examples moves the leader), and $AUTH the
+header of the cluster's admin token (CLUSTER_DIR/admin-token).  An example
 whose shown output starts with "ERROR:" must fail with the code shown;
 one whose output is JSON must answer JSON with every key shown (values
 are the cluster's own; zero values count, as with grpcurl -emit-defaults); a `list` must name exactly the services shown; any
@@ -67,9 +68,14 @@ def keys_of(text):
     return re.findall(r'^  "([a-z_]+)":', text, re.M)
 
 
-def check(cmd, shown, leader, node):
+def check(cmd, shown, leader, node, cluster_dir):
     cmd = re.sub(r"\s+#.*$", "", cmd)
-    argv = shlex.split(cmd.replace("$LEADER", leader).replace("$NODE", node))[1:]
+    with open(os.path.join(cluster_dir, "admin-token")) as f:
+        auth = "authorization: Bearer " + f.read().strip()
+    # "$AUTH" is one word in the shell; substituted before splitting, the
+    # quotes keep it one.
+    argv = shlex.split(cmd.replace("$LEADER", leader).replace("$NODE", node)
+                       .replace("$AUTH", auth))[1:]
     # proto3 JSON leaves zero values out (a transfer to where the leader
     # already is: no "transferred"); the keys are compared with them in.
     run = subprocess.run([sys.executable, os.path.join(HERE, "grpc_call.py"), "-emit-defaults"] + argv,
@@ -111,7 +117,7 @@ def main():
         method = re.sub(r"\s+#.*$", "", cmd).split()[-1]
         name = "%s:%d:%s" % (os.path.basename(doc), line, re.sub(r"[^A-Za-z0-9._:/-]", "_", method))
         leader, node = cluster_roles(cluster_dir, drillrig)
-        why = check(cmd, shown, leader, node)
+        why = check(cmd, shown, leader, node, cluster_dir)
         print("CASE\t%s\t%s\t%s" % (name, "fail" if why else "pass", why or ""))
         sys.stdout.flush()
     return 0

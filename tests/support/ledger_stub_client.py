@@ -18,6 +18,7 @@ import os
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 
@@ -30,6 +31,29 @@ from ledger.v1 import ledger_pb2 as v1  # noqa: E402
 from ledger.v1 import ledger_pb2_grpc as v1_grpc  # noqa: E402
 
 OPTIONS = [("grpc.enable_http_proxy", 0)]
+
+
+class Bearer(grpc.UnaryUnaryClientInterceptor):
+    """Sends the cluster's admin token with every call, as an operator's
+    client does (`drillrig cluster up` writes it to DIR/admin-token)."""
+
+    def __init__(self, token):
+        self.md = ("authorization", "Bearer " + token)
+
+    def intercept_unary_unary(self, continuation, details, request):
+        md = list(details.metadata or []) + [self.md]
+        details = details._replace(metadata=md) if hasattr(details, "_replace") else \
+            _Details(details.method, details.timeout, md, details.credentials,
+                     getattr(details, "wait_for_ready", None),
+                     getattr(details, "compression", None))
+        return continuation(details, request)
+
+
+class _Details(grpc.ClientCallDetails):
+    def __init__(self, method, timeout, metadata, credentials, wait_for_ready, compression):
+        self.method, self.timeout, self.metadata = method, timeout, metadata
+        self.credentials, self.wait_for_ready, self.compression = \
+            credentials, wait_for_ready, compression
 
 
 def health_messages(stub_dir):
@@ -74,8 +98,15 @@ def main():
     with open(sys.argv[3]) as f:
         leader = json.load(f)["leader"]["address"]
     follower = next(a for a in nodes if a != leader)
-    lch = grpc.insecure_channel(leader, options=OPTIONS)
-    fch = grpc.insecure_channel(follower, options=OPTIONS)
+    with open(os.path.join(os.path.dirname(sys.argv[2]), "admin-token")) as f:
+        token = f.read().strip()
+
+    def channel(address):
+        return grpc.intercept_channel(grpc.insecure_channel(address, options=OPTIONS),
+                                      Bearer(token))
+    raw = grpc.insecure_channel(leader, options=OPTIONS)  # no token
+    lch = channel(leader)
+    fch = channel(follower)
     ledger, admin = native_grpc.LedgerStub(lch), native_grpc.AdminStub(lch)
     cid = "stubs-%d" % int(time.time() * 1000)
 
@@ -182,6 +213,54 @@ def main():
         return None
     case("v1-write-and-list", v1_write_and_list)
 
+    def admin_needs_the_token():
+        # issue 17: any local process could take the leader away (a fifo
+        # handed to RestoreFromSnapshot) or plant a lost write (DropEntry).
+        # Without the cluster's token every admin and debug call is refused,
+        # before any of it runs; the ledger API itself stays open.
+        fifo = os.path.join(os.path.dirname(sys.argv[2]), "attack.fifo")
+        if not os.path.exists(fifo):
+            os.mkfifo(fifo)
+        wrong = []
+        checks = [
+            ("RestoreFromSnapshot of a fifo", lambda: raw.unary_unary(
+                "/inferadb.ledger.v1.Admin/RestoreFromSnapshot",
+                request_serializer=native.RestoreFromSnapshotRequest.SerializeToString)(
+                    native.RestoreFromSnapshotRequest(path=fifo), timeout=5)),
+            ("GetClusterStatus", lambda: native_grpc.AdminStub(raw).GetClusterStatus(
+                native.GetClusterStatusRequest(), timeout=5)),
+            ("TransferLeadership", lambda: v1_grpc.AdminServiceStub(raw).TransferLeadership(
+                v1.TransferLeadershipRequest(target_node_id=2), timeout=5)),
+            ("a wrong token", lambda: native_grpc.AdminStub(raw).GetClusterStatus(
+                native.GetClusterStatusRequest(), timeout=5,
+                metadata=[("authorization", "Bearer " + "0" * len(token))])),
+        ]
+        for what, fn in checks:
+            got = code_of(fn)
+            if got != grpc.StatusCode.UNAUTHENTICATED:
+                wrong.append("%s without the token: %s" % (what, got.name))
+        http = next(n["http_address"] for n in cluster if n["address"] == leader)
+        for method, body in (("DropEntry", b'{"client_id":"%s","sequence":1}' % cid.encode()),
+                             ("Partition", b'{"peers":[2]}')):
+            req = urllib.request.Request("http://%s/inferadb.ledger.v1.Debug/%s" % (http, method),
+                                         data=body, headers={"Content-Type": "application/json"})
+            try:
+                urllib.request.urlopen(req, timeout=5)
+                wrong.append("Debug/%s without the token was accepted" % method)
+            except urllib.error.HTTPError as e:
+                answer = json.loads(e.read() or b"{}")
+                if e.code != 401 or answer.get("code") != "UNAUTHENTICATED":
+                    wrong.append("Debug/%s without the token: HTTP %d %s" % (method, e.code, answer))
+        # the ledger API needs no token, and the appended entry is still there
+        page = ledger.Read(native.ReadRequest(from_index=1, limit=100), timeout=5)
+        if not any(e.client_id == cid and e.sequence == 1 for e in page.entries):
+            wrong.append("entry %s/1 is gone from reads" % cid)
+        if admin.GetClusterStatus(native.GetClusterStatusRequest(), timeout=5).leader.address \
+                != leader:
+            wrong.append("the leader moved")
+        return "; ".join(wrong) or None
+    case("admin-and-debug-need-the-token", admin_needs_the_token)
+
     def concurrent_appends():
         # 16 writers at once, as a busy service would: ledgerd proposes the
         # appends that queue up together as one Raft entry (group commit).
@@ -245,7 +324,7 @@ def main():
             v1.TransferLeadershipRequest(target_node_id=to.node_id, timeout_ms=10000), timeout=15)
         if not ans.success or ans.new_leader_id != to.node_id:
             return "TransferLeadership to %d answered %s" % (to.node_id, ans)
-        back_ch = grpc.insecure_channel(to.address, options=OPTIONS)
+        back_ch = channel(to.address)
         back = native_grpc.AdminStub(back_ch).RequestLeaderTransfer(
             native.RequestLeaderTransferRequest(node_id=me.node_id), timeout=15)
         if back.leader.id != me.node_id:

@@ -234,7 +234,7 @@ long testnet_post(struct testnet *t, int i, const char *method, const char *body
 
 	*resp = NULL;
 	if (strstr(method, ".Debug/")) {
-		if (ledger_debug_call(t->http[i], method, req, 2000, resp, &status, &err) != 0)
+		if (ledger_debug_call(t->http[i], NULL, method, req, 2000, resp, &status, &err) != 0)
 			status = 0;
 		json_decref(req);
 		return status;

@@ -207,6 +207,11 @@ def pool_from_reflection(s, services):
 
 
 def scenario_calls(ch, args):
+    # args: ADDR [TOKEN_FILE]: the cluster's admin token, for GetClusterStatus
+    auth_md = []
+    if len(args) > 1:
+        with open(args[1]) as f:
+            auth_md = [("authorization", "Bearer " + f.read().strip())]
     s = Stream(ch)
     pool = pool_from_reflection(s, ["inferadb.ledger.v1.Admin", "inferadb.ledger.v1.Ledger"])
     s.close()
@@ -218,7 +223,7 @@ def scenario_calls(ch, args):
         req = json_format.Parse(body, req_cls(), descriptor_pool=pool)
         rpc = ch.unary_unary("/%s/%s" % (service, method), request_serializer=ser,
                              response_deserializer=resp_cls.FromString)
-        return json_format.MessageToDict(rpc(req, timeout=TIMEOUT),
+        return json_format.MessageToDict(rpc(req, timeout=TIMEOUT, metadata=auth_md),
                                          preserving_proto_field_name=True,
                                          descriptor_pool=pool)
 

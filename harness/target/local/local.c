@@ -38,18 +38,28 @@ const char *local_resolve_region(struct target *t, const char *ref)
 	return NULL;
 }
 
-int local_node_call(json_t **out, const char *address, const char *method, json_t *req,
-		    int64_t timeout_ns, struct dr_error *err)
+/* The client options' admin_token from the cluster's "Bearer <token>". */
+static const char *bearer_token(const char *authorization)
+{
+	return authorization ? authorization + strlen("Bearer ") : NULL;
+}
+
+int local_node_call(const struct local_target *lt, json_t **out, const char *address,
+		    const char *method, json_t *req, int64_t timeout_ns, struct dr_error *err)
 {
 	struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
 	struct ledger_client *c = NULL;
 	const char *addrs[1] = { address };
 	enum ledger_code code = LEDGER_CODE_COUNT;
+	char *authorization = cluster_authorization(lt->dir);
 	int rc;
 
 	opts.timeout_ms = (long)(timeout_ns / NS_PER_MS);
 	opts.admin_timeout_ms = opts.timeout_ms;
-	if (ledger_client_new(&c, addrs, 1, &opts, err) != 0)
+	opts.admin_token = bearer_token(authorization);
+	rc = ledger_client_new(&c, addrs, 1, &opts, err);
+	free(authorization);
+	if (rc != 0)
 		return -1;
 	rc = ledger_call(c, 0, method, req, out, &code, err);
 	ledger_client_free(c);
@@ -63,12 +73,15 @@ int local_node_call(json_t **out, const char *address, const char *method, json_
 	return rc;
 }
 
-int local_debug_call(json_t **out, const char *http_address, const char *method, json_t *req,
-		     int64_t timeout_ns, struct dr_error *err)
+int local_debug_call(const struct local_target *lt, json_t **out, const char *http_address,
+		     const char *method, json_t *req, int64_t timeout_ns, struct dr_error *err)
 {
 	long http = 0;
-	int rc = ledger_debug_call(http_address, method, req, (long)(timeout_ns / NS_PER_MS), out,
-				   &http, err);
+	char *authorization = cluster_authorization(lt->dir);
+	int rc = ledger_debug_call(http_address, authorization, method, req,
+				   (long)(timeout_ns / NS_PER_MS), out, &http, err);
+
+	free(authorization);
 
 	if (rc == 0 && (http < 200 || http >= 300)) {
 		const char *code = json_string_value(json_object_get(*out, "code"));
@@ -191,10 +204,13 @@ static int local_member_status(struct target *t, size_t i, json_t **out, int64_t
 	if (rc == 0 && !lt->member_clients[i]) {
 		struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
 		const char *addr = lt->member_addrs[i];
+		char *authorization = cluster_authorization(lt->dir);
 
 		opts.timeout_ms = (long)(timeout_ns / NS_PER_MS);
 		opts.admin_timeout_ms = opts.timeout_ms;
+		opts.admin_token = bearer_token(authorization);
 		rc = ledger_client_new(&lt->member_clients[i], &addr, 1, &opts, err);
+		free(authorization);
 	}
 	if (rc == 0)
 		c = lt->member_clients[i];
@@ -254,6 +270,11 @@ static struct target *local_scope(struct target *t, const char *ref)
 	struct local_target *lt = t->impl;
 
 	return ref && strcmp(ref, "restored") == 0 ? lt->restored : NULL;
+}
+
+static char *local_authorization(struct target *t)
+{
+	return cluster_authorization(((struct local_target *)t->impl)->dir);
 }
 
 static char *local_state_path(struct target *t)
@@ -429,6 +450,7 @@ int target_local_new(struct target **out, const struct plan *plan,
 	t->endpoints = local_endpoints;
 	t->resolve_region = local_resolve_region;
 	t->describe = local_describe;
+	t->authorization = local_authorization;
 	t->state_path = local_state_path;
 	t->scope = local_scope;
 	t->close = local_close;

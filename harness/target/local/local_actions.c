@@ -145,6 +145,7 @@ static void do_resume(struct target *t, json_t *args, const struct action_ctx *c
 static void do_partition(struct target *t, json_t *args, const struct action_ctx *ctx,
 			 struct action_result *res)
 {
+	struct local_target *lt = t->impl;
 	json_t *status = NULL, *members, *m, *side_a, *side_b;
 	int64_t ids[NODE_SELECT_MAX];
 	size_t i, n;
@@ -175,7 +176,7 @@ static void do_partition(struct target *t, json_t *args, const struct action_ctx
 		for (size_t k = 0; k < n; k++)
 			in_a |= ids[k] == id;
 		req = json_pack("{s:O}", "peers", in_a ? side_b : side_a);
-		if (!addr || local_debug_call(&answer, addr, "inferadb.ledger.v1.Debug/Partition", req,
+		if (!addr || local_debug_call(lt, &answer, addr, "inferadb.ledger.v1.Debug/Partition", req,
 					      LOCAL_ADMIN_TIMEOUT_NS, &err) != 0) {
 			const char *state = json_string_value(json_object_get(m, "state"));
 
@@ -222,7 +223,7 @@ static void do_heal(struct target *t, json_t *args, const struct action_ctx *ctx
 		const char *addr = json_string_value(json_object_get(node, "http_address"));
 		json_t *req = json_object(), *answer = NULL;
 
-		if (addr && local_debug_call(&answer, addr, "inferadb.ledger.v1.Debug/Heal", req,
+		if (addr && local_debug_call(lt, &answer, addr, "inferadb.ledger.v1.Debug/Heal", req,
 					     LOCAL_ADMIN_TIMEOUT_NS, &err) == 0)
 			healed++;
 		json_decref(req);
@@ -338,7 +339,7 @@ static int64_t v1_transfer_node(const json_t *status, const char *region)
 
 /* One TransferLeadership request to the leader at addr; what went wrong
  * goes to last. */
-static void transfer_v1(const json_t *status, const char *addr, int64_t node_id, const char *region,
+static void transfer_v1(const struct local_target *lt, const json_t *status, const char *addr, int64_t node_id, const char *region,
 			char *last, size_t last_size)
 {
 	struct dr_error err = DR_ERROR_INIT;
@@ -356,7 +357,7 @@ static void transfer_v1(const json_t *status, const char *addr, int64_t node_id,
 	 * call's deadline, so a slow move is an answer, not a timeout. */
 	req = json_pack("{s:I,s:i}", "target_node_id", (json_int_t)to, "timeout_ms",
 			(int)(LOCAL_ADMIN_TIMEOUT_NS / NS_PER_MS) - 1000);
-	if (local_node_call(&answer, addr, "ledger.v1.AdminService/TransferLeadership", req,
+	if (local_node_call(lt, &answer, addr, "ledger.v1.AdminService/TransferLeadership", req,
 			    LOCAL_ADMIN_TIMEOUT_NS, &err) != 0)
 		snprintf(last, last_size, "TransferLeadership to node %lld: %.400s", (long long)to,
 			 err.msg);
@@ -412,11 +413,11 @@ void local_transfer_leader(struct target *t, json_t *args, const struct action_c
 			addr = leader_address(status);
 			attempts++;
 			if (t->api == LEDGER_API_V1)
-				transfer_v1(status, addr, node_id, region, last, sizeof(last));
+				transfer_v1(lt, status, addr, node_id, region, last, sizeof(last));
 			else {
 				req = node_id > 0 ? json_pack("{s:I}", "node_id", (json_int_t)node_id) :
 						    json_pack("{s:s}", "region", region ? region : "");
-				if (addr && local_node_call(&answer, addr,
+				if (addr && local_node_call(lt, &answer, addr,
 							    "inferadb.ledger.v1.Admin/RequestLeaderTransfer",
 							    req, LOCAL_ADMIN_TIMEOUT_NS, &err) != 0)
 					snprintf(last, sizeof(last), "RequestLeaderTransfer: %.400s", err.msg);
@@ -489,7 +490,7 @@ static void do_force_election(struct target *t, json_t *args, const struct actio
 			goto out;
 		}
 		req = json_pack("{s:s,s:b}", "region", region, "allow_data_loss", unsafe);
-		if (local_node_call(&answer, addr, "inferadb.ledger.v1.Admin/ForceLeaderElection", req,
+		if (local_node_call(lt, &answer, addr, "inferadb.ledger.v1.Admin/ForceLeaderElection", req,
 			      LOCAL_ADMIN_TIMEOUT_NS * 6, &err) != 0) {
 			json_decref(req);
 			action_result_set(res, ACTION_FAILED, "ForceLeaderElection failed: %s", err.msg);
@@ -531,14 +532,15 @@ static int copy_file(const char *from, const char *to, struct dr_error *err)
  * the answer in the native shape, so plans and restore do not depend on
  * the dialect ("index" is the block height, size and sha256 are of the
  * file as written). */
-static int v1_snapshot(json_t **out, const char *addr, struct dr_error *err)
+static int v1_snapshot(const struct local_target *lt, json_t **out, const char *addr,
+		       struct dr_error *err)
 {
 	json_t *req = json_object(), *answer = NULL;
 	const char *path;
 	char hex[SHA256_HEX_LEN], *data = NULL;
 	size_t len = 0;
 	json_int_t height;
-	int rc = local_node_call(&answer, addr, "ledger.v1.AdminService/CreateSnapshot", req,
+	int rc = local_node_call(lt, &answer, addr, "ledger.v1.AdminService/CreateSnapshot", req,
 				 LOCAL_ADMIN_TIMEOUT_NS * 6, err);
 
 	json_decref(req);
@@ -579,11 +581,11 @@ static void do_snapshot(struct target *t, json_t *args, const struct action_ctx 
 		goto out;
 	}
 	if (t->api == LEDGER_API_V1) {
-		if (v1_snapshot(&answer, addr, &err) != 0) {
+		if (v1_snapshot(lt, &answer, addr, &err) != 0) {
 			action_result_set(res, ACTION_FAILED, "CreateSnapshot failed: %s", err.msg);
 			goto out;
 		}
-	} else if (local_node_call(&answer, addr, "inferadb.ledger.v1.Admin/CreateSnapshot", req,
+	} else if (local_node_call(lt, &answer, addr, "inferadb.ledger.v1.Admin/CreateSnapshot", req,
 				   LOCAL_ADMIN_TIMEOUT_NS * 6, &err) != 0) {
 		action_result_set(res, ACTION_FAILED, "CreateSnapshot failed: %s", err.msg);
 		goto out;

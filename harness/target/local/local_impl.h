@@ -41,14 +41,15 @@ extern const struct target_action local_actions[];
 /* A region's name for a role ("dr") or a name; NULL when unknown. */
 const char *local_resolve_region(struct target *t, const char *ref);
 int local_status(struct target *t, json_t **out, int64_t timeout_ns, struct dr_error *err);
-/* One admin call to one node's gRPC API address; an error answer is an
- * error naming its code and message. */
-int local_node_call(json_t **out, const char *address, const char *method, json_t *req,
-		    int64_t timeout_ns, struct dr_error *err);
+/* One admin call to one node's gRPC API address, with the cluster's admin
+ * token (ledger/cluster/cluster_token.c); an error answer is an error
+ * naming its code and message. */
+int local_node_call(const struct local_target *lt, json_t **out, const char *address,
+		    const char *method, json_t *req, int64_t timeout_ns, struct dr_error *err);
 /* One debug call (Partition, Heal, ...) to a node's HTTP listener (its
- * http_address); an answer that is not 2xx is an error. */
-int local_debug_call(json_t **out, const char *http_address, const char *method, json_t *req,
-		     int64_t timeout_ns, struct dr_error *err);
+ * http_address), with the token; an answer that is not 2xx is an error. */
+int local_debug_call(const struct local_target *lt, json_t **out, const char *http_address,
+		     const char *method, json_t *req, int64_t timeout_ns, struct dr_error *err);
 /* drillrig recover (local_recover.c). */
 int local_recover(struct target_recover_args *args);
 /* transfer_leader {region | node}: asks until leadership is there or the
