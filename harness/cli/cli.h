@@ -4,6 +4,9 @@
 #define DR_HARNESS_CLI_CLI_H
 
 #include <stdatomic.h>
+#include <stddef.h>
+
+#include "common/error.h"
 
 struct cli_command {
 	const char *name;
@@ -33,5 +36,21 @@ int cmd_soak(int argc, char **argv);
  * ignored.  For run, soak and recover. */
 extern atomic_int cli_interrupts;
 void cli_count_interrupts(void);
+
+/* Plan variables from the command line, in order (later wins):
+ * --var NAME=VALUE as given, --var-file NAME=PATH read into NAME=VALUE
+ * (harness/cli/secret_args.c). */
+struct cli_vars {
+	const char **kv;
+	size_t n;
+	char **owned;   /* the --var-file strings (wiped when released) */
+	size_t nowned;
+};
+void cli_vars_add(struct cli_vars *v, const char *kv);
+int cli_vars_add_file(struct cli_vars *v, const char *arg, struct dr_error *err);
+void cli_vars_release(struct cli_vars *v);
+/* A secret from a file (heap; one trailing newline dropped; empty or over
+ * 64 KiB refused), NULL with err set. */
+char *cli_secret_file_read(const char *path, struct dr_error *err);
 
 #endif

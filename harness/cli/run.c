@@ -43,7 +43,9 @@ static const char run_usage[] =
 	"  --timing E/H            election timeout / heartbeat, e.g. 300ms/30ms\n"
 	"  --baseline DURATION     steady writes before the first fault (default: the\n"
 	"                          plan's workload.baseline; 0s: none)\n"
-	"  --var NAME=VALUE        fill ${NAME} in the plan (repeatable)\n"
+	"  --var NAME=VALUE        fill ${NAME} in the plan (repeatable; visible in ps:\n"
+	"                          give secrets with --var-file or DRILLRIG_VAR_NAME)\n"
+	"  --var-file NAME=PATH    fill ${NAME} with the file's content\n"
 	"  --dry-run               print every action it would take; touch nothing;\n"
 	"                          no verdict and no report\n"
 	"  --dry-run=server        kubernetes only: also send each change with kubectl's\n"
@@ -57,6 +59,8 @@ static const char run_usage[] =
 	"  --no-results            write nothing to a results repository\n"
 	"  --fail-on-regression P  exit 1 when the RTO is P% worse than the recent median\n"
 	"  --notify-webhook URL    post to a Slack-compatible webhook at start and end\n"
+	"  --notify-webhook-file PATH  the same, the URL read from PATH (or set\n"
+	"                          DRILLRIG_NOTIFY_WEBHOOK): a webhook URL is a secret\n"
 	"\n";
 
 /* The options, then the one exit-code table (harness/core/exit_codes.c). */
@@ -74,19 +78,20 @@ struct run_args {
 	const char *timing;
 	int baseline_set;
 	int64_t baseline_ns;
-	const char **vars;
-	size_t nvars;
+	struct cli_vars vars;
 	int json;
 	int no_results;
 	struct results_opts ro;
 	const char *notify_url;
+	char *notify_url_owned;  /* read from --notify-webhook-file */
 };
 
 static int parse_args(struct run_args *a, int argc, char **argv)
 {
 	enum { O_TARGET = 256, O_API, O_TCONFIG, O_CLUSTER, O_KEEP, O_TIMING, O_BASELINE, O_VAR, O_DRY,
 	       O_YES, O_JSON,
-	       O_REPO, O_BRANCH, O_PUSH, O_HISTORY, O_NORESULTS, O_REGRESSION, O_NOTIFY, O_HELP };
+	       O_REPO, O_BRANCH, O_PUSH, O_HISTORY, O_NORESULTS, O_REGRESSION, O_NOTIFY, O_HELP,
+	       O_VAR_FILE, O_NOTIFY_FILE };
 	static const struct option longopts[] = {
 		{ "target", required_argument, NULL, O_TARGET },
 		{ "target-config", required_argument, NULL, O_TCONFIG },
@@ -96,6 +101,7 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 		{ "timing", required_argument, NULL, O_TIMING },
 		{ "baseline", required_argument, NULL, O_BASELINE },
 		{ "var", required_argument, NULL, O_VAR },
+		{ "var-file", required_argument, NULL, O_VAR_FILE },
 		{ "dry-run", optional_argument, NULL, O_DRY },
 		{ "yes", no_argument, NULL, O_YES },
 		{ "json", no_argument, NULL, O_JSON },
@@ -106,6 +112,7 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 		{ "no-results", no_argument, NULL, O_NORESULTS },
 		{ "fail-on-regression", required_argument, NULL, O_REGRESSION },
 		{ "notify-webhook", required_argument, NULL, O_NOTIFY },
+		{ "notify-webhook-file", required_argument, NULL, O_NOTIFY_FILE },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -130,8 +137,13 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 			a->baseline_set = 1;
 			break;
 		case O_VAR:
-			a->vars = xrealloc(a->vars, (a->nvars + 1) * sizeof(*a->vars));
-			a->vars[a->nvars++] = optarg;
+			cli_vars_add(&a->vars, optarg);
+			break;
+		case O_VAR_FILE:
+			if (cli_vars_add_file(&a->vars, optarg, &derr) != 0) {
+				fprintf(stderr, "drillrig run: %s\n", derr.msg);
+				return -1;
+			}
 			break;
 		case O_DRY:
 			a->topts.dry_run = 1;
@@ -159,6 +171,15 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 			}
 			break;
 		case O_NOTIFY: a->notify_url = optarg; break;
+		case O_NOTIFY_FILE:
+			free(a->notify_url_owned);
+			a->notify_url_owned = cli_secret_file_read(optarg, &derr);
+			if (!a->notify_url_owned) {
+				fprintf(stderr, "drillrig run: --notify-webhook-file: %s\n", derr.msg);
+				return -1;
+			}
+			a->notify_url = a->notify_url_owned;
+			break;
 		case 'h':
 		case O_HELP:
 			print_usage(stdout);
@@ -176,6 +197,8 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 		return -1;
 	}
 	a->plan_path = argv[optind];
+	if (!a->notify_url && getenv("DRILLRIG_NOTIFY_WEBHOOK") && getenv("DRILLRIG_NOTIFY_WEBHOOK")[0])
+		a->notify_url = getenv("DRILLRIG_NOTIFY_WEBHOOK");
 	return 0;
 }
 
@@ -343,8 +366,9 @@ static int load_plan(struct plan **plan, const struct run_args *a)
 	lo.targets = target_registry;
 	lo.target = a->target;
 	lo.api = a->api;
-	lo.vars = a->vars;
-	lo.nvars = a->nvars;
+	lo.vars = a->vars.kv;
+	lo.nvars = a->vars.n;
+	lo.flags |= PLAN_LOAD_VARS_FROM_ENV;
 	lo.timing = a->timing;
 	rc = plan_load(plan, a->plan_path, &lo, &diags);
 	plan_diags_print(stderr, &diags);
@@ -586,6 +610,7 @@ out:
 	journal_free(j);
 	progress_free(progress);
 	plan_free(plan);
-	free(a.vars);
+	cli_vars_release(&a.vars);
+	free(a.notify_url_owned);
 	return code;
 }

@@ -177,6 +177,8 @@ struct plan_load_opts {
  * extension .json / .yaml / .yml, else JSON when it starts with '{'). */
 #define PLAN_LOAD_FORCE_JSON 0x1u
 #define PLAN_LOAD_FORCE_YAML 0x2u
+/* A variable not given by --var takes DRILLRIG_VAR_<name> when it is set. */
+#define PLAN_LOAD_VARS_FROM_ENV 0x4u
 
 #define PLAN_LOAD_OPTS_TARGETS(kinds) { kinds, NULL, NULL, NULL, 0, NULL, 0 }
 #define PLAN_LOAD_OPTS_INIT PLAN_LOAD_OPTS_TARGETS(NULL)

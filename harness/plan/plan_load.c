@@ -147,11 +147,27 @@ static void section_vars(struct schema_ctx *ctx, json_t *root, struct plan *plan
 		}
 		free(k);
 	}
+	/* DRILLRIG_VAR_<name>: a value kept out of argv (and so out of ps),
+	 * below --var and --var-file; names the plan does not declare are
+	 * ignored (the environment may serve other plans too). */
+	for (size_t i = 0; opts && (opts->flags & PLAN_LOAD_VARS_FROM_ENV) && i < plan->nvars; i++) {
+		char *env = xasprintf("DRILLRIG_VAR_%s", plan->vars[i].name);
+		const char *val = plan->vars[i].from_cli ? NULL : getenv(env);
+
+		if (val) {
+			free(plan->vars[i].value);
+			plan->vars[i].value = xstrdup(val);
+			plan->vars[i].from_cli = 1;
+		}
+		free(env);
+	}
 	for (size_t i = 0; i < plan->nvars; i++) {
 		if (plan->vars[i].value)
 			continue;
 		schema_err_key(ctx, vars, "vars", plan->vars[i].name, "variable '%s' has no default: "
-			       "give it with --var %s=VALUE", plan->vars[i].name, plan->vars[i].name);
+			       "give it with --var %s=VALUE, --var-file %s=PATH or DRILLRIG_VAR_%s",
+			       plan->vars[i].name, plan->vars[i].name, plan->vars[i].name,
+			       plan->vars[i].name);
 		plan->vars[i].value = xstrdup("");
 	}
 }

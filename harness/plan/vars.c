@@ -139,3 +139,117 @@ char *vars_redact(const char *text, const struct plan_var *vars, size_t nvars)
 	}
 	return strbuf_detach(&sb);
 }
+
+/* One string for a state file: secret values become "${name}" (the
+ * longest match first, as vars_redact), a literal "${" becomes "$${". */
+static char *unexpand_string(const char *s, const struct plan_var *vars, size_t nvars)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p = s;
+	char *redacted;
+
+	while (*p) {
+		size_t best = 0, which = 0;
+
+		for (size_t i = 0; i < nvars; i++) {
+			size_t l;
+
+			if (!vars[i].secret || !vars[i].value || !vars[i].value[0])
+				continue;
+			l = strlen(vars[i].value);
+			if (l > best && strncmp(p, vars[i].value, l) == 0) {
+				best = l;
+				which = i;
+			}
+		}
+		if (best) {
+			strbuf_addf(&sb, "${%s}", vars[which].name);
+			p += best;
+		} else if (p[0] == '$' && p[1] == '{') {
+			strbuf_adds(&sb, "$${");
+			p += 2;
+		} else {
+			strbuf_addch(&sb, *p++);
+		}
+	}
+	/* A secret that starts inside an escaped "${" (a value beginning
+	 * with "{") would survive the scan: never write it, whatever recover
+	 * can then do with the string. */
+	redacted = vars_redact(sb.buf ? sb.buf : "", vars, nvars);
+	if (strcmp(redacted, sb.buf ? sb.buf : "") != 0) {
+		strbuf_release(&sb);
+		return redacted;
+	}
+	free(redacted);
+	return strbuf_detach(&sb);
+}
+
+json_t *vars_unexpand_json(const json_t *v, const struct plan_var *vars, size_t nvars)
+{
+	json_t *out, *item;
+	const char *key;
+	size_t i;
+
+	if (json_is_string(v)) {
+		char *s = unexpand_string(json_string_value(v), vars, nvars);
+
+		out = json_string(s);
+		free(s);
+		return out;
+	}
+	if (json_is_array(v)) {
+		out = json_array();
+		json_array_foreach(v, i, item)
+			json_array_append_new(out, vars_unexpand_json(item, vars, nvars));
+		return out;
+	}
+	if (json_is_object(v)) {
+		out = json_object();
+		json_object_foreach((json_t *)v, key, item)
+			json_object_set_new(out, key, vars_unexpand_json(item, vars, nvars));
+		return out;
+	}
+	return json_deep_copy(v);
+}
+
+json_t *vars_expand_json(const json_t *v, const struct plan_var *vars, size_t nvars,
+			 struct dr_error *err)
+{
+	json_t *out, *item, *sub;
+	const char *key;
+	size_t i;
+
+	if (json_is_string(v)) {
+		char *s = NULL;
+		int rc = vars_expand(&s, NULL, json_string_value(v), vars, nvars, err);
+
+		if (rc < 0)
+			return NULL;
+		out = json_string(rc ? s : json_string_value(v));
+		free(s);
+		return out;
+	}
+	if (json_is_array(v)) {
+		out = json_array();
+		json_array_foreach(v, i, item) {
+			if (!(sub = vars_expand_json(item, vars, nvars, err))) {
+				json_decref(out);
+				return NULL;
+			}
+			json_array_append_new(out, sub);
+		}
+		return out;
+	}
+	if (json_is_object(v)) {
+		out = json_object();
+		json_object_foreach((json_t *)v, key, item) {
+			if (!(sub = vars_expand_json(item, vars, nvars, err))) {
+				json_decref(out);
+				return NULL;
+			}
+			json_object_set_new(out, key, sub);
+		}
+		return out;
+	}
+	return json_deep_copy(v);
+}

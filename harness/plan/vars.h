@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "common/error.h"
 #include "harness/plan/plan.h"
 
@@ -26,5 +28,16 @@ int vars_valid_name(const char *name);
 /* Copy of text with every secret variable's value replaced by
  * "[REDACTED]" (caller frees). */
 char *vars_redact(const char *text, const struct plan_var *vars, size_t nvars);
+
+/* For a file that must not hold secrets but must give the values back (a
+ * drill's state file, read by `drillrig recover`): a deep copy of v whose
+ * strings have every secret variable's value replaced by "${name}" and
+ * every other "${" escaped as "$${", so vars_expand_json with the same
+ * secret variables gives v back exactly. */
+json_t *vars_unexpand_json(const json_t *v, const struct plan_var *vars, size_t nvars);
+/* Expand every string of v (a deep copy); NULL with err set (naming the
+ * reference) when a string refers to a variable not in vars. */
+json_t *vars_expand_json(const json_t *v, const struct plan_var *vars, size_t nvars,
+			 struct dr_error *err);
 
 #endif

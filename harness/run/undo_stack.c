@@ -8,6 +8,7 @@
 #include "common/fsutil.h"
 #include "common/strbuf.h"
 #include "harness/plan/plan.h"
+#include "harness/plan/vars.h"
 
 void undo_stack_init(struct undo_stack *s)
 {
@@ -69,9 +70,26 @@ char *undo_stack_save(const struct undo_stack *s, const struct undo_stack *kept,
 	for (size_t i = 0; plan && i < plan->nrollback; i++)
 		json_array_append_new(rollback, json_pack("{s:s,s:O}", "step", plan->rollback[i].name,
 							  "action", plan->rollback[i].args));
-	state = json_pack("{s:i,s:s?,s:O?,s:o,s:o}", "pid", (int)getpid(),
-			  "plan", plan ? plan->path : NULL, "target", target,
-			  "undos", undos, "rollback", rollback);
+	if (plan) {
+		/* Substituted secrets stay out of the file: each becomes
+		 * "${name}" again, and `drillrig recover` fills it from --var,
+		 * --var-file or DRILLRIG_VAR_<name> (issue 17). */
+		json_t *secret = json_array();
+
+		for (size_t i = 0; i < plan->nvars; i++)
+			if (plan->vars[i].secret)
+				json_array_append_new(secret, json_string(plan->vars[i].name));
+		state = json_pack("{s:i,s:s?,s:O?,s:o,s:o,s:b,s:o}", "pid", (int)getpid(),
+				  "plan", plan->path, "target", target,
+				  "undos", vars_unexpand_json(undos, plan->vars, plan->nvars),
+				  "rollback", vars_unexpand_json(rollback, plan->vars, plan->nvars),
+				  "vars_escaped", 1, "secret_vars", secret);
+		json_decref(undos);
+		json_decref(rollback);
+	} else {
+		state = json_pack("{s:i,s:s?,s:O?,s:o,s:o}", "pid", (int)getpid(), "plan", NULL,
+				  "target", target, "undos", undos, "rollback", rollback);
+	}
 	text = json_dumps(state, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	/* Private: it names the target's clusters and nodes. */
 	if (text && fs_write_atomic_mode(path, text, strlen(text), 0600, &err) != 0)

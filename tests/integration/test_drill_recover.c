@@ -7,7 +7,10 @@
  * - a rollback given up at the third SIGINT (exit 5) keeps the undos it did
  *   not finish in the state file, and `drillrig recover` restores them
  *   (issue 17: the state file was deleted anyway, recover said "nothing to
- *   recover" and the primary region stayed at 0). */
+ *   recover" and the primary region stayed at 0);
+ * - a secret variable an undo uses never reaches the state file (it keeps
+ *   ${NAME}) nor recover's output; recover without it refuses to run that
+ *   undo and keeps the state, with --var-file it runs it with the value. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -148,14 +151,17 @@ static void test_killed_runner_then_recover(void **state)
 	free(dir);
 }
 
-/* Steps: the primary region scaled to 0, then a fault whose undo takes 5 s,
- * then a long sleep; rollback runs the slow undo first, the scale-back
- * second. */
+/* Steps: the primary region scaled to 0, a fault whose undo touches a file
+ * named after a secret, then a fault whose undo takes 5 s, then a long
+ * sleep; rollback runs the slow undo first, the secret one second, the
+ * scale-back last.  %s: the directory for the marker file. */
 static const char interrupted_plan[] =
 	"version: 1\n"
 	"name: interrupted-rollback\n"
 	"description: the rollback is given up at the third interrupt\n"
 	"target: local\n"
+	"vars:\n"
+	"  tok: {secret: true, description: from DRILLRIG_VAR_tok}\n"
 	"topology:\n"
 	"  regions:\n"
 	"    - {name: primary, role: primary, size: 2}\n"
@@ -171,6 +177,11 @@ static const char interrupted_plan[] =
 	"    replicas: 0\n"
 	"    fault: true\n"
 	"    undo: {action: scale, region: primary, replicas: normal}\n"
+	"  - name: secret-undo\n"
+	"    action: exec\n"
+	"    argv: [\"true\"]\n"
+	"    fault: true\n"
+	"    undo: {action: exec, argv: [touch, \"%s/undone-${tok}\"]}\n"
 	"  - name: slow-undo\n"
 	"    action: exec\n"
 	"    argv: [\"true\"]\n"
@@ -198,12 +209,18 @@ static void test_given_up_rollback_stays_for_recover(void **state)
 	char *plan = xasprintf("%s/interrupted.yaml", dir), *cluster = xasprintf("%s/cluster", dir);
 	const char *up[] = { "cluster", "up", "--cluster", cluster, "--timing", "300ms/30ms", NULL };
 	const char *args[] = { "run", plan, "--cluster", cluster, "--json", "--no-results", NULL };
+	/* random, so a hit cannot be a coincidence */
+	char *tok = xasprintf("tok%llx", (unsigned long long)clock_mono_ns() * 2654435761ull);
+	char *tok_file = xasprintf("%s/tok.secret", dir), *marker = xasprintf("%s/undone-%s", dir, tok);
+	char *plan_text = xasprintf(interrupted_plan, dir);
 	struct drill_proc p;
 	char *state_file, *text = NULL, *pending, *out;
 	int rc;
 
 	(void)state;
-	assert_int_equal(fs_write_atomic(plan, interrupted_plan, strlen(interrupted_plan), NULL), 0);
+	assert_int_equal(fs_write_atomic(plan, plan_text, strlen(plan_text), NULL), 0);
+	assert_int_equal(fs_write_atomic(tok_file, tok, strlen(tok), NULL), 0);
+	setenv("DRILLRIG_VAR_tok", tok, 1); /* the drill's value: out of its argv */
 	/* A cluster brought up by hand, as the monthly drill's is: it outlives
 	 * the drill, so what the rollback left undone stays undone. */
 	assert_int_equal(drill_proc_start(&p, dir, up), 0);
@@ -215,6 +232,7 @@ static void test_given_up_rollback_stays_for_recover(void **state)
 	unlink(p.out_path);
 	unlink(p.err_path);
 	assert_int_equal(drill_proc_start(&p, dir, args), 0);
+	unsetenv("DRILLRIG_VAR_tok"); /* recover gets it from a file */
 	if (!drill_proc_wait_event(&p, "step_start", "hold", 120 * 1000)) {
 		dump(&p);
 		fail_msg("the drill never reached its last step");
@@ -248,19 +266,49 @@ static void test_given_up_rollback_stays_for_recover(void **state)
 		fail_msg("the drill's output does not point to 'drillrig recover': %s", out);
 	free(out);
 	pending = pending_undos(state_file);
-	if (!strstr(pending, "scale-primary-to-zero"))
-		fail_msg("the scale-back that never ran is not pending in the state file: [%s]",
+	if (!strstr(pending, "scale-primary-to-zero") || !strstr(pending, "secret-undo"))
+		fail_msg("the undos that never ran are not pending in the state file: [%s]",
 			 pending);
 	free(pending);
 	{
+		char *saved = NULL;
+
+		assert_int_equal(fs_read_file(&saved, NULL, state_file, 1 << 20, NULL), 0);
+		if (strstr(saved, tok))
+			fail_msg("the state file holds the secret variable's value: %s", saved);
+		if (!strstr(saved, "undone-${tok}"))
+			fail_msg("the state file does not keep ${tok} for recover: %s", saved);
+		free(saved);
+	}
+	{
+		/* Without the secret the undo cannot be filled: refused, named,
+		 * and the state stays for the next try. */
 		const char *recover[] = { "recover", "--cluster", cluster, "--keep-cluster", NULL };
+
+		rc = run_cli(&text, recover, 180);
+		if (rc != 5 || !strstr(text, "${tok}") || !strstr(text, "--var-file"))
+			fail_msg("recover without the secret (exit %d, wanted 5 naming ${tok}): %s", rc,
+				 text);
+		free(text);
+		assert_true(fs_exists(state_file));
+		assert_false(fs_exists(marker));
+	}
+	{
+		char *var_file = xasprintf("tok=%s", tok_file);
+		const char *recover[] = { "recover", "--cluster", cluster, "--keep-cluster",
+					  "--var-file", var_file, NULL };
 
 		rc = run_cli(&text, recover, 180);
 		if (rc != 0 || strstr(text, "nothing to recover"))
 			fail_msg("recover after a given-up rollback (exit %d): %s", rc, text);
+		if (strstr(text, tok))
+			fail_msg("recover printed the secret variable's value: %s", text);
 		free(text);
+		free(var_file);
 	}
 	assert_false(fs_exists(state_file));
+	if (!fs_exists(marker))
+		fail_msg("the secret undo did not run with the secret's value (no %s)", marker);
 	{
 		const char *st[] = { "cluster", "status", "--cluster", cluster, "--json", NULL };
 		json_t *status, *m;
@@ -287,6 +335,10 @@ static void test_given_up_rollback_stays_for_recover(void **state)
 	free(state_file);
 	free(cluster);
 	free(plan);
+	free(plan_text);
+	free(tok);
+	free(tok_file);
+	free(marker);
 	free(dir);
 }
 

@@ -9,14 +9,16 @@
 # Kinds planted (each value random, so a hit cannot be a coincidence):
 #   env        DRILLRIG_GIT_TOKEN, MY_API_PASSWORD, SOME_SECRET (printed
 #              into the journal by an exec step running printenv)
-#   var-cli    a plan variable marked secret, set with --var, used in an
-#              exec argv and env
+#   var-cli    a plan variable marked secret, set with --var-file (out of
+#              argv: the running drill's command line is checked), used in
+#              an exec argv and env
 #   var-plan   a plan variable marked secret whose default is in the plan
 #   url-pass   credentials in an http probe URL (user:pass@host)
 #   auth       an Authorization: Bearer header of an http probe
 #   header-*   similar headers of the same probe: X-Api-Key, and
 #              Proxy-Authorization: Basic
-#   webhook    --notify-webhook URL, and a notify step's url from a var
+#   webhook    --notify-webhook-file FILE (the URL), and a notify step's
+#              url from a var
 #
 # Any hit fails the test: there is no list of tolerated leaks.
 set -uo pipefail
@@ -114,13 +116,28 @@ fi
 case_begin drill-runs-to-the-end
 results="$tmp/results"
 cd "$tmp/work" || fatal "cannot cd to $tmp/work"
+# Secrets from files, not argv, which every local user can read (ps).
+printf '%s\n' "${secret[var-cli]}" >"$tmp/api_secret"
+printf '%s\n' "http://${net}.1:${dead_port}/hooks/${secret[webhook]}" >"$tmp/hook"
 DRILLRIG_GIT_TOKEN="${secret[env-git-token]}" MY_API_PASSWORD="${secret[env-password]}" \
 SOME_SECRET="${secret[env-secret]}" \
 	"$bin" run "$plan" --json --results-repo "$results" --commit-history \
-	--var "api_secret=${secret[var-cli]}" \
-	--notify-webhook "http://${net}.1:${dead_port}/hooks/${secret[webhook]}" \
+	--var-file "api_secret=$tmp/api_secret" --notify-webhook-file "$tmp/hook" \
 	>"$tmp/stdout" 2>"$tmp/stderr" &
 drill_pid=$!
+sleep_until_cmdline=0
+for _ in $(seq 1 50); do
+	[ -r "/proc/$drill_pid/cmdline" ] && sleep_until_cmdline=1 && break
+	sleep 0.1
+done
+if [ "$sleep_until_cmdline" = 1 ]; then
+	cmdline=$(tr '\0' ' ' <"/proc/$drill_pid/cmdline")
+	for k in var-cli webhook; do
+		if grep -qF -- "${secret[$k]}" <<<"$cmdline"; then
+			fail "the running drill's command line holds the $k secret: $cmdline"
+		fi
+	done
+fi
 # Bounded wait (the drill has a 5m deadline of its own; it takes ~30 s).
 for _ in $(seq 1 1800); do
 	kill -0 "$drill_pid" 2>/dev/null || break

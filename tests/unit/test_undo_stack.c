@@ -5,7 +5,10 @@
  * - the state file lists the pending undos in the order they were pushed,
  *   each with its step and whole action, the plan's rollback list, the
  *   plan's path, the target and the runner's pid, and is private (0600);
- * - it follows every push and pop, and is gone once removed. */
+ * - it follows every push and pop, and is gone once removed;
+ * - secret values are never in it: each is "${name}" again, any other "${"
+ *   escaped, so expanding with the same secrets gives the actions back
+ *   exactly (vars_unexpand_json / vars_expand_json). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +23,7 @@
 #include "common/fsutil.h"
 #include "common/strbuf.h"
 #include "harness/plan/plan.h"
+#include "harness/plan/vars.h"
 #include "harness/run/undo_stack.h"
 #include "harness/target/registry.h"
 #include "harness/target/shared/state_file.h"
@@ -201,11 +205,47 @@ static void test_state_file_lists_pending_undos_for_recover(void **state)
 	free(path);
 }
 
+static void test_secrets_leave_and_come_back(void **state)
+{
+	struct plan_var vars[] = {
+		{ (char *)"tok", (char *)"s3cr3t-token", 1, NULL, 1 },
+		{ (char *)"tok_long", (char *)"s3cr3t-token-and-more", 1, NULL, 1 },
+		{ (char *)"region", (char *)"primary", 0, NULL, 0 },
+	};
+	json_t *action = json_pack(
+		"{s:s, s:[s,s,s,s], s:{s:s}, s:i, s:b}", "action", "exec", "argv",
+		"curl", "-H", "Bearer s3cr3t-token", "literal ${not_a_var} and $${ and $",
+		"env", "LONG", "xs3cr3t-token-and-morex", "n", 7, "flag", 1);
+	json_t *saved, *back;
+	struct dr_error err = DR_ERROR_INIT;
+	char *text;
+
+	(void)state;
+	saved = vars_unexpand_json(action, vars, 3);
+	text = json_dumps(saved, JSON_SORT_KEYS);
+	assert_null(strstr(text, "s3cr3t"));
+	/* the longest secret wins, a non-secret stays as it is */
+	assert_non_null(strstr(text, "\"Bearer ${tok}\""));
+	assert_non_null(strstr(text, "\"x${tok_long}x\""));
+	assert_non_null(strstr(text, "literal $${not_a_var} and $$${ and $"));
+	free(text);
+	back = vars_expand_json(saved, vars, 2, &err); /* the secrets alone suffice */
+	assert_non_null(back);
+	assert_true(json_equal(back, action));
+	json_decref(back);
+	/* without the secret nothing comes back, and err names the reference */
+	assert_null(vars_expand_json(saved, vars + 1, 1, &err));
+	assert_non_null(strstr(err.msg, "${tok}"));
+	json_decref(saved);
+	json_decref(action);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pop_returns_newest_first),
 		cmocka_unit_test(test_state_file_lists_pending_undos_for_recover),
+		cmocka_unit_test(test_secrets_leave_and_come_back),
 	};
 
 	return cmocka_run_group_tests_name("undo_stack", tests, NULL, NULL);
