@@ -199,6 +199,15 @@ static void print_table(json_t *status)
 		       (long long)json_integer_value(json_object_get(n, "restarts")));
 	}
 	printf("%s\n", str_or(status, "replication", "replication unknown"));
+	{
+		json_t *coverage = json_object_get(status, "coverage"), *u;
+
+		json_array_foreach(json_object_get(coverage, "unanswered"), i, u)
+			printf("view partial: node %lld's process runs but it did not answer this "
+			       "status call (%s); its STATE is what the others see\n",
+			       (long long)json_integer_value(json_object_get(u, "id")),
+			       str_or(u, "error", "no answer"));
+	}
 }
 
 static int do_status(struct opts *o)

@@ -140,7 +140,10 @@ int cluster_supervisor_status(json_t **out, const char *dir, struct dr_error *er
 /* GetClusterStatus from the first node that answers (any node forwards to
  * the leader), merged with the supervisor's per-node pid, desired state and
  * restart count (members[].pid, .process, .restarts).  When no node
- * answers, the supervisor's view alone with "leader": null. */
+ * answers, the supervisor's view alone with "leader": null.  "coverage"
+ * says whose answers it is made of: {"view": "complete"|"partial",
+ * "asked", "answered", "unanswered": [{"id", "error"}]}, a running node
+ * that did not answer making the view partial. */
 int cluster_status(json_t **out, const char *dir, struct dr_error *err);
 
 /* Wait until some node reports a leader and every running node answers. */

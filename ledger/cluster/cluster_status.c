@@ -19,7 +19,8 @@ static int should_run(json_t *n)
 int cluster_status(json_t **out, const char *dir, struct dr_error *err)
 {
 	json_t *sup = NULL, *status = NULL, *fallback = NULL, *nodes, *members, *m;
-	size_t i;
+	json_t *unanswered = json_array();
+	size_t i, asked = 0;
 	int rc = -1;
 
 	*out = NULL;
@@ -36,7 +37,14 @@ int cluster_status(json_t **out, const char *dir, struct dr_error *err)
 
 		if (!addr || !proc || strcmp(proc, "running") != 0)
 			continue;
+		asked++;
 		if (cluster_api_call(&s, dir, addr, STATUS_PATH, NULL, 2 * NS_PER_SEC, &e) != 0) {
+			/* Its process runs but it did not answer us: what the
+			 * leader says of it may still be right, but this view is
+			 * not the whole cluster's (issue 17: a node drowned in
+			 * connections was shown "unreachable" and nothing more). */
+			json_array_append_new(unanswered, json_pack("{s:O,s:s}", "id",
+					      json_object_get(m, "id"), "error", e.msg));
 			json_decref(s);
 			continue;
 		}
@@ -72,6 +80,11 @@ int cluster_status(json_t **out, const char *dir, struct dr_error *err)
 		json_object_set(m, "restarts", json_object_get(n, "restarts"));
 	}
 	json_object_set(status, "nodes", nodes);
+	json_object_set_new(status, "coverage", json_pack("{s:s,s:I,s:I,s:O}", "view",
+			    json_array_size(unanswered) ? "partial" : "complete", "asked",
+			    (json_int_t)asked, "answered",
+			    (json_int_t)(asked - json_array_size(unanswered)), "unanswered",
+			    unanswered));
 	json_object_set(status, "regions", json_object_get(sup, "regions"));
 	json_object_set(status, "supervisor_pid", json_object_get(sup, "supervisor_pid"));
 	json_object_set_new(status, "cluster_dir", json_string(dir));
@@ -82,6 +95,7 @@ out:
 	json_decref(sup);
 	json_decref(fallback);
 	json_decref(status);
+	json_decref(unanswered);
 	return rc;
 }
 

@@ -39,9 +39,12 @@ static json_t *step_data(json_t *journal, const char *name)
 	return NULL;
 }
 
-/* Every entry of the cluster whose nodes are listed in nodes[].address. */
-static json_t *read_entries(json_t *nodes, const char *what)
+/* Every entry of the cluster in dir whose nodes are listed in
+ * nodes[].address (the client finds the leader with an admin call: the
+ * cluster's token). */
+static json_t *read_entries(const char *dir, json_t *nodes, const char *what)
 {
+	char *auth = cluster_authorization(dir);
 	struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
 	struct dr_error err = DR_ERROR_INIT;
 	struct ledger_client *c = NULL;
@@ -57,7 +60,9 @@ static json_t *read_entries(json_t *nodes, const char *what)
 		fail_msg("%s: no node addresses", what);
 	opts.timeout_ms = 2000;
 	opts.admin_timeout_ms = 2000;
+	opts.admin_token = auth ? auth + strlen("Bearer ") : NULL;
 	assert_int_equal(ledger_client_new(&c, addrs, n, &opts, &err), 0);
+	free(auth);
 	/* Bounded poll: a node that just started may not know its leader yet. */
 	while (ledger_read_all(c, &entries, &err) != 0) {
 		if (clock_mono_ns() > deadline)
@@ -106,14 +111,14 @@ static void test_restored_cluster_holds_every_acknowledged_entry(void **state)
 	assert_non_null(restored_dir);
 
 	/* The restored cluster holds exactly the snapshot's entries ... */
-	restored = read_entries(json_object_get(restore, "nodes"), "restored");
+	restored = read_entries(restored_dir, json_object_get(restore, "nodes"), "restored");
 	if ((int64_t)json_array_size(restored) != snap_index)
 		fail_msg("the restored cluster has %zu entries, the snapshot was taken at index %lld",
 			 json_array_size(restored), (long long)snap_index);
 	/* ... which are the source's first entries, byte for byte. */
 	cluster_dir = xasprintf("%.*s", (int)(strlen(restored_dir) - strlen("/restored")), restored_dir);
 	assert_int_equal(cluster_load(&info, cluster_dir, &err), 0);
-	source = read_entries(json_object_get(info, "nodes"), "source");
+	source = read_entries(cluster_dir, json_object_get(info, "nodes"), "source");
 	assert_true((int64_t)json_array_size(source) >= snap_index);
 	json_array_foreach(restored, i, e) {
 		if (!json_equal(e, json_array_get(source, i)))

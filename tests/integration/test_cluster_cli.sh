@@ -78,6 +78,23 @@ if grep -rqF "$tok" "$D"/cluster.json "$D"/*.log; then die "the admin token is i
 if pgrep -f -- "$tok" >/dev/null; then die "the admin token is in a process's arguments"; fi
 pgrep -f -- "--admin-token-file $D/admin-token" >/dev/null ||
 	die "no node was started with --admin-token-file $D/admin-token"
+# A node whose process runs but does not answer (stopped behind the
+# supervisor's back, as a node drowned in connections looks): status says
+# its view is partial and names the node (issue 17, finding 10).
+case_begin status-says-when-its-view-is-partial
+expect 0 "$B" cluster status --cluster "$D" --json
+[ "$(jq -r .coverage.view "$root/out")" = complete ] ||
+	die "a healthy cluster's status view is not complete: $(jq -c .coverage "$root/out")"
+hung=$(jq -r '.nodes[] | select(.id == 4) | .pid' "$D/cluster.json")
+kill -STOP "$hung"
+expect 0 "$B" cluster status --cluster "$D" --json
+cov=$(jq -c .coverage "$root/out")
+expect 0 "$B" cluster status --cluster "$D"
+kill -CONT "$hung"
+jq -e '.view == "partial" and .asked == 5 and .answered == 4 and (.unanswered | length) == 1 and
+	.unanswered[0].id == 4' <<<"$cov" >/dev/null || die "status of a cluster with node 4 hung: coverage $cov"
+grep -q "^view partial: node 4's process runs but it did not answer" "$root/out" ||
+	die "the status table does not say node 4 did not answer: $(cat "$root/out")"
 case_begin kill-scale-promote-refusals
 expect 2 "$B" cluster kill --cluster "$D" 1 --signal NOPE
 expect 2 "$B" cluster stop --cluster "$D" 1 --signal HUP

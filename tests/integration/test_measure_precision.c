@@ -116,8 +116,9 @@ static void test_refuse_writes_window_is_measured(void **state)
 	struct fixture *f = *state;
 	char *plan = drill_src_path("tests/data/plans/precision/refuse-writes.yaml");
 	char *var = xasprintf("leader=%s", f->leader);
-	const char *args[] = { "run", plan, "--cluster", f->cluster, "--var", var, "--json",
-			       "--no-results", NULL };
+	char *token = xasprintf("token=%s/admin-token", f->cluster);
+	const char *args[] = { "run", plan, "--cluster", f->cluster, "--var", var, "--var-file",
+			       token, "--json", "--no-results", NULL };
 	struct drill_proc p;
 	json_t *journal, *answer, *m;
 	double window_ms, unavailable_ms;
@@ -172,6 +173,7 @@ static void test_refuse_writes_window_is_measured(void **state)
 	json_decref(answer);
 	json_decref(journal);
 	free(var);
+	free(token);
 	free(plan);
 }
 
@@ -182,8 +184,9 @@ static void test_dropped_entry_is_reported_lost(void **state)
 	char *client = xasprintf("precision-%ld", (long)getpid());
 	char *var_leader = xasprintf("leader=%s", f->leader);
 	char *var_client = xasprintf("client=%s", client);
+	char *token = xasprintf("token=%s/admin-token", f->cluster);
 	const char *args[] = { "run", plan, "--cluster", f->cluster, "--var", var_leader, "--var",
-			       var_client, "--json", "--no-results", NULL };
+			       var_client, "--var-file", token, "--json", "--no-results", NULL };
 	struct drill_proc p;
 	json_t *journal, *m, *lost, *rpo = NULL, *o;
 	size_t i;
@@ -212,6 +215,7 @@ static void test_dropped_entry_is_reported_lost(void **state)
 	json_decref(journal);
 	free(var_client);
 	free(var_leader);
+	free(token);
 	free(client);
 	free(plan);
 }
