@@ -62,6 +62,11 @@ int ledgerd_write_ready(struct ledgerd_node *n, struct ledgerd_call *c);
 /* A linearizable read: when leader and ready, cb runs once everything
  * committed before the call is applied; otherwise the call is answered. */
 void ledgerd_read_barrier(struct ledgerd_node *n, struct ledgerd_call *c, raft_barrier_cb cb);
+/* The start of a write's apply callback (status is libraft's): 1 when the
+ * entry was applied and the call still waits for its answer; 0 when the
+ * call is done -- answered before (a timeout), or answered now
+ * UNKNOWN_OUTCOME because the apply failed (the entry may still commit). */
+int ledgerd_write_applied(struct ledgerd_node *n, struct ledgerd_call *c, int status);
 /* Propose cmd (taken, freed here) to raft with cb as its apply callback;
  * 0 when proposed, else the call is answered ("<noun> is too large",
  * NOT_LEADER, or "cannot <verb>: ...") and -1. */

@@ -36,14 +36,8 @@ static void append_answer(struct ledgerd_node *n, struct ledgerd_call *c, int st
 	uint64_t seq = (uint64_t)json_integer_value(json_object_get(c->req, "sequence"));
 	const struct ledger_entry *e;
 
-	if (ledgerd_call_callback(n, c))
+	if (!ledgerd_write_applied(n, c, status))
 		return;
-	if (status != 0) {
-		/* The entry may still commit (notes, gotcha 6). */
-		ledgerd_call_error(n, c, LEDGER_UNKNOWN_OUTCOME, "outcome unknown: %s",
-				   raft_strerror(status));
-		return;
-	}
 	e = ledger_fsm_find(&n->ledger, client_id, seq);
 	if (!e) {
 		ledgerd_call_error(n, c, LEDGER_UNKNOWN_OUTCOME, "entry was applied but not found");

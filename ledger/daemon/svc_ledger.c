@@ -73,6 +73,19 @@ int ledgerd_propose(struct ledgerd_node *n, struct ledgerd_call *c, char *cmd, r
 	return 0;
 }
 
+int ledgerd_write_applied(struct ledgerd_node *n, struct ledgerd_call *c, int status)
+{
+	if (ledgerd_call_callback(n, c))
+		return 0;
+	if (status != 0) {
+		/* The entry may still commit (notes, gotcha 6). */
+		ledgerd_call_error(n, c, LEDGER_UNKNOWN_OUTCOME, "outcome unknown: %s",
+				   raft_strerror(status));
+		return 0;
+	}
+	return 1;
+}
+
 static void read_cb(struct raft_barrier *req, int status)
 {
 	struct ledgerd_call *c = req->data;

@@ -72,14 +72,8 @@ static void write_cb(struct raft_apply *req, int status, void *result)
 	const struct ledger_write_result *r;
 
 	(void)result;
-	if (ledgerd_call_callback(n, c))
+	if (!ledgerd_write_applied(n, c, status))
 		return;
-	if (status != 0) {
-		/* The entry may still commit (notes, gotcha 6). */
-		ledgerd_call_error(n, c, LEDGER_UNKNOWN_OUTCOME, "outcome unknown: %s",
-				   raft_strerror(status));
-		return;
-	}
 	r = ledger_entities_result(&n->ledger.ents, c->tx_id);
 	if (!r) {
 		ledgerd_call_error(n, c, LEDGER_UNKNOWN_OUTCOME, "write was applied but its result is gone");
