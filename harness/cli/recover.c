@@ -22,6 +22,7 @@
 #include "harness/plan/vars.h"
 #include "harness/run/executor.h"
 #include "harness/target/registry.h"
+#include "reports/redact.h"
 
 static const char recover_usage[] =
 	"usage: drillrig recover --cluster DIR [--keep-cluster]\n"
@@ -108,6 +109,9 @@ static void secrets_load(const json_t *state)
 		secrets[nsecrets].name = xstrdup(n);
 		secrets[nsecrets].value = xstrdup(value);
 		secrets[nsecrets++].secret = 1;
+		/* whatever a target prints of the filled undos (a dry run's
+		 * commands) goes through the process-wide redaction */
+		redact_add_secret(value);
 	}
 }
 

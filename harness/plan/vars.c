@@ -140,8 +140,14 @@ char *vars_redact(const char *text, const struct plan_var *vars, size_t nvars)
 	return strbuf_detach(&sb);
 }
 
+/* The plan grammar has no escape for a lone "$" just before a reference
+ * ("$${" is a literal "${"), so a literal "$" followed by a secret is
+ * written as this variable, which vars_expand_json always knows. */
+#define DOLLAR_VAR "__dollar__"
+
 /* One string for a state file: secret values become "${name}" (the
- * longest match first, as vars_redact), a literal "${" becomes "$${". */
+ * longest match first, as vars_redact), a literal "${" becomes "$${", a
+ * literal "$" right before a secret "${__dollar__}". */
 static char *unexpand_string(const char *s, const struct plan_var *vars, size_t nvars)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -163,6 +169,12 @@ static char *unexpand_string(const char *s, const struct plan_var *vars, size_t 
 			}
 		}
 		if (best) {
+			/* the output's last "$" can only be a literal one: an
+			 * escape ends in "{", a reference in "}" */
+			if (sb.len > 0 && sb.buf[sb.len - 1] == '$') {
+				sb.buf[--sb.len] = '\0';
+				strbuf_adds(&sb, "${" DOLLAR_VAR "}");
+			}
 			strbuf_addf(&sb, "${%s}", vars[which].name);
 			p += best;
 		} else if (p[0] == '$' && p[1] == '{') {
@@ -212,8 +224,8 @@ json_t *vars_unexpand_json(const json_t *v, const struct plan_var *vars, size_t 
 	return json_deep_copy(v);
 }
 
-json_t *vars_expand_json(const json_t *v, const struct plan_var *vars, size_t nvars,
-			 struct dr_error *err)
+static json_t *expand_json(const json_t *v, const struct plan_var *vars, size_t nvars,
+			   struct dr_error *err)
 {
 	json_t *out, *item, *sub;
 	const char *key;
@@ -232,7 +244,7 @@ json_t *vars_expand_json(const json_t *v, const struct plan_var *vars, size_t nv
 	if (json_is_array(v)) {
 		out = json_array();
 		json_array_foreach(v, i, item) {
-			if (!(sub = vars_expand_json(item, vars, nvars, err))) {
+			if (!(sub = expand_json(item, vars, nvars, err))) {
 				json_decref(out);
 				return NULL;
 			}
@@ -243,7 +255,7 @@ json_t *vars_expand_json(const json_t *v, const struct plan_var *vars, size_t nv
 	if (json_is_object(v)) {
 		out = json_object();
 		json_object_foreach((json_t *)v, key, item) {
-			if (!(sub = vars_expand_json(item, vars, nvars, err))) {
+			if (!(sub = expand_json(item, vars, nvars, err))) {
 				json_decref(out);
 				return NULL;
 			}
@@ -252,4 +264,18 @@ json_t *vars_expand_json(const json_t *v, const struct plan_var *vars, size_t nv
 		return out;
 	}
 	return json_deep_copy(v);
+}
+
+json_t *vars_expand_json(const json_t *v, const struct plan_var *vars, size_t nvars,
+			 struct dr_error *err)
+{
+	struct plan_var *all = xcalloc(nvars + 1, sizeof(*all));
+	json_t *out;
+
+	memcpy(all, vars, nvars * sizeof(*vars));
+	all[nvars].name = (char *)DOLLAR_VAR;
+	all[nvars].value = (char *)"$";
+	out = expand_json(v, all, nvars + 1, err);
+	free(all);
+	return out;
 }

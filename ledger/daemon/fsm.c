@@ -210,6 +210,7 @@ int ledger_fsm_apply(struct ledger_fsm *f, uint64_t *index_out, const char *cmd,
 		ledger_fsm_set_member(f, member);
 	} else {
 		dr_error_set(err, "unknown command op '%s'", op);
+		rc = LEDGER_FSM_UNKNOWN_OP;
 		goto out;
 	}
 	rc = 0;

@@ -60,7 +60,10 @@ char *ledger_cmd_member(const json_t *member);
  * is appended then), for a batch that of its last append; for a write
  * (ledger_cmd_write) the block height (the original one for a known
  * idempotency key; details in f->ents.last); 0 for other commands.
- * Returns -1 with err set for a malformed command (state untouched). */
+ * Returns -1 with err set for a malformed command, LEDGER_FSM_UNKNOWN_OP
+ * for a well-formed one this version does not know (a newer ledgerd wrote
+ * it); the state is untouched either way. */
+#define LEDGER_FSM_UNKNOWN_OP (-2)
 int ledger_fsm_apply(struct ledger_fsm *f, uint64_t *index_out, const char *cmd,
 		     size_t len, struct dr_error *err);
 

@@ -40,13 +40,25 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
 	const void *data;
 	size_t len;
 	uint64_t index = 0;
+	int rv;
 
 	*result = NULL;
 	if (ledgerd_frame_decode(&data, &len, buf->base, buf->len) != 0) {
 		ledgerd_log("skipping a malformed entry frame of %zu bytes", buf->len);
 		return 0;
 	}
-	if (ledger_fsm_apply(&n->ledger, &index, data, len, &err) != 0) {
+	rv = ledger_fsm_apply(&n->ledger, &index, data, len, &err);
+	if (rv == LEDGER_FSM_UNKNOWN_OP) {
+		/* A newer ledgerd proposed it (a cluster running two versions):
+		 * skipping it would make this replica's ledger differ from the
+		 * others' for good.  Stop instead; the log keeps the entry for
+		 * a ledgerd that knows it. */
+		ledgerd_log("FATAL: entry %llu holds a command this ledgerd does not know (%s): "
+			    "every node of a cluster must run the same ledgerd; stopping",
+			    (unsigned long long)n->raft.last_applied + 1, err.msg);
+		exit(70);
+	}
+	if (rv != 0) {
 		ledgerd_log("skipping a malformed command: %s", err.msg);
 		return 0;
 	}

@@ -7,8 +7,9 @@
  *   plan's path, the target and the runner's pid, and is private (0600);
  * - it follows every push and pop, and is gone once removed;
  * - secret values are never in it: each is "${name}" again, any other "${"
- *   escaped, so expanding with the same secrets gives the actions back
- *   exactly (vars_unexpand_json / vars_expand_json). */
+ *   escaped, a "$" just before a secret "${__dollar__}", so expanding with
+ *   the same secrets gives the actions back exactly (vars_unexpand_json /
+ *   vars_expand_json). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -213,8 +214,9 @@ static void test_secrets_leave_and_come_back(void **state)
 		{ (char *)"region", (char *)"primary", 0, NULL, 0 },
 	};
 	json_t *action = json_pack(
-		"{s:s, s:[s,s,s,s], s:{s:s}, s:i, s:b}", "action", "exec", "argv",
-		"curl", "-H", "Bearer s3cr3t-token", "literal ${not_a_var} and $${ and $",
+		"{s:s, s:[s,s,s,s,s], s:{s:s}, s:i, s:b}", "action", "exec", "argv",
+		"curl", "-H", "Bearer s3cr3t-token", "literal ${not_a_var} and $${ and $ and $s3cr3t-token",
+		"s3cr3t-token$s3cr3t-token",
 		"env", "LONG", "xs3cr3t-token-and-morex", "n", 7, "flag", 1);
 	json_t *saved, *back;
 	struct dr_error err = DR_ERROR_INIT;
@@ -227,7 +229,8 @@ static void test_secrets_leave_and_come_back(void **state)
 	/* the longest secret wins, a non-secret stays as it is */
 	assert_non_null(strstr(text, "\"Bearer ${tok}\""));
 	assert_non_null(strstr(text, "\"x${tok_long}x\""));
-	assert_non_null(strstr(text, "literal $${not_a_var} and $$${ and $"));
+	assert_non_null(strstr(text, "literal $${not_a_var} and $$${ and $ and ${__dollar__}${tok}"));
+	assert_non_null(strstr(text, "\"${tok}${__dollar__}${tok}\""));
 	free(text);
 	back = vars_expand_json(saved, vars, 2, &err); /* the secrets alone suffice */
 	assert_non_null(back);

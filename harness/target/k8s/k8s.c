@@ -13,6 +13,7 @@
 #include "harness/plan/plan.h"
 #include "harness/target/k8s/k8s_canary_api.h"
 #include "harness/target/k8s/k8s_impl.h"
+#include "reports/redact.h"
 
 #define CAPTURE_MAX ((size_t)8 << 20)
 #define STATUS_TIMEOUT_NS (10 * NS_PER_SEC)
@@ -130,7 +131,12 @@ int k8s_run(struct k8s_target *kt, struct k8s_out *res, const struct k8s_argv *a
 	memset(res, 0, sizeof(*res));
 	res->exit_code = -1;
 	if (kt->dry_run) {
-		fprintf(kt->out, "  would run: %s\n", display);
+		/* recover fills secret variables into the undos it replays and
+		 * registers them (harness/cli/recover.c): never printed */
+		char *shown = redact_text(display);
+
+		fprintf(kt->out, "  would run: %s\n", shown);
+		free(shown);
 		fflush(kt->out);
 		kt->dry_run_commands++;
 		res->out = xstrdup("");
