@@ -272,7 +272,8 @@ json_t *vars_expand_json(const json_t *v, const struct plan_var *vars, size_t nv
 	struct plan_var *all = xcalloc(nvars + 1, sizeof(*all));
 	json_t *out;
 
-	memcpy(all, vars, nvars * sizeof(*vars));
+	if (nvars)
+		memcpy(all, vars, nvars * sizeof(*vars));
 	all[nvars].name = (char *)DOLLAR_VAR;
 	all[nvars].value = (char *)"$";
 	out = expand_json(v, all, nvars + 1, err);

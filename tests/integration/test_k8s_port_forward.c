@@ -94,11 +94,14 @@ static void settle_leader_in_primary(void)
 		struct dr_error err = DR_ERROR_INIT;
 		json_t *st = NULL, *m;
 		const char *lr = NULL;
+		char seen[64] = "none"; /* lr outlives st only as this copy */
 		size_t i, up = 0;
 		int64_t primary_id = 0;
 
 		if (ledger_cluster_status(c, &st, &err) == 0) {
 			lr = json_string_value(json_object_get(json_object_get(st, "leader"), "region"));
+			if (lr)
+				snprintf(seen, sizeof seen, "%s", lr);
 			json_array_foreach(json_object_get(st, "members"), i, m) {
 				const char *s = json_string_value(json_object_get(m, "state"));
 				const char *r = json_string_value(json_object_get(m, "region"));
@@ -117,7 +120,7 @@ static void settle_leader_in_primary(void)
 		json_decref(st);
 		if (clock_mono_ns() > deadline)
 			fail_msg("the cluster did not settle with its leader in primary and 5 members up "
-				 "within 30 s (leader in %s, %zu up)", lr ? lr : "none", up);
+				 "within 30 s (leader in %s, %zu up)", seen, up);
 		clock_sleep_ns(200 * NS_PER_MS);
 	}
 	ledger_client_free(c);

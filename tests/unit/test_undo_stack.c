@@ -236,6 +236,16 @@ static void test_secrets_leave_and_come_back(void **state)
 	assert_non_null(back);
 	assert_true(json_equal(back, action));
 	json_decref(back);
+	/* a state with no secret at all: recover expands it with none */
+	{
+		json_t *plain = json_pack("{s:s}", "argv", "$${x} and $"), *same;
+
+		same = vars_expand_json(plain, NULL, 0, &err);
+		assert_non_null(same);
+		assert_string_equal(json_string_value(json_object_get(same, "argv")), "${x} and $");
+		json_decref(same);
+		json_decref(plain);
+	}
 	/* without the secret nothing comes back, and err names the reference */
 	assert_null(vars_expand_json(saved, vars + 1, 1, &err));
 	assert_non_null(strstr(err.msg, "${tok}"));
