@@ -4,26 +4,21 @@
  * rare and need no kept connection. */
 #include "ledger/cluster/cluster_state.h"
 
-#include <stdlib.h>
-
 #include "ledger/client/rpc.h"
 
-int cluster_api_call(json_t **out, const char *dir, const char *address, const char *method,
-		     json_t *body, int64_t timeout_ns, struct dr_error *err)
+int cluster_api_call(json_t **out, const char *authorization, const char *address,
+		     const char *method, json_t *body, int64_t timeout_ns, struct dr_error *err)
 {
 	struct ledger_rpc_opts opts = LEDGER_RPC_OPTS_INIT;
 	struct ledger_rpc_result res = LEDGER_RPC_RESULT_INIT;
 	struct ledger_channel *ch = NULL;
-	char *authorization = cluster_authorization(dir);
 	int rc = -1;
 
 	*out = NULL;
 	opts.timeout_ns = timeout_ns;
 	opts.authorization = authorization;
-	if (ledger_channel_open(&ch, address, err) != 0) {
-		free(authorization);
+	if (ledger_channel_open(&ch, address, err) != 0)
 		return -1;
-	}
 	if (ledger_rpc(ch, method, body, &opts, &res, err) != 0)
 		goto out;
 	if (res.code == LEDGER_OK) {
@@ -38,6 +33,5 @@ int cluster_api_call(json_t **out, const char *dir, const char *address, const c
 out:
 	ledger_rpc_result_release(&res);
 	ledger_channel_close(ch);
-	free(authorization);
 	return rc;
 }

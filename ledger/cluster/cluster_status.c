@@ -1,6 +1,7 @@
 /* The cluster as its nodes and its supervisor see it. */
 #include "ledger/cluster/cluster_state.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
@@ -20,6 +21,7 @@ int cluster_status(json_t **out, const char *dir, struct dr_error *err)
 {
 	json_t *sup = NULL, *status = NULL, *fallback = NULL, *nodes, *members, *m;
 	json_t *unanswered = json_array();
+	char *auth = cluster_authorization(dir);
 	size_t i, asked = 0;
 	int rc = -1;
 
@@ -38,7 +40,7 @@ int cluster_status(json_t **out, const char *dir, struct dr_error *err)
 		if (!addr || !proc || strcmp(proc, "running") != 0)
 			continue;
 		asked++;
-		if (cluster_api_call(&s, dir, addr, STATUS_PATH, NULL, 2 * NS_PER_SEC, &e) != 0) {
+		if (cluster_api_call(&s, auth, addr, STATUS_PATH, NULL, 2 * NS_PER_SEC, &e) != 0) {
 			/* Its process runs but it did not answer us: what the
 			 * leader says of it may still be right, but this view is
 			 * not the whole cluster's (issue 17: a node drowned in
@@ -96,6 +98,7 @@ out:
 	json_decref(fallback);
 	json_decref(status);
 	json_decref(unanswered);
+	free(auth);
 	return rc;
 }
 
@@ -103,6 +106,7 @@ int cluster_wait_ready(const char *dir, int64_t timeout_ns, struct dr_error *err
 {
 	int64_t deadline = clock_mono_ns() + timeout_ns;
 	struct strbuf why = STRBUF_INIT;
+	char *auth = cluster_authorization(dir);
 	int rc = -1;
 
 	for (;;) {
@@ -129,7 +133,7 @@ int cluster_wait_ready(const char *dir, int64_t timeout_ns, struct dr_error *err
 				all = 0;
 				break;
 			}
-			if (cluster_api_call(&s, dir, addr ? addr : "", STATUS_PATH, NULL,
+			if (cluster_api_call(&s, auth, addr ? addr : "", STATUS_PATH, NULL,
 					      NS_PER_SEC, &e) != 0) {
 				strbuf_addf(&why, "node %lld does not answer: %s", (long long)id, e.msg);
 				all = 0;
@@ -156,5 +160,6 @@ int cluster_wait_ready(const char *dir, int64_t timeout_ns, struct dr_error *err
 	}
 out:
 	strbuf_release(&why);
+	free(auth);
 	return rc;
 }

@@ -241,7 +241,8 @@ out:
 }
 
 /* The leader's HTTP address as some running node reports it. */
-static int find_leader(char *buf, size_t len, struct supervisor *sv, struct dr_error *err)
+static int find_leader(char *buf, size_t len, struct supervisor *sv, const char *auth,
+		       struct dr_error *err)
 {
 	for (int i = 0; i < sv->st.nnodes; i++) {
 		struct cluster_node *n = &sv->st.nodes[i];
@@ -250,7 +251,7 @@ static int find_leader(char *buf, size_t len, struct supervisor *sv, struct dr_e
 
 		if (!n->pid || n->paused)
 			continue;
-		if (cluster_api_call(&status, sv->st.dir, n->address,
+		if (cluster_api_call(&status, auth, n->address,
 				      "inferadb.ledger.v1.Admin/GetClusterStatus", NULL,
 				      2 * NS_PER_SEC, &e) == 0) {
 			leader = json_object_get(status, "leader");
@@ -273,6 +274,7 @@ static int add_member(struct supervisor *sv, struct cluster_node *n, struct dr_e
 				 "raft_address", n->raft_address,
 				 "region", n->region, "region_role", cluster_role_name(n->role),
 				 "zone", n->zone);
+	char *auth = cluster_authorization(sv->st.dir);
 	int rc = -1;
 
 	/* Retried: leadership may move, and a fresh leader may still be
@@ -285,8 +287,8 @@ static int add_member(struct supervisor *sv, struct cluster_node *n, struct dr_e
 			dr_error_set(err, "node %d exited while joining (%s)", n->id, n->log);
 			break;
 		}
-		if (find_leader(leader, sizeof(leader), sv, err) == 0 &&
-		    cluster_api_call(&answer, sv->st.dir, leader, "inferadb.ledger.v1.Admin/AddMember",
+		if (find_leader(leader, sizeof(leader), sv, auth, err) == 0 &&
+		    cluster_api_call(&answer, auth, leader, "inferadb.ledger.v1.Admin/AddMember",
 				      body, 30 * NS_PER_SEC, err) == 0)
 			rc = 0;
 		json_decref(answer);
@@ -296,6 +298,7 @@ static int add_member(struct supervisor *sv, struct cluster_node *n, struct dr_e
 	if (rc != 0)
 		dr_error_wrap(err, "cannot add node %d as a member", n->id);
 	json_decref(body);
+	free(auth);
 	return rc;
 }
 

@@ -196,8 +196,9 @@ static long long append(const char *dir, const char *client, int seq)
 					 "payload", payload);
 		long long index = -1;
 
+		/* Append is no admin method: no credential */
 		if (leader_address(s) &&
-		    cluster_api_call(&answer, dir, leader_address(s), "inferadb.ledger.v1.Ledger/Append",
+		    cluster_api_call(&answer, NULL, leader_address(s), "inferadb.ledger.v1.Ledger/Append",
 				     body, CALL_NS, &err) == 0)
 			index = json_integer_value(json_object_get(answer, "index"));
 		json_decref(answer);
@@ -474,15 +475,17 @@ static void test_snapshot_restore_gives_same_digest(void **state)
 	struct dr_error err = DR_ERROR_INIT;
 	json_t *s, *snap = NULL, *answer = NULL, *restored = NULL;
 	const char *path, *raddr;
-	char *want, *got, *rdir;
+	char *want, *got, *rdir, *auth;
 
 	up(f, NULL, 1);
 	for (int i = 1; i <= 25; i++)
 		append(f->dir, "t-restore", i);
 	s = await_replicated(f->dir, 5, NULL);
-	if (cluster_api_call(&snap, f->dir, leader_address(s), "inferadb.ledger.v1.Admin/CreateSnapshot",
+	auth = cluster_authorization(f->dir);
+	if (cluster_api_call(&snap, auth, leader_address(s), "inferadb.ledger.v1.Admin/CreateSnapshot",
 			     NULL, 10 * NS_PER_SEC, &err) != 0)
 		fail_msg("CreateSnapshot: %s", err.msg);
+	free(auth);
 	path = json_string_value(json_object_get(snap, "path"));
 	assert_non_null(path);
 	want = digest_of(f->dir, leader_http_address(s));
