@@ -327,6 +327,16 @@ static int signal_strays(const struct cluster_state *st, int sig, pid_t *pids)
 	return count;
 }
 
+/* The saved state of the cluster in dir_arg, loaded under its absolute
+ * path (dir, PATH_MAX bytes), which the supervisor's argv names. */
+static int load_by_path(struct cluster_state *st, char *dir, const char *dir_arg,
+			struct dr_error *err)
+{
+	if (!realpath(dir_arg, dir))
+		return dr_error_errno(err, errno, "no cluster in '%s'", dir_arg);
+	return cluster_state_load(st, dir, err);
+}
+
 int cluster_down(const char *dir_arg, struct dr_error *err)
 {
 	struct cluster_state st;
@@ -336,12 +346,7 @@ int cluster_down(const char *dir_arg, struct dr_error *err)
 	int count = 0, rc = -1;
 
 	memset(&st, 0, sizeof(st));
-	/* The supervisor's argv names the absolute directory. */
-	if (!realpath(dir_arg, dir)) {
-		dr_error_errno(err, errno, "no cluster in '%s'", dir_arg);
-		goto out;
-	}
-	if (cluster_state_load(&st, dir, err) != 0)
+	if (load_by_path(&st, dir, dir_arg, err) != 0)
 		goto out;
 	if (supervisor_alive(&st)) {
 		struct dr_error e = DR_ERROR_INIT;
@@ -408,11 +413,7 @@ int cluster_attach(const char *dir_arg, int64_t ready_timeout_ns, struct dr_erro
 	int count = 0, rc = -1;
 
 	memset(&st, 0, sizeof(st));
-	if (!realpath(dir_arg, dir)) {
-		dr_error_errno(err, errno, "no cluster in '%s'", dir_arg);
-		goto out;
-	}
-	if (cluster_state_load(&st, dir, err) != 0)
+	if (load_by_path(&st, dir, dir_arg, err) != 0)
 		goto out;
 	if (supervisor_alive(&st)) {
 		dr_error_set(err, "a supervisor already runs the cluster in '%s' (pid %d): nothing to attach",
