@@ -181,10 +181,11 @@ struct target {
 	/* The region of one of endpoints()'s addresses, when the address alone
 	 * says nothing (a local port-forward); NULL: match members' addresses. */
 	const char *(*endpoint_region)(struct target *t, const char *endpoint);
-	/* Optional: the credential its nodes' admin and debug calls need
-	 * ("Bearer <token>", heap), for code that calls them directly (the
-	 * soak's debug faults and digests); NULL: none needed. */
-	char *(*authorization)(struct target *t);
+	/* Optional: the admin token its nodes' admin and debug calls need
+	 * (heap), for code that calls them directly: the ledger client (it
+	 * finds the leader with GetClusterStatus, an admin method), the soak's
+	 * debug faults and digests.  NULL: none needed. */
+	char *(*admin_token)(struct target *t);
 	/* A description for the journal: {"kind","description","topology","contexts"}. */
 	json_t *(*describe)(struct target *t);
 	/* Where the running drill keeps its pending undos for `drillrig recover`

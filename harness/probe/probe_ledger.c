@@ -165,9 +165,8 @@ void probe_ledger_write_read(struct probe_result *out, struct target *t, json_t 
 	opts.api = t->api;
 	opts.v1_scope = t->v1_scope;
 	/* the client finds the leader with GetClusterStatus, an admin call */
-	auth = t->authorization ? t->authorization(t) : NULL;
-	if (auth && strncmp(auth, "Bearer ", 7) == 0)
-		opts.admin_token = auth + 7;
+	auth = t->admin_token ? t->admin_token(t) : NULL;
+	opts.admin_token = auth;
 	if (t->workload_connect) {
 		struct workload_conn *wc = NULL;
 

@@ -164,7 +164,7 @@ static void check_digests(struct soak_iteration *it, struct soak_run_ctx *c)
 {
 	struct dr_error err = DR_ERROR_INIT;
 	struct soak_digests d;
-	char **endpoints = NULL, *auth = c->t->authorization ? c->t->authorization(c->t) : NULL;
+	char **endpoints = NULL, *auth = c->t->admin_token ? c->t->admin_token(c->t) : NULL;
 	size_t n = 0;
 	int rc;
 

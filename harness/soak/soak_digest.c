@@ -72,7 +72,7 @@ void soak_digests_judge(struct soak_digests *out, json_t *const *answers, size_t
 }
 
 int soak_digests_compare(struct soak_digests *out, char *const *endpoints, size_t n,
-			 const char *authorization, int64_t timeout_ns, struct dr_error *err)
+			 const char *admin_token, int64_t timeout_ns, struct dr_error *err)
 {
 	json_t **answers = xcalloc(n ? n : 1, sizeof(*answers));
 	int64_t deadline = clock_mono_ns() + timeout_ns;
@@ -86,7 +86,7 @@ int soak_digests_compare(struct soak_digests *out, char *const *endpoints, size_
 
 			json_decref(answers[i]);
 			answers[i] = NULL;
-			if (ledger_debug_call(endpoints[i], authorization, "inferadb.ledger.v1.Debug/Digest", req,
+			if (ledger_debug_call(endpoints[i], admin_token, "inferadb.ledger.v1.Debug/Digest", req,
 					      DIGEST_CALL_TIMEOUT_MS, &answers[i], &http, &cerr) != 0 ||
 			    http != 200) {
 				json_decref(answers[i]);

@@ -30,11 +30,11 @@ struct soak_digests {
  * answer or NULL when it did not answer.  Fills out (nodes = n). */
 void soak_digests_judge(struct soak_digests *out, json_t *const *answers, size_t n);
 
-/* Ask every endpoint (with authorization, "Bearer <token>" or NULL) until
+/* Ask every endpoint (with the admin token, or NULL) until
  * the answers settle or timeout_ns passes.  Returns 0 with out filled
  * (settled or not), or -1 with err set when the client cannot be made at
  * all. */
 int soak_digests_compare(struct soak_digests *out, char *const *endpoints, size_t n,
-			 const char *authorization, int64_t timeout_ns, struct dr_error *err);
+			 const char *admin_token, int64_t timeout_ns, struct dr_error *err);
 
 #endif

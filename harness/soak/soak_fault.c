@@ -122,7 +122,7 @@ static int drop_entry(struct soak_applied *out, struct target *t, const char *cl
 		goto out;
 	}
 	req = json_pack("{s:s,s:I}", "client_id", client_id, "sequence", (json_int_t)sequence);
-	auth = t->authorization ? t->authorization(t) : NULL;
+	auth = t->admin_token ? t->admin_token(t) : NULL;
 	if (ledger_debug_call(addr, auth, "inferadb.ledger.v1.Debug/DropEntry", req, 2000, &answer,
 			      &http, err) != 0) {
 		free(auth);

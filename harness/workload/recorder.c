@@ -135,7 +135,7 @@ static int open_conn(struct recorder *r, struct workload_conn **out, struct dr_e
 	}
 	if (r->target->workload_connect)
 		return r->target->workload_connect(r->target, r->call_timeout_ns, out, err);
-	auth = r->target->authorization ? r->target->authorization(r->target) : NULL;
+	auth = r->target->admin_token ? r->target->admin_token(r->target) : NULL;
 	rc = workload_ledger_connect(out, r->endpoints, r->nendpoints, r->call_timeout_ns,
 				     r->target->api, r->target->v1_scope, auth, err);
 	free(auth);

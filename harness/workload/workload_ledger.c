@@ -60,7 +60,7 @@ static void ledger_conn_close(struct workload_conn *c)
 
 int workload_ledger_connect(struct workload_conn **out, char *const *endpoints, size_t n,
 			    int64_t call_timeout_ns, enum ledger_api api,
-			    const struct ledger_v1_scope *v1_scope, const char *authorization,
+			    const struct ledger_v1_scope *v1_scope, const char *admin_token,
 			    struct dr_error *err)
 {
 	struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
@@ -72,8 +72,7 @@ int workload_ledger_connect(struct workload_conn **out, char *const *endpoints, 
 	opts.admin_timeout_ms = 10000;
 	opts.api = api;
 	opts.v1_scope = v1_scope;
-	if (authorization && strncmp(authorization, "Bearer ", 7) == 0)
-		opts.admin_token = authorization + 7;
+	opts.admin_token = admin_token;
 	if (ledger_client_new(&client, (const char *const *)endpoints, n, &opts, err) != 0)
 		return -1;
 	c = xcalloc(1, sizeof(*c));

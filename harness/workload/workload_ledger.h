@@ -9,11 +9,11 @@
 
 #include "harness/core/target.h"
 
-/* authorization: the target's credential ("Bearer <token>", or NULL):
- * the client finds the leader with GetClusterStatus, an admin method. */
+/* admin_token: the target's (or NULL): the client finds the leader with
+ * GetClusterStatus, an admin method. */
 int workload_ledger_connect(struct workload_conn **out, char *const *endpoints, size_t n,
 			    int64_t call_timeout_ns, enum ledger_api api,
-			    const struct ledger_v1_scope *v1_scope, const char *authorization,
+			    const struct ledger_v1_scope *v1_scope, const char *admin_token,
 			    struct dr_error *err);
 
 #endif

@@ -112,12 +112,11 @@ int ledger_transfer_leader(struct ledger_client *c, int64_t node_id, struct dr_e
 
 /* A debug fault or digest (inferadb.ledger.v1.Debug/<Method>) on a node's
  * HTTP listener (its --http address, cluster.json "http_address"): POST
- * with req (NULL: {}), timeout_ms for the whole call; authorization
- * ("Bearer <token>", or NULL for a node without an admin token) is sent as
- * the Authorization header.  Returns 0 when an
+ * with req (NULL: {}), timeout_ms for the whole call; admin_token (NULL for
+ * a node without one) is sent as "Authorization: Bearer <token>".  Returns 0 when an
  * HTTP answer with a JSON body arrived (any status; *resp a new reference,
  * *http_status its status), -1 with err otherwise. */
-int ledger_debug_call(const char *http_address, const char *authorization, const char *method,
+int ledger_debug_call(const char *http_address, const char *admin_token, const char *method,
 		      const json_t *req, long timeout_ms, json_t **resp, long *http_status,
 		      struct dr_error *err);
 

@@ -8,13 +8,13 @@
 #include "common/http_pool.h"
 #include "common/strbuf.h"
 
-int ledger_debug_call(const char *http_address, const char *authorization, const char *method,
+int ledger_debug_call(const char *http_address, const char *admin_token, const char *method,
 		      const json_t *req, long timeout_ms, json_t **resp, long *http_status,
 		      struct dr_error *err)
 {
 	struct http_pool *pool = NULL;
 	const char *addrs[1] = { http_address };
-	char *header = authorization ? xasprintf("Authorization: %s", authorization) : NULL;
+	char *header = admin_token ? xasprintf("Authorization: Bearer %s", admin_token) : NULL;
 	const char *headers[2] = { header, NULL };
 	int rc = -1;
 

@@ -107,10 +107,11 @@ int cluster_down(const char *dir, struct dr_error *err);
  * (ready_timeout_ns; 0: 30 s). */
 int cluster_attach(const char *dir, int64_t ready_timeout_ns, struct dr_error *err);
 
-/* "Bearer <token>" from the cluster's DIR/admin-token (heap), for admin
- * and debug calls to its nodes; NULL when dir is NULL or the cluster has
- * no token (one started before tokens, or a file this user cannot read). */
-char *cluster_authorization(const char *dir);
+/* The token in the cluster's DIR/admin-token (heap), for admin and debug
+ * calls to its nodes (the clients send "Bearer <token>"); NULL when dir is
+ * NULL or the cluster has no token (one started before tokens, or a file
+ * this user cannot read). */
+char *cluster_admin_token(const char *dir);
 
 /* Read DIR/cluster.json (caller owns *out). */
 int cluster_load(json_t **out, const char *dir, struct dr_error *err);

@@ -102,11 +102,11 @@ int cluster_net_pick(int *a, int *b, int nnodes, struct dr_error *err);
 uint64_t cluster_random_u64(void);
 
 /* One ledger API call (gRPC; method "inferadb.ledger.v1.Admin/AddMember")
- * with body (NULL: {}) to the node at address, sending authorization
- * (cluster_authorization's "Bearer <token>", read once by the caller; NULL:
- * none).  0 with *out the answer; an error answer fails with "<code>:
- * <message>", no answer with why. */
-int cluster_api_call(json_t **out, const char *authorization, const char *address,
+ * with body (NULL: {}) to the node at address, with the admin token
+ * (cluster_admin_token, read once by the caller; NULL: none).  0 with *out
+ * the answer; an error answer fails with "<code>: <message>", no answer
+ * with why. */
+int cluster_api_call(json_t **out, const char *admin_token, const char *address,
 		     const char *method, json_t *body, int64_t timeout_ns, struct dr_error *err);
 
 /* DIR/admin-token (heap) and a new random token written there, 0600

@@ -21,7 +21,7 @@ int cluster_status(json_t **out, const char *dir, struct dr_error *err)
 {
 	json_t *sup = NULL, *status = NULL, *fallback = NULL, *nodes, *members, *m;
 	json_t *unanswered = json_array();
-	char *auth = cluster_authorization(dir);
+	char *auth = cluster_admin_token(dir);
 	size_t i, asked = 0;
 	int rc = -1;
 
@@ -106,7 +106,7 @@ int cluster_wait_ready(const char *dir, int64_t timeout_ns, struct dr_error *err
 {
 	int64_t deadline = clock_mono_ns() + timeout_ns;
 	struct strbuf why = STRBUF_INIT;
-	char *auth = cluster_authorization(dir);
+	char *auth = cluster_admin_token(dir);
 	int rc = -1;
 
 	for (;;) {

@@ -52,10 +52,10 @@ int cluster_token_create(const char *dir, struct dr_error *err)
 	return rc;
 }
 
-char *cluster_authorization(const char *dir)
+char *cluster_admin_token(const char *dir)
 {
 	struct dr_error err = DR_ERROR_INIT;
-	char *path, *text = NULL, *bearer;
+	char *path, *text = NULL;
 	size_t len = 0;
 
 	if (!dir)
@@ -68,8 +68,9 @@ char *cluster_authorization(const char *dir)
 	free(path);
 	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
 		text[--len] = '\0';
-	bearer = len ? xasprintf("Bearer %s", text) : NULL;
-	memset(text, 0, len);
-	free(text);
-	return bearer;
+	if (len == 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
 }

@@ -274,7 +274,7 @@ static int add_member(struct supervisor *sv, struct cluster_node *n, struct dr_e
 				 "raft_address", n->raft_address,
 				 "region", n->region, "region_role", cluster_role_name(n->role),
 				 "zone", n->zone);
-	char *auth = cluster_authorization(sv->st.dir);
+	char *auth = cluster_admin_token(sv->st.dir);
 	int rc = -1;
 
 	/* Retried: leadership may move, and a fresh leader may still be

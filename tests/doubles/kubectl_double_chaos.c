@@ -196,7 +196,7 @@ static int partition(json_t *a, json_t *b, struct dr_error *err)
 {
 	/* The double plays the network (a NetworkPolicy), so it holds the
 	 * bundled cluster's admin token that the debug faults need. */
-	char *auth = cluster_authorization(kd_dir);
+	char *auth = cluster_admin_token(kd_dir);
 	json_t *node;
 	size_t i;
 	int failed = 0;
@@ -232,7 +232,7 @@ static int partition(json_t *a, json_t *b, struct dr_error *err)
 static void heal(json_t *cluster, json_t *ids)
 {
 	struct dr_error err = DR_ERROR_INIT;
-	char *auth = cluster_authorization(kd_dir);
+	char *auth = cluster_admin_token(kd_dir);
 	json_t *node;
 	size_t i;
 

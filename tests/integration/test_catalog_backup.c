@@ -44,7 +44,7 @@ static json_t *step_data(json_t *journal, const char *name)
  * cluster's token). */
 static json_t *read_entries(const char *dir, json_t *nodes, const char *what)
 {
-	char *auth = cluster_authorization(dir);
+	char *auth = cluster_admin_token(dir);
 	struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
 	struct dr_error err = DR_ERROR_INIT;
 	struct ledger_client *c = NULL;
@@ -60,7 +60,7 @@ static json_t *read_entries(const char *dir, json_t *nodes, const char *what)
 		fail_msg("%s: no node addresses", what);
 	opts.timeout_ms = 2000;
 	opts.admin_timeout_ms = 2000;
-	opts.admin_token = auth ? auth + strlen("Bearer ") : NULL;
+	opts.admin_token = auth;
 	assert_int_equal(ledger_client_new(&c, addrs, n, &opts, &err), 0);
 	free(auth);
 	/* Bounded poll: a node that just started may not know its leader yet. */

@@ -277,7 +277,7 @@ static json_t *member(json_t *s, int id)
 static char *digest_of(const char *dir, const char *http_address)
 {
 	struct dr_error err = DR_ERROR_INIT;
-	char *auth = cluster_authorization(dir);
+	char *auth = cluster_admin_token(dir);
 	json_t *answer = NULL;
 	long http = 0;
 	char *d;
@@ -481,7 +481,7 @@ static void test_snapshot_restore_gives_same_digest(void **state)
 	for (int i = 1; i <= 25; i++)
 		append(f->dir, "t-restore", i);
 	s = await_replicated(f->dir, 5, NULL);
-	auth = cluster_authorization(f->dir);
+	auth = cluster_admin_token(f->dir);
 	if (cluster_api_call(&snap, auth, leader_address(s), "inferadb.ledger.v1.Admin/CreateSnapshot",
 			     NULL, 10 * NS_PER_SEC, &err) != 0)
 		fail_msg("CreateSnapshot: %s", err.msg);

@@ -38,12 +38,6 @@ const char *local_resolve_region(struct target *t, const char *ref)
 	return NULL;
 }
 
-/* The client options' admin_token from the cluster's "Bearer <token>". */
-static const char *bearer_token(const char *authorization)
-{
-	return authorization ? authorization + strlen("Bearer ") : NULL;
-}
-
 int local_node_call(const struct local_target *lt, json_t **out, const char *address,
 		    const char *method, json_t *req, int64_t timeout_ns, struct dr_error *err)
 {
@@ -51,14 +45,14 @@ int local_node_call(const struct local_target *lt, json_t **out, const char *add
 	struct ledger_client *c = NULL;
 	const char *addrs[1] = { address };
 	enum ledger_code code = LEDGER_CODE_COUNT;
-	char *authorization = cluster_authorization(lt->dir);
+	char *token = cluster_admin_token(lt->dir);
 	int rc;
 
 	opts.timeout_ms = (long)(timeout_ns / NS_PER_MS);
 	opts.admin_timeout_ms = opts.timeout_ms;
-	opts.admin_token = bearer_token(authorization);
+	opts.admin_token = token;
 	rc = ledger_client_new(&c, addrs, 1, &opts, err);
-	free(authorization);
+	free(token);
 	if (rc != 0)
 		return -1;
 	rc = ledger_call(c, 0, method, req, out, &code, err);
@@ -77,11 +71,11 @@ int local_debug_call(const struct local_target *lt, json_t **out, const char *ht
 		     const char *method, json_t *req, int64_t timeout_ns, struct dr_error *err)
 {
 	long http = 0;
-	char *authorization = cluster_authorization(lt->dir);
-	int rc = ledger_debug_call(http_address, authorization, method, req,
+	char *token = cluster_admin_token(lt->dir);
+	int rc = ledger_debug_call(http_address, token, method, req,
 				   (long)(timeout_ns / NS_PER_MS), out, &http, err);
 
-	free(authorization);
+	free(token);
 
 	if (rc == 0 && (http < 200 || http >= 300)) {
 		const char *code = json_string_value(json_object_get(*out, "code"));
@@ -204,13 +198,13 @@ static int local_member_status(struct target *t, size_t i, json_t **out, int64_t
 	if (rc == 0 && !lt->member_clients[i]) {
 		struct ledger_client_opts opts = LEDGER_CLIENT_OPTS_INIT;
 		const char *addr = lt->member_addrs[i];
-		char *authorization = cluster_authorization(lt->dir);
+		char *token = cluster_admin_token(lt->dir);
 
 		opts.timeout_ms = (long)(timeout_ns / NS_PER_MS);
 		opts.admin_timeout_ms = opts.timeout_ms;
-		opts.admin_token = bearer_token(authorization);
+		opts.admin_token = token;
 		rc = ledger_client_new(&lt->member_clients[i], &addr, 1, &opts, err);
-		free(authorization);
+		free(token);
 	}
 	if (rc == 0)
 		c = lt->member_clients[i];
@@ -272,9 +266,9 @@ static struct target *local_scope(struct target *t, const char *ref)
 	return ref && strcmp(ref, "restored") == 0 ? lt->restored : NULL;
 }
 
-static char *local_authorization(struct target *t)
+static char *local_admin_token(struct target *t)
 {
-	return cluster_authorization(((struct local_target *)t->impl)->dir);
+	return cluster_admin_token(((struct local_target *)t->impl)->dir);
 }
 
 static char *local_state_path(struct target *t)
@@ -450,7 +444,7 @@ int target_local_new(struct target **out, const struct plan *plan,
 	t->endpoints = local_endpoints;
 	t->resolve_region = local_resolve_region;
 	t->describe = local_describe;
-	t->authorization = local_authorization;
+	t->admin_token = local_admin_token;
 	t->state_path = local_state_path;
 	t->scope = local_scope;
 	t->close = local_close;
