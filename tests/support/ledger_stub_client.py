@@ -42,18 +42,7 @@ class Bearer(grpc.UnaryUnaryClientInterceptor):
 
     def intercept_unary_unary(self, continuation, details, request):
         md = list(details.metadata or []) + [self.md]
-        details = details._replace(metadata=md) if hasattr(details, "_replace") else \
-            _Details(details.method, details.timeout, md, details.credentials,
-                     getattr(details, "wait_for_ready", None),
-                     getattr(details, "compression", None))
-        return continuation(details, request)
-
-
-class _Details(grpc.ClientCallDetails):
-    def __init__(self, method, timeout, metadata, credentials, wait_for_ready, compression):
-        self.method, self.timeout, self.metadata = method, timeout, metadata
-        self.credentials, self.wait_for_ready, self.compression = \
-            credentials, wait_for_ready, compression
+        return continuation(details._replace(metadata=md), request)
 
 
 def health_messages(stub_dir):
