@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -136,6 +137,7 @@ static int tr_init(struct raft_uv_transport *outer, raft_id id, const char *addr
 	int rv = t->inner.init(&t->inner, id, address);
 
 	str_copy(t->address, sizeof t->address, address);
+	t->id = id;
 	if (rv != 0)
 		memcpy(outer->errmsg, t->inner.errmsg, sizeof outer->errmsg);
 	return rv;
@@ -250,9 +252,9 @@ static int tr_connect(struct raft_uv_transport *outer, struct raft_uv_connect *r
 	pc->t = t;
 	pc->id = id;
 	pc->address = xstrdup(address);
-	rv = t->inner.connect(&t->inner, &pc->inner, id, address, tr_connect_cb);
+	rv = ledgerd_connect_bound(t, &pc->inner, address, tr_connect_cb);
 	if (rv != 0) {
-		memcpy(outer->errmsg, t->inner.errmsg, sizeof outer->errmsg);
+		snprintf(outer->errmsg, sizeof outer->errmsg, "cannot connect to %s", address);
 		free(pc->address);
 		free(pc);
 	}
@@ -263,6 +265,11 @@ static void tr_closed_one(struct ledgerd_transport *t)
 {
 	if (--t->pending_closes == 0 && t->close_cb)
 		t->close_cb(&t->outer);
+}
+
+void ledgerd_transport_connect_closed(struct ledgerd_transport *t)
+{
+	tr_closed_one(t);
 }
 
 static void tr_close_cb(struct raft_uv_transport *inner)
@@ -282,6 +289,7 @@ static void tr_close(struct raft_uv_transport *outer, raft_uv_transport_close_cb
 	t->close_cb = cb;
 	t->closing = 1;
 	t->pending_closes = 2;
+	t->pending_closes += ledgerd_connects_abort(t);
 	uv_close((uv_handle_t *)&t->link_check, link_check_closed);
 	t->inner.close(&t->inner, tr_close_cb);
 }
@@ -294,6 +302,7 @@ int ledgerd_transport_init(struct ledgerd_transport *t, struct uv_loop_s *loop)
 	rv = raft_uv_tcp_init(&t->inner, loop);
 	if (rv != 0)
 		return rv;
+	t->loop = loop;
 	uv_timer_init(loop, &t->link_check);
 	t->link_check.data = t;
 	t->inner.data = t;

@@ -55,7 +55,10 @@ struct ledgerd_raft_counters {
 
 struct ledgerd_transport {
 	struct raft_uv_transport outer;  /* what libraft uses */
-	struct raft_uv_transport inner;  /* libraft's TCP transport */
+	struct raft_uv_transport inner;  /* libraft's TCP transport (listens) */
+	struct uv_loop_s *loop;
+	raft_id id;                      /* ours (tr_init) */
+	struct ledgerd_bound_connect *connecting; /* transport_connect.c */
 	raft_uv_accept_cb accept_cb;
 	char address[64];                /* ours, "ip:port" (tr_init) */
 	raft_uv_transport_close_cb close_cb;
@@ -121,6 +124,14 @@ void ledgerd_votes_on_recv(struct ledgerd_transport *t, struct raft_io *io,
 struct strbuf;
 void ledgerd_raft_counters_render(struct strbuf *sb, const struct ledgerd_raft_counters *c,
 				  const char *labels);
+/* Connect to a peer from our own raft address (transport_connect.c);
+ * the same contract as raft_uv_transport's connect. */
+int ledgerd_connect_bound(struct ledgerd_transport *t, struct raft_uv_connect *req,
+			  const char *address, raft_uv_connect_cb cb);
+/* Cancel the connects in flight; returns how many the close must wait for,
+ * each reported through ledgerd_transport_connect_closed. */
+int ledgerd_connects_abort(struct ledgerd_transport *t);
+void ledgerd_transport_connect_closed(struct ledgerd_transport *t);
 /* Stop sacrificial sends: the io is closing (call before raft_close). */
 void ledgerd_transport_closing(struct ledgerd_transport *t);
 /* Drop the next count InstallSnapshot messages the filtered io receives
