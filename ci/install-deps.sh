@@ -38,6 +38,7 @@ tools=(
 	"/usr/lib/python3/dist-packages/google/protobuf/__init__.py:python3-protobuf"
 	"/usr/lib/python3/dist-packages/grpc_tools/__init__.py:python3-grpc-tools"
 
+	"/usr/sbin/nft:nftables"
 	"/usr/bin/etcd:etcd-server"
 )
 

@@ -42,7 +42,10 @@ static const char soak_usage[] =
 	"  --timing E/H            election timeout / heartbeat (default 300ms/30ms)\n"
 	"  --faults LIST           kinds to draw from, comma-separated (default all):\n"
 	"                          kill-leader, kill-follower, scale-region,\n"
-	"                          partition-region, pause-node, transfer-leader;\n"
+	"                          partition-region, pause-node, transfer-leader,\n"
+	"                          and where nftables can be used (root, nft):\n"
+	"                          mute-leader (its messages are lost, one way),\n"
+	"                          lossy-region (30% of its packets lost);\n"
 	"                          drop-entry plants a lost write (tests the checks)\n"
 	"  --hold MIN/MAX          how long a fault is held (default 200ms/3s)\n"
 	"  --rate W                workload writes per second (default 200; 0: closed loop)\n"
@@ -355,6 +358,13 @@ static int make_schedule(struct soak_schedule *sched, struct cluster_spec *spec,
 	go.seed = a->has_seed ? a->seed : (uint64_t)clock_wall_ns() ^ ((uint64_t)getpid() << 32);
 	go.iterations = a->iterations;
 	go.kinds = a->kinds;
+	if (!go.kinds) {
+		struct dr_error nft = DR_ERROR_INIT;
+
+		/* The kernel's faults join the default mix wherever they can
+		 * run; elsewhere the mix is what it always was. */
+		go.kinds = SOAK_DEFAULT_KINDS | (cluster_nft_usable(&nft) == 0 ? SOAK_KERNEL_KINDS : 0);
+	}
 	go.hold_min_ns = a->hold_min_ns;
 	go.hold_max_ns = a->hold_max_ns;
 	go.timing = *timing;
@@ -417,6 +427,24 @@ static int start_target(struct target *t, int *locked)
 /* A failure (or --schedule-out) saves the schedule, up to the failed
  * iteration, and prints how to replay it.  Returns code, or 3 when the
  * schedule cannot be saved. */
+/* A schedule with faults only nftables can inject stops before the first
+ * fault where nftables cannot be used, naming why. */
+static int kernel_faults_usable(const struct soak_schedule *sched)
+{
+	struct dr_error err = DR_ERROR_INIT;
+
+	for (size_t i = 0; i < sched->n; i++) {
+		if (!(SOAK_KIND_BIT(sched->faults[i].kind) & SOAK_KERNEL_KINDS))
+			continue;
+		if (cluster_nft_usable(&err) == 0)
+			return EXIT_PASSED;
+		fprintf(stderr, "drillrig soak: %s (iteration %zu) needs nftables, which cannot be "
+			"used here: %s\n", soak_fault_kind_name(sched->faults[i].kind), i + 1, err.msg);
+		return EXIT_INFRA;
+	}
+	return EXIT_PASSED;
+}
+
 static int save_schedule(const struct soak_schedule *sched, const struct soak_result *result,
 			 const struct soak_args *a, const char *schedule_path, int code)
 {
@@ -462,6 +490,7 @@ int cmd_soak(int argc, char **argv)
 	if (parse_args(&a, argc, argv) != 0)
 		goto out;
 	if ((code = make_schedule(&sched, &spec, &timing, &a)) != EXIT_PASSED ||
+	    (code = kernel_faults_usable(&sched)) != EXIT_PASSED ||
 	    (code = prepare_target(&t, &plan, &a, &spec, timing)) != EXIT_PASSED)
 		goto out;
 	printf("soak: seed %llu, %zu iterations, topology %s, timing %s%s%s\n",

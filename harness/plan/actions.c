@@ -16,6 +16,8 @@
 static const char *const what_fault[] = { "leader", "follower", "node", "region", NULL };
 static const char *const what_restore[] = { "all", "node", "region", NULL };
 static const char *const what_partition[] = { "leader", "node", "region", NULL };
+static const char *const partition_directions[] = { "both", "outbound", "inbound", NULL };
+static const char *const partition_methods[] = { "auto", "nftables", "debug_hook", NULL };
 static const char *const what_drain[] = { "leader", "follower", "node", NULL };
 static const char *const signals[] = { "KILL", "TERM", "INT", "HUP", "QUIT", "ABRT", NULL };
 static const char *const stop_signals[] = { "TERM", "KILL", NULL };
@@ -44,6 +46,26 @@ static void check_selector(struct schema_ctx *ctx, json_t *obj, const char *path
 	if (strcmp(what, "node") != 0 && json_object_get(obj, "node"))
 		schema_err_key(ctx, obj, path, "node", "'node' is only used with what: node "
 			       "(what is '%s')", what);
+}
+
+/* The debug hook drops a peer's messages whole and both ways: a one-way
+ * cut or a loss rate needs the kernel (nftables). */
+static void check_partition(struct schema_ctx *ctx, json_t *obj, const char *path)
+{
+	const char *method = json_string_value(json_object_get(obj, "method"));
+	const char *direction = json_string_value(json_object_get(obj, "direction"));
+	json_t *loss = json_object_get(obj, "loss");
+
+	check_selector(ctx, obj, path);
+	if (!method || strcmp(method, "debug_hook") != 0)
+		return;
+	if (direction && strcmp(direction, "both") != 0)
+		schema_err_key(ctx, obj, path, "direction", "method: debug_hook cuts both ways only; "
+			       "direction: %s needs method: nftables (or auto)", direction);
+	if (json_is_integer(loss) && json_integer_value(loss) != 100)
+		schema_err_key(ctx, obj, path, "loss", "method: debug_hook drops every packet; "
+			       "loss: %lld needs method: nftables (or auto)",
+			       (long long)json_integer_value(loss));
 }
 
 static void check_transfer(struct schema_ctx *ctx, json_t *obj, const char *path)
@@ -113,6 +135,14 @@ static const struct arg_spec partition_args[] = {
 	  "leader | node | region: cut it off from the rest" },
 	{ "node", ARG_NODE, 0, NULL, NULL, 0, 0, "node id or name (what: node)" },
 	{ "region", ARG_REGION, 0, NULL, NULL, 0, 0, "region (what: region)" },
+	{ "direction", ARG_ENUM, 0, "both", partition_directions, 0, 0,
+	  "both | outbound (what is cut off cannot send to the rest, still hears it) | "
+	  "inbound (it cannot hear the rest, still sends)" },
+	{ "loss", ARG_INT, 0, "100", NULL, 1, 100,
+	  "percent of the packets dropped, at random (100: all of them)" },
+	{ "method", ARG_ENUM, 0, "auto", partition_methods, 0, 0,
+	  "auto (nftables when root and nft runs, else the debug hook) | nftables | "
+	  "debug_hook (ledgerd's Debug/Partition: both ways, every packet)" },
 	END_ARGS
 };
 
@@ -221,7 +251,7 @@ static const struct action_spec a_resume = { "resume", "thaw paused nodes (SIGCO
 	start_args, SEC(10), 0, check_selector };
 static const struct action_spec a_partition = { "partition",
 	"cut a region or node off from the rest of the cluster", partition_args, SEC(10), FAULT,
-	check_selector };
+	check_partition };
 static const struct action_spec a_heal = { "heal", "remove network partitions",
 	start_args, SEC(10), 0, check_selector };
 static const struct action_spec a_drain = { "drain_node",

@@ -11,20 +11,36 @@
 
 #define STATUS_TIMEOUT_NS (2 * NS_PER_SEC)
 
-/* Run one action through the executor; ACTION_OK or an error naming it. */
-static int run_action(struct target *t, const char *action, json_t *args,
-		      const struct action_ctx *ctx, struct dr_error *err)
+/* Run one action through the executor; ACTION_OK or an error naming it.
+ * A partition's injector (nftables or the debug hook) is appended to
+ * out->target, so every iteration line says who cut the network. */
+static int run_action_noting(struct target *t, const char *action, json_t *args,
+			     const struct action_ctx *ctx, struct soak_applied *out,
+			     struct dr_error *err)
 {
 	struct action_result res = ACTION_RESULT_INIT;
+	const char *by;
 	int rc = 0;
 
 	json_object_set_new(args, "action", json_string(action));
 	executor_run(t, action, args, NULL, ctx, &res);
 	if (res.status != ACTION_OK)
 		rc = dr_error_set(err, "%s %s: %s", action, action_status_name(res.status), res.message);
+	by = json_string_value(json_object_get(res.data, "injected_by"));
+	if (out && by) {
+		size_t len = strlen(out->target);
+
+		snprintf(out->target + len, sizeof(out->target) - len, " (%s)", by);
+	}
 	action_result_release(&res);
 	json_decref(args);
 	return rc;
+}
+
+static int run_action(struct target *t, const char *action, json_t *args,
+		      const struct action_ctx *ctx, struct dr_error *err)
+{
+	return run_action_noting(t, action, args, ctx, NULL, err);
 }
 
 /* Members of the current status, in id order (ledgerd lists them so). */
@@ -215,8 +231,29 @@ int soak_fault_inject(struct soak_applied *out, struct target *t, const struct s
 		snprintf(out->target, sizeof(out->target), "region %s", f->region);
 		/* Heal even when the partition failed half-way. */
 		out->needs_heal = 1;
-		return run_action(t, "partition", json_pack("{s:s,s:s}", "what", "region", "region",
-							    f->region), ctx, err);
+		return run_action_noting(t, "partition", json_pack("{s:s,s:s}", "what", "region",
+								   "region", f->region), ctx, out, err);
+	case SOAK_MUTE_LEADER:
+		if (read_members(&status, t, err) != 0)
+			return -1;
+		out->node = json_integer_value(json_object_get(json_object_get(status, "leader"), "id"));
+		json_decref(status);
+		if (!out->node)
+			return dr_error_set(err, "mute-leader: the cluster has no leader");
+		snprintf(out->target, sizeof(out->target), "node %lld (leader) cannot send",
+			 (long long)out->node);
+		out->needs_heal = 1;
+		return run_action_noting(t, "partition",
+					 json_pack("{s:s,s:I,s:s,s:s}", "what", "node", "node",
+						   (json_int_t)out->node, "direction", "outbound",
+						   "method", "nftables"), ctx, out, err);
+	case SOAK_LOSSY_REGION:
+		snprintf(out->target, sizeof(out->target), "region %s loses 30%%", f->region);
+		out->needs_heal = 1;
+		return run_action_noting(t, "partition",
+					 json_pack("{s:s,s:s,s:i,s:s}", "what", "region", "region",
+						   f->region, "loss", 30, "method", "nftables"),
+					 ctx, out, err);
 	case SOAK_PAUSE_NODE:
 		if (read_members(&status, t, err) != 0)
 			return -1;
@@ -254,6 +291,8 @@ int soak_fault_heal(struct target *t, const struct soak_fault *f, const struct s
 		return run_action(t, "scale", json_pack("{s:s,s:s}", "region", f->region,
 							"replicas", "normal"), ctx, err);
 	case SOAK_PARTITION_REGION:
+	case SOAK_MUTE_LEADER:
+	case SOAK_LOSSY_REGION:
 		return run_action(t, "heal", json_object(), ctx, err);
 	case SOAK_PAUSE_NODE:
 		return run_action(t, "resume", json_pack("{s:s,s:I}", "what", "node", "node",

@@ -23,6 +23,8 @@ static const char *const kind_names[SOAK_FAULT_KINDS] = {
 	[SOAK_PAUSE_NODE] = "pause-node",
 	[SOAK_TRANSFER_LEADER] = "transfer-leader",
 	[SOAK_DROP_ENTRY] = "drop-entry",
+	[SOAK_MUTE_LEADER] = "mute-leader",
+	[SOAK_LOSSY_REGION] = "lossy-region",
 };
 
 const char *soak_fault_kind_name(enum soak_fault_kind kind)
@@ -55,7 +57,7 @@ int soak_fault_kinds_parse(unsigned *out, const char *text, struct dr_error *err
 		enum soak_fault_kind k;
 
 		if (strcmp(item, "all") == 0) {
-			mask |= SOAK_DEFAULT_KINDS;
+			mask |= SOAK_DEFAULT_KINDS | SOAK_KERNEL_KINDS;
 		} else if (soak_fault_kind_parse(&k, item) == 0) {
 			mask |= SOAK_KIND_BIT(k);
 		} else {
@@ -136,9 +138,11 @@ static int kind_possible(enum soak_fault_kind k, const struct cluster_spec *spec
 	case SOAK_KILL_FOLLOWER:
 		return spec_voters(spec) >= 2;
 	case SOAK_TRANSFER_LEADER:
+	case SOAK_MUTE_LEADER:
 		return spec_leaders(spec) >= 2;
 	case SOAK_SCALE_REGION:
 	case SOAK_PARTITION_REGION:
+	case SOAK_LOSSY_REGION:
 		return nsafe > 0;
 	default:
 		return 1;
@@ -180,7 +184,7 @@ int soak_schedule_generate(struct soak_schedule *out, const struct cluster_spec 
 		uint64_t rp = soak_rand_next(&state), rh = soak_rand_next(&state);
 
 		f->kind = kinds[rk % nkinds];
-		if ((f->kind == SOAK_SCALE_REGION || f->kind == SOAK_PARTITION_REGION) && nsafe)
+		if (SOAK_KIND_HAS_REGION(f->kind) && nsafe)
 			str_copy(f->region, sizeof(f->region), safe[rr % nsafe]);
 		f->pick = (uint32_t)(rp % 1000);
 		f->hold_ns = opts->hold_min_ns +
@@ -261,7 +265,7 @@ static int fault_from_json(struct soak_fault *f, json_t *o, const char *what, si
 	f->pick = (uint32_t)json_integer_value(pick);
 	f->hold_ns = (int64_t)json_integer_value(hold) * NS_PER_MS;
 	f->region[0] = '\0';
-	if (f->kind == SOAK_SCALE_REGION || f->kind == SOAK_PARTITION_REGION) {
+	if (SOAK_KIND_HAS_REGION(f->kind)) {
 		if (!json_is_string(region) ||
 		    str_copy(f->region, sizeof(f->region), json_string_value(region)) != 0 ||
 		    !f->region[0]) {

@@ -36,6 +36,10 @@ enum soak_fault_kind {
 				   * leader's reads (a planted loss the soak must
 				   * catch; never chosen at random, only with
 				   * --faults drop-entry) */
+	SOAK_MUTE_LEADER,         /* the leader's raft messages are lost, it
+				   * still hears the others (nftables, one way) */
+	SOAK_LOSSY_REGION,        /* 30 % of the packets between a region and
+				   * the rest are lost (nftables) */
 	SOAK_FAULT_KINDS
 };
 
@@ -46,6 +50,12 @@ enum soak_fault_kind {
 	(SOAK_KIND_BIT(SOAK_KILL_LEADER) | SOAK_KIND_BIT(SOAK_KILL_FOLLOWER) |             \
 	 SOAK_KIND_BIT(SOAK_SCALE_REGION) | SOAK_KIND_BIT(SOAK_PARTITION_REGION) |         \
 	 SOAK_KIND_BIT(SOAK_PAUSE_NODE) | SOAK_KIND_BIT(SOAK_TRANSFER_LEADER))
+/* The kinds only the kernel can inject (root and nftables): drawn by
+ * default where they can be, and named by "all". */
+#define SOAK_KERNEL_KINDS (SOAK_KIND_BIT(SOAK_MUTE_LEADER) | SOAK_KIND_BIT(SOAK_LOSSY_REGION))
+/* Does the kind need a region (scale, partition, loss)? */
+#define SOAK_KIND_HAS_REGION(k)                                                        \
+	((k) == SOAK_SCALE_REGION || (k) == SOAK_PARTITION_REGION || (k) == SOAK_LOSSY_REGION)
 
 struct soak_fault {
 	enum soak_fault_kind kind;

@@ -57,7 +57,13 @@ struct cluster_spec {
 	const char *ledgerd_path;         /* NULL: cluster_find_ledgerd() */
 	const char *seed_snapshot;        /* NULL, or every node starts from it */
 	int64_t ready_timeout_ns;         /* cluster_up's wait for a leader; default 30 s */
+	/* > 0: every node's data directory is a tmpfs of this many MiB, so the
+	 * disk_full fault fills one node and never the host's disk (root only;
+	 * cluster_down unmounts them: that data is gone).  0: plain dirs. */
+	int disk_limit_mb;
 };
+
+#define CLUSTER_DISK_LIMIT_MAX_MB 65536
 
 /* Default topology primary=2,dr=2,witness=1 (2 zones each), 300/30 ms:
  * losing the whole primary region keeps a quorum of 3 out of 5. */
@@ -152,5 +158,34 @@ int cluster_wait_ready(const char *dir, int64_t timeout_ns, struct dr_error *err
 
 /* Signal numbers by name: "KILL", "SIGKILL", "9" (-1 when unknown). */
 int cluster_signal_parse(const char *name);
+
+/* Kernel-injected partitions (cluster_nft.c).  One cut drops the packets
+ * from the node addresses in from[] to those in to[]: all of them, or only
+ * those to dport (a node's raft port: its messages, not its TCP
+ * acknowledgements, which is a one-way cut), every one or loss_pct % at
+ * random. */
+struct cluster_nft_cut {
+	const char *const *from;
+	size_t n_from;
+	const char *const *to;
+	size_t n_to;
+	int dport;    /* 0: every packet */
+	int loss_pct; /* 1..99: that share at random; else every one */
+};
+
+/* 0 when nftables can be used here (root, nft runs), else -1 and why. */
+int cluster_nft_usable(struct dr_error *err);
+/* The name of the cluster's own table, from its cluster.json (heap, NULL
+ * without a "network"). */
+char *cluster_nft_table(const json_t *info);
+/* The ruleset that replaces the table with these cuts (heap). */
+char *cluster_nft_ruleset(const char *table, const struct cluster_nft_cut *cuts, size_t n);
+/* Replace the table's rules with cuts, in one transaction. */
+int cluster_nft_apply(const char *table, const struct cluster_nft_cut *cuts, size_t n,
+		      struct dr_error *err);
+/* Delete the table if it exists (*removed says whether it did). */
+int cluster_nft_remove(const char *table, int *removed, struct dr_error *err);
+/* Delete the table of network 127.net_a.net_b.0 if nftables is usable. */
+void cluster_nft_forget_net(int net_a, int net_b);
 
 #endif

@@ -113,6 +113,8 @@ static int prepare_dir(const char *dir, struct dr_error *err)
 			goto out;
 		}
 	}
+	if (old.disk_limit_mb > 0 && cluster_disk_unmount_all(&old, err) != 0)
+		goto out;
 	for (int i = 0; i < old.nnodes; i++) {
 		if (fs_remove_tree(old.nodes[i].data, err) != 0)
 			goto out;
@@ -220,7 +222,7 @@ int cluster_up(const char *dir, const struct cluster_spec *spec, struct dr_error
 	struct cluster_state st;
 	char *abs = NULL, *ledgerd = NULL, *drillrig = NULL, *sock = NULL;
 	char real[PATH_MAX];
-	int a, b, total = 0, spawned = 0, rc = -1;
+	int a, b, total = 0, spawned = 0, mounted = 0, rc = -1;
 	pid_t pid = 0;
 
 	memset(&st, 0, sizeof(st));
@@ -255,9 +257,13 @@ int cluster_up(const char *dir, const struct cluster_spec *spec, struct dr_error
 	if (cluster_net_pick(&a, &b, total, err) != 0)
 		goto out;
 	cluster_state_from_spec(&st, abs, spec, ledgerd, a, b);
+	cluster_nft_forget_net(a, b);
 	for (int i = 0; i < st.nnodes; i++)
 		if (fs_mkdir_p(st.nodes[i].data, err) != 0)
 			goto out;
+	if (cluster_disk_mount_all(&st, spec->disk_limit_mb, err) != 0)
+		goto out;
+	mounted = spec->disk_limit_mb > 0;
 	/* A new token for every new cluster: admin and debug calls need it. */
 	if ((!spec->no_admin_token && cluster_token_create(abs, err) != 0) ||
 	    cluster_state_write_peers(&st, err) != 0 ||
@@ -282,6 +288,11 @@ out:
 		if (cluster_pid_running(pid))
 			kill(pid, SIGKILL);
 		cluster_pid_running(pid);
+	}
+	if (rc != 0 && mounted && !spawned) {
+		struct dr_error ignored = DR_ERROR_INIT;
+
+		cluster_disk_unmount_all(&st, &ignored);
 	}
 	cluster_state_release(&st);
 	free(abs);
@@ -386,8 +397,12 @@ int cluster_down(const char *dir_arg, struct dr_error *err)
 		if (cluster_state_save(&st, err) != 0)
 			goto out;
 	}
+	/* Nothing runs on them any more; their data goes with them. */
+	if (st.disk_limit_mb > 0 && cluster_disk_unmount_all(&st, err) != 0)
+		goto out;
 	sock = cluster_path(dir, "supervisor.sock");
 	unlink(sock);
+	cluster_nft_forget_net(st.net_a, st.net_b);
 	rc = 0;
 out:
 	cluster_state_release(&st);

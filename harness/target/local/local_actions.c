@@ -140,100 +140,6 @@ static void do_resume(struct target *t, json_t *args, const struct action_ctx *c
 	node_set_bring_back(&lt->paused, t, args, NULL, &resume_op, "node", res);
 }
 
-/* Cut the selected nodes off from every other member, both ways: each side
- * drops the other's Raft traffic (ledgerd's Debug/Partition). */
-static void do_partition(struct target *t, json_t *args, const struct action_ctx *ctx,
-			 struct action_result *res)
-{
-	struct local_target *lt = t->impl;
-	json_t *status = NULL, *members, *m, *side_a, *side_b;
-	int64_t ids[NODE_SELECT_MAX];
-	size_t i, n;
-	char list[256];
-
-	(void)ctx;
-	if (node_select_ids(ids, NODE_SELECT_MAX, &n, t, args, NULL, "node", &status, res) != 0)
-		return;
-	side_a = node_ids_json(ids, n);
-	side_b = json_array();
-	members = json_object_get(status, "members");
-	json_array_foreach(members, i, m) {
-		int64_t id = json_integer_value(json_object_get(m, "id"));
-		int in_a = 0;
-
-		for (size_t k = 0; k < n; k++)
-			in_a |= ids[k] == id;
-		if (!in_a)
-			json_array_append_new(side_b, json_integer(id));
-	}
-	json_array_foreach(members, i, m) {
-		struct dr_error err = DR_ERROR_INIT;
-		int64_t id = json_integer_value(json_object_get(m, "id"));
-		const char *addr = json_string_value(json_object_get(m, "http_address"));
-		int in_a = 0;
-		json_t *req, *answer = NULL;
-
-		for (size_t k = 0; k < n; k++)
-			in_a |= ids[k] == id;
-		req = json_pack("{s:O}", "peers", in_a ? side_b : side_a);
-		if (!addr || local_debug_call(lt, &answer, addr, "inferadb.ledger.v1.Debug/Partition", req,
-					      LOCAL_ADMIN_TIMEOUT_NS, &err) != 0) {
-			const char *state = json_string_value(json_object_get(m, "state"));
-
-			/* A node that is down cannot be told; it is cut off anyway, and
-			 * heal reaches it once it is back. */
-			if (!(state && strcmp(state, "unreachable") == 0)) {
-				action_result_set(res, ACTION_FAILED, "cannot partition node %lld: %s",
-						  (long long)id, err.msg);
-				json_decref(req);
-				json_decref(answer);
-				goto out;
-			}
-		}
-		json_decref(req);
-		json_decref(answer);
-	}
-	node_ids_text(list, sizeof(list), ids, n);
-	action_result_set(res, ACTION_OK, "node%s %s cut off from the other %zu member%s",
-			  n > 1 ? "s" : "", list, json_array_size(side_b),
-			  json_array_size(side_b) == 1 ? "" : "s");
-	res->data = json_pack("{s:O,s:O}", "isolated", side_a, "rest", side_b);
-out:
-	json_decref(side_a);
-	json_decref(side_b);
-	json_decref(status);
-}
-
-static void do_heal(struct target *t, json_t *args, const struct action_ctx *ctx,
-		    struct action_result *res)
-{
-	struct dr_error err = DR_ERROR_INIT;
-	json_t *info = NULL, *nodes, *node;
-	struct local_target *lt = t->impl;
-	size_t i, healed = 0;
-
-	(void)args;
-	(void)ctx;
-	if (cluster_load(&info, lt->dir, &err) != 0) {
-		action_result_set(res, ACTION_FAILED, "%s", err.msg);
-		return;
-	}
-	nodes = json_object_get(info, "nodes");
-	json_array_foreach(nodes, i, node) {
-		const char *addr = json_string_value(json_object_get(node, "http_address"));
-		json_t *req = json_object(), *answer = NULL;
-
-		if (addr && local_debug_call(lt, &answer, addr, "inferadb.ledger.v1.Debug/Heal", req,
-					     LOCAL_ADMIN_TIMEOUT_NS, &err) == 0)
-			healed++;
-		json_decref(req);
-		json_decref(answer);
-	}
-	json_decref(info);
-	action_result_set(res, healed ? ACTION_OK : ACTION_FAILED, "healed %zu node%s%s%s", healed,
-			  healed == 1 ? "" : "s", healed ? "" : ": ", healed ? "" : err.msg);
-}
-
 static void do_zone_down(struct target *t, json_t *args, const struct action_ctx *ctx,
 			 struct action_result *res)
 {
@@ -688,8 +594,8 @@ const struct target_action local_actions[] = {
 	{ "start", 0, do_start },
 	{ "pause", 0, do_pause },
 	{ "resume", 0, do_resume },
-	{ "partition", 0, do_partition },
-	{ "heal", 0, do_heal },
+	{ "partition", 0, local_partition },
+	{ "heal", 0, local_heal },
 	{ "zone_down", 0, do_zone_down },
 	{ "drain_node", 0, do_drain },
 	{ "transfer_leader", 0, local_transfer_leader },

@@ -50,6 +50,11 @@ int local_node_call(const struct local_target *lt, json_t **out, const char *add
  * http_address), with the token; an answer that is not 2xx is an error. */
 int local_debug_call(const struct local_target *lt, json_t **out, const char *http_address,
 		     const char *method, json_t *req, int64_t timeout_ns, struct dr_error *err);
+/* partition and heal (local_partition.c): nftables or the debug hook. */
+void local_partition(struct target *t, json_t *args, const struct action_ctx *ctx,
+		     struct action_result *res);
+void local_heal(struct target *t, json_t *args, const struct action_ctx *ctx,
+		struct action_result *res);
 /* drillrig recover (local_recover.c). */
 int local_recover(struct target_recover_args *args);
 /* transfer_leader {region | node}: asks until leadership is there or the
