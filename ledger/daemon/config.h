@@ -48,6 +48,10 @@ struct ledgerd_config {
 	const char *supervisor_socket;
 	const char *admin_token_file;
 	int join;                /* first start: no bootstrap, wait for AddMember */
+	/* Each listener's bound on one client address's connections (0: none)
+	 * and the time a gRPC connection has to send its HTTP/2 preface. */
+	unsigned max_client_conns;
+	unsigned header_timeout_ms;
 };
 
 /* Parse argv (strings point into argv).  Returns 0, 1 when --help was

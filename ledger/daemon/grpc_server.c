@@ -35,6 +35,7 @@
 #include "ledger/client/methods.h"
 #include "ledger/client/pbjson.h"
 #include "ledger/daemon/dispatch.h"
+#include "ledger/daemon/grpc_accept.h"
 #include "ledger/daemon/log.h"
 #include "ledger/daemon/reflection.h"
 #include "ledger/daemon/routes.h"
@@ -408,8 +409,6 @@ static int grpc_start(struct ledgerd_node *n, struct dr_error *err)
 		  { .integer = LEDGER_MAX_BODY } },
 	};
 	grpc_channel_args cargs = { sizeof(args) / sizeof(args[0]), args };
-	grpc_server_credentials *creds;
-	int port;
 
 	grpc_init();
 	front.node = n;
@@ -425,13 +424,15 @@ static int grpc_start(struct ledgerd_node *n, struct dr_error *err)
 	/* Reflection streams run on a thread of their own, not in the pool. */
 	if (ledgerd_reflection_register(front.server, err) != 0)
 		return -1;
-	creds = grpc_insecure_server_credentials_create();
-	port = grpc_server_add_http2_port(front.server, n->cfg.listen, creds);
-	grpc_server_credentials_release(creds);
-	if (port == 0)
-		return dr_error_set(err, "cannot listen for gRPC on '%s' (address in use?)",
-				    n->cfg.listen);
+	/* Not grpc_server_add_http2_port: ledgerd accepts connections itself
+	 * to bound them per client and to time out half-open ones
+	 * (grpc_accept.h). */
+	if (grpc_accept_listen(n->cfg.listen, err) != 0)
+		return -1;
 	grpc_server_start(front.server);
+	if (grpc_accept_run(front.server, n->cfg.max_client_conns, n->cfg.header_timeout_ms,
+			    err) != 0)
+		return -1;
 	if (ledgerd_reflection_start(err) != 0)
 		return -1;
 	for (size_t i = 0; i < front.nslots; i++)
@@ -451,6 +452,8 @@ static void grpc_stop(struct ledgerd_node *n)
 	(void)n;
 	if (!front.server)
 		return;
+	/* No connection may reach a server that is shutting down. */
+	grpc_accept_stop();
 	pthread_mutex_lock(&front.mu);
 	front.stopping = 1;
 	pthread_mutex_unlock(&front.mu);

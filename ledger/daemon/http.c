@@ -247,10 +247,13 @@ static int http_start(struct ledgerd_node *n, struct dr_error *err)
 				    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 				    MHD_OPTION_NOTIFY_COMPLETED, on_completed, n,
 				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-				    /* A thread per connection: bound them.  No per-IP
-				     * limit: on loopback every client shares one address,
-				     * and a slow one must not lock the others out. */
+				    /* A thread per connection: bound them, and bound
+				     * one client address's share (--max-client-connections,
+				     * as on the gRPC port), so one client cannot take them
+				     * all; on loopback every local client is 127.0.0.1, so
+				     * the default leaves room for a drill and its probes. */
 				    MHD_OPTION_CONNECTION_LIMIT, (unsigned)LEDGERD_MAX_CONNECTIONS,
+				    MHD_OPTION_PER_IP_CONNECTION_LIMIT, n->cfg.max_client_conns,
 				    MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (!n->httpd)
