@@ -589,6 +589,7 @@ int measure_compute(struct measurements *out, const struct history *h,
 		out->restore_start_ms = ns_to_ms(mk->restore_start_ns - mk->drill_start_ns);
 
 	promotion_figure(out, tl, mk);
+	measure_promotion_risk(&out->unsafe_promotion, h, (ledger || canary) ? check : NULL, mk);
 	resync_figure(out, tl, mk);
 	lag_figure(out, tl);
 

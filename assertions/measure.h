@@ -41,6 +41,15 @@ struct measure_markers {
 	bool has_baseline;
 	int64_t baseline_start_ns;
 	int64_t baseline_end_ns;
+	/* The unsafe promotion (force_election with allow_data_loss, without
+	 * a quorum), when one ran: its step's start and name, and the ledger
+	 * index of the DR node it chose (its snapshot and whole log applied),
+	 * when the target reported it. */
+	bool has_unsafe_promotion;
+	int64_t unsafe_promotion_ns;
+	const char *unsafe_promotion_step;
+	bool has_dr_ledger_index;
+	uint64_t dr_ledger_index;
 	/* Members a resynced cluster must have; 0: trust the status's count. */
 	unsigned expected_members;
 	/* "ledger" (history checked), "canary" (sparse canary writes: history
@@ -90,6 +99,26 @@ struct measure_phase {
 	struct measure_value latency_max_ms;
 };
 
+/* What an unsafe promotion put at risk, in the ledger's own indexes (a
+ * Raft index is no count of writes: group commit puts several Appends in
+ * one Raft entry).  At the promotion, the DR node chosen had the ledger up
+ * to dr_last_index; the old cluster had acknowledged writes up to
+ * primary_acked_index (the highest ledger index of a workload write
+ * acknowledged before the promotion began: what the old primary had
+ * committed, as far as the workload can know).  The writes at risk are the
+ * acknowledged writes above dr_last_index: those the promotion could lose.
+ * 0 at risk means nothing could be lost, so 0 lost proves nothing about the
+ * loss path; lost is the history check's count (measurements.writes.lost). */
+struct measure_promotion_risk {
+	bool has;                     /* an unsafe promotion ran */
+	double t_ms;                  /* its step's start, ms since drill start */
+	char step[64];
+	struct measure_value dr_last_index;
+	struct measure_value primary_acked_index; /* not measured: nothing acknowledged before it */
+	struct measure_value writes_at_risk;      /* logical writes */
+	struct measure_value writes_lost;
+};
+
 struct measurements {
 	/* All *_ms are milliseconds. */
 	struct measure_value rto_ms;
@@ -134,6 +163,7 @@ struct measurements {
 	size_t n_blips_total;
 	double blips_ms;
 	struct measure_phase phases[MEASURE_NPHASES];
+	struct measure_promotion_risk unsafe_promotion;
 	/* Markers as ms since drill start (journal fault_start_ms, restore_start_ms). */
 	bool has_fault;
 	double fault_start_ms;
@@ -148,6 +178,13 @@ struct measurements {
 int measure_compute(struct measurements *out, const struct history *h,
 		    const struct check_result *check, const struct status_timeline *tl,
 		    const struct measure_markers *mk, struct dr_error *err);
+
+/* Fill out (struct measure_promotion_risk above) from the history of
+ * acknowledged writes h, the check c of h (lost writes; NULL: not checked)
+ * and the markers' unsafe promotion; out->has false when none ran.
+ * measure_compute() calls it; exposed for tests. */
+void measure_promotion_risk(struct measure_promotion_risk *out, const struct history *h,
+			    const struct check_result *c, const struct measure_markers *mk);
 
 /* Without timed writes (workload_mode "status-only" or "canary"), RTO read
  * off the status timeline: from the fault to the first status with a

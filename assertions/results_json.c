@@ -114,6 +114,29 @@ static json_t *phases_json(const struct measurements *m)
 	return o;
 }
 
+/* null when no unsafe promotion ran; counts and indexes as integers, each
+ * null with its reason beside it when not measured. */
+static json_t *index_json(const struct measure_value *v)
+{
+	return v->has ? count_json((uint64_t)v->value) : json_null();
+}
+
+static json_t *unsafe_promotion_json(const struct measure_promotion_risk *r)
+{
+	json_t *o;
+
+	if (!r->has)
+		return json_null();
+	o = json_pack("{s:s,s:o,s:o,s:o,s:o,s:o}", "step", r->step, "t_ms", ms_json(r->t_ms),
+		      "dr_last_index", index_json(&r->dr_last_index),
+		      "primary_acked_index", index_json(&r->primary_acked_index),
+		      "writes_at_risk", index_json(&r->writes_at_risk),
+		      "writes_lost", index_json(&r->writes_lost));
+	json_object_set_new(o, "note", r->writes_at_risk.has ? json_null()
+							     : json_string(r->writes_at_risk.why));
+	return o;
+}
+
 json_t *measurements_to_json(const struct measurements *m)
 {
 	json_t *o = json_object();
@@ -129,6 +152,7 @@ json_t *measurements_to_json(const struct measurements *m)
 	json_object_set_new(o, "rpo_lost_writes",
 			    m->rpo_lost_writes.has ? count_json(m->writes.lost) : json_null());
 	json_object_set_new(o, "rpo_seconds", fine_json(&m->rpo_seconds));
+	json_object_set_new(o, "unsafe_promotion", unsafe_promotion_json(&m->unsafe_promotion));
 	json_object_set_new(o, "availability", fine_json(&m->availability));
 	json_object_set_new(o, "write_window_ms", value_json(&m->write_window_ms));
 	json_object_set_new(lat, "p50", value_json(&m->latency_p50_ms));

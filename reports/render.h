@@ -44,6 +44,10 @@ void fmt_date(struct strbuf *sb, const char *rfc3339);
  * the journal has none): report_phases.c. */
 void report_phases(struct strbuf *sb, const json_t *measurements);
 
+/* The unsafe promotion's indexes and writes at risk and lost
+ * (measurements.unsafe_promotion; nothing when null): report_promotion.c. */
+void report_unsafe_promotion(struct strbuf *sb, const json_t *measurements);
+
 /* The objective named `name` or NULL. */
 const json_t *find_objective(const json_t *journal, const char *name);
 

@@ -258,6 +258,7 @@ static void report_workload(struct strbuf *sb, const json_t *j)
 		}
 		strbuf_adds(sb, " |\n");
 	}
+	report_unsafe_promotion(sb, m);
 	report_phases(sb, m);
 	outage_table(sb, m);
 	seq_list(sb, m, "lost_sequences", "Lost sequence numbers");

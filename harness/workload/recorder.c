@@ -645,6 +645,37 @@ static void limits_from_plan(struct objective_limits *l, const struct plan *plan
 	l->availability_pct = o->availability_pct;
 }
 
+/* The first unsafe promotion the journal's steps record (a force_election
+ * whose data says "unsafe"), with the index of the node it chose in the
+ * workload's own terms: the ledger index, or with the ledger.v1 dialect
+ * (whose writes answer a block height) the block height. */
+static void unsafe_promotion_marker(struct measure_markers *mk, const json_t *journal)
+{
+	const char *api = json_string_value(json_object_get(json_object_get(journal, "target"), "api"));
+	const char *key = api && strcmp(api, "ledger.v1") == 0 ? "block_height" : "ledger_last_index";
+	const json_t *step;
+	size_t i;
+
+	json_array_foreach(json_object_get(journal, "steps"), i, step) {
+		const json_t *data = json_object_get(step, "data");
+		const json_t *idx = json_object_get(json_object_get(data, "chosen"), key);
+		const char *action = json_string_value(json_object_get(step, "action"));
+		const json_t *start = json_object_get(step, "start_ms");
+
+		if (!action || strcmp(action, "force_election") != 0 ||
+		    !json_is_true(json_object_get(data, "unsafe")) || !json_is_number(start))
+			continue;
+		mk->has_unsafe_promotion = true;
+		mk->unsafe_promotion_ns = mk->drill_start_ns + (int64_t)(json_number_value(start) * 1e6);
+		mk->unsafe_promotion_step = json_string_value(json_object_get(step, "name"));
+		if (json_is_integer(idx) && json_integer_value(idx) >= 0) {
+			mk->has_dr_ledger_index = true;
+			mk->dr_ledger_index = (uint64_t)json_integer_value(idx);
+		}
+		return;
+	}
+}
+
 int recorder_finish(struct recorder *r, const struct plan *plan, struct target *t,
 		    struct journal *j, const char *history_path, struct dr_error *err)
 {
@@ -687,6 +718,8 @@ int recorder_finish(struct recorder *r, const struct plan *plan, struct target *
 		mk.expected_members += (unsigned)plan->topology.regions[i].size;
 	(void)t;
 	mk.workload_mode = recorder_mode(r);
+	root = journal_snapshot(j);
+	unsafe_promotion_marker(&mk, root);
 	if (measure_compute(&m, &r->history, recorder_writes(r) ? &check : NULL, &r->timeline, &mk,
 			    err) != 0)
 		goto out;
@@ -697,7 +730,6 @@ int recorder_finish(struct recorder *r, const struct plan *plan, struct target *
 	/* Canary latencies are kubectl exec round trips, not the ledger's. */
 	if (!r->canary)
 		series_build(&series, &r->history, journal_start_ns(j), 0);
-	root = journal_snapshot(j);
 	if (results_json_set(root, &m, &results, &series) != 0) {
 		dr_error_set(err, "cannot encode the measurements");
 		goto out;

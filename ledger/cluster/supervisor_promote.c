@@ -46,6 +46,8 @@ struct raft_info {
 	long long term;
 	long long last_term;   /* term of the last log entry (Raft's up-to-date rule) */
 	long long last_index;
+	long long ledger_last_index; /* -1: not printed (an older ledgerd) */
+	long long block_height;      /* ledger.v1's index; -1: not printed */
 };
 
 /* Run ledgerd with argv after the binary; capture and check its exit. */
@@ -105,6 +107,10 @@ static int node_info(struct raft_info *out, struct supervisor *sv,
 	/* Older ledgerd printed no last_term: fall back to the current term. */
 	out->last_term = json_is_integer(json_object_get(root, "last_term"))
 			 ? json_integer_value(json_object_get(root, "last_term")) : out->term;
+	out->ledger_last_index = json_is_integer(json_object_get(root, "ledger_last_index"))
+				 ? json_integer_value(json_object_get(root, "ledger_last_index")) : -1;
+	out->block_height = json_is_integer(json_object_get(root, "block_height"))
+			    ? json_integer_value(json_object_get(root, "block_height")) : -1;
 	rc = 0;
 out:
 	json_decref(root);
@@ -232,6 +238,15 @@ json_t *sv_cmd_promote(struct supervisor *sv, json_t *req)
 			   "voters", vj, "fenced", fenced,
 			   "chosen", "node", surv[best]->id, "term", (json_int_t)info[best].term,
 			   "last_index", (json_int_t)info[best].last_index);
+	/* last_index is a Raft index; what the new cluster's ledger starts from
+	 * is the ledger index, or for ledger.v1 Writes the block height
+	 * (several Appends share one Raft entry). */
+	if (info[best].ledger_last_index >= 0)
+		json_object_set_new(json_object_get(answer, "chosen"), "ledger_last_index",
+				    json_integer(info[best].ledger_last_index));
+	if (info[best].block_height >= 0)
+		json_object_set_new(json_object_get(answer, "chosen"), "block_height",
+				    json_integer(info[best].block_height));
 out:
 	json_decref(vj);
 	json_decref(fenced);

@@ -14,6 +14,8 @@
 #include "common/numparse.h"
 #include "common/strbuf.h"
 #include "ledger/daemon/config.h"
+#include "ledger/daemon/frame.h"
+#include "ledger/daemon/fsm.h"
 
 struct offline {
 	uv_loop_t loop;
@@ -95,6 +97,56 @@ static const char *want_data(int argc, char **argv, const char **peers, const ch
 	return data;
 }
 
+/* The ledger index the node would reach by applying everything it holds:
+ * its snapshot, then every command entry of its log, committed or not (an
+ * unsafe promotion commits the chosen node's whole log).  Group commit puts
+ * several Appends in one Raft entry, so a Raft index says nothing about how
+ * many ledger entries a log holds: the commands are replayed.  *height is
+ * the block height the ledger.v1 Writes reach (the v1 dialect's index).
+ * -1 when the snapshot cannot be restored or a command is not understood. */
+static long long ledger_index_of(long long *height, const struct raft_snapshot *snap,
+				 const struct raft_entry *entries, size_t n)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	struct ledger_fsm f;
+	long long last = -1;
+
+	ledger_fsm_init(&f);
+	if (snap && snap->n_bufs > 0) {
+		struct strbuf sb = STRBUF_INIT;
+		int rc;
+
+		for (unsigned i = 0; i < snap->n_bufs; i++)
+			strbuf_add(&sb, snap->bufs[i].base, snap->bufs[i].len);
+		rc = ledger_fsm_restore(&f, sb.buf ? sb.buf : "", sb.len, &err);
+		strbuf_release(&sb);
+		if (rc != 0) {
+			fprintf(stderr, "ledgerd info: cannot restore the snapshot: %s\n", err.msg);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		const void *data;
+		size_t len;
+		uint64_t index;
+
+		if (entries[i].type != RAFT_COMMAND)
+			continue;
+		/* The daemon skips malformed frames and commands too. */
+		if (ledgerd_frame_decode(&data, &len, entries[i].buf.base, entries[i].buf.len) != 0)
+			continue;
+		if (ledger_fsm_apply(&f, &index, data, len, &err) == LEDGER_FSM_UNKNOWN_OP) {
+			fprintf(stderr, "ledgerd info: %s\n", err.msg);
+			goto out;
+		}
+	}
+	last = (long long)ledger_fsm_last_index(&f);
+	*height = (long long)f.ents.height;
+out:
+	ledger_fsm_release(&f);
+	return last;
+}
+
 int ledgerd_cmd_info(int argc, char **argv)
 {
 	struct dr_error err = DR_ERROR_INIT;
@@ -105,6 +157,7 @@ int ledgerd_cmd_info(int argc, char **argv)
 	raft_term term = 0, last_term = 0;
 	raft_id voted = 0;
 	raft_index start = 0, last = 0;
+	long long ledger_last, height = 0;
 	const char *data = want_data(argc, argv, NULL, NULL);
 	int rv, rc = 2;
 
@@ -132,8 +185,12 @@ int ledgerd_cmd_info(int argc, char **argv)
 		last = snap->index;
 		last_term = snap->term;
 	}
-	printf("{\"term\":%llu,\"last_index\":%llu,\"last_term\":%llu,\"voted_for\":%llu,\"snapshot_index\":%llu}\n",
-	       term, last, last_term, voted, snap ? snap->index : 0ULL);
+	ledger_last = ledger_index_of(&height, snap, entries, n);
+	if (ledger_last < 0)
+		goto out;
+	printf("{\"term\":%llu,\"last_index\":%llu,\"last_term\":%llu,\"voted_for\":%llu,\"snapshot_index\":%llu,"
+	       "\"ledger_last_index\":%lld,\"block_height\":%lld}\n",
+	       term, last, last_term, voted, snap ? snap->index : 0ULL, ledger_last, height);
 	rc = 0;
 out:
 	if (entries) {

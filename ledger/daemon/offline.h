@@ -1,5 +1,8 @@
 /* Offline subcommands on a STOPPED node's data directory:
- *   ledgerd info --data DIR      -> {"term":..,"last_index":..,"last_term":..}
+ *   ledgerd info --data DIR      -> {"term":..,"last_index":..,"last_term":..,
+ *                                   "ledger_last_index":..,"block_height":..} (Raft
+ *                                   indexes, then the ledger index and ledger.v1
+ *                                   block height its snapshot and log make)
  *   ledgerd recover --data DIR --peers FILE --voters 3,4
  * recover forces the Raft configuration to exactly those voters
  * (raft_recover: the unsafe-promotion primitive) and adopts FILE's

@@ -70,6 +70,33 @@ for api in ${CATALOG_APIS:-runbook ledger.v1}; do
 			fail "$p: journal.json does not record a pass"
 		grep -q "\"api\": *\"$api\"" "$tmp/$api/artifacts/$p/journal.json" ||
 			fail "$p: journal.json does not record the $api dialect"
+		if [ "$p" = quorum-loss ]; then
+			# The unsafe promotion's writes at risk, in ledger indexes:
+			# the chosen node's ledger index from its replayed log (not
+			# its Raft index), the highest acknowledged one, and the
+			# report saying which writes could be lost.
+			python3 - "$tmp/$api/artifacts/$p/journal.json" >"$tmp/$api/ql" 2>&1 <<-'PY' ||
+				import json, sys
+				j = json.load(open(sys.argv[1]))
+				u = j["measurements"]["unsafe_promotion"]
+				step = [s for s in j["steps"] if s["name"] == "force-dr-promotion"][0]
+				chosen = step["data"]["chosen"]
+				assert u and u["step"] == "force-dr-promotion", u
+				assert abs(u["t_ms"] - step["start_ms"]) < 0.01, (u, step["start_ms"])
+				for k in ("dr_last_index", "primary_acked_index", "writes_at_risk", "writes_lost"):
+				    assert isinstance(u[k], int), (k, u)
+				key = "block_height" if j["target"]["api"] == "ledger.v1" else "ledger_last_index"
+				assert u["dr_last_index"] == chosen[key], (u, chosen)
+				assert u["writes_lost"] == j["measurements"]["writes"]["lost"], u
+				assert 0 <= u["writes_at_risk"] <= max(0, u["primary_acked_index"] - u["dr_last_index"]), u
+				assert u["writes_lost"] <= u["writes_at_risk"], u
+			PY
+				fail "$p: measurements.unsafe_promotion: $(cat "$tmp/$api/ql")"
+			grep -q '^\*\*Unsafe promotion\*\* at `force-dr-promotion`' "$tmp/$api/artifacts/$p/report.md" ||
+				fail "$p: report.md does not show the unsafe promotion's indexes"
+			grep -q '^| At risk (acknowledged above the DR index) | [0-9]' "$tmp/$api/artifacts/$p/report.md" ||
+				fail "$p: report.md does not count the writes at risk"
+		fi
 		grep -q "| $p | passed | 0 |" "$tmp/$api/summary.md" || fail "$p: not in the markdown summary table"
 		[ "$(grep -c "^# $p: PASSED" "$tmp/$api/summary.md")" -eq 1 ] ||
 			fail "$p: its markdown summary is not in the summary file exactly once"

@@ -640,6 +640,93 @@ static void test_promotion_and_resync(void **state)
 	assert_true(f->m.restore_start_ms == 2000.0);
 }
 
+/* Writes 1..10 acknowledged at ledger indexes 1..10 (0..91 ms); the
+ * primary is lost at 100 and DR promoted unsafely at 500, its chosen node
+ * holding the ledger up to index 7 (its Raft index, with group commit,
+ * would be lower: it is not what the figure compares).  Sequences 8..10 are
+ * acknowledged above the DR index: 3 at risk; the new cluster hands out
+ * indexes 8, 9 again after the promotion (sequences 11, 12 acknowledged at
+ * 600, 610): those are not at risk.  The ledger afterwards lacks 8..10:
+ * 3 lost. */
+static void unsafe_promotion_history(struct fixture *f, uint64_t dr_index)
+{
+	steady(f, 1, 10, 0);
+	f->n_entries = 7;
+	attempt(f, 11, 600, 601, HISTORY_OK);
+	attempt(f, 12, 610, 611, HISTORY_OK);
+	f->h.ops[f->h.count - 2].index = 8;
+	f->h.ops[f->h.count - 1].index = 9;
+	f->entries[f->n_entries - 2].index = 8;
+	f->entries[f->n_entries - 1].index = 9;
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	f->mk.has_unsafe_promotion = true;
+	f->mk.unsafe_promotion_ns = 500 * MS;
+	f->mk.unsafe_promotion_step = "force-dr-promotion";
+	f->mk.has_dr_ledger_index = true;
+	f->mk.dr_ledger_index = dr_index;
+}
+
+static void test_unsafe_promotion_writes_at_risk(void **state)
+{
+	struct fixture *f = *state;
+
+	unsafe_promotion_history(f, 7);
+	compute(f);
+	assert_true(f->m.unsafe_promotion.has);
+	assert_string_equal(f->m.unsafe_promotion.step, "force-dr-promotion");
+	assert_true(f->m.unsafe_promotion.t_ms == 500.0);
+	assert_ms(&f->m.unsafe_promotion.dr_last_index, 7);
+	assert_ms(&f->m.unsafe_promotion.primary_acked_index, 10);
+	assert_ms(&f->m.unsafe_promotion.writes_at_risk, 3);
+	assert_ms(&f->m.unsafe_promotion.writes_lost, 3);
+}
+
+/* The DR side had everything acknowledged (index 10): nothing at risk,
+ * so 0 lost is "nothing could be lost". */
+static void test_unsafe_promotion_nothing_at_risk(void **state)
+{
+	struct fixture *f = *state;
+
+	unsafe_promotion_history(f, 10);
+	f->n_entries = 12;
+	for (size_t i = 0; i < 12; i++) {
+		f->entries[i].sequence = i + 1;
+		f->entries[i].index = i + 1;
+	}
+	f->h.ops[f->h.count - 2].index = 11;
+	f->h.ops[f->h.count - 1].index = 12;
+	compute(f);
+	assert_ms(&f->m.unsafe_promotion.writes_at_risk, 0);
+	assert_ms(&f->m.unsafe_promotion.writes_lost, 0);
+	assert_ms(&f->m.unsafe_promotion.primary_acked_index, 10);
+}
+
+/* A write retried and acknowledged twice at the same index is one write;
+ * without the DR index the figure is not measured, with its reason; no
+ * unsafe promotion, no figure. */
+static void test_unsafe_promotion_counts_and_gaps(void **state)
+{
+	struct fixture *f = *state;
+
+	unsafe_promotion_history(f, 7);
+	attempt(f, 9, 95, 96, HISTORY_OK);
+	f->h.ops[f->h.count - 1].index = 9;
+	f->n_entries--;
+	compute(f);
+	assert_ms(&f->m.unsafe_promotion.writes_at_risk, 3);
+
+	f->mk.has_dr_ledger_index = false;
+	compute(f);
+	assert_none(&f->m.unsafe_promotion.writes_at_risk, "ledger index");
+	assert_none(&f->m.unsafe_promotion.dr_last_index, "ledger index");
+	assert_ms(&f->m.unsafe_promotion.writes_lost, 3);
+
+	f->mk.has_unsafe_promotion = false;
+	compute(f);
+	assert_false(f->m.unsafe_promotion.has);
+}
+
 static void test_promotion_needs_a_dr_leader(void **state)
 {
 	struct fixture *f = *state;
@@ -1154,6 +1241,9 @@ int main(void)
 		T(test_rto_from_status_no_interruption_or_no_recovery),
 		T(test_bad_markers),
 		T(test_promotion_and_resync),
+		T(test_unsafe_promotion_writes_at_risk),
+		T(test_unsafe_promotion_nothing_at_risk),
+		T(test_unsafe_promotion_counts_and_gaps),
 		T(test_promotion_needs_a_dr_leader),
 		T(test_promotion_when_dr_already_leads),
 		T(test_resync_needs_every_member),
