@@ -429,11 +429,40 @@ static size_t point_from(const struct status_timeline *tl, int64_t t)
 	return p ? (size_t)(p - tl->points) : 0;
 }
 
+static bool dr_leads(const struct measure_markers *mk, const struct status_point *p)
+{
+	return p->leader_id != 0 && is_dr_region(mk, p->leader_region);
+}
+
+/* Where the DR leadership that points[from] shows ends: the index of the
+ * first later point without a DR leader that comes before the boundary
+ * (the first fault step to start after points[from], else the restore,
+ * else the end of the drill), or tl->count when it held until then. */
+static size_t dr_leadership_lost(const struct status_timeline *tl, size_t from,
+				 const struct measure_markers *mk)
+{
+	int64_t since = tl->points[from].t_ns, until = INT64_MAX;
+
+	for (size_t k = 0; k < mk->n_fault_starts; k++)
+		if (mk->fault_starts_ns[k] > since) {
+			until = mk->fault_starts_ns[k];
+			break;
+		}
+	if (mk->has_restore && mk->restore_start_ns > since && mk->restore_start_ns < until)
+		until = mk->restore_start_ns;
+	for (size_t k = from + 1; k < tl->count && tl->points[k].t_ns < until; k++)
+		if (!dr_leads(mk, &tl->points[k]))
+			return k;
+	return tl->count;
+}
+
 static void promotion_figure(struct measurements *m, const struct status_timeline *tl,
 			     const struct measure_markers *mk)
 {
 	char regions[96];
 	const struct status_point *at;
+	bool transient_seen = false;
+	double transient_ms = 0;
 	size_t i;
 
 	if (!mk->has_fault) {
@@ -453,19 +482,38 @@ static void promotion_figure(struct measurements *m, const struct status_timelin
 	i = point_from(tl, mk->fault_start_ns);
 	for (; i < tl->count; i++) {
 		const struct status_point *p = &tl->points[i];
+		size_t lost;
 
-		if (p->leader_id == 0 || !is_dr_region(mk, p->leader_region))
+		if (!dr_leads(mk, p))
 			continue;
 		/* A DR leader already in charge at the fault is no promotion:
 		 * wait for a leader of a later term (a re-election). */
-		if (at && at->leader_id != 0 && is_dr_region(mk, at->leader_region) &&
-		    p->term <= at->term)
+		if (at && dr_leads(mk, at) && p->term <= at->term)
 			continue;
+		lost = dr_leadership_lost(tl, i, mk);
+		if (lost < tl->count) {
+			/* Lost before the next fault step or the restore: a
+			 * leader that appeared in passing (the handover while
+			 * the primary region stopped gracefully, before it
+			 * lost its quorum), not what the drill's promotion
+			 * produced.  Look for one that held. */
+			if (!transient_seen)
+				transient_ms = ns_to_ms(p->t_ns - mk->fault_start_ns);
+			transient_seen = true;
+			i = lost;
+			continue;
+		}
 		set_value(&m->promotion_ms,
 			  ns_to_ms(p->t_ns > mk->fault_start_ns ? p->t_ns - mk->fault_start_ns : 0));
 		return;
 	}
-	set_none(&m->promotion_ms, "no leader in DR region %s was seen after the fault", regions);
+	if (transient_seen)
+		set_none(&m->promotion_ms, "a leader in DR region %s at +%.1f ms after the fault did "
+			 "not hold (lost before the next fault step or the restore), and none held "
+			 "after it", regions, transient_ms);
+	else
+		set_none(&m->promotion_ms, "no leader in DR region %s was seen after the fault",
+			 regions);
 }
 
 static bool resynced(const struct status_point *p, const struct measure_markers *mk)

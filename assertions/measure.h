@@ -19,6 +19,7 @@
 #include "common/error.h"
 
 #define MEASURE_MAX_DR_REGIONS 8
+#define MEASURE_MAX_FAULTS 16
 #define MEASURE_WHY_MAX 160
 
 /* What the runner knows about the drill; fill after MEASURE_MARKERS_INIT. */
@@ -41,6 +42,12 @@ struct measure_markers {
 	bool has_baseline;
 	int64_t baseline_start_ns;
 	int64_t baseline_end_ns;
+	/* The start of every fault step, in order (the first is
+	 * fault_start_ns; the first MEASURE_MAX_FAULTS).  A DR leader lost
+	 * before the next fault step began (or the restore) was a transient,
+	 * not the promotion: promotion_figure() needs them. */
+	int64_t fault_starts_ns[MEASURE_MAX_FAULTS];
+	size_t n_fault_starts;
 	/* The unsafe promotion (force_election with allow_data_loss, without
 	 * a quorum), when one ran: its step's start and name, and the ledger
 	 * index of the DR node it chose (its snapshot and whole log applied),

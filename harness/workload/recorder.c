@@ -645,6 +645,24 @@ static void limits_from_plan(struct objective_limits *l, const struct plan *plan
 	l->availability_pct = o->availability_pct;
 }
 
+/* The start of every fault step the journal records, in order: a DR
+ * leader lost before the next one began was no promotion (measure.h). */
+static void fault_markers(struct measure_markers *mk, const json_t *journal)
+{
+	const json_t *step;
+	size_t i;
+
+	json_array_foreach(json_object_get(journal, "steps"), i, step) {
+		const json_t *start = json_object_get(step, "start_ms");
+
+		if (!json_is_true(json_object_get(step, "fault")) || !json_is_number(start) ||
+		    mk->n_fault_starts >= MEASURE_MAX_FAULTS)
+			continue;
+		mk->fault_starts_ns[mk->n_fault_starts++] =
+			mk->drill_start_ns + (int64_t)(json_number_value(start) * 1e6);
+	}
+}
+
 /* The first unsafe promotion the journal's steps record (a force_election
  * whose data says "unsafe"), with the index of the node it chose in the
  * workload's own terms: the ledger index, or with the ledger.v1 dialect
@@ -720,6 +738,7 @@ int recorder_finish(struct recorder *r, const struct plan *plan, struct target *
 	mk.workload_mode = recorder_mode(r);
 	root = journal_snapshot(j);
 	unsafe_promotion_marker(&mk, root);
+	fault_markers(&mk, root);
 	if (measure_compute(&m, &r->history, recorder_writes(r) ? &check : NULL, &r->timeline, &mk,
 			    err) != 0)
 		goto out;

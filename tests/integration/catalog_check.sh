@@ -90,6 +90,11 @@ for api in ${CATALOG_APIS:-runbook ledger.v1}; do
 				assert u["writes_lost"] == j["measurements"]["writes"]["lost"], u
 				assert 0 <= u["writes_at_risk"] <= max(0, u["primary_acked_index"] - u["dr_last_index"]), u
 				assert u["writes_lost"] <= u["writes_at_risk"], u
+				# The promotion is the leader the forced election made, not
+				# the handover leader seen while the primary stopped.
+				prom = j["measurements"]["promotion_ms"]
+				assert prom is not None and prom >= step["start_ms"] - j["fault_start_ms"], \
+				    ("promotion", prom, step["start_ms"], j["fault_start_ms"])
 			PY
 				fail "$p: measurements.unsafe_promotion: $(cat "$tmp/$api/ql")"
 			grep -q '^\*\*Unsafe promotion\*\* at `force-dr-promotion`' "$tmp/$api/artifacts/$p/report.md" ||

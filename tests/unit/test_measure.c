@@ -727,6 +727,78 @@ static void test_unsafe_promotion_counts_and_gaps(void **state)
 	assert_false(f->m.unsafe_promotion.has);
 }
 
+/* The quorum-loss drill: the primary region (3 of 5 voters) stops
+ * gracefully at 100 and its last leader hands over to DR node 4 (term 5,
+ * seen at 200), which loses it at 700 when the primary's last voter stops:
+ * no quorum.  The drill's promotion (a second fault step) starts at 1400;
+ * DR node 5 leads in term 6 from 1800 until the restore at 2300.  The
+ * promotion is that leader: 1700 ms, not the handover's 100 ms. */
+static void quorum_loss_timeline(struct fixture *f)
+{
+	observe(f, 0, 3, 1, "primary", true, 5, 0);
+	observe(f, 200, 5, 4, "dr", false, 4, 0);
+	observe(f, 700, 5, 0, "", false, 2, 0);
+	observe(f, 1800, 6, 5, "dr", false, 2, 0);
+	observe(f, 2500, 6, 5, "dr", true, 5, 0);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	f->mk.fault_starts_ns[0] = 100 * MS;
+	f->mk.fault_starts_ns[1] = 1400 * MS;
+	f->mk.n_fault_starts = 2;
+	f->mk.has_restore = true;
+	f->mk.restore_start_ns = 2300 * MS;
+	f->mk.drill_end_ns = 3000 * MS;
+}
+
+static void test_promotion_skips_a_transient_handover_leader(void **state)
+{
+	struct fixture *f = *state;
+
+	quorum_loss_timeline(f);
+	compute(f);
+	assert_ms(&f->m.promotion_ms, 1700.0);
+}
+
+/* Without the drill's promotion, the handover leader alone did not hold:
+ * not measured, saying so. */
+static void test_promotion_not_measured_when_no_dr_leader_held(void **state)
+{
+	struct fixture *f = *state;
+
+	observe(f, 0, 3, 1, "primary", true, 5, 0);
+	observe(f, 200, 5, 4, "dr", false, 4, 0);
+	observe(f, 700, 5, 0, "", false, 2, 0);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	f->mk.fault_starts_ns[0] = 100 * MS;
+	f->mk.n_fault_starts = 1;
+	f->mk.drill_end_ns = 3000 * MS;
+	compute(f);
+	assert_none(&f->m.promotion_ms, "did not hold");
+}
+
+/* A DR leader that moves to another DR node without a gap still holds,
+ * and one lost only after the next fault step began (that fault's doing)
+ * is the promotion too. */
+static void test_promotion_held_until_the_next_fault(void **state)
+{
+	struct fixture *f = *state;
+
+	observe(f, 0, 3, 1, "primary", true, 5, 0);
+	observe(f, 200, 4, 4, "dr", false, 3, 0);
+	observe(f, 400, 5, 5, "dr", false, 3, 0);
+	observe(f, 1100, 5, 0, "", false, 2, 0);
+	observe(f, 1500, 6, 4, "dr", false, 2, 0);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	f->mk.fault_starts_ns[0] = 100 * MS;
+	f->mk.fault_starts_ns[1] = 1000 * MS;
+	f->mk.n_fault_starts = 2;
+	f->mk.drill_end_ns = 3000 * MS;
+	compute(f);
+	assert_ms(&f->m.promotion_ms, 100.0);
+}
+
 static void test_promotion_needs_a_dr_leader(void **state)
 {
 	struct fixture *f = *state;
@@ -1244,6 +1316,9 @@ int main(void)
 		T(test_unsafe_promotion_writes_at_risk),
 		T(test_unsafe_promotion_nothing_at_risk),
 		T(test_unsafe_promotion_counts_and_gaps),
+		T(test_promotion_skips_a_transient_handover_leader),
+		T(test_promotion_not_measured_when_no_dr_leader_held),
+		T(test_promotion_held_until_the_next_fault),
 		T(test_promotion_needs_a_dr_leader),
 		T(test_promotion_when_dr_already_leads),
 		T(test_resync_needs_every_member),
