@@ -1,4 +1,5 @@
 /* `drillrig cluster ...`: the bundled ledger cluster on this machine. */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -28,6 +29,9 @@ static const char cluster_help[] =
 	"           --enable-debug start nodes with their debug faults enabled\n"
 	"           --no-admin-token  admin and debug calls need no token (by\n"
 	"                          default DIR/admin-token, mode 0600, holds one)\n"
+	"           --disk-limit MB each node's data directory is its own tmpfs of\n"
+	"                          MB MiB (root only), for the disk_full fault;\n"
+	"                          `down` unmounts them and their data is gone\n"
 	"           --ledgerd PATH the ledgerd binary (default: next to drillrig,\n"
 	"                          $LEDGERD_BIN, PATH)\n"
 	"           --timeout D    how long to wait for a leader (default 30s)\n"
@@ -62,6 +66,7 @@ struct opts {
 	const char *signal;
 	const char *region;
 	const char *from;
+	const char *disk_limit;
 	int json;
 	int enable_debug;
 	int no_admin_token;
@@ -101,6 +106,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "enable-debug", no_argument, NULL, 'd' },
 		{ "no-admin-token", no_argument, NULL, 'N' },
+		{ "disk-limit", required_argument, NULL, 'L' },
 		{ "allow-data-loss", no_argument, NULL, 'a' },
 		{ "down", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
@@ -124,6 +130,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case 'j': o->json = 1; break;
 		case 'd': o->enable_debug = 1; break;
 		case 'N': o->no_admin_token = 1; break;
+		case 'L': o->disk_limit = optarg; break;
 		case 'a': o->allow_data_loss = 1; break;
 		case 'D': o->down = 1; break;
 		case 'h': o->help = 1; break;
@@ -273,6 +280,17 @@ static int do_up(struct opts *o)
 	spec.enable_debug = o->enable_debug;
 	spec.no_admin_token = o->no_admin_token;
 	spec.ledgerd_path = o->ledgerd;
+	if (o->disk_limit) {
+		char *end = NULL;
+		long mb;
+
+		errno = 0;
+		mb = strtol(o->disk_limit, &end, 10);
+		if (errno || end == o->disk_limit || *end || mb < 16 || mb > CLUSTER_DISK_LIMIT_MAX_MB)
+			return usage_error("--disk-limit '%s': MiB per node, an integer in 16..%d",
+					   o->disk_limit, CLUSTER_DISK_LIMIT_MAX_MB);
+		spec.disk_limit_mb = (int)mb;
+	}
 	if (cluster_up(o->cluster, &spec, &err) != 0)
 		return infra("up", &err);
 	fprintf(stderr, "cluster up in '%s' after %lld ms\n", o->cluster,

@@ -19,6 +19,7 @@ static const char *const what_partition[] = { "leader", "node", "region", NULL }
 static const char *const partition_directions[] = { "both", "outbound", "inbound", NULL };
 static const char *const partition_methods[] = { "auto", "nftables", "debug_hook", NULL };
 static const char *const what_drain[] = { "leader", "follower", "node", NULL };
+static const char *const what_disk_free[] = { "all", "node", NULL };
 static const char *const signals[] = { "KILL", "TERM", "INT", "HUP", "QUIT", "ABRT", NULL };
 static const char *const stop_signals[] = { "TERM", "KILL", NULL };
 static const char *const http_methods[] = { "GET", "HEAD", "POST", "PUT", "PATCH",
@@ -154,6 +155,21 @@ static const struct arg_spec drain_args[] = {
 	END_ARGS
 };
 
+static const struct arg_spec disk_full_args[] = {
+	{ "what", ARG_ENUM, 1, NULL, what_drain, 0, 0,
+	  "leader | follower | node: whose data directory to fill" },
+	{ "node", ARG_NODE, 0, NULL, NULL, 0, 0, "node id (what: node)" },
+	{ "region", ARG_REGION, 0, NULL, NULL, 0, 0, "with leader/follower: in this region" },
+	END_ARGS
+};
+
+static const struct arg_spec disk_free_args[] = {
+	{ "what", ARG_ENUM, 0, "all", what_disk_free, 0, 0,
+	  "all (every node's fill) | node" },
+	{ "node", ARG_NODE, 0, NULL, NULL, 0, 0, "node id (what: node)" },
+	END_ARGS
+};
+
 static const struct arg_spec zone_args[] = {
 	{ "zone", ARG_STRING, 1, NULL, NULL, 0, 0, "zone to take down (local: <region>-a, -b, ...)" },
 	{ "region", ARG_REGION, 0, NULL, NULL, 0, 0, "region of the zone (if ambiguous)" },
@@ -257,6 +273,12 @@ static const struct action_spec a_heal = { "heal", "remove network partitions",
 static const struct action_spec a_drain = { "drain_node",
 	"cordon and drain the machine running a node", drain_args, SEC(300), FAULT,
 	check_selector };
+/* The undo needs no memory of the node: disk_free what: all. */
+static const struct action_spec a_disk_full = { "disk_full",
+	"fill a node's data directory until writes fail with ENOSPC", disk_full_args, SEC(30),
+	FAULT, check_selector };
+static const struct action_spec a_disk_free = { "disk_free",
+	"remove what disk_full wrote", disk_free_args, SEC(30), 0, check_selector };
 static const struct action_spec a_zone = { "zone_down", "lose every node of one zone",
 	zone_args, SEC(300), FAULT, NULL };
 static const struct action_spec a_force = { "force_election",
@@ -291,7 +313,8 @@ static const struct action_spec a_notify = { "notify",
 const struct action_spec *const action_specs[] = {
 	&a_scale, &a_kill, &a_stop, &a_start, &a_pause, &a_resume, &a_partition, &a_heal,
 	&a_drain, &a_zone, &a_force, &a_transfer, &a_snapshot, &a_restore, &a_await_leader,
-	&a_await_repl, &a_await_healthy, &a_probe, &a_exec, &a_sleep, &a_notify, NULL,
+	&a_await_repl, &a_await_healthy, &a_probe, &a_exec, &a_sleep, &a_notify, &a_disk_full,
+	&a_disk_free, NULL,
 };
 
 const struct action_spec *action_find(const char *name)

@@ -459,7 +459,7 @@ int64_t executor_default_timeout(json_t *action_obj)
 
 int is_restore_action(const struct plan_step *step)
 {
-	static const char *const restoring[] = { "scale", "start", "resume", "heal" };
+	static const char *const restoring[] = { "scale", "start", "resume", "heal", "disk_free" };
 
 	if (step->fault)
 		return 0;

@@ -32,6 +32,7 @@ void cluster_state_from_spec(struct cluster_state *out, const char *dir,
 	out->election_timeout_ms = spec->election_timeout_ms;
 	out->heartbeat_ms = spec->heartbeat_ms;
 	out->enable_debug = spec->enable_debug;
+	out->disk_limit_mb = spec->disk_limit_mb;
 	out->ledgerd = xstrdup(ledgerd);
 	out->seed_snapshot = spec->seed_snapshot ? xstrdup(spec->seed_snapshot) : NULL;
 	for (int r = 0; r < spec->nregions; r++) {
@@ -175,6 +176,9 @@ json_t *cluster_state_to_json(const struct cluster_state *st)
 				      st->election_timeout_ms, "heartbeat_ms",
 				      st->heartbeat_ms));
 	json_object_set_new(root, "enable_debug", json_boolean(st->enable_debug));
+	/* Each node's data directory is its own tmpfs of this size (cluster_disk.c). */
+	if (st->disk_limit_mb > 0)
+		json_object_set_new(root, "disk_limit_mb", json_integer(st->disk_limit_mb));
 	json_object_set_new(root, "ledgerd", json_string(st->ledgerd));
 	json_object_set_new(root, "seed_snapshot",
 			    st->seed_snapshot ? json_string(st->seed_snapshot) : json_null());
@@ -323,6 +327,10 @@ int cluster_state_from_json(struct cluster_state *out, const char *dir,
 	if (json_is_string(v))
 		out->seed_snapshot = xstrdup(json_string_value(v));
 	out->enable_debug = get_bool(root, "enable_debug");
+	v = json_object_get(root, "disk_limit_mb");
+	if (v && get_int(&out->disk_limit_mb, root, "disk_limit_mb", 1, CLUSTER_DISK_LIMIT_MAX_MB,
+			 "cluster.json", err) != 0)
+		goto out;
 	v = json_object_get(root, "supervisor_pid");
 	if (json_is_integer(v))
 		out->supervisor_pid = (pid_t)json_integer_value(v);

@@ -62,6 +62,7 @@ struct cluster_state {
 	int election_timeout_ms;
 	int heartbeat_ms;
 	int enable_debug;
+	int disk_limit_mb;        /* > 0: each node's data dir is a tmpfs this big */
 	char *ledgerd;
 	char *seed_snapshot;      /* NULL or the snapshot every first start loads */
 	pid_t supervisor_pid;
@@ -91,6 +92,14 @@ int cluster_state_write_peers(const struct cluster_state *st, struct dr_error *e
 void cluster_new_id(char *buf, size_t len);
 
 char *cluster_path(const char *dir, const char *name);
+
+/* Size-limited data directories (cluster_disk.c): mount a tmpfs of mb MiB
+ * on every node's data directory of st (root only; on failure nothing
+ * stays mounted), and unmount them again (data there is gone; ones not
+ * mounted are skipped; the first failure is reported, the rest still
+ * tried). */
+int cluster_disk_mount_all(const struct cluster_state *st, int mb, struct dr_error *err);
+int cluster_disk_unmount_all(const struct cluster_state *st, struct dr_error *err);
 
 struct cluster_node *cluster_state_node(struct cluster_state *st, int id);
 struct cluster_region *cluster_state_region(struct cluster_state *st,

@@ -110,6 +110,12 @@ void ledgerd_metrics_render(struct strbuf *sb, struct ledgerd_metrics *m,
 		labels, g->append_batches);
 	counter(sb, "ledger_appends_batched_total", "Appends carried by those entries.", labels,
 		g->appends_batched);
+	gauge(sb, "ledger_disk_full",
+	      "1 while the data directory has too little space for the Raft log (writes refused).",
+	      labels, g->disk_full);
+	if (g->disk_free_bytes >= 0)
+		gauge(sb, "ledger_disk_free_bytes", "Free bytes in the Raft log's filesystem.", labels,
+		      g->disk_free_bytes);
 	if (raft)
 		ledgerd_raft_counters_render(sb, raft, labels);
 

@@ -24,6 +24,8 @@ struct ledgerd_gauges {
 	int voters;
 	uint64_t append_batches;   /* ledger/daemon/svc_append.c */
 	uint64_t appends_batched;
+	int disk_full;             /* ledger/daemon/disk.h */
+	double disk_free_bytes;    /* -1: never measured */
 };
 
 #define LEDGERD_METRIC_METHODS 32

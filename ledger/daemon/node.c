@@ -647,6 +647,8 @@ static void publish_gauges(struct ledgerd_node *n, int is_leader, raft_id lid, d
 	g.lag_seconds = lag;
 	g.append_batches = n->append_batches;
 	g.appends_batched = n->appends_batched;
+	g.disk_full = n->disk.full || n->disk.write_failed;
+	g.disk_free_bytes = n->disk.checked ? (double)n->disk.free_bytes : -1;
 	g.peers_connected = -1;
 	for (i = 0; i < r->configuration.n; i++)
 		if (r->configuration.servers[i].role == RAFT_VOTER)
@@ -726,6 +728,7 @@ static void on_tick(uv_timer_t *t)
 		if (strcmp(n->cfg.role, "witness") == 0)
 			witness_hand_over(n);
 	}
+	ledgerd_disk_tick(n, is_leader);
 	/* Calls waiting for the cluster to change (answering one may free it). */
 	{
 		struct ledgerd_call *c, *next;
@@ -1053,6 +1056,7 @@ static int node_setup(struct ledgerd_node *n, struct dr_error *err)
 	}
 	n->uv_io_close = n->io.close; /* see io_closed_once */
 	n->io.close = io_close;
+	ledgerd_disk_init(n);
 	/* Every time an open segment fills, libraft 0.15's uv backend stalls
 	 * appends while it switches to the next one: with 256 KiB segments,
 	 * at 5000 writes/s (16 clients) that was every 220-280 ms, each stall

@@ -22,6 +22,7 @@
 #include "common/error.h"
 #include "ledger/client/wire.h"
 #include "ledger/daemon/config.h"
+#include "ledger/daemon/disk.h"
 #include "ledger/daemon/fsm.h"
 #include "ledger/daemon/metrics.h"
 #include "ledger/daemon/transport.h"
@@ -192,6 +193,8 @@ struct ledgerd_node {
 	int64_t leader_since_ns;
 	int witness_transfer_pending;
 	struct raft_transfer witness_transfer;
+
+	struct ledgerd_disk disk;     /* loop: free space, failed log writes (disk.h) */
 
 	struct ledgerd_metrics metrics;
 	struct MHD_Daemon *httpd;

@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "common/strbuf.h"
+#include "ledger/daemon/disk.h"
 #include "ledger/daemon/frame.h"
 #include "ledger/daemon/node.h"
 #include "ledger/daemon/svc.h"
@@ -41,7 +42,9 @@ int ledgerd_write_ready(struct ledgerd_node *n, struct ledgerd_call *c)
 				   "writes are refused for a while (Debug/RefuseWrites)");
 		return 0;
 	}
-	return ledgerd_leader_ready(n, c);
+	/* Only where the write would be taken: a follower still names the
+	 * leader, whatever its own disk. */
+	return ledgerd_leader_ready(n, c) && !ledgerd_disk_refuse(n, c);
 }
 
 int ledgerd_propose(struct ledgerd_node *n, struct ledgerd_call *c, char *cmd, raft_apply_cb cb,
@@ -131,7 +134,8 @@ void ledgerd_read_barrier(struct ledgerd_node *n, struct ledgerd_call *c, raft_b
 {
 	int rv;
 
-	if (!ledgerd_leader_ready(n, c))
+	/* A barrier is a log entry: a full disk cannot take it either. */
+	if (!ledgerd_leader_ready(n, c) || ledgerd_disk_refuse(n, c))
 		return;
 	/* A barrier makes the read linearizable: everything committed before
 	 * the call started is applied when it fires. */

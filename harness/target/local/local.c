@@ -350,6 +350,7 @@ static int spec_from_plan(struct cluster_spec *spec, const struct plan *plan, st
 	spec->heartbeat_ms = (int)(plan->topology.heartbeat_ns / NS_PER_MS);
 	/* Drills need the debug faults (partition, digest). */
 	spec->enable_debug = 1;
+	spec->disk_limit_mb = local_disk_limit_mb(plan);
 	return 0;
 }
 

@@ -602,5 +602,7 @@ const struct target_action local_actions[] = {
 	{ "force_election", 0, do_force_election },
 	{ "snapshot", 0, do_snapshot },
 	{ "restore_snapshot", 0, do_restore },
+	{ "disk_full", 0, local_disk_full },
+	{ "disk_free", 0, local_disk_free },
 	{ NULL, 0, NULL },
 };

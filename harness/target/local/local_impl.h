@@ -55,6 +55,19 @@ void local_partition(struct target *t, json_t *args, const struct action_ctx *ct
 		     struct action_result *res);
 void local_heal(struct target *t, json_t *args, const struct action_ctx *ctx,
 		struct action_result *res);
+/* disk_full / disk_free (local_disk.c): fill the selected nodes' data
+ * directories (each must be its own size-limited tmpfs) until ENOSPC, and
+ * remove the fill from every node (what: all) or one. */
+void local_disk_full(struct target *t, json_t *args, const struct action_ctx *ctx,
+		     struct action_result *res);
+void local_disk_free(struct target *t, json_t *args, const struct action_ctx *ctx,
+		     struct action_result *res);
+/* The tmpfs size of a fresh cluster's data directories for plan: 0 unless
+ * it has a disk_full step and we are root (without root, disk_full fails
+ * and says why). */
+#define LOCAL_DISK_LIMIT_MB 64
+struct plan;
+int local_disk_limit_mb(const struct plan *plan);
 /* drillrig recover (local_recover.c). */
 int local_recover(struct target_recover_args *args);
 /* transfer_leader {region | node}: asks until leadership is there or the
