@@ -183,8 +183,9 @@ char *cluster_nft_ruleset(const char *table, const struct cluster_nft_cut *cuts,
 /* Replace the table's rules with cuts, in one transaction. */
 int cluster_nft_apply(const char *table, const struct cluster_nft_cut *cuts, size_t n,
 		      struct dr_error *err);
-/* Delete the table if it exists (*removed says whether it did). */
-int cluster_nft_remove(const char *table, int *removed, struct dr_error *err);
+/* Delete the table if it exists.  *dropped: the packets its rules dropped
+ * until then, -1 when there was no table. */
+int cluster_nft_remove(const char *table, int64_t *dropped, struct dr_error *err);
 /* Delete the table of network 127.net_a.net_b.0 if nftables is usable. */
 void cluster_nft_forget_net(int net_a, int net_b);
 

@@ -100,7 +100,9 @@ char *cluster_nft_ruleset(const char *table, const struct cluster_nft_cut *cuts,
 			strbuf_addf(&sb, " tcp dport %d", c->dport);
 		if (c->loss_pct > 0 && c->loss_pct < 100)
 			strbuf_addf(&sb, " numgen random mod 100 < %d", c->loss_pct);
-		strbuf_adds(&sb, " drop\n");
+		/* The counter is the evidence: heal reports how many packets
+		 * the kernel really dropped. */
+		strbuf_adds(&sb, " counter drop\n");
 	}
 	strbuf_adds(&sb, "\t}\n}\n");
 	return strbuf_detach(&sb);
@@ -117,17 +119,45 @@ int cluster_nft_apply(const char *table, const struct cluster_nft_cut *cuts, siz
 	return rc;
 }
 
-int cluster_nft_remove(const char *table, int *removed, struct dr_error *err)
+/* The packets the table's rules dropped (their counters), or -1 when the
+ * table does not exist. */
+static int64_t dropped_packets(const char *table)
+{
+	char *argv[] = { "nft", "-j", "list", "table", "inet", (char *)table, NULL };
+	struct dr_error err = DR_ERROR_INIT;
+	struct proc_result res;
+	json_t *root, *items, *item;
+	int64_t total = -1;
+	size_t i;
+
+	if (proc_run(&res, argv, NULL, NFT_TIMEOUT_NS, 1 << 20, &err) != 0)
+		return -1;
+	root = res.exited && res.exit_code == 0 ? json_loads(res.out, 0, NULL) : NULL;
+	proc_result_release(&res);
+	items = json_object_get(root, "nftables");
+	if (json_is_array(items))
+		total = 0;
+	json_array_foreach(items, i, item) {
+		json_t *exprs = json_object_get(json_object_get(item, "rule"), "expr"), *e;
+		size_t k;
+
+		json_array_foreach(exprs, k, e)
+			total += json_integer_value(json_object_get(json_object_get(e, "counter"),
+								    "packets"));
+	}
+	json_decref(root);
+	return total;
+}
+
+int cluster_nft_remove(const char *table, int64_t *dropped, struct dr_error *err)
 {
 	/* Create it if missing, then delete it: one transaction, no error for
 	 * a table that was never there (a heal without a partition). */
 	char *argv[] = { "nft", "-f", "-", NULL };
-	char *list_argv[] = { "nft", "list", "table", "inet", (char *)table, NULL };
-	struct dr_error ignored = DR_ERROR_INIT;
 	char *cmd;
 	int rc;
 
-	*removed = run_nft(list_argv, NULL, &ignored) == 0;
+	*dropped = dropped_packets(table);
 	cmd = xasprintf("table inet %s\ndelete table inet %s\n", table, table);
 	rc = run_nft(argv, cmd, err);
 	free(cmd);
@@ -141,11 +171,11 @@ void cluster_nft_forget_net(int net_a, int net_b)
 {
 	struct dr_error err = DR_ERROR_INIT;
 	char *table;
-	int removed = 0;
+	int64_t dropped = 0;
 
 	if (geteuid() != 0 || cluster_nft_usable(&err) != 0)
 		return;
 	table = xasprintf("drillrig_127_%d_%d_0", net_a, net_b);
-	(void)cluster_nft_remove(table, &removed, &err);
+	(void)cluster_nft_remove(table, &dropped, &err);
 	free(table);
 }

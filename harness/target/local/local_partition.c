@@ -237,7 +237,8 @@ void local_heal(struct target *t, json_t *args, const struct action_ctx *ctx,
 	json_t *info = NULL, *nodes, *node;
 	struct local_target *lt = t->impl;
 	size_t i, healed = 0;
-	int removed = 0, nft_failed = 0;
+	int64_t dropped = -1;
+	int nft_failed = 0;
 	char *table;
 
 	(void)args;
@@ -248,7 +249,7 @@ void local_heal(struct target *t, json_t *args, const struct action_ctx *ctx,
 	}
 	table = cluster_nft_table(info);
 	if (table && cluster_nft_usable(&nft_err) == 0)
-		nft_failed = cluster_nft_remove(table, &removed, &nft_err) != 0;
+		nft_failed = cluster_nft_remove(table, &dropped, &nft_err) != 0;
 	nodes = json_object_get(info, "nodes");
 	json_array_foreach(nodes, i, node) {
 		const char *addr = json_string_value(json_object_get(node, "http_address"));
@@ -264,11 +265,16 @@ void local_heal(struct target *t, json_t *args, const struct action_ctx *ctx,
 	if (nft_failed)
 		action_result_set(res, ACTION_FAILED, "cannot remove the nftables table %s: %s", table,
 				  nft_err.msg);
-	else if (!healed && !removed)
+	else if (!healed && dropped < 0)
 		action_result_set(res, ACTION_FAILED, "healed 0 nodes: %s", err.msg);
+	else if (dropped >= 0)
+		action_result_set(res, ACTION_OK, "healed %zu node%s; nftables rules removed (they "
+				  "dropped %lld packets)", healed, healed == 1 ? "" : "s",
+				  (long long)dropped);
 	else
-		action_result_set(res, ACTION_OK, "healed %zu node%s%s%s", healed, healed == 1 ? "" : "s",
-				  removed ? "; nftables table removed: " : "", removed ? table : "");
-	res->data = json_pack("{s:i,s:b}", "nodes_healed", (int)healed, "nft_table_removed", removed);
+		action_result_set(res, ACTION_OK, "healed %zu node%s", healed, healed == 1 ? "" : "s");
+	res->data = json_pack("{s:i}", "nodes_healed", (int)healed);
+	if (dropped >= 0)
+		json_object_set_new(res->data, "nft_dropped_packets", json_integer(dropped));
 	free(table);
 }
