@@ -144,6 +144,69 @@ static void assert_events_one_moment(json_t *journal)
 	assert_true(probes >= 2); /* the steady state's probes before and after */
 }
 
+struct streamed {
+	json_t *ev;
+	size_t pos;
+};
+
+static int cmp_streamed(const void *pa, const void *pb)
+{
+	const struct streamed *a = pa, *b = pb;
+	double ta = json_number_value(json_object_get(a->ev, "t_ms"));
+	double tb = json_number_value(json_object_get(b->ev, "t_ms"));
+
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	return (a->pos > b->pos) - (a->pos < b->pos);
+}
+
+/* --json streams journal events as they are written, late ones (a probe
+ * at its start, a status answer) included: docs/journal.md says the
+ * stream is in emission order and that a stable sort by t_ms gives
+ * journal.json's events exactly ("type" is "event" in the stream). */
+static void assert_stream_sorts_to_journal(struct drill_proc *p, json_t *journal)
+{
+	char *out = drill_proc_stdout(p), *line, *next;
+	json_t *events = json_object_get(journal, "events");
+	struct streamed *s = calloc(json_array_size(events) + 1024, sizeof(*s));
+	size_t n = 0, cap = json_array_size(events) + 1024;
+
+	assert_non_null(out);
+	for (line = out; line && *line; line = next) {
+		json_t *obj;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		obj = json_loads(line, 0, NULL);
+		if (!json_is_object(obj) || !json_is_number(json_object_get(obj, "t_ms")) ||
+		    !json_is_string(json_object_get(obj, "event")) || n >= cap) {
+			json_decref(obj);
+			continue;
+		}
+		json_object_set(obj, "type", json_object_get(obj, "event"));
+		json_object_del(obj, "event");
+		s[n].ev = obj;
+		s[n].pos = n;
+		n++;
+	}
+	if (n != json_array_size(events))
+		fail_msg("--json streamed %zu events, the journal has %zu", n, json_array_size(events));
+	qsort(s, n, sizeof(*s), cmp_streamed);
+	for (size_t i = 0; i < n; i++) {
+		if (!json_equal(s[i].ev, json_array_get(events, i))) {
+			char *a = json_dumps(s[i].ev, JSON_COMPACT);
+			char *b = json_dumps(json_array_get(events, i), JSON_COMPACT);
+
+			fail_msg("event %zu: the sorted stream has %s, the journal %s", i, a, b);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		json_decref(s[i].ev);
+	free(s);
+	free(out);
+}
+
 /* "artifacts" names files that are there, beside journal.json (it was
  * documented and never written). */
 static void assert_artifacts_present(struct drill_proc *p, json_t *journal)
@@ -272,6 +335,7 @@ static void test_region_failover_passes(void **state)
 	assert_true(json_integer_value(json_object_get(json_object_get(m, "writes"), "ok")) > 10);
 	assert_cluster_before_settled(journal);
 	assert_events_one_moment(journal);
+	assert_stream_sorts_to_journal(&p, journal);
 	assert_artifacts_present(&p, journal);
 	assert_baseline_and_phases(journal);
 	assert_write_series(journal);
