@@ -54,6 +54,15 @@ run "$bin" validate --target kubernetes tests/data/plans/good/all-actions.yaml
 expect_rc 2 "local-only actions against kubernetes"
 grep -q "target 'kubernetes' cannot run action 'stop'" "$tmp/err" || fail "target message: $err"
 
+case_begin kubernetes-refuses-kernel-partition-args
+# Chaos Mesh cuts both ways and every packet: a one-way cut or a loss rate
+# is refused before anything runs, naming the step.
+run "$bin" run drills/partition-one-way.yaml --target kubernetes \
+	--target-config tests/data/k8s/double-chaos-mesh.yaml --dry-run
+expect_rc 2 "partition-one-way on kubernetes"
+grep -q "step 'primary-goes-mute': partition on Kubernetes is a Chaos Mesh NetworkChaos, both ways and every packet: direction, loss and method are for the local target (nftables)" "$tmp/err" ||
+	fail "refusal: $err"
+
 case_begin vars
 run "$bin" validate --var suffix=x tests/data/plans/good/vars.yaml
 expect_rc 0 "--var"

@@ -668,6 +668,16 @@ static int check_action(const struct k8s_config *cfg, json_t *a, const char *whe
 		return dr_error_set(err, "%s: %s needs fault_engine: chaos-mesh in '%s' (kubectl alone "
 				    "cannot cut a network; Chaos Mesh's NetworkChaos can)", where, action,
 				    cfg->path);
+	if (strcmp(action, "partition") == 0 &&
+	    ((json_is_string(json_object_get(a, "direction")) &&
+	      strcmp(json_string_value(json_object_get(a, "direction")), "both") != 0) ||
+	     (json_is_integer(json_object_get(a, "loss")) &&
+	      json_integer_value(json_object_get(a, "loss")) != 100) ||
+	     (json_is_string(json_object_get(a, "method")) &&
+	      strcmp(json_string_value(json_object_get(a, "method")), "auto") != 0)))
+		return dr_error_set(err, "%s: partition on Kubernetes is a Chaos Mesh NetworkChaos, both "
+				    "ways and every packet: direction, loss and method are for the local "
+				    "target (nftables)", where);
 	if (cfg->api == K8S_API_LEDGER_V1 && strcmp(action, "force_election") == 0 &&
 	    json_is_true(json_object_get(a, "allow_data_loss")))
 		return dr_error_set(err, "%s: force_election with allow_data_loss is not possible with "

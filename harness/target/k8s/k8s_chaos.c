@@ -203,6 +203,16 @@ void k8s_chaos_partition(struct k8s_target *kt, json_t *args, const struct actio
 				  "(what: region, region: <name>)");
 		return;
 	}
+	/* One Chaos Mesh partition per pod, both ways, every packet: the
+	 * kernel's one-way cuts and loss rates are the bundled cluster's. */
+	if ((plan_arg_str(args, "direction") && strcmp(plan_arg_str(args, "direction"), "both") != 0) ||
+	    plan_arg_int(args, "loss", 100) != 100 ||
+	    (plan_arg_str(args, "method") && strcmp(plan_arg_str(args, "method"), "auto") != 0)) {
+		action_result_set(res, ACTION_FAILED, "partition on Kubernetes cuts a region off both "
+				  "ways with Chaos Mesh: direction, loss and method are for the local "
+				  "target (nftables)");
+		return;
+	}
 	if (kt->dry_run) {
 		hosts = json_pack("[s]", "<the other regions' member hosts>");
 	} else if (k8s_read_status(kt, &status, 5 * NS_PER_SEC, ctx->journal, &err) != 0) {
