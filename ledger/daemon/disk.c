@@ -22,6 +22,12 @@ struct disk_append {
 	struct ledgerd_node *node;
 };
 
+/* libraft 0.15's raft_strerror says "unknown error" for RAFT_NOSPACE. */
+static const char *status_text(int status)
+{
+	return status == RAFT_NOSPACE ? "no space left on device" : raft_strerror(status);
+}
+
 static void append_done(struct raft_io_append *inner, int status)
 {
 	struct disk_append *a = inner->data;
@@ -35,7 +41,7 @@ static void append_done(struct raft_io_append *inner, int status)
 		n->disk.write_failed = 1;
 		n->disk.failed_status = status;
 		ledgerd_log("raft log write failed: %s (%s); refusing writes, restarting once space returns",
-			    raft_strerror(status), n->io.errmsg);
+			    status_text(status), n->io.errmsg);
 	}
 	cb(outer, status);
 }
@@ -166,13 +172,12 @@ int ledgerd_disk_refuse(struct ledgerd_node *n, struct ledgerd_call *c)
 		ledgerd_call_error(n, c, LEDGER_TOO_LARGE,
 				   "no space left on device: a raft log write on node %llu failed (%s); "
 				   "it restarts once space returns, retry another node",
-				   (unsigned long long)n->cfg.id, raft_strerror(n->disk.failed_status));
+				   (unsigned long long)n->cfg.id, status_text(n->disk.failed_status));
 	else
 		ledgerd_call_error(n, c, LEDGER_TOO_LARGE,
 				   "no space left on device: node %llu has %" PRIu64 " bytes free for "
 				   "its raft log; writes are refused until space returns%s",
 				   (unsigned long long)n->cfg.id, n->disk.free_bytes,
-				   raft_state(&n->raft) == RAFT_LEADER ?
-				   " (leadership is being handed over)" : "");
+				   n->disk.transfer_pending ? " (leadership is being handed over)" : "");
 	return 1;
 }
