@@ -183,14 +183,56 @@ static void pending_answer(struct pending *p, struct ledgerd_call *c, struct led
 }
 
 static void on_done(struct ledgerd_node *n, struct ledgerd_call *c, int timed_out);
+static enum ledger_code code_of(int status, const json_t *body);
 
-/* A helper thread: relay to the leader or ask the supervisor, then answer. */
+/* Answers built off the loop (CALL_BUILD) at once, at most: each may hold
+ * a 2 MiB answer or hash a 512 MiB snapshot file, and the loop must keep
+ * its share of the machine's two cores.  More wait their turn on their
+ * helper thread (relays do not wait for this). */
+#define BUILDS_MAX 2
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	int running;
+} builds = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
+
+/* Run c's build (ledgerd_call_build): it leaves the answer in c, or asks
+ * for the supervisor. */
+static void build_run(struct ledgerd_call *c)
+{
+	void *arg = c->build_arg;
+
+	pthread_mutex_lock(&builds.mu);
+	while (builds.running >= BUILDS_MAX)
+		pthread_cond_wait(&builds.cond, &builds.mu);
+	builds.running++;
+	pthread_mutex_unlock(&builds.mu);
+	c->build_arg = NULL; /* build frees it */
+	c->build(c, arg);
+	pthread_mutex_lock(&builds.mu);
+	builds.running--;
+	pthread_cond_signal(&builds.cond);
+	pthread_mutex_unlock(&builds.mu);
+}
+
+/* A helper thread: build the answer, relay to the leader or ask the
+ * supervisor, then answer. */
 static void helper_run(struct ledgerd_call *c)
 {
 	struct pending *p = c->done_payload;
 	struct ledgerd_answer a = { LEDGER_OK, 200, NULL };
 
-	if (c->action == CALL_SUPERVISOR) {
+	if (c->action == CALL_BUILD) {
+		build_run(c);
+		if (c->action == CALL_BUILD) /* a build that set nothing: a bug */
+			ledgerd_built_error(c, LEDGER_UNAVAILABLE, "the node built no answer");
+	}
+	if (c->action == CALL_ANSWER) {
+		a.http_status = c->http_status;
+		a.code = code_of(c->http_status, c->resp);
+		a.body = json_incref(c->resp);
+	} else if (c->action == CALL_SUPERVISOR) {
 		ask_supervisor(p->n, c, &a);
 	} else if (relay(c, p->authorization, &a) != 0) {
 		/* The leader did not answer: let this node answer for itself. */
@@ -284,8 +326,6 @@ static int is_write(const struct ledgerd_route *route)
 	return strcmp(route->method, "Append") == 0 || strcmp(route->method, "WriteService.Write") == 0;
 }
 
-static enum ledger_code code_of(int status, const json_t *body);
-
 /* The loop answered c (or the watchdog gave up on it). */
 static void on_done(struct ledgerd_node *n, struct ledgerd_call *c, int timed_out)
 {
@@ -297,7 +337,8 @@ static void on_done(struct ledgerd_node *n, struct ledgerd_call *c, int timed_ou
 		/* A write may have been proposed: its outcome is unknown. */
 		ledgerd_answer_error(&a, is_write(p->route) ? LEDGER_UNKNOWN_OUTCOME : LEDGER_UNAVAILABLE,
 				     "the node did not answer in time");
-	} else if (c->action == CALL_FORWARD || c->action == CALL_SUPERVISOR) {
+	} else if (c->action == CALL_FORWARD || c->action == CALL_SUPERVISOR ||
+		   c->action == CALL_BUILD) {
 		helpers_push(c);
 		return;
 	} else {

@@ -13,12 +13,23 @@ static char *idem_key(const char *client_id, uint64_t sequence)
 	return xasprintf("%s\x1f%" PRIu64, client_id, sequence);
 }
 
+/* The FSM holds one reference while it owns the entries; each reader
+ * (ledger_fsm_keep) one more.  Retired entries (the FSM released or
+ * replaced them) wait here for the last reader. */
+struct ledger_fsm_keep {
+	int refs;                     /* atomic */
+	struct ledger_entry *entries; /* retired, or NULL while the FSM owns them */
+	size_t n;
+};
+
 void ledger_fsm_init(struct ledger_fsm *f)
 {
 	memset(f, 0, sizeof *f);
 	f->idem = json_object();
 	f->members = json_object();
 	ledger_entities_init(&f->ents);
+	f->keep = xcalloc(1, sizeof *f->keep);
+	f->keep->refs = 1;
 }
 
 static void entries_free(struct ledger_entry *entries, size_t n)
@@ -32,10 +43,32 @@ static void entries_free(struct ledger_entry *entries, size_t n)
 	free(entries);
 }
 
+struct ledger_fsm_keep *ledger_fsm_keep(struct ledger_fsm *f)
+{
+	__atomic_add_fetch(&f->keep->refs, 1, __ATOMIC_RELAXED);
+	return f->keep;
+}
+
+void ledger_fsm_unkeep(struct ledger_fsm_keep *k)
+{
+	/* acq_rel: whoever frees sees the retiring thread's writes (entries,
+	 * n) and every reader is done with the strings. */
+	if (k && __atomic_sub_fetch(&k->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		entries_free(k->entries, k->n);
+		free(k);
+	}
+}
+
 void ledger_fsm_release(struct ledger_fsm *f)
 {
 	free(f->ser);
-	entries_free(f->entries, f->n);
+	if (f->keep) {
+		f->keep->entries = f->entries;
+		f->keep->n = f->n;
+		ledger_fsm_unkeep(f->keep);
+	} else {
+		entries_free(f->entries, f->n);
+	}
 	json_decref(f->idem);
 	json_decref(f->members);
 	ledger_entities_release(&f->ents);

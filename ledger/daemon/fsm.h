@@ -41,10 +41,24 @@ struct ledger_fsm {
 	 * render stalled the loop for 100+ ms on large ledgers). */
 	char *ser;
 	size_t ser_len, ser_alloc, ser_n;
+	/* Owner of the entries' strings (ledger_fsm_keep) */
+	struct ledger_fsm_keep *keep;
 };
 
 void ledger_fsm_init(struct ledger_fsm *f);
 void ledger_fsm_release(struct ledger_fsm *f);
+
+/* Reading entries on another thread (answers built off the loop).  An
+ * entry's client_id and payload never change once applied and are freed
+ * only when the state is released or replaced (ledger_fsm_release,
+ * ledger_fsm_restore); the entries array itself moves as it grows.  So a
+ * reader copies the struct ledger_entry values it wants on the FSM's
+ * thread and takes a keep: the strings they point to stay valid until
+ * ledger_fsm_unkeep, even when the state is replaced or released
+ * meanwhile.  ledger_fsm_keep on the FSM's thread; ledger_fsm_unkeep on any
+ * thread (an atomic count: the last one frees what was retired). */
+struct ledger_fsm_keep *ledger_fsm_keep(struct ledger_fsm *f);
+void ledger_fsm_unkeep(struct ledger_fsm_keep *k);
 
 /* Command encoders (JSON text, heap; free()). */
 char *ledger_cmd_append(const char *client_id, uint64_t sequence, const char *payload,

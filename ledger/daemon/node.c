@@ -111,6 +111,8 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 
 static void call_free(struct ledgerd_call *c)
 {
+	if (c->build_arg && c->build_release)
+		c->build_release(c->build_arg);
 	json_decref(c->req);
 	json_decref(c->resp);
 	json_decref(c->supervisor_msg);
@@ -284,6 +286,54 @@ void ledgerd_call_supervisor(struct ledgerd_node *n, struct ledgerd_call *c, jso
 	c->supervisor_msg = msg;
 	c->action = CALL_SUPERVISOR;
 	call_answer(n, c);
+}
+
+void ledgerd_call_build(struct ledgerd_node *n, struct ledgerd_call *c,
+			void (*build)(struct ledgerd_call *c, void *arg), void *arg,
+			void (*release)(void *arg))
+{
+	if (c->answered) {
+		release(arg);
+		return;
+	}
+	c->build = build;
+	c->build_arg = arg;
+	c->build_release = release;
+	c->action = CALL_BUILD;
+	call_answer(n, c);
+}
+
+void ledgerd_built_ok(struct ledgerd_call *c, json_t *resp)
+{
+	json_decref(c->resp);
+	c->http_status = 200;
+	c->resp = resp;
+	c->action = CALL_ANSWER;
+}
+
+void ledgerd_built_error(struct ledgerd_call *c, enum ledger_code code, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	json_decref(c->resp);
+	c->http_status = ledger_code_http_status(code);
+	c->resp = json_pack("{s:s, s:s}", "code", ledger_code_name(code), "message", sb.buf);
+	c->action = CALL_ANSWER;
+	strbuf_release(&sb);
+}
+
+int ledgerd_node_stopping(struct ledgerd_node *n)
+{
+	int stopping;
+
+	pthread_mutex_lock(&n->mu);
+	stopping = n->stopping;
+	pthread_mutex_unlock(&n->mu);
+	return stopping;
 }
 
 /* Queue c for the loop, or answer it when the node is stopping (returns 0

@@ -59,6 +59,7 @@ enum ledgerd_call_action {
 	CALL_ANSWER,      /* send status + resp */
 	CALL_FORWARD,     /* relay the request to forward_addr (the leader) */
 	CALL_SUPERVISOR,  /* send supervisor_msg to the supervisor socket */
+	CALL_BUILD,       /* a helper thread runs build (ledgerd_call_build) */
 };
 
 struct ledgerd_call {
@@ -71,6 +72,10 @@ struct ledgerd_call {
 	enum ledgerd_call_action action;
 	char *forward_addr;
 	json_t *supervisor_msg;
+	/* CALL_BUILD: the answer's work, off the loop (ledgerd_call_build) */
+	void (*build)(struct ledgerd_call *c, void *arg);
+	void *build_arg;          /* owned until build runs; NULL after */
+	void (*build_release)(void *arg);
 	int done;                 /* under node->mu */
 	int refs;                 /* under node->mu: submitter + loop */
 	/* loop-side state of asynchronous steps */
@@ -251,6 +256,25 @@ void ledgerd_call_not_leader(struct ledgerd_node *n, struct ledgerd_call *c);
  * already; returns 1 when it did (the call is answered), else 0. */
 int ledgerd_call_forward_to_leader(struct ledgerd_node *n, struct ledgerd_call *c);
 void ledgerd_call_supervisor(struct ledgerd_node *n, struct ledgerd_call *c, json_t *msg);
+/* Answer c with work done off the loop (issue 17: reading a snapshot file
+ * or building a large answer on the loop stalled heartbeats and cost the
+ * leader its leadership).  The loop is done with c at once; a helper
+ * thread (ledger/daemon/dispatch.c) later runs build(c, arg), which sets
+ * the answer with ledgerd_built_ok / ledgerd_built_error (or c->action
+ * CALL_SUPERVISOR and c->supervisor_msg) and frees arg.  build runs on
+ * another thread while the loop goes on: it may read c->req, the node's
+ * immutable config (n->cfg, n->snap_dir) and what arg owns, nothing else of
+ * the node.  When build never runs (the call timed out, or the node
+ * stopped first), release(arg) frees arg with the call. */
+void ledgerd_call_build(struct ledgerd_node *n, struct ledgerd_call *c,
+			void (*build)(struct ledgerd_call *c, void *arg), void *arg,
+			void (*release)(void *arg));
+/* In build (any thread): the answer, as ledgerd_call_ok / _error set it. */
+void ledgerd_built_ok(struct ledgerd_call *c, json_t *resp);
+void ledgerd_built_error(struct ledgerd_call *c, enum ledger_code code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Whether the node is stopping (any thread): long work in build stops early. */
+int ledgerd_node_stopping(struct ledgerd_node *n);
 /* Loop thread: a libraft callback for c fired; returns 1 when the call
  * was answered meanwhile (the callback must then just return). */
 int ledgerd_call_callback(struct ledgerd_node *n, struct ledgerd_call *c);

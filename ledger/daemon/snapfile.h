@@ -28,5 +28,12 @@ int ledgerd_snapfile_write(struct ledgerd_snapinfo *out, const char *path,
  * file and say whether it is missing, not a snapshot or corrupt. */
 int ledgerd_snapfile_read(char **body, size_t *len, struct ledgerd_snapinfo *info,
 			  const char *path, struct dr_error *err);
+/* Verify without keeping it (RestoreFromSnapshot, off the loop): the same
+ * checks and messages as ledgerd_snapfile_read, reading the file in
+ * chunks, so a file of hundreds of MiB costs no more memory than a chunk.
+ * stop (may be NULL) is asked between chunks; when it returns nonzero the
+ * check ends with -1 and "stopped".  Fills *info on success. */
+int ledgerd_snapfile_check(struct ledgerd_snapinfo *info, const char *path,
+			   int (*stop)(void *arg), void *stop_arg, struct dr_error *err);
 
 #endif

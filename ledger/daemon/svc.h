@@ -78,6 +78,21 @@ int ledgerd_propose(struct ledgerd_node *n, struct ledgerd_call *c, char *cmd, r
 struct ledgerd_snapinfo;
 int ledgerd_snapshot_take(struct ledgerd_node *n, const char *path, struct ledgerd_snapinfo *info,
 			  struct dr_error *err);
+/* The same in two steps, the second off the loop: capture (loop) copies
+ * the applied state and takes path (heap); write (any thread) hashes and
+ * writes it (-1 with err); free releases the job (void *: a build's
+ * release function). */
+struct ledgerd_snapjob {
+	char *path;
+	char *body;          /* the serialized state */
+	size_t len;
+	uint64_t index, term; /* the last ledger entry's */
+	uint64_t height;     /* ledger.v1 block height */
+};
+struct ledgerd_snapjob *ledgerd_snapshot_capture(struct ledgerd_node *n, char *path);
+int ledgerd_snapshot_write(struct ledgerd_snapjob *j, struct ledgerd_snapinfo *info,
+			   struct dr_error *err);
+void ledgerd_snapjob_free(void *j);
 
 /* The answer of a health check route (grpc.health.v1 or ledger.v1) on a
  * node that is stopping: not serving, in that route's dialect.  Any

@@ -1,4 +1,5 @@
-/* Admin methods other than GetClusterStatus (loop thread). */
+/* Admin methods other than GetClusterStatus (loop thread; snapshot files
+ * are written and checked off it, by ledgerd_call_build). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -183,50 +184,77 @@ void ledgerd_run_force(struct ledgerd_node *n, struct ledgerd_call *c)
 						"allow_data_loss", 1));
 }
 
-void ledgerd_run_snapshot(struct ledgerd_node *n, struct ledgerd_call *c)
+/* Helper thread: write the captured state (ledger/daemon/snapshot_take.c). */
+static void snapshot_build(struct ledgerd_call *c, void *arg)
 {
+	struct ledgerd_snapjob *j = arg;
 	struct dr_error err = DR_ERROR_INIT;
 	struct ledgerd_snapinfo info;
+
+	if (ledgerd_snapshot_write(j, &info, &err) != 0) {
+		ledgerd_built_error(c, LEDGER_UNAVAILABLE, "%s", err.msg);
+	} else {
+		ledgerd_log("snapshot written: %s (index %" PRIu64 ", %zu bytes, sha256 %s)", j->path,
+			    j->index, info.size, info.sha256);
+		ledgerd_built_ok(c, json_pack("{s:s, s:I, s:I, s:I, s:s}", "path", j->path, "index",
+					      (json_int_t)info.index, "term", (json_int_t)info.term,
+					      "size", (json_int_t)info.size, "sha256", info.sha256));
+	}
+	ledgerd_snapjob_free(j);
+}
+
+void ledgerd_run_snapshot(struct ledgerd_node *n, struct ledgerd_call *c)
+{
 	uint64_t last = ledger_fsm_last_index(&n->ledger);
 	char *path = xasprintf("%s/snapshot-%" PRIu64 "-%" PRId64 ".ledgersnap", n->snap_dir, last,
 			       clock_wall_ns() / NS_PER_MS);
 
-	if (ledgerd_snapshot_take(n, path, &info, &err) != 0) {
-		ledgerd_call_error(n, c, LEDGER_UNAVAILABLE, "%s", err.msg);
-	} else {
-		ledgerd_log("snapshot written: %s (index %" PRIu64 ", %zu bytes, sha256 %s)", path, last,
-			    info.size, info.sha256);
-		ledgerd_call_ok(n, c, json_pack("{s:s, s:I, s:I, s:I, s:s}", "path", path, "index",
-						(json_int_t)info.index, "term", (json_int_t)info.term,
-						"size", (json_int_t)info.size, "sha256", info.sha256));
+	ledgerd_call_build(n, c, snapshot_build, ledgerd_snapshot_capture(n, path),
+			   ledgerd_snapjob_free);
+}
+
+static int restore_stop(void *arg)
+{
+	return ledgerd_node_stopping(arg);
+}
+
+static void nothing_to_release(void *arg)
+{
+	(void)arg;
+}
+
+/* Helper thread: the path names anything a caller chose (a FIFO, a file of
+ * 512 MiB): checked here, off the loop, then handed to the supervisor. */
+static void restore_build(struct ledgerd_call *c, void *arg)
+{
+	struct ledgerd_node *n = c->node;
+	const char *path = json_string_value(json_object_get(c->req, "path"));
+	struct dr_error err = DR_ERROR_INIT;
+	struct ledgerd_snapinfo info;
+
+	(void)arg;
+	if (!fs_exists(path)) {
+		ledgerd_built_error(c, LEDGER_NOT_FOUND, "snapshot '%s' does not exist", path);
+		return;
 	}
-	free(path);
+	if (ledgerd_snapfile_check(&info, path, restore_stop, n, &err) != 0) {
+		ledgerd_built_error(c, ledgerd_node_stopping(n) ? LEDGER_UNAVAILABLE : LEDGER_INVALID_ARGUMENT,
+				    "%s", err.msg);
+		return;
+	}
+	if (!n->cfg.supervisor_socket) {
+		ledgerd_built_error(c, LEDGER_FAILED_PRECONDITION,
+				    "snapshot '%s' is valid (index %" PRIu64 ", sha256 %s), but restoring into a new cluster needs the cluster supervisor (ledgerd was started without --supervisor-socket)",
+				    path, info.index, info.sha256);
+		return;
+	}
+	c->supervisor_msg = json_pack("{s:s, s:s}", "cmd", "restore", "snapshot", path);
+	c->action = CALL_SUPERVISOR;
 }
 
 void ledgerd_run_restore(struct ledgerd_node *n, struct ledgerd_call *c)
 {
-	const char *path = json_string_value(json_object_get(c->req, "path"));
-	struct dr_error err = DR_ERROR_INIT;
-	struct ledgerd_snapinfo info;
-	char *body = NULL;
-	size_t len = 0;
-
-	if (!fs_exists(path)) {
-		ledgerd_call_error(n, c, LEDGER_NOT_FOUND, "snapshot '%s' does not exist", path);
-		return;
-	}
-	if (ledgerd_snapfile_read(&body, &len, &info, path, &err) != 0) {
-		ledgerd_call_error(n, c, LEDGER_INVALID_ARGUMENT, "%s", err.msg);
-		return;
-	}
-	free(body);
-	if (!n->cfg.supervisor_socket) {
-		ledgerd_call_error(n, c, LEDGER_FAILED_PRECONDITION,
-				   "snapshot '%s' is valid (index %" PRIu64 ", sha256 %s), but restoring into a new cluster needs the cluster supervisor (ledgerd was started without --supervisor-socket)",
-				   path, info.index, info.sha256);
-		return;
-	}
-	ledgerd_call_supervisor(n, c, json_pack("{s:s, s:s}", "cmd", "restore", "snapshot", path));
+	ledgerd_call_build(n, c, restore_build, NULL, nothing_to_release);
 }
 
 /* AddMember: 0 metadata entry, 1 raft_add, 2 raft_assign voter. */

@@ -89,14 +89,53 @@ int ledgerd_write_applied(struct ledgerd_node *n, struct ledgerd_call *c, int st
 	return 1;
 }
 
+/* A page of Read, chosen on the loop and answered off it: the chosen
+ * entries' values (their strings kept valid by keep, ledger/daemon/fsm.h)
+ * and the ledger's last index when the page was chosen. */
+struct read_view {
+	struct ledger_fsm_keep *keep;
+	struct ledger_entry *rows;
+	size_t n;
+	uint64_t last;
+};
+
+static void read_view_free(void *arg)
+{
+	struct read_view *v = arg;
+
+	ledger_fsm_unkeep(v->keep);
+	free(v->rows);
+	free(v);
+}
+
+/* Helper thread: the JSON of the page (jansson copies and checks every
+ * payload: the expensive part of a page of large entries). */
+static void read_build(struct ledgerd_call *c, void *arg)
+{
+	struct read_view *v = arg;
+	json_t *entries = json_array();
+
+	for (size_t i = 0; i < v->n; i++) {
+		const struct ledger_entry *e = &v->rows[i];
+
+		json_array_append_new(entries, json_pack("{s:I, s:I, s:s, s:I, s:s}", "index",
+							 (json_int_t)e->index, "term", (json_int_t)e->term,
+							 "client_id", e->client_id, "sequence",
+							 (json_int_t)e->sequence, "payload", e->payload));
+	}
+	ledgerd_built_ok(c, json_pack("{s:o, s:I}", "entries", entries, "last_index",
+				      (json_int_t)v->last));
+	read_view_free(v);
+}
+
 static void read_cb(struct raft_barrier *req, int status)
 {
 	struct ledgerd_call *c = req->data;
 	struct ledgerd_node *n = c->node;
 	json_int_t from = 1, limit = LEDGER_READ_DEFAULT_LIMIT;
-	json_t *entries;
-	uint64_t i, last;
-	size_t bytes = 0;
+	struct read_view *v;
+	uint64_t i;
+	size_t bytes = 0, alloc = 0;
 
 	if (ledgerd_call_callback(n, c))
 		return;
@@ -109,25 +148,28 @@ static void read_cb(struct raft_barrier *req, int status)
 		from = json_integer_value(json_object_get(c->req, "from_index"));
 	if (json_object_get(c->req, "limit"))
 		limit = json_integer_value(json_object_get(c->req, "limit"));
-	last = ledger_fsm_last_index(&n->ledger);
-	entries = json_array();
-	for (i = (uint64_t)from; i <= last && json_array_size(entries) < (size_t)limit; i++) {
+	/* On the loop: only which entries, by the same byte cap (a scan of
+	 * the page's lengths and a copy of its row structs, no payload). */
+	v = xcalloc(1, sizeof *v);
+	v->last = ledger_fsm_last_index(&n->ledger);
+	for (i = (uint64_t)from; i <= v->last && v->n < (size_t)limit; i++) {
 		const struct ledger_entry *e = ledger_fsm_entry(&n->ledger, i);
 		size_t size;
 
 		if (e->hidden)
 			continue;
 		size = strlen(e->payload) + strlen(e->client_id);
-		if (json_array_size(entries) > 0 && bytes + size > LEDGER_READ_MAX_BYTES)
+		if (v->n > 0 && bytes + size > LEDGER_READ_MAX_BYTES)
 			break; /* the client asks again from here */
 		bytes += size;
-		json_array_append_new(entries, json_pack("{s:I, s:I, s:s, s:I, s:s}", "index",
-							 (json_int_t)e->index, "term", (json_int_t)e->term,
-							 "client_id", e->client_id, "sequence",
-							 (json_int_t)e->sequence, "payload", e->payload));
+		if (v->n == alloc) {
+			alloc = alloc ? 2 * alloc : 64;
+			v->rows = xrealloc(v->rows, alloc * sizeof *v->rows);
+		}
+		v->rows[v->n++] = *e;
 	}
-	ledgerd_call_ok(n, c, json_pack("{s:o, s:I}", "entries", entries, "last_index",
-					(json_int_t)last));
+	v->keep = ledger_fsm_keep(&n->ledger);
+	ledgerd_call_build(n, c, read_build, v, read_view_free);
 }
 
 void ledgerd_read_barrier(struct ledgerd_node *n, struct ledgerd_call *c, raft_barrier_cb cb)

@@ -44,22 +44,32 @@ void ledgerd_run_v1_cluster_info(struct ledgerd_node *n, struct ledgerd_call *c)
 	json_decref(st);
 }
 
-/* The node's applied state (entities and the native ledger) written to a
- * snapshot file on this node, as the native CreateSnapshot writes it. */
-void ledgerd_run_v1_snapshot(struct ledgerd_node *n, struct ledgerd_call *c)
+/* Helper thread: write what the loop captured. */
+static void v1_snapshot_build(struct ledgerd_call *c, void *arg)
 {
+	struct ledgerd_snapjob *j = arg;
 	struct dr_error err = DR_ERROR_INIT;
 	struct ledgerd_snapinfo info;
+
+	if (ledgerd_snapshot_write(j, &info, &err) != 0) {
+		ledgerd_built_error(c, LEDGER_UNAVAILABLE, "%s", err.msg);
+	} else {
+		ledgerd_log("snapshot written: %s (block height %" PRIu64 ", %zu bytes, sha256 %s)",
+			    j->path, j->height, info.size, info.sha256);
+		ledgerd_built_ok(c, json_pack("{s:I, s:s}", "block_height", (json_int_t)j->height,
+					      "snapshot_path", j->path));
+	}
+	ledgerd_snapjob_free(j);
+}
+
+/* The node's applied state (entities and the native ledger) written to a
+ * snapshot file on this node, as the native CreateSnapshot writes it:
+ * captured on the loop, written off it (ledger/daemon/snapshot_take.c). */
+void ledgerd_run_v1_snapshot(struct ledgerd_node *n, struct ledgerd_call *c)
+{
 	char *path = xasprintf("%s/snapshot-%" PRIu64 "-%" PRId64 ".ledgersnap", n->snap_dir,
 			       ledger_fsm_last_index(&n->ledger), clock_wall_ns() / NS_PER_MS);
 
-	if (ledgerd_snapshot_take(n, path, &info, &err) != 0) {
-		ledgerd_call_error(n, c, LEDGER_UNAVAILABLE, "%s", err.msg);
-	} else {
-		ledgerd_log("snapshot written: %s (block height %" PRIu64 ", %zu bytes, sha256 %s)",
-			    path, n->ledger.ents.height, info.size, info.sha256);
-		ledgerd_call_ok(n, c, json_pack("{s:I, s:s}", "block_height",
-						(json_int_t)n->ledger.ents.height, "snapshot_path", path));
-	}
-	free(path);
+	ledgerd_call_build(n, c, v1_snapshot_build, ledgerd_snapshot_capture(n, path),
+			   ledgerd_snapjob_free);
 }

@@ -1,7 +1,11 @@
-/* ledger.v1 ReadService/ListEntities (loop thread): one page of an
- * (organization, vault)'s entities in key order.  LINEARIZABLE reads run
- * on the leader behind a Raft barrier (a follower answers NOT_LEADER);
- * EVENTUAL (and UNSPECIFIED) read this node's applied state. */
+/* ledger.v1 ReadService/ListEntities: one page of an (organization,
+ * vault)'s entities in key order.  LINEARIZABLE reads run on the leader
+ * behind a Raft barrier (a follower answers NOT_LEADER); EVENTUAL (and
+ * UNSPECIFIED) read this node's applied state.  The page is chosen and
+ * copied on the loop (entities change in place, so a copy is the
+ * consistent view; at most LEDGER_V1_LIST_MAX_BYTES of keys and values)
+ * and encoded off it (issue 17: answers built on the loop cost the leader
+ * its leadership). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +15,27 @@
 #include "ledger/daemon/node.h"
 #include "ledger/daemon/svc.h"
 #include "ledger/daemon/svc_v1.h"
+
+/* A chosen page: copies of its entities, owned. */
+struct list_view {
+	struct ledger_entity *rows;
+	size_t n;
+	uint64_t height;
+	char *next_token;   /* NULL: no more */
+};
+
+static void list_view_free(void *arg)
+{
+	struct list_view *v = arg;
+
+	for (size_t i = 0; i < v->n; i++) {
+		free(v->rows[i].key);
+		free(v->rows[i].value);
+	}
+	free(v->rows);
+	free(v->next_token);
+	free(v);
+}
 
 static json_t *entity_json(const struct ledger_entity *x)
 {
@@ -25,6 +50,21 @@ static json_t *entity_json(const struct ledger_entity *x)
 	return o;
 }
 
+/* Helper thread: base64 and JSON of the page. */
+static void list_build(struct ledgerd_call *c, void *arg)
+{
+	struct list_view *v = arg;
+	json_t *ents = json_array(), *resp;
+
+	for (size_t i = 0; i < v->n; i++)
+		json_array_append_new(ents, entity_json(&v->rows[i]));
+	resp = json_pack("{s:o, s:I}", "entities", ents, "block_height", (json_int_t)v->height);
+	if (v->next_token)
+		json_object_set_new(resp, "next_page_token", json_string(v->next_token));
+	ledgerd_built_ok(c, resp);
+	list_view_free(v);
+}
+
 static void list_now(struct ledgerd_node *n, struct ledgerd_call *c)
 {
 	const json_t *req = c->req;
@@ -33,7 +73,7 @@ static void list_now(struct ledgerd_node *n, struct ledgerd_call *c)
 	struct v1_page page = { 0 };
 	struct dr_error err = DR_ERROR_INIT;
 	const struct ledger_entity **found;
-	json_t *ents, *resp;
+	struct list_view *v;
 	uint64_t limit = 0;
 	size_t count;
 	int more = 0;
@@ -57,22 +97,26 @@ static void list_now(struct ledgerd_node *n, struct ledgerd_call *c)
 	}
 	found = xcalloc(q.limit, sizeof *found);
 	count = ledger_entities_list(&n->ledger.ents, &q, found, &more);
-	ents = json_array();
-	for (size_t i = 0; i < count; i++)
-		json_array_append_new(ents, entity_json(found[i]));
-	resp = json_pack("{s:o, s:I}", "entities", ents, "block_height",
-			 (json_int_t)n->ledger.ents.height);
+	v = xcalloc(1, sizeof *v);
+	v->rows = xcalloc(count ? count : 1, sizeof *v->rows);
+	for (size_t i = 0; i < count; i++) {
+		v->rows[i] = *found[i];
+		v->rows[i].key = xstrdup(found[i]->key);
+		v->rows[i].value = xmalloc(found[i]->value_len ? found[i]->value_len : 1);
+		if (found[i]->value_len)
+			memcpy(v->rows[i].value, found[i]->value, found[i]->value_len);
+	}
+	v->n = count;
+	v->height = n->ledger.ents.height;
 	if (more) {
 		struct v1_page next = { q.org, q.vault, (char *)(q.prefix ? q.prefix : ""),
 					q.include_expired, found[count - 1]->key };
-		char *t = v1_page_token_encode(&next);
 
-		json_object_set_new(resp, "next_page_token", json_string(t));
-		free(t);
+		v->next_token = v1_page_token_encode(&next);
 	}
 	free(found);
 	v1_page_release(&page);
-	ledgerd_call_ok(n, c, resp);
+	ledgerd_call_build(n, c, list_build, v, list_view_free);
 }
 
 static void barrier_cb(struct raft_barrier *req, int status)

@@ -74,6 +74,10 @@ static void expect_refused(const char *content, size_t len, const char *fragment
 	assert_null(body);
 	if (!strstr(err.msg, fragment))
 		fail_msg("error '%s' should mention '%s'", err.msg, fragment);
+	/* the streaming check (RestoreFromSnapshot) refuses it the same way */
+	assert_int_equal(ledgerd_snapfile_check(&r, path, NULL, NULL, &err), -1);
+	if (!strstr(err.msg, fragment))
+		fail_msg("check: error '%s' should mention '%s'", err.msg, fragment);
 	free(path);
 }
 
@@ -117,6 +121,51 @@ static void expect_path_refused(const char *path, const char *why)
 	assert_null(body);
 	if (!strstr(err.msg, why))
 		fail_msg("'%s' refused as '%s', wanted '%s'", path, err.msg, why);
+	assert_int_equal(ledgerd_snapfile_check(&r, path, NULL, NULL, &err), -1);
+	if (!strstr(err.msg, why))
+		fail_msg("check: '%s' refused as '%s', wanted '%s'", path, err.msg, why);
+}
+
+static int stop_now(void *arg)
+{
+	(void)arg;
+	return 1;
+}
+
+/* The streaming check of RestoreFromSnapshot (off the Raft loop, issue 17)
+ * answers what the reader answers, across its 1 MiB chunks: the same index,
+ * term, size and checksum of a valid file, a flipped bit in the last chunk
+ * refused; and it stops when asked. */
+static void test_streaming_check_agrees_with_the_reader(void **state)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	struct ledgerd_snapinfo w, r, k;
+	size_t blen = (3u << 20) + 17, flen = 0, got = 0;
+	char *text = xmalloc(blen), *path = xasprintf("%s/chunks.ledgersnap", dir);
+	char *body = NULL, *file = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < blen; i++)
+		text[i] = (char)('a' + i % 26);
+	assert_int_equal(ledgerd_snapfile_write(&w, path, text, blen, 7, 2, &err), 0);
+	assert_int_equal(ledgerd_snapfile_read(&body, &got, &r, path, &err), 0);
+	assert_int_equal(ledgerd_snapfile_check(&k, path, NULL, NULL, &err), 0);
+	assert_int_equal(k.index, 7);
+	assert_int_equal(k.term, 2);
+	assert_int_equal(k.size, r.size);
+	assert_string_equal(k.sha256, r.sha256);
+	assert_string_equal(k.sha256, w.sha256);
+	assert_int_equal(ledgerd_snapfile_check(&k, path, stop_now, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "stopped"));
+	assert_int_equal(fs_read_file(&file, &flen, path, 8u << 20, &err), 0);
+	file[flen - 2] ^= 1;
+	assert_int_equal(fs_write_atomic(path, file, flen, &err), 0);
+	assert_int_equal(ledgerd_snapfile_check(&k, path, NULL, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "sha256 mismatch"));
+	free(file);
+	free(body);
+	free(text);
+	free(path);
 }
 
 static void test_only_regular_files_of_bounded_size(void **state)
@@ -164,6 +213,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_corruption_refused),
 		cmocka_unit_test(test_only_regular_files_of_bounded_size),
+		cmocka_unit_test(test_streaming_check_agrees_with_the_reader),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
