@@ -19,7 +19,7 @@
 #include "tests/support/gantt_check.h"
 
 static const char *const fixtures[] = { "passed", "failed-lost-write", "aborted", "kubernetes",
-					"local-run", "keyword-steps" };
+					"local-run", "keyword-steps", "quorum-loss" };
 
 static char *src_path(const char *rel)
 {

@@ -23,7 +23,7 @@
 #include "reports/results_private.h"
 
 static const char *const fixtures[] = { "passed", "failed-lost-write", "aborted", "kubernetes", "local-run",
-					 "keyword-steps" };
+					 "keyword-steps", "quorum-loss" };
 static const char *const files[] = { "journal.json", "report.md", "junit.xml", "latency.svg", "summary.md" };
 
 static char *src_path(const char *rel)
@@ -498,6 +498,10 @@ static void test_golden_local_run(void **state) { (void)state; check_fixture("lo
 /* Steps named click, title and section (and one with ':', '#', ';',
  * quotes, a newline and %%{...}%%), two faults and a baseline period. */
 static void test_golden_keyword_steps(void **state) { (void)state; check_fixture("keyword-steps"); }
+/* A journal the runner wrote (drills/quorum-loss.yaml, --baseline 300ms,
+ * its second run in a results repository): the unsafe promotion's writes
+ * at risk, the phases, the headline's earlier runs. */
+static void test_golden_quorum_loss(void **state) { (void)state; check_fixture("quorum-loss"); }
 
 static void compare_or_update(const char *rel, const char *got)
 {
@@ -973,6 +977,7 @@ int main(void)
 		cmocka_unit_test(test_golden_kubernetes),
 		cmocka_unit_test(test_golden_local_run),
 		cmocka_unit_test(test_golden_keyword_steps),
+		cmocka_unit_test(test_golden_quorum_loss),
 		cmocka_unit_test(test_golden_results_index),
 		cmocka_unit_test(test_headline_against_earlier_runs),
 		cmocka_unit_test(test_render_is_deterministic),
