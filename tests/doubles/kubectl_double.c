@@ -245,6 +245,30 @@ static void log_line(int argc, char **argv)
 	fclose(f);
 }
 
+/* The exact argv, one JSON array per line, for replaying against the real
+ * kubectl (tests/support/kubectl_real.c): the spaced log above loses the
+ * word boundaries of a JSON patch. */
+static void log_argv(int argc, char **argv)
+{
+	const char *path = getenv("KUBECTL_DOUBLE_ARGV_LOG");
+	json_t *words = json_array();
+	char *line;
+	FILE *f;
+
+	if (!path || !*path)
+		goto out;
+	for (int i = 1; i < argc; i++)
+		json_array_append_new(words, json_string(argv[i]));
+	line = json_dumps(words, JSON_COMPACT);
+	if (line && (f = fopen(path, "a"))) {
+		fprintf(f, "%s\n", line);
+		fclose(f);
+	}
+	free(line);
+out:
+	json_decref(words);
+}
+
 static int dispatch(struct cmd *c)
 {
 	const char *verb = c->nargs > 0 ? c->args[0] : "";
@@ -341,6 +365,7 @@ int main(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	log_line(argc, argv);
+	log_argv(argc, argv);
 	kd_dir = getenv("KUBECTL_DOUBLE_CLUSTER");
 	if (getenv("KUBECTL_DOUBLE_CONTEXT_PREFIX"))
 		kd_context_prefix = getenv("KUBECTL_DOUBLE_CONTEXT_PREFIX");

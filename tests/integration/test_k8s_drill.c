@@ -852,6 +852,27 @@ static void test_preflight(void **state)
 	free(cfg);
 }
 
+/* Every command line this file's drills gave kubectl, replayed with the
+ * real kubectl binary: its parser must accept them all
+ * (tests/support/kubectl_real.c).  Skipped where no real kubectl is
+ * installed. */
+static void test_real_kubectl_parses_every_command(void **state)
+{
+	char *why = NULL;
+	int n = k8s_real_kubectl_check(&fx, &why);
+
+	(void)state;
+	if (n == 0) {
+		print_message("not checked: %s\n", why);
+		free(why);
+		skip();
+	}
+	if (n < 0)
+		fail_msg("the real kubectl refused command lines drillrig ran:\n%s", why);
+	print_message("the real kubectl parsed all %d distinct command lines\n", n);
+	free(why);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -869,6 +890,7 @@ int main(void)
 		cmocka_unit_test(test_kubectl_failure_mid_drill_still_rolls_back),
 		cmocka_unit_test(test_held_lease_refuses_a_second_drill),
 		cmocka_unit_test(test_preflight),
+		cmocka_unit_test(test_real_kubectl_parses_every_command),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -557,6 +557,27 @@ static void test_usage_errors(void **state)
 	free(bin);
 }
 
+/* Every command line this file's drills gave kubectl, replayed with the
+ * real kubectl binary: its parser must accept them all
+ * (tests/support/kubectl_real.c).  Skipped where no real kubectl is
+ * installed. */
+static void test_real_kubectl_parses_every_command(void **state)
+{
+	char *why = NULL;
+	int n = k8s_real_kubectl_check(&env, &why);
+
+	(void)state;
+	if (n == 0) {
+		print_message("not checked: %s\n", why);
+		free(why);
+		skip();
+	}
+	if (n < 0)
+		fail_msg("the real kubectl refused command lines drillrig ran:\n%s", why);
+	print_message("the real kubectl parsed all %d distinct command lines\n", n);
+	free(why);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -564,6 +585,7 @@ int main(void)
 		cmocka_unit_test(test_no_state_stale_and_live_leases),
 		cmocka_unit_test(test_killed_runner_then_recover),
 		cmocka_unit_test(test_killed_after_drain_recover_uncordons),
+		cmocka_unit_test(test_real_kubectl_parses_every_command),
 	};
 
 	return cmocka_run_group_tests_name("k8s_recover", tests, setup, teardown);

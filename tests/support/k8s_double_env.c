@@ -51,6 +51,7 @@ int k8s_double_env_up(struct k8s_double_env *e, const char *tag, int enable_debu
 	e->dir = drill_tmpdir(tag);
 	e->cluster = xasprintf("%s/cluster", e->dir);
 	e->log = xasprintf("%s/kubectl.log", e->dir);
+	e->argv_log = xasprintf("%s/kubectl-argv.ndjson", e->dir);
 	e->kubectl = build_path("tests/doubles/kubectl");
 	if (!fs_exists(e->kubectl)) {
 		fprintf(stderr, "the kubectl double %s is missing (make test builds it)\n", e->kubectl);
@@ -63,6 +64,7 @@ int k8s_double_env_up(struct k8s_double_env *e, const char *tag, int enable_debu
 	setenv("PATH", e->path_env, 1);
 	setenv("KUBECTL_DOUBLE_CLUSTER", e->cluster, 1);
 	setenv("KUBECTL_DOUBLE_LOG", e->log, 1);
+	setenv("KUBECTL_DOUBLE_ARGV_LOG", e->argv_log, 1);
 	/* The double's pods are distroless like the public image unless told
 	 * otherwise; these tests drive drillrig's `kubectl exec ... grpcurl`
 	 * admin path, which needs an image with grpcurl and kill. */
@@ -79,6 +81,7 @@ void k8s_double_env_down(struct k8s_double_env *e)
 	free(e->dir);
 	free(e->cluster);
 	free(e->log);
+	free(e->argv_log);
 	free(e->kubectl);
 	free(e->path_env);
 	memset(e, 0, sizeof(*e));

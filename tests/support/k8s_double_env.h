@@ -11,6 +11,7 @@ struct k8s_double_env {
 	char *dir;       /* drill_tmpdir(tag) */
 	char *cluster;   /* dir/cluster */
 	char *log;       /* dir/kubectl.log: every command line the double saw */
+	char *argv_log;  /* dir/kubectl-argv.ndjson: the same, exact argv as JSON */
 	char *kubectl;   /* the double */
 	char *path_env;  /* PATH as set */
 };
@@ -20,5 +21,13 @@ struct k8s_double_env {
 int k8s_double_env_up(struct k8s_double_env *e, const char *tag, int enable_debug);
 /* Take the cluster down, remove the directory, free the strings. */
 void k8s_double_env_down(struct k8s_double_env *e);
+
+/* Replay every distinct kubectl command line the double saw (e->argv_log)
+ * with the real kubectl binary, against a kubeconfig whose contexts point at
+ * a closed port: each must get past kubectl's own argument parsing (no
+ * "unknown flag", no "See 'kubectl ... --help' for usage.").  Returns the
+ * number of command lines checked, 0 with *why set when no real kubectl is
+ * installed (the caller skips), or -1 with the failures in *why (heap). */
+int k8s_real_kubectl_check(const struct k8s_double_env *e, char **why);
 
 #endif
