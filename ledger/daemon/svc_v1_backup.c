@@ -1,4 +1,6 @@
-/* ledger.v1 AdminService/CreateBackup and RestoreBackup (loop thread).
+/* ledger.v1 AdminService/CreateBackup and RestoreBackup.  The state is
+ * captured on the loop; every file is read, hashed and written off it
+ * (ledgerd_call_build: issue 17, file work on the loop stalled heartbeats).
  *
  * A backup is this node's whole applied state (every organization's
  * entities and the native ledger) in a snapshot file, with a manifest:
@@ -37,56 +39,90 @@ static int write_manifest(const char *path, json_t *manifest, struct dr_error *e
 	return rc;
 }
 
-void ledgerd_run_v1_backup(struct ledgerd_node *n, struct ledgerd_call *c)
+/* What CreateBackup captured on the loop. */
+struct backup_job {
+	struct ledgerd_snapjob *snap;   /* path: the archive */
+	char *dir, *id;
+	uint64_t org;
+	int64_t now_us;
+};
+
+static void backup_job_free(void *arg)
 {
+	struct backup_job *j = arg;
+
+	ledgerd_snapjob_free(j->snap);
+	free(j->dir);
+	free(j->id);
+	free(j);
+}
+
+/* Helper thread: the archive, then its manifest. */
+static void backup_build(struct ledgerd_call *c, void *arg)
+{
+	struct backup_job *j = arg;
 	struct dr_error err = DR_ERROR_INIT;
 	struct ledgerd_snapinfo info;
 	const char *tag = json_string_value(json_object_get(c->req, "tag"));
-	char *dir = backups_dir(n), *id = NULL, *archive = NULL, *mpath = NULL;
-	uint64_t org = 0;
+	char *mpath = NULL;
 	json_t *manifest;
-	int64_t now_us = clock_wall_ns() / 1000;
 
-	v1_slug(&org, c->req, "organization");
-	if (fs_mkdir_p(dir, &err) != 0) {
-		ledgerd_call_error(n, c, LEDGER_UNAVAILABLE, "cannot create the backups directory: %s",
-				   err.msg);
+	if (fs_mkdir_p(j->dir, &err) != 0) {
+		ledgerd_built_error(c, LEDGER_UNAVAILABLE, "cannot create the backups directory: %s",
+				    err.msg);
 		goto out;
 	}
-	/* <block height>-<Unix microseconds>, unique in the directory */
-	do {
-		free(id);
-		free(archive);
-		id = xasprintf("%" PRIu64 "-%" PRId64, n->ledger.ents.height, now_us++);
-		archive = xasprintf("%s/backup-%s.ledgersnap", dir, id);
-	} while (fs_exists(archive));
-	if (ledgerd_snapshot_take(n, archive, &info, &err) != 0) {
-		ledgerd_call_error(n, c, LEDGER_UNAVAILABLE, "cannot write backup '%s': %s", id, err.msg);
+	if (ledgerd_snapshot_write(j->snap, &info, &err) != 0) {
+		ledgerd_built_error(c, LEDGER_UNAVAILABLE, "cannot write backup '%s': %s", j->id,
+				    err.msg);
 		goto out;
 	}
-	manifest = json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:I, s:s}", "backup_id", id, "tag",
-			     tag ? tag : "", "organization", json_sprintf("%" PRIu64, org),
-			     "block_height", (json_int_t)n->ledger.ents.height, "ledger_index",
-			     (json_int_t)info.index, "created_unix_ms", (json_int_t)(now_us / 1000),
-			     "archive", strrchr(archive, '/') + 1, "size_bytes", (json_int_t)info.size,
-			     "sha256", info.sha256);
-	mpath = xasprintf("%s/backup-%s.manifest.json", dir, id);
+	manifest = json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:I, s:s}", "backup_id", j->id,
+			     "tag", tag ? tag : "", "organization", json_sprintf("%" PRIu64, j->org),
+			     "block_height", (json_int_t)j->snap->height, "ledger_index",
+			     (json_int_t)info.index, "created_unix_ms", (json_int_t)(j->now_us / 1000),
+			     "archive", strrchr(j->snap->path, '/') + 1, "size_bytes",
+			     (json_int_t)info.size, "sha256", info.sha256);
+	mpath = xasprintf("%s/backup-%s.manifest.json", j->dir, j->id);
 	if (write_manifest(mpath, manifest, &err) != 0) {
 		json_decref(manifest);
-		ledgerd_call_error(n, c, LEDGER_UNAVAILABLE, "cannot write the manifest of backup '%s': %s",
-				   id, err.msg);
+		ledgerd_built_error(c, LEDGER_UNAVAILABLE,
+				    "cannot write the manifest of backup '%s': %s", j->id, err.msg);
 		goto out;
 	}
 	json_decref(manifest);
-	ledgerd_log("backup written: %s (block height %" PRIu64 ", %zu bytes, sha256 %s)", archive,
-		    n->ledger.ents.height, info.size, info.sha256);
-	ledgerd_call_ok(n, c, json_pack("{s:s, s:s, s:I}", "backup_id", id, "backup_path", archive,
-					"size_bytes", (json_int_t)info.size));
+	ledgerd_log("backup written: %s (block height %" PRIu64 ", %zu bytes, sha256 %s)",
+		    j->snap->path, j->snap->height, info.size, info.sha256);
+	ledgerd_built_ok(c, json_pack("{s:s, s:s, s:I}", "backup_id", j->id, "backup_path",
+				      j->snap->path, "size_bytes", (json_int_t)info.size));
 out:
-	free(dir);
-	free(id);
-	free(archive);
 	free(mpath);
+	backup_job_free(j);
+}
+
+void ledgerd_run_v1_backup(struct ledgerd_node *n, struct ledgerd_call *c)
+{
+	/* Loop only: ids stay unique while earlier backups are still being
+	 * written off the loop (their files do not exist yet). */
+	static int64_t last_us;
+	struct backup_job *j = xcalloc(1, sizeof *j);
+	char *archive = NULL;
+
+	j->dir = backups_dir(n);
+	v1_slug(&j->org, c->req, "organization");
+	j->now_us = clock_wall_ns() / 1000;
+	/* <block height>-<Unix microseconds>, unique in the directory */
+	do {
+		if (j->now_us <= last_us)
+			j->now_us = last_us + 1;
+		last_us = j->now_us;
+		free(j->id);
+		free(archive);
+		j->id = xasprintf("%" PRIu64 "-%" PRId64, n->ledger.ents.height, j->now_us);
+		archive = xasprintf("%s/backup-%s.ledgersnap", j->dir, j->id);
+	} while (fs_exists(archive));
+	j->snap = ledgerd_snapshot_capture(n, archive);
+	ledgerd_call_build(n, c, backup_build, j, backup_job_free);
 }
 
 /* Read and verify backup id: its file checksum, the manifest's sha256 when
@@ -148,8 +184,11 @@ out:
 	return rc;
 }
 
-void ledgerd_run_v1_restore(struct ledgerd_node *n, struct ledgerd_call *c)
+/* Helper thread: reads, parses and writes files only (the backups
+ * directory comes from the node's immutable config). */
+static void v1_restore_build(struct ledgerd_call *c, void *arg)
 {
+	struct ledgerd_node *n = c->node;
 	const char *id = json_string_value(json_object_get(c->req, "backup_id"));
 	struct dr_error err = DR_ERROR_INIT;
 	enum ledger_code code;
@@ -159,21 +198,32 @@ void ledgerd_run_v1_restore(struct ledgerd_node *n, struct ledgerd_call *c)
 	char *mpath = xasprintf("%s/manifest.json", staging);
 	size_t len = 0;
 
+	(void)arg;
 	if (verify(&data, &len, &manifest, &code, n, id, &err) != 0) {
-		ledgerd_call_error(n, c, code, "%s", err.msg);
+		ledgerd_built_error(c, code, "%s", err.msg);
 		goto out;
 	}
 	if (fs_remove_tree(staging, &err) != 0 || fs_mkdir_p(staging, &err) != 0 ||
 	    fs_write_atomic(snap, data, len, &err) != 0 || write_manifest(mpath, manifest, &err) != 0) {
-		ledgerd_call_error(n, c, LEDGER_UNAVAILABLE, "cannot stage backup '%s': %s", id, err.msg);
+		ledgerd_built_error(c, LEDGER_UNAVAILABLE, "cannot stage backup '%s': %s", id, err.msg);
 		goto out;
 	}
 	ledgerd_log("backup '%s' staged for an offline restore in %s", id, staging);
-	ledgerd_call_ok(n, c, json_pack("{s:s}", "staging_dir", staging));
+	ledgerd_built_ok(c, json_pack("{s:s}", "staging_dir", staging));
 out:
 	json_decref(manifest);
 	free(data);
 	free(staging);
 	free(snap);
 	free(mpath);
+}
+
+static void nothing_to_release(void *arg)
+{
+	(void)arg;
+}
+
+void ledgerd_run_v1_restore(struct ledgerd_node *n, struct ledgerd_call *c)
+{
+	ledgerd_call_build(n, c, v1_restore_build, NULL, nothing_to_release);
 }
