@@ -249,6 +249,25 @@ run "$bin" soak --seed 4242 --iterations 15 --recovery-timeout 10s \
 expect_rc 0 "restarted_follower_resyncs_quickly"
 expect_nothing_running "after restarted_follower_resyncs_quickly"
 
+# ---- the kernel's faults: nftables cuts, one way and lossy -------------------
+if [ "$(id -u)" -eq 0 ] && nft list tables >/dev/null 2>&1; then
+	case_begin kernel-faults-are-injected-by-nftables
+	tables_before=$(nft list tables | sort)
+	run "$bin" soak --iterations 4 --seed 9 --faults mute-leader,lossy-region --hold 300ms/600ms
+	expect_rc 0 "kernel faults"
+	[ "$(grep -cE '^soak [1-4]/4  (mute-leader node [0-9]+ \(leader\) cannot send|lossy-region region [a-z]+ loses 30%) \(nftables\) .* lost 0 dup 0  digests equal .*  ok$' <<<"$out")" -eq 4 ] ||
+		fail "expected 4 passing iterations injected by nftables: $out"
+	left=$(comm -13 <(echo "$tables_before") <(nft list tables | sort))
+	[ -z "$left" ] || fail "a table outlived the soak: $left"
+else
+	case_skip kernel-faults-are-injected-by-nftables "needs root and nft (uid $(id -u))"
+fi
+case_begin kernel-faults-without-nftables-stop-before-any-fault
+PATH=/usr/bin:/bin run "$bin" soak --iterations 2 --seed 9 --faults mute-leader
+expect_rc 3 "mute-leader without nft"
+grep -q "mute-leader (iteration 1) needs nftables, which cannot be used here" <<<"$err" || fail "message: $err"
+grep -q "^soak 1/2" <<<"$out" && fail "a fault was injected without nftables"
+
 # ---- attach: --cluster uses a running cluster and leaves it running ----------
 case_begin attach-refuses-a-cluster-without-debug-endpoints
 "$bin" cluster up --cluster "$tmp/drillrig-plain" >/dev/null 2>&1 || fail "cluster up (plain)"
