@@ -15,12 +15,14 @@
  * heavy call answered. */
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 
 #include "common/clock.h"
@@ -219,6 +221,84 @@ static void test_restore_of_a_big_snapshot_keeps_the_leader(void **state)
 	testnet_destroy(&t);
 }
 
+/* Bytes node i has read (rchar of /proc/PID/io): -1 when unknown. */
+static long long read_bytes(struct testnet *t, int i)
+{
+	char path[64], line[128];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/io", (int)t->pid[i]);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "rchar: %lld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* SIGTERM while the node checks a big snapshot file: the check stops (it
+ * does not finish and say the file is valid), the call is answered, and the
+ * node stops cleanly (exit 0): no work item outlives the node.  On the
+ * loop, the check ran to its end before the loop saw the signal. */
+static void test_stop_during_a_snapshot_check(void **state)
+{
+	struct testnet t;
+	struct heavy h;
+	pthread_t th;
+	siginfo_t si;
+	long long before;
+	int64_t deadline;
+	const char *msg;
+
+	(void)state;
+	memset(&t, 0, sizeof t);
+	assert_int_equal(testnet_start(&t, 1, NULL), 0);
+	if (testnet_wait_leader(&t, LEADER_WAIT_MS, -1) != 0)
+		fail_msg("the node did not lead within %d ms", LEADER_WAIT_MS);
+	memset(&h, 0, sizeof h);
+	h.run = restore_run;
+	h.t = &t;
+	h.node = 0;
+	h.path = write_big_snapshot(&t, (size_t)320 << 20);
+	before = read_bytes(&t, 0);
+	if (before < 0)
+		fail_msg("cannot read /proc/%d/io", (int)t.pid[0]);
+	assert_int_equal(pthread_create(&th, NULL, heavy_main, &h), 0);
+	/* The check is under way once the node has read 64 MiB more. */
+	deadline = clock_mono_ns() + HEAVY_WAIT_NS;
+	while (read_bytes(&t, 0) < before + (64 << 20) && !__atomic_load_n(&h.done, __ATOMIC_ACQUIRE)) {
+		if (clock_mono_ns() > deadline)
+			fail_msg("the node never read the snapshot file");
+		clock_sleep_ns(NS_PER_MS);
+	}
+	kill(t.pid[0], SIGTERM);
+	deadline = clock_mono_ns() + HEAVY_WAIT_NS;
+	memset(&si, 0, sizeof si);
+	while (waitid(P_PID, (id_t)t.pid[0], &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == 0) {
+		if (clock_mono_ns() > deadline)
+			fail_msg("the node did not stop within %lld s of SIGTERM",
+				 (long long)(HEAVY_WAIT_NS / NS_PER_SEC));
+		clock_sleep_ns(10 * NS_PER_MS);
+	}
+	pthread_join(th, NULL);
+	if (si.si_code != CLD_EXITED || si.si_status != 0)
+		fail_msg("the node stopped with %s %d, expected exit 0",
+			 si.si_code == CLD_EXITED ? "exit" : "signal", si.si_status);
+	testnet_kill(&t, 0, SIGTERM); /* reaps it */
+	/* Answered UNAVAILABLE (or cut off by the server's own shutdown), never
+	 * "valid": a check that ran to its end held the node past the signal. */
+	msg = json_string_value(json_object_get(h.resp, "message"));
+	if (h.status == 412 || (h.status != 0 && h.status != 503))
+		fail_msg("RestoreFromSnapshot interrupted by SIGTERM answered %ld '%s', expected "
+			 "UNAVAILABLE", h.status, msg ? msg : "");
+	json_decref(h.resp);
+	free((char *)h.path);
+	testnet_destroy(&t);
+}
+
 enum { READERS = 48, READS_EACH = 4, BIG_ENTRIES = 16, BIG_SIZE = 500 * 1024 };
 
 static pthread_barrier_t readers_ready;
@@ -340,6 +420,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_restore_of_a_big_snapshot_keeps_the_leader, teardown),
 		cmocka_unit_test_teardown(test_concurrent_big_reads_keep_the_leader, teardown),
+		cmocka_unit_test_teardown(test_stop_during_a_snapshot_check, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
