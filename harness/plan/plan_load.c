@@ -99,6 +99,18 @@ static void section_vars(struct schema_ctx *ctx, json_t *root, struct plan *plan
 			free(path);
 			continue;
 		}
+		if (strncmp(name, "__", 2) == 0) {
+			const struct yj_pos *p = yj_key_pos(ctx->doc, vars, name);
+
+			/* The state file writes a literal "$" before a secret as
+			 * ${__dollar__} (vars.c): a plan variable of that name
+			 * would take its place when `recover` reads it back. */
+			plan_diags_add(ctx->diags, PLAN_DIAG_ERROR, ctx->file, p ? p->line : 0,
+				       p ? p->column : 0, path, "variable names starting with '__' "
+				       "are drillrig's own (${__dollar__} in the state file)");
+			free(path);
+			continue;
+		}
 		add_var(plan, name);
 		pv = &plan->vars[plan->nvars - 1];
 		if (json_is_object(v)) {
