@@ -112,6 +112,7 @@ static int write_while(char bad[256], struct heavy *h, struct testnet *t, uint64
 	struct ledger_append_result res;
 	int64_t deadline = clock_mono_ns() + HEAVY_WAIT_NS;
 	uint64_t seq = (uint64_t)clock_wall_ns();
+	int64_t start = clock_mono_ns();
 	int acked = 0;
 
 	while (!__atomic_load_n(&h->done, __ATOMIC_ACQUIRE)) {
@@ -127,6 +128,8 @@ static int write_while(char bad[256], struct heavy *h, struct testnet *t, uint64
 		acked++;
 	}
 	ledger_client_free(c);
+	print_message("the heavy call took %.1f s; %d writes acknowledged meanwhile\n",
+		      (double)(clock_mono_ns() - start) / 1e9, acked);
 	return acked;
 }
 

@@ -69,6 +69,55 @@ static uint64_t apply_append(struct ledger_fsm *f, const char *cid, uint64_t seq
 	return index;
 }
 
+/* A reader off the loop (Read answers, issue 17) copies entries and takes
+ * a keep: their strings stay valid while the state grows (the entries
+ * array moves), is replaced by a restore and is released; the last unkeep
+ * frees them.  Under ASan a string freed early is a use-after-free here, a
+ * keep never freed a leak. */
+static void test_kept_entries_outlive_growth_restore_and_release(void **state)
+{
+	struct dr_error err = DR_ERROR_INIT;
+	struct ledger_fsm f, other;
+	struct ledger_fsm_keep *k1, *k2;
+	struct ledger_entry row1, row2;
+	char *text;
+	size_t len = 0;
+
+	(void)state;
+	ledger_fsm_init(&f);
+	apply_append(&f, "a", 1, "first payload", 1);
+	row1 = *ledger_fsm_entry(&f, 1);
+	k1 = ledger_fsm_keep(&f);
+	for (uint64_t i = 2; i <= 1000; i++) /* the array reallocates several times */
+		apply_append(&f, "a", i, "more", 1);
+	assert_string_equal(row1.payload, "first payload");
+	row2 = *ledger_fsm_entry(&f, 1000);
+	k2 = ledger_fsm_keep(&f);
+	/* a restore (an InstallSnapshot) replaces every entry */
+	ledger_fsm_init(&other);
+	apply_append(&other, "b", 1, "other", 2);
+	text = ledger_fsm_serialize(&other, &len);
+	assert_int_equal(ledger_fsm_restore(&f, text, len, &err), 0);
+	free(text);
+	ledger_fsm_release(&other);
+	assert_string_equal(ledger_fsm_entry(&f, 1)->payload, "other");
+	assert_string_equal(row1.payload, "first payload");
+	assert_string_equal(row1.client_id, "a");
+	ledger_fsm_unkeep(k1);
+	assert_string_equal(row2.payload, "more"); /* the other keep holds them */
+	ledger_fsm_release(&f);
+	assert_string_equal(row2.payload, "more");
+	ledger_fsm_unkeep(k2);
+	/* a keep of the restored state, dropped after the state is gone */
+	ledger_fsm_init(&f);
+	apply_append(&f, "c", 1, "last", 3);
+	row1 = *ledger_fsm_entry(&f, 1);
+	k1 = ledger_fsm_keep(&f);
+	ledger_fsm_release(&f);
+	assert_string_equal(row1.payload, "last");
+	ledger_fsm_unkeep(k1);
+}
+
 static void test_fsm_dense_index_and_idempotency(void **state)
 {
 	struct ledger_fsm f;
@@ -276,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_fsm_batch_applies_in_order),
 		cmocka_unit_test(test_fsm_serialize_restore_digest),
 		cmocka_unit_test(test_fsm_incremental_serialization),
+		cmocka_unit_test(test_kept_entries_outlive_growth_restore_and_release),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
