@@ -218,13 +218,33 @@ json_t *outage_to_json(const struct measurements *m)
 	return o;
 }
 
+/* Whether ok attempt p is the whole of a write of s->writes (a write of one
+ * attempt: same end, same latency): that write's point says it all.  *w
+ * walks s->writes in time order alongside the attempts. */
+static bool said_by_a_write(const struct series *s, size_t *w, const struct series_point *p)
+{
+	while (*w < s->n_writes && s->writes[*w].t_ms < p->t_ms)
+		(*w)++;
+	for (size_t k = *w; k < s->n_writes && s->writes[k].t_ms == p->t_ms; k++)
+		if (s->writes[k].attempts == 1 && s->writes[k].outcome == HISTORY_OK &&
+		    s->writes[k].latency_ms == p->latency_ms)
+			return true;
+	return false;
+}
+
 json_t *series_to_json(const struct series *s)
 {
 	json_t *a = json_array();
+	size_t w = 0;
 
 	for (size_t i = 0; i < s->count; i++) {
 		const struct series_point *p = &s->points[i];
 
+		/* Most attempts are ok writes of one attempt, and
+		 * write_series holds each of those already: written twice,
+		 * they doubled the journal. */
+		if (s->writes && p->outcome == HISTORY_OK && said_by_a_write(s, &w, p))
+			continue;
 		json_array_append_new(a, json_pack("[f, f, s]", rounded(p->t_ms, 3),
 						   rounded(p->latency_ms, 3),
 						   history_outcome_name(p->outcome)));

@@ -179,21 +179,25 @@ static void steps(struct chart *c, const json_t *j)
 	}
 }
 
-/* The workload's first attempt (the series' earliest send) and the
- * baseline period, when the journal has them. */
+/* The workload's first attempt (the earliest send of the attempts and of
+ * the logical writes: an ok write of one attempt is only in write_series)
+ * and the baseline period, when the journal has them. */
 static void workload(struct chart *c, const json_t *j)
 {
-	const json_t *series = j_arr(j_obj(j, "workload"), "series"), *pt;
-	const json_t *base = j_obj(j, "baseline");
+	const json_t *lists[] = { j_arr(j_obj(j, "workload"), "series"),
+				  j_arr(j_obj(j, "measurements"), "write_series") };
+	const json_t *base = j_obj(j, "baseline"), *pt;
 	double first = INFINITY, start, end;
 	size_t i;
 
-	json_array_foreach(series, i, pt) {
-		double t = json_number_value(json_array_get(pt, 0));
-		double l = json_number_value(json_array_get(pt, 1));
+	for (size_t k = 0; k < sizeof(lists) / sizeof(lists[0]); k++) {
+		json_array_foreach(lists[k], i, pt) {
+			double t = json_number_value(json_array_get(pt, 0));
+			double l = json_number_value(json_array_get(pt, 1));
 
-		if (json_is_number(json_array_get(pt, 0)) && t - l < first)
-			first = t - l;
+			if (json_is_number(json_array_get(pt, 0)) && t - l < first)
+				first = t - l;
+		}
 	}
 	if (!isfinite(first) && !(base && j_num(base, "start_ms", &start)))
 		return;

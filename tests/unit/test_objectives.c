@@ -516,6 +516,55 @@ static void test_series_json_and_journal(void **state)
 	json_decref(journal);
 }
 
+/* An ok attempt that is a whole write (one attempt) is written once, in
+ * write_series; the attempts of a retried write, its ok one included, and
+ * every failed or unknown attempt stay in workload.series.  The two lists
+ * together still hold every attempt (journals doubled when both held the
+ * one-attempt writes). */
+static void test_series_leaves_one_attempt_writes_to_write_series(void **state)
+{
+	struct measurements m = good_drill();
+	struct objective_results r;
+	struct objective_limits lim = OBJECTIVE_LIMITS_INIT;
+	struct series_point pts[5] = {
+		{ 10.0, 1.0, HISTORY_OK }, { 210.0, 200.0, HISTORY_UNKNOWN },
+		{ 212.0, 2.0, HISTORY_OK }, { 220.0, 1.5, HISTORY_OK }, { 230.0, 1.0, HISTORY_FAILED },
+	};
+	struct series_write ws[4] = {
+		{ 10.0, 1.0, HISTORY_OK, 1 }, { 212.0, 202.0, HISTORY_OK, 2 },
+		{ 220.0, 1.5, HISTORY_OK, 1 }, { 230.0, 1.0, HISTORY_FAILED, 1 },
+	};
+	struct series s = { .points = pts, .count = 5, .writes = ws, .n_writes = 4, .attempts = 5 };
+	json_t *journal = json_object(), *series, *p;
+	size_t i, one_attempt_ok = 0;
+
+	(void)state;
+	objectives_evaluate(&r, &lim, &m);
+	assert_int_equal(results_json_set(journal, &m, &r, &s), 0);
+	series = json_object_get(json_object_get(journal, "workload"), "series");
+	assert_int_equal(json_array_size(series), 3);
+	assert_true(json_real_value(json_array_get(json_array_get(series, 0), 0)) == 210.0);
+	assert_true(json_real_value(json_array_get(json_array_get(series, 1), 0)) == 212.0);
+	assert_string_equal(json_string_value(json_array_get(json_array_get(series, 1), 2)), "ok");
+	assert_string_equal(json_string_value(json_array_get(json_array_get(series, 2), 2)), "failed");
+	json_array_foreach(json_object_get(json_object_get(journal, "measurements"), "write_series"),
+			   i, p)
+		if (json_integer_value(json_array_get(p, 3)) == 1 &&
+		    strcmp(json_string_value(json_array_get(p, 2)), "ok") == 0)
+			one_attempt_ok++;
+	assert_int_equal(json_array_size(series) + one_attempt_ok, s.attempts);
+	json_decref(journal);
+
+	/* Without logical writes (a canary), every attempt stays. */
+	s.writes = NULL;
+	s.n_writes = 0;
+	journal = json_object();
+	assert_int_equal(results_json_set(journal, &m, &r, &s), 0);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(journal, "workload"),
+							 "series")), 5);
+	json_decref(journal);
+}
+
 static void test_json_rounds_to_microseconds(void **state)
 {
 	struct measurements m = good_drill();
@@ -569,6 +618,7 @@ int main(void)
 		cmocka_unit_test(test_objectives_json),
 		cmocka_unit_test(test_outage_json),
 		cmocka_unit_test(test_series_json_and_journal),
+		cmocka_unit_test(test_series_leaves_one_attempt_writes_to_write_series),
 		cmocka_unit_test(test_json_rounds_to_microseconds),
 		cmocka_unit_test(test_nan_becomes_null),
 	};

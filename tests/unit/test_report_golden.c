@@ -314,7 +314,7 @@ static void check_write_series(const char *fx, const json_t *j, const json_t *m)
 	const json_t *attempts = json_object_get(json_object_get(j, "workload"), "series");
 	double maxl = 0, longest = 0, total = 0, attempts_n = 0;
 	long long ok = 0, failed = 0, unknown = 0;
-	size_t i;
+	size_t i, one_attempt_ok = 0;
 
 	json_array_foreach(ws, i, pt) {
 		const char *outcome = json_string_value(json_array_get(pt, 2));
@@ -353,9 +353,16 @@ static void check_write_series(const char *fx, const json_t *j, const json_t *m)
 	if (!num_at(fx, abc, "attempts", &attempts_n) || total != attempts_n)
 		fail_msg("%s: the classes count %.0f attempts, attempts_by_class.attempts %.0f", fx,
 			 total, attempts_n);
-	if (json_array_size(attempts) < 2000 && (size_t)attempts_n != json_array_size(attempts))
-		fail_msg("%s: %.0f attempts by class, %zu in the unthinned workload.series", fx,
-			 attempts_n, json_array_size(attempts));
+	/* An ok write of one attempt is that attempt: it is in write_series
+	 * only, so the two lists, unthinned, hold every attempt once. */
+	json_array_foreach(ws, i, pt)
+		one_attempt_ok += json_integer_value(json_array_get(pt, 3)) == 1 &&
+				  strcmp(json_string_value(json_array_get(pt, 2)), "ok") == 0;
+	if (json_array_size(attempts) < 2000 && json_array_size(ws) < 2000 &&
+	    (size_t)attempts_n != json_array_size(attempts) + one_attempt_ok)
+		fail_msg("%s: %.0f attempts by class, %zu in the unthinned workload.series and %zu "
+			 "one-attempt ok writes in write_series", fx, attempts_n,
+			 json_array_size(attempts), one_attempt_ok);
 }
 
 /* Each objective judges the figure of measurements it names. */
@@ -502,6 +509,30 @@ static void test_golden_keyword_steps(void **state) { (void)state; check_fixture
  * its second run in a results repository): the unsafe promotion's writes
  * at risk, the phases, the headline's earlier runs. */
 static void test_golden_quorum_loss(void **state) { (void)state; check_fixture("quorum-loss"); }
+
+/* journal.json puts an array of scalars on one line (a series point, a
+ * bucket's counts), keeps objects indented, and reads back as the same
+ * tree, strings holding brackets, quotes and commas included. */
+static void test_journal_layout(void **state)
+{
+	json_t *j = json_pack("{s:s,s:{s:[[f,f,s],[f,f,s]],s:s},s:[{s:[i,i,i]}],s:[]}",
+			      "status", "passed", "workload", "series", 1.5, 2.0, "ok", 3.0, 200.0,
+			      "unknown", "client_id", "a [\"b\", c]\n", "list", "counts", 1, 0, 3,
+			      "empty");
+	char *text = report_render_journal(j);
+	json_t *back = json_loads(text, 0, NULL);
+
+	(void)state;
+	assert_non_null(back);
+	assert_true(json_equal(j, back));
+	assert_non_null(strstr(text, "\n      [1.5, 2.0, \"ok\"],\n      [3.0, 200.0, \"unknown\"]\n"));
+	assert_non_null(strstr(text, "\"counts\": [1, 0, 3]\n"));
+	assert_non_null(strstr(text, "\"client_id\": \"a [\\\"b\\\", c]\\n\""));
+	assert_non_null(strstr(text, "\"empty\": []"));
+	json_decref(back);
+	json_decref(j);
+	free(text);
+}
 
 static void compare_or_update(const char *rel, const char *got)
 {
@@ -978,6 +1009,7 @@ int main(void)
 		cmocka_unit_test(test_golden_local_run),
 		cmocka_unit_test(test_golden_keyword_steps),
 		cmocka_unit_test(test_golden_quorum_loss),
+		cmocka_unit_test(test_journal_layout),
 		cmocka_unit_test(test_golden_results_index),
 		cmocka_unit_test(test_headline_against_earlier_runs),
 		cmocka_unit_test(test_render_is_deterministic),
