@@ -39,6 +39,10 @@ tools=(
 	"/usr/lib/python3/dist-packages/grpc_tools/__init__.py:python3-grpc-tools"
 
 	"/usr/sbin/nft:nftables"
+	# The real kubectl's parser checks every command line the kubernetes
+	# tests ran (tests/support/kubectl_real.c); any kubectl will do, and
+	# Debian's 1.20 is the oldest one drillrig's command lines must parse on.
+	"kubectl:kubernetes-client"
 	"/usr/bin/etcd:etcd-server"
 )
 
