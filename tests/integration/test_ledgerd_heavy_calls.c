@@ -6,7 +6,8 @@
  *    stalled heartbeats for seconds and the followers elected another
  *    leader;
  *  - 48 concurrent Reads of 500 KiB entries (each answer at the 2 MiB
- *    cap): answers built and encoded on the loop stalled it the same way.
+ *    cap), and as many ledger.v1 ListEntities of 500 KiB entities: answers
+ *    built and encoded on the loop stalled it the same way.
  * While each runs, a writer keeps appending through the cluster; every
  * write acknowledged meanwhile must carry the leader's term from before,
  * and afterwards the same node leads in the same term.  Those checks
@@ -25,6 +26,7 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 
+#include "common/base64.h"
 #include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/sha256.h"
@@ -85,6 +87,7 @@ struct heavy {
 	struct testnet *t;
 	int node;
 	const char *path;          /* restore: the file */
+	int list;                  /* readers: ledger.v1 ListEntities, not Read */
 	int done;                  /* atomic */
 	/* what it saw */
 	long status;
@@ -304,6 +307,16 @@ static void test_stop_during_a_snapshot_check(void **state)
 
 enum { READERS = 48, READS_EACH = 4, BIG_ENTRIES = 16, BIG_SIZE = 500 * 1024 };
 
+#define LIST "ledger.v1.ReadService/ListEntities"
+
+/* ListEntities of organization 4, vault 2 on the leader (LINEARIZABLE). */
+static json_t *list_req(int limit)
+{
+	return json_pack("{s:{s:I}, s:{s:I}, s:I, s:s}", "organization", "slug", (json_int_t)4,
+			 "vault", "slug", (json_int_t)2, "limit", (json_int_t)limit, "consistency",
+			 "READ_CONSISTENCY_LINEARIZABLE");
+}
+
 static pthread_barrier_t readers_ready;
 
 /* Connected first (a small Read until one answers: 48 clients connecting
@@ -312,13 +325,17 @@ static void reads_run(struct heavy *h)
 {
 	struct ledger_client *c = client(h->t, 170000);
 	struct dr_error err = DR_ERROR_INIT;
-	json_t *req = json_pack("{s:I, s:I}", "from_index", (json_int_t)1, "limit", (json_int_t)10000);
-	json_t *small = json_pack("{s:I, s:I}", "from_index", (json_int_t)1, "limit", (json_int_t)1);
+	const char *method = h->list ? LIST : LEDGER_PATH_READ;
+	const char *rows = h->list ? "entities" : "entries";
+	json_t *req = h->list ? list_req(1000) :
+		      json_pack("{s:I, s:I}", "from_index", (json_int_t)1, "limit", (json_int_t)10000);
+	json_t *small = h->list ? list_req(1) :
+			json_pack("{s:I, s:I}", "from_index", (json_int_t)1, "limit", (json_int_t)1);
 
 	for (int tries = 0; tries < 100; tries++) {
 		enum ledger_code code = LEDGER_CODE_COUNT;
 		json_t *resp = NULL;
-		int ok = ledger_call(c, h->node, LEDGER_PATH_READ, small, &resp, &code, &err) == 0 &&
+		int ok = ledger_call(c, h->node, method, small, &resp, &code, &err) == 0 &&
 			 code == LEDGER_OK;
 
 		json_decref(resp);
@@ -333,14 +350,14 @@ static void reads_run(struct heavy *h)
 		json_t *resp = NULL;
 		size_t n;
 
-		if (ledger_call(c, h->node, LEDGER_PATH_READ, req, &resp, &code, &err) != 0 ||
+		if (ledger_call(c, h->node, method, req, &resp, &code, &err) != 0 ||
 		    code != LEDGER_OK) {
 			h->failures++;
 			snprintf(h->why, sizeof h->why, "%s", code == LEDGER_OK || code == LEDGER_CODE_COUNT ?
 				 err.msg : json_string_value(json_object_get(resp, "message")));
 		} else {
 			/* the byte cap: at least one entry, never all of them */
-			n = json_array_size(json_object_get(resp, "entries"));
+			n = json_array_size(json_object_get(resp, rows));
 			if (n == 0 || n >= BIG_ENTRIES) {
 				h->failures++;
 				snprintf(h->why, sizeof h->why, "a page of %zu entries", n);
@@ -418,11 +435,80 @@ static void test_concurrent_big_reads_keep_the_leader(void **state)
 	testnet_destroy(&t);
 }
 
+/* ledger.v1 Write of key=value (BIG_SIZE bytes) in organization 4, vault 2. */
+static void write_entity(struct ledger_client *c, int n, const char *value)
+{
+	struct ledger_append_result res;
+	unsigned char idem[16] = { 7 };
+	char key[32], *k64, *v64;
+	json_t *req, *resp = NULL;
+	int tries = 0;
+
+	idem[15] = (unsigned char)n;
+	snprintf(key, sizeof key, "big:%03d", n);
+	k64 = b64_encode(idem, sizeof idem);
+	v64 = b64_encode(value, strlen(value));
+	req = json_pack("{s:{s:I}, s:{s:I}, s:{s:s}, s:s, s:[{s:{s:s, s:s}}]}", "organization", "slug",
+			(json_int_t)4, "vault", "slug", (json_int_t)2, "client_id", "id", "heavy",
+			"idempotency_key", k64, "operations", "set_entity", "key", key, "value", v64);
+	/* the same idempotency key makes a retry safe while the leader settles */
+	while (ledger_attempt(c, "ledger.v1.WriteService/Write", req, &resp, &res) != 0) {
+		if (++tries == 100)
+			fail_msg("ledger.v1 Write of entity %d failed: %s %s", n, res.code, res.message);
+		clock_sleep_ns(50 * NS_PER_MS);
+	}
+	json_decref(resp);
+	json_decref(req);
+	free(k64);
+	free(v64);
+}
+
+/* Finding 5, ledger.v1: ListEntities pages (base64 and protobuf of up to
+ * 2 MiB) were built and encoded on the loop. */
+static void test_concurrent_big_lists_keep_the_leader(void **state)
+{
+	struct testnet t;
+	struct heavy h;
+	struct ledger_client *c;
+	pthread_t th;
+	uint64_t term = 0;
+	char *value = xmalloc(BIG_SIZE + 1);
+	int leader, acked;
+	char bad[256] = "";
+
+	(void)state;
+	start_cluster(&t);
+	leader_and_term(&t, &term);
+	c = client(&t, 10000);
+	for (int i = 0; i < BIG_ENTRIES; i++) {
+		memset(value, 'a' + i, BIG_SIZE);
+		value[BIG_SIZE] = '\0';
+		write_entity(c, i + 1, value);
+	}
+	ledger_client_free(c);
+	free(value);
+	leader = leader_and_term(&t, &term);
+	memset(&h, 0, sizeof h);
+	h.run = readers_run;
+	h.t = &t;
+	h.node = leader;
+	h.list = 1;
+	assert_int_equal(pthread_create(&th, NULL, heavy_main, &h), 0);
+	acked = write_while(bad, &h, &t, term);
+	pthread_join(th, NULL);
+	if (h.failures)
+		fail_msg("%d of %d ListEntities failed or broke the byte cap (last: %s)", h.failures,
+			 READERS * READS_EACH, h.why);
+	after_heavy(&t, leader, term, acked, bad);
+	testnet_destroy(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_restore_of_a_big_snapshot_keeps_the_leader, teardown),
 		cmocka_unit_test_teardown(test_concurrent_big_reads_keep_the_leader, teardown),
+		cmocka_unit_test_teardown(test_concurrent_big_lists_keep_the_leader, teardown),
 		cmocka_unit_test_teardown(test_stop_during_a_snapshot_check, teardown),
 	};
 
