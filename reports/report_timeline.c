@@ -18,6 +18,7 @@
  * directives anywhere.  Each task's name starts with its step number, so no
  * name can start with a keyword, and the characters with a meaning are
  * replaced by look-alikes that have none. */
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -239,16 +240,17 @@ static void moments(struct chart *c, const json_t *j)
 		milestone(c, "restore starts", v);
 }
 
-/* A tick every 100 ms .. 1 h, the smallest giving at most 12 ticks;
- * whole seconds (labelled in seconds) once the chart spans 2 s. */
+/* A tick every 10 ms .. 1 h, the smallest giving at most 12 ticks; whole
+ * seconds (labelled in seconds) once the chart spans 4 s, so there are at
+ * least 4 of them (from 2 s, 1 s ticks left a 2.5 s chart two labels). */
 static long tick_ms(long span)
 {
-	static const long steps_ms[] = { 100, 200, 500, 1000, 2000, 5000, 10000, 15000, 30000,
-					 60000, 120000, 300000, 600000, 1800000, 3600000 };
+	static const long steps_ms[] = { 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 15000,
+					 30000, 60000, 120000, 300000, 600000, 1800000, 3600000 };
 	size_t n = sizeof(steps_ms) / sizeof(steps_ms[0]);
 
 	for (size_t k = 0; k < n; k++)
-		if (span / steps_ms[k] <= 11 && (steps_ms[k] >= 1000 || span < 2000))
+		if (span / steps_ms[k] <= 11 && (steps_ms[k] >= 1000 || span < 4000))
 			return steps_ms[k];
 	return steps_ms[n - 1];
 }
@@ -256,7 +258,10 @@ static long tick_ms(long span)
 void report_timeline(struct strbuf *sb, const json_t *j)
 {
 	struct strbuf body = STRBUF_INIT;
-	struct chart c = { &body, 0, 0, 0, 0 };
+	/* lo and hi follow what is drawn: mermaid's axis spans the tasks, not
+	 * 0 (a drill without a fault whose steps began at +2 s got 1 s ticks
+	 * for a 2 s axis: one label). */
+	struct chart c = { &body, 0, LONG_MAX, LONG_MIN, 0 };
 	int has_fault = j_num(j, "fault_start_ms", &c.origin);
 	double restore;
 	long tick;

@@ -2,6 +2,7 @@
 #include "tests/support/gantt_check.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -310,6 +311,31 @@ static int statement(struct parse *p, const char *s)
 	return add_task(p, s, colon);
 }
 
+/* mermaid's axis spans the tasks (the earliest start to the latest end)
+ * and d3 puts a tick at every multiple of tickInterval in it: fewer than
+ * 3 is an axis nobody can read a time off (a 2 s chart once had one
+ * label, "3 s"). */
+static int check_ticks(struct parse *p)
+{
+	long long ms = 0, lo = LLONG_MAX, hi = LLONG_MIN, first, last;
+
+	if (!p->c->tick_interval)
+		return 0;
+	if (tick_interval_ms(p, p->c->tick_interval, &ms) != 0)
+		return -1;
+	for (size_t i = 0; i < p->c->ntasks; i++) {
+		lo = p->c->tasks[i].start < lo ? p->c->tasks[i].start : lo;
+		hi = p->c->tasks[i].end > hi ? p->c->tasks[i].end : hi;
+	}
+	/* The multiples of ms in [lo, hi], rounding toward them. */
+	first = lo >= 0 ? (lo + ms - 1) / ms : -((-lo) / ms);
+	last = hi >= 0 ? hi / ms : -((-hi + ms - 1) / ms);
+	if (last - first + 1 < 3)
+		return fail(p, "the axis from %lld to %lld ms has %lld tick(s) of %lld ms: fewer "
+			    "than 3 labels", lo, hi, last - first + 1 > 0 ? last - first + 1 : 0, ms);
+	return 0;
+}
+
 /* The axis as a whole: %s labels need whole-second ticks. */
 static int check_axis(struct parse *p)
 {
@@ -335,7 +361,7 @@ static int check_axis(struct parse *p)
 	}
 	if (p->c->ntasks == 0)
 		return fail(p, "no task");
-	return 0;
+	return check_ticks(p);
 }
 
 int gantt_check(struct gantt_chart *out, const char *markdown, char *why, size_t whylen)

@@ -19,7 +19,8 @@
  *     a local-time calendar field and moves with the viewer's zone), a
  *     tickInterval in minutes or more (d3 aligns those to local time), %s
  *     labels without a whole-second tickInterval (%s floors: repeated or
- *     wrong labels).
+ *     wrong labels), fewer than 3 ticks between the earliest task start and
+ *     the latest task end (mermaid's axis spans the tasks).
  *
  * Every task it returns is one mermaid would draw, so a caller checks that
  * none was lost by looking for each one it expects. */

@@ -238,7 +238,7 @@ static void test_axis_fits_the_drill(void **state)
 	} cases[] = {
 		{ 1.0, "1000millisecond", "%s s" },
 		{ 120.0, "60000millisecond", "%s s" },
-		{ 0.05, "100millisecond", "%Q ms" },
+		{ 0.05, "50millisecond", "%Q ms" },
 	};
 
 	(void)state;
@@ -278,6 +278,50 @@ static void test_axis_fits_the_drill(void **state)
 	}
 }
 
+/* A drill without a fault whose steps run from +2.0 to +3.7 s (the shape
+ * of backup-restore) and a 2.5 s drill with one (failback): the axis spans
+ * the tasks, not 0, and each gets at least 3 labels.  The chart once took
+ * its span from 0: 1 s ticks on a 2 s axis, one label, "3 s"; and from 2 s
+ * on, whole seconds: "0 s" and "1 s" for 2.5 s. */
+static void test_axis_has_three_labels(void **state)
+{
+	static const struct {
+		int fault;
+		double first, step;
+		const char *tick;
+	} cases[] = {
+		{ 0, 2000.0, 600.0, "200millisecond" },
+		{ 1, -700.0, 800.0, "200millisecond" },
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		json_t *j = load_journal("passed"), *s, *m = json_object_get(j, "measurements");
+		struct gantt_chart c;
+		char why[512], *md;
+		size_t i;
+
+		json_object_set_new(json_object_get(j, "workload"), "series", json_array());
+		json_object_set_new(m, "outages", json_array());
+		json_object_set_new(j, "outage", json_null());
+		json_object_set_new(j, "restore_start_ms", json_null());
+		json_object_set_new(j, "fault_start_ms", cases[k].fault ? json_real(0.0) : json_null());
+		json_array_foreach(json_object_get(j, "steps"), i, s) {
+			json_object_set_new(s, "start_ms", json_real(cases[k].first + cases[k].step * (double)i));
+			json_object_set_new(s, "duration_ms", json_real(cases[k].step - 100.0));
+			json_object_set_new(s, "fault", json_boolean(cases[k].fault && i == 1));
+		}
+		md = report_render_markdown(j);
+		if (gantt_check(&c, md, why, sizeof(why)) != 0)
+			fail_msg("case %zu: %s\n%s", k, why, strstr(md, "```mermaid"));
+		if (strcmp(c.tick_interval, cases[k].tick) != 0)
+			fail_msg("case %zu: tickInterval %s, expected %s", k, c.tick_interval, cases[k].tick);
+		gantt_chart_release(&c);
+		free(md);
+		json_decref(j);
+	}
+}
+
 /* What the renderer wrote before this check existed (the passed fixture's
  * chart, and a step named click, title or section, or holding '#' or ':')
  * must fail it, each for its own reason. */
@@ -308,6 +352,8 @@ static void test_checker_fails_the_old_output(void **state)
 		{ "    axisFormat %s s\n", "    section steps\n    a :done, s1, 13, 410\n", "tickInterval" },
 		{ "    axisFormat %s s\n    tickInterval 500millisecond\n", "    section steps\n    a :done, s1, 13, 410\n", "sub-second" },
 		{ "    axisFormat %s s\n    tickInterval 2minute\n", "    section steps\n    a :done, s1, 13, 410\n", "local time" },
+		{ good_axis, "    section steps\n    a :done, s1, 2056, 3056\n    b :done, s2, 3056, 3985\n",
+		  "fewer than 3 labels" },
 	};
 
 	(void)state;
@@ -325,7 +371,7 @@ static void test_checker_fails_the_old_output(void **state)
 	}
 	/* And the same chart, written right, passes. */
 	{
-		char *md = xasprintf("%s%s    section steps\n    1. click :done, active, s1, -13, 410\n```\n",
+		char *md = xasprintf("%s%s    section steps\n    1. click :done, active, s1, -13, 2410\n```\n",
 				     head, good_axis);
 		struct gantt_chart c;
 		char why[512];
@@ -347,6 +393,7 @@ int main(void)
 		cmocka_unit_test(test_no_step_name_changes_the_chart),
 		cmocka_unit_test(test_drill_without_steps_draws_nothing),
 		cmocka_unit_test(test_axis_fits_the_drill),
+		cmocka_unit_test(test_axis_has_three_labels),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
