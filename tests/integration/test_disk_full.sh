@@ -249,7 +249,7 @@ YAML
 runner=$!
 filled=
 for _ in $(seq 150); do
-	filled=$(ls "$c2"/n*/drillrig-disk-full.fill 2>/dev/null | head -n 1)
+	filled=$(find "$c2" -maxdepth 2 -name drillrig-disk-full.fill 2>/dev/null | head -n 1)
 	[ -n "$filled" ] && grep -q "fill: ok" "$tmp/int.out" && break
 	filled=
 	sleep 0.1
