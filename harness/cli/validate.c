@@ -95,9 +95,13 @@ int cmd_validate(int argc, char **argv)
 			rc = EXIT_USAGE;
 		} else {
 			plan_diags_print(stderr, &diags);
-			if (!quiet)
-				printf("ok: %s (%zu step%s)\n", files[i], plan->nsteps,
-				       plan->nsteps == 1 ? "" : "s");
+			if (!quiet) {
+				char *needs = plan_needs_text(plan_needs(plan));
+
+				printf("ok: %s (%zu step%s%s%s)\n", files[i], plan->nsteps,
+				       plan->nsteps == 1 ? "" : "s", *needs ? "; needs " : "", needs);
+				free(needs);
+			}
 		}
 		plan_free(plan);
 		plan_diags_release(&diags);

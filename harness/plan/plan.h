@@ -212,6 +212,13 @@ json_t *plan_redact_json(const struct plan *plan, const json_t *value);
 /* ---- readers of validated arguments --------------------------------------
  * For an object validated by plan_load (step args, undo, probe specs,
  * expect): absent keys give the fallback. */
+/* What running the plan needs from the machine (plan_needs.c). */
+#define PLAN_NEEDS_ROOT 0x1u     /* disk_full (a tmpfs per node), nftables */
+#define PLAN_NEEDS_NFTABLES 0x2u /* a one-way cut, a loss rate, method: nftables */
+unsigned plan_needs(const struct plan *plan);
+/* "root, nftables" (heap; "" for none). */
+char *plan_needs_text(unsigned needs);
+
 const char *plan_arg_str(const json_t *args, const char *key);      /* NULL if absent */
 int64_t plan_arg_int(const json_t *args, const char *key, int64_t fallback);
 double plan_arg_number(const json_t *args, const char *key, double fallback);

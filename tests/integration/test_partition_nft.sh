@@ -161,8 +161,31 @@ table_gone || fail "a table appeared without nft"
 plan "$tmp/hook1.yaml" outbound
 PATH=/usr/bin:/bin "$bin" run "$tmp/hook1.yaml" --cluster "$cluster" --no-results --keep-cluster >"$tmp/hook1.out" 2>&1
 rc=$?
-[ "$rc" -eq 1 ] || fail "a one-way cut without nftables exited $rc, expected 1"
-grep -q "a one-way cut needs nftables, which cannot be used here" "$tmp/hook1.out" ||
-	fail "no clear refusal: $(grep mute-leader "$tmp/hook1.out")"
+# Known from the plan: an infrastructure error before anything runs.
+[ "$rc" -eq 3 ] || fail "a one-way cut without nftables exited $rc, expected 3"
+grep -q "this drill's partitions need nftables: " "$tmp/hook1.out" ||
+	fail "no clear refusal: $(tail -3 "$tmp/hook1.out")"
+grep -q "mute-leader" "$tmp/hook1.out" && fail "the drill ran steps: $(cat "$tmp/hook1.out")"
+
+case_begin without-root-nothing-runs
+# The plan says what it needs; a drill that cannot inject its faults is an
+# infrastructure error before the cluster starts, and drill-all leaves it out.
+src=${DRILLRIG_SRC:?DRILLRIG_SRC not set}
+"$bin" validate "$src/drills/partition-one-way.yaml" | grep -q "(11 steps; needs root, nftables)$" ||
+	fail "validate does not name the needs: $("$bin" validate "$src/drills/partition-one-way.yaml")"
+mkdir -m 0777 "$tmp/nobody"
+(cd "$tmp/nobody" && setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$tmp/nobody" \
+	"$bin" run "$src/drills/partition-one-way.yaml" --no-results) >"$tmp/nobody.out" 2>&1
+rc=$?
+[ "$rc" -eq 3 ] || fail "as nobody: exit $rc, expected 3: $(tail -3 "$tmp/nobody.out")"
+grep -q "this drill needs root (uid 65534): the kernel injects its partitions (nftables)" "$tmp/nobody.out" ||
+	fail "no reason given: $(tail -3 "$tmp/nobody.out")"
+grep -q "steady state" "$tmp/nobody.out" && fail "the drill got as far as its steady state"
+(cd "$src" && setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$tmp/nobody" DRILLRIG="$bin" \
+	bash ci/drill-all.sh --results-repo "$tmp/nobody/results" drills/partition-one-way.yaml) >"$tmp/all.out" 2>&1
+rc=$?
+[ "$rc" -eq 0 ] || fail "drill-all as nobody exited $rc: $(tail -3 "$tmp/all.out")"
+grep -q "^0 drills: 0 passed, 0 failed; not run (need root): partition-one-way$" "$tmp/all.out" ||
+	fail "drill-all does not name what it left out: $(tail -3 "$tmp/all.out")"
 
 cases_done

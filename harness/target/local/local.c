@@ -138,12 +138,30 @@ static int place_leader_in_primary(struct target *t, const struct action_ctx *ct
 	return 0;
 }
 
+/* A machine that cannot inject the plan's faults is an infrastructure
+ * error before the cluster starts, not a step that fails mid-drill. */
+static int check_needs(unsigned needs, struct dr_error *err)
+{
+	struct dr_error why = DR_ERROR_INIT;
+
+	if ((needs & PLAN_NEEDS_ROOT) && geteuid() != 0)
+		return dr_error_set(err, "this drill needs root (uid %u): %s", (unsigned)geteuid(),
+				    needs & PLAN_NEEDS_NFTABLES ?
+				    "the kernel injects its partitions (nftables)" :
+				    "disk_full fills a size-limited tmpfs of its own per node");
+	if ((needs & PLAN_NEEDS_NFTABLES) && cluster_nft_usable(&why) != 0)
+		return dr_error_set(err, "this drill's partitions need nftables: %s", why.msg);
+	return 0;
+}
+
 static int local_start(struct target *t, const struct action_ctx *ctx, struct dr_error *err)
 {
 	struct local_target *lt = t->impl;
 
 	if (ctx->dry_run)
 		return 0;
+	if (check_needs(lt->needs, err) != 0)
+		return -1;
 	if (lt->attached) {
 		json_t *info = NULL;
 
@@ -391,6 +409,7 @@ int target_local_new(struct target **out, const struct plan *plan,
 	pthread_mutex_init(&lt->member_lock, NULL);
 	if (!opts)
 		opts = &defaults;
+	lt->needs = plan_needs(plan);
 	if (plan && spec_from_plan(&lt->spec, plan, err) != 0)
 		goto fail;
 	if (!plan && !opts->cluster_dir) {

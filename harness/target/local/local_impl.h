@@ -18,6 +18,7 @@ struct local_target {
 	struct cluster_spec spec;
 	char *dir;
 	int attached;         /* --cluster: never torn down by us */
+	unsigned needs;       /* plan_needs(): checked by start, before anything */
 	int keep;
 	int up;               /* we started it and it is running */
 	struct drill_lock lock;
