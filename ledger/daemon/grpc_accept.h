@@ -6,14 +6,13 @@
  * measured, docs/ledger-api.md).  So ledgerd listens on --listen itself,
  * one thread in epoll:
  *  - a connection from an address that already holds max_per_client
- *    connections (waiting or handed over) is closed at once;
- *  - a connection is handed to gRPC (grpc_server_add_channel_from_fd) once
- *    the client preface and its SETTINGS frame have arrived (peeked, so
- *    gRPC reads them itself), or at once when the first bytes are no
- *    preface (gRPC refuses them as it always did);
- *  - one that has not sent them within header_timeout_ms is closed.
- * A connection handed over is gRPC's; it counts for its client until gRPC
- * closes it (the descriptor no longer names the same socket). */
+ *    connections is closed at once;
+ *  - the others go to gRPC at once (grpc_server_add_channel_from_fd), so
+ *    gRPC answers with its SETTINGS as before;
+ *  - one whose client has not sent the HTTP/2 preface and a frame header
+ *    (33 bytes, TCP_INFO) within header_timeout_ms is shut down.
+ * A connection counts for its client until gRPC closes it (the descriptor
+ * no longer names the same socket). */
 #ifndef DR_LEDGER_DAEMON_GRPC_ACCEPT_H
 #define DR_LEDGER_DAEMON_GRPC_ACCEPT_H
 
@@ -22,14 +21,6 @@
 #include <grpc/grpc.h>
 
 #include "common/error.h"
-
-/* What the first n bytes a client sent say. */
-enum grpc_accept_preface {
-	GRPC_ACCEPT_MORE,       /* a prefix of preface + SETTINGS: wait */
-	GRPC_ACCEPT_COMPLETE,   /* the preface and one whole SETTINGS frame */
-	GRPC_ACCEPT_NOT_H2,     /* anything else: gRPC answers it */
-};
-enum grpc_accept_preface grpc_accept_preface_check(const unsigned char *b, size_t n);
 
 /* Bind and listen on addr ("host:port"; every address host resolves to)
  * before gRPC starts, so a port in use fails the start.  -1 with err set. */
