@@ -287,7 +287,7 @@ static int do_up(struct opts *o)
 		errno = 0;
 		mb = strtol(o->disk_limit, &end, 10);
 		/* A node preallocates three 4 MiB raft segments and refuses
-		 * writes below one more free (ledger/daemon/disk.h). */
+		 * writes below one more free (ledger/daemon/node.h, struct ledgerd_disk). */
 		if (errno || end == o->disk_limit || *end || mb < 32 || mb > CLUSTER_DISK_LIMIT_MAX_MB)
 			return usage_error("--disk-limit '%s': MiB per node, an integer in 32..%d",
 					   o->disk_limit, CLUSTER_DISK_LIMIT_MAX_MB);

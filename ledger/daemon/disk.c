@@ -1,6 +1,6 @@
 /* A full data directory: refuse cleanly, hand leadership over, recover
- * (ledger/daemon/disk.h says why this way). */
-#include "ledger/daemon/disk.h"
+ * (ledger/daemon/node.h, above struct ledgerd_disk, says why this way). */
+#include "ledger/daemon/node.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -11,7 +11,6 @@
 
 #include "common/strbuf.h"
 #include "ledger/daemon/log.h"
-#include "ledger/daemon/node.h"
 
 /* One log write in flight: libraft's request and callback, kept while the
  * uv backend works on our own request. */
@@ -152,7 +151,7 @@ void ledgerd_disk_tick(struct ledgerd_node *n, int is_leader)
 	check_space(n);
 	if (n->disk.write_failed && !n->disk.full && n->disk.checked &&
 	    n->disk.free_bytes >= LEDGERD_DISK_OK_BYTES) {
-		/* libraft's memory no longer matches its disk (disk.h): start
+		/* libraft's memory no longer matches its disk (node.h, struct ledgerd_disk): start
 		 * again from the disk, which holds everything acknowledged. */
 		ledgerd_log("space is back after a failed raft log write: exiting (%d) to reload the "
 			    "log from disk; the supervisor restarts this node", LEDGERD_EXIT_DISK);

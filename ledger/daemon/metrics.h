@@ -24,7 +24,7 @@ struct ledgerd_gauges {
 	int voters;
 	uint64_t append_batches;   /* ledger/daemon/svc_append.c */
 	uint64_t appends_batched;
-	int disk_full;             /* ledger/daemon/disk.h */
+	int disk_full;             /* ledger/daemon/node.h, struct ledgerd_disk */
 	double disk_free_bytes;    /* -1: never measured */
 };
 

@@ -6,7 +6,6 @@
 
 #include "common/clock.h"
 #include "common/strbuf.h"
-#include "ledger/daemon/disk.h"
 #include "ledger/daemon/frame.h"
 #include "ledger/daemon/node.h"
 #include "ledger/daemon/svc.h"
