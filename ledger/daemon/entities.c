@@ -3,6 +3,7 @@
 #include "ledger/daemon/entities.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +19,42 @@ void ledger_entities_init(struct ledger_entities *e)
 	e->idem = json_object();
 }
 
+/* The count in front of a value's bytes, aligned like malloc's memory. */
+union value_head {
+	int refs;       /* atomic */
+	max_align_t align;
+};
+
+unsigned char *ledger_value_new(size_t len)
+{
+	union value_head *h = xmalloc(sizeof *h + (len ? len : 1));
+
+	h->refs = 1;
+	return (unsigned char *)(h + 1);
+}
+
+unsigned char *ledger_value_ref(unsigned char *value)
+{
+	__atomic_add_fetch(&((union value_head *)value - 1)->refs, 1, __ATOMIC_RELAXED);
+	return value;
+}
+
+void ledger_value_unref(unsigned char *value)
+{
+	union value_head *h;
+
+	if (!value)
+		return;
+	h = (union value_head *)value - 1;
+	/* acq_rel: the thread that frees sees every other holder done */
+	if (__atomic_sub_fetch(&h->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		free(h);
+}
+
 static void entity_free(struct ledger_entity *x)
 {
 	free(x->key);
-	free(x->value);
+	ledger_value_unref(x->value);
 }
 
 void ledger_entities_release(struct ledger_entities *e)
@@ -311,7 +344,7 @@ static void entity_set(struct ledger_entities *e, struct ledger_vault *v,
 
 	if (i < v->n && strcmp(v->ents[i].key, op->key) == 0) {
 		x = &v->ents[i];
-		free(x->value);
+		ledger_value_unref(x->value);
 	} else {
 		if (v->n == v->alloc) {
 			v->alloc = v->alloc ? 2 * v->alloc : 16;
@@ -323,7 +356,7 @@ static void entity_set(struct ledger_entities *e, struct ledger_vault *v,
 		x = &v->ents[i];
 		x->key = xstrdup(op->key);
 	}
-	x->value = xmalloc(op->value_len ? op->value_len : 1);
+	x->value = ledger_value_new(op->value_len);
 	if (op->value_len)
 		memcpy(x->value, op->value, op->value_len);
 	x->value_len = op->value_len;

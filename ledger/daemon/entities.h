@@ -38,6 +38,16 @@
 #define LEDGER_TX_ID_LEN 16
 #define LEDGER_RECENT_RESULTS 1024
 
+/* An entity's value: its bytes never change once set (a Set makes a new
+ * value), and they carry a reference count in front of them, so a reader
+ * on another thread (a ListEntities page encoded off the Raft loop,
+ * ledger/daemon/svc_v1_read.c) can hold them while the loop overwrites or
+ * releases the entity.  new: count 1, len bytes (at least 1 allocated);
+ * ref on the loop; unref on any thread (atomic: the last one frees). */
+unsigned char *ledger_value_new(size_t len);
+unsigned char *ledger_value_ref(unsigned char *value);
+void ledger_value_unref(unsigned char *value);
+
 struct ledger_entity {
 	char *key;
 	unsigned char *value;

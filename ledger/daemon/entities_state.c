@@ -96,9 +96,19 @@ static int vault_from_json(struct ledger_entities *e, const json_t *jv, uint64_t
 		    json_integer_value(ver) < 1 || (uint64_t)json_integer_value(ver) > height)
 			return dr_error_set(err, "entity state: entity %zu of vault %" PRIu64 "/%" PRIu64
 					    " is malformed", j, org, vault);
-		x->value = (unsigned char *)b64_decode(b64, &x->value_len);
-		if (!x->value)
-			return dr_error_set(err, "entity state: the value of '%s' is not base64", key);
+		{
+			size_t len = 0;
+			unsigned char *raw = (unsigned char *)b64_decode(b64, &len);
+
+			if (!raw)
+				return dr_error_set(err, "entity state: the value of '%s' is not base64",
+						    key);
+			x->value = ledger_value_new(len); /* shared with readers (entities.h) */
+			if (len)
+				memcpy(x->value, raw, len);
+			x->value_len = len;
+			free(raw);
+		}
 		x->key = xstrdup(key);
 		x->version = (uint64_t)json_integer_value(ver);
 		v->n = j + 1;

@@ -1,11 +1,11 @@
 /* ledger.v1 ReadService/ListEntities: one page of an (organization,
  * vault)'s entities in key order.  LINEARIZABLE reads run on the leader
  * behind a Raft barrier (a follower answers NOT_LEADER); EVENTUAL (and
- * UNSPECIFIED) read this node's applied state.  The page is chosen and
- * copied on the loop (entities change in place, so a copy is the
- * consistent view; at most LEDGER_V1_LIST_MAX_BYTES of keys and values)
- * and encoded off it (issue 17: answers built on the loop cost the leader
- * its leadership). */
+ * UNSPECIFIED) read this node's applied state.  The page is chosen on the
+ * loop -- its rows copied, keys included, values by reference (an
+ * entity's value never changes once set: entities.h) -- and encoded off
+ * it (issue 17: answers built on the loop cost the leader its
+ * leadership). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,7 +30,7 @@ static void list_view_free(void *arg)
 
 	for (size_t i = 0; i < v->n; i++) {
 		free(v->rows[i].key);
-		free(v->rows[i].value);
+		ledger_value_unref(v->rows[i].value);
 	}
 	free(v->rows);
 	free(v->next_token);
@@ -102,9 +102,7 @@ static void list_now(struct ledgerd_node *n, struct ledgerd_call *c)
 	for (size_t i = 0; i < count; i++) {
 		v->rows[i] = *found[i];
 		v->rows[i].key = xstrdup(found[i]->key);
-		v->rows[i].value = xmalloc(found[i]->value_len ? found[i]->value_len : 1);
-		if (found[i]->value_len)
-			memcpy(v->rows[i].value, found[i]->value, found[i]->value_len);
+		v->rows[i].value = ledger_value_ref(found[i]->value);
 	}
 	v->n = count;
 	v->height = n->ledger.ents.height;

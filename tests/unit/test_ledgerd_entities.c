@@ -238,6 +238,42 @@ static void test_listing_paging_expiry(void **state)
 	ledger_fsm_release(&f);
 }
 
+/* A ListEntities page encoded off the Raft loop (issue 17) holds its
+ * values by reference: a value stays readable after a Set overwrote it, a
+ * restore replaced the state and the state was released; the last unref
+ * frees it.  Under ASan a value freed early is a use-after-free here, one
+ * never freed a leak. */
+static void test_held_values_outlive_overwrite_restore_and_release(void **state)
+{
+	struct ledger_fsm f, g;
+	struct dr_error err = DR_ERROR_INIT;
+	const struct op first[] = { { "k", "first value", 0 } };
+	const struct op second[] = { { "k", "second value", 0 } };
+	unsigned char *held, *held2;
+	char *text;
+	size_t len = 0;
+
+	(void)state;
+	ledger_fsm_init(&f);
+	ledger_fsm_init(&g);
+	apply(&f, 1, 1, "c", 0, 1, first, 1);
+	held = ledger_value_ref(ledger_entities_get(&f.ents, 1, 1, "k")->value);
+	apply(&f, 1, 1, "c", 0, 2, second, 1);
+	assert_memory_equal(ledger_entities_get(&f.ents, 1, 1, "k")->value, "second value", 12);
+	assert_memory_equal(held, "first value", 11);
+	held2 = ledger_value_ref(ledger_entities_get(&f.ents, 1, 1, "k")->value);
+	text = ledger_fsm_serialize(&g, &len); /* an empty state replaces f's */
+	assert_int_equal(ledger_fsm_restore(&f, text, len, &err), 0);
+	free(text);
+	assert_null(ledger_entities_get(&f.ents, 1, 1, "k"));
+	assert_memory_equal(held2, "second value", 12);
+	ledger_fsm_release(&f);
+	ledger_fsm_release(&g);
+	assert_memory_equal(held, "first value", 11);
+	ledger_value_unref(held);
+	ledger_value_unref(held2);
+}
+
 static void test_snapshot_round_trip_and_digest(void **state)
 {
 	struct ledger_fsm a, b, c;
@@ -411,6 +447,7 @@ int main(void)
 		cmocka_unit_test(test_corrupt_entity_state_refused),
 		cmocka_unit_test(test_malformed_write_commands),
 		cmocka_unit_test(test_entity_keys),
+		cmocka_unit_test(test_held_values_outlive_overwrite_restore_and_release),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
