@@ -113,6 +113,7 @@ static void push_entry(struct ledger_fsm *f, uint64_t term, const char *client_i
 	e->client_id = xstrdup(client_id);
 	e->sequence = sequence;
 	e->payload = xstrdup(payload);
+	e->size = strlen(client_id) + strlen(payload);
 	e->ts_ms = ts_ms;
 	e->hidden = 0;
 	key = idem_key(client_id, sequence);

@@ -24,6 +24,7 @@ struct ledger_entry {
 	char *client_id;
 	uint64_t sequence;
 	char *payload;
+	size_t size;        /* strlen(client_id) + strlen(payload): Read's byte cap */
 	int64_t ts_ms;      /* leader's wall clock at proposal, ms */
 	int hidden;         /* Debug/DropEntry: left out of reads (local only) */
 };

@@ -147,20 +147,18 @@ static void read_cb(struct raft_barrier *req, int status)
 		from = json_integer_value(json_object_get(c->req, "from_index"));
 	if (json_object_get(c->req, "limit"))
 		limit = json_integer_value(json_object_get(c->req, "limit"));
-	/* On the loop: only which entries, by the same byte cap (a scan of
-	 * the page's lengths and a copy of its row structs, no payload). */
+	/* On the loop: only which entries, by the same byte cap (the page's
+	 * row structs with their sizes; no payload is read or copied). */
 	v = xcalloc(1, sizeof *v);
 	v->last = ledger_fsm_last_index(&n->ledger);
 	for (i = (uint64_t)from; i <= v->last && v->n < (size_t)limit; i++) {
 		const struct ledger_entry *e = ledger_fsm_entry(&n->ledger, i);
-		size_t size;
 
 		if (e->hidden)
 			continue;
-		size = strlen(e->payload) + strlen(e->client_id);
-		if (v->n > 0 && bytes + size > LEDGER_READ_MAX_BYTES)
+		if (v->n > 0 && bytes + e->size > LEDGER_READ_MAX_BYTES)
 			break; /* the client asks again from here */
-		bytes += size;
+		bytes += e->size;
 		if (v->n == alloc) {
 			alloc = alloc ? 2 * alloc : 64;
 			v->rows = xrealloc(v->rows, alloc * sizeof *v->rows);
