@@ -443,6 +443,11 @@ static size_t dr_leadership_lost(const struct status_timeline *tl, size_t from,
 {
 	int64_t since = tl->points[from].t_ns, until = INT64_MAX;
 
+	/* First seen once the restore had begun (the status poller may see a
+	 * promotion after the next step started): the restore may end it on
+	 * purpose, as failback's transfer back does.  It held. */
+	if (mk->has_restore && mk->restore_start_ns <= since)
+		return tl->count;
 	for (size_t k = 0; k < mk->n_fault_starts; k++)
 		if (mk->fault_starts_ns[k] > since) {
 			until = mk->fault_starts_ns[k];

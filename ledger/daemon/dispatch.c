@@ -162,16 +162,30 @@ struct pending {
  * SUPERVISOR_TIMEOUT_NS): neither the loop nor the gRPC front end's few
  * threads may wait on them, so helper threads do, started as needed up to
  * HELPERS_MAX at once (the bound the front end's 64 workers used to set)
- * and kept idle for the node's life. */
+ * and kept idle for the node's life.
+ *
+ * Answers built off the loop (CALL_BUILD) have threads of their own, at
+ * most BUILDS_MAX: each may hold a 2 MiB answer or hash a 512 MiB snapshot
+ * file, and the loop must keep its share of the machine's two cores.
+ * Builds waiting their turn wait in that pool's queue, holding no thread:
+ * dozens of big Reads must not take the helpers follower relays need. */
 #define HELPERS_MAX 64
+#define BUILDS_MAX 2
 
-static struct {
+struct pool {
+	const char *what;
+	int max;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	struct ledgerd_call *head, *tail;   /* linked through ->next */
 	pthread_t threads[HELPERS_MAX];
 	int nthreads, idle, stop;
-} helpers = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, { 0 }, 0, 0, 0 };
+};
+
+static struct pool helpers = { "relay", HELPERS_MAX, PTHREAD_MUTEX_INITIALIZER,
+			       PTHREAD_COND_INITIALIZER, NULL, NULL, { 0 }, 0, 0, 0 };
+static struct pool builders = { "build", BUILDS_MAX, PTHREAD_MUTEX_INITIALIZER,
+				PTHREAD_COND_INITIALIZER, NULL, NULL, { 0 }, 0, 0, 0 };
 
 static void pending_answer(struct pending *p, struct ledgerd_call *c, struct ledgerd_answer *a)
 {
@@ -185,38 +199,7 @@ static void pending_answer(struct pending *p, struct ledgerd_call *c, struct led
 static void on_done(struct ledgerd_node *n, struct ledgerd_call *c, int timed_out);
 static enum ledger_code code_of(int status, const json_t *body);
 
-/* Answers built off the loop (CALL_BUILD) at once, at most: each may hold
- * a 2 MiB answer or hash a 512 MiB snapshot file, and the loop must keep
- * its share of the machine's two cores.  More wait their turn on their
- * helper thread (relays do not wait for this). */
-#define BUILDS_MAX 2
-
-static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cond;
-	int running;
-} builds = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
-
-/* Run c's build (ledgerd_call_build): it leaves the answer in c, or asks
- * for the supervisor. */
-static void build_run(struct ledgerd_call *c)
-{
-	void *arg = c->build_arg;
-
-	pthread_mutex_lock(&builds.mu);
-	while (builds.running >= BUILDS_MAX)
-		pthread_cond_wait(&builds.cond, &builds.mu);
-	builds.running++;
-	pthread_mutex_unlock(&builds.mu);
-	c->build_arg = NULL; /* build frees it */
-	c->build(c, arg);
-	pthread_mutex_lock(&builds.mu);
-	builds.running--;
-	pthread_cond_signal(&builds.cond);
-	pthread_mutex_unlock(&builds.mu);
-}
-
-/* A helper thread: build the answer, relay to the leader or ask the
+/* A pool thread: build the answer, relay to the leader or ask the
  * supervisor, then answer. */
 static void helper_run(struct ledgerd_call *c)
 {
@@ -224,7 +207,10 @@ static void helper_run(struct ledgerd_call *c)
 	struct ledgerd_answer a = { LEDGER_OK, 200, NULL };
 
 	if (c->action == CALL_BUILD) {
-		build_run(c);
+		void *arg = c->build_arg;
+
+		c->build_arg = NULL; /* build frees it */
+		c->build(c, arg);
 		if (c->action == CALL_BUILD) /* a build that set nothing: a bug */
 			ledgerd_built_error(c, LEDGER_UNAVAILABLE, "the node built no answer");
 	}
@@ -249,76 +235,83 @@ static void helper_run(struct ledgerd_call *c)
 	pending_answer(p, c, &a);
 }
 
-static void *helper_main(void *arg)
+static void *pool_main(void *arg)
 {
-	(void)arg;
-	pthread_mutex_lock(&helpers.mu);
+	struct pool *pl = arg;
+
+	pthread_mutex_lock(&pl->mu);
 	for (;;) {
-		struct ledgerd_call *c = helpers.head;
+		struct ledgerd_call *c = pl->head;
 
 		if (!c) {
-			if (helpers.stop)
+			if (pl->stop)
 				break;
-			helpers.idle++;
-			pthread_cond_wait(&helpers.cond, &helpers.mu);
-			helpers.idle--;
+			pl->idle++;
+			pthread_cond_wait(&pl->cond, &pl->mu);
+			pl->idle--;
 			continue;
 		}
-		helpers.head = c->next;
-		if (!helpers.head)
-			helpers.tail = NULL;
-		pthread_mutex_unlock(&helpers.mu);
+		pl->head = c->next;
+		if (!pl->head)
+			pl->tail = NULL;
+		pthread_mutex_unlock(&pl->mu);
 		helper_run(c);
-		pthread_mutex_lock(&helpers.mu);
+		pthread_mutex_lock(&pl->mu);
 	}
-	pthread_mutex_unlock(&helpers.mu);
+	pthread_mutex_unlock(&pl->mu);
 	return NULL;
 }
 
-static void helpers_push(struct ledgerd_call *c)
+static void pool_push(struct pool *pl, struct ledgerd_call *c)
 {
 	int none;
 
-	pthread_mutex_lock(&helpers.mu);
+	pthread_mutex_lock(&pl->mu);
 	c->next = NULL;
-	if (helpers.tail)
-		helpers.tail->next = c;
+	if (pl->tail)
+		pl->tail->next = c;
 	else
-		helpers.head = c;
-	helpers.tail = c;
-	if (helpers.idle > 0) {
-		pthread_cond_signal(&helpers.cond);
-	} else if (helpers.nthreads < HELPERS_MAX &&
-		   pthread_create(&helpers.threads[helpers.nthreads], NULL, helper_main, NULL) == 0) {
-		helpers.nthreads++;
+		pl->head = c;
+	pl->tail = c;
+	if (pl->idle > 0) {
+		pthread_cond_signal(&pl->cond);
+	} else if (pl->nthreads < pl->max &&
+		   pthread_create(&pl->threads[pl->nthreads], NULL, pool_main, pl) == 0) {
+		pl->nthreads++;
 	}
-	/* else: the next helper to finish takes it */
-	none = helpers.nthreads == 0;
+	/* else: the next thread to finish takes it */
+	none = pl->nthreads == 0;
 	if (none) {
-		helpers.head = helpers.tail = NULL;
-		ledgerd_log("cannot start a relay thread: relaying on this thread");
+		pl->head = pl->tail = NULL;
+		ledgerd_log("cannot start a %s thread: doing it on this thread", pl->what);
 	}
-	pthread_mutex_unlock(&helpers.mu);
+	pthread_mutex_unlock(&pl->mu);
 	if (none)
 		helper_run(c);
 }
 
-/* Join the helpers once their work is done (front end stopped). */
-static void helpers_stop(void)
+static void pool_stop(struct pool *pl)
 {
 	int n;
 
-	pthread_mutex_lock(&helpers.mu);
-	helpers.stop = 1;
-	pthread_cond_broadcast(&helpers.cond);
-	n = helpers.nthreads;
-	pthread_mutex_unlock(&helpers.mu);
+	pthread_mutex_lock(&pl->mu);
+	pl->stop = 1;
+	pthread_cond_broadcast(&pl->cond);
+	n = pl->nthreads;
+	pthread_mutex_unlock(&pl->mu);
 	for (int i = 0; i < n; i++)
-		pthread_join(helpers.threads[i], NULL);
-	pthread_mutex_lock(&helpers.mu);
-	helpers.nthreads = 0;
-	helpers.stop = 0;
-	pthread_mutex_unlock(&helpers.mu);
+		pthread_join(pl->threads[i], NULL);
+	pthread_mutex_lock(&pl->mu);
+	pl->nthreads = 0;
+	pl->stop = 0;
+	pthread_mutex_unlock(&pl->mu);
+}
+
+/* Join the pools' threads once their work is done (front end stopped). */
+static void helpers_stop(void)
+{
+	pool_stop(&builders);
+	pool_stop(&helpers);
 }
 
 static int is_write(const struct ledgerd_route *route)
@@ -337,9 +330,11 @@ static void on_done(struct ledgerd_node *n, struct ledgerd_call *c, int timed_ou
 		/* A write may have been proposed: its outcome is unknown. */
 		ledgerd_answer_error(&a, is_write(p->route) ? LEDGER_UNKNOWN_OUTCOME : LEDGER_UNAVAILABLE,
 				     "the node did not answer in time");
-	} else if (c->action == CALL_FORWARD || c->action == CALL_SUPERVISOR ||
-		   c->action == CALL_BUILD) {
-		helpers_push(c);
+	} else if (c->action == CALL_BUILD) {
+		pool_push(&builders, c);
+		return;
+	} else if (c->action == CALL_FORWARD || c->action == CALL_SUPERVISOR) {
+		pool_push(&helpers, c);
 		return;
 	} else {
 		a.http_status = c->http_status;

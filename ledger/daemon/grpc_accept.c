@@ -253,9 +253,17 @@ static void on_accept(int lfd, int64_t now)
 		c = xcalloc(1, sizeof *c);
 		c->peer = p;
 		c->fd = fd;
-		/* Without a duplicate (out of descriptors) the connection is
-		 * served without a header deadline rather than refused. */
-		c->dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		/* The duplicate is how a silent client's deadline is enforced.
+		 * Without one (out of descriptors: the very exhaustion this
+		 * guards against) the connection is refused, never served with
+		 * no deadline; with a header timeout of 0 none is kept. */
+		c->dupfd = -1;
+		if (acc.header_timeout_ns > 0 && (c->dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+			free(c);
+			close(fd);
+			acc.refused++;
+			continue;
+		}
 		c->deadline_ns = now + acc.header_timeout_ns;
 		c->dev = st.st_dev;
 		c->ino = st.st_ino;

@@ -103,9 +103,14 @@ static const char *want_data(int argc, char **argv, const char **peers, const ch
  * several Appends in one Raft entry, so a Raft index says nothing about how
  * many ledger entries a log holds: the commands are replayed.  *height is
  * the block height the ledger.v1 Writes reach (the v1 dialect's index).
- * -1 when the snapshot cannot be restored or a command is not understood. */
+ * -1 when the snapshot cannot be restored or a command is not understood.
+ * libraft 0.15 loads whole segments (uvLoadSnapshotAndEntries starts at the
+ * first segment's first index), so the log repeats entries the snapshot
+ * already holds (ledgerd keeps a trailing log): those are skipped, not
+ * applied a second time and left to the FSM's deduplication of client
+ * sequences and idempotency keys. */
 static long long ledger_index_of(long long *height, const struct raft_snapshot *snap,
-				 const struct raft_entry *entries, size_t n)
+				 raft_index start, const struct raft_entry *entries, size_t n)
 {
 	struct dr_error err = DR_ERROR_INIT;
 	struct ledger_fsm f;
@@ -130,7 +135,7 @@ static long long ledger_index_of(long long *height, const struct raft_snapshot *
 		size_t len;
 		uint64_t index;
 
-		if (entries[i].type != RAFT_COMMAND)
+		if (entries[i].type != RAFT_COMMAND || (snap && start + i <= snap->index))
 			continue;
 		/* The daemon skips malformed frames and commands too. */
 		if (ledgerd_frame_decode(&data, &len, entries[i].buf.base, entries[i].buf.len) != 0)
@@ -185,12 +190,15 @@ int ledgerd_cmd_info(int argc, char **argv)
 		last = snap->index;
 		last_term = snap->term;
 	}
-	ledger_last = ledger_index_of(&height, snap, entries, n);
-	if (ledger_last < 0)
-		goto out;
-	printf("{\"term\":%llu,\"last_index\":%llu,\"last_term\":%llu,\"voted_for\":%llu,\"snapshot_index\":%llu,"
-	       "\"ledger_last_index\":%lld,\"block_height\":%lld}\n",
-	       term, last, last_term, voted, snap ? snap->index : 0ULL, ledger_last, height);
+	ledger_last = ledger_index_of(&height, snap, start, entries, n);
+	/* The Raft fields are what a promotion needs; the ledger's are
+	 * evidence, left out (the reader takes them as unknown) when the
+	 * replay failed rather than failing the promotion. */
+	printf("{\"term\":%llu,\"last_index\":%llu,\"last_term\":%llu,\"voted_for\":%llu,\"snapshot_index\":%llu",
+	       term, last, last_term, voted, snap ? snap->index : 0ULL);
+	if (ledger_last >= 0)
+		printf(",\"ledger_last_index\":%lld,\"block_height\":%lld", ledger_last, height);
+	printf("}\n");
 	rc = 0;
 out:
 	if (entries) {

@@ -4,6 +4,7 @@
  * hashing, writing and fsyncing the file -- hundreds of MiB for a large
  * ledger -- happen off it (issue 17: file work on the loop stalled
  * heartbeats). */
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "common/strbuf.h"
@@ -11,9 +12,23 @@
 #include "ledger/daemon/snapfile.h"
 #include "ledger/daemon/svc.h"
 
+/* Captured states not yet freed: each is a copy of the whole state (up to
+ * the 512 MiB a snapshot file may hold), captured on the loop at once and
+ * then waiting for a helper, so callers are bounded (ledgerd_snapshot_busy)
+ * rather than each holding its own copy.  The loop increments, whichever
+ * thread frees the job decrements. */
+static atomic_int captured_live;
+
+int ledgerd_snapshot_busy(void)
+{
+	return atomic_load(&captured_live) >= LEDGERD_SNAPSHOTS_IN_FLIGHT;
+}
+
 struct ledgerd_snapjob *ledgerd_snapshot_capture(struct ledgerd_node *n, char *path)
 {
 	struct ledgerd_snapjob *j = xcalloc(1, sizeof *j);
+
+	atomic_fetch_add(&captured_live, 1);
 	const struct ledger_entry *e;
 
 	j->path = path;
@@ -37,6 +52,7 @@ void ledgerd_snapjob_free(void *arg)
 
 	if (!j)
 		return;
+	atomic_fetch_sub(&captured_live, 1);
 	free(j->path);
 	free(j->body);
 	free(j);

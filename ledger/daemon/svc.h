@@ -93,6 +93,14 @@ struct ledgerd_snapjob *ledgerd_snapshot_capture(struct ledgerd_node *n, char *p
 int ledgerd_snapshot_write(struct ledgerd_snapjob *j, struct ledgerd_snapinfo *info,
 			   struct dr_error *err);
 void ledgerd_snapjob_free(void *j);
+/* 1 while LEDGERD_SNAPSHOTS_IN_FLIGHT captured states are waiting to be
+ * written: CreateSnapshot and CreateBackup then answer UNAVAILABLE. */
+#define LEDGERD_SNAPSHOTS_IN_FLIGHT 2
+int ledgerd_snapshot_busy(void);
+#define LEDGERD_SNAPSHOT_BUSY_MSG \
+	"%d snapshots are being written already (each holds a copy of the whole state); " \
+	"try again when one is done"
+
 
 /* The answer of a health check route (grpc.health.v1 or ledger.v1) on a
  * node that is stopping: not serving, in that route's dialect.  Any

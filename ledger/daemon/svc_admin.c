@@ -206,7 +206,14 @@ static void snapshot_build(struct ledgerd_call *c, void *arg)
 void ledgerd_run_snapshot(struct ledgerd_node *n, struct ledgerd_call *c)
 {
 	uint64_t last = ledger_fsm_last_index(&n->ledger);
-	char *path = xasprintf("%s/snapshot-%" PRIu64 "-%" PRId64 ".ledgersnap", n->snap_dir, last,
+	char *path;
+
+	if (ledgerd_snapshot_busy()) {
+		ledgerd_call_error(n, c, LEDGER_UNAVAILABLE, LEDGERD_SNAPSHOT_BUSY_MSG,
+				   LEDGERD_SNAPSHOTS_IN_FLIGHT);
+		return;
+	}
+	path = xasprintf("%s/snapshot-%" PRIu64 "-%" PRId64 ".ledgersnap", n->snap_dir, last,
 			       clock_wall_ns() / NS_PER_MS);
 
 	ledgerd_call_build(n, c, snapshot_build, ledgerd_snapshot_capture(n, path),

@@ -67,7 +67,14 @@ static void v1_snapshot_build(struct ledgerd_call *c, void *arg)
  * captured on the loop, written off it (ledger/daemon/snapshot_take.c). */
 void ledgerd_run_v1_snapshot(struct ledgerd_node *n, struct ledgerd_call *c)
 {
-	char *path = xasprintf("%s/snapshot-%" PRIu64 "-%" PRId64 ".ledgersnap", n->snap_dir,
+	char *path;
+
+	if (ledgerd_snapshot_busy()) {
+		ledgerd_call_error(n, c, LEDGER_UNAVAILABLE, LEDGERD_SNAPSHOT_BUSY_MSG,
+				   LEDGERD_SNAPSHOTS_IN_FLIGHT);
+		return;
+	}
+	path = xasprintf("%s/snapshot-%" PRIu64 "-%" PRId64 ".ledgersnap", n->snap_dir,
 			       ledger_fsm_last_index(&n->ledger), clock_wall_ns() / NS_PER_MS);
 
 	ledgerd_call_build(n, c, v1_snapshot_build, ledgerd_snapshot_capture(n, path),

@@ -11,6 +11,7 @@
  *   DATA/.restore-staging/<id>/snapshot.ledgersnap and manifest.json
  * (a new cluster starts from it with --seed-snapshot). */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,9 +106,15 @@ void ledgerd_run_v1_backup(struct ledgerd_node *n, struct ledgerd_call *c)
 	/* Loop only: ids stay unique while earlier backups are still being
 	 * written off the loop (their files do not exist yet). */
 	static int64_t last_us;
-	struct backup_job *j = xcalloc(1, sizeof *j);
+	struct backup_job *j;
 	char *archive = NULL;
 
+	if (ledgerd_snapshot_busy()) {
+		ledgerd_call_error(n, c, LEDGER_UNAVAILABLE, LEDGERD_SNAPSHOT_BUSY_MSG,
+				   LEDGERD_SNAPSHOTS_IN_FLIGHT);
+		return;
+	}
+	j = xcalloc(1, sizeof *j);
 	j->dir = backups_dir(n);
 	v1_slug(&j->org, c->req, "organization");
 	j->now_us = clock_wall_ns() / 1000;
@@ -184,6 +191,12 @@ out:
 	return rc;
 }
 
+/* Two restores run on two helpers at once (the loop used to serialize
+ * them): one's remove-and-write of the staging directory must not
+ * interleave with the other's, or an answer "staged" would name files the
+ * other call removed or replaced.  Held for the staging alone. */
+static pthread_mutex_t staging_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* Helper thread: reads, parses and writes files only (the backups
  * directory comes from the node's immutable config). */
 static void v1_restore_build(struct ledgerd_call *c, void *arg)
@@ -203,11 +216,14 @@ static void v1_restore_build(struct ledgerd_call *c, void *arg)
 		ledgerd_built_error(c, code, "%s", err.msg);
 		goto out;
 	}
+	pthread_mutex_lock(&staging_lock);
 	if (fs_remove_tree(staging, &err) != 0 || fs_mkdir_p(staging, &err) != 0 ||
 	    fs_write_atomic(snap, data, len, &err) != 0 || write_manifest(mpath, manifest, &err) != 0) {
+		pthread_mutex_unlock(&staging_lock);
 		ledgerd_built_error(c, LEDGER_UNAVAILABLE, "cannot stage backup '%s': %s", id, err.msg);
 		goto out;
 	}
+	pthread_mutex_unlock(&staging_lock);
 	ledgerd_log("backup '%s' staged for an offline restore in %s", id, staging);
 	ledgerd_built_ok(c, json_pack("{s:s}", "staging_dir", staging));
 out:

@@ -59,6 +59,7 @@ struct ledgerd_transport {
 	struct uv_loop_s *loop;
 	raft_id id;                      /* ours (tr_init) */
 	struct ledgerd_bound_connect *connecting; /* transport_connect.c */
+	int bind_failure_logged;         /* transport_connect.c */
 	raft_uv_accept_cb accept_cb;
 	char address[64];                /* ours, "ip:port" (tr_init) */
 	raft_uv_transport_close_cb close_cb;

@@ -14,9 +14,10 @@
  * 64-bit words -- protocol, our id, the padded length of our address --
  * then our address, NUL-padded to 8 bytes; uvTcpEncodeHandshake in
  * v0.15.0), then the stream goes to the connect callback.  libraft frees
- * the stream with raft_free, so it is allocated with raft_malloc.  An
- * address we cannot bind to (not an IPv4 "ip:port") is connected unbound,
- * as libraft would. */
+ * the stream with raft_free, so it is allocated with raft_malloc.  An own
+ * address that is not an IPv4 "ip:port" is connected unbound, as libraft
+ * would; one the kernel refuses to bind fails the attempt (libuv reports
+ * the bind error at connect) and libraft retries after its delay. */
 #include "ledger/daemon/transport.h"
 
 #include <arpa/inet.h>
@@ -170,11 +171,14 @@ int ledgerd_connect_bound(struct ledgerd_transport *t, struct raft_uv_connect *r
 	handshake_encode(&bc->handshake, t->id, t->address);
 	if (parse_ipv4(&self, t->address) == 0) {
 		self.sin_port = 0;
-		/* A failed bind leaves the socket unbound: the connect still
-		 * works, only a packet filter cannot tell this node apart. */
-		if (uv_tcp_bind(bc->tcp, (struct sockaddr *)&self, 0) != 0)
-			ledgerd_log("cannot bind the raft connection to %s: connecting unbound",
-				    t->address);
+		int rv_bind = uv_tcp_bind(bc->tcp, (struct sockaddr *)&self, 0);
+
+		/* Said once: libraft retries every 100 ms. */
+		if (rv_bind != 0 && !t->bind_failure_logged) {
+			t->bind_failure_logged = 1;
+			ledgerd_log("cannot bind raft connections to %s: %s", t->address,
+				    uv_strerror(rv_bind));
+		}
 	}
 	bc->next = t->connecting;
 	t->connecting = bc;

@@ -97,6 +97,8 @@ for api in ${CATALOG_APIS:-runbook ledger.v1}; do
 				    ("promotion", prom, step["start_ms"], j["fault_start_ms"])
 			PY
 				fail "$p: measurements.unsafe_promotion: $(cat "$tmp/$api/ql")"
+			# The backquotes are markdown, not a command substitution.
+			# shellcheck disable=SC2016
 			grep -q '^\*\*Unsafe promotion\*\* at `force-dr-promotion`' "$tmp/$api/artifacts/$p/report.md" ||
 				fail "$p: report.md does not show the unsafe promotion's indexes"
 			grep -q '^| At risk (acknowledged above the DR index) | [0-9]' "$tmp/$api/artifacts/$p/report.md" ||

@@ -252,13 +252,13 @@ expect_nothing_running "after restarted_follower_resyncs_quickly"
 # ---- the kernel's faults: nftables cuts, one way and lossy -------------------
 if [ "$(id -u)" -eq 0 ] && nft list tables >/dev/null 2>&1; then
 	case_begin kernel-faults-are-injected-by-nftables
-	tables_before=$(nft list tables | sort)
 	run "$bin" soak --iterations 4 --seed 9 --faults mute-leader,lossy-region --hold 300ms/600ms
 	expect_rc 0 "kernel faults"
 	[ "$(grep -cE '^soak [1-4]/4  (mute-leader node [0-9]+ \(leader\) cannot send|lossy-region region [a-z]+ loses 30%) \(nftables\) .* lost 0 dup 0  digests equal .*  ok$' <<<"$out")" -eq 4 ] ||
 		fail "expected 4 passing iterations injected by nftables: $out"
-	left=$(comm -13 <(echo "$tables_before") <(nft list tables | sort))
-	[ -z "$left" ] || fail "a table outlived the soak: $left"
+	# (That the rules go with a heal, a rollback, recover and cluster down
+	# is test_partition_nft.sh's: the machine's table list is shared with
+	# whatever else runs, so it is not checked here.)
 else
 	case_skip kernel-faults-are-injected-by-nftables "needs root and nft (uid $(id -u))"
 fi

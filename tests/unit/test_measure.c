@@ -799,6 +799,29 @@ static void test_promotion_held_until_the_next_fault(void **state)
 	assert_ms(&f->m.promotion_ms, 100.0);
 }
 
+/* Failback on a slow machine: the status poller first sees the DR leader
+ * (term 6, at 800) after the restore (scaling the primary back) began at
+ * 700, and the drill's own transfer back ends it at 1800.  That leader is
+ * the promotion: 700 ms, not "did not hold" (a kubernetes failback in CI
+ * said so). */
+static void test_promotion_seen_after_the_restore_began(void **state)
+{
+	struct fixture *f = *state;
+
+	observe(f, 0, 5, 1, "primary", true, 5, 0);
+	observe(f, 800, 6, 3, "dr", false, 3, 0);
+	observe(f, 1800, 7, 1, "primary", true, 5, 0);
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = 100 * MS;
+	f->mk.fault_starts_ns[0] = 100 * MS;
+	f->mk.n_fault_starts = 1;
+	f->mk.has_restore = true;
+	f->mk.restore_start_ns = 700 * MS;
+	f->mk.drill_end_ns = 3000 * MS;
+	compute(f);
+	assert_ms(&f->m.promotion_ms, 700.0);
+}
+
 static void test_promotion_needs_a_dr_leader(void **state)
 {
 	struct fixture *f = *state;
@@ -1317,6 +1340,7 @@ int main(void)
 		T(test_unsafe_promotion_nothing_at_risk),
 		T(test_unsafe_promotion_counts_and_gaps),
 		T(test_promotion_skips_a_transient_handover_leader),
+		T(test_promotion_seen_after_the_restore_began),
 		T(test_promotion_not_measured_when_no_dr_leader_held),
 		T(test_promotion_held_until_the_next_fault),
 		T(test_promotion_needs_a_dr_leader),
