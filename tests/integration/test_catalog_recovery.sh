@@ -6,7 +6,8 @@
 set -uo pipefail
 plans=(network-partition quorum-loss backup-restore)
 if [ "$(id -u)" -eq 0 ] && nft list tables >/dev/null 2>&1; then
-	plans+=(partition-one-way)
+	# One dialect: the kernel's fault is the point, not the API.
+	plans+=(partition-one-way@runbook)
 else
 	echo "not run: partition-one-way needs root and nftables (uid $(id -u))"
 fi
