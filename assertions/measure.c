@@ -11,15 +11,14 @@
 #include "assertions/sort.h"
 #include "common/strbuf.h"
 
-static void set_value(struct measure_value *v, double value)
+void measure_value_set(struct measure_value *v, double value)
 {
 	v->has = true;
 	v->value = value;
 	v->why[0] = '\0';
 }
 
-static void __attribute__((format(printf, 2, 3)))
-set_none(struct measure_value *v, const char *fmt, ...)
+void measure_value_none(struct measure_value *v, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -170,9 +169,9 @@ static void latency_ranks(struct sort_pair *lat, size_t k, struct measure_value 
 			  struct measure_value *p99, struct measure_value *max)
 {
 	sort_pairs(lat, k);
-	set_value(p50, ns_to_ms(latency_at(lat, (k * 50 + 99) / 100 - 1)));
-	set_value(p99, ns_to_ms(latency_at(lat, (k * 99 + 99) / 100 - 1)));
-	set_value(max, ns_to_ms(latency_at(lat, k - 1)));
+	measure_value_set(p50, ns_to_ms(latency_at(lat, (k * 50 + 99) / 100 - 1)));
+	measure_value_set(p99, ns_to_ms(latency_at(lat, (k * 99 + 99) / 100 - 1)));
+	measure_value_set(max, ns_to_ms(latency_at(lat, k - 1)));
 }
 
 static void latency_figures(struct measurements *m, const struct history *h)
@@ -190,10 +189,10 @@ static void latency_figures(struct measurements *m, const struct history *h)
 		k++;
 	}
 	if (k == 0) {
-		set_none(&m->max_latency_ms, "no write was acknowledged");
-		set_none(&m->latency_p50_ms, "no write was acknowledged");
-		set_none(&m->latency_p99_ms, "no write was acknowledged");
-		set_none(&m->latency_max_ms, "no write was acknowledged");
+		measure_value_none(&m->max_latency_ms, "no write was acknowledged");
+		measure_value_none(&m->latency_p50_ms, "no write was acknowledged");
+		measure_value_none(&m->latency_p99_ms, "no write was acknowledged");
+		measure_value_none(&m->latency_max_ms, "no write was acknowledged");
 		goto out;
 	}
 	latency_ranks(lat, k, &m->latency_p50_ms, &m->latency_p99_ms, &m->latency_max_ms);
@@ -249,8 +248,8 @@ static void phase_measure(struct measure_phase *p, int64_t a, int64_t b, const s
 	p->end_ms = ns_to_ms(b - mk->drill_start_ns);
 	for (size_t i = 0; i < n; i++)
 		down += overlap(spans[i].start, spans[i].end, a, b);
-	set_value(&p->unavailable_ms, ns_to_ms(down));
-	set_value(&p->availability, 1.0 - (double)down / (double)(b - a));
+	measure_value_set(&p->unavailable_ms, ns_to_ms(down));
+	measure_value_set(&p->availability, 1.0 - (double)down / (double)(b - a));
 	for (size_t i = 0; i < nws; i++) {
 		if (ws[i].state != HISTORY_OK || ws[i].ack_ns < a || ws[i].ack_ns >= b)
 			continue;
@@ -260,9 +259,9 @@ static void phase_measure(struct measure_phase *p, int64_t a, int64_t b, const s
 	}
 	p->writes_ok = k;
 	if (k == 0) {
-		set_none(&p->latency_p50_ms, "no write was acknowledged in the window");
-		set_none(&p->latency_p99_ms, "no write was acknowledged in the window");
-		set_none(&p->latency_max_ms, "no write was acknowledged in the window");
+		measure_value_none(&p->latency_p50_ms, "no write was acknowledged in the window");
+		measure_value_none(&p->latency_p99_ms, "no write was acknowledged in the window");
+		measure_value_none(&p->latency_max_ms, "no write was acknowledged in the window");
 	} else {
 		latency_ranks(lat, k, &p->latency_p50_ms, &p->latency_p99_ms, &p->latency_max_ms);
 	}
@@ -334,17 +333,17 @@ static void outage_figures(struct measurements *m, const struct history *h,
 	}
 	m->blips_ms = ns_to_ms(blips);
 	phase_figures(m, h, spans, n, w0, w1, mk);
-	set_value(&m->unavailable_ms, ns_to_ms(unavailable));
+	measure_value_set(&m->unavailable_ms, ns_to_ms(unavailable));
 	if (w1 > w0) {
-		set_value(&m->availability, 1.0 - (double)unavailable / (double)(w1 - w0));
-		set_value(&m->write_window_ms, ns_to_ms(w1 - w0));
+		measure_value_set(&m->availability, 1.0 - (double)unavailable / (double)(w1 - w0));
+		measure_value_set(&m->write_window_ms, ns_to_ms(w1 - w0));
 	} else {
-		set_none(&m->availability, "the workload's writes took no measurable time");
-		set_none(&m->write_window_ms, "the workload's writes took no measurable time");
+		measure_value_none(&m->availability, "the workload's writes took no measurable time");
+		measure_value_none(&m->write_window_ms, "the workload's writes took no measurable time");
 	}
 
 	if (!mk->has_fault) {
-		set_none(&m->rto_ms, "no fault step ran");
+		measure_value_none(&m->rto_ms, "no fault step ran");
 		goto out;
 	}
 	/* The fault's outage: from the first span not over before the fault
@@ -368,17 +367,17 @@ static void outage_figures(struct measurements *m, const struct history *h,
 				s = &spans[j];
 		if (!s->recovered) {
 			m->rto_note = "not recovered";
-			set_none(&m->rto_ms, "not recovered: no write succeeded after the outage "
+			measure_value_none(&m->rto_ms, "not recovered: no write succeeded after the outage "
 				 "that began at %.1f ms", ns_to_ms(s->start - mk->drill_start_ns));
 			goto out;
 		}
 		m->has_outage_end = true;
 		m->outage_end_ms = ns_to_ms(s->end - mk->drill_start_ns);
-		set_value(&m->rto_ms, ns_to_ms(s->end - mk->fault_start_ns));
+		measure_value_set(&m->rto_ms, ns_to_ms(s->end - mk->fault_start_ns));
 		goto out;
 	}
 	m->rto_note = "no interruption";
-	set_value(&m->rto_ms, 0.0);
+	measure_value_set(&m->rto_ms, 0.0);
 out:
 	free(spans);
 }
@@ -386,18 +385,18 @@ out:
 static void rpo_figures(struct measurements *m, const struct check_result *c,
 			const struct measure_markers *mk)
 {
-	set_value(&m->rpo_lost_writes, (double)c->lost);
+	measure_value_set(&m->rpo_lost_writes, (double)c->lost);
 	if (c->lost == 0) {
-		set_value(&m->rpo_seconds, 0.0);
+		measure_value_set(&m->rpo_seconds, 0.0);
 	} else if (!mk->has_fault) {
-		set_none(&m->rpo_seconds, "%llu acknowledged writes were lost but no fault step "
+		measure_value_none(&m->rpo_seconds, "%llu acknowledged writes were lost but no fault step "
 			 "ran to measure the window from", (unsigned long long)c->lost);
 	} else {
 		int64_t window = mk->fault_start_ns - c->oldest_lost_ack_ns;
 
 		/* A write lost although acknowledged after the fault lost no
 		 * time before it: the window is 0, the count still fails. */
-		set_value(&m->rpo_seconds, window > 0 ? (double)window / 1e9 : 0.0);
+		measure_value_set(&m->rpo_seconds, window > 0 ? (double)window / 1e9 : 0.0);
 	}
 }
 
@@ -471,16 +470,16 @@ static void promotion_figure(struct measurements *m, const struct status_timelin
 	size_t i;
 
 	if (!mk->has_fault) {
-		set_none(&m->promotion_ms, "no fault step ran");
+		measure_value_none(&m->promotion_ms, "no fault step ran");
 		return;
 	}
 	if (mk->n_dr_regions == 0) {
-		set_none(&m->promotion_ms, "the target has no DR region");
+		measure_value_none(&m->promotion_ms, "the target has no DR region");
 		return;
 	}
 	dr_region_list(regions, sizeof(regions), mk);
 	if (!tl || tl->count == 0) {
-		set_none(&m->promotion_ms, "no cluster status was recorded");
+		measure_value_none(&m->promotion_ms, "no cluster status was recorded");
 		return;
 	}
 	at = status_timeline_at(tl, mk->fault_start_ns);
@@ -508,16 +507,16 @@ static void promotion_figure(struct measurements *m, const struct status_timelin
 			i = lost;
 			continue;
 		}
-		set_value(&m->promotion_ms,
+		measure_value_set(&m->promotion_ms,
 			  ns_to_ms(p->t_ns > mk->fault_start_ns ? p->t_ns - mk->fault_start_ns : 0));
 		return;
 	}
 	if (transient_seen)
-		set_none(&m->promotion_ms, "a leader in DR region %s at +%.1f ms after the fault did "
+		measure_value_none(&m->promotion_ms, "a leader in DR region %s at +%.1f ms after the fault did "
 			 "not hold (lost before the next fault step or the restore), and none held "
 			 "after it", regions, transient_ms);
 	else
-		set_none(&m->promotion_ms, "no leader in DR region %s was seen after the fault",
+		measure_value_none(&m->promotion_ms, "no leader in DR region %s was seen after the fault",
 			 regions);
 }
 
@@ -533,11 +532,11 @@ static void resync_figure(struct measurements *m, const struct status_timeline *
 	int seen_after = 0;
 
 	if (!mk->has_restore) {
-		set_none(&m->resync_ms, "the drill had no restore step");
+		measure_value_none(&m->resync_ms, "the drill had no restore step");
 		return;
 	}
 	if (!tl || tl->count == 0) {
-		set_none(&m->resync_ms, "no cluster status was recorded");
+		measure_value_none(&m->resync_ms, "no cluster status was recorded");
 		return;
 	}
 	/* Points are changes only.  The first change from the restore on
@@ -550,7 +549,7 @@ static void resync_figure(struct measurements *m, const struct status_timeline *
 		seen_after = 1;
 		if (!resynced(p, mk))
 			continue;
-		set_value(&m->resync_ms, ns_to_ms(p->t_ns - mk->restore_start_ns));
+		measure_value_set(&m->resync_ms, ns_to_ms(p->t_ns - mk->restore_start_ns));
 		return;
 	}
 	/* No change since the restore: the state as of the restore held,
@@ -562,25 +561,25 @@ static void resync_figure(struct measurements *m, const struct status_timeline *
 		const struct status_point *at = status_timeline_at(tl, mk->restore_start_ns);
 
 		if (tl->last_observed_ns < mk->restore_start_ns) {
-			set_none(&m->resync_ms, "no cluster status was observed after the restore began");
+			measure_value_none(&m->resync_ms, "no cluster status was observed after the restore began");
 			return;
 		}
 		if (at && resynced(at, mk)) {
-			set_value(&m->resync_ms, 0);
+			measure_value_set(&m->resync_ms, 0);
 			return;
 		}
 	}
-	set_none(&m->resync_ms, "the cluster was not fully replicated with every member "
+	measure_value_none(&m->resync_ms, "the cluster was not fully replicated with every member "
 		 "present by the end of the drill");
 }
 
 static void lag_figure(struct measurements *m, const struct status_timeline *tl)
 {
 	if (!tl || tl->observations == 0) {
-		set_none(&m->max_lag_ms, "no cluster status was recorded");
+		measure_value_none(&m->max_lag_ms, "no cluster status was recorded");
 		return;
 	}
-	set_value(&m->max_lag_ms, ns_to_ms(tl->max_lag_ns));
+	measure_value_set(&m->max_lag_ms, ns_to_ms(tl->max_lag_ns));
 }
 
 /* Canaries prove RPO only if some were acknowledged before the fault:
@@ -604,12 +603,12 @@ static void canary_coverage(struct measurements *out, const struct history *h,
 	if (before > 0)
 		return;
 	if (!any)
-		set_none(&out->rpo_lost_writes, "no canary write was acknowledged (%llu attempts): "
+		measure_value_none(&out->rpo_lost_writes, "no canary write was acknowledged (%llu attempts): "
 			 "RPO could not be measured", (unsigned long long)(h ? h->count : 0));
 	else
-		set_none(&out->rpo_lost_writes, "no canary write was acknowledged before the fault: "
+		measure_value_none(&out->rpo_lost_writes, "no canary write was acknowledged before the fault: "
 			 "none could be lost, so RPO was not measured");
-	set_none(&out->rpo_seconds, "%s", out->rpo_lost_writes.why);
+	measure_value_none(&out->rpo_seconds, "%s", out->rpo_lost_writes.why);
 }
 
 int measure_compute(struct measurements *out, const struct history *h,
@@ -658,7 +657,7 @@ int measure_compute(struct measurements *out, const struct history *h,
 		};
 
 		for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
-			set_none(none[i], "canary writes are too sparse to time (RTO comes from the "
+			measure_value_none(none[i], "canary writes are too sparse to time (RTO comes from the "
 				 "cluster status)");
 		for (int i = 0; i < MEASURE_NPHASES; i++)
 			phase_none(&out->phases[i], "canary writes are too sparse to time");
@@ -679,7 +678,7 @@ int measure_compute(struct measurements *out, const struct history *h,
 		};
 
 		for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
-			set_none(none[i], "%s", why);
+			measure_value_none(none[i], "%s", why);
 		for (int i = 0; i < MEASURE_NPHASES; i++)
 			phase_none(&out->phases[i], why);
 		if (ledger && check) {
@@ -707,7 +706,7 @@ void measure_rto_from_status(struct measurements *m, const struct status_timelin
 	uint64_t term_before = 0;
 
 	if (!mk->has_fault) {
-		set_none(&m->rto_ms, "no fault step ran");
+		measure_value_none(&m->rto_ms, "no fault step ran");
 		return;
 	}
 	for (size_t i = 0; i < tl->count; i++) {
@@ -728,7 +727,7 @@ void measure_rto_from_status(struct measurements *m, const struct status_timelin
 			continue;
 		}
 		if (healthy && (lost_at || (term_before && p->term > term_before))) {
-			set_value(&m->rto_ms, (double)(p->t_ns - mk->fault_start_ns) / 1e6);
+			measure_value_set(&m->rto_ms, (double)(p->t_ns - mk->fault_start_ns) / 1e6);
 			m->rto_note = lost_at ? "from the cluster status (no workload)"
 					      : "from the cluster status (no workload): a new leader, "
 						"the leaderless gap fell between two status reads";
@@ -736,10 +735,10 @@ void measure_rto_from_status(struct measurements *m, const struct status_timelin
 		}
 	}
 	if (!lost_at) {
-		set_value(&m->rto_ms, 0);
+		measure_value_set(&m->rto_ms, 0);
 		m->rto_note = "no interruption seen in the cluster status (no workload)";
 	} else {
-		set_none(&m->rto_ms, "not recovered: no status after the fault showed a leader with a "
+		measure_value_none(&m->rto_ms, "not recovered: no status after the fault showed a leader with a "
 			 "quorum again");
 		m->rto_note = "not recovered (cluster status)";
 	}

@@ -85,6 +85,11 @@ struct measure_value {
 	char why[MEASURE_WHY_MAX]; /* when !has: "the drill had no restore step" */
 };
 
+/* A measured value, or none with the reason ("not measured: <why>"). */
+void measure_value_set(struct measure_value *v, double value);
+void measure_value_none(struct measure_value *v, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* Before / during / after the fault, each over its stated window:
  *   before: the baseline period, else the first attempt to the fault;
  *   during: the first fault to the restore (else to the last attempt);

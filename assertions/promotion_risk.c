@@ -2,31 +2,11 @@
  * struct measure_promotion_risk), counted in ledger indexes. */
 #include "assertions/measure.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/strbuf.h"
 
-static void value_set(struct measure_value *v, double value)
-{
-	v->has = true;
-	v->value = value;
-	v->why[0] = '\0';
-}
-
-static void __attribute__((format(printf, 2, 3)))
-value_none(struct measure_value *v, const char *fmt, ...)
-{
-	va_list ap;
-
-	v->has = false;
-	v->value = 0;
-	va_start(ap, fmt);
-	vsnprintf(v->why, sizeof(v->why), fmt, ap);
-	va_end(ap);
-}
 
 static int cmp_u64(const void *pa, const void *pb)
 {
@@ -76,9 +56,9 @@ void measure_promotion_risk(struct measure_promotion_risk *out, const struct his
 	str_copy(out->step, sizeof(out->step),
 		 mk->unsafe_promotion_step ? mk->unsafe_promotion_step : "");
 	if (mk->has_dr_ledger_index)
-		value_set(&out->dr_last_index, (double)mk->dr_ledger_index);
+		measure_value_set(&out->dr_last_index, (double)mk->dr_ledger_index);
 	else
-		value_none(&out->dr_last_index, "the promotion did not report the chosen node's "
+		measure_value_none(&out->dr_last_index, "the promotion did not report the chosen node's "
 			   "ledger index");
 	for (size_t i = 0; h && i < h->count; i++) {
 		const struct history_op *op = &h->ops[i];
@@ -90,18 +70,18 @@ void measure_promotion_risk(struct measure_promotion_risk *out, const struct his
 			acked = op->index;
 	}
 	if (any)
-		value_set(&out->primary_acked_index, (double)acked);
+		measure_value_set(&out->primary_acked_index, (double)acked);
 	else
-		value_none(&out->primary_acked_index, "no write was acknowledged before the promotion");
+		measure_value_none(&out->primary_acked_index, "no write was acknowledged before the promotion");
 	if (!c)
-		value_none(&out->writes_lost, "the workload's writes were not checked");
+		measure_value_none(&out->writes_lost, "the workload's writes were not checked");
 	else
-		value_set(&out->writes_lost, (double)c->lost);
+		measure_value_set(&out->writes_lost, (double)c->lost);
 	if (!mk->has_dr_ledger_index)
-		value_none(&out->writes_at_risk, "%s", out->dr_last_index.why);
+		measure_value_none(&out->writes_at_risk, "%s", out->dr_last_index.why);
 	else if (!any)
-		value_none(&out->writes_at_risk, "%s", out->primary_acked_index.why);
+		measure_value_none(&out->writes_at_risk, "%s", out->primary_acked_index.why);
 	else
-		value_set(&out->writes_at_risk,
+		measure_value_set(&out->writes_at_risk,
 			  (double)at_risk(h, mk->unsafe_promotion_ns, mk->dr_ledger_index));
 }

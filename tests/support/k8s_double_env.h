@@ -29,5 +29,8 @@ void k8s_double_env_down(struct k8s_double_env *e);
  * number of command lines checked, 0 with *why set when no real kubectl is
  * installed (the caller skips), or -1 with the failures in *why (heap). */
 int k8s_real_kubectl_check(const struct k8s_double_env *e, char **why);
+/* The same as a cmocka case: skip() where no real kubectl is installed,
+ * fail_msg() naming every refused line. */
+void k8s_real_kubectl_case(const struct k8s_double_env *e);
 
 #endif

@@ -7,11 +7,16 @@
 #include "tests/support/k8s_double_env.h"
 
 #include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <cmocka.h>
 #include <jansson.h>
 
 #include "common/fsutil.h"
@@ -210,4 +215,20 @@ out:
 	json_decref(contexts);
 	json_decref(lines);
 	return checked;
+}
+
+void k8s_real_kubectl_case(const struct k8s_double_env *e)
+{
+	char *why = NULL;
+	int n = k8s_real_kubectl_check(e, &why);
+
+	if (n == 0) {
+		print_message("not checked: %s\n", why);
+		free(why);
+		skip();
+	}
+	if (n < 0)
+		fail_msg("the real kubectl refused command lines drillrig ran:\n%s", why);
+	print_message("the real kubectl parsed all %d distinct command lines\n", n);
+	free(why);
 }
