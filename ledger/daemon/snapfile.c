@@ -59,64 +59,6 @@ static int field_u64(uint64_t *out, const char *field, const char *key)
 	return 0;
 }
 
-int ledgerd_snapfile_read(char **body, size_t *len, struct ledgerd_snapinfo *info,
-			  const char *path, struct dr_error *err)
-{
-	char *data = NULL, *nl, *fields[5], hex[SHA256_HEX_LEN];
-	size_t flen = 0, blen;
-	uint64_t bytes = 0;
-	int rc = -1, n = 0;
-	char *header = NULL, *p;
-
-	if (fs_read_regular_file(&data, &flen, path, SNAP_MAX_FILE, err) != 0)
-		goto out;
-	if (flen < strlen(SNAP_MAGIC) || memcmp(data, SNAP_MAGIC, strlen(SNAP_MAGIC)) != 0) {
-		dr_error_set(err, "snapshot '%s' is not a ledgerd snapshot (bad header)", path);
-		goto out;
-	}
-	nl = memchr(data, '\n', flen < 512 ? flen : 512);
-	if (!nl) {
-		dr_error_set(err, "snapshot '%s' has a truncated header", path);
-		goto out;
-	}
-	header = xstrndup(data + strlen(SNAP_MAGIC), (size_t)(nl - data) - strlen(SNAP_MAGIC));
-	/* Split on single spaces (the writer never emits more). */
-	for (p = header; p && n < 5; n++) {
-		fields[n] = p;
-		p = strchr(p, ' ');
-		if (p)
-			*p++ = '\0';
-	}
-	if (n != 4 || field_u64(&info->index, fields[0], "index") != 0 ||
-	    field_u64(&info->term, fields[1], "term") != 0 ||
-	    field_u64(&bytes, fields[2], "bytes") != 0 || strncmp(fields[3], "sha256=", 7) != 0 ||
-	    strlen(fields[3] + 7) != 64) {
-		dr_error_set(err, "snapshot '%s' has a malformed header", path);
-		goto out;
-	}
-	blen = flen - (size_t)(nl + 1 - data);
-	if (blen != bytes) {
-		dr_error_set(err, "snapshot '%s' is corrupt: body is %zu bytes, header says %" PRIu64,
-			     path, blen, bytes);
-		goto out;
-	}
-	sha256_hex(hex, nl + 1, blen);
-	if (strcmp(hex, fields[3] + 7) != 0) {
-		dr_error_set(err, "snapshot '%s' is corrupt: sha256 mismatch (header %s, content %s)",
-			     path, fields[3] + 7, hex);
-		goto out;
-	}
-	info->size = flen;
-	sha256_hex(info->sha256, data, flen);
-	*len = blen;
-	*body = xstrndup(nl + 1, blen);
-	rc = 0;
-out:
-	free(header);
-	free(data);
-	return rc;
-}
-
 /* The header line of a snapshot (at most 512 bytes, the reader's bound):
  * 0 with its fields, *hlen the bytes up to and including its newline. */
 static int parse_header(struct ledgerd_snapinfo *info, uint64_t *bytes, char body_sha[65],
@@ -151,6 +93,39 @@ static int parse_header(struct ledgerd_snapinfo *info, uint64_t *bytes, char bod
 	rc = 0;
 out:
 	free(header);
+	return rc;
+}
+
+int ledgerd_snapfile_read(char **body, size_t *len, struct ledgerd_snapinfo *info,
+			  const char *path, struct dr_error *err)
+{
+	char *data = NULL, hex[SHA256_HEX_LEN], want[65];
+	size_t flen = 0, hlen = 0, blen;
+	uint64_t bytes = 0;
+	int rc = -1;
+
+	if (fs_read_regular_file(&data, &flen, path, SNAP_MAX_FILE, err) != 0 ||
+	    parse_header(info, &bytes, want, &hlen, data, flen, path, err) != 0)
+		goto out;
+	blen = flen - hlen;
+	if (blen != bytes) {
+		dr_error_set(err, "snapshot '%s' is corrupt: body is %zu bytes, header says %" PRIu64,
+			     path, blen, bytes);
+		goto out;
+	}
+	sha256_hex(hex, data + hlen, blen);
+	if (strcmp(hex, want) != 0) {
+		dr_error_set(err, "snapshot '%s' is corrupt: sha256 mismatch (header %s, content %s)",
+			     path, want, hex);
+		goto out;
+	}
+	info->size = flen;
+	sha256_hex(info->sha256, data, flen);
+	*len = blen;
+	*body = xstrndup(data + hlen, blen);
+	rc = 0;
+out:
+	free(data);
 	return rc;
 }
 
