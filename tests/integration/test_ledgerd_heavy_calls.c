@@ -394,18 +394,40 @@ static void readers_run(struct heavy *h)
 	pthread_barrier_destroy(&readers_ready);
 }
 
+/* READERS clients page through the big items (ListEntities when list)
+ * on the leader while a writer appends: the leader keeps its term. */
+static void big_pages_keep_the_leader(struct testnet *t, int list, const char *what)
+{
+	struct heavy h;
+	pthread_t th;
+	uint64_t term = 0;
+	int leader, acked;
+	char bad[256] = "";
+
+	leader = leader_and_term(t, &term);
+	memset(&h, 0, sizeof h);
+	h.run = readers_run;
+	h.t = t;
+	h.node = leader;
+	h.list = list;
+	assert_int_equal(pthread_create(&th, NULL, heavy_main, &h), 0);
+	acked = write_while(bad, &h, t, term);
+	pthread_join(th, NULL);
+	if (h.failures)
+		fail_msg("%d of %d %s failed or broke the byte cap (last: %s)", h.failures,
+			 READERS * READS_EACH, what, h.why);
+	after_heavy(t, leader, term, acked, bad);
+	testnet_destroy(t);
+}
+
 /* Finding 5: Read answers were built and encoded on the loop. */
 static void test_concurrent_big_reads_keep_the_leader(void **state)
 {
 	struct testnet t;
-	struct heavy h;
 	struct ledger_client *c;
 	struct ledger_append_result res;
-	pthread_t th;
 	uint64_t term = 0;
 	char *payload = xmalloc(BIG_SIZE + 1);
-	int leader, acked;
-	char bad[256] = "";
 
 	(void)state;
 	start_cluster(&t);
@@ -420,19 +442,7 @@ static void test_concurrent_big_reads_keep_the_leader(void **state)
 	}
 	ledger_client_free(c);
 	free(payload);
-	leader = leader_and_term(&t, &term);
-	memset(&h, 0, sizeof h);
-	h.run = readers_run;
-	h.t = &t;
-	h.node = leader;
-	assert_int_equal(pthread_create(&th, NULL, heavy_main, &h), 0);
-	acked = write_while(bad, &h, &t, term);
-	pthread_join(th, NULL);
-	if (h.failures)
-		fail_msg("%d of %d Reads failed or broke the byte cap (last: %s)", h.failures,
-			 READERS * READS_EACH, h.why);
-	after_heavy(&t, leader, term, acked, bad);
-	testnet_destroy(&t);
+	big_pages_keep_the_leader(&t, 0, "Reads");
 }
 
 /* ledger.v1 Write of key=value (BIG_SIZE bytes) in organization 4, vault 2. */
@@ -468,13 +478,9 @@ static void write_entity(struct ledger_client *c, int n, const char *value)
 static void test_concurrent_big_lists_keep_the_leader(void **state)
 {
 	struct testnet t;
-	struct heavy h;
 	struct ledger_client *c;
-	pthread_t th;
 	uint64_t term = 0;
 	char *value = xmalloc(BIG_SIZE + 1);
-	int leader, acked;
-	char bad[256] = "";
 
 	(void)state;
 	start_cluster(&t);
@@ -487,20 +493,7 @@ static void test_concurrent_big_lists_keep_the_leader(void **state)
 	}
 	ledger_client_free(c);
 	free(value);
-	leader = leader_and_term(&t, &term);
-	memset(&h, 0, sizeof h);
-	h.run = readers_run;
-	h.t = &t;
-	h.node = leader;
-	h.list = 1;
-	assert_int_equal(pthread_create(&th, NULL, heavy_main, &h), 0);
-	acked = write_while(bad, &h, &t, term);
-	pthread_join(th, NULL);
-	if (h.failures)
-		fail_msg("%d of %d ListEntities failed or broke the byte cap (last: %s)", h.failures,
-			 READERS * READS_EACH, h.why);
-	after_heavy(&t, leader, term, acked, bad);
-	testnet_destroy(&t);
+	big_pages_keep_the_leader(&t, 1, "ListEntities");
 }
 
 int main(void)
