@@ -168,17 +168,9 @@ static void tr_accept(struct raft_uv_transport *inner, raft_id id, const char *a
 static void widen_backlog(const struct ledgerd_transport *t)
 {
 	struct sockaddr_in want;
-	const char *colon = strrchr(t->address, ':');
-	char host[64];
-	long port, maxfd = sysconf(_SC_OPEN_MAX);
+	long maxfd = sysconf(_SC_OPEN_MAX);
 
-	if (!colon || (size_t)(colon - t->address) >= sizeof host)
-		return;
-	memcpy(host, t->address, (size_t)(colon - t->address));
-	host[colon - t->address] = '\0';
-	port = strtol(colon + 1, NULL, 10);
-	memset(&want, 0, sizeof want);
-	if (port <= 0 || port > 65535 || inet_pton(AF_INET, host, &want.sin_addr) != 1)
+	if (ledgerd_ipv4_parse(&want, t->address) != 0 || want.sin_port == 0)
 		return;
 	if (maxfd < 0 || maxfd > 65536)
 		maxfd = 65536;
@@ -190,7 +182,7 @@ static void widen_backlog(const struct ledgerd_transport *t)
 
 		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ilen) != 0 || !listening ||
 		    getsockname(fd, (struct sockaddr *)&got, &len) != 0 || got.sin_family != AF_INET ||
-		    got.sin_port != htons((uint16_t)port) || got.sin_addr.s_addr != want.sin_addr.s_addr)
+		    got.sin_port != want.sin_port || got.sin_addr.s_addr != want.sin_addr.s_addr)
 			continue;
 		if (listen(fd, SOMAXCONN) != 0)
 			ledgerd_log("cannot widen the raft listen backlog: %s", strerror(errno));

@@ -125,6 +125,9 @@ void ledgerd_votes_on_recv(struct ledgerd_transport *t, struct raft_io *io,
 struct strbuf;
 void ledgerd_raft_counters_render(struct strbuf *sb, const struct ledgerd_raft_counters *c,
 				  const char *labels);
+/* "a.b.c.d:port" as libraft 0.15 writes raft addresses: 0, or -1. */
+struct sockaddr_in;
+int ledgerd_ipv4_parse(struct sockaddr_in *out, const char *address);
 /* Connect to a peer from our own raft address (transport_connect.c);
  * the same contract as raft_uv_transport's connect. */
 int ledgerd_connect_bound(struct ledgerd_transport *t, struct raft_uv_connect *req,

@@ -44,7 +44,7 @@ struct ledgerd_bound_connect {
 	struct ledgerd_bound_connect *next;
 };
 
-static int parse_ipv4(struct sockaddr_in *out, const char *address)
+int ledgerd_ipv4_parse(struct sockaddr_in *out, const char *address)
 {
 	const char *colon = strrchr(address, ':');
 	char host[64];
@@ -153,7 +153,7 @@ int ledgerd_connect_bound(struct ledgerd_transport *t, struct raft_uv_connect *r
 	struct ledgerd_bound_connect *bc;
 	int rv;
 
-	if (parse_ipv4(&peer, address) != 0)
+	if (ledgerd_ipv4_parse(&peer, address) != 0)
 		return RAFT_NOCONNECTION;
 	bc = xcalloc(1, sizeof *bc);
 	bc->t = t;
@@ -169,7 +169,7 @@ int ledgerd_connect_bound(struct ledgerd_transport *t, struct raft_uv_connect *r
 	bc->connect.data = bc;
 	bc->write.data = bc;
 	handshake_encode(&bc->handshake, t->id, t->address);
-	if (parse_ipv4(&self, t->address) == 0) {
+	if (ledgerd_ipv4_parse(&self, t->address) == 0) {
 		self.sin_port = 0;
 		int rv_bind = uv_tcp_bind(bc->tcp, (struct sockaddr *)&self, 0);
 
