@@ -269,7 +269,7 @@ static void tr_close_cb(struct raft_uv_transport *inner)
 	tr_closed_one(inner->data);
 }
 
-static void link_check_closed(uv_handle_t *h)
+static void timer_closed(uv_handle_t *h)
 {
 	tr_closed_one(h->data);
 }
@@ -280,9 +280,10 @@ static void tr_close(struct raft_uv_transport *outer, raft_uv_transport_close_cb
 
 	t->close_cb = cb;
 	t->closing = 1;
-	t->pending_closes = 2;
+	t->pending_closes = 3;
 	t->pending_closes += ledgerd_connects_abort(t);
-	uv_close((uv_handle_t *)&t->link_check, link_check_closed);
+	uv_close((uv_handle_t *)&t->link_check, timer_closed);
+	uv_close((uv_handle_t *)&t->early_election, timer_closed);
 	t->inner.close(&t->inner, tr_close_cb);
 }
 
@@ -297,6 +298,8 @@ int ledgerd_transport_init(struct ledgerd_transport *t, struct uv_loop_s *loop)
 	t->loop = loop;
 	uv_timer_init(loop, &t->link_check);
 	t->link_check.data = t;
+	uv_timer_init(loop, &t->early_election);
+	t->early_election.data = t;
 	t->inner.data = t;
 	t->outer.impl = t;
 	t->outer.init = tr_init;
@@ -397,6 +400,7 @@ static int filter_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick
 
 	assert(t && t->io_start);
 	t->recv_cb = recv;
+	t->tick_cb = tick;
 	return t->io_start(io, msecs, tick, filter_recv);
 }
 

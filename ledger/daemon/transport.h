@@ -45,6 +45,8 @@ struct ledgerd_link {
 struct ledgerd_raft_counters {
 	uint64_t dead_links;       /* outbound streams found closed by the peer */
 	uint64_t leader_forgotten; /* votes considered after the leader fell silent */
+	uint64_t dead_leader_votes;     /* votes considered after the leader's process went */
+	uint64_t dead_leader_elections; /* elections started early for that reason */
 	unsigned n_peers;
 	struct {
 		raft_id id;
@@ -72,6 +74,7 @@ struct ledgerd_transport {
 	int (*io_start)(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
 			raft_io_recv_cb recv);
 	raft_io_recv_cb recv_cb;
+	raft_io_tick_cb tick_cb;        /* libraft's tick: runs an early election */
 	unsigned drop_install_snapshot; /* InstallSnapshot messages still to drop */
 	int (*io_send)(struct raft_io *io, struct raft_io_send *req,
 		       const struct raft_message *message, raft_io_send_cb cb);
@@ -82,6 +85,13 @@ struct ledgerd_transport {
 	void (*state_changed)(void *arg);
 	void *state_changed_arg;
 	uv_timer_t link_check;          /* looks at the outbound sockets (transport_links.c) */
+	/* The leader whose process was found gone, and the election this
+	 * follower will start for it (transport_dead_leader.c). */
+	struct {
+		raft_id id;             /* 0: none */
+		int64_t ns;             /* when its stream was found closed */
+	} dead_leader;
+	uv_timer_t early_election;
 	int pending_closes;             /* handles still closing before close_cb */
 	struct ledgerd_raft_counters counters;
 	/* When a message from each peer last arrived (monotonic ns): libraft
@@ -115,6 +125,17 @@ int ledgerd_link_same(const struct ledgerd_link *l);
 /* Start watching an outbound stream libraft got from a connect
  * (transport_links.c): a peer that closes it is noticed at once. */
 void ledgerd_links_watch(struct ledgerd_transport *t, struct ledgerd_link *l);
+/* Look at the outbound streams to peer id now, as the periodic check does
+ * (transport_links.c); 1 when one of them was found closed by the peer. */
+int ledgerd_links_check_peer(struct ledgerd_transport *t, raft_id id);
+/* The follower side of a leader's death (transport_dead_leader.c), loop
+ * thread: the outbound stream to peer id was found closed by the peer. */
+void ledgerd_dead_leader_seen(struct ledgerd_transport *t, raft_id id);
+/* 1 when peer id's process was found gone and id has sent nothing since
+ * (its outbound streams are looked at first). */
+int ledgerd_dead_leader_is(struct ledgerd_transport *t, raft_id id);
+/* Another node asked for votes: it stands, so this one does not. */
+void ledgerd_dead_leader_vote_seen(struct ledgerd_transport *t);
 /* Forget the links whose sockets libraft has closed since (transport.c). */
 void ledgerd_links_prune(struct ledgerd_transport *t);
 /* The vote bookkeeping of the filters (transport_votes.c), loop thread. */

@@ -84,26 +84,44 @@ int ledgerd_link_peer_gone(int fd, int *err)
 	return 1;
 }
 
+/* 1 when l is an outbound stream libraft still owns and its peer closed
+ * it; it is then shut and replaced as the comment at the top says. */
+static int link_check(struct ledgerd_transport *t, struct ledgerd_link *l)
+{
+	int err;
+
+	/* libraft may have closed it since (the fd may be reused) */
+	if (!l->outbound || !ledgerd_link_same(l) || !ledgerd_link_peer_gone(l->fd, &err))
+		return 0;
+	l->outbound = NULL;
+	__atomic_add_fetch(&t->counters.dead_links, 1, __ATOMIC_RELAXED);
+	ledgerd_log("raft: node %llu closed the stream this node sends on (%s): "
+		    "reconnecting before the next message", l->id,
+		    err ? strerror(err) : "it stopped or restarted");
+	shutdown(l->fd, SHUT_WR);
+	send_sacrifice(t, l);
+	return 1;
+}
+
+int ledgerd_links_check_peer(struct ledgerd_transport *t, raft_id id)
+{
+	size_t i;
+	int gone = 0;
+
+	for (i = 0; i < t->n_links && !t->closing; i++)
+		if (t->links[i].id == id && link_check(t, &t->links[i]))
+			gone = 1;
+	return gone;
+}
+
 static void check_links(uv_timer_t *timer)
 {
 	struct ledgerd_transport *t = timer->data;
 	size_t i;
 
-	for (i = 0; i < t->n_links && !t->closing; i++) {
-		struct ledgerd_link *l = &t->links[i];
-		int err;
-
-		/* libraft may have closed it since (the fd may be reused) */
-		if (!l->outbound || !ledgerd_link_same(l) || !ledgerd_link_peer_gone(l->fd, &err))
-			continue;
-		l->outbound = NULL;
-		__atomic_add_fetch(&t->counters.dead_links, 1, __ATOMIC_RELAXED);
-		ledgerd_log("raft: node %llu closed the stream this node sends on (%s): "
-			    "reconnecting before the next message", l->id,
-			    err ? strerror(err) : "it stopped or restarted");
-		shutdown(l->fd, SHUT_WR);
-		send_sacrifice(t, l);
-	}
+	for (i = 0; i < t->n_links && !t->closing; i++)
+		if (link_check(t, &t->links[i]))
+			ledgerd_dead_leader_seen(t, t->links[i].id);
 }
 
 void ledgerd_links_watch(struct ledgerd_transport *t, struct ledgerd_link *l)

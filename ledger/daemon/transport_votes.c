@@ -49,23 +49,33 @@ void ledgerd_votes_on_send(struct ledgerd_transport *t, const struct raft_messag
 		__atomic_add_fetch(&t->counters.peer[i].votes_sent, 1, __ATOMIC_RELAXED);
 }
 
-/* The thesis's rule; see the comment at the top. */
+/* The thesis's rule; see the comment at the top.  A leader whose process
+ * was found gone (transport_dead_leader.c) is not current either. */
 static void forget_silent_leader(struct ledgerd_transport *t, struct raft *r,
 				 const struct raft_message *m)
 {
 	raft_time now = r->io->time(r->io);
 	raft_time silent = now - r->election_timer_start;
+	raft_id leader = r->follower_state.current_leader.id;
+	const char *kind = m->request_vote.pre_vote ? "pre-" : "";
 
-	if (r->state != RAFT_FOLLOWER || r->follower_state.current_leader.id == 0 ||
-	    m->request_vote.disrupt_leader || silent < r->election_timeout)
+	if (r->state != RAFT_FOLLOWER || leader == 0 || m->request_vote.disrupt_leader)
 		return;
-	ledgerd_log("raft: no word from leader %llu for %llu ms (election timeout %u ms): "
-		    "considering the %svote request of node %llu",
-		    r->follower_state.current_leader.id, (unsigned long long)silent,
-		    r->election_timeout, m->request_vote.pre_vote ? "pre-" : "", m->server_id);
+	if (silent >= r->election_timeout) {
+		ledgerd_log("raft: no word from leader %llu for %llu ms (election timeout %u ms): "
+			    "considering the %svote request of node %llu",
+			    leader, (unsigned long long)silent, r->election_timeout, kind,
+			    m->server_id);
+		__atomic_add_fetch(&t->counters.leader_forgotten, 1, __ATOMIC_RELAXED);
+	} else if (ledgerd_dead_leader_is(t, leader)) {
+		ledgerd_log("raft: leader %llu's process is gone: considering the %svote request "
+			    "of node %llu", leader, kind, m->server_id);
+		__atomic_add_fetch(&t->counters.dead_leader_votes, 1, __ATOMIC_RELAXED);
+	} else {
+		return;
+	}
 	/* libraft keeps the address and replaces it when a leader speaks */
 	r->follower_state.current_leader.id = 0;
-	__atomic_add_fetch(&t->counters.leader_forgotten, 1, __ATOMIC_RELAXED);
 }
 
 void ledgerd_votes_on_recv(struct ledgerd_transport *t, struct raft_io *io,
@@ -80,6 +90,7 @@ void ledgerd_votes_on_recv(struct ledgerd_transport *t, struct raft_io *io,
 		__atomic_add_fetch(&t->counters.peer[i].votes_received, 1, __ATOMIC_RELAXED);
 	if (io->data)
 		forget_silent_leader(t, io->data, m);
+	ledgerd_dead_leader_vote_seen(t);
 }
 
 static void counter(struct strbuf *sb, const char *name, const char *help, const char *labels,
@@ -112,6 +123,12 @@ void ledgerd_raft_counters_render(struct strbuf *sb, const struct ledgerd_raft_c
 	counter(sb, "ledger_raft_silent_leader_votes_total",
 		"Vote requests considered because the leader had been silent for the minimum election timeout (Raft thesis 4.2.3).",
 		labels, ledgerd_counter_get(&c->leader_forgotten));
+	counter(sb, "ledger_raft_dead_leader_votes_total",
+		"Vote requests considered because the leader's process was gone (its raft stream closed).",
+		labels, ledgerd_counter_get(&c->dead_leader_votes));
+	counter(sb, "ledger_raft_dead_leader_elections_total",
+		"Elections this node started early because its leader's process was gone (its raft stream closed).",
+		labels, ledgerd_counter_get(&c->dead_leader_elections));
 	per_peer(sb, c, n, "ledger_raft_vote_requests_sent_total",
 		 "RequestVote messages (pre-vote and vote) this node sent, by peer.", labels, 1);
 	per_peer(sb, c, n, "ledger_raft_vote_requests_received_total",

@@ -1,11 +1,13 @@
 /* Elections in ledgerd that libraft 0.15 alone gets wrong (issue 19):
  * a vote request to a just-restarted node must arrive, a follower whose
  * leader fell silent must consider the first candidate's vote (Raft thesis
- * 4.2.3), the early first election at boot must not disturb a live
+ * 4.2.3), a follower whose leader's process is gone stands without waiting
+ * for the election timeout (and a live leader whose stream closed keeps
+ * its term), the early first election at boot must not disturb a live
  * leader when nodes restart one at a time, and a fresh cluster's chosen
- * node stands first.  Counts, never times: a
- * timing-dependent assertion would be flaky on a shared machine, and the
- * figures live in bench/. */
+ * node stands first.  Counts and what cannot happen before an election
+ * timeout, never how fast: a timing-dependent assertion would be flaky on
+ * a shared machine, and the figures live in bench/. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -96,11 +98,20 @@ static struct votes votes_between(struct testnet *t, int a, int b)
 	return v;
 }
 
-#define TRIALS 5
+static double term_of(struct testnet *t, int i)
+{
+	return metric(t, i, "ledger_raft_term", -1);
+}
+
+#define TRIALS 6
 
 /* Each trial: node S leads once (so it has a stream to node X), X
  * restarts (S's stream now leads to X's dead process), then the leader L
- * dies and S and X elect a new leader among themselves.
+ * dies and S and X elect a new leader among themselves.  Odd trials kill
+ * L (its streams close: the survivors stand at once,
+ * transport_dead_leader.c), even trials freeze it with SIGSTOP (its
+ * sockets stay open: only the election timeout and the thesis's rule for
+ * a silent leader can elect, and no survivor may take it for dead).
  *
  * No vote request may be lost on the way: every one S or X sent the other
  * must have arrived, in every trial (a request into the stream to X's old
@@ -113,14 +124,14 @@ static struct votes votes_between(struct testnet *t, int a, int b)
 static void test_first_candidate_wins_through_restarted_follower(void **state)
 {
 	static struct testnet t;
-	int trial, two = 0, forgotten = 0;
+	int trial, two = 0, forgotten = 0, dead_elections = 0;
 
 	(void)state;
 	assert_int_equal(testnet_start(&t, 3, NULL), 0);
 	for (trial = 0; trial < TRIALS; trial++) {
 		struct votes sx0, xs0, sx, xs;
-		double dead0;
-		int l, s, x, w;
+		double dead0, early0, early;
+		int l, s, x, w, frozen = trial % 2 == 1;
 		int64_t deadline;
 
 		l = testnet_wait_leader(&t, 10000, -1);
@@ -138,7 +149,12 @@ static void test_first_candidate_wins_through_restarted_follower(void **state)
 
 		sx0 = votes_between(&t, s, x);
 		xs0 = votes_between(&t, x, s);
-		testnet_kill(&t, l, SIGKILL);
+		early0 = count(&t, s, "ledger_raft_dead_leader_elections_total", -1) +
+			 count(&t, x, "ledger_raft_dead_leader_elections_total", -1);
+		if (frozen)
+			kill(t.pid[l], SIGSTOP);
+		else
+			testnet_kill(&t, l, SIGKILL);
 		w = testnet_wait_leader(&t, 10000, l);
 		if (w != s && w != x)
 			fail_msg("trial %d: no new leader within 10 s after node %d died", trial + 1, l + 1);
@@ -161,8 +177,18 @@ static void test_first_candidate_wins_through_restarted_follower(void **state)
 				 trial + 1, x + 1, xs.sent - xs0.sent, s + 1, xs.received - xs0.received);
 		if ((sx.sent - sx0.sent) + (xs.sent - xs0.sent) == 2)
 			two++;
-		printf("trial %d: node %d died, node %d leads; vote requests %g from node %d, %g from node %d\n",
-		       trial + 1, l + 1, w + 1, sx.sent - sx0.sent, s + 1, xs.sent - xs0.sent, x + 1);
+		early = count(&t, s, "ledger_raft_dead_leader_elections_total", -1) +
+			count(&t, x, "ledger_raft_dead_leader_elections_total", -1) - early0;
+		if (frozen && early != 0)
+			fail_msg("trial %d: node %d was frozen, its sockets open, yet %g early "
+				 "election(s) took it for dead", trial + 1, l + 1, early);
+		if (!frozen)
+			dead_elections += (int)early;
+		printf("trial %d: node %d %s, node %d leads; vote requests %g from node %d, %g from "
+		       "node %d; early elections %g\n", trial + 1, l + 1, frozen ? "frozen" : "died",
+		       w + 1, sx.sent - sx0.sent, s + 1, xs.sent - xs0.sent, x + 1, early);
+		if (frozen)
+			testnet_kill(&t, l, SIGKILL);
 		assert_int_equal(testnet_start_node(&t, l), 0);
 		wait_agreed_leader(&t, w, "after the old leader restarted");
 	}
@@ -172,7 +198,95 @@ static void test_first_candidate_wins_through_restarted_follower(void **state)
 		fail_msg("only %d of %d elections were won with one pre-vote and one vote: a follower "
 			 "refused the first candidate although its leader had been silent for an "
 			 "election timeout (%d such votes considered)", two, TRIALS, forgotten);
-	assert_true(forgotten >= 1);
+	if (forgotten < 1)
+		fail_msg("no vote was considered for a leader silent for an election timeout, "
+			 "though %d leaders were frozen", TRIALS / 2);
+	if (dead_elections < 1)
+		fail_msg("no survivor stood early for a killed leader in %d trials", TRIALS / 2);
+	testnet_destroy(&t);
+}
+
+/* A killed leader's followers stand as soon as its streams close.  At a
+ * 10 s election timeout no follower may stand before 10 s have passed
+ * since the leader's last heartbeat unless it took the closed stream for
+ * what it is; with the rule the survivors draw [0, 5 s), so a new leader
+ * within 9 s is certain with it and impossible without it. */
+static void test_killed_leader_is_replaced_before_the_election_timeout(void **state)
+{
+	static struct testnet t;
+	double term0;
+	int l, w;
+
+	(void)state;
+	t.election_ms = 10000;
+	t.heartbeat_ms = 100;
+	assert_int_equal(testnet_start(&t, 3, NULL), 0);
+	l = testnet_wait_leader(&t, 25000, -1);
+	assert_true(l >= 0);
+	wait_metric_at_least(&t, l, "ledger_raft_is_leader", 1, "the leader's gauges");
+	term0 = term_of(&t, l);
+	testnet_kill(&t, l, SIGKILL);
+	w = testnet_wait_leader(&t, 9000, l);
+	if (w < 0)
+		fail_msg("no new leader within 9 s of killing node %d, election timeout 10 s: the "
+			 "followers waited for silence instead of seeing its streams close", l + 1);
+	wait_metric_at_least(&t, w, "ledger_raft_dead_leader_elections_total", 1,
+			     "the new leader stood because its leader's process was gone");
+	if (term_of(&t, w) != term0 + 1)
+		fail_msg("node %d leads term %g after term %g: not the first early election", w + 1,
+			 term_of(&t, w), term0);
+	if (testnet_log_count(&t, w, "process is gone and it has sent nothing since") != 1)
+		fail_msg("node %d's log does not say once why it stood early", w + 1);
+	testnet_destroy(&t);
+}
+
+/* A live leader that closes a follower's stream (here: Debug/Partition on
+ * the leader alone, which shuts its streams to that follower) makes the
+ * follower stand early, and that must move nothing: the other follower
+ * still hears the leader and refuses the pre-vote, so the term stays and
+ * the leader keeps leading after the heal. */
+static void test_closed_stream_of_a_live_leader_moves_nothing(void **state)
+{
+	static struct testnet t;
+	char body[64];
+	json_t *resp = NULL;
+	double term0;
+	int l, b;
+
+	(void)state;
+	assert_int_equal(testnet_start(&t, 3, NULL), 0);
+	l = testnet_wait_leader(&t, 10000, -1);
+	assert_true(l >= 0);
+	wait_metric_at_least(&t, l, "ledger_raft_is_leader", 1, "the leader's gauges");
+	term0 = term_of(&t, l);
+	b = (l + 1) % 3;
+	snprintf(body, sizeof body, "{\"peers\":[%d]}", b + 1);
+	assert_int_equal(testnet_post(&t, l, "inferadb.ledger.v1.Debug/Partition", body, &resp), 200);
+	json_decref(resp);
+	wait_metric_at_least(&t, b, "ledger_raft_dead_leader_elections_total", 1,
+			     "the cut-off follower saw its stream close and stood");
+	/* its pre-vote reached the other follower, which still hears the leader */
+	{
+		int a = (l + 2) % 3;
+		int64_t deadline = clock_mono_ns() + 10 * NS_PER_SEC;
+
+		while (count(&t, a, "ledger_raft_vote_requests_received_total", b) < 1) {
+			if (clock_mono_ns() > deadline)
+				fail_msg("node %d never received node %d's vote request", a + 1,
+					 b + 1);
+			clock_sleep_ns(20 * NS_PER_MS);
+		}
+	}
+	for (int i = 0; i < 3; i++)
+		if (term_of(&t, i) != term0)
+			fail_msg("node %d is at term %g, the leader was at %g: an early election "
+				 "disturbed a live leader", i + 1, term_of(&t, i), term0);
+	assert_int_equal(testnet_post(&t, l, "inferadb.ledger.v1.Debug/Partition", "{\"peers\":[]}",
+				      &resp), 200);
+	json_decref(resp);
+	wait_agreed_leader(&t, l, "after the heal");
+	if (term_of(&t, l) != term0)
+		fail_msg("the leader's term moved from %g to %g", term0, term_of(&t, l));
 	testnet_destroy(&t);
 }
 
@@ -264,6 +378,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_first_candidate_wins_through_restarted_follower, teardown),
+		cmocka_unit_test_teardown(test_killed_leader_is_replaced_before_the_election_timeout,
+					  teardown),
+		cmocka_unit_test_teardown(test_closed_stream_of_a_live_leader_moves_nothing, teardown),
 		cmocka_unit_test_teardown(test_rolling_restart_keeps_leader_and_term, teardown),
 		cmocka_unit_test_teardown(test_fresh_cluster_elects_the_chosen_node_first, teardown),
 	};
