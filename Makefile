@@ -351,10 +351,11 @@ soak: $(BINARIES)
 		--schedule-out $(BUILD)/soak/schedule.json $(SOAK_ARGS)
 
 # --- etcd ---
-# `make bench-failover`: ledgerd against etcd side by side (failover,
+# `make bench-failover`: ledgerd against etcd side by side (failover by kill -9
+# and by SIGSTOP,
 # throughput, cold start, runner cost); bench/README.md.  Needs etcd-server.
 # TRIALS (default 10) trials per failover timing; BENCH_FAILOVER_ARGS more
-# options (--seconds S, --cold N, --only failover,throughput,cold,runner).
+# options (--seconds S, --cold N, --only failover,frozen,throughput,cold,runner,drill).
 BENCH_FAILOVER_SRC := $(wildcard bench/failover/*.c)
 $(BUILD)/bench/failover/bench_failover: $(call obj,$(BENCH_FAILOVER_SRC)) $(ARCHIVES) $(SUPPORT_LIB)
 	@mkdir -p $(@D)

@@ -5,6 +5,9 @@
  *   failover     kill -9 the leader during a closed-loop write workload,
  *                trials interleaved ledgerd, etcd, ledgerd, ...; RTO,
  *                new-leader time and lost acknowledged writes
+ *   frozen       the same with SIGSTOP instead of kill -9: the leader's
+ *                sockets stay open, so only silence tells the survivors
+ *                (a lost machine or a partition looks like this)
  *   throughput   1 and 16 closed-loop clients for a fixed time each, in
  *                --rounds R rounds (ledgerd, etcd, ledgerd, ...); medians
  *   cold start   cluster launch to the first acknowledged write
@@ -15,7 +18,7 @@
  *
  * Usage: bench_failover [--trials N] [--seconds S] [--rounds R] [--cold N]
  *                       [--drills N] [--runner-plan FILE]
- *                       [--only failover,throughput,cold,runner,drill]
+ *                       [--only failover,frozen,throughput,cold,runner,drill]
  * LEDGERD_BIN, DRILLRIG_BIN and DRILLRIG_ETCD_BIN (default etcd) name the
  * programs. */
 #include <getopt.h>
@@ -204,7 +207,8 @@ static int lost_writes(struct bench_sys *s, struct writer *w, int n)
 	return lost;
 }
 
-static int failover_trial(struct bench_sys *s, int trial, long timeout_ms, struct trial_result *out)
+static int failover_trial(struct bench_sys *s, int trial, long timeout_ms, int freeze,
+			  struct trial_result *out)
 {
 	struct writer w;
 	int leader, survivor_leader = -1, n, found = 0;
@@ -224,7 +228,10 @@ static int failover_trial(struct bench_sys *s, int trial, long timeout_ms, struc
 	pthread_create(&w.thread, NULL, writer_main, &w);
 	clock_sleep_ns(300 * NS_PER_MS);
 	kill_ns = clock_mono_ns();
-	bench_sys_kill(s, leader);
+	if (freeze)
+		bench_sys_freeze(s, leader);
+	else
+		bench_sys_kill(s, leader);
 	deadline = kill_ns + 30 * NS_PER_SEC;
 	/* Watch the survivors for a new leader (their own view) while the
 	 * writer runs into the outage and out of it. */
@@ -254,20 +261,24 @@ static int failover_trial(struct bench_sys *s, int trial, long timeout_ms, struc
 	(void)survivor_leader;
 	bench_client_free(w.c);
 	free(w.ops);
+	if (freeze)
+		bench_sys_kill(s, leader);
 	bench_sys_restart(s, leader);
 	return out->ok ? 0 : -1;
 }
 
-static void failover(int election_ms, int heartbeat_ms, long timeout_ms, int trials)
+static void failover(int election_ms, int heartbeat_ms, long timeout_ms, int trials, int freeze)
 {
+	const char *fault = freeze ? "SIGSTOP" : "kill -9";
+	const char *name = freeze ? "frozen-leader failover" : "failover";
 	struct bench_sys sys[2];
 	double rto[2][256], ldr[2][256], lost[2][256];
 	int n[2] = { 0, 0 };
 
 	memset(sys, 0, sizeof(sys));
-	printf("\nfailover at election/heartbeat %d/%d ms, client timeout %ld ms, %d trials each, "
-	       "3 nodes, interleaved ledgerd, etcd, ledgerd, ...\n", election_ms, heartbeat_ms,
-	       timeout_ms, trials);
+	printf("\n%s (%s of the leader) at election/heartbeat %d/%d ms, client timeout %ld ms, "
+	       "%d trials each, 3 nodes, interleaved ledgerd, etcd, ledgerd, ...\n", name, fault,
+	       election_ms, heartbeat_ms, timeout_ms, trials);
 	fflush(stdout);
 	for (int k = 0; k < 2; k++)
 		if (bench_sys_start(&sys[k], k == 0 ? BENCH_LEDGERD : BENCH_ETCD, 3, election_ms,
@@ -281,7 +292,7 @@ static void failover(int election_ms, int heartbeat_ms, long timeout_ms, int tri
 		for (int k = 0; k < 2; k++) {
 			struct trial_result r;
 
-			if (failover_trial(&sys[k], t, timeout_ms, &r) == 0) {
+			if (failover_trial(&sys[k], t, timeout_ms, freeze, &r) == 0) {
 				rto[k][n[k]] = r.rto_ms;
 				ldr[k][n[k]] = r.leader_ms;
 				lost[k][n[k]] = r.lost;
@@ -300,9 +311,11 @@ static void failover(int election_ms, int heartbeat_ms, long timeout_ms, int tri
 	{
 		char what[96];
 
-		snprintf(what, sizeof(what), "failover RTO median at %d/%d", election_ms, heartbeat_ms);
+		snprintf(what, sizeof(what), "%s RTO median at %d/%d", name, election_ms,
+			 heartbeat_ms);
 		add_ratio(what, median(rto[0], n[0]), median(rto[1], n[1]), "ms");
-		snprintf(what, sizeof(what), "new-leader median at %d/%d", election_ms, heartbeat_ms);
+		snprintf(what, sizeof(what), "%snew-leader median at %d/%d",
+			 freeze ? "frozen-leader " : "", election_ms, heartbeat_ms);
 		add_ratio(what, median(ldr[0], n[0]), median(ldr[1], n[1]), "ms");
 	}
 	bench_sys_destroy(&sys[0]);
@@ -805,15 +818,19 @@ int main(int argc, char **argv)
 		if (bad) {
 			fprintf(stderr, "usage: bench_failover [--trials N] [--seconds S] [--rounds R] "
 				"[--cold N] [--drills N] [--runner-plan FILE] "
-				"[--only failover,throughput,cold,runner,drill]\n");
+				"[--only failover,frozen,throughput,cold,runner,drill]\n");
 			return 2;
 		}
 	}
 	print_versions();
 	print_load("at the start");
 	if (wants(only, "failover")) {
-		failover(1000, 100, 100, trials);
-		failover(150, 15, 25, trials);
+		failover(1000, 100, 100, trials, 0);
+		failover(150, 15, 25, trials, 0);
+	}
+	if (wants(only, "frozen")) {
+		failover(1000, 100, 100, trials, 1);
+		failover(150, 15, 25, trials, 1);
 	}
 	if (wants(only, "throughput"))
 		throughput(seconds, rounds);

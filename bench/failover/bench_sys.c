@@ -209,6 +209,17 @@ void bench_sys_kill(struct bench_sys *s, int i)
 		etcd_member_stop(&s->ec, i, SIGKILL, 0, &err);
 }
 
+void bench_sys_freeze(struct bench_sys *s, int i)
+{
+	pid_t pids[ETCD_MAX_MEMBERS] = { 0 };
+	pid_t pid = s->tn.pid[i];
+
+	if (s->kind == BENCH_ETCD)
+		pid = etcd_cluster_pids(&s->ec, pids, ETCD_MAX_MEMBERS) > i ? pids[i] : 0;
+	if (pid > 0)
+		kill(pid, SIGSTOP);
+}
+
 int bench_sys_restart(struct bench_sys *s, int i)
 {
 	struct dr_error err = DR_ERROR_INIT;

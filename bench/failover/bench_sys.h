@@ -56,6 +56,9 @@ int bench_sys_wait_leader(struct bench_sys *s, int timeout_ms);
 int bench_sys_running(struct bench_sys *s, int i);
 /* kill -9 node i and reap it; it stays down until bench_sys_restart. */
 void bench_sys_kill(struct bench_sys *s, int i);
+/* SIGSTOP node i: it keeps its sockets open and says nothing, as a lost
+ * machine or a partition looks to its peers.  bench_sys_kill ends it. */
+void bench_sys_freeze(struct bench_sys *s, int i);
 int bench_sys_restart(struct bench_sys *s, int i);
 /* Text for the settings line. */
 const char *bench_sys_version(struct bench_sys *s);
