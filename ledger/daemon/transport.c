@@ -282,6 +282,7 @@ static void tr_close(struct raft_uv_transport *outer, raft_uv_transport_close_cb
 	t->closing = 1;
 	t->pending_closes = 3;
 	t->pending_closes += ledgerd_connects_abort(t);
+	t->pending_closes += ledgerd_dead_leader_abort(t);
 	uv_close((uv_handle_t *)&t->link_check, timer_closed);
 	uv_close((uv_handle_t *)&t->early_election, timer_closed);
 	t->inner.close(&t->inner, tr_close_cb);

@@ -47,6 +47,7 @@ struct ledgerd_raft_counters {
 	uint64_t leader_forgotten; /* votes considered after the leader fell silent */
 	uint64_t dead_leader_votes;     /* votes considered after the leader's process went */
 	uint64_t dead_leader_elections; /* elections started early for that reason */
+	uint64_t closed_leader_listening; /* leader closed a stream, still listened */
 	unsigned n_peers;
 	struct {
 		raft_id id;
@@ -90,7 +91,10 @@ struct ledgerd_transport {
 	struct {
 		raft_id id;             /* 0: none */
 		int64_t ns;             /* when its stream was found closed */
+		int gone;               /* its raft port refused a connection since */
+		int other_stood;        /* a vote request arrived since */
 	} dead_leader;
+	struct ledgerd_leader_probe *leader_probe; /* in flight, or NULL */
 	uv_timer_t early_election;
 	int pending_closes;             /* handles still closing before close_cb */
 	struct ledgerd_raft_counters counters;
@@ -131,8 +135,8 @@ int ledgerd_links_check_peer(struct ledgerd_transport *t, raft_id id);
 /* The follower side of a leader's death (transport_dead_leader.c), loop
  * thread: the outbound stream to peer id was found closed by the peer. */
 void ledgerd_dead_leader_seen(struct ledgerd_transport *t, raft_id id);
-/* 1 when peer id's process was found gone and id has sent nothing since
- * (its outbound streams are looked at first). */
+/* 1 when peer id's process was found gone (a closed stream, then a
+ * refused connection to its raft port) and id has sent nothing since. */
 int ledgerd_dead_leader_is(struct ledgerd_transport *t, raft_id id);
 /* Another node asked for votes: it stands, so this one does not. */
 void ledgerd_dead_leader_vote_seen(struct ledgerd_transport *t);
@@ -157,6 +161,9 @@ int ledgerd_connect_bound(struct ledgerd_transport *t, struct raft_uv_connect *r
  * each reported through ledgerd_transport_connect_closed. */
 int ledgerd_connects_abort(struct ledgerd_transport *t);
 void ledgerd_transport_connect_closed(struct ledgerd_transport *t);
+/* Cancel a leader probe in flight; returns how many the close must wait
+ * for (0 or 1), reported through ledgerd_transport_connect_closed. */
+int ledgerd_dead_leader_abort(struct ledgerd_transport *t);
 /* Stop sacrificial sends: the io is closing (call before raft_close). */
 void ledgerd_transport_closing(struct ledgerd_transport *t);
 /* Drop the next count InstallSnapshot messages the filtered io receives

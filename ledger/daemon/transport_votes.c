@@ -124,11 +124,14 @@ void ledgerd_raft_counters_render(struct strbuf *sb, const struct ledgerd_raft_c
 		"Vote requests considered because the leader had been silent for the minimum election timeout (Raft thesis 4.2.3).",
 		labels, ledgerd_counter_get(&c->leader_forgotten));
 	counter(sb, "ledger_raft_dead_leader_votes_total",
-		"Vote requests considered because the leader's process was gone (its raft stream closed).",
+		"Vote requests considered because the leader's process was gone (its raft stream closed, its raft port refused).",
 		labels, ledgerd_counter_get(&c->dead_leader_votes));
 	counter(sb, "ledger_raft_dead_leader_elections_total",
-		"Elections this node started early because its leader's process was gone (its raft stream closed).",
+		"Elections this node started early because its leader's process was gone (its raft stream closed, its raft port refused).",
 		labels, ledgerd_counter_get(&c->dead_leader_elections));
+	counter(sb, "ledger_raft_closed_leader_listening_total",
+		"Times the leader closed this node's raft stream but still accepted a connection on its raft address: not taken for dead.",
+		labels, ledgerd_counter_get(&c->closed_leader_listening));
 	per_peer(sb, c, n, "ledger_raft_vote_requests_sent_total",
 		 "RequestVote messages (pre-vote and vote) this node sent, by peer.", labels, 1);
 	per_peer(sb, c, n, "ledger_raft_vote_requests_received_total",
