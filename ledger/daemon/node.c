@@ -664,6 +664,13 @@ static void witness_hand_over(struct ledgerd_node *n)
 		if (s->id == n->cfg.id || s->role != RAFT_VOTER || !role ||
 		    (strcmp(role, "primary") != 0 && strcmp(role, "dr") != 0))
 			continue;
+		/* Only a voter that acknowledged this leader's entries: libraft
+		 * starts every match index at 0 when a node becomes leader, and
+		 * the first one at 0 may be the dead node whose loss made the
+		 * witness win; a transfer to it waits an election timeout for
+		 * nothing.  The next tick tries again once the others answered. */
+		if (r->leader_state.progress[i].match_index == 0)
+			continue;
 		if (!best || r->leader_state.progress[i].match_index > best_match) {
 			best = s->id;
 			best_match = r->leader_state.progress[i].match_index;
