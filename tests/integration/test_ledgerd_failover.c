@@ -519,6 +519,59 @@ static void test_witness_never_keeps_leadership(void **state)
 	testnet_destroy(&t);
 }
 
+static void wait_leader_is(struct testnet *t, int want, int exclude, const char *why)
+{
+	int64_t deadline = clock_mono_ns() + 10 * NS_PER_SEC;
+
+	while (testnet_wait_leader(t, 500, exclude) != want)
+		if (clock_mono_ns() > deadline)
+			fail_msg("node %d does not lead within 10 s %s", want + 1, why);
+}
+
+/* A witness that wins hands leadership on, but only to a voter that
+ * answered it: right after an election libraft's match indexes are all 0,
+ * and the first primary/DR voter in the configuration here is node 1,
+ * which is dead.  Handing over to it would wait an election timeout and
+ * try again ("still leader, will retry"). */
+static void test_witness_hands_over_to_a_live_voter(void **state)
+{
+	static const char *roles[] = { "primary", "dr", "dr", "witness" };
+	static struct testnet t;
+	int leader;
+
+	(void)state;
+	assert_int_equal(testnet_start(&t, 4, roles), 0);
+	leader = testnet_wait_leader(&t, 10000, -1);
+	assert_true(leader >= 0);
+	if (leader != 1) {
+		char body[32];
+
+		snprintf(body, sizeof body, "{\"node_id\":2}");
+		post_expect(&t, leader, "inferadb.ledger.v1.Admin/RequestLeaderTransfer", body, 200);
+		wait_leader_is(&t, 1, -1, "after a transfer to it");
+	}
+	testnet_kill(&t, 0, SIGKILL);
+	wait_leader_is(&t, 1, 0, "after node 1 died");
+	post_expect(&t, 1, "inferadb.ledger.v1.Admin/RequestLeaderTransfer", "{\"node_id\":4}", 200);
+	{
+		int64_t deadline = clock_mono_ns() + 10 * NS_PER_SEC;
+
+		while (testnet_log_count(&t, 3, "witness leadership transfer finished") < 1)
+			if (clock_mono_ns() > deadline)
+				fail_msg("the witness never finished a leadership transfer");
+			else
+				clock_sleep_ns(20 * NS_PER_MS);
+	}
+	if (testnet_log_count(&t, 3, "transferring leadership to node 1") != 0)
+		fail_msg("the witness tried to hand leadership to node 1, which is dead");
+	if (testnet_log_count(&t, 3, "still leader, will retry") != 0)
+		fail_msg("the witness's first transfer failed");
+	leader = testnet_wait_leader(&t, 5000, 3);
+	if (leader != 1 && leader != 2)
+		fail_msg("node %d leads after the witness handed over, not a DR node", leader + 1);
+	testnet_destroy(&t);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -537,6 +590,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_transfer_to_node_and_region, teardown),
 		cmocka_unit_test_teardown(test_partition_leader_away, teardown),
 		cmocka_unit_test_teardown(test_witness_never_keeps_leadership, teardown),
+		cmocka_unit_test_teardown(test_witness_hands_over_to_a_live_voter, teardown),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
