@@ -352,8 +352,8 @@ soak: $(BINARIES)
 
 # --- etcd ---
 # `make bench-failover`: ledgerd against etcd side by side (failover by kill -9
-# and by SIGSTOP,
-# throughput, cold start, runner cost); bench/README.md.  Needs etcd-server.
+# and by SIGSTOP, throughput, cold start, runner cost, the drill);
+# bench/README.md.  Needs etcd-server.
 # TRIALS (default 10) trials per failover timing; BENCH_FAILOVER_ARGS more
 # options (--seconds S, --cold N, --only failover,frozen,throughput,cold,runner,drill).
 BENCH_FAILOVER_SRC := $(wildcard bench/failover/*.c)

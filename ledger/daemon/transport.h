@@ -93,6 +93,7 @@ struct ledgerd_transport {
 		int64_t ns;             /* when its stream was found closed */
 		int gone;               /* its raft port refused a connection since */
 		int other_stood;        /* a vote request arrived since */
+		int refused_while_probing; /* one arrived before the verdict */
 	} dead_leader;
 	struct ledgerd_leader_probe *leader_probe; /* in flight, or NULL */
 	uv_timer_t early_election;

@@ -100,6 +100,10 @@ static void arm_early_election(struct ledgerd_transport *t, struct raft *r, raft
 	if (spread <= 2 * floor)
 		floor = 0;
 	delay = spread > floor ? (unsigned)r->io->random(r->io, (int)floor, (int)spread) : 0;
+	/* A node that stood first was refused here while the probe was out,
+	 * and waits for its own timer now: no one to collide with. */
+	if (t->dead_leader.refused_while_probing)
+		delay = 0;
 	ledgerd_log("raft: leader %llu's raft port refuses connections: its process is gone; "
 		    "standing for election in %u ms unless it speaks or another node stands first",
 		    id, delay);
@@ -206,6 +210,7 @@ void ledgerd_dead_leader_seen(struct ledgerd_transport *t, raft_id id)
 	t->dead_leader.ns = clock_mono_ns();
 	t->dead_leader.gone = 0;
 	t->dead_leader.other_stood = 0;
+	t->dead_leader.refused_while_probing = 0;
 	uv_timer_stop(&t->early_election);
 	probe_start(t, r, id);
 }
@@ -221,9 +226,14 @@ int ledgerd_dead_leader_is(struct ledgerd_transport *t, raft_id id)
 
 void ledgerd_dead_leader_vote_seen(struct ledgerd_transport *t)
 {
+	/* While the probe is out the request was refused (the leader was not
+	 * known dead yet): this node must still stand itself, and soon. */
+	if (t->leader_probe) {
+		t->dead_leader.refused_while_probing = 1;
+		return;
+	}
 	t->dead_leader.other_stood = 1;
-	/* only an armed election; a probe's deadline keeps running */
-	if (!t->leader_probe && uv_is_active((uv_handle_t *)&t->early_election))
+	if (uv_is_active((uv_handle_t *)&t->early_election))
 		uv_timer_stop(&t->early_election);
 }
 
