@@ -406,15 +406,15 @@ static void test_sigquit_during_fault_exits_4_restored(void **state)
 	signal_during_fault_exits_4_restored(SIGQUIT, "sigquit");
 }
 
-/* The promotion step times out (10 ms): the steps stop, the undo brings the
+/* The promotion step times out: the steps stop, the undo brings the
  * primary back, and the workload keeps running through the rollback until
  * the cluster is fully replicated, so RTO and resync are measured through
  * the rollback (issue 16: the workload stopped 6 ms after the undo, RTO
- * read "not recovered" and resync passed at 0 ms, never measured).
- * region-crash, not region-failover: after a crash DR needs an election
- * (hundreds of ms) before it leads, while region-failover's graceful
- * scale-down has handed leadership to DR by the time the scale returns, so
- * no wait for it could time out. */
+ * read "not recovered" and resync passed at 0 ms, never measured).  The
+ * edited step waits 10 ms for a leader in the crashed primary region,
+ * which cannot come while it is down: a wait for DR could be met, since
+ * DR's survivors see the crashed leader's connections close and elect
+ * within tens of milliseconds, often before the crash step returns. */
 #define PROMOTION_WAIT "    region: dr\n    timeout: 60s\n"
 
 static void test_failed_step_measured_through_rollback(void **state)
@@ -429,12 +429,13 @@ static void test_failed_step_measured_through_rollback(void **state)
 	int rc;
 
 	(void)state;
-	/* region-crash with the promotion step's 60 s cut to 10 ms */
+	/* region-crash with the promotion step waiting 10 ms for the wrong region */
 	assert_int_equal(fs_read_file(&text, &len, src, 1 << 20, NULL), 0);
 	cut = strstr(text, PROMOTION_WAIT);
 	assert_non_null(cut);
 	*cut = '\0';
-	edited = xasprintf("%s    region: dr\n    timeout: 10ms\n%s", text, cut + strlen(PROMOTION_WAIT));
+	edited = xasprintf("%s    region: primary\n    timeout: 10ms\n%s", text,
+			   cut + strlen(PROMOTION_WAIT));
 	assert_int_equal(fs_write_atomic(plan, edited, strlen(edited), NULL), 0);
 	free(edited);
 	free(text);
