@@ -7,10 +7,40 @@
 #include <string.h>
 
 #include "common/strbuf.h"
+#include "ledger/client/wire.h"
+#include "ledger/daemon/fsm_text.h"
 
-static char *idem_key(const char *client_id, uint64_t sequence)
+/* The most appends of one batch read without jansson (ledgerd proposes
+ * at most LEDGERD_BATCH_MAX, ledger/daemon/node.h); more take the general
+ * path. */
+#define LEDGER_FSM_TEXT_BATCH 64
+
+/* Idempotency keys are looked up on every Append, twice on the leader:
+ * built in place, not with a heap printf. */
+#define IDEM_KEY_STACK (LEDGER_MAX_CLIENT_ID + 24)
+
+/* "client_id\x1fsequence" in buf (len bytes), or on the heap when it does
+ * not fit (*heap then, free() it). */
+static const char *idem_key(char *buf, size_t len, char **heap, const char *client_id,
+			    size_t client_id_len, uint64_t sequence)
 {
-	return xasprintf("%s\x1f%" PRIu64, client_id, sequence);
+	char digits[24];
+	size_t nd = 0, need;
+	char *k = buf;
+
+	do {
+		digits[sizeof(digits) - 1 - nd++] = (char)('0' + sequence % 10);
+		sequence /= 10;
+	} while (sequence);
+	need = client_id_len + 1 + nd + 1;
+	*heap = NULL;
+	if (need > len)
+		k = *heap = xmalloc(need);
+	memcpy(k, client_id, client_id_len);
+	k[client_id_len] = '\x1f';
+	memcpy(k + client_id_len + 1, digits + sizeof(digits) - nd, nd);
+	k[need - 1] = '\0';
+	return k;
 }
 
 /* The FSM holds one reference while it owns the entries; each reader
@@ -78,12 +108,15 @@ void ledger_fsm_release(struct ledger_fsm *f)
 char *ledger_cmd_append(const char *client_id, uint64_t sequence, const char *payload,
 			uint64_t term, int64_t ts_ms)
 {
-	json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:I, s:I}", "op", "append",
-			      "client_id", client_id, "sequence", (json_int_t)sequence,
-			      "payload", payload, "term", (json_int_t)term,
-			      "ts_ms", (json_int_t)ts_ms);
-	char *text = json_dumps(o, JSON_COMPACT);
+	char *text = fsm_text_append_encode(client_id, sequence, payload, term, ts_ms);
+	json_t *o;
 
+	if (text) /* plain strings: the same text, without jansson */
+		return text;
+	o = json_pack("{s:s, s:s, s:I, s:s, s:I, s:I}", "op", "append", "client_id", client_id,
+		      "sequence", (json_int_t)sequence, "payload", payload, "term",
+		      (json_int_t)term, "ts_ms", (json_int_t)ts_ms);
+	text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return text;
 }
@@ -97,11 +130,26 @@ char *ledger_cmd_member(const json_t *member)
 	return text;
 }
 
+static const struct ledger_entry *find_n(const struct ledger_fsm *f, const char *client_id,
+					 size_t client_id_len, uint64_t sequence)
+{
+	char buf[IDEM_KEY_STACK], *heap;
+	const char *key = idem_key(buf, sizeof(buf), &heap, client_id, client_id_len, sequence);
+	json_t *v = json_object_get(f->idem, key);
+
+	free(heap);
+	if (!v)
+		return NULL;
+	return ledger_fsm_entry(f, (uint64_t)json_integer_value(v));
+}
+
 static void push_entry(struct ledger_fsm *f, uint64_t term, const char *client_id,
-		       uint64_t sequence, const char *payload, int64_t ts_ms)
+		       size_t client_id_len, uint64_t sequence, const char *payload,
+		       size_t payload_len, int64_t ts_ms)
 {
 	struct ledger_entry *e;
-	char *key;
+	char buf[IDEM_KEY_STACK], *heap;
+	const char *key;
 
 	if (f->n == f->alloc) {
 		f->alloc = f->alloc ? f->alloc * 2 : 256;
@@ -110,15 +158,15 @@ static void push_entry(struct ledger_fsm *f, uint64_t term, const char *client_i
 	e = &f->entries[f->n++];
 	e->index = f->n;
 	e->term = term;
-	e->client_id = xstrdup(client_id);
+	e->client_id = xstrndup(client_id, client_id_len);
 	e->sequence = sequence;
-	e->payload = xstrdup(payload);
-	e->size = strlen(client_id) + strlen(payload);
+	e->payload = xstrndup(payload, payload_len);
+	e->size = client_id_len + payload_len;
 	e->ts_ms = ts_ms;
 	e->hidden = 0;
-	key = idem_key(client_id, sequence);
+	key = idem_key(buf, sizeof(buf), &heap, client_id, client_id_len, sequence);
 	json_object_set_new(f->idem, key, json_integer((json_int_t)e->index));
-	free(key);
+	free(heap);
 }
 
 char *ledger_cmd_batch(char *const *cmds, size_t n)
@@ -158,15 +206,39 @@ static int append_fields(struct append_fields *a, json_t *o, struct dr_error *er
 
 /* The index of the entry for a: a new one, or the original one when
  * (client_id, sequence) was seen before (nothing is appended then). */
-static uint64_t apply_append(struct ledger_fsm *f, const struct append_fields *a)
+static uint64_t apply_append_n(struct ledger_fsm *f, const char *client_id, size_t client_id_len,
+			       uint64_t sequence, const char *payload, size_t payload_len,
+			       uint64_t term, int64_t ts_ms)
 {
-	const struct ledger_entry *old = ledger_fsm_find(f, a->client_id, (uint64_t)a->sequence);
+	const struct ledger_entry *old = find_n(f, client_id, client_id_len, sequence);
 
 	if (old)
 		return old->index;
-	push_entry(f, (uint64_t)a->term, a->client_id, (uint64_t)a->sequence, a->payload,
-		   (int64_t)a->ts_ms);
+	push_entry(f, term, client_id, client_id_len, sequence, payload, payload_len, ts_ms);
 	return f->n;
+}
+
+static uint64_t apply_append(struct ledger_fsm *f, const struct append_fields *a)
+{
+	return apply_append_n(f, a->client_id, strlen(a->client_id), (uint64_t)a->sequence,
+			      a->payload, strlen(a->payload), (uint64_t)a->term, (int64_t)a->ts_ms);
+}
+
+/* Appends and batches of them in the shape ledgerd writes, without
+ * jansson (ledger/daemon/fsm_text.h): 1 when applied, 0 to take the
+ * general path. */
+static int apply_text(struct ledger_fsm *f, uint64_t *index_out, const char *cmd, size_t len)
+{
+	struct fsm_text_append a[LEDGER_FSM_TEXT_BATCH];
+	size_t n;
+
+	if (!fsm_text_parse(a, LEDGER_FSM_TEXT_BATCH, &n, cmd, len))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		*index_out = apply_append_n(f, a[i].client_id, a[i].client_id_len,
+					    (uint64_t)a[i].sequence, a[i].payload, a[i].payload_len,
+					    (uint64_t)a[i].term, a[i].ts_ms);
+	return 1;
 }
 
 /* Every append of a batch is checked before the first is applied, so a
@@ -205,12 +277,15 @@ int ledger_fsm_apply(struct ledger_fsm *f, uint64_t *index_out, const char *cmd,
 		     size_t len, struct dr_error *err)
 {
 	json_error_t jerr;
-	json_t *o = json_loadb(cmd, len, 0, &jerr);
+	json_t *o;
 	const char *op = NULL;
 	json_t *member = NULL;
 	int rc = -1;
 
 	*index_out = 0;
+	if (apply_text(f, index_out, cmd, len))
+		return 0;
+	o = json_loadb(cmd, len, 0, &jerr);
 	if (!o) {
 		dr_error_set(err, "cannot parse command: %s", jerr.text);
 		goto out;
@@ -256,13 +331,7 @@ out:
 const struct ledger_entry *ledger_fsm_find(const struct ledger_fsm *f,
 					   const char *client_id, uint64_t sequence)
 {
-	char *key = idem_key(client_id, sequence);
-	json_t *v = json_object_get(f->idem, key);
-
-	free(key);
-	if (!v)
-		return NULL;
-	return ledger_fsm_entry(f, (uint64_t)json_integer_value(v));
+	return find_n(f, client_id, strlen(client_id), sequence);
 }
 
 const struct ledger_entry *ledger_fsm_entry(const struct ledger_fsm *f, uint64_t index)
@@ -446,7 +515,8 @@ int ledger_fsm_restore(struct ledger_fsm *f, const char *text, size_t len,
 		    json_integer_value(v[0]) != (json_int_t)(i + 1) || json_integer_value(v[3]) < 0)
 			goto bad_row;
 		push_entry(&next, (uint64_t)json_integer_value(v[1]), json_string_value(v[2]),
-			   (uint64_t)json_integer_value(v[3]), json_string_value(v[4]),
+			   strlen(json_string_value(v[2])), (uint64_t)json_integer_value(v[3]),
+			   json_string_value(v[4]), strlen(json_string_value(v[4])),
 			   (int64_t)json_integer_value(v[5]));
 		continue;
 bad_row:
