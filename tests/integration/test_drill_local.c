@@ -411,10 +411,12 @@ static void test_sigquit_during_fault_exits_4_restored(void **state)
  * the cluster is fully replicated, so RTO and resync are measured through
  * the rollback (issue 16: the workload stopped 6 ms after the undo, RTO
  * read "not recovered" and resync passed at 0 ms, never measured).  The
- * edited step waits 10 ms for a leader in the crashed primary region,
- * which cannot come while it is down: a wait for DR could be met, since
- * DR's survivors see the crashed leader's connections close and elect
- * within tens of milliseconds, often before the crash step returns. */
+ * edited step waits 10 ms for a leader in the witness region, which never
+ * keeps leadership and stands last (ledgerd's early election goes by node
+ * id, the witness is node 5).  Not DR: its survivors see the crashed
+ * leader's connections close and elect within tens of milliseconds, often
+ * before the crash step returns.  Not primary: a survivor's status can
+ * still name the crashed leader for those milliseconds. */
 #define PROMOTION_WAIT "    region: dr\n    timeout: 60s\n"
 
 static void test_failed_step_measured_through_rollback(void **state)
@@ -429,12 +431,12 @@ static void test_failed_step_measured_through_rollback(void **state)
 	int rc;
 
 	(void)state;
-	/* region-crash with the promotion step waiting 10 ms for the wrong region */
+	/* region-crash with the promotion step waiting 10 ms for the witness */
 	assert_int_equal(fs_read_file(&text, &len, src, 1 << 20, NULL), 0);
 	cut = strstr(text, PROMOTION_WAIT);
 	assert_non_null(cut);
 	*cut = '\0';
-	edited = xasprintf("%s    region: primary\n    timeout: 10ms\n%s", text,
+	edited = xasprintf("%s    region: witness\n    timeout: 10ms\n%s", text,
 			   cut + strlen(PROMOTION_WAIT));
 	assert_int_equal(fs_write_atomic(plan, edited, strlen(edited), NULL), 0);
 	free(edited);
