@@ -18,6 +18,7 @@
  * test_raft_votes fails if a libraft or ledgerd change brings the old
  * refusal back.  Loop thread only. */
 #include <inttypes.h>
+#include <stddef.h>
 
 #include "common/strbuf.h"
 #include "ledger/daemon/log.h"
@@ -112,26 +113,37 @@ static void per_peer(struct strbuf *sb, const struct ledgerd_raft_counters *c, u
 						     : &c->peer[i].votes_received));
 }
 
+/* The plain counters of struct ledgerd_raft_counters, as /metrics names them. */
+static const struct {
+	const char *name, *help;
+	size_t offset;
+} plain_counters[] = {
+	{ "ledger_raft_dead_links_total",
+	  "Outbound raft streams found closed by the peer (it stopped or restarted) and reconnected before the next message.",
+	  offsetof(struct ledgerd_raft_counters, dead_links) },
+	{ "ledger_raft_silent_leader_votes_total",
+	  "Vote requests considered because the leader had been silent for the minimum election timeout (Raft thesis 4.2.3).",
+	  offsetof(struct ledgerd_raft_counters, leader_forgotten) },
+	{ "ledger_raft_dead_leader_votes_total",
+	  "Vote requests considered because the leader's process was gone (its raft stream closed, its raft port refused).",
+	  offsetof(struct ledgerd_raft_counters, dead_leader_votes) },
+	{ "ledger_raft_dead_leader_elections_total",
+	  "Elections this node started early because its leader's process was gone (its raft stream closed, its raft port refused).",
+	  offsetof(struct ledgerd_raft_counters, dead_leader_elections) },
+	{ "ledger_raft_closed_leader_listening_total",
+	  "Times the leader closed this node's raft stream but still accepted a connection on its raft address: not taken for dead.",
+	  offsetof(struct ledgerd_raft_counters, closed_leader_listening) },
+};
+
 void ledgerd_raft_counters_render(struct strbuf *sb, const struct ledgerd_raft_counters *c,
 				  const char *labels)
 {
 	unsigned n = __atomic_load_n(&c->n_peers, __ATOMIC_ACQUIRE);
 
-	counter(sb, "ledger_raft_dead_links_total",
-		"Outbound raft streams found closed by the peer (it stopped or restarted) and reconnected before the next message.",
-		labels, ledgerd_counter_get(&c->dead_links));
-	counter(sb, "ledger_raft_silent_leader_votes_total",
-		"Vote requests considered because the leader had been silent for the minimum election timeout (Raft thesis 4.2.3).",
-		labels, ledgerd_counter_get(&c->leader_forgotten));
-	counter(sb, "ledger_raft_dead_leader_votes_total",
-		"Vote requests considered because the leader's process was gone (its raft stream closed, its raft port refused).",
-		labels, ledgerd_counter_get(&c->dead_leader_votes));
-	counter(sb, "ledger_raft_dead_leader_elections_total",
-		"Elections this node started early because its leader's process was gone (its raft stream closed, its raft port refused).",
-		labels, ledgerd_counter_get(&c->dead_leader_elections));
-	counter(sb, "ledger_raft_closed_leader_listening_total",
-		"Times the leader closed this node's raft stream but still accepted a connection on its raft address: not taken for dead.",
-		labels, ledgerd_counter_get(&c->closed_leader_listening));
+	for (size_t i = 0; i < sizeof plain_counters / sizeof plain_counters[0]; i++)
+		counter(sb, plain_counters[i].name, plain_counters[i].help, labels,
+			ledgerd_counter_get((const uint64_t *)(const void *)((const char *)c +
+									  plain_counters[i].offset)));
 	per_peer(sb, c, n, "ledger_raft_vote_requests_sent_total",
 		 "RequestVote messages (pre-vote and vote) this node sent, by peer.", labels, 1);
 	per_peer(sb, c, n, "ledger_raft_vote_requests_received_total",
