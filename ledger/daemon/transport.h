@@ -158,6 +158,11 @@ int ledgerd_ipv4_parse(struct sockaddr_in *out, const char *address);
  * the same contract as raft_uv_transport's connect. */
 int ledgerd_connect_bound(struct ledgerd_transport *t, struct raft_uv_connect *req,
 			  const char *address, raft_uv_connect_cb cb);
+/* Bind tcp (not yet connected) to our raft address, port 0, so that the
+ * connection leaves from this node's own address as every raft connection
+ * of ours does (transport_connect.c); a refused bind is logged once and
+ * the connection leaves from wherever the kernel picks. */
+void ledgerd_tcp_bind_own(struct ledgerd_transport *t, uv_tcp_t *tcp);
 /* Cancel the connects in flight; returns how many the close must wait for,
  * each reported through ledgerd_transport_connect_closed. */
 int ledgerd_connects_abort(struct ledgerd_transport *t);

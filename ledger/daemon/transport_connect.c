@@ -146,10 +146,26 @@ static void connect_cb(uv_connect_t *c, int status)
 		fail(bc, RAFT_NOCONNECTION);
 }
 
+void ledgerd_tcp_bind_own(struct ledgerd_transport *t, uv_tcp_t *tcp)
+{
+	struct sockaddr_in self;
+	int rv;
+
+	if (ledgerd_ipv4_parse(&self, t->address) != 0)
+		return;
+	self.sin_port = 0;
+	rv = uv_tcp_bind(tcp, (struct sockaddr *)&self, 0);
+	/* Said once: libraft retries every 100 ms. */
+	if (rv != 0 && !t->bind_failure_logged) {
+		t->bind_failure_logged = 1;
+		ledgerd_log("cannot bind raft connections to %s: %s", t->address, uv_strerror(rv));
+	}
+}
+
 int ledgerd_connect_bound(struct ledgerd_transport *t, struct raft_uv_connect *req,
 			  const char *address, raft_uv_connect_cb cb)
 {
-	struct sockaddr_in peer, self;
+	struct sockaddr_in peer;
 	struct ledgerd_bound_connect *bc;
 	int rv;
 
@@ -169,17 +185,7 @@ int ledgerd_connect_bound(struct ledgerd_transport *t, struct raft_uv_connect *r
 	bc->connect.data = bc;
 	bc->write.data = bc;
 	handshake_encode(&bc->handshake, t->id, t->address);
-	if (ledgerd_ipv4_parse(&self, t->address) == 0) {
-		self.sin_port = 0;
-		int rv_bind = uv_tcp_bind(bc->tcp, (struct sockaddr *)&self, 0);
-
-		/* Said once: libraft retries every 100 ms. */
-		if (rv_bind != 0 && !t->bind_failure_logged) {
-			t->bind_failure_logged = 1;
-			ledgerd_log("cannot bind raft connections to %s: %s", t->address,
-				    uv_strerror(rv_bind));
-		}
-	}
+	ledgerd_tcp_bind_own(t, bc->tcp);
 	bc->next = t->connecting;
 	t->connecting = bc;
 	rv = uv_tcp_connect(&bc->connect, bc->tcp, (struct sockaddr *)&peer, connect_cb);

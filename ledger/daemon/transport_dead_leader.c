@@ -206,7 +206,7 @@ static void probe_deadline(uv_timer_t *timer)
 static void probe_start(struct ledgerd_transport *t, struct raft *r, raft_id id)
 {
 	struct ledgerd_leader_probe *p;
-	struct sockaddr_in to, from;
+	struct sockaddr_in to;
 	const char *address = r->follower_state.current_leader.address;
 
 	if (!address || ledgerd_ipv4_parse(&to, address) != 0)
@@ -217,12 +217,7 @@ static void probe_start(struct ledgerd_transport *t, struct raft *r, raft_id id)
 	p->req.data = p;
 	uv_tcp_init(t->loop, &p->tcp);
 	p->tcp.data = p;
-	/* from our raft address, as every raft connection of ours
-	 * (transport_connect.c); a bind the kernel refuses is harmless here */
-	if (ledgerd_ipv4_parse(&from, t->address) == 0) {
-		from.sin_port = 0;
-		(void)uv_tcp_bind(&p->tcp, (const struct sockaddr *)&from, 0);
-	}
+	ledgerd_tcp_bind_own(t, &p->tcp);
 	if (uv_tcp_connect(&p->req, &p->tcp, (const struct sockaddr *)&to, probe_done) != 0) {
 		uv_close((uv_handle_t *)&p->tcp, probe_closed);
 		return;
