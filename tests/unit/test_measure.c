@@ -727,6 +727,18 @@ static void test_unsafe_promotion_counts_and_gaps(void **state)
 	assert_false(f->m.unsafe_promotion.has);
 }
 
+/* Fault steps starting at the given times (ms; the first is the fault's
+ * start), the drill ending at 3000 ms. */
+static void fault_steps(struct fixture *f, int n, const int64_t *at_ms)
+{
+	f->mk.has_fault = true;
+	f->mk.fault_start_ns = at_ms[0] * MS;
+	for (int i = 0; i < n; i++)
+		f->mk.fault_starts_ns[i] = at_ms[i] * MS;
+	f->mk.n_fault_starts = n;
+	f->mk.drill_end_ns = 3000 * MS;
+}
+
 /* The quorum-loss drill: the primary region (3 of 5 voters) stops
  * gracefully at 100 and its last leader hands over to DR node 4 (term 5,
  * seen at 200), which loses it at 700 when the primary's last voter stops:
@@ -740,14 +752,9 @@ static void quorum_loss_timeline(struct fixture *f)
 	observe(f, 700, 5, 0, "", false, 2, 0);
 	observe(f, 1800, 6, 5, "dr", false, 2, 0);
 	observe(f, 2500, 6, 5, "dr", true, 5, 0);
-	f->mk.has_fault = true;
-	f->mk.fault_start_ns = 100 * MS;
-	f->mk.fault_starts_ns[0] = 100 * MS;
-	f->mk.fault_starts_ns[1] = 1400 * MS;
-	f->mk.n_fault_starts = 2;
+	fault_steps(f, 2, (const int64_t[]){ 100, 1400 });
 	f->mk.has_restore = true;
 	f->mk.restore_start_ns = 2300 * MS;
-	f->mk.drill_end_ns = 3000 * MS;
 }
 
 static void test_promotion_skips_a_transient_handover_leader(void **state)
@@ -768,11 +775,7 @@ static void test_promotion_not_measured_when_no_dr_leader_held(void **state)
 	observe(f, 0, 3, 1, "primary", true, 5, 0);
 	observe(f, 200, 5, 4, "dr", false, 4, 0);
 	observe(f, 700, 5, 0, "", false, 2, 0);
-	f->mk.has_fault = true;
-	f->mk.fault_start_ns = 100 * MS;
-	f->mk.fault_starts_ns[0] = 100 * MS;
-	f->mk.n_fault_starts = 1;
-	f->mk.drill_end_ns = 3000 * MS;
+	fault_steps(f, 1, (const int64_t[]){ 100 });
 	compute(f);
 	assert_none(&f->m.promotion_ms, "did not hold");
 }
@@ -789,12 +792,7 @@ static void test_promotion_held_until_the_next_fault(void **state)
 	observe(f, 400, 5, 5, "dr", false, 3, 0);
 	observe(f, 1100, 5, 0, "", false, 2, 0);
 	observe(f, 1500, 6, 4, "dr", false, 2, 0);
-	f->mk.has_fault = true;
-	f->mk.fault_start_ns = 100 * MS;
-	f->mk.fault_starts_ns[0] = 100 * MS;
-	f->mk.fault_starts_ns[1] = 1000 * MS;
-	f->mk.n_fault_starts = 2;
-	f->mk.drill_end_ns = 3000 * MS;
+	fault_steps(f, 2, (const int64_t[]){ 100, 1000 });
 	compute(f);
 	assert_ms(&f->m.promotion_ms, 100.0);
 }
@@ -811,13 +809,9 @@ static void test_promotion_seen_after_the_restore_began(void **state)
 	observe(f, 0, 5, 1, "primary", true, 5, 0);
 	observe(f, 800, 6, 3, "dr", false, 3, 0);
 	observe(f, 1800, 7, 1, "primary", true, 5, 0);
-	f->mk.has_fault = true;
-	f->mk.fault_start_ns = 100 * MS;
-	f->mk.fault_starts_ns[0] = 100 * MS;
-	f->mk.n_fault_starts = 1;
+	fault_steps(f, 1, (const int64_t[]){ 100 });
 	f->mk.has_restore = true;
 	f->mk.restore_start_ns = 700 * MS;
-	f->mk.drill_end_ns = 3000 * MS;
 	compute(f);
 	assert_ms(&f->m.promotion_ms, 700.0);
 }
