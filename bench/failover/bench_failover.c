@@ -22,6 +22,7 @@
  * LEDGERD_BIN, DRILLRIG_BIN and DRILLRIG_ETCD_BIN (default etcd) name the
  * programs. */
 #include <getopt.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -51,13 +52,20 @@ struct summary_line {
 static struct summary_line ratios[32];
 static int nratios;
 
+/* A side with no figure (NAN: no trial succeeded) makes no ratio: the
+ * line says so instead of printing 0. */
 static void add_ratio(const char *what, double ledgerd, double etcd, const char *unit)
 {
 	if (nratios >= 32)
 		return;
-	snprintf(ratios[nratios++].text, sizeof(ratios[0].text),
-		 "ratio ledgerd/etcd %-44s %6.2f  (%.1f %s / %.1f %s)", what,
-		 etcd > 0 ? ledgerd / etcd : 0.0, ledgerd, unit, etcd, unit);
+	if (isnan(ledgerd) || isnan(etcd) || etcd <= 0)
+		snprintf(ratios[nratios++].text, sizeof(ratios[0].text),
+			 "ratio ledgerd/etcd %-44s not measured (no figure from %s)", what,
+			 isnan(ledgerd) ? "ledgerd" : "etcd");
+	else
+		snprintf(ratios[nratios++].text, sizeof(ratios[0].text),
+			 "ratio ledgerd/etcd %-44s %6.2f  (%.1f %s / %.1f %s)", what, ledgerd / etcd,
+			 ledgerd, unit, etcd, unit);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -67,13 +75,13 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Nearest-rank percentile of a sorted array. */
+/* Nearest-rank percentile of a sorted array; NAN when it is empty. */
 static double pct(const double *v, int n, double p)
 {
 	int i = (int)(p * (double)n + 0.999999) - 1;
 
 	if (n <= 0)
-		return 0;
+		return NAN;
 	if (i < 0)
 		i = 0;
 	if (i >= n)
@@ -85,15 +93,19 @@ static double median(double *v, int n)
 {
 	qsort(v, (size_t)n, sizeof(*v), cmp_double);
 	if (n == 0)
-		return 0;
+		return NAN;
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void print_dist(const char *sys, const char *what, double *v, int n, const char *unit)
 {
+	if (n == 0) {
+		printf("  %-8s %-12s not measured: no trial succeeded  (n=0)\n", sys, what);
+		return;
+	}
 	qsort(v, (size_t)n, sizeof(*v), cmp_double);
 	printf("  %-8s %-12s min %8.1f  median %8.1f  p90 %8.1f  max %8.1f %s  (n=%d)\n", sys, what,
-	       n ? v[0] : 0, median(v, n), pct(v, n, 0.9), n ? v[n - 1] : 0, unit, n);
+	       v[0], median(v, n), pct(v, n, 0.9), v[n - 1], unit, n);
 }
 
 /* ---- failover ------------------------------------------------------------ */
