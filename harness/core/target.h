@@ -87,9 +87,14 @@ struct action_ctx {
 	int dry_run;                          /* print what would be done, touch nothing */
 	int server_dry_run;                   /* the target's server-side dry run: generic
 					       * actions (awaits, probes) only describe */
+	/* The node that led just before the first fault (await_leader
+	 * changed: true): its id, ACTION_NO_LEADER_BEFORE when none led, 0
+	 * when not recorded (no fault yet, or the status failed). */
+	int64_t leader_before_fault;
 };
 
-#define ACTION_CTX_INIT { 0, NULL, 0, NULL, NULL, NULL, 0, 0 }
+#define ACTION_NO_LEADER_BEFORE (-1)
+#define ACTION_CTX_INIT { 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0 }
 
 /* 1 when the action should stop now (deadline passed or interrupted). */
 int action_ctx_expired(const struct action_ctx *ctx);

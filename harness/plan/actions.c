@@ -206,6 +206,8 @@ static const struct arg_spec restore_args[] = {
 
 static const struct arg_spec await_leader_args[] = {
 	{ "region", ARG_REGION, 0, NULL, NULL, 0, 0, "the leader must be in this region" },
+	{ "changed", ARG_BOOL, 0, "false", NULL, 0, 0,
+	  "the leader must be another node than the one that led when the first fault began" },
 	END_ARGS
 };
 

@@ -323,9 +323,16 @@ static struct plan_step *check_list(struct schema_ctx *ctx, json_t *root, const 
 			  spec ? spec->name : json_string_value(json_object_get(obj, "action")), i);
 		if (spec)
 			fill_step(&steps[i], obj, spec, ctx, i);
+		if (spec && strcmp(spec->name, "await_leader") == 0 &&
+		    json_is_true(json_object_get(obj, "changed")) && !ctx->have_fault)
+			schema_err_key(ctx, obj, path, "changed", "'changed: true' compares with the "
+				       "leader before the first fault, and no fault step comes before "
+				       "this one");
 		if (mode == MODE_STEP) {
 			check_fault(ctx, obj, path, spec, spec ? &steps[i] : NULL);
 			steps[i].fault = json_is_true(json_object_get(obj, "fault"));
+			if (steps[i].fault)
+				ctx->have_fault = 1;
 		}
 		if (spec && strcmp(spec->name, "snapshot") == 0)
 			json_object_set_new(ctx->snapshot_steps,

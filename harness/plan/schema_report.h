@@ -25,6 +25,7 @@ struct schema_ctx {
 	/* Names of steps seen so far (for restore_snapshot from:). */
 	json_t *snapshot_steps;       /* object name -> true, owned */
 	int have_restore;             /* a restore_snapshot step came before */
+	int have_fault;               /* a fault step came before */
 };
 
 /* Report an error at obj[key]'s value (or at obj when key is absent from

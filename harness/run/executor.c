@@ -21,7 +21,8 @@ typedef void (*generic_fn)(struct target *t, json_t *args, const struct action_c
 /* ---- awaits: bounded polls of the target's status ---------------------- */
 
 struct await_check {
-	int (*holds)(struct target *t, json_t *status, json_t *args, char *why, size_t len);
+	int (*holds)(struct target *t, json_t *status, json_t *args, const struct action_ctx *ctx,
+		     char *why, size_t len);
 	const char *what;
 };
 
@@ -41,16 +42,43 @@ static int leader_in_region(struct target *t, json_t *status, const char *ref)
 	return role && strcmp(role, ref) == 0;
 }
 
-static int holds_leader(struct target *t, json_t *status, json_t *args, char *why, size_t len)
+/* await_leader changed: true — the leader before the first fault may still
+ * be named for an election timeout (a node keeps its view that long), so
+ * only another node proves the fault moved leadership. */
+static int leader_changed(json_t *leader, const struct action_ctx *ctx, char *why, size_t len)
+{
+	json_int_t id = json_integer_value(json_object_get(leader, "id"));
+
+	if (ctx->leader_before_fault == 0) {
+		snprintf(why, len, "leader %lld, and the leader before the first fault is not "
+			 "known (its status failed; see the journal's notes)", (long long)id);
+		return 0;
+	}
+	if (id > 0 && id == ctx->leader_before_fault) {
+		snprintf(why, len, "leader %lld is still the one from before the first fault",
+			 (long long)id);
+		return 0;
+	}
+	return 1;
+}
+
+static int holds_leader(struct target *t, json_t *status, json_t *args,
+			const struct action_ctx *ctx, char *why, size_t len)
 {
 	const char *region = plan_arg_str(args, "region");
 	json_t *leader = json_object_get(status, "leader");
+	int changed = plan_arg_bool(args, "changed", 0);
 
 	if (leader_in_region(t, status, region)) {
-		snprintf(why, len, "leader %lld in region %s (term %lld)",
+		if (changed && !leader_changed(leader, ctx, why, len))
+			return 0;
+		snprintf(why, len, "leader %lld in region %s (term %lld)%s",
 			 (long long)json_integer_value(json_object_get(leader, "id")),
 			 json_string_value(json_object_get(leader, "region")) ?: "?",
-			 (long long)json_integer_value(json_object_get(status, "term")));
+			 (long long)json_integer_value(json_object_get(status, "term")),
+			 !changed ? ""
+			 : ctx->leader_before_fault > 0 ? ", not the one from before the first fault"
+							: ", none led before the first fault");
 		return 1;
 	}
 	if (json_is_object(leader))
@@ -62,7 +90,8 @@ static int holds_leader(struct target *t, json_t *status, json_t *args, char *wh
 	return 0;
 }
 
-static int holds_replicated(struct target *t, json_t *status, json_t *args, char *why, size_t len)
+static int holds_replicated(struct target *t, json_t *status, json_t *args,
+			    const struct action_ctx *ctx, char *why, size_t len)
 {
 	const char *repl = json_string_value(json_object_get(status, "replication"));
 	int64_t max_lag = plan_arg_duration_ns(args, "max_lag", -1);
@@ -71,6 +100,7 @@ static int holds_replicated(struct target *t, json_t *status, json_t *args, char
 	size_t i;
 
 	(void)t;
+	(void)ctx;
 	if (!json_is_object(json_object_get(status, "leader"))) {
 		snprintf(why, len, "no leader");
 		return 0;
@@ -95,13 +125,15 @@ static int holds_replicated(struct target *t, json_t *status, json_t *args, char
 	return worst * 1e9 <= (double)max_lag;
 }
 
-static int holds_healthy(struct target *t, json_t *status, json_t *args, char *why, size_t len)
+static int holds_healthy(struct target *t, json_t *status, json_t *args,
+			 const struct action_ctx *ctx, char *why, size_t len)
 {
 	json_t *members = json_object_get(status, "members"), *m;
 	size_t i;
 
 	(void)t;
 	(void)args;
+	(void)ctx;
 	if (!json_is_object(json_object_get(status, "leader"))) {
 		snprintf(why, len, "no leader");
 		return 0;
@@ -139,7 +171,7 @@ static void run_await(const struct await_check *chk, struct target *t, json_t *a
 		json_t *status = NULL;
 
 		if (t->status(t, &status, 1 * NS_PER_SEC, &err) == 0) {
-			int ok = chk->holds(t, status, args, why, sizeof(why));
+			int ok = chk->holds(t, status, args, ctx, why, sizeof(why));
 
 			json_decref(status);
 			if (ok) {

@@ -45,6 +45,7 @@ struct run {
 	int started;          /* the target was started */
 	int cluster_before_taken; /* "cluster_before" is in the journal */
 	int baseline_done;        /* the baseline period was held */
+	int64_t leader_before_fault; /* struct action_ctx says what it holds */
 	struct dr_error err;  /* why a target or recorder call failed */
 	struct recorder *recorder;
 	char *state_path;     /* pending undos for `drillrig recover` */
@@ -97,6 +98,7 @@ static void ctx_for(struct run *r, struct action_ctx *ctx, const char *step_name
 	ctx->step_name = step_name;
 	ctx->dry_run = r->opts->dry_run;
 	ctx->server_dry_run = r->opts->server_dry_run;
+	ctx->leader_before_fault = r->leader_before_fault;
 }
 
 /* The pending undos to the state file, and to the target's own copy. */
@@ -326,9 +328,16 @@ static void take_cluster_before(struct run *r)
 	if (r->cluster_before_taken || quiet_run(r->opts) || !r->started)
 		return;
 	r->cluster_before_taken = 1;
-	if (r->t->status(r->t, &status, 2 * NS_PER_SEC, &err) == 0)
+	if (r->t->status(r->t, &status, 2 * NS_PER_SEC, &err) == 0) {
+		json_t *leader = json_object_get(status, "leader");
+		json_int_t id = json_integer_value(json_object_get(leader, "id"));
+
+		if (!json_is_object(leader))
+			r->leader_before_fault = ACTION_NO_LEADER_BEFORE;
+		else if (id > 0)
+			r->leader_before_fault = id;
 		journal_set(r->j, "cluster_before", status);
-	else
+	} else
 		journal_note(r->j, "the cluster's status before the first fault is not recorded: %s",
 			     err.msg);
 }

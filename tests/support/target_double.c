@@ -79,6 +79,8 @@ static void dbl_action(struct target *t, json_t *args, const struct action_ctx *
 		atomic_fetch_add(ctx->interrupts, d->interrupt_times ? d->interrupt_times : 1);
 	if (d->lose_leader_action && strcmp(action, d->lose_leader_action) == 0)
 		d->leader = 0;
+	if (d->move_leader_action && strcmp(action, d->move_leader_action) == 0)
+		d->leader++;
 	if (d->hang_action && strcmp(action, d->hang_action) == 0) {
 		while (!action_ctx_expired(ctx))
 			clock_sleep_ns(NS_PER_MS);

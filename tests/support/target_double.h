@@ -19,6 +19,7 @@ struct target_double {
 	int interrupt_times;       /* by how much */
 	int leader;                /* status: 0 = no leader */
 	const char *lose_leader_action; /* this action sets leader to 0 */
+	const char *move_leader_action; /* this action makes the next node (leader + 1) lead */
 	const char *lock_path;     /* NULL: lock always succeeds */
 	int lock_fd;
 	int started, closed, locked;

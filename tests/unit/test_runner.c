@@ -408,6 +408,55 @@ static void test_continue_on_failure_goes_on_but_fails(void **state)
 	assert_non_null(strstr(f->result.reason, "flaky"));
 }
 
+/* await_leader changed: true waits for a node other than the one that led
+ * before the first fault; a status still naming that node never passes it
+ * (the disk-full drill passed on a leader that had not noticed its fault). */
+static const char changed_plan[] =
+	"version: 1\nname: changed-test\nworkload: {enabled: false}\n"
+	"steps:\n"
+	"  - {name: stop-leader, action: stop, what: leader, fault: true}\n"
+	"  - {name: new-leader, action: await_leader, changed: true, timeout: 300ms}\n";
+
+static void test_await_leader_changed_refuses_the_old_leader(void **state)
+{
+	struct fixture *f = *state;
+	const char *msg;
+
+	plan_free(f->plan);
+	f->plan = load(changed_plan);
+	run(f);
+	assert_int_equal(f->result.exit_code, EXIT_FAILED);
+	assert_string_equal(step_result(f, "new-leader"), "timed_out");
+	msg = f->result.reason;
+	if (!strstr(msg, "leader 1 is still the one from before the first fault"))
+		fail_msg("reason does not say the old leader still leads: %s", msg);
+}
+
+static void test_await_leader_changed_passes_on_another_node(void **state)
+{
+	struct fixture *f = *state;
+	json_t *steps = NULL, *s;
+	size_t i;
+	const char *msg = NULL;
+
+	plan_free(f->plan);
+	f->plan = load(changed_plan);
+	f->dbl.move_leader_action = "stop";
+	run(f);
+	assert_int_equal(f->result.exit_code, EXIT_PASSED);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_object_get(journal_get(f->j, "cluster_before"), "leader"), "id")),
+			 1);
+	steps = journal_get(f->j, "steps");
+	json_array_foreach(steps, i, s)
+		if (strcmp(json_string_value(json_object_get(s, "name")), "new-leader") == 0)
+			msg = json_string_value(json_object_get(s, "message"));
+	assert_non_null(msg);
+	if (!strstr(msg, "leader 2 in region primary") ||
+	    !strstr(msg, "not the one from before the first fault"))
+		fail_msg("unexpected await_leader message: %s", msg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -427,6 +476,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deadline_aborts_the_drill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dry_run_touches_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_continue_on_failure_goes_on_but_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_await_leader_changed_refuses_the_old_leader, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_await_leader_changed_passes_on_another_node, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests_name("runner", tests, NULL, NULL);
