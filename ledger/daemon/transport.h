@@ -44,6 +44,8 @@ struct ledgerd_link {
  * __atomic (a torn count is harmless, a data race is not). */
 struct ledgerd_raft_counters {
 	uint64_t dead_links;       /* outbound streams found closed by the peer */
+	uint64_t stalled_links;    /* outbound streams dropped: nothing acknowledged in time */
+	uint64_t connect_timeouts; /* connects abandoned: no answer in time */
 	uint64_t leader_forgotten; /* votes considered after the leader fell silent */
 	uint64_t dead_leader_votes;     /* votes considered after the leader's process went */
 	uint64_t dead_leader_elections; /* elections started early for that reason */
@@ -163,6 +165,13 @@ int ledgerd_connect_bound(struct ledgerd_transport *t, struct raft_uv_connect *r
  * of ours does (transport_connect.c); a refused bind is logged once and
  * the connection leaves from wherever the kernel picks. */
 void ledgerd_tcp_bind_own(struct ledgerd_transport *t, uv_tcp_t *tcp);
+/* How long a raft connection may go without an answer before it is
+ * given up and made again (transport_connect.c): half the election
+ * timeout, at least 100 ms. */
+unsigned ledgerd_stall_ms(const struct ledgerd_transport *t);
+/* Give up the connects in flight for longer than ledgerd_stall_ms (the
+ * periodic link check calls it); libraft then connects again. */
+void ledgerd_connects_expire(struct ledgerd_transport *t, int64_t now_ns);
 /* Cancel the connects in flight; returns how many the close must wait for,
  * each reported through ledgerd_transport_connect_closed. */
 int ledgerd_connects_abort(struct ledgerd_transport *t);

@@ -17,15 +17,31 @@
  * the stream with raft_free, so it is allocated with raft_malloc.  An own
  * address that is not an IPv4 "ip:port" is connected unbound, as libraft
  * would; one the kernel refuses to bind fails the attempt (libuv reports
- * the bind error at connect) and libraft retries after its delay. */
+ * the bind error at connect) and libraft retries after its delay.
+ *
+ * A cut network must not outlast itself.  The kernel retries an
+ * unanswered SYN after 1, 3, 7, 15 s ... and unacknowledged data with a
+ * backoff that doubles up to 2 minutes, so after a partition heals a node
+ * could wait that long for the next retry before it hears from its peers
+ * again (a follower cut off for 12 s caught up 2.1 s after the heal).  So
+ * a connect that has no answer within ledgerd_stall_ms is abandoned and
+ * libraft makes a new one after its 100 ms delay, and an established
+ * stream carries TCP_USER_TIMEOUT of the same length: the kernel drops it
+ * when what it sent stays unacknowledged that long, and the stream is made
+ * again (the link check, transport_links.c, sees ETIMEDOUT, or libraft's
+ * next write fails). */
 #include "ledger/daemon/transport.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
 #include <endian.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
+#include "common/clock.h"
 #include "common/strbuf.h"
 #include "ledger/daemon/log.h"
 
@@ -41,6 +57,8 @@ struct ledgerd_bound_connect {
 	uv_buf_t handshake;
 	int status;                 /* handed to cb when the handle is closed */
 	int holds_close;            /* the transport's close waits for this one */
+	int64_t started_ns;         /* CLOCK_MONOTONIC of the connect */
+	int connected;              /* the TCP connect succeeded */
 	struct ledgerd_bound_connect *next;
 };
 
@@ -135,12 +153,29 @@ static void write_cb(uv_write_t *w, int status)
 	finish(bc, (struct uv_stream_s *)bc->tcp);
 }
 
+unsigned ledgerd_stall_ms(const struct ledgerd_transport *t)
+{
+	const struct raft *r = t->io ? t->io->data : NULL;
+	unsigned half = r && r->election_timeout ? r->election_timeout / 2 : 500;
+
+	return half < 100 ? 100 : half;
+}
+
 static void connect_cb(uv_connect_t *c, int status)
 {
 	struct ledgerd_bound_connect *bc = c->data;
+	uv_os_fd_t fd;
 
 	if (status == UV_ECANCELED || bc->status != 0)
 		return;
+	if (status == 0) {
+		unsigned ms = ledgerd_stall_ms(bc->t);
+
+		bc->connected = 1;
+		/* best effort: without it a cut stream waits for TCP's backoff */
+		if (uv_fileno((uv_handle_t *)bc->tcp, &fd) == 0)
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
+	}
 	if (status != 0 || uv_write(&bc->write, (uv_stream_t *)bc->tcp, &bc->handshake, 1,
 				    write_cb) != 0)
 		fail(bc, RAFT_NOCONNECTION);
@@ -186,8 +221,10 @@ int ledgerd_connect_bound(struct ledgerd_transport *t, struct raft_uv_connect *r
 	bc->write.data = bc;
 	handshake_encode(&bc->handshake, t->id, t->address);
 	ledgerd_tcp_bind_own(t, bc->tcp);
+	bc->started_ns = clock_mono_ns();
 	bc->next = t->connecting;
 	t->connecting = bc;
+	ledgerd_links_watch(t, NULL); /* its periodic check expires connects too */
 	rv = uv_tcp_connect(&bc->connect, bc->tcp, (struct sockaddr *)&peer, connect_cb);
 	if (rv != 0) {
 		/* The request fails now (not through cb): libraft retries it. */
@@ -198,6 +235,19 @@ int ledgerd_connect_bound(struct ledgerd_transport *t, struct raft_uv_connect *r
 		return RAFT_NOCONNECTION;
 	}
 	return 0;
+}
+
+void ledgerd_connects_expire(struct ledgerd_transport *t, int64_t now_ns)
+{
+	int64_t limit = (int64_t)ledgerd_stall_ms(t) * NS_PER_MS;
+
+	/* fail() only starts the close: the list changes in closed_cb, later */
+	for (struct ledgerd_bound_connect *bc = t->connecting; bc; bc = bc->next) {
+		if (bc->status != 0 || bc->connected || now_ns - bc->started_ns < limit)
+			continue;
+		__atomic_add_fetch(&t->counters.connect_timeouts, 1, __ATOMIC_RELAXED);
+		fail(bc, RAFT_NOCONNECTION);
+	}
 }
 
 /* Every connect still in flight ends with RAFT_CANCELED (those already

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/clock.h"
 #include "ledger/daemon/log.h"
 #include "ledger/daemon/transport.h"
 
@@ -84,23 +85,34 @@ int ledgerd_link_peer_gone(int fd, int *err)
 	return 1;
 }
 
-/* 1 when l is an outbound stream libraft still owns and its peer closed
- * it; it is then shut and replaced as the comment at the top says. */
-static int link_check(struct ledgerd_transport *t, struct ledgerd_link *l)
+enum link_state { LINK_ALIVE, LINK_CLOSED, LINK_STALLED };
+
+/* LINK_CLOSED when l is an outbound stream libraft still owns and its peer
+ * closed it, LINK_STALLED when the kernel dropped it because what it sent
+ * stayed unacknowledged (TCP_USER_TIMEOUT, transport_connect.c: a cut
+ * network, not a gone process); either way it is shut and replaced as the
+ * comment at the top says. */
+static enum link_state link_check(struct ledgerd_transport *t, struct ledgerd_link *l)
 {
 	int err;
 
 	/* libraft may have closed it since (the fd may be reused) */
 	if (!l->outbound || !ledgerd_link_same(l) || !ledgerd_link_peer_gone(l->fd, &err))
-		return 0;
+		return LINK_ALIVE;
 	l->outbound = NULL;
-	__atomic_add_fetch(&t->counters.dead_links, 1, __ATOMIC_RELAXED);
-	ledgerd_log("raft: node %llu closed the stream this node sends on (%s): "
-		    "reconnecting before the next message", l->id,
-		    err ? strerror(err) : "it stopped or restarted");
+	if (err == ETIMEDOUT) {
+		__atomic_add_fetch(&t->counters.stalled_links, 1, __ATOMIC_RELAXED);
+		ledgerd_log("raft: nothing this node sent to node %llu was acknowledged for %u ms "
+			    "(a cut network?): reconnecting", l->id, ledgerd_stall_ms(t));
+	} else {
+		__atomic_add_fetch(&t->counters.dead_links, 1, __ATOMIC_RELAXED);
+		ledgerd_log("raft: node %llu closed the stream this node sends on (%s): "
+			    "reconnecting before the next message", l->id,
+			    err ? strerror(err) : "it stopped or restarted");
+	}
 	shutdown(l->fd, SHUT_WR);
 	send_sacrifice(t, l);
-	return 1;
+	return err == ETIMEDOUT ? LINK_STALLED : LINK_CLOSED;
 }
 
 int ledgerd_links_check_peer(struct ledgerd_transport *t, raft_id id)
@@ -109,7 +121,7 @@ int ledgerd_links_check_peer(struct ledgerd_transport *t, raft_id id)
 	int gone = 0;
 
 	for (i = 0; i < t->n_links && !t->closing; i++)
-		if (t->links[i].id == id && link_check(t, &t->links[i]))
+		if (t->links[i].id == id && link_check(t, &t->links[i]) == LINK_CLOSED)
 			gone = 1;
 	return gone;
 }
@@ -120,8 +132,10 @@ static void check_links(uv_timer_t *timer)
 	size_t i;
 
 	for (i = 0; i < t->n_links && !t->closing; i++)
-		if (link_check(t, &t->links[i]))
+		if (link_check(t, &t->links[i]) == LINK_CLOSED)
 			ledgerd_dead_leader_seen(t, t->links[i].id);
+	if (!t->closing)
+		ledgerd_connects_expire(t, clock_mono_ns());
 }
 
 void ledgerd_links_watch(struct ledgerd_transport *t, struct ledgerd_link *l)
