@@ -165,12 +165,15 @@ int ledgerd_connect_bound(struct ledgerd_transport *t, struct raft_uv_connect *r
  * of ours does (transport_connect.c); a refused bind is logged once and
  * the connection leaves from wherever the kernel picks. */
 void ledgerd_tcp_bind_own(struct ledgerd_transport *t, uv_tcp_t *tcp);
-/* How long a raft connection may go without an answer before it is
- * given up and made again (transport_connect.c): half the election
- * timeout, at least 100 ms. */
+/* How long what an established raft stream sent may stay unacknowledged
+ * before the kernel drops it (TCP_USER_TIMEOUT): twice the election
+ * timeout, at least 1 s.  A connect is given up sooner, after
+ * ledgerd_connect_timeout_ms: half the election timeout, at least 100 ms
+ * (transport_connect.c). */
 unsigned ledgerd_stall_ms(const struct ledgerd_transport *t);
-/* Give up the connects in flight for longer than ledgerd_stall_ms (the
- * periodic link check calls it); libraft then connects again. */
+unsigned ledgerd_connect_timeout_ms(const struct ledgerd_transport *t);
+/* Give up the connects in flight for longer than ledgerd_connect_timeout_ms
+ * (the periodic link check calls it); libraft then connects again. */
 void ledgerd_connects_expire(struct ledgerd_transport *t, int64_t now_ns);
 /* Cancel the connects in flight; returns how many the close must wait for,
  * each reported through ledgerd_transport_connect_closed. */

@@ -24,10 +24,12 @@
  * backoff that doubles up to 2 minutes, so after a partition heals a node
  * could wait that long for the next retry before it hears from its peers
  * again (a follower cut off for 12 s caught up 2.1 s after the heal).  So
- * a connect that has no answer within ledgerd_stall_ms is abandoned and
- * libraft makes a new one after its 100 ms delay, and an established
- * stream carries TCP_USER_TIMEOUT of the same length: the kernel drops it
- * when what it sent stays unacknowledged that long, and the stream is made
+ * a connect that has no answer within ledgerd_connect_timeout_ms (half an
+ * election timeout) is abandoned and libraft makes a new one after its
+ * 100 ms delay, and an established stream carries TCP_USER_TIMEOUT of
+ * ledgerd_stall_ms (twice the election timeout, at least 1 s: a lossy
+ * link's retransmissions fit in it): the kernel drops the stream when
+ * what it sent stays unacknowledged that long, and the stream is made
  * again (the link check, transport_links.c, sees ETIMEDOUT, or libraft's
  * next write fails). */
 #include "ledger/daemon/transport.h"
@@ -37,6 +39,7 @@
 #include <endian.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -153,10 +156,26 @@ static void write_cb(uv_write_t *w, int status)
 	finish(bc, (struct uv_stream_s *)bc->tcp);
 }
 
-unsigned ledgerd_stall_ms(const struct ledgerd_transport *t)
+static unsigned election_ms(const struct ledgerd_transport *t)
 {
 	const struct raft *r = t->io ? t->io->data : NULL;
-	unsigned half = r && r->election_timeout ? r->election_timeout / 2 : 500;
+
+	return r && r->election_timeout ? r->election_timeout : 1000;
+}
+
+/* Long enough for TCP's own retransmissions (200 ms, then 400 ms more) on
+ * a lossy link: a stream is given up only when the network is cut. */
+unsigned ledgerd_stall_ms(const struct ledgerd_transport *t)
+{
+	unsigned twice = 2 * election_ms(t);
+
+	return twice < 1000 ? 1000 : twice;
+}
+
+/* A SYN needs one round trip; a lost one is better sent again soon. */
+unsigned ledgerd_connect_timeout_ms(const struct ledgerd_transport *t)
+{
+	unsigned half = election_ms(t) / 2;
 
 	return half < 100 ? 100 : half;
 }
@@ -237,13 +256,30 @@ int ledgerd_connect_bound(struct ledgerd_transport *t, struct raft_uv_connect *r
 	return 0;
 }
 
+/* 1 while the kernel still waits for the peer's SYN-ACK.  A loop slowed
+ * down (valgrind, a long callback) runs its timers before the connect
+ * callback of a connect that has long succeeded: that one is not expired. */
+static int still_connecting(struct ledgerd_bound_connect *bc)
+{
+	uv_os_fd_t fd;
+	struct pollfd p;
+
+	if (uv_fileno((uv_handle_t *)bc->tcp, &fd) != 0)
+		return 0;
+	p.fd = fd;
+	p.events = POLLOUT;
+	p.revents = 0;
+	return poll(&p, 1, 0) == 0;
+}
+
 void ledgerd_connects_expire(struct ledgerd_transport *t, int64_t now_ns)
 {
-	int64_t limit = (int64_t)ledgerd_stall_ms(t) * NS_PER_MS;
+	int64_t limit = (int64_t)ledgerd_connect_timeout_ms(t) * NS_PER_MS;
 
 	/* fail() only starts the close: the list changes in closed_cb, later */
 	for (struct ledgerd_bound_connect *bc = t->connecting; bc; bc = bc->next) {
-		if (bc->status != 0 || bc->connected || now_ns - bc->started_ns < limit)
+		if (bc->status != 0 || bc->connected || now_ns - bc->started_ns < limit ||
+		    !still_connecting(bc))
 			continue;
 		__atomic_add_fetch(&t->counters.connect_timeouts, 1, __ATOMIC_RELAXED);
 		fail(bc, RAFT_NOCONNECTION);

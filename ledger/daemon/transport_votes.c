@@ -122,7 +122,7 @@ static const struct {
 	  "Outbound raft streams found closed by the peer (it stopped or restarted) and reconnected before the next message.",
 	  offsetof(struct ledgerd_raft_counters, dead_links) },
 	{ "ledger_raft_stalled_links_total",
-	  "Outbound raft streams the link check found dropped by the kernel because what this node sent stayed unacknowledged for half an election timeout (a cut network), and made again (one whose failed write libraft saw first is not counted).",
+	  "Outbound raft streams the link check found dropped by the kernel because what this node sent stayed unacknowledged for twice the election timeout, at least 1 s (a cut network), and made again (one whose failed write libraft saw first is not counted).",
 	  offsetof(struct ledgerd_raft_counters, stalled_links) },
 	{ "ledger_raft_connect_timeouts_total",
 	  "Raft connects given up after half an election timeout without an answer, and made again.",

@@ -9,8 +9,9 @@
 #
 #   stalled-stream-is-made-again  the leader's stream to the cut node was
 #                                 dropped while the cut lasted (nothing was
-#                                 acknowledged for half an election
-#                                 timeout): the leader connected again and
+#                                 acknowledged for 1 s, twice the election
+#                                 timeout at least): the leader connected
+#                                 again and
 #                                 gave that connect up unanswered
 #                                 (ledger_raft_connect_timeouts_total >= 1;
 #                                 without TCP_USER_TIMEOUT the old stream
