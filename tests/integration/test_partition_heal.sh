@@ -80,7 +80,9 @@ DRILLRIG_CLUSTER_ROOT=$tmp/clusters timeout 120 "$bin" run "$tmp/cut.yaml" --no-
 	--keep-cluster >"$tmp/run.out" 2>&1
 rc=$?
 dir=$(find "$tmp/clusters" -mindepth 1 -maxdepth 1 -type d | head -n 1)
-[ -n "$dir" ] && [ -f "$dir/cluster.json" ] || fatal "no kept cluster (exit $rc): $(tail -n 20 "$tmp/run.out")"
+if [ -z "$dir" ] || [ ! -f "$dir/cluster.json" ]; then
+	fatal "no kept cluster (exit $rc): $(tail -n 20 "$tmp/run.out")"
+fi
 
 leader=$(grep -oE 'leads: ok in [0-9.]+s: leader [0-9]+' "$tmp/run.out" | awk '{print $NF}')
 [ -n "$leader" ] || fatal "no leader named by the drill: $(tail -n 20 "$tmp/run.out")"
