@@ -53,19 +53,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-node_field() { # DIR ID FIELD
-	"$py" -c 'import json,sys; d=json.load(open(sys.argv[1]+"/cluster.json"))
-print([n for n in d["nodes"] if n["id"]==int(sys.argv[2])][0][sys.argv[3]])' "$1" "$2" "$3"
-}
 leader_id() { # DIR
 	"$bin" cluster status --cluster "$1" 2>/dev/null | awk '$5 == "leader" {print $1; exit}'
 }
 append() { # ADDR SEQ  (client "disk-test")
 	"$py" "$call" -max-time 5 -d "{\"client_id\":\"disk-test\",\"sequence\":$2,\"payload\":\"p$2\"}" \
 		"$1" inferadb.ledger.v1.Ledger/Append
-}
-metric() { # HTTP_ADDR NAME
-	curl -s --max-time 5 "http://$1/metrics" | awk -v n="$2" 'index($0, n "{") == 1 {print $2}'
 }
 
 # A plan with one disk_full of the leader (no undo: the fill stays after
@@ -126,9 +119,9 @@ grep -q "never a real disk" "$tmp/run.out" || fail "the refusal does not say why
 case_end
 
 case_begin lone-node-refuses
-addr=$(node_field "$c1" 1 address)
-http=$(node_field "$c1" 1 http_address)
-pid=$(node_field "$c1" 1 pid)
+addr=$(cluster_node_field "$c1" 1 address)
+http=$(cluster_node_field "$c1" 1 http_address)
+pid=$(cluster_node_field "$c1" 1 pid)
 acked=0
 for seq in 1 2 3; do
 	append "$addr" "$seq" >"$tmp/a.out" 2>&1 || fatal "append $seq before the fill: $(cat "$tmp/a.out")"
@@ -148,7 +141,7 @@ done
 [ -n "$refused" ] || fail "writes were still acknowledged with a full disk"
 grep -q "Code: ResourceExhausted" "$tmp/a.out" || fail "not RESOURCE_EXHAUSTED: $(cat "$tmp/a.out")"
 grep -q "no space left on device" "$tmp/a.out" || fail "the error does not say why: $(cat "$tmp/a.out")"
-[ "$(metric "$http" ledger_disk_full)" = 1 ] || fail "ledger_disk_full is not 1 while full"
+[ "$(node_metric "$http" ledger_disk_full)" = 1 ] || fail "ledger_disk_full is not 1 while full"
 case_end
 
 case_begin lone-node-recovers
@@ -164,8 +157,8 @@ for _ in $(seq 50); do
 done
 [ -n "$ok" ] || fail "writes are still refused after disk_free: $(cat "$tmp/a.out")"
 acked=$((acked + 1))
-[ "$(node_field "$c1" 1 pid)" = "$pid" ] || fail "the node restarted (pid $pid -> $(node_field "$c1" 1 pid)): expected to serve again without one"
-[ "$(metric "$http" ledger_disk_full)" = 0 ] || fail "ledger_disk_full is not 0 after disk_free"
+[ "$(cluster_node_field "$c1" 1 pid)" = "$pid" ] || fail "the node restarted (pid $pid -> $(cluster_node_field "$c1" 1 pid)): expected to serve again without one"
+[ "$(node_metric "$http" ledger_disk_full)" = 0 ] || fail "ledger_disk_full is not 0 after disk_free"
 "$py" "$call" -max-time 5 -d '{"from_index":1,"limit":1000}' "$addr" inferadb.ledger.v1.Ledger/Read >"$tmp/read.out" 2>&1 ||
 	fail "read back failed: $(cat "$tmp/read.out")"
 n=$(grep -c '"clientId": "disk-test"\|"client_id": "disk-test"' "$tmp/read.out")
@@ -206,9 +199,9 @@ case_begin follower-write-failed-restarts
 wait_cluster_settled "$bin" "$c2" 30 || fatal "the cluster did not settle after the drill"
 lead=$(leader_id "$c2")
 for f in 2 3 4 5 1; do [ "$f" != "$lead" ] && break; done
-fpid=$(node_field "$c2" "$f" pid)
+fpid=$(cluster_node_field "$c2" "$f" pid)
 run_plan "$tmp/fill-follower.yaml" "$c2" --var "NODE=$f" || fatal "disk_full of node $f: $(cat "$tmp/run.out")"
-"$py" - "$(node_field "$c2" "$lead" address)" >"$tmp/big.out" 2>&1 <<'PY' || fail "big writes: $(cat "$tmp/big.out")"
+"$py" - "$(cluster_node_field "$c2" "$lead" address)" >"$tmp/big.out" 2>&1 <<'PY' || fail "big writes: $(cat "$tmp/big.out")"
 import sys, grpc
 def varint(n):
     out = b""
@@ -231,7 +224,7 @@ grep -q "raft log write failed: no space left on device" "$c2/n$f.log" ||
 	fail "node $f's log write never failed: $(tail -n 3 "$c2/n$f.log")"
 run_plan "$tmp/free.yaml" "$c2" || fatal "disk_free failed: $(cat "$tmp/run.out")"
 wait_cluster_settled "$bin" "$c2" 30 || fail "node $f did not catch up: $("$bin" cluster status --cluster "$c2")"
-[ "$(node_field "$c2" "$f" pid)" != "$fpid" ] || fail "node $f was not restarted"
+[ "$(cluster_node_field "$c2" "$f" pid)" != "$fpid" ] || fail "node $f was not restarted"
 grep -q "exit 75" "$c2/supervisor.log" || fail "the supervisor saw no exit 75"
 case_end
 

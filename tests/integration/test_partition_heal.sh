@@ -31,6 +31,8 @@ set -uo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=../lib/cases.sh
 . "$(dirname "$0")/../lib/cases.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/cluster.sh
+. "$(dirname "$0")/../lib/cluster.sh"
 
 bin=${DRILLRIG_BIN:?DRILLRIG_BIN not set}
 
@@ -88,10 +90,7 @@ leader=$(grep -oE 'leads: ok in [0-9.]+s: leader [0-9]+' "$tmp/run.out" | awk '{
 [ -n "$leader" ] || fatal "no leader named by the drill: $(tail -n 20 "$tmp/run.out")"
 
 metric() { # NODE NAME: the node's counter, empty when it has none
-	local http
-	http=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]+"/cluster.json"))
-print([n for n in d["nodes"] if n["id"]==int(sys.argv[2])][0]["http_address"])' "$dir" "$1")
-	curl -s --max-time 5 "http://$http/metrics" | awk -v n="$2" 'index($0, n "{") == 1 {print $2}'
+	node_metric "$(cluster_node_field "$dir" "$1" http_address)" "$2"
 }
 
 case_begin stalled-stream-is-made-again
