@@ -434,9 +434,14 @@ static void throughput(int seconds, int rounds)
 				rr[k] = throughput_run(&s, clients[c], seconds, &p50[k][n[k]],
 						       &p99[k][n[k]]);
 				rate[k][n[k]] = rr[k];
-				printf("  round %-2d %-8s %2d client%s %8.0f writes/s  p50 %6.2f ms  "
-				       "p99 %6.2f ms\n", r + 1, s.name, clients[c],
-				       clients[c] > 1 ? "s" : " ", rr[k], p50[k][n[k]], p99[k][n[k]]);
+				if (isnan(p50[k][n[k]]))
+					printf("  round %-2d %-8s %2d client%s %8.0f writes/s  latency not "
+					       "measured: no write succeeded\n", r + 1, s.name, clients[c],
+					       clients[c] > 1 ? "s" : " ", rr[k]);
+				else
+					printf("  round %-2d %-8s %2d client%s %8.0f writes/s  p50 %6.2f ms  "
+					       "p99 %6.2f ms\n", r + 1, s.name, clients[c],
+					       clients[c] > 1 ? "s" : " ", rr[k], p50[k][n[k]], p99[k][n[k]]);
 				fflush(stdout);
 				n[k]++;
 				bench_sys_destroy(&s);
